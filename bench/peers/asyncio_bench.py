@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Python asyncio peer for the taskdump W1-W4 benchmark workloads.
+
+Usage: python3 asyncio_bench.py [W1|W2|W3|W4]
+
+Prints one line per workload on stdout, e.g. "W1 ns/task 123.4".
+Diagnostics (per-run numbers, cross-checks) go to stderr.
+Keep in sync with node_bench.js and the Go benchmarks in ./runtime.
+"""
+
+import asyncio
+import gc
+import random
+import sys
+import time
+import tracemalloc
+
+W1_TASKS, W1_RUNS = 200_000, 5  # best of 5 after 1 warm-up
+W2_HANDOFFS, W2_RUNS = 1_000_000, 3
+W3_TASKS, W3_RUNS, W3_MAX_MS = 100_000, 3, 100.0
+W4_TASKS = 100_000
+
+
+def log(*args):
+    print("#", *args, file=sys.stderr, flush=True)
+
+
+# --- W1 spawn+gather --------------------------------------------------------
+
+async def trivial(i):
+    return i
+
+
+async def w1_once(n):
+    t0 = time.perf_counter_ns()
+    tasks = [asyncio.create_task(trivial(i)) for i in range(n)]
+    res = await asyncio.gather(*tasks)
+    elapsed = time.perf_counter_ns() - t0
+    assert len(res) == n and res[-1] == n - 1
+    return elapsed / n
+
+
+async def w1():
+    best = float("inf")
+    for run in range(W1_RUNS + 1):
+        gc.collect()
+        v = await w1_once(W1_TASKS)
+        log(f"W1 run {run}{' (warm-up)' if run == 0 else ''}: {v:.1f} ns/task")
+        if run > 0:
+            best = min(best, v)
+    return best
+
+
+# --- W2 ping-pong -----------------------------------------------------------
+
+async def w2_once(n):
+    """Two tasks pass a counter back and forth; each set_result is one handoff.
+
+    slot[k] is the future player k is waiting on.  On waking, a player
+    replaces its own slot with a fresh future *before* handing off, so the
+    other side always resolves the right one.
+    """
+    loop = asyncio.get_running_loop()
+    slot = [loop.create_future(), loop.create_future()]
+
+    async def player(me, other, start):
+        if start:
+            slot[other].set_result(1)  # handoff #1
+        while True:
+            v = await slot[me]
+            if v >= n:
+                return v
+            slot[me] = loop.create_future()
+            slot[other].set_result(v + 1)
+            if v + 1 >= n:
+                return v + 1
+
+    t0 = time.perf_counter_ns()
+    a = asyncio.create_task(player(0, 1, True))
+    b = asyncio.create_task(player(1, 0, False))
+    await asyncio.gather(a, b)
+    elapsed = time.perf_counter_ns() - t0
+    return elapsed / n
+
+
+async def w2():
+    best = float("inf")
+    for run in range(W2_RUNS):
+        gc.collect()
+        v = await w2_once(W2_HANDOFFS)
+        log(f"W2 run {run}: {v:.1f} ns/handoff")
+        best = min(best, v)
+    return best
+
+
+# --- W3 sleep ---------------------------------------------------------------
+
+async def w3_once(n, rng):
+    delays = [rng.uniform(0.0, W3_MAX_MS / 1000.0) for _ in range(n)]
+    t0 = time.perf_counter_ns()
+    await asyncio.gather(*(asyncio.create_task(asyncio.sleep(d)) for d in delays))
+    wall_ms = (time.perf_counter_ns() - t0) / 1e6
+    return wall_ms - W3_MAX_MS
+
+
+async def w3():
+    rng = random.Random(42)
+    best = float("inf")
+    for run in range(W3_RUNS):
+        gc.collect()
+        v = await w3_once(W3_TASKS, rng)
+        log(f"W3 run {run}: {v:.1f} ms over floor")
+        best = min(best, v)
+    return best
+
+
+# --- W4 pending memory ------------------------------------------------------
+
+def rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096  # resident pages (4 KiB assumed)
+
+
+async def w4():
+    """Bytes of Python heap per task blocked in Event.wait().
+
+    Primary number: tracemalloc "current" delta (exact Python allocations:
+    Task, coroutine frame, waiter Future, deque slot, list slot for the task
+    handle).  RSS delta is logged to stderr as a cross-check only; it is
+    coarse (arena/page granularity) and includes tracemalloc's own overhead.
+    """
+    n = W4_TASKS
+    ev = asyncio.Event()
+    started = 0
+
+    async def waiter():
+        nonlocal started
+        started += 1
+        await ev.wait()
+
+    gc.collect()
+    tracemalloc.start()
+    rss0 = rss_bytes()
+    mem0, _ = tracemalloc.get_traced_memory()
+
+    tasks = [asyncio.create_task(waiter()) for _ in range(n)]
+    while started < n:  # let every task run up to ev.wait()
+        await asyncio.sleep(0)
+    gc.collect()
+
+    mem1, _ = tracemalloc.get_traced_memory()
+    rss1 = rss_bytes()
+    tracemalloc.stop()
+
+    ev.set()
+    await asyncio.gather(*tasks)
+    log(f"W4 tracemalloc delta {(mem1 - mem0) / n:.0f} B/task, "
+        f"RSS delta {(rss1 - rss0) / n:.0f} B/task (cross-check only)")
+    return (mem1 - mem0) / n
+
+
+WORKLOADS = {
+    "W1": (w1, "ns/task", "{:.1f}"),
+    "W2": (w2, "ns/handoff", "{:.1f}"),
+    "W3": (w3, "ms-over-floor", "{:.1f}"),
+    "W4": (w4, "B/task", "{:.0f}"),
+}
+
+
+def main(argv):
+    names = [a.upper() for a in argv[1:]] or list(WORKLOADS)
+    bad = [a for a in names if a not in WORKLOADS]
+    if bad:
+        print(f"usage: {argv[0]} [W1|W2|W3|W4]  (unknown: {' '.join(bad)})", file=sys.stderr)
+        return 2
+    for name in names:
+        fn, unit, fmt = WORKLOADS[name]
+        value = asyncio.run(fn())  # fresh event loop per workload
+        print(f"{name} {unit} {fmt.format(value)}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,3 @@
+module github.com/taskdump/taskdump
+
+go 1.26

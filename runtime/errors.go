@@ -1,0 +1,95 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+var (
+	// ErrCancelled is returned by an await of a task that was cancelled, and
+	// by any await in progress in a task when its cancellation is delivered.
+	// errors.Is(err, context.Canceled) also holds. Errors that carry a cancel
+	// message are *CancelError values that wrap ErrCancelled.
+	ErrCancelled = fmt.Errorf("runtime: cancelled: %w", context.Canceled)
+
+	// ErrTimeout is returned when a WaitFor or AsCompleted time limit passes.
+	// errors.Is(err, context.DeadlineExceeded) also holds.
+	ErrTimeout = fmt.Errorf("runtime: timeout: %w", context.DeadlineExceeded)
+
+	// ErrNotDone is returned by Result while a task or future is not done.
+	ErrNotDone = errors.New("runtime: not done")
+
+	// ErrNotInTask is returned (wrapped) by an awaiting function called with a
+	// context that does not belong to a running task of a loop.
+	ErrNotInTask = errors.New("runtime: not called from a task")
+
+	// ErrWrongLoop is returned (wrapped) when a task awaits a task, future or
+	// primitive that belongs to another loop.
+	ErrWrongLoop = errors.New("runtime: belongs to another loop")
+
+	// ErrLoopClosed is the error of tasks submitted to a loop that has closed.
+	ErrLoopClosed = errors.New("runtime: loop closed")
+
+	// ErrAwaitCycle is wrapped by the error of an await that would wait on
+	// itself, directly or through other tasks.
+	ErrAwaitCycle = errors.New("runtime: await cycle")
+
+	// ErrQueueFull and ErrQueueEmpty are returned by Queue.PutNowait and
+	// Queue.GetNowait.
+	ErrQueueFull  = errors.New("runtime: queue full")
+	ErrQueueEmpty = errors.New("runtime: queue empty")
+)
+
+// CancelError is the error an await returns when its task is cancelled with
+// a message (Task.Cancel("why")). It wraps ErrCancelled, so errors.Is(err,
+// ErrCancelled) and errors.Is(err, context.Canceled) hold.
+type CancelError struct {
+	Msg string // the message given to Cancel; may be empty
+}
+
+func (e *CancelError) Error() string {
+	if e.Msg == "" {
+		return ErrCancelled.Error()
+	}
+	return ErrCancelled.Error() + ": " + e.Msg
+}
+
+// Unwrap returns ErrCancelled.
+func (e *CancelError) Unwrap() error { return ErrCancelled }
+
+func cancelErr(msg string) error {
+	if msg == "" {
+		return ErrCancelled
+	}
+	return &CancelError{Msg: msg}
+}
+
+// PanicError is the error of a task whose function panicked: the loop
+// recovers the panic, fails the task with it and goes on.
+type PanicError struct {
+	Value any    // the value passed to panic
+	Stack []byte // the panicking goroutine's stack, as debug.Stack prints it
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("runtime: task panicked: %v", e.Value) }
+
+// Unwrap returns the panic value when it is an error.
+func (e *PanicError) Unwrap() error {
+	if err, ok := e.Value.(error); ok {
+		return err
+	}
+	return nil
+}
+
+func cycleErr(path []*task) error {
+	var b strings.Builder
+	for i, t := range path {
+		if i > 0 {
+			b.WriteString(" → ")
+		}
+		fmt.Fprintf(&b, "%s (id %d)", t.displayName(), t.id)
+	}
+	return fmt.Errorf("%w: %s", ErrAwaitCycle, b.String())
+}

@@ -1,0 +1,14 @@
+//go:build amd64
+
+package runtime
+
+// fpwalk fills pcs with return addresses by following frame pointers, starting
+// with the return address of its caller's frame, and returns how many it wrote.
+// Implemented in assembly; about 1 ns per frame against ~100 ns + ~20 ns per
+// frame for goruntime.Callers.
+//
+//go:noescape
+func fpwalk(pcs []uintptr) int
+
+// callerpc returns the return address of the function that called it.
+func callerpc() uintptr

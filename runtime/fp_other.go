@@ -1,0 +1,23 @@
+//go:build !amd64
+
+package runtime
+
+import goruntime "runtime"
+
+// fpwalk is the portable fallback of the frame-pointer walk: it costs what
+// goruntime.Callers costs (~100 ns plus ~20 ns per frame).
+//
+//go:noinline
+func fpwalk(pcs []uintptr) int {
+	// skip: Callers itself, fpwalk, and fpwalk's caller, to match the asm.
+	return goruntime.Callers(3, pcs)
+}
+
+// callerpc returns the return address of the function that called it.
+//
+//go:noinline
+func callerpc() uintptr {
+	var pcs [1]uintptr
+	goruntime.Callers(3, pcs[:])
+	return pcs[0]
+}

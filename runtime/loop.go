@@ -1,0 +1,674 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	goruntime "runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// Loop is an event loop: it runs tasks one step at a time on the goroutine
+// that called Run, in the order they became ready, and records every
+// lifecycle transition as it goes. Create one with NewLoop (or use Run); the
+// zero Loop is not usable. A Loop runs once.
+//
+// Several loops may run at once, each on its own goroutine; a task belongs to
+// one loop. Submit and CallSoonThreadsafe are safe from any goroutine; so are
+// Snapshot, History, Blocking and CancelTask, which never wait for the loop
+// to yield (they take a mutex the loop holds only for a few hundred
+// nanoseconds per step, never while a task runs).
+type Loop struct {
+	id    uint64
+	name  string
+	cfg   config
+	obs   Observer
+	epoch time.Time
+
+	// Loop goroutine only.
+	ready         ring
+	timers        timerHeap
+	timerSeq      uint64
+	now           int64
+	coros         []*coro
+	gen           uint32
+	unretr        []*task
+	frames        frameCache
+	stageBuf      [64]uintptr
+	stageN        int
+	last          *task // task whose step ended and is not yet published
+	lastStart     int64
+	wakeTimer     *time.Timer
+	labels        bool
+	stepping      *task
+	pendingBlocks []BlockEvent
+
+	// Any goroutine.
+	imu    sync.Mutex
+	inbox  []func()
+	spare  []func()
+	wakeCh chan struct{}
+	status atomic.Uint32 // loopNew, loopRunning, loopClosed
+
+	// mu guards the published view: the live list, each task's record, the
+	// current step, history and blocking events.
+	mu          sync.Mutex
+	head, tail  *task
+	nlive       int
+	cur         *task
+	curStart    int64
+	curCoro     *coro
+	history     []*task
+	histNext    int
+	histFull    bool
+	blocking    []BlockEvent
+	blockNext   int
+	blockFull   bool
+	ongoing     *BlockEvent
+	droppedHist uint64
+	afterFuncs  map[*task][]*afterFunc
+	started     time.Time
+
+	threads threadPool
+	dog     watchdog
+}
+
+const (
+	loopNew uint32 = iota
+	loopRunning
+	loopClosed
+)
+
+var loopIDs atomic.Uint64
+
+// NewLoop returns a loop configured by opts, ready to Run. It starts nothing.
+func NewLoop(opts ...Option) *Loop {
+	cfg := newConfig(opts)
+	l := &Loop{cfg: cfg, obs: cfg.observer, wakeCh: make(chan struct{}, 1)}
+	l.id = loopIDs.Add(1)
+	l.name = cfg.name
+	if l.name == "" {
+		l.name = "loop-" + itoa(int(l.id))
+	}
+	l.epoch = time.Now()
+	l.frames = make(frameCache)
+	l.labels = cfg.record
+	l.threads.init(l, cfg.threadWorkers)
+	return l
+}
+
+// ID returns the loop's id, unique in the process.
+func (l *Loop) ID() uint64 { return l.id }
+
+// Name returns the loop's name (WithName, or "loop-<id>").
+func (l *Loop) Name() string { return l.name }
+
+// clock returns nanoseconds since the loop's epoch, from the monotonic clock
+// (about 20 ns). Every time the loop records comes from here.
+func (l *Loop) clock() int64 { return int64(time.Since(l.epoch)) + 1 }
+
+// Run runs the loop on the calling goroutine: it schedules main as the first
+// task, runs until main is done, then cancels every task still pending, runs
+// until they have ended, waits for ToThread work in flight, and closes the
+// loop (asyncio.run). It returns main's error. If ctx is cancelled, main is
+// cancelled. Failed tasks whose error nobody retrieved are logged.
+//
+// Run may be called once per loop.
+//
+//go:noinline
+func (l *Loop) Run(ctx context.Context, main func(context.Context) error) error {
+	pc := callerpc()
+	if err := l.begin(&ctx); err != nil {
+		return err
+	}
+	t := spawnTask(l, nil, ctx, func(ctx context.Context) (struct{}, error) { return struct{}{}, main(ctx) }, pc, []TaskOption{Named("main")})
+	t.fnPC = funcPC(main)
+	l.runUntilDone(ctx, &t.task)
+	t.retrieved = true
+	return t.err
+}
+
+// Run creates a loop with opts, runs main on it as Loop.Run does, and
+// returns main's result.
+//
+//go:noinline
+func Run[T any](ctx context.Context, main func(context.Context) (T, error), opts ...Option) (T, error) {
+	pc := callerpc()
+	l := NewLoop(opts...)
+	if err := l.begin(&ctx); err != nil {
+		var zero T
+		return zero, err
+	}
+	t := spawnTask(l, nil, ctx, main, pc, []TaskOption{Named("main")})
+	l.runUntilDone(ctx, &t.task)
+	t.retrieved = true
+	return t.val, t.err
+}
+
+// begin moves the loop to running and starts its watchdog.
+func (l *Loop) begin(ctx *context.Context) error {
+	if !l.status.CompareAndSwap(loopNew, loopRunning) {
+		return errors.New("runtime: Run: the loop has already run")
+	}
+	if *ctx == nil {
+		*ctx = context.Background()
+	}
+	l.mu.Lock()
+	l.started = time.Now()
+	l.mu.Unlock()
+	register(l)
+	l.dog.start(l)
+	l.now = l.clock()
+	return nil
+}
+
+// runUntilDone iterates until main is done, then shuts the loop down.
+func (l *Loop) runUntilDone(ctx context.Context, main *task) {
+	stop := context.AfterFunc(ctx, func() { main.requestCancel("context done", "Run's context") })
+	defer stop()
+	for !main.done() {
+		l.iterate()
+	}
+	l.shutdown()
+}
+
+// shutdown cancels and drains every task left, then closes the loop.
+func (l *Loop) shutdown() {
+	for {
+		live := l.liveTasks()
+		if len(live) == 0 {
+			break
+		}
+		for _, t := range live {
+			if State(t.state.Load()) != Cancelling {
+				t.requestCancel("loop closing", "Run")
+			}
+		}
+		for l.hasLive() {
+			l.iterate()
+		}
+	}
+	l.threads.close()
+	for !l.threads.idle() {
+		l.iterate()
+	}
+	l.threads.wait()
+	l.flush()
+	l.dog.stop()
+	for _, c := range l.coros {
+		c.stop()
+	}
+	l.coros = nil
+	if l.wakeTimer != nil {
+		l.wakeTimer.Stop()
+	}
+	l.status.Store(loopClosed)
+	unregister(l)
+	// Anything posted after close: fail submitted tasks, drop the rest.
+	l.drainClosed()
+	for _, t := range l.unretr {
+		if !t.retrieved {
+			l.cfg.logger.Error("runtime: task error was never retrieved", "task", t.repr(), "error", t.err)
+		}
+	}
+	l.unretr = nil
+}
+
+func (l *Loop) drainClosed() {
+	l.imu.Lock()
+	in := l.inbox
+	l.inbox = nil
+	l.imu.Unlock()
+	for _, fn := range in {
+		fn()
+	}
+}
+
+// Submit schedules fn as a new task on l from any goroutine
+// (asyncio.run_coroutine_threadsafe) and returns it at once. Its parent is
+// none. If the loop has closed, the task is returned already Failed with
+// ErrLoopClosed. Await it from another goroutine with a context that carries
+// no task to block until it is done.
+//
+//go:noinline
+func (l *Loop) Submit(fn func(context.Context) error) *Task[struct{}] {
+	pc := callerpc()
+	body := func(ctx context.Context) (struct{}, error) { return struct{}{}, fn(ctx) }
+	t := newTask(l, nil, context.Background(), body, pc, nil)
+	if l.status.Load() == loopClosed {
+		l.failClosed(&t.task)
+		return t
+	}
+	l.link(&t.task)
+	l.post(func() {
+		if l.status.Load() == loopClosed {
+			l.failClosed(&t.task)
+			return
+		}
+		l.emit(&t.task, TaskCreated)
+		l.schedule(&t.task)
+	})
+	return t
+}
+
+func (l *Loop) failClosed(t *task) {
+	t.err = ErrLoopClosed
+	t.retrieved = true
+	l.mu.Lock()
+	l.unlinkLocked(t)
+	t.ended = Failed
+	l.mu.Unlock()
+	t.state.Store(uint32(Failed))
+}
+
+// CallSoonThreadsafe schedules fn to run on the loop goroutine, from any
+// goroutine (loop.call_soon_threadsafe). fn must not block. Calls made after
+// the loop closed are dropped.
+func (l *Loop) CallSoonThreadsafe(fn func()) {
+	l.post(fn)
+}
+
+// post appends fn to the inbox and wakes the loop.
+func (l *Loop) post(fn func()) {
+	l.imu.Lock()
+	closed := l.status.Load() == loopClosed
+	if !closed {
+		l.inbox = append(l.inbox, fn)
+	}
+	l.imu.Unlock()
+	if closed {
+		return
+	}
+	select {
+	case l.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// iterate runs one loop iteration: inbox, due timers, then every entry that
+// was ready when it began.
+func (l *Loop) iterate() {
+	l.drainInbox()
+	l.now = l.clock()
+	l.fireTimers()
+	n := l.ready.len()
+	if n == 0 {
+		l.flush()
+		l.idleWait()
+		return
+	}
+	for i := 0; i < n; i++ {
+		e := l.ready.pop()
+		if e.t != nil {
+			l.step(e.t)
+		} else {
+			l.flush()
+			e.fn()
+		}
+	}
+}
+
+func (l *Loop) drainInbox() {
+	l.imu.Lock()
+	in := l.inbox
+	l.inbox = l.spare[:0]
+	l.imu.Unlock()
+	for i, fn := range in {
+		fn()
+		in[i] = nil
+	}
+	l.spare = in[:0]
+}
+
+// idleWait blocks until something is posted or the next timer is due.
+func (l *Loop) idleWait() {
+	if len(l.timers) == 0 {
+		<-l.wakeCh
+		return
+	}
+	d := time.Duration(l.timers[0].when - l.clock())
+	if d <= 0 {
+		return
+	}
+	if l.wakeTimer == nil {
+		l.wakeTimer = time.NewTimer(d)
+	} else {
+		l.wakeTimer.Reset(d)
+	}
+	select {
+	case <-l.wakeCh:
+		l.wakeTimer.Stop()
+	case <-l.wakeTimer.C:
+	}
+}
+
+// schedule makes t ready (once).
+func (l *Loop) schedule(t *task) {
+	if t.queued {
+		return
+	}
+	t.queued = true
+	t.readyAt = l.now
+	l.ready.push(entry{t: t})
+	if l.obs != nil {
+		l.emit(t, TaskScheduled)
+	}
+}
+
+// callSoon queues fn behind the ready tasks.
+func (l *Loop) callSoon(fn func()) { l.ready.push(entry{fn: fn}) }
+
+// step runs one step of t: until it suspends or ends.
+func (l *Loop) step(t *task) {
+	t.queued = false
+	if t.bodyDone || t.done() {
+		return
+	}
+	if !t.started && t.cancelPending {
+		// Cancelled before its first step: it never runs.
+		t.bodyDone = true
+		t.err = cancelErr(t.cancelMsgLoop())
+		l.publishEnd(t, l.now)
+		return
+	}
+	now := l.clock()
+	l.now = now
+	first := !t.started
+	if first {
+		t.started = true
+		c := l.getCoro()
+		c.t = t
+		t.co = c
+	}
+	l.mu.Lock()
+	if l.last != nil {
+		l.endLocked(l.last, now)
+		l.last = nil
+	}
+	l.cur = t
+	l.curStart = now
+	l.curCoro = t.co
+	r := &t.pub
+	if first {
+		r.started = now
+	} else if r.suspended != 0 && t.readyAt > r.suspended {
+		r.idle += t.readyAt - r.suspended
+	}
+	r.steps++
+	if t.readyAt != 0 && now > t.readyAt {
+		r.schedWait += now - t.readyAt
+	}
+	l.mu.Unlock()
+	if len(l.pendingBlocks) > 0 {
+		l.reportBlocks()
+	}
+	if l.obs != nil {
+		if first {
+			l.emit(t, TaskStarted)
+		} else {
+			l.emit(t, TaskResumed)
+		}
+	}
+	l.stageN = 0
+	l.stepping = t
+	t.co.next()
+	l.stepping = nil
+	l.last = t
+	l.lastStart = now
+	if t.bodyDone {
+		c := t.co
+		t.co = nil
+		l.putCoro(c)
+		l.complete(t)
+	} else if l.obs != nil {
+		l.emit(t, TaskSuspended)
+	}
+}
+
+// flush publishes the step that just ended, if any.
+func (l *Loop) flush() {
+	if l.last == nil {
+		return
+	}
+	now := l.clock()
+	l.now = now
+	l.mu.Lock()
+	l.endLocked(l.last, now)
+	l.last = nil
+	l.mu.Unlock()
+	if len(l.pendingBlocks) > 0 {
+		l.reportBlocks()
+	}
+}
+
+// endLocked publishes what the step of t that ended at end left behind:
+// busy time, the suspension stack and what it awaits, or how it ended.
+func (l *Loop) endLocked(t *task, end int64) {
+	start := l.lastStart
+	busy := end - start
+	t.pub.busy += busy
+	if l.cur == t {
+		l.cur = nil
+		l.curCoro = nil
+	}
+	if l.cfg.slowStep > 0 && busy >= int64(l.cfg.slowStep) {
+		l.blockedLocked(t, start, end)
+	}
+	if t.bodyDone {
+		l.retireLocked(t, end)
+		return
+	}
+	t.pub.suspended = end
+	t.pub.await = t.stage
+	if n := l.stageN; n > 0 {
+		t.pub.stk = append(t.pub.stk[:0], l.stageBuf[:n]...)
+	}
+}
+
+// publishEnd publishes t's end outside a step (cancelled before it ran).
+func (l *Loop) publishEnd(t *task, now int64) {
+	l.mu.Lock()
+	if l.last != nil {
+		l.endLocked(l.last, now)
+		l.last = nil
+	}
+	l.retireLocked(t, now)
+	l.mu.Unlock()
+	l.completeNotify(t)
+}
+
+// retireLocked moves an ended task from the live list to history and
+// publishes its final state.
+func (l *Loop) retireLocked(t *task, end int64) {
+	if t.unlinked {
+		return
+	}
+	st := t.endState()
+	t.ended = st
+	t.endTime = end
+	l.unlinkLocked(t)
+	if l.cfg.historySize > 0 {
+		if l.history == nil {
+			l.history = make([]*task, l.cfg.historySize)
+		}
+		l.history[l.histNext] = t
+		l.histNext++
+		if l.histNext == len(l.history) {
+			l.histNext = 0
+			l.histFull = true
+		}
+	}
+	t.state.Store(uint32(st))
+}
+
+// complete finishes a task whose body returned: publish (at the next lock),
+// wake waiters, run callbacks.
+func (l *Loop) complete(t *task) {
+	// Publish now: waiters must see a final state.
+	l.mu.Lock()
+	now := l.clock()
+	l.now = now
+	l.endLocked(t, now)
+	l.last = nil
+	l.mu.Unlock()
+	if len(l.pendingBlocks) > 0 {
+		l.reportBlocks()
+	}
+	l.completeNotify(t)
+}
+
+func (l *Loop) completeNotify(t *task) {
+	st := State(t.state.Load())
+	if st == Failed {
+		l.unretr = append(l.unretr, t)
+	}
+	if t.trace.end != nil {
+		t.trace.end()
+	}
+	if l.obs != nil {
+		switch st {
+		case Finished:
+			l.emit(t, TaskFinished)
+		case Failed:
+			l.emit(t, TaskFailed)
+		default:
+			l.emit(t, TaskCancelled)
+		}
+	}
+	ls := t.listeners
+	t.listeners = nil
+	for _, w := range ls {
+		w.notify(l, t)
+	}
+	for _, cb := range t.callbacks {
+		h := t.impl
+		cb := cb
+		l.callSoon(func() { cb(h) })
+	}
+	t.callbacks = nil
+}
+
+// deliverCancel runs on the loop when a cancel request arrives.
+func (l *Loop) deliverCancel(t *task, msg string) {
+	if t.bodyDone || t.done() {
+		return
+	}
+	t.cancelPending = true
+	t.cancelReqs++
+	if l.obs != nil {
+		l.emit(t, TaskCancelRequested)
+	}
+	t.closeCtx()
+	if !t.started {
+		// It is queued already; step() ends it without running it.
+		if !t.queued {
+			l.schedule(t)
+		}
+		return
+	}
+	if l.stepping != t && t.co != nil {
+		l.schedule(t)
+	}
+}
+
+// cancelMsgLoop reads the cancel message (loop side).
+func (t *task) cancelMsgLoop() string {
+	t.loop.mu.Lock()
+	defer t.loop.mu.Unlock()
+	return t.pub.cancelMsg
+}
+
+// isCurrent reports whether t's step is executing now.
+func (l *Loop) isCurrent(t *task) bool {
+	l.mu.Lock()
+	c := l.cur == t
+	l.mu.Unlock()
+	return c
+}
+
+// link appends t to the live list.
+func (l *Loop) link(t *task) {
+	l.mu.Lock()
+	t.prev = l.tail
+	if l.tail != nil {
+		l.tail.next = t
+	} else {
+		l.head = t
+	}
+	l.tail = t
+	l.nlive++
+	l.mu.Unlock()
+}
+
+func (l *Loop) unlinkLocked(t *task) {
+	if t.unlinked {
+		return
+	}
+	t.unlinked = true
+	if t.prev != nil {
+		t.prev.next = t.next
+	} else if l.head == t {
+		l.head = t.next
+	}
+	if t.next != nil {
+		t.next.prev = t.prev
+	} else if l.tail == t {
+		l.tail = t.prev
+	}
+	t.prev, t.next = nil, nil
+	l.nlive--
+}
+
+func (l *Loop) liveTasks() []*task {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]*task, 0, l.nlive)
+	for t := l.head; t != nil; t = t.next {
+		out = append(out, t)
+	}
+	return out
+}
+
+func (l *Loop) hasLive() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.head != nil
+}
+
+func (l *Loop) liveHandles() []Handle {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]Handle, 0, l.nlive)
+	for t := l.head; t != nil; t = t.next {
+		out = append(out, t.impl)
+	}
+	return out
+}
+
+// emit hands a lifecycle event to the observer.
+func (l *Loop) emit(t *task, k EventKind) {
+	if l.obs == nil {
+		return
+	}
+	l.obs.OnTask(l.taskEvent(t, k))
+}
+
+// funcPC returns the entry PC of a func value.
+func funcPC[F any](fn F) uintptr {
+	// A func value is a pointer to a closure whose first word is the code pointer.
+	p := *(*unsafe.Pointer)(unsafe.Pointer(&fn))
+	if p == nil {
+		return 0
+	}
+	return *(*uintptr)(p)
+}
+
+// String describes the loop.
+func (l *Loop) String() string { return fmt.Sprintf("<Loop %s id=%d>", l.name, l.id) }
+
+var _ = goruntime.Gosched
+var _ = slog.Default

@@ -1,0 +1,146 @@
+package runtime
+
+import "context"
+
+// Queue is a FIFO queue for tasks (asyncio.Queue). With maxsize > 0, Put
+// suspends while the queue is full; Get suspends while it is empty.
+// TaskDone and Join track unfinished work. Call its methods on the loop
+// goroutine. Create one with NewQueue; a zero Queue is an unbounded queue.
+type Queue[T any] struct {
+	loop       *Loop
+	maxsize    int
+	items      []T
+	head       int
+	getters    waitq
+	putters    waitq
+	joiners    waitq
+	unfinished int
+}
+
+// NewQueue returns a queue holding at most maxsize items (unbounded if
+// maxsize <= 0).
+func NewQueue[T any](maxsize int) *Queue[T] { return &Queue[T]{maxsize: maxsize} }
+
+// Len returns the number of items in the queue.
+func (q *Queue[T]) Len() int { return len(q.items) - q.head }
+
+// Full reports whether a Put would suspend.
+func (q *Queue[T]) Full() bool { return q.maxsize > 0 && q.Len() >= q.maxsize }
+
+// Empty reports whether a Get would suspend.
+func (q *Queue[T]) Empty() bool { return q.Len() == 0 }
+
+// Put adds v, suspending the calling task while the queue is full.
+//
+//go:noinline
+func (q *Queue[T]) Put(ctx context.Context, v T) error {
+	cur, err := current(ctx, "Queue.Put")
+	if err != nil {
+		return err
+	}
+	if err := bind(&q.loop, cur, "Queue.Put"); err != nil {
+		return err
+	}
+	if err := cur.waitOn(&q.putters, awaitQueuePut, func() bool { return !q.Full() }); err != nil {
+		return err
+	}
+	q.push(v)
+	return nil
+}
+
+// PutNowait adds v, or returns ErrQueueFull.
+func (q *Queue[T]) PutNowait(v T) error {
+	if q.Full() {
+		return ErrQueueFull
+	}
+	q.push(v)
+	return nil
+}
+
+func (q *Queue[T]) push(v T) {
+	if q.head > 0 && q.head >= len(q.items)/2 {
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items = q.items[:n]
+		q.head = 0
+	}
+	q.items = append(q.items, v)
+	q.unfinished++
+	if q.getters.len() > 0 {
+		q.loop.schedule(q.getters.ts[0])
+	}
+}
+
+// Get removes and returns the first item, suspending the calling task while
+// the queue is empty.
+//
+//go:noinline
+func (q *Queue[T]) Get(ctx context.Context) (T, error) {
+	var zero T
+	cur, err := current(ctx, "Queue.Get")
+	if err != nil {
+		return zero, err
+	}
+	if err := bind(&q.loop, cur, "Queue.Get"); err != nil {
+		return zero, err
+	}
+	if err := cur.waitOn(&q.getters, awaitQueueGet, func() bool { return q.Len() > 0 }); err != nil {
+		return zero, err
+	}
+	return q.pop(), nil
+}
+
+// GetNowait removes and returns the first item, or returns ErrQueueEmpty.
+func (q *Queue[T]) GetNowait() (T, error) {
+	if q.Len() == 0 {
+		var zero T
+		return zero, ErrQueueEmpty
+	}
+	return q.pop(), nil
+}
+
+func (q *Queue[T]) pop() T {
+	var zero T
+	v := q.items[q.head]
+	q.items[q.head] = zero
+	q.head++
+	if q.head == len(q.items) {
+		q.items = q.items[:0]
+		q.head = 0
+	}
+	if q.putters.len() > 0 {
+		q.loop.schedule(q.putters.ts[0])
+	}
+	if q.Len() > 0 && q.getters.len() > 0 {
+		q.loop.schedule(q.getters.ts[0])
+	}
+	return v
+}
+
+// TaskDone marks one item taken with Get as processed; when every item put
+// has been marked, Join returns. Calling it more often than items were put
+// panics.
+func (q *Queue[T]) TaskDone() {
+	if q.unfinished <= 0 {
+		panic("runtime: Queue.TaskDone called more times than there were items")
+	}
+	q.unfinished--
+	if q.unfinished == 0 && q.loop != nil {
+		q.joiners.wakeAll(q.loop)
+	}
+}
+
+// Join suspends the calling task until every item put has been marked with
+// TaskDone.
+//
+//go:noinline
+func (q *Queue[T]) Join(ctx context.Context) error {
+	cur, err := current(ctx, "Queue.Join")
+	if err != nil {
+		return err
+	}
+	if err := bind(&q.loop, cur, "Queue.Join"); err != nil {
+		return err
+	}
+	return cur.waitOn(&q.joiners, awaitQueueJoin, func() bool { return q.unfinished == 0 })
+}

@@ -1,0 +1,283 @@
+package runtime
+
+import (
+	"fmt"
+	"time"
+)
+
+// TaskInfo is a copy of one task's record, as a snapshot or the history
+// holds it.
+type TaskInfo struct {
+	ID       uint64
+	ParentID uint64 // 0 when the task has no parent task
+	Name     string
+	LoopID   uint64
+	Loop     string
+	State    State
+	Running  bool   // its step is executing now
+	Function string // the task function's full name
+	// SpawnedAt is where Spawn was called; SuspendedAt is the user's await
+	// call where the task is suspended (zero before its first step or while
+	// it runs).
+	SpawnedAt   Frame
+	SuspendedAt Frame
+	// Awaiting says what the task waits for ("sleep(1s)", "task 7",
+	// "queue.get"); Awaits lists the ids of the tasks it waits on.
+	Awaiting string
+	Awaits   []uint64
+	// Until is when a sleep or timeout the task waits on ends (zero if none).
+	Until     time.Time
+	Created   time.Time
+	Started   time.Time // zero before the first step
+	Suspended time.Time // when it last suspended
+	Steps     uint64
+	Busy      time.Duration // running
+	SchedWait time.Duration // ready but not yet running: the loop's lag
+	Idle      time.Duration // suspended, waiting for what it awaits
+	CancelMsg string
+	CancelBy  string
+	// Stack is the full suspension stack, innermost first, when asked for.
+	Stack []Frame
+	// Finished and Error are set for ended tasks (history).
+	Finished time.Time
+	Error    string
+}
+
+// LoopSnapshot is a consistent copy of one loop's tasks at one moment.
+type LoopSnapshot struct {
+	ID      uint64
+	Name    string
+	Started time.Time
+	Taken   time.Time
+	// Current is the task whose step is running, 0 if none; CurrentFor is how
+	// long that step has run so far.
+	Current    uint64
+	CurrentFor time.Duration
+	Tasks      []TaskInfo // live tasks in creation order
+	// Blocking is the ongoing blocking event, if a step is blocking now.
+	Blocking *BlockEvent
+}
+
+// SnapshotOptions says what a snapshot includes.
+type SnapshotOptions struct {
+	// Stacks fills TaskInfo.Stack for every task (a few µs per task more).
+	Stacks bool
+}
+
+// rawTask is what the snapshot copies under the lock; resolution of PCs to
+// frames happens after the lock is released.
+type rawTask struct {
+	t     *task
+	state State
+	rec   record // stk points into the snapshot's arena
+	run   bool
+}
+
+// maxTopPCs is how many PCs a snapshot copies per task when it does not copy
+// full stacks: enough to reach the user's await call.
+const maxTopPCs = 8
+
+// snapshotRaw copies the live tasks under the lock: the loop's only pause.
+func (l *Loop) snapshotRaw(full bool) ([]rawTask, LoopSnapshot) {
+	per := maxTopPCs
+	if full {
+		per = len(l.stageBuf)
+	}
+	l.mu.Lock()
+	n := l.nlive
+	raws := make([]rawTask, 0, n)
+	arena := make([]uintptr, 0, n*4)
+	now := l.clock()
+	snap := LoopSnapshot{ID: l.id, Name: l.name, Started: l.started, Taken: l.wall(now)}
+	if l.cur != nil {
+		snap.Current = l.cur.id
+		snap.CurrentFor = time.Duration(now - l.curStart)
+	}
+	if l.ongoing != nil {
+		ev := *l.ongoing
+		ev.Duration = time.Duration(now - l.curStart)
+		snap.Blocking = &ev
+	}
+	for t := l.head; t != nil; t = t.next {
+		r := rawTask{t: t, state: State(t.state.Load()), rec: t.pub, run: t == l.cur}
+		stk := t.pub.stk
+		if len(stk) > per {
+			stk = stk[:per]
+		}
+		off := len(arena)
+		arena = append(arena, stk...)
+		r.rec.stk = arena[off:len(arena):len(arena)]
+		r.rec.await.w = t.pub.await.w
+		raws = append(raws, r)
+	}
+	// Await texts read waiter lists, which are immutable once published.
+	l.mu.Unlock()
+	return raws, snap
+}
+
+// Snapshot returns a consistent copy of the loop's live tasks. Safe from
+// any goroutine at any moment, including while a task blocks the loop: it
+// never waits for the loop to yield. The loop pauses only while the raw
+// records are copied (about 20 ns per task); frames are resolved after.
+func (l *Loop) Snapshot(opts ...SnapshotOptions) LoopSnapshot {
+	var o SnapshotOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	raws, snap := l.snapshotRaw(o.Stacks)
+	fc := make(frameCache)
+	snap.Tasks = make([]TaskInfo, len(raws))
+	for i := range raws {
+		l.info(&snap.Tasks[i], &raws[i], fc, o.Stacks)
+	}
+	return snap
+}
+
+func (l *Loop) info(ti *TaskInfo, r *rawTask, fc frameCache, stacks bool) {
+	t := r.t
+	rec := &r.rec
+	*ti = TaskInfo{
+		ID: t.id, ParentID: t.parentID, Name: t.displayName(), LoopID: l.id, Loop: l.name,
+		State: r.state, Running: r.run,
+		Function:  fc.funcFrame(t.fnPC).Function,
+		SpawnedAt: fc.frame(t.spawnPC),
+		Created:   l.wall(t.created), Started: l.wall(rec.started),
+		Steps: rec.steps, Busy: time.Duration(rec.busy), SchedWait: time.Duration(rec.schedWait),
+		Idle:      time.Duration(rec.idle),
+		CancelMsg: rec.cancelMsg, CancelBy: rec.cancelBy,
+	}
+	if r.run && ti.State == Pending {
+		ti.State = Running
+	}
+	if rec.started != 0 && !r.run && !ti.State.Done() {
+		ti.Suspended = l.wall(rec.suspended)
+		ti.SuspendedAt = fc.suspension(rec.stk)
+		ti.Awaiting = rec.await.text(l)
+		ti.Awaits = rec.await.taskIDs()
+		if rec.await.until > 0 {
+			ti.Until = l.wall(rec.await.until)
+		}
+		if stacks {
+			ti.Stack = taskStack(fc.stack(rec.stk))
+		}
+	}
+}
+
+// Task returns the record of the live task id, with its full stack.
+func (l *Loop) Task(id uint64) (TaskInfo, bool) {
+	l.mu.Lock()
+	var r rawTask
+	found := false
+	for t := l.head; t != nil; t = t.next {
+		if t.id == id {
+			r = rawTask{t: t, state: State(t.state.Load()), rec: t.pub, run: t == l.cur}
+			r.rec.stk = append([]uintptr(nil), t.pub.stk...)
+			found = true
+			break
+		}
+	}
+	l.mu.Unlock()
+	if !found {
+		return TaskInfo{}, false
+	}
+	var ti TaskInfo
+	l.info(&ti, &r, make(frameCache), true)
+	return ti, true
+}
+
+// TaskStack returns the stack of the live task id, innermost first: the
+// suspension stack if it is suspended, or the live stack of the goroutine
+// running it if its step is executing now (that capture stops the world
+// briefly, as runtime.Stack does).
+func (l *Loop) TaskStack(id uint64) ([]Frame, error) {
+	l.mu.Lock()
+	var running *coro
+	var found bool
+	for t := l.head; t != nil; t = t.next {
+		if t.id == id {
+			found = true
+			if t == l.cur {
+				running = l.curCoro
+			}
+			break
+		}
+	}
+	l.mu.Unlock()
+	if !found {
+		return nil, fmt.Errorf("runtime: no live task %d in loop %s", id, l.name)
+	}
+	if running != nil {
+		if st := goroutineStack(running.gid.Load()); st != nil {
+			return st, nil
+		}
+	}
+	ti, ok := l.Task(id)
+	if !ok {
+		return nil, fmt.Errorf("runtime: no live task %d in loop %s", id, l.name)
+	}
+	return ti.Stack, nil
+}
+
+// History returns the most recently finished tasks of the loop, oldest
+// first, with how each ended (at most WithHistorySize).
+func (l *Loop) History() []TaskInfo {
+	l.mu.Lock()
+	var ts []*task
+	var recs []record
+	if l.histFull {
+		ts = append(ts, l.history[l.histNext:]...)
+	}
+	ts = append(ts, l.history[:l.histNext]...)
+	recs = make([]record, len(ts))
+	ends := make([]int64, len(ts))
+	for i, t := range ts {
+		recs[i] = t.pub
+		recs[i].stk = nil
+		ends[i] = t.endTime
+	}
+	l.mu.Unlock()
+	fc := make(frameCache)
+	out := make([]TaskInfo, len(ts))
+	for i, t := range ts {
+		r := rawTask{t: t, state: State(t.state.Load()), rec: recs[i]}
+		l.info(&out[i], &r, fc, false)
+		out[i].Finished = l.wall(ends[i])
+		if out[i].State == Failed || out[i].State == Cancelled {
+			out[i].Error = t.errText()
+		}
+	}
+	return out
+}
+
+// CancelTask requests cancellation of the live task id with a message and
+// who asked (shown by taskdump). It is safe from any goroutine and does not
+// wait: the loop delivers the cancel when it regains control. It reports an
+// error if there is no such live task.
+func (l *Loop) CancelTask(id uint64, msg, by string) error {
+	l.mu.Lock()
+	var target *task
+	for t := l.head; t != nil; t = t.next {
+		if t.id == id {
+			target = t
+			break
+		}
+	}
+	l.mu.Unlock()
+	if target == nil {
+		return fmt.Errorf("runtime: no live task %d in loop %s", id, l.name)
+	}
+	if !target.requestCancel(msg, by) {
+		return fmt.Errorf("runtime: task %d already finished", id)
+	}
+	return nil
+}
+
+// Snapshot returns a snapshot of every running loop in the process.
+func Snapshot(opts ...SnapshotOptions) []LoopSnapshot {
+	loops := Loops()
+	out := make([]LoopSnapshot, len(loops))
+	for i, l := range loops {
+		out[i] = l.Snapshot(opts...)
+	}
+	return out
+}

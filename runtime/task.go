@@ -1,0 +1,508 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Handle is the type-erased view of a task: every *Task[T] is one. Wait,
+// CurrentTask, AllTasks and done callbacks deal in Handles. ID, Name, State,
+// Done, String and Cancel are safe to call from any goroutine.
+type Handle interface {
+	ID() uint64
+	Name() string
+	State() State
+	Done() bool
+	Cancel(msg ...string) bool
+	String() string
+}
+
+// taskImpl is what the loop needs of a *Task[T] beyond the shared record.
+type taskImpl interface {
+	Handle
+	runBody(ctx context.Context)
+	base() *task
+}
+
+// Task is a function scheduled to run on a loop, step by step, between its
+// await points: asyncio.Task. Create one with Spawn, SpawnIn or
+// Loop.Submit; the zero Task is not usable.
+//
+// A Task costs one allocation of about 400 bytes plus, while it is suspended,
+// a parked coroutine goroutine (a 2 KiB stack); finished tasks return their
+// coroutine to a pool.
+type Task[T any] struct {
+	task
+	fn  func(context.Context) (T, error)
+	val T
+}
+
+func (t *Task[T]) runBody(ctx context.Context) {
+	t.val, t.err = t.fn(ctx)
+	t.fn = nil
+}
+
+func (t *Task[T]) base() *task { return &t.task }
+
+// Await suspends the calling task until t is done and returns t's result.
+// Called from a task of t's loop, it suspends only that task. Called from a
+// goroutine that is not running a task (ctx carries no task), it blocks that
+// goroutine until t is done or ctx is done, like concurrent.futures.
+//
+// If the awaiting task is cancelled while it waits, t is cancelled too and
+// Await returns ErrCancelled once t has ended (use Shield to protect t).
+// Awaiting a task that awaits the caller, directly or through others, fails
+// at once with an error wrapping ErrAwaitCycle.
+//
+//go:noinline
+func (t *Task[T]) Await(ctx context.Context) (T, error) {
+	var zero T
+	cur := taskOf(ctx)
+	if cur == nil {
+		if err := t.task.block(ctx); err != nil {
+			return zero, err
+		}
+		t.retrieved = true
+		return t.val, t.err
+	}
+	if err := cur.checkRunning("Await"); err != nil {
+		return zero, err
+	}
+	if !t.task.done() {
+		if err := cur.awaitTasks(&waiter{ts: []*task{&t.task}, cond: AllCompleted, kind: awaitTask}, true); err != nil {
+			return zero, err
+		}
+	}
+	t.retrieved = true
+	return t.val, t.err
+}
+
+// Result returns t's result once it is done, and ErrNotDone before.
+func (t *Task[T]) Result() (T, error) {
+	var zero T
+	if !t.task.done() {
+		return zero, ErrNotDone
+	}
+	t.retrieved = true
+	return t.val, t.err
+}
+
+// Done reports whether t has ended (Finished, Failed or Cancelled).
+func (t *Task[T]) Done() bool { return t.task.done() }
+
+// Cancelled reports whether t ended Cancelled.
+func (t *Task[T]) Cancelled() bool { return State(t.state.Load()) == Cancelled }
+
+// ID returns t's id, unique in the process, never reused.
+func (t *Task[T]) ID() uint64 { return t.id }
+
+// Name returns t's name: the one given with Named, or "Task-<id>".
+func (t *Task[T]) Name() string { return t.displayName() }
+
+// State returns t's state. Safe from any goroutine.
+func (t *Task[T]) State() State { return t.task.stateNow() }
+
+// Cancel requests cancellation of t with an optional message and reports
+// whether the request was made (false if t is already done). It moves t to
+// Cancelling at once; the loop delivers the cancellation at t's next
+// suspension point, where the await in progress returns an error wrapping
+// ErrCancelled (with the message), and t's context is done. A task cancelled
+// before its first step never runs. Safe from any goroutine.
+func (t *Task[T]) Cancel(msg ...string) bool {
+	return t.task.requestCancel(strings.Join(msg, " "), "")
+}
+
+// String returns an asyncio-like repr, e.g.
+// <Task pending name=worker-3 fn=main.fetch suspended at main.go:42 awaiting sleep(1s)>.
+// Safe from any goroutine.
+func (t *Task[T]) String() string { return t.task.repr() }
+
+// AddDoneCallback arranges for fn to be called on the loop, soon after t is
+// done (at once, soon, if it is already done). Call it from the loop.
+func (t *Task[T]) AddDoneCallback(fn func(Handle)) {
+	if t.task.done() {
+		h := t.impl
+		t.loop.callSoon(func() { fn(h) })
+		return
+	}
+	t.callbacks = append(t.callbacks, fn)
+}
+
+// task is the record every task shares, whatever its result type. Fields are
+// grouped by who may touch them.
+type task struct {
+	// Set at creation, then read-only.
+	loop     *Loop
+	impl     taskImpl
+	id       uint64
+	parentID uint64
+	name     string
+	fnPC     uintptr
+	spawnPC  uintptr
+	created  int64
+	values   context.Context // where the task context's values come from
+
+	// Atomic: any goroutine.
+	state        atomic.Uint32 // Pending, Cancelling or a final state; Running is derived
+	ctxCancelled atomic.Bool
+	doneCh       atomic.Pointer[chan struct{}]
+
+	// Loop goroutine only.
+	err           error
+	started       bool
+	queued        bool
+	bodyDone      bool
+	retrieved     bool
+	cancelPending bool
+	timedOut      bool
+	cancelReqs    int
+	co            *coro
+	readyAt       int64
+	listeners     []*waiter // tasks waiting for this one to end
+	callbacks     []func(Handle)
+	waitingOn     *waiter // what this task awaits, while it does
+	tm            timer
+	visit         uint32
+	grant         bool // a Lock, Semaphore or queue handed this task what it waited for
+	stage         awaitDesc
+	trace         traceTask
+
+	// Guarded by loop.mu: what readers (snapshots) see.
+	pub      record
+	prev     *task // live list, in creation order
+	next     *task
+	endTime  int64
+	ended    State
+	unlinked bool
+}
+
+// record is the published instrumentation of a task; loop.mu guards it.
+type record struct {
+	started   int64 // first step, ns since loop epoch; 0 before
+	steps     uint64
+	busy      int64
+	schedWait int64
+	idle      int64
+	suspended int64 // when it last suspended
+	stk       []uintptr
+	await     awaitDesc
+	cancelMsg string
+	cancelBy  string
+}
+
+func (t *task) displayName() string {
+	if t.name != "" {
+		return t.name
+	}
+	return "Task-" + itoa(int(t.id))
+}
+
+func (t *task) done() bool { return State(t.state.Load()).Done() }
+
+// stateNow derives Running from the loop's current step.
+func (t *task) stateNow() State {
+	s := State(t.state.Load())
+	if s == Pending && t.loop.isCurrent(t) {
+		return Running
+	}
+	return s
+}
+
+// spawn creates a task record on loop l and schedules it; called on the loop.
+func spawnTask[T any](l *Loop, parent *task, values context.Context, fn func(context.Context) (T, error), pc uintptr, opts []TaskOption) *Task[T] {
+	if fn == nil {
+		panic("runtime: Spawn of a nil function")
+	}
+	t := newTask(l, parent, values, fn, pc, opts)
+	l.link(&t.task)
+	l.emit(&t.task, TaskCreated)
+	l.schedule(&t.task)
+	return t
+}
+
+func newTask[T any](l *Loop, parent *task, values context.Context, fn func(context.Context) (T, error), pc uintptr, opts []TaskOption) *Task[T] {
+	var tc taskConfig
+	for _, o := range opts {
+		o(&tc)
+	}
+	t := &Task[T]{fn: fn}
+	t.loop = l
+	t.impl = t
+	t.id = nextTaskID()
+	t.name = tc.name
+	t.spawnPC = pc
+	t.fnPC = funcPC(fn)
+	t.values = values
+	if parent != nil {
+		t.parentID = parent.id
+	}
+	t.created = l.clock()
+	t.tm.idx = -1
+	return t
+}
+
+// Spawn schedules fn to run as a new task on ctx's loop and returns the task
+// (asyncio.create_task). fn does not start until the calling task suspends:
+// ready tasks run in FIFO order. ctx must belong to a task of a loop;
+// otherwise Spawn panics (use Loop.Submit from other goroutines). The new
+// task's context carries ctx's values; its parent is the calling task.
+//
+// Spawn costs about one allocation of the task record and a few hundred ns;
+// see the package documentation for measured figures.
+//
+//go:noinline
+func Spawn[T any](ctx context.Context, fn func(context.Context) (T, error), opts ...TaskOption) *Task[T] {
+	pc := callerpc()
+	cur := taskOf(ctx)
+	if cur == nil {
+		panic("runtime: Spawn called with a context that belongs to no task; use Loop.Submit from other goroutines")
+	}
+	return spawnTask(cur.loop, cur, valuesOf(ctx), fn, pc, opts)
+}
+
+// CurrentTask returns the task ctx belongs to, or nil outside any task.
+func CurrentTask(ctx context.Context) Handle {
+	if t := taskOf(ctx); t != nil {
+		return t.impl
+	}
+	return nil
+}
+
+// AllTasks returns the tasks of ctx's loop that are not done, in creation
+// order (the current task included), or nil outside any task.
+func AllTasks(ctx context.Context) []Handle {
+	t := taskOf(ctx)
+	if t == nil {
+		return nil
+	}
+	return t.loop.liveHandles()
+}
+
+// checkRunning verifies that an awaiting function runs in the step of t.
+func (t *task) checkRunning(op string) error {
+	if !t.loop.isCurrent(t) {
+		return fmt.Errorf("runtime: %s: %w (task %s is not running: was its context passed to another goroutine?)", op, ErrNotInTask, t.displayName())
+	}
+	return nil
+}
+
+// requestCancel is Cancel for any goroutine: the loop delivers it when it
+// next drains its inbox.
+func (t *task) requestCancel(msg, by string) bool {
+	if !t.markCancel(msg, by) {
+		return false
+	}
+	l := t.loop
+	l.post(func() { l.deliverCancel(t, msg) })
+	return true
+}
+
+// cancelNow is Cancel on the loop goroutine: delivered at once.
+func (t *task) cancelNow(msg, by string) bool {
+	if !t.markCancel(msg, by) {
+		return false
+	}
+	t.loop.deliverCancel(t, msg)
+	return true
+}
+
+// markCancel moves t to Cancelling and records the message.
+func (t *task) markCancel(msg, by string) bool {
+	for {
+		s := State(t.state.Load())
+		if s.Done() {
+			return false
+		}
+		if s == Cancelling || t.state.CompareAndSwap(uint32(s), uint32(Cancelling)) {
+			break
+		}
+	}
+	l := t.loop
+	l.mu.Lock()
+	t.pub.cancelMsg = msg
+	t.pub.cancelBy = by
+	l.mu.Unlock()
+	return true
+}
+
+// doneChan returns the channel of the task context's Done.
+func (t *task) doneChan() <-chan struct{} {
+	if ch := t.doneCh.Load(); ch != nil {
+		return *ch
+	}
+	l := t.loop
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ch := t.doneCh.Load(); ch != nil {
+		return *ch
+	}
+	ch := make(chan struct{})
+	if t.ctxCancelled.Load() {
+		close(ch)
+	}
+	t.doneCh.Store(&ch)
+	return ch
+}
+
+// closeCtx marks the task context cancelled and closes its Done channel.
+func (t *task) closeCtx() {
+	l := t.loop
+	l.mu.Lock()
+	if t.ctxCancelled.Load() {
+		l.mu.Unlock()
+		return
+	}
+	t.ctxCancelled.Store(true)
+	if ch := t.doneCh.Load(); ch != nil {
+		close(*ch)
+	}
+	fns := l.afterFuncs[t]
+	delete(l.afterFuncs, t)
+	l.mu.Unlock()
+	for _, f := range fns {
+		go f.f()
+	}
+}
+
+type afterFunc struct {
+	f    func()
+	stop bool
+}
+
+func (t *task) afterFunc(f func()) func() bool {
+	l := t.loop
+	l.mu.Lock()
+	if t.ctxCancelled.Load() {
+		l.mu.Unlock()
+		go f()
+		return func() bool { return false }
+	}
+	af := &afterFunc{f: f}
+	if l.afterFuncs == nil {
+		l.afterFuncs = make(map[*task][]*afterFunc)
+	}
+	l.afterFuncs[t] = append(l.afterFuncs[t], af)
+	l.mu.Unlock()
+	return func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		fs := l.afterFuncs[t]
+		for i, x := range fs {
+			if x == af {
+				l.afterFuncs[t] = append(fs[:i], fs[i+1:]...)
+				if len(l.afterFuncs[t]) == 0 {
+					delete(l.afterFuncs, t)
+				}
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// block waits, on a goroutine that runs no task, until t is done or ctx is.
+func (t *task) block(ctx context.Context) error {
+	if t.done() {
+		return nil
+	}
+	ch := make(chan struct{})
+	l := t.loop
+	l.post(func() {
+		if t.done() {
+			close(ch)
+			return
+		}
+		t.listeners = append(t.listeners, &waiter{notifyCh: ch})
+	})
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("runtime: Await: %w", ctx.Err())
+	}
+}
+
+// endState classifies how a task's function ended.
+func (t *task) endState() State {
+	switch {
+	case t.err == nil:
+		return Finished
+	case errors.Is(t.err, ErrCancelled):
+		return Cancelled
+	case t.cancelReqs > 0 && errors.Is(t.err, context.Canceled):
+		return Cancelled
+	default:
+		return Failed
+	}
+}
+
+// repr renders the asyncio-like representation.
+func (t *task) repr() string {
+	var b strings.Builder
+	st := t.stateNow()
+	fc := frameCache(nil)
+	b.WriteString("<Task ")
+	b.WriteString(st.String())
+	b.WriteString(" name=")
+	b.WriteString(t.displayName())
+	b.WriteString(" fn=")
+	b.WriteString(shortFunc(fc.funcFrame(t.fnPC).Function))
+	l := t.loop
+	l.mu.Lock()
+	started := t.pub.started != 0
+	stk := append([]uintptr(nil), t.pub.stk...)
+	aw := t.pub.await
+	msg := t.pub.cancelMsg
+	l.mu.Unlock()
+	switch {
+	case st.Done():
+		if st == Failed && t.bodyDoneSafe() {
+			fmt.Fprintf(&b, " error=%q", t.errText())
+		}
+		if st == Cancelled && msg != "" {
+			fmt.Fprintf(&b, " msg=%q", msg)
+		}
+	case st == Running:
+	case !started:
+		b.WriteString(" created at ")
+		b.WriteString(fc.frame(t.spawnPC).Short())
+	default:
+		at := suspensionPoint(fc.stack(stk))
+		b.WriteString(" suspended at ")
+		b.WriteString(at.Short())
+		if s := aw.text(l); s != "" {
+			b.WriteString(" awaiting ")
+			b.WriteString(s)
+		}
+	}
+	b.WriteString(">")
+	return b.String()
+}
+
+// bodyDoneSafe reports whether the error text may be read: it is written on
+// the loop before the final state is published, so once the state is final
+// it is safe to read.
+func (t *task) bodyDoneSafe() bool { return t.done() }
+
+func (t *task) errText() string {
+	if t.err == nil {
+		return ""
+	}
+	return t.err.Error()
+}
+
+var taskIDs atomic.Uint64
+
+func nextTaskID() uint64 { return taskIDs.Add(1) }
+
+// sinceEpoch converts loop-clock nanoseconds to wall time.
+func (l *Loop) wall(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return l.epoch.Add(time.Duration(ns))
+}

@@ -1,0 +1,183 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	goruntime "runtime"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// ToThread runs fn on a goroutine of the loop's bounded worker pool and
+// suspends the calling task until it returns (asyncio.to_thread). The loop
+// keeps running other tasks meanwhile: this is where blocking work (file and
+// network I/O, CPU-heavy code, time.Sleep) belongs. A panic in fn becomes a
+// *PanicError. If the calling task is cancelled, ToThread returns the
+// cancellation at once; fn keeps running and its result is dropped (the
+// task's context is done, so fn can watch ctx.Done()).
+//
+// A call costs a few microseconds: a handoff to a worker and back.
+//
+//go:noinline
+func ToThread[T any](ctx context.Context, fn func() (T, error)) (T, error) {
+	var zero T
+	cur, err := current(ctx, "ToThread")
+	if err != nil {
+		return zero, err
+	}
+	if err := cur.takeCancel(); err != nil {
+		return zero, err
+	}
+	l := cur.loop
+	type result struct {
+		v       T
+		err     error
+		done    bool
+		waiting bool
+	}
+	res := &result{waiting: true}
+	l.threads.inflight++
+	l.threads.submit(func() {
+		v, err := runProtected(fn)
+		l.post(func() {
+			l.threads.inflight--
+			res.v, res.err, res.done = v, err, true
+			if res.waiting {
+				l.schedule(cur)
+			}
+		})
+	})
+	for !res.done {
+		if cur.cancelPending {
+			res.waiting = false
+			return zero, cur.takeCancel()
+		}
+		cur.park(awaitDesc{kind: awaitThread})
+	}
+	res.waiting = false
+	return res.v, res.err
+}
+
+func runProtected[T any](fn func() (T, error)) (v T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return fn()
+}
+
+// threadPool runs ToThread work on at most max goroutines, started on
+// demand; submitting never blocks the loop.
+type threadPool struct {
+	max      int
+	mu       sync.Mutex
+	cond     sync.Cond
+	jobs     []func()
+	workers  int
+	idleN    int
+	closed   bool
+	wg       sync.WaitGroup
+	inflight int // loop side: jobs whose completion has not been processed
+}
+
+func (p *threadPool) init(l *Loop, max int) {
+	if max <= 0 {
+		max = min(32, goruntime.NumCPU()+4)
+	}
+	p.max = max
+	p.cond.L = &p.mu
+}
+
+func (p *threadPool) submit(job func()) {
+	p.mu.Lock()
+	p.jobs = append(p.jobs, job)
+	if p.idleN == 0 && p.workers < p.max {
+		p.workers++
+		p.wg.Add(1)
+		go p.work()
+	} else {
+		p.cond.Signal()
+	}
+	p.mu.Unlock()
+}
+
+func (p *threadPool) work() {
+	defer p.wg.Done()
+	p.mu.Lock()
+	for {
+		for len(p.jobs) == 0 && !p.closed {
+			p.idleN++
+			p.cond.Wait()
+			p.idleN--
+		}
+		if len(p.jobs) == 0 {
+			p.workers--
+			p.mu.Unlock()
+			return
+		}
+		job := p.jobs[0]
+		p.jobs[0] = nil
+		p.jobs = p.jobs[1:]
+		p.mu.Unlock()
+		job()
+		p.mu.Lock()
+	}
+}
+
+func (p *threadPool) close() {
+	p.mu.Lock()
+	p.closed = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+func (p *threadPool) idle() bool { return p.inflight == 0 }
+
+func (p *threadPool) wait() { p.wg.Wait() }
+
+// CallSoon schedules fn to run on ctx's loop after the tasks that are ready
+// now (loop.call_soon). ctx must belong to a task; fn must not block.
+func CallSoon(ctx context.Context, fn func()) {
+	t := taskOf(ctx)
+	if t == nil {
+		panic("runtime: CallSoon called with a context that belongs to no task")
+	}
+	t.loop.callSoon(fn)
+}
+
+// TimerHandle is a callback scheduled with CallLater.
+type TimerHandle struct {
+	l  *Loop
+	tm timer
+}
+
+// CallLater schedules fn to run on ctx's loop after d (loop.call_later).
+// ctx must belong to a task; fn must not block.
+func CallLater(ctx context.Context, d time.Duration, fn func()) *TimerHandle {
+	t := taskOf(ctx)
+	if t == nil {
+		panic("runtime: CallLater called with a context that belongs to no task")
+	}
+	h := &TimerHandle{l: t.loop}
+	h.tm.idx = -1
+	h.tm.fn = fn
+	t.loop.addTimer(&h.tm, t.loop.clock()+int64(d))
+	return h
+}
+
+// Cancel unschedules the callback and reports whether it was still pending.
+// Call it on the loop goroutine.
+func (h *TimerHandle) Cancel() bool {
+	if h.tm.idx < 0 {
+		return false
+	}
+	h.l.removeTimer(&h.tm)
+	return true
+}
+
+// String describes the handle.
+func (h *TimerHandle) String() string {
+	return fmt.Sprintf("<TimerHandle pending=%t>", h.tm.idx >= 0)
+}

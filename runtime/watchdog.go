@@ -1,0 +1,236 @@
+package runtime
+
+import (
+	"bytes"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// BlockEvent is a step that ran longer than the slow-step threshold,
+// blocking every other task of its loop.
+type BlockEvent struct {
+	LoopID   uint64
+	Loop     string
+	TaskID   uint64
+	TaskName string
+	Started  time.Time
+	Duration time.Duration // so far, while Ongoing
+	Ongoing  bool
+	// Stack is the stack of the goroutine running the step, innermost first,
+	// captured while it was blocked (empty if the step ended before the
+	// watchdog looked).
+	Stack []Frame
+	// At is the innermost frame of user code in Stack, and Call the function
+	// it was calling there (time.Sleep, say).
+	At   Frame
+	Call string
+}
+
+// watchdog is a goroutine per loop that looks at the running step a few
+// times per threshold. When nothing blocks it costs a ticker.
+type watchdog struct {
+	stopCh chan struct{}
+	done   chan struct{}
+}
+
+func (d *watchdog) start(l *Loop) {
+	if l.cfg.slowStep <= 0 || !l.cfg.record {
+		return
+	}
+	d.stopCh = make(chan struct{})
+	d.done = make(chan struct{})
+	go d.run(l)
+}
+
+func (d *watchdog) stop() {
+	if d.stopCh == nil {
+		return
+	}
+	close(d.stopCh)
+	<-d.done
+}
+
+func (d *watchdog) run(l *Loop) {
+	defer close(d.done)
+	period := max(l.cfg.slowStep/4, time.Millisecond)
+	tk := time.NewTicker(period)
+	defer tk.Stop()
+	for {
+		select {
+		case <-d.stopCh:
+			return
+		case <-tk.C:
+		}
+		l.mu.Lock()
+		cur, start, c, ongoing := l.cur, l.curStart, l.curCoro, l.ongoing
+		l.mu.Unlock()
+		if cur == nil || c == nil {
+			continue
+		}
+		now := l.clock()
+		if now-start < int64(l.cfg.slowStep) {
+			continue
+		}
+		if ongoing != nil && ongoing.TaskID == cur.id && ongoing.Started.Equal(l.wall(start)) {
+			continue
+		}
+		gid := c.gid.Load()
+		if gid == 0 {
+			continue
+		}
+		stack := goroutineStack(gid)
+		ev := l.blockEvent(cur, start, now, stack)
+		ev.Ongoing = true
+		l.mu.Lock()
+		if l.cur == cur && l.curStart == start {
+			l.ongoing = &ev
+		}
+		l.mu.Unlock()
+	}
+}
+
+func (l *Loop) blockEvent(t *task, start, now int64, stack []Frame) BlockEvent {
+	ev := BlockEvent{LoopID: l.id, Loop: l.name, TaskID: t.id, TaskName: t.displayName(),
+		Started: l.wall(start), Duration: time.Duration(now - start), Stack: stack}
+	ev.At, ev.Call = blockSite(stack)
+	return ev
+}
+
+// blockSite finds the innermost user frame and what it called.
+func blockSite(stack []Frame) (Frame, string) {
+	for i, f := range stack {
+		if !internalFile(f.File) && !systemFrame(f) {
+			call := ""
+			if i > 0 {
+				call = shortFunc(stack[i-1].Function)
+			}
+			return f, call
+		}
+	}
+	return Frame{}, ""
+}
+
+// blockedLocked records a step of t that ran from start to end past the
+// threshold; the warning and the observer call happen after the lock.
+func (l *Loop) blockedLocked(t *task, start, end int64) {
+	var ev BlockEvent
+	if o := l.ongoing; o != nil && o.TaskID == t.id && o.Started.Equal(l.wall(start)) {
+		ev = *o
+		ev.Duration = time.Duration(end - start)
+	} else {
+		ev = l.blockEvent(t, start, end, nil)
+	}
+	ev.Ongoing = false
+	l.ongoing = nil
+	if l.cfg.blockingSize > 0 {
+		if l.blocking == nil {
+			l.blocking = make([]BlockEvent, l.cfg.blockingSize)
+		}
+		l.blocking[l.blockNext] = ev
+		l.blockNext++
+		if l.blockNext == len(l.blocking) {
+			l.blockNext = 0
+			l.blockFull = true
+		}
+	}
+	l.pendingBlocks = append(l.pendingBlocks, ev)
+}
+
+// reportBlocks logs and hands to the observer the blocking events recorded
+// since the last call. Loop goroutine, outside the lock.
+func (l *Loop) reportBlocks() {
+	for _, ev := range l.pendingBlocks {
+		where := "an unknown place (the step ended before the watchdog captured its stack)"
+		if !ev.At.IsZero() {
+			where = ev.At.Short()
+			if ev.Call != "" {
+				where += " (" + ev.Call + ")"
+			}
+		}
+		l.cfg.logger.Warn("task \""+ev.TaskName+"\" blocked the loop for "+ev.Duration.Round(time.Millisecond).String()+
+			" at "+where+"; move blocking work to runtime.ToThread",
+			"loop", l.name, "task_id", ev.TaskID, "duration", ev.Duration, "file", ev.At.File, "line", ev.At.Line)
+		if l.obs != nil {
+			l.obs.OnBlock(ev)
+		}
+	}
+	clear(l.pendingBlocks)
+	l.pendingBlocks = l.pendingBlocks[:0]
+}
+
+// Blocking returns the loop's recent blocking events, oldest first, and the
+// ongoing one last if a step is blocking now.
+func (l *Loop) Blocking() []BlockEvent {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []BlockEvent
+	if l.blockFull {
+		out = append(out, l.blocking[l.blockNext:]...)
+	}
+	out = append(out, l.blocking[:l.blockNext]...)
+	if l.ongoing != nil {
+		ev := *l.ongoing
+		ev.Duration = time.Duration(l.clock() - l.curStart)
+		out = append(out, ev)
+	}
+	return out
+}
+
+// goroutineStack returns the stack of goroutine gid, innermost first, from a
+// dump of all goroutines (runtime.Stack stops the world for the dump: the
+// cost grows with the number of goroutines, about 1 ms per 1,000).
+func goroutineStack(gid uint64) []Frame {
+	if gid == 0 {
+		return nil
+	}
+	buf := make([]byte, 1<<20)
+	for {
+		n := goruntime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		if len(buf) >= 1<<30 {
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	head := []byte("goroutine " + strconv.FormatUint(gid, 10) + " [")
+	i := bytes.Index(buf, head)
+	if i < 0 {
+		return nil
+	}
+	block := buf[i:]
+	if j := bytes.Index(block, []byte("\n\n")); j >= 0 {
+		block = block[:j]
+	}
+	return parseStack(string(block))
+}
+
+// parseStack parses one goroutine's traceback as runtime.Stack prints it.
+func parseStack(s string) []Frame {
+	lines := strings.Split(s, "\n")
+	var out []Frame
+	for i := 1; i+1 < len(lines); i += 2 {
+		fn := lines[i]
+		if strings.HasPrefix(fn, "created by ") {
+			break
+		}
+		if p := strings.LastIndex(fn, "("); p > 0 {
+			fn = fn[:p]
+		}
+		loc := strings.TrimSpace(lines[i+1])
+		if sp := strings.LastIndex(loc, " +0x"); sp > 0 {
+			loc = loc[:sp]
+		}
+		file, line := loc, 0
+		if c := strings.LastIndex(loc, ":"); c > 0 {
+			file = loc[:c]
+			line, _ = strconv.Atoi(loc[c+1:])
+		}
+		out = append(out, Frame{Function: fn, File: file, Line: line})
+	}
+	return out
+}
