@@ -1,0 +1,255 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/taskdump/taskdump/inspect/wire"
+)
+
+// short renders a frame as file.go:42.
+func short(f *wire.Frame) string {
+	if f == nil || f.IsZero() {
+		return ""
+	}
+	file := f.File
+	if i := strings.LastIndexByte(file, '/'); i >= 0 {
+		file = file[i+1:]
+	}
+	return fmt.Sprintf("%s:%d", file, f.Line)
+}
+
+// age renders a duration compactly: 850ms, 12.3s, 4m05s, 2h10m.
+func age(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0s"
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+}
+
+func suspendedAt(t *wire.Task) string {
+	switch {
+	case t.Running:
+		return "(running)"
+	case t.SuspendedAt != nil:
+		return short(t.SuspendedAt)
+	case t.Started.IsZero():
+		return "(not started)"
+	}
+	return "-"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func multiLoop(ts []wire.Task) bool {
+	for i := range ts {
+		if ts[i].LoopID != ts[0].LoopID {
+			return true
+		}
+	}
+	return false
+}
+
+func renderTasks(w io.Writer, ts []wire.Task, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	loops := multiLoop(ts)
+	if loops {
+		fmt.Fprint(tw, "LOOP\t")
+	}
+	fmt.Fprintln(tw, "ID\tNAME\tSTATE\tAGE\tSUSPENDED AT\tAWAITING")
+	for i := range ts {
+		t := &ts[i]
+		if loops {
+			fmt.Fprintf(tw, "%s\t", t.Loop)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.State, age(now.Sub(t.Created)),
+			suspendedAt(t), orDash(t.Awaiting))
+	}
+	return tw.Flush()
+}
+
+func nodeLine(t *wire.Task) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (#%d) %s", t.Name, t.ID, t.State)
+	switch {
+	case t.Running:
+		b.WriteString(", running")
+	case t.Awaiting != "":
+		b.WriteString(": " + t.Awaiting)
+	}
+	if s := short(t.SuspendedAt); s != "" {
+		b.WriteString(" at " + s)
+	}
+	return b.String()
+}
+
+func renderTree(w io.Writer, tr wire.Tree) {
+	loop := ""
+	many := false
+	for _, r := range tr.Roots {
+		if r.Task.Loop != tr.Roots[0].Task.Loop {
+			many = true
+		}
+	}
+	var walk func(n *wire.TreeNode, prefix string, last bool)
+	walk = func(n *wire.TreeNode, prefix string, last bool) {
+		branch, next := "├── ", "│   "
+		if last {
+			branch, next = "└── ", "    "
+		}
+		line := nodeLine(&n.Task)
+		if n.Edge == "spawned" {
+			line = "(spawned) " + line
+		}
+		if n.Cycle {
+			line += "  <- AWAIT CYCLE"
+		}
+		if n.Ref {
+			line += "  (awaited by several tasks; shown above)"
+		}
+		fmt.Fprintf(w, "%s%s%s\n", prefix, branch, line)
+		for i, c := range n.Children {
+			walk(c, prefix+next, i == len(n.Children)-1)
+		}
+	}
+	for i, r := range tr.Roots {
+		if many && r.Task.Loop != loop {
+			loop = r.Task.Loop
+			fmt.Fprintf(w, "loop %s\n", loop)
+		}
+		last := i == len(tr.Roots)-1 || (many && tr.Roots[i+1].Task.Loop != loop)
+		walk(r, "", last)
+	}
+	if len(tr.Roots) == 0 {
+		fmt.Fprintln(w, "(no live tasks)")
+	}
+	for _, c := range tr.Cycles {
+		ids := make([]string, len(c))
+		for i, id := range c {
+			ids[i] = fmt.Sprint(id)
+		}
+		fmt.Fprintf(w, "await cycle: %s\n", strings.Join(ids, " -> "))
+	}
+}
+
+func writeFrames(w io.Writer, fs []wire.Frame, indent string) {
+	for _, f := range fs {
+		fmt.Fprintf(w, "%s%s(...)\n%s\t%s:%d\n", indent, f.Function, indent, f.File, f.Line)
+	}
+}
+
+// machinery reports whether f is a frame of the runtime's task machinery,
+// below the task function: the coroutine plumbing every task stack ends
+// with.
+func machinery(f wire.Frame) bool {
+	fn := f.Function
+	return strings.HasPrefix(fn, "github.com/taskdump/taskdump/runtime.(*Task[") && strings.HasSuffix(fn, ".runBody") ||
+		strings.HasPrefix(fn, "github.com/taskdump/taskdump/runtime.(*task).") ||
+		strings.HasPrefix(fn, "github.com/taskdump/taskdump/runtime.(*coro).") ||
+		strings.HasPrefix(fn, "iter.Pull") || fn == "runtime.corostart" || fn == "runtime.goexit"
+}
+
+// trimMachinery cuts the frames from the first machinery frame on and
+// returns how many it cut.
+func trimMachinery(fs []wire.Frame) ([]wire.Frame, int) {
+	for i, f := range fs {
+		if i > 0 && machinery(f) {
+			return fs[:i], len(fs) - i
+		}
+	}
+	return fs, 0
+}
+
+func renderStack(w io.Writer, s wire.StackResult, now time.Time, all bool) {
+	t := &s.Task
+	status := t.State
+	if s.Live {
+		status = "running: live stack"
+	} else if t.Awaiting != "" {
+		status += ", awaiting " + t.Awaiting
+	}
+	if !t.Suspended.IsZero() && !s.Live {
+		status += ", " + age(now.Sub(t.Suspended))
+	}
+	fmt.Fprintf(w, "task %d %q on loop %s [%s]:\n", t.ID, t.Name, t.Loop, status)
+	if len(s.Stack) == 0 {
+		fmt.Fprintln(w, "(no stack: the task has not started yet)")
+		return
+	}
+	st, cut := s.Stack, 0
+	if !all {
+		st, cut = trimMachinery(st)
+	}
+	writeFrames(w, st, "")
+	if cut > 0 {
+		fmt.Fprintf(w, "... %d frames of the task runtime (--all shows them)\n", cut)
+	}
+}
+
+func renderBlocking(w io.Writer, evs []wire.BlockEvent, all bool) {
+	if len(evs) == 0 {
+		fmt.Fprintln(w, "no blocking steps recorded")
+		return
+	}
+	for i := len(evs) - 1; i >= 0; i-- {
+		ev := &evs[i]
+		state := "blocked"
+		if ev.Ongoing {
+			state = "BLOCKING NOW:"
+		}
+		fmt.Fprintf(w, "%s task %d %q blocked loop %s for %s (started %s)\n", state, ev.TaskID, ev.TaskName,
+			ev.Loop, age(time.Duration(ev.DurationNS)), ev.Started.Local().Format("15:04:05.000"))
+		if ev.At != nil {
+			call := ""
+			if ev.Call != "" {
+				call = " calling " + ev.Call
+			}
+			fmt.Fprintf(w, "    at %s %s%s\n", ev.At.Function, short(ev.At), call)
+		}
+		st, cut := ev.Stack, 0
+		if !all {
+			st, cut = trimMachinery(st)
+		}
+		writeFrames(w, st, "    ")
+		if cut > 0 {
+			fmt.Fprintf(w, "    ... %d frames of the task runtime (--all shows them)\n", cut)
+		}
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+	}
+}
+
+func renderHistory(w io.Writer, ts []wire.Task, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tSTATE\tENDED\tLIVED\tSTEPS\tERROR")
+	for i := range ts {
+		t := &ts[i]
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s ago\t%s\t%d\t%s\n", t.ID, t.Name, t.State, age(now.Sub(t.Finished)),
+			age(t.Finished.Sub(t.Created)), t.Steps, orDash(oneLine(t.Error)))
+	}
+	return tw.Flush()
+}
+
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) > 80 {
+		s = s[:77] + "..."
+	}
+	return s
+}

@@ -1,0 +1,71 @@
+// Package inspect is the in-process agent that lets taskdump attach to a
+// live process, and the Go client that talks to it.
+//
+// Start the agent in one line, next to the loops it should show:
+//
+//	agent, err := inspect.Listen(inspect.Options{})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	defer agent.Close()
+//
+// The agent serves every running loop of the process (runtime.Loops) over
+// HTTP/1.1 + JSON on a Unix socket at <dir>/<pid>.sock, where dir is
+// $TASKDUMP_DIR, else $XDG_RUNTIME_DIR/taskdump, else
+// <temp dir>/taskdump-<uid>. It answers from the runtime's snapshots, which
+// never wait for a loop, so it answers while a task blocks the loop. An idle
+// agent costs one goroutine; a request for n tasks costs about one
+// snapshot of n records plus their JSON (about 1 KiB and a few µs per
+// task).
+//
+// Nothing starts from init: no agent runs unless Listen is called. Programs
+// that already serve HTTP can mount Handler on their own mux instead.
+//
+// # Using it
+//
+// The taskdump command is the usual client:
+//
+//	taskdump ps
+//	taskdump tasks 4242
+//	taskdump tree 4242
+//	taskdump stack 4242 17
+//	taskdump blocking 4242
+//	taskdump cancel 4242 17 --msg "stuck"
+//
+// Every path is versioned, so curl works too:
+//
+//	S=$XDG_RUNTIME_DIR/taskdump/4242.sock
+//	curl --unix-socket $S http://x/v1/tasks
+//	curl --unix-socket $S 'http://x/v1/tasks?state=pending&name=worker-*&older_than=10s'
+//	curl --unix-socket $S http://x/v1/tasks/17
+//	curl --unix-socket $S http://x/v1/tasks/17/stack
+//	curl --unix-socket $S -X POST -d '{"msg":"stuck"}' http://x/v1/tasks/17/cancel
+//	curl --unix-socket $S http://x/v1/tree
+//	curl --unix-socket $S http://x/v1/blocking
+//	curl --unix-socket $S http://x/v1/history
+//	curl --unix-socket $S 'http://x/v1/snapshot?stacks=1'
+//	curl --unix-socket $S http://x/v1/loops
+//	curl --unix-socket $S http://x/v1/process
+//
+// The JSON types are in package wire. Errors are JSON too, with a status
+// that says what went wrong: {"code":"no_such_task","error":"inspect: no
+// such task 99"} with 404; 400 for a malformed id, query or body, 405 for a
+// wrong method, 409 for a task that already finished, 403 for a peer that
+// may not connect or a cancel on a ReadOnly agent, 413 for a body over 64
+// KiB, 503 when too many requests are in flight.
+//
+// Dial and DialPath return a Client for Go programs.
+//
+// # Security
+//
+// The socket directory is created with mode 0700 and must belong to the
+// user running the process; the socket has mode 0600. On top of the file
+// permissions, the agent reads the peer's credentials (SO_PEERCRED) on
+// every connection and answers only the same user or root; anyone else
+// gets 403. A ReadOnly agent refuses cancels. Requests are bounded: 16 KiB
+// of headers, 64 KiB of body, 10 s to read a request, 64 open
+// connections, 4 requests answered at once (others wait up to 10 s, then
+// get 503). A panic while answering becomes a 500 answer; it never takes
+// the process down. Handler mounted on another server has no peer
+// credentials: protect it as you would net/http/pprof.
+package inspect

@@ -1,0 +1,549 @@
+package inspect
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path"
+	goruntime "runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/taskdump/taskdump/inspect/wire"
+	"github.com/taskdump/taskdump/runtime"
+)
+
+// Handler returns the inspect protocol as an http.Handler for any mux, for
+// programs that already serve HTTP (mount it under a prefix with
+// http.StripPrefix; its paths start with /v1/). It serves every loop of the
+// process and never waits for a loop.
+//
+// Mounted on a server other than the Agent's, the handler has no peer
+// credentials to check: whoever can reach that server can read every task
+// and, unless opts.ReadOnly, cancel tasks. Protect it as you would
+// net/http/pprof. opts.Dir is ignored. The handler bounds request bodies,
+// concurrent requests and waiting time as the Agent does.
+func Handler(opts Options) http.Handler { return newHandler(opts, false) }
+
+type handler struct {
+	readOnly  bool
+	needPeer  bool // refuse requests without peer credentials (the Agent's socket)
+	self      int
+	sem       chan struct{}
+	started   time.Time
+	queueWait time.Duration
+}
+
+func newHandler(opts Options, needPeer bool) *handler {
+	return &handler{
+		readOnly: opts.ReadOnly, needPeer: needPeer, self: os.Geteuid(),
+		sem: make(chan struct{}, maxInFlight), started: time.Now(), queueWait: maxQueueWait,
+	}
+}
+
+// apiError is an error with its HTTP status and wire code.
+type apiError struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func errorf(status int, code, format string, args ...any) *apiError {
+	return &apiError{status: status, code: code, msg: "inspect: " + fmt.Sprintf(format, args...)}
+}
+
+func writeError(w http.ResponseWriter, e *apiError) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(e.status)
+	b, _ := json.Marshal(wire.Error{Code: e.code, Message: e.msg})
+	w.Write(append(b, '\n'))
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			writeError(w, errorf(http.StatusInternalServerError, wire.CodeInternal, "internal error: %v", v))
+		}
+	}()
+	p, ok := PeerFromContext(r.Context())
+	if ok && !allowedUID(p.UID, h.self) {
+		writeError(w, errorf(http.StatusForbidden, wire.CodePermission,
+			"permission denied: uid %d may not inspect a process of uid %d", p.UID, h.self))
+		return
+	}
+	if !ok && h.needPeer {
+		writeError(w, errorf(http.StatusForbidden, wire.CodePermission, "permission denied: unknown peer"))
+		return
+	}
+	select {
+	case h.sem <- struct{}{}:
+	default:
+		t := time.NewTimer(h.queueWait)
+		select {
+		case h.sem <- struct{}{}:
+			t.Stop()
+		case <-t.C:
+			w.Header().Set("Retry-After", "1")
+			writeError(w, errorf(http.StatusServiceUnavailable, wire.CodeBusy, "busy: too many requests at once"))
+			return
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+	defer func() { <-h.sem }()
+	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	if err := h.route(w, r, p, ok); err != nil {
+		writeError(w, err)
+	}
+}
+
+// route dispatches a request; it returns the error to send, if any.
+func (h *handler) route(w http.ResponseWriter, r *http.Request, p Peer, havePeer bool) *apiError {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/"+wire.Version+"/")
+	if !ok {
+		return errorf(http.StatusNotFound, wire.CodeNotFound, "no such path %q (paths start with /%s/)", clip(r.URL.Path), wire.Version)
+	}
+	seg := strings.Split(rest, "/")
+	method := func(m string) *apiError {
+		if r.Method == m || (m == http.MethodGet && r.Method == http.MethodHead) {
+			return nil
+		}
+		w.Header().Set("Allow", m)
+		return errorf(http.StatusMethodNotAllowed, wire.CodeMethod, "method %s not allowed on %s (use %s)", clip(r.Method), clip(r.URL.Path), m)
+	}
+	q := r.URL.Query()
+	switch {
+	case len(seg) == 1 && seg[0] == "process":
+		if err := method(http.MethodGet); err != nil {
+			return err
+		}
+		return writeJSON(w, h.process(runtime.Snapshot()))
+	case len(seg) == 1 && seg[0] == "loops":
+		if err := method(http.MethodGet); err != nil {
+			return err
+		}
+		return writeJSON(w, loopsOf(runtime.Snapshot()))
+	case len(seg) == 1 && seg[0] == "tasks":
+		if err := method(http.MethodGet); err != nil {
+			return err
+		}
+		f, err := parseFilter(q)
+		if err != nil {
+			return err
+		}
+		return writeArray(w, f.tasks())
+	case len(seg) == 2 && seg[0] == "tasks":
+		if err := method(http.MethodGet); err != nil {
+			return err
+		}
+		id, err := parseID(seg[1])
+		if err != nil {
+			return err
+		}
+		t, err := findTask(id)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, t)
+	case len(seg) == 3 && seg[0] == "tasks" && seg[2] == "stack":
+		if err := method(http.MethodGet); err != nil {
+			return err
+		}
+		id, err := parseID(seg[1])
+		if err != nil {
+			return err
+		}
+		res, err := taskStack(id)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, res)
+	case len(seg) == 3 && seg[0] == "tasks" && seg[2] == "cancel":
+		if err := method(http.MethodPost); err != nil {
+			return err
+		}
+		id, err := parseID(seg[1])
+		if err != nil {
+			return err
+		}
+		req, err := decodeCancel(r.Body)
+		if err != nil {
+			return err
+		}
+		if h.readOnly {
+			return errorf(http.StatusForbidden, wire.CodeReadOnly, "read-only agent: cancel refused")
+		}
+		by := "inspect"
+		if havePeer {
+			by = fmt.Sprintf("taskdump (pid %d, uid %d)", p.PID, p.UID)
+		}
+		res, err := cancelTask(id, req.Msg, by)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, res)
+	case len(seg) == 1 && seg[0] == "tree":
+		if err := method(http.MethodGet); err != nil {
+			return err
+		}
+		var all []wire.Task
+		for _, s := range runtime.Snapshot() {
+			all = appendTasks(all, s.Tasks, nil)
+		}
+		return writeJSON(w, wire.BuildTree(all))
+	case len(seg) == 1 && seg[0] == "blocking":
+		if err := method(http.MethodGet); err != nil {
+			return err
+		}
+		return writeArray(w, blockingEvents(runtime.Loops()))
+	case len(seg) == 1 && seg[0] == "history":
+		if err := method(http.MethodGet); err != nil {
+			return err
+		}
+		return writeArray(w, history(runtime.Loops()))
+	case len(seg) == 1 && seg[0] == "snapshot":
+		if err := method(http.MethodGet); err != nil {
+			return err
+		}
+		stacks, err := parseBool(q.Get("stacks"))
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, h.snapshot(stacks))
+	}
+	return errorf(http.StatusNotFound, wire.CodeNotFound, "no such path %q", clip(r.URL.Path))
+}
+
+// clip bounds user-supplied text echoed in error messages.
+func clip(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "..."
+	}
+	return s
+}
+
+func parseID(s string) (uint64, *apiError) {
+	id, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || id == 0 {
+		return 0, errorf(http.StatusBadRequest, wire.CodeBadRequest, "bad task id %q: want a positive decimal number", clip(s))
+	}
+	return id, nil
+}
+
+func parseBool(s string) (bool, *apiError) {
+	if s == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, errorf(http.StatusBadRequest, wire.CodeBadRequest, "bad boolean %q", clip(s))
+	}
+	return b, nil
+}
+
+// decodeCancel reads the optional JSON body of a cancel: empty, or one
+// wire.CancelRequest object with no unknown fields.
+func decodeCancel(body io.Reader) (wire.CancelRequest, *apiError) {
+	var req wire.CancelRequest
+	data, err := io.ReadAll(body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return req, errorf(http.StatusRequestEntityTooLarge, wire.CodeTooLarge, "request body over %d bytes", mbe.Limit)
+		}
+		return req, errorf(http.StatusBadRequest, wire.CodeBadRequest, "reading body: %v", err)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return req, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return req, errorf(http.StatusBadRequest, wire.CodeBadRequest, "bad JSON body: %v", err)
+	}
+	if dec.More() {
+		return req, errorf(http.StatusBadRequest, wire.CodeBadRequest, "bad JSON body: more than one value")
+	}
+	if len(req.Msg) > 4096 {
+		return req, errorf(http.StatusBadRequest, wire.CodeBadRequest, "cancel message over 4096 bytes")
+	}
+	return req, nil
+}
+
+// filter selects tasks for /v1/tasks.
+type filter struct {
+	states    []runtime.State
+	name      string
+	olderThan time.Duration
+	loop      string
+	stacks    bool
+	now       time.Time
+}
+
+func parseFilter(q map[string][]string) (*filter, *apiError) {
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return v[len(v)-1]
+		}
+		return ""
+	}
+	f := &filter{now: time.Now(), name: get("name"), loop: get("loop")}
+	for _, v := range q["state"] {
+		for s := range strings.SplitSeq(v, ",") {
+			st, ok := runtime.ParseState(strings.TrimSpace(s))
+			if !ok {
+				return nil, errorf(http.StatusBadRequest, wire.CodeBadRequest,
+					"bad state %q: want pending, running, cancelling, finished, failed or cancelled", clip(s))
+			}
+			f.states = append(f.states, st)
+		}
+	}
+	if f.name != "" {
+		if _, err := path.Match(f.name, ""); err != nil {
+			return nil, errorf(http.StatusBadRequest, wire.CodeBadRequest, "bad name pattern %q: %v", clip(f.name), err)
+		}
+	}
+	if s := get("older_than"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return nil, errorf(http.StatusBadRequest, wire.CodeBadRequest, "bad older_than %q: want a duration such as 10s", clip(s))
+		}
+		f.olderThan = d
+	}
+	var err *apiError
+	if f.stacks, err = parseBool(get("stacks")); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (f *filter) match(ti *runtime.TaskInfo) bool {
+	if len(f.states) > 0 && !slices.Contains(f.states, ti.State) {
+		return false
+	}
+	if f.name != "" {
+		if ok, _ := path.Match(f.name, ti.Name); !ok {
+			return false
+		}
+	}
+	if f.olderThan > 0 && f.now.Sub(ti.Created) < f.olderThan {
+		return false
+	}
+	return true
+}
+
+func (f *filter) tasks() []wire.Task {
+	var out []wire.Task
+	for _, l := range runtime.Loops() {
+		if f.loop != "" && f.loop != l.Name() && f.loop != strconv.FormatUint(l.ID(), 10) {
+			continue
+		}
+		s := l.Snapshot(runtime.SnapshotOptions{Stacks: f.stacks})
+		out = appendTasks(out, s.Tasks, f)
+	}
+	return out
+}
+
+func appendTasks(dst []wire.Task, tis []runtime.TaskInfo, f *filter) []wire.Task {
+	dst = slices.Grow(dst, len(tis))
+	for i := range tis {
+		if f != nil && !f.match(&tis[i]) {
+			continue
+		}
+		dst = dst[:len(dst)+1]
+		wireTask(&dst[len(dst)-1], &tis[i])
+	}
+	return dst
+}
+
+// findTask returns a live task with its stack, or an ended one from the
+// history.
+func findTask(id uint64) (wire.Task, *apiError) {
+	var t wire.Task
+	if l, ok := runtime.FindTask(id); ok {
+		if ti, ok := l.Task(id); ok {
+			wireTask(&t, &ti)
+			return t, nil
+		}
+	}
+	if ti, ok := findEnded(id); ok {
+		wireTask(&t, &ti)
+		return t, nil
+	}
+	return t, errorf(http.StatusNotFound, wire.CodeNoSuchTask, "no such task %d", id)
+}
+
+func findEnded(id uint64) (runtime.TaskInfo, bool) {
+	for _, l := range runtime.Loops() {
+		for _, ti := range l.History() {
+			if ti.ID == id {
+				return ti, true
+			}
+		}
+	}
+	return runtime.TaskInfo{}, false
+}
+
+func taskStack(id uint64) (wire.StackResult, *apiError) {
+	var res wire.StackResult
+	l, ok := runtime.FindTask(id)
+	if !ok {
+		if _, ok := findEnded(id); ok {
+			return res, errorf(http.StatusConflict, wire.CodeFinished, "task %d already finished: it has no stack", id)
+		}
+		return res, errorf(http.StatusNotFound, wire.CodeNoSuchTask, "no such task %d", id)
+	}
+	ti, ok := l.Task(id)
+	if !ok {
+		return res, errorf(http.StatusConflict, wire.CodeFinished, "task %d already finished: it has no stack", id)
+	}
+	st, err := l.TaskStack(id)
+	if err != nil {
+		return res, errorf(http.StatusConflict, wire.CodeFinished, "task %d already finished: it has no stack", id)
+	}
+	wireTask(&res.Task, &ti)
+	res.Task.Stack = nil
+	res.Live = ti.Running
+	res.Stack = wireFrames(st)
+	if res.Stack == nil {
+		res.Stack = []wire.Frame{}
+	}
+	return res, nil
+}
+
+func cancelTask(id uint64, msg, by string) (wire.CancelResult, *apiError) {
+	res := wire.CancelResult{ID: id}
+	l, ok := runtime.FindTask(id)
+	if !ok {
+		if _, ok := findEnded(id); ok {
+			return res, errorf(http.StatusConflict, wire.CodeFinished, "task %d already finished", id)
+		}
+		return res, errorf(http.StatusNotFound, wire.CodeNoSuchTask, "no such task %d", id)
+	}
+	if err := l.CancelTask(id, msg, by); err != nil {
+		if _, ok := findEnded(id); ok {
+			return res, errorf(http.StatusConflict, wire.CodeFinished, "task %d already finished", id)
+		}
+		return res, errorf(http.StatusConflict, wire.CodeFinished, "task %d: %v", id, err)
+	}
+	res.Requested = true
+	res.Loop = l.Name()
+	if evs := l.Blocking(); len(evs) > 0 && evs[len(evs)-1].Ongoing {
+		res.LoopBlocked = true
+	}
+	if ti, ok := l.Task(id); ok {
+		res.Name, res.State = ti.Name, ti.State.String()
+	} else if ti, ok := findEnded(id); ok {
+		res.Name, res.State = ti.Name, ti.State.String()
+	}
+	return res, nil
+}
+
+func loopsOf(snaps []runtime.LoopSnapshot) []wire.Loop {
+	out := make([]wire.Loop, len(snaps))
+	for i := range snaps {
+		out[i] = wireLoop(&snaps[i])
+	}
+	return out
+}
+
+func (h *handler) process(snaps []runtime.LoopSnapshot) wire.Process {
+	return wire.Process{
+		PID: os.Getpid(), UID: h.self, Command: os.Args, GoVersion: goruntime.Version(),
+		ReadOnly: h.readOnly, Started: h.started, Loops: loopsOf(snaps),
+	}
+}
+
+func blockingEvents(loops []*runtime.Loop) []wire.BlockEvent {
+	out := []wire.BlockEvent{}
+	for _, l := range loops {
+		for _, ev := range l.Blocking() {
+			out = append(out, wireBlock(&ev))
+		}
+	}
+	slices.SortStableFunc(out, func(a, b wire.BlockEvent) int { return a.Started.Compare(b.Started) })
+	return out
+}
+
+func history(loops []*runtime.Loop) []wire.Task {
+	var out []wire.Task
+	for _, l := range loops {
+		out = appendTasks(out, l.History(), nil)
+	}
+	slices.SortStableFunc(out, func(a, b wire.Task) int { return a.Finished.Compare(b.Finished) })
+	return out
+}
+
+func (h *handler) snapshot(stacks bool) wire.Snapshot {
+	loops := runtime.Loops()
+	s := wire.Snapshot{Taken: time.Now(), Loops: make([]wire.LoopSnapshot, 0, len(loops))}
+	var sums []wire.Loop
+	for _, l := range loops {
+		ls := l.Snapshot(runtime.SnapshotOptions{Stacks: stacks})
+		out := wire.LoopSnapshot{Loop: wireLoop(&ls), Taken: ls.Taken}
+		out.TaskList = appendTasks(make([]wire.Task, 0, len(ls.Tasks)), ls.Tasks, nil)
+		out.History = appendTasks([]wire.Task{}, l.History(), nil)
+		out.BlockList = blockingEvents([]*runtime.Loop{l})
+		s.Loops = append(s.Loops, out)
+		sums = append(sums, out.Loop)
+	}
+	s.Process = wire.Process{PID: os.Getpid(), UID: h.self, Command: os.Args, GoVersion: goruntime.Version(),
+		ReadOnly: h.readOnly, Started: h.started, Loops: sums}
+	if s.Process.Loops == nil {
+		s.Process.Loops = []wire.Loop{}
+	}
+	return s
+}
+
+func writeJSON(w http.ResponseWriter, v any) *apiError {
+	w.Header().Set("Content-Type", "application/json")
+	bw := bufio.NewWriterSize(w, 32<<10)
+	enc := json.NewEncoder(bw)
+	if err := enc.Encode(v); err != nil {
+		return errorf(http.StatusInternalServerError, wire.CodeInternal, "encoding: %v", err)
+	}
+	bw.Flush()
+	return nil
+}
+
+// writeArray writes items as a JSON array with one item per line, so that
+// line tools can follow it. An empty list is [].
+func writeArray[T any](w http.ResponseWriter, items []T) *apiError {
+	w.Header().Set("Content-Type", "application/json")
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	bw.WriteString("[")
+	for i := range items {
+		buf.Reset()
+		if err := enc.Encode(&items[i]); err != nil {
+			return errorf(http.StatusInternalServerError, wire.CodeInternal, "encoding: %v", err)
+		}
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n")
+		bw.Write(buf.Bytes()[:buf.Len()-1])
+	}
+	if len(items) > 0 {
+		bw.WriteString("\n")
+	}
+	bw.WriteString("]\n")
+	bw.Flush()
+	return nil
+}

@@ -1,0 +1,105 @@
+package wire
+
+import "slices"
+
+// TreeNode is one task in the await tree that /v1/tree returns. A node's
+// children are the tasks it awaits (Edge "awaits") followed by the tasks it
+// spawned that nobody awaits (Edge "spawned").
+type TreeNode struct {
+	Task Task   `json:"task"`
+	Edge string `json:"edge,omitempty"` // how the parent reaches it: "awaits" or "spawned"; empty for roots
+	// Cycle marks a task already on the path from the root: the await graph
+	// has a cycle here and the node is not expanded again.
+	Cycle bool `json:"cycle,omitempty"`
+	// Ref marks a task awaited by several tasks, expanded at its first
+	// appearance only.
+	Ref      bool        `json:"ref,omitempty"`
+	Children []*TreeNode `json:"children,omitempty"`
+}
+
+// Tree is the await/parent forest of live tasks, and the await cycles found
+// in it (each a list of task ids, the first repeated at the end).
+type Tree struct {
+	Roots  []*TreeNode `json:"roots"`
+	Cycles [][]uint64  `json:"cycles,omitempty"`
+}
+
+// BuildTree arranges tasks into a Tree: roots are the tasks that nobody
+// awaits and whose parent is not live. Tasks are taken in the order given
+// (creation order from the agent). It costs O(tasks + awaits) time and
+// never loops, whatever the graph.
+func BuildTree(tasks []Task) Tree {
+	idx := make(map[uint64]int, len(tasks))
+	for i := range tasks {
+		idx[tasks[i].ID] = i
+	}
+	awaited := make([]bool, len(tasks))
+	for i := range tasks {
+		for _, a := range tasks[i].Awaits {
+			if j, ok := idx[a]; ok {
+				awaited[j] = true
+			}
+		}
+	}
+	spawned := make(map[uint64][]int)
+	for i := range tasks {
+		if awaited[i] {
+			continue
+		}
+		if _, ok := idx[tasks[i].ParentID]; ok && tasks[i].ParentID != tasks[i].ID {
+			spawned[tasks[i].ParentID] = append(spawned[tasks[i].ParentID], i)
+		}
+	}
+	var tr Tree
+	visited := make([]bool, len(tasks))
+	onPath := make([]bool, len(tasks))
+	var path []int
+	var walk func(i int, edge string) *TreeNode
+	walk = func(i int, edge string) *TreeNode {
+		n := &TreeNode{Task: tasks[i], Edge: edge}
+		if onPath[i] {
+			n.Cycle = true
+			start := slices.Index(path, i)
+			cyc := make([]uint64, 0, len(path)-start+1)
+			for _, p := range path[start:] {
+				cyc = append(cyc, tasks[p].ID)
+			}
+			tr.Cycles = append(tr.Cycles, append(cyc, tasks[i].ID))
+			return n
+		}
+		if visited[i] {
+			n.Ref = true
+			return n
+		}
+		visited[i] = true
+		onPath[i] = true
+		path = append(path, i)
+		for _, a := range tasks[i].Awaits {
+			if j, ok := idx[a]; ok {
+				n.Children = append(n.Children, walk(j, "awaits"))
+			}
+		}
+		for _, j := range spawned[tasks[i].ID] {
+			n.Children = append(n.Children, walk(j, "spawned"))
+		}
+		path = path[:len(path)-1]
+		onPath[i] = false
+		return n
+	}
+	for i := range tasks {
+		if awaited[i] {
+			continue
+		}
+		if _, ok := idx[tasks[i].ParentID]; ok && tasks[i].ParentID != tasks[i].ID {
+			continue
+		}
+		tr.Roots = append(tr.Roots, walk(i, ""))
+	}
+	// Whatever is left is reachable only through a cycle.
+	for i := range tasks {
+		if !visited[i] {
+			tr.Roots = append(tr.Roots, walk(i, ""))
+		}
+	}
+	return tr
+}

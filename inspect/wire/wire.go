@@ -1,0 +1,187 @@
+// Package wire holds the JSON types that the inspect agent serves and the
+// taskdump CLI reads: task records, blocking events, loops, snapshots,
+// cancel requests and errors. It is a leaf package: it imports neither the
+// runtime nor the agent, so any program can speak the protocol.
+//
+// Every path of the protocol is versioned (/v1/...). Times are RFC 3339 with
+// nanoseconds; durations are integer nanoseconds in fields ending in _ns.
+// Zero values are omitted where noted by omitempty.
+package wire
+
+import (
+	"time"
+)
+
+// Version is the protocol version, the first element of every path.
+const Version = "v1"
+
+// Paths of the protocol. {id} is a decimal task id.
+const (
+	PathProcess  = "/v1/process"
+	PathLoops    = "/v1/loops"
+	PathTasks    = "/v1/tasks"    // GET; query: state, name, older_than, loop
+	PathTask     = "/v1/tasks/"   // GET /v1/tasks/{id}, /v1/tasks/{id}/stack; POST /v1/tasks/{id}/cancel
+	PathTree     = "/v1/tree"     // GET
+	PathBlocking = "/v1/blocking" // GET
+	PathHistory  = "/v1/history"  // GET
+	PathSnapshot = "/v1/snapshot" // GET; query: stacks=1
+)
+
+// Frame is one stack frame: a function and the file:line of the call. File
+// is an absolute path. The zero Frame means unknown.
+type Frame struct {
+	Function string `json:"function"`
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+}
+
+// IsZero reports whether f is the unknown frame.
+func (f Frame) IsZero() bool { return f == Frame{} }
+
+// Task is one task record. Live tasks come from /v1/tasks; ended ones from
+// /v1/history, with Finished and Error set.
+type Task struct {
+	ID       uint64 `json:"id"`
+	Name     string `json:"name"`
+	State    string `json:"state"` // pending, running, cancelling, finished, failed, cancelled
+	Loop     string `json:"loop"`
+	LoopID   uint64 `json:"loop_id"`
+	ParentID uint64 `json:"parent_id"`
+	Running  bool   `json:"running,omitempty"`
+	Function string `json:"function"`
+	// SpawnedAt is where the task was spawned; SuspendedAt is the user's
+	// await call where it is suspended (absent before its first step and
+	// while it runs).
+	SpawnedAt   Frame     `json:"spawned_at"`
+	SuspendedAt *Frame    `json:"suspended_at,omitempty"`
+	Awaiting    string    `json:"awaiting,omitempty"`
+	Awaits      []uint64  `json:"awaits,omitempty"`
+	Until       time.Time `json:"until,omitzero"`
+	Created     time.Time `json:"created"`
+	Started     time.Time `json:"started,omitzero"`
+	Suspended   time.Time `json:"suspended,omitzero"`
+	Steps       uint64    `json:"steps"`
+	BusyNS      int64     `json:"busy_ns"`
+	SchedWaitNS int64     `json:"sched_wait_ns"`
+	IdleNS      int64     `json:"idle_ns"`
+	CancelMsg   string    `json:"cancel_msg,omitempty"`
+	CancelBy    string    `json:"cancel_by,omitempty"`
+	// Stack is the full suspension stack, innermost first, when asked for.
+	Stack    []Frame   `json:"stack,omitempty"`
+	Finished time.Time `json:"finished,omitzero"`
+	Error    string    `json:"error,omitempty"`
+}
+
+// Done reports whether the task has ended.
+func (t *Task) Done() bool {
+	switch t.State {
+	case "finished", "failed", "cancelled":
+		return true
+	}
+	return false
+}
+
+// BlockEvent is a step that ran longer than the loop's slow-step threshold,
+// blocking every other task of its loop; Ongoing while it still does.
+type BlockEvent struct {
+	Loop       string    `json:"loop"`
+	LoopID     uint64    `json:"loop_id"`
+	TaskID     uint64    `json:"task_id"`
+	TaskName   string    `json:"task_name"`
+	Started    time.Time `json:"started"`
+	DurationNS int64     `json:"duration_ns"`
+	Ongoing    bool      `json:"ongoing"`
+	// Stack is the blocked goroutine's stack, innermost first.
+	Stack []Frame `json:"stack"`
+	// At is the innermost user frame, Call what it was calling there.
+	At   *Frame `json:"at,omitempty"`
+	Call string `json:"call,omitempty"`
+}
+
+// Loop summarises one running loop.
+type Loop struct {
+	ID      uint64    `json:"id"`
+	Name    string    `json:"name"`
+	Started time.Time `json:"started"`
+	Tasks   int       `json:"tasks"`
+	// Current is the id of the task whose step is running (0 if none), and
+	// CurrentForNS how long it has run.
+	Current      uint64      `json:"current,omitempty"`
+	CurrentForNS int64       `json:"current_for_ns,omitempty"`
+	Blocking     *BlockEvent `json:"blocking,omitempty"`
+}
+
+// Process describes the process the agent runs in.
+type Process struct {
+	PID       int       `json:"pid"`
+	UID       int       `json:"uid"`
+	Command   []string  `json:"command"`
+	GoVersion string    `json:"go_version"`
+	ReadOnly  bool      `json:"read_only"`
+	Started   time.Time `json:"started"`
+	Loops     []Loop    `json:"loops"`
+}
+
+// LoopSnapshot is one loop's live tasks at one moment.
+type LoopSnapshot struct {
+	Loop
+	Taken     time.Time    `json:"taken"`
+	TaskList  []Task       `json:"task_list"`
+	History   []Task       `json:"history"`
+	BlockList []BlockEvent `json:"blocking_events"`
+}
+
+// Snapshot is everything the agent knows, as /v1/snapshot returns it.
+type Snapshot struct {
+	Taken   time.Time      `json:"taken"`
+	Process Process        `json:"process"`
+	Loops   []LoopSnapshot `json:"loops"`
+}
+
+// CancelRequest is the optional body of POST /v1/tasks/{id}/cancel.
+type CancelRequest struct {
+	Msg string `json:"msg,omitempty"`
+}
+
+// CancelResult answers a cancel. Requested is true when the request was
+// handed to the loop; LoopBlocked says the loop was blocked by a step at the
+// time, so delivery waits until it regains control.
+type CancelResult struct {
+	ID          uint64 `json:"id"`
+	Name        string `json:"name"`
+	Loop        string `json:"loop"`
+	Requested   bool   `json:"requested"`
+	State       string `json:"state"`
+	LoopBlocked bool   `json:"loop_blocked,omitempty"`
+}
+
+// StackResult answers GET /v1/tasks/{id}/stack. Live is true when the stack
+// is that of the running goroutine rather than the suspension stack.
+type StackResult struct {
+	Task  Task    `json:"task"`
+	Live  bool    `json:"live"`
+	Stack []Frame `json:"stack"`
+}
+
+// Error codes carried by Error.
+const (
+	CodeBadRequest = "bad_request"
+	CodeNotFound   = "not_found" // unknown path
+	CodeNoSuchTask = "no_such_task"
+	CodeFinished   = "task_finished"
+	CodePermission = "permission_denied"
+	CodeReadOnly   = "read_only"
+	CodeTooLarge   = "too_large"
+	CodeBusy       = "busy"
+	CodeMethod     = "method_not_allowed"
+	CodeInternal   = "internal"
+)
+
+// Error is the body of every non-2xx answer.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"error"`
+}
+
+// Error returns the message.
+func (e *Error) Error() string { return e.Message }
