@@ -1,0 +1,66 @@
+package inspect_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"time"
+
+	"github.com/taskdump/taskdump/inspect"
+	"github.com/taskdump/taskdump/runtime"
+)
+
+// The agent in one line, and the Go client listing the tasks of a loop.
+func Example() {
+	dir, err := os.MkdirTemp("", "taskdump-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	agent, err := inspect.Listen(inspect.Options{Dir: dir}) // usually inspect.Options{}
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer agent.Close()
+
+	ready := make(chan struct{})
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.Run(ctx, func(ctx context.Context) (struct{}, error) {
+			runtime.Spawn(ctx, func(ctx context.Context) (struct{}, error) {
+				return struct{}{}, runtime.Sleep(ctx, time.Minute)
+			}, runtime.Named("fetch"))
+			q := runtime.NewQueue[int](1)
+			runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+				return q.Get(ctx)
+			}, runtime.Named("consumer"))
+			// Runs once every task above has suspended.
+			runtime.CallSoon(ctx, func() { close(ready) })
+			return struct{}{}, runtime.Sleep(ctx, time.Hour)
+		}, runtime.WithName("example"))
+	}()
+	<-ready
+
+	c, err := inspect.DialPath(agent.Path()) // or inspect.Dial(pid) from another process
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	tasks, err := c.Tasks(context.Background(), inspect.TaskFilter{Loop: "example"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, t := range tasks {
+		fmt.Printf("%-8s %s, awaiting %s\n", t.Name, t.State, t.Awaiting)
+	}
+	stop()
+	<-done
+	// Output:
+	// main     pending, awaiting sleep(1h0m0s)
+	// fetch    pending, awaiting sleep(1m0s)
+	// consumer pending, awaiting queue.get
+}

@@ -1,0 +1,250 @@
+package inspect
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/taskdump/taskdump/inspect/wire"
+	"github.com/taskdump/taskdump/runtime"
+)
+
+// rawClient is a plain HTTP client on the agent's socket, for requests the
+// Client never sends.
+func rawClient(path string) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+		DisableKeepAlives: true,
+	}, Timeout: 30 * time.Second}
+}
+
+func TestBadRequests(t *testing.T) {
+	var id uint64
+	startLoop(t, "bad", func(ctx context.Context) {
+		id = runtime.Spawn(ctx, sleeper(time.Hour), runtime.Named("target")).ID()
+	})
+	a, _ := listen(t, Options{})
+	hc := rawClient(a.Path())
+	defer hc.CloseIdleConnections()
+	cancelPath := fmt.Sprintf("/v1/tasks/%d/cancel", id)
+	tests := []struct {
+		name       string
+		method     string
+		path       string
+		body       string
+		wantStatus int
+		wantCode   string
+		wantMsg    string
+	}{
+		{"unknown path", "GET", "/v1/nope", "", 404, wire.CodeNotFound, `no such path "/v1/nope"`},
+		{"unversioned path", "GET", "/tasks", "", 404, wire.CodeNotFound, "paths start with /v1/"},
+		{"future version", "GET", "/v2/tasks", "", 404, wire.CodeNotFound, "paths start with /v1/"},
+		{"unknown task", "GET", "/v1/tasks/999999999", "", 404, wire.CodeNoSuchTask, "no such task 999999999"},
+		{"unknown task stack", "GET", "/v1/tasks/999999999/stack", "", 404, wire.CodeNoSuchTask, "no such task"},
+		{"unknown task cancel", "POST", "/v1/tasks/999999999/cancel", "", 404, wire.CodeNoSuchTask, "no such task"},
+		{"bad id", "GET", "/v1/tasks/abc", "", 400, wire.CodeBadRequest, `bad task id "abc"`},
+		{"zero id", "GET", "/v1/tasks/0", "", 400, wire.CodeBadRequest, `bad task id "0"`},
+		{"negative id", "GET", "/v1/tasks/-3/stack", "", 400, wire.CodeBadRequest, `bad task id "-3"`},
+		{"huge id", "GET", "/v1/tasks/99999999999999999999999", "", 400, wire.CodeBadRequest, "bad task id"},
+		{"cancel with GET", "GET", cancelPath, "", 405, wire.CodeMethod, "use POST"},
+		{"list with POST", "POST", "/v1/tasks", "", 405, wire.CodeMethod, "use GET"},
+		{"malformed JSON", "POST", cancelPath, `{"msg": `, 400, wire.CodeBadRequest, "bad JSON body"},
+		{"wrong JSON type", "POST", cancelPath, `{"msg": 42}`, 400, wire.CodeBadRequest, "bad JSON body"},
+		{"unknown field", "POST", cancelPath, `{"message": "x"}`, 400, wire.CodeBadRequest, `unknown field "message"`},
+		{"two values", "POST", cancelPath, `{} {}`, 400, wire.CodeBadRequest, "more than one value"},
+		{"oversized body", "POST", cancelPath, `{"msg":"` + strings.Repeat("x", 100<<10) + `"}`, 413, wire.CodeTooLarge, "over 65536 bytes"},
+		{"long message", "POST", cancelPath, `{"msg":"` + strings.Repeat("x", 5000) + `"}`, 400, wire.CodeBadRequest, "over 4096 bytes"},
+		{"bad state", "GET", "/v1/tasks?state=sleeping", "", 400, wire.CodeBadRequest, `bad state "sleeping"`},
+		{"bad glob", "GET", "/v1/tasks?name=%5B", "", 400, wire.CodeBadRequest, "bad name pattern"},
+		{"bad older_than", "GET", "/v1/tasks?older_than=soon", "", 400, wire.CodeBadRequest, `bad older_than "soon"`},
+		{"negative older_than", "GET", "/v1/tasks?older_than=-1s", "", 400, wire.CodeBadRequest, "bad older_than"},
+		{"bad stacks", "GET", "/v1/snapshot?stacks=maybe", "", 400, wire.CodeBadRequest, `bad boolean "maybe"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, "http://taskdump"+tt.path, strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != tt.wantStatus {
+				t.Errorf("status = %d, want %d", resp.StatusCode, tt.wantStatus)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type = %q, want application/json", ct)
+			}
+			var e wire.Error
+			if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+				t.Fatalf("error body is not JSON: %v", err)
+			}
+			if e.Code != tt.wantCode || !strings.Contains(e.Message, tt.wantMsg) || !strings.HasPrefix(e.Message, "inspect: ") {
+				t.Errorf("error = %+v, want code %q and a message with %q", e, tt.wantCode, tt.wantMsg)
+			}
+		})
+	}
+	// The target is untouched and the agent still answers.
+	l, _ := runtime.FindTask(id)
+	if ti, ok := l.Task(id); !ok || ti.State != runtime.Pending {
+		t.Errorf("target after bad requests = %+v, want pending", ti)
+	}
+}
+
+func TestOversizedHeaders(t *testing.T) {
+	a, _ := listen(t, Options{})
+	hc := rawClient(a.Path())
+	defer hc.CloseIdleConnections()
+	req, _ := http.NewRequest("GET", "http://taskdump/v1/loops", nil)
+	req.Header.Set("X-Big", strings.Repeat("y", 64<<10))
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("status = %d, want 431", resp.StatusCode)
+	}
+}
+
+// TestManyClients sends 500 concurrent requests while the loop runs a
+// workload: each is answered (200, or 503 when too many are in flight)
+// and the workload keeps going.
+func TestManyClients(t *testing.T) {
+	var mu sync.Mutex
+	ticks := 0
+	startLoop(t, "busy", func(ctx context.Context) {
+		for i := range 50 {
+			runtime.Spawn(ctx, sleeper(time.Hour), runtime.Named(fmt.Sprintf("idle-%d", i)))
+		}
+		runtime.Spawn(ctx, func(ctx context.Context) (struct{}, error) {
+			for {
+				if err := runtime.Sleep(ctx, time.Millisecond); err != nil {
+					return struct{}{}, err
+				}
+				mu.Lock()
+				ticks++
+				mu.Unlock()
+			}
+		}, runtime.Named("ticker"))
+	})
+	a, _ := listen(t, Options{})
+	count := func() int { mu.Lock(); defer mu.Unlock(); return ticks }
+	before := count()
+	const n = 500
+	var wg sync.WaitGroup
+	statuses := make([]int, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hc := rawClient(a.Path())
+			defer hc.CloseIdleConnections()
+			p := []string{"/v1/tasks", "/v1/tree", "/v1/loops", "/v1/blocking", "/v1/history"}[i%5]
+			resp, err := hc.Get("http://taskdump" + p)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	ok, busy := 0, 0
+	for i := range n {
+		switch {
+		case errs[i] != nil:
+			t.Errorf("client %d: %v", i, errs[i])
+		case statuses[i] == 200:
+			ok++
+		case statuses[i] == 503:
+			busy++
+		default:
+			t.Errorf("client %d: status %d", i, statuses[i])
+		}
+	}
+	if ok == 0 {
+		t.Errorf("no request succeeded (%d busy)", busy)
+	}
+	t.Logf("%d ok, %d busy", ok, busy)
+	waitFor(t, "the workload to go on", func() bool { return count() > before+10 })
+}
+
+func TestHandlerMounted(t *testing.T) {
+	var id uint64
+	startLoop(t, "mounted", func(ctx context.Context) {
+		id = runtime.Spawn(ctx, sleeper(time.Hour), runtime.Named("m")).ID()
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/debug/taskdump/", http.StripPrefix("/debug/taskdump", Handler(Options{ReadOnly: true})))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	resp, err := http.Get(fmt.Sprintf("%s/debug/taskdump/v1/tasks/%d", srv.URL, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tk wire.Task
+	json.NewDecoder(resp.Body).Decode(&tk)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || tk.Name != "m" {
+		t.Errorf("mounted GET = %d %+v, want 200 and task m", resp.StatusCode, tk)
+	}
+	resp, err = http.Post(fmt.Sprintf("%s/debug/taskdump/v1/tasks/%d/cancel", srv.URL, id), "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("cancel on a read-only mounted handler = %d, want 403", resp.StatusCode)
+	}
+	srv.Client().CloseIdleConnections()
+	http.DefaultClient.CloseIdleConnections()
+}
+
+func TestRefusesOtherUIDs(t *testing.T) {
+	h := newHandler(Options{}, true)
+	tests := []struct {
+		name string
+		ctx  context.Context
+		want int
+	}{
+		{"same uid", context.WithValue(context.Background(), peerKey{}, Peer{PID: 1, UID: h.self}), 200},
+		{"root", context.WithValue(context.Background(), peerKey{}, Peer{PID: 1, UID: 0}), 200},
+		{"other uid", context.WithValue(context.Background(), peerKey{}, Peer{PID: 1, UID: 4242}), 403},
+		{"unknown peer", context.WithValue(context.Background(), peerKey{}, Peer{PID: -1, UID: -1}), 403},
+		{"no credentials", context.Background(), 403},
+	}
+	if h.self == 4242 {
+		t.Skip("runs as uid 4242, the test's other uid")
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequestWithContext(tt.ctx, "GET", "/v1/loops", nil)
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.want {
+				t.Errorf("status = %d, want %d (body %s)", rec.Code, tt.want, rec.Body)
+			}
+			if tt.want == 403 && !bytes.Contains(rec.Body.Bytes(), []byte(`"permission_denied"`)) {
+				t.Errorf("body = %s, want code permission_denied", rec.Body)
+			}
+		})
+	}
+}

@@ -1,0 +1,142 @@
+package wire
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// render draws a tree compactly for comparisons: id, edge mark, children.
+func render(tr Tree) string {
+	var b strings.Builder
+	var walk func(n *TreeNode, depth int)
+	walk = func(n *TreeNode, depth int) {
+		mark := ""
+		switch {
+		case n.Cycle:
+			mark = " cycle"
+		case n.Ref:
+			mark = " ref"
+		}
+		fmt.Fprintf(&b, "%s%d%s%s\n", strings.Repeat("  ", depth), n.Task.ID, map[string]string{"": "", "awaits": " <-", "spawned": " +"}[n.Edge], mark)
+		for _, c := range n.Children {
+			walk(c, depth+1)
+		}
+	}
+	for _, r := range tr.Roots {
+		walk(r, 0)
+	}
+	return b.String()
+}
+
+func TestBuildTree(t *testing.T) {
+	task := func(id, parent uint64, awaits ...uint64) Task {
+		return Task{ID: id, ParentID: parent, Awaits: awaits}
+	}
+	tests := []struct {
+		name       string
+		tasks      []Task
+		want       string
+		wantCycles [][]uint64
+	}{
+		{"empty", nil, "", nil},
+		{"one", []Task{task(1, 0)}, "1\n", nil},
+		{
+			"awaits before spawned",
+			[]Task{task(1, 0, 3), task(2, 1), task(3, 1), task(4, 2)},
+			"1\n  3 <-\n  2 +\n    4 +\n", nil,
+		},
+		{
+			"awaited task leaves its parent",
+			[]Task{task(1, 0), task(2, 1, 3), task(3, 1)},
+			"1\n  2 +\n    3 <-\n", nil,
+		},
+		{
+			"shared await shown once",
+			[]Task{task(1, 0, 3), task(2, 0, 3), task(3, 0)},
+			"1\n  3 <-\n2\n  3 <- ref\n", nil,
+		},
+		{
+			"dead parent makes a root",
+			[]Task{task(5, 99), task(6, 5)},
+			"5\n  6 +\n", nil,
+		},
+		{
+			"cycle reachable from a root",
+			[]Task{task(1, 0, 2), task(2, 1, 3), task(3, 1, 2)},
+			"1\n  2 <-\n    3 <-\n      2 <- cycle\n", [][]uint64{{2, 3, 2}},
+		},
+		{
+			"closed cycle",
+			[]Task{task(1, 0, 2), task(2, 0, 1)},
+			"1\n  2 <-\n    1 <- cycle\n", [][]uint64{{1, 2, 1}},
+		},
+		{
+			"self await",
+			[]Task{task(7, 0, 7)},
+			"7\n  7 <- cycle\n", [][]uint64{{7, 7}},
+		},
+		{
+			"unknown awaits ignored",
+			[]Task{task(1, 0, 42)},
+			"1\n", nil,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := BuildTree(tt.tasks)
+			if got := render(tr); got != tt.want {
+				t.Errorf("BuildTree =\n%s\nwant\n%s", got, tt.want)
+			}
+			if !slices.EqualFunc(tr.Cycles, tt.wantCycles, slices.Equal) {
+				t.Errorf("cycles = %v, want %v", tr.Cycles, tt.wantCycles)
+			}
+		})
+	}
+}
+
+func TestBuildTreeDeepChain(t *testing.T) {
+	const n = 100_000
+	tasks := make([]Task, n)
+	for i := range tasks {
+		tasks[i] = Task{ID: uint64(i + 1)}
+		if i+2 <= n {
+			tasks[i].Awaits = []uint64{uint64(i + 2)}
+		}
+	}
+	tr := BuildTree(tasks)
+	depth := 0
+	for nd := tr.Roots[0]; nd != nil; depth++ {
+		if len(nd.Children) == 0 {
+			break
+		}
+		nd = nd.Children[0]
+	}
+	if len(tr.Roots) != 1 || depth != n-1 {
+		t.Errorf("deep chain: %d roots, depth %d; want 1 root, depth %d", len(tr.Roots), depth, n-1)
+	}
+}
+
+func ExampleBuildTree() {
+	tasks := []Task{
+		{ID: 1, Name: "main", Awaits: []uint64{2}},
+		{ID: 2, Name: "server", ParentID: 1},
+		{ID: 3, Name: "conn-1", ParentID: 2},
+	}
+	tr := BuildTree(tasks)
+	var show func(n *TreeNode, indent string)
+	show = func(n *TreeNode, indent string) {
+		fmt.Printf("%s%s (%s)\n", indent, n.Task.Name, n.Edge)
+		for _, c := range n.Children {
+			show(c, indent+"  ")
+		}
+	}
+	for _, r := range tr.Roots {
+		show(r, "")
+	}
+	// Output:
+	// main ()
+	//   server (awaits)
+	//     conn-1 (spawned)
+}
