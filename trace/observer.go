@@ -1,0 +1,562 @@
+package trace
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	oteltrace "go.opentelemetry.io/otel/trace"
+
+	"github.com/taskdump/taskdump/runtime"
+)
+
+// instrumentationName names the tracer and the meter.
+const instrumentationName = "github.com/taskdump/taskdump/trace"
+
+// Observer turns the lifecycle transitions of tasks into OpenTelemetry spans,
+// span events and metrics. Install it with runtime.WithObserver; one Observer
+// may serve several loops at once. Create it with New; the zero Observer is
+// not usable.
+//
+// All of its work happens synchronously on the loop goroutine: starting a
+// span, adding an event per transition and ending the span. With an SDK
+// installed that costs a few microseconds per task (see the package
+// documentation for figures); with the default no-op providers it costs a
+// map insertion and deletion per task and nothing per transition.
+type Observer struct {
+	tracer   oteltrace.Tracer
+	parent   context.Context // holds only the span of WithParentContext
+	headN    int             // step events kept from the start of a span
+	tailN    int             // step events kept from the end of a span
+	slowStep time.Duration
+	m        *instruments
+
+	loops sync.Map // loop id -> *loopState
+
+	spans         atomic.Uint64
+	eventsDropped atomic.Uint64
+	blocksLate    atomic.Uint64
+}
+
+var _ runtime.Observer = (*Observer)(nil)
+
+// Stats are the Observer's counters since New.
+type Stats struct {
+	// Spans is the number of task spans ended (recording spans only).
+	Spans uint64
+	// EventsDropped is the number of transitions not recorded as span
+	// events because of the per-span budget (WithMaxEventsPerSpan); each
+	// span says how many it lost in its task.events.dropped attribute.
+	EventsDropped uint64
+	// BlocksLate is the number of blocked_loop events that arrived after
+	// their task's span had ended (see WithSlowStepThreshold).
+	BlocksLate uint64
+}
+
+// New returns an Observer configured by opts, to install with
+// runtime.WithObserver. It creates a tracer and the metric instruments and
+// registers one metric callback; it starts no goroutine.
+func New(opts ...Option) *Observer {
+	cfg := config{maxEvents: DefaultMaxEventsPerSpan, slowStep: DefaultSlowStepThreshold}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	if cfg.tp == nil {
+		cfg.tp = otel.GetTracerProvider()
+	}
+	if cfg.mp == nil {
+		cfg.mp = otel.GetMeterProvider()
+	}
+	parent := context.Background()
+	if cfg.parent != nil {
+		if sp := oteltrace.SpanFromContext(cfg.parent); sp.SpanContext().IsValid() {
+			parent = oteltrace.ContextWithSpan(parent, sp)
+		}
+	}
+	o := &Observer{
+		tracer:   cfg.tp.Tracer(instrumentationName),
+		parent:   parent,
+		headN:    cfg.maxEvents - cfg.maxEvents/2,
+		tailN:    cfg.maxEvents / 2,
+		slowStep: cfg.slowStep,
+	}
+	if cfg.maxEvents < 2 {
+		o.headN, o.tailN = 0, 0
+	}
+	o.m = newInstruments(cfg.mp.Meter(instrumentationName), o)
+	return o
+}
+
+// Stats returns the Observer's counters. Safe from any goroutine.
+func (o *Observer) Stats() Stats {
+	return Stats{Spans: o.spans.Load(), EventsDropped: o.eventsDropped.Load(), BlocksLate: o.blocksLate.Load()}
+}
+
+// Flush ends the spans still held open for a possible blocked_loop event
+// (see WithSlowStepThreshold). Run delivers every blocking event before it
+// returns, so Flush is needed only when a loop's threshold is larger than
+// the Observer's; call it after Run returns and before shutting the
+// TracerProvider down. Safe from any goroutine.
+func (o *Observer) Flush() {
+	o.loops.Range(func(k, v any) bool {
+		ls := v.(*loopState)
+		ls.mu.Lock()
+		ending := ls.ending
+		ls.ending = nil
+		ls.mu.Unlock()
+		for _, st := range ending {
+			o.finish(st)
+		}
+		return true
+	})
+}
+
+// Caps on events that are not step events.
+const (
+	maxCancelEvents = 8
+	maxBlockEvents  = 8
+)
+
+// Task phases, indexes into loopState.active.
+const (
+	phasePending = iota
+	phaseRunning
+	phaseCancelling
+	nPhases
+)
+
+// loopState is what the Observer keeps per loop. tasks is touched only on
+// the loop goroutine; active is read by the metric callback; ending is
+// guarded by mu because Flush may run elsewhere.
+type loopState struct {
+	id     uint64
+	name   string
+	tasks  map[uint64]*taskState
+	active [nPhases]atomic.Int64
+	attrs  loopAttrs
+
+	mu     sync.Mutex
+	ending []*taskState
+}
+
+// taskState is what the Observer keeps per live task.
+type taskState struct {
+	taskID    uint64
+	span      oteltrace.Span
+	ctx       context.Context // span's context for child spans, made on first use
+	recording bool
+	metrics   bool
+	started   bool
+	cancelReq bool
+	phase     int8
+	created   time.Time
+	stepStart time.Time
+	endTime   time.Time
+	head      int         // step events recorded so far from the start
+	ring      []stepEvent // the most recent step events past the head
+	ringN     int         // step events offered to ring
+	dropped   int
+	cancels   int
+	blocks    int
+}
+
+// stepEvent is a step transition kept in the ring until the span ends.
+type stepEvent struct {
+	kind     runtime.EventKind
+	time     time.Time
+	lag      time.Duration
+	at       runtime.Frame
+	awaiting string
+	awaits   []uint64
+}
+
+func (o *Observer) loop(id uint64, name string) *loopState {
+	if v, ok := o.loops.Load(id); ok {
+		return v.(*loopState)
+	}
+	ls := &loopState{id: id, name: name, tasks: make(map[uint64]*taskState)}
+	ls.attrs = newLoopAttrs(name)
+	v, _ := o.loops.LoadOrStore(id, ls)
+	return v.(*loopState)
+}
+
+// release forgets a loop once nothing of it is left.
+func (o *Observer) release(ls *loopState) {
+	if len(ls.tasks) != 0 {
+		return
+	}
+	ls.mu.Lock()
+	empty := len(ls.ending) == 0
+	ls.mu.Unlock()
+	if empty {
+		o.loops.CompareAndDelete(ls.id, ls)
+	}
+}
+
+// OnTask implements runtime.Observer: it starts the task's span on
+// TaskCreated, adds an event per transition and ends the span when the task
+// ends. Called on the loop goroutine.
+func (o *Observer) OnTask(ev runtime.TaskEvent) {
+	ls := o.loop(ev.LoopID, ev.LoopName)
+	if ev.Kind == runtime.TaskCreated {
+		o.created(ls, &ev)
+		return
+	}
+	st := ls.tasks[ev.TaskID]
+	if st == nil {
+		return
+	}
+	switch ev.Kind {
+	case runtime.TaskScheduled:
+		o.stepEvent(st, &ev)
+	case runtime.TaskStarted, runtime.TaskResumed:
+		o.endDeferred(ls)
+		st.started = true
+		st.stepStart = ev.Time
+		o.setPhase(ls, st, phaseRunning)
+		if st.metrics {
+			o.m.lag.Record(context.Background(), ev.Lag.Seconds(), ls.attrs.loop)
+		}
+		o.stepEvent(st, &ev)
+	case runtime.TaskSuspended:
+		if st.cancelReq {
+			o.setPhase(ls, st, phaseCancelling)
+		} else {
+			o.setPhase(ls, st, phasePending)
+		}
+		o.stepEvent(st, &ev)
+	case runtime.TaskCancelRequested:
+		st.cancelReq = true
+		if st.phase == phasePending {
+			o.setPhase(ls, st, phaseCancelling)
+		}
+		st.cancels++
+		if st.recording && st.cancels <= maxCancelEvents {
+			st.span.AddEvent("cancel_requested", oteltrace.WithTimestamp(ev.Time),
+				oteltrace.WithAttributes(attribute.String("task.cancel.message", ev.CancelMsg)))
+		} else if st.recording {
+			st.dropped++
+		}
+	case runtime.TaskFinished, runtime.TaskFailed, runtime.TaskCancelled:
+		o.ended(ls, st, &ev)
+	}
+}
+
+func (o *Observer) setPhase(ls *loopState, st *taskState, p int8) {
+	if st.phase == p {
+		return
+	}
+	if st.metrics {
+		ls.active[st.phase].Add(-1)
+		ls.active[p].Add(1)
+	}
+	st.phase = p
+}
+
+// created starts the span of a new task.
+func (o *Observer) created(ls *loopState, ev *runtime.TaskEvent) {
+	parent := o.parent
+	if ev.ParentID != 0 {
+		if p := ls.tasks[ev.ParentID]; p != nil && p.span != nil {
+			if p.ctx == nil {
+				p.ctx = oteltrace.ContextWithSpan(context.Background(), p.span)
+			}
+			parent = p.ctx
+		}
+	}
+	var buf [8]attribute.KeyValue
+	attrs := append(buf[:0],
+		attribute.Int64("task.id", int64(ev.TaskID)),
+		attribute.String("task.name", ev.TaskName),
+		attribute.String("task.function", ev.Function),
+		attribute.String("loop.name", ev.LoopName))
+	if !ev.SpawnedAt.IsZero() {
+		attrs = append(attrs,
+			attribute.String("code.function", ev.SpawnedAt.Function),
+			attribute.String("code.filepath", ev.SpawnedAt.File),
+			attribute.Int("code.lineno", ev.SpawnedAt.Line))
+	}
+	if ev.ParentID != 0 {
+		attrs = append(attrs, attribute.Int64("task.parent_id", int64(ev.ParentID)))
+	}
+	_, span := o.tracer.Start(parent, spanName(ev.Function),
+		oteltrace.WithTimestamp(ev.Time),
+		oteltrace.WithSpanKind(oteltrace.SpanKindInternal),
+		oteltrace.WithAttributes(attrs...))
+	st := &taskState{taskID: ev.TaskID, span: span, recording: span.IsRecording(), created: ev.Time}
+	st.metrics = o.m.enabled()
+	if !st.recording && !st.metrics && !span.SpanContext().IsValid() {
+		return // nothing to record and nothing for children to inherit
+	}
+	if st.metrics {
+		ls.active[phasePending].Add(1)
+	}
+	ls.tasks[ev.TaskID] = st
+}
+
+// stepEvent records a scheduled, started, resumed or suspended transition
+// within the span's budget.
+func (o *Observer) stepEvent(st *taskState, ev *runtime.TaskEvent) {
+	if !st.recording {
+		return
+	}
+	se := stepEvent{kind: ev.Kind, time: ev.Time, lag: ev.Lag}
+	if ev.Kind == runtime.TaskSuspended {
+		se.at, se.awaiting, se.awaits = ev.SuspendedAt, ev.Awaiting, ev.Awaits
+	}
+	if st.head < o.headN {
+		st.head++
+		addStepEvent(st.span, &se)
+		return
+	}
+	if o.tailN == 0 {
+		st.dropped++
+		return
+	}
+	if st.ring == nil {
+		st.ring = make([]stepEvent, o.tailN)
+	}
+	if st.ringN >= o.tailN {
+		st.dropped++
+	}
+	st.ring[st.ringN%o.tailN] = se
+	st.ringN++
+}
+
+func addStepEvent(span oteltrace.Span, se *stepEvent) {
+	ts := oteltrace.WithTimestamp(se.time)
+	switch se.kind {
+	case runtime.TaskScheduled:
+		span.AddEvent("scheduled", ts)
+	case runtime.TaskStarted, runtime.TaskResumed:
+		if se.lag > 0 {
+			span.AddEvent(se.kind.String(), ts, oteltrace.WithAttributes(attribute.Int64("task.lag_ns", int64(se.lag))))
+		} else {
+			span.AddEvent(se.kind.String(), ts)
+		}
+	case runtime.TaskSuspended:
+		attrs := make([]attribute.KeyValue, 0, 4)
+		if !se.at.IsZero() {
+			attrs = append(attrs,
+				attribute.String("task.suspended_at", se.at.File+":"+strconv.Itoa(se.at.Line)),
+				attribute.String("task.suspended_in", se.at.Function))
+		}
+		if se.awaiting != "" {
+			attrs = append(attrs, attribute.String("task.awaiting", se.awaiting))
+		}
+		if len(se.awaits) > 0 {
+			ids := make([]int64, len(se.awaits))
+			for i, id := range se.awaits {
+				ids[i] = int64(id)
+			}
+			attrs = append(attrs, attribute.Int64Slice("task.awaits", ids))
+		}
+		span.AddEvent("suspended", ts, oteltrace.WithAttributes(attrs...))
+	}
+}
+
+// ended records how a task ended and ends its span, or holds the span open
+// when its last step may yet be reported as blocking.
+func (o *Observer) ended(ls *loopState, st *taskState, ev *runtime.TaskEvent) {
+	delete(ls.tasks, ev.TaskID)
+	state := endState(ev.Kind)
+	if st.metrics {
+		ls.active[st.phase].Add(-1)
+		o.m.ended.Add(context.Background(), 1, ls.attrs.ended[state])
+		o.m.duration.Record(context.Background(), ev.Time.Sub(st.created).Seconds(), ls.attrs.ended[state])
+	}
+	if !st.recording {
+		o.release(ls)
+		return
+	}
+	// Step events kept at the end of a long life, oldest first.
+	if st.ringN > 0 {
+		n := min(st.ringN, o.tailN)
+		for i := st.ringN - n; i < st.ringN; i++ {
+			addStepEvent(st.span, &st.ring[i%o.tailN])
+		}
+		st.ring = nil
+	}
+	span := st.span
+	ts := oteltrace.WithTimestamp(ev.Time)
+	attrs := make([]attribute.KeyValue, 0, 6)
+	attrs = append(attrs,
+		attribute.String("task.state", endStateNames[state]),
+		attribute.Int64("task.steps", int64(ev.Steps)),
+		attribute.Int64("task.busy_ns", int64(ev.Busy)))
+	switch ev.Kind {
+	case runtime.TaskFinished:
+		span.AddEvent("finished", ts)
+	case runtime.TaskFailed:
+		msg := "<nil>"
+		if ev.Err != nil {
+			msg = ev.Err.Error()
+		}
+		eattrs := []attribute.KeyValue{attribute.String("task.state", "failed")}
+		var pe *runtime.PanicError
+		if errors.As(ev.Err, &pe) {
+			eattrs = append(eattrs, attribute.String("exception.stacktrace", string(pe.Stack)))
+		}
+		if ev.Err != nil {
+			span.RecordError(ev.Err, ts, oteltrace.WithAttributes(eattrs...))
+		}
+		span.AddEvent("failed", ts, oteltrace.WithAttributes(attribute.String("error.message", msg)))
+		span.SetStatus(codes.Error, msg)
+	case runtime.TaskCancelled:
+		attrs = append(attrs, attribute.String("task.cancel.message", ev.CancelMsg))
+		span.AddEvent("cancelled", ts, oteltrace.WithAttributes(attribute.String("task.cancel.message", ev.CancelMsg)))
+	}
+	if st.dropped > 0 {
+		attrs = append(attrs, attribute.Int("task.events.dropped", st.dropped))
+		o.eventsDropped.Add(uint64(st.dropped))
+	}
+	if st.blocks > 0 {
+		attrs = append(attrs, attribute.Int("task.blocked.count", st.blocks))
+	}
+	span.SetAttributes(attrs...)
+	st.endTime = ev.Time
+	if st.started && o.slowStep > 0 && ev.Time.Sub(st.stepStart) >= o.slowStep*3/4 {
+		// The last step may have blocked the loop; the runtime reports that
+		// after the end event. Keep the span open until then.
+		ls.mu.Lock()
+		ls.ending = append(ls.ending, st)
+		ls.mu.Unlock()
+		return
+	}
+	o.finish(st)
+	o.release(ls)
+}
+
+// finish ends a span at the task's end time.
+func (o *Observer) finish(st *taskState) {
+	st.span.End(oteltrace.WithTimestamp(st.endTime))
+	o.spans.Add(1)
+}
+
+// endDeferred ends the spans held open for a blocked_loop event: by the time
+// a later step begins, the runtime has reported every block before it.
+func (o *Observer) endDeferred(ls *loopState) {
+	ls.mu.Lock()
+	if len(ls.ending) == 0 {
+		ls.mu.Unlock()
+		return
+	}
+	ending := ls.ending
+	ls.ending = nil
+	ls.mu.Unlock()
+	for _, st := range ending {
+		o.finish(st)
+	}
+}
+
+// OnBlock implements runtime.Observer: it adds a blocked_loop event, with
+// the duration and the stack of the blocking step, to the task's span and
+// records the blocked time. Called on the loop goroutine.
+func (o *Observer) OnBlock(ev runtime.BlockEvent) {
+	v, ok := o.loops.Load(ev.LoopID)
+	if !ok {
+		o.blocksLate.Add(1)
+		return
+	}
+	ls := v.(*loopState)
+	if o.m.enabled() {
+		o.m.blocked.Record(context.Background(), ev.Duration.Seconds(), ls.attrs.loop)
+	}
+	if st := ls.tasks[ev.TaskID]; st != nil {
+		st.blocks++
+		if !st.recording {
+			return
+		}
+		if st.blocks <= maxBlockEvents {
+			addBlockEvent(st.span, &ev)
+		} else {
+			st.dropped++
+		}
+		return
+	}
+	ls.mu.Lock()
+	var found *taskState
+	for i, st := range ls.ending {
+		if st.taskID == ev.TaskID {
+			found = st
+			ls.ending = append(ls.ending[:i], ls.ending[i+1:]...)
+			break
+		}
+	}
+	ls.mu.Unlock()
+	if found == nil {
+		o.blocksLate.Add(1)
+		return
+	}
+	addBlockEvent(found.span, &ev)
+	found.span.SetAttributes(attribute.Int("task.blocked.count", found.blocks+1))
+	o.finish(found)
+	o.release(ls)
+}
+
+func addBlockEvent(span oteltrace.Span, ev *runtime.BlockEvent) {
+	var stack strings.Builder
+	for _, f := range ev.Stack {
+		stack.WriteString(f.Function)
+		stack.WriteString("\n\t")
+		stack.WriteString(f.File)
+		stack.WriteByte(':')
+		stack.WriteString(strconv.Itoa(f.Line))
+		stack.WriteByte('\n')
+	}
+	attrs := []attribute.KeyValue{
+		attribute.Int64("blocked.duration_ns", int64(ev.Duration)),
+		attribute.String("blocked.duration", ev.Duration.Round(time.Microsecond).String()),
+		attribute.String("blocked.stack", stack.String()),
+	}
+	if !ev.At.IsZero() {
+		attrs = append(attrs,
+			attribute.String("blocked.at", ev.At.File+":"+strconv.Itoa(ev.At.Line)),
+			attribute.String("blocked.function", ev.At.Function))
+	}
+	if ev.Call != "" {
+		attrs = append(attrs, attribute.String("blocked.call", ev.Call))
+	}
+	span.AddEvent("blocked_loop", oteltrace.WithTimestamp(ev.Started), oteltrace.WithAttributes(attrs...))
+}
+
+// spanName is the span name for a task function: its name without the
+// import path ("main.fetch", "service.(*Server).handle.func1"), which has
+// the low cardinality span names need. Tasks without a known function are
+// named "task".
+func spanName(fn string) string {
+	if fn == "" {
+		return "task"
+	}
+	if i := strings.LastIndexByte(fn, '/'); i >= 0 {
+		fn = fn[i+1:]
+	}
+	return fn
+}
+
+// End states, indexes into endStateNames and loopAttrs.ended.
+const (
+	endFinished = iota
+	endFailed
+	endCancelled
+	nEnds
+)
+
+var endStateNames = [nEnds]string{"finished", "failed", "cancelled"}
+
+func endState(k runtime.EventKind) int {
+	switch k {
+	case runtime.TaskFailed:
+		return endFailed
+	case runtime.TaskCancelled:
+		return endCancelled
+	}
+	return endFinished
+}

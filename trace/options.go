@@ -1,0 +1,82 @@
+package trace
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	oteltrace "go.opentelemetry.io/otel/trace"
+)
+
+// Option configures an Observer (New). Options are applied in order; a later
+// option overrides an earlier one.
+type Option func(*config)
+
+type config struct {
+	tp        oteltrace.TracerProvider
+	mp        metric.MeterProvider
+	parent    context.Context
+	maxEvents int
+	slowStep  time.Duration
+}
+
+// DefaultMaxEventsPerSpan is the default budget of step events (scheduled,
+// started, resumed, suspended) recorded on one task's span: the first half
+// and the most recent half are kept, the rest are counted. Together with the
+// events that are always or separately kept (at most 8 cancel_requested, 8
+// blocked_loop, the end event and an exception) a span never carries more
+// than 118 events, under the SDK's default limit of 128.
+const DefaultMaxEventsPerSpan = 100
+
+// DefaultSlowStepThreshold is the runtime's default slow-step threshold
+// (runtime.WithSlowStepThreshold); see WithSlowStepThreshold.
+const DefaultSlowStepThreshold = 100 * time.Millisecond
+
+// WithTracerProvider sets where task spans go. The default, or nil, is the
+// global provider, otel.GetTracerProvider(): until a program installs an SDK
+// there, spans are non-recording and the Observer only does bookkeeping.
+func WithTracerProvider(tp oteltrace.TracerProvider) Option {
+	return func(c *config) { c.tp = tp }
+}
+
+// WithMeterProvider sets where the task metrics go. The default, or nil, is
+// the global provider, otel.GetMeterProvider(): until a program installs an
+// SDK there, no measurement is taken.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) { c.mp = mp }
+}
+
+// WithParentContext parents the span of every task that has no parent task
+// (a loop's main task and tasks sent with Loop.Submit) to the span found in
+// ctx, so that a request span can own a loop's work. Use the same ctx that
+// is given to runtime.Run:
+//
+//	obs := trace.New(trace.WithParentContext(ctx))
+//	runtime.Run(ctx, main, runtime.WithObserver(obs))
+//
+// Only ctx's span context is used; its cancellation is ignored. The default
+// (or nil) is context.Background(): those tasks start new traces.
+func WithParentContext(ctx context.Context) Option {
+	return func(c *config) { c.parent = ctx }
+}
+
+// WithMaxEventsPerSpan sets the budget of step events per task span
+// (default DefaultMaxEventsPerSpan). A task that makes more transitions keeps
+// the first n/2 and the last n/2 of them; the number left out is in the
+// span's task.events.dropped attribute and Stats. Keep n+18 at most the
+// SDK's span event limit (sdktrace.SpanLimits.EventCountLimit, default 128),
+// or the SDK itself drops the oldest events. n < 2 records no step events.
+func WithMaxEventsPerSpan(n int) Option {
+	return func(c *config) { c.maxEvents = max(n, 0) }
+}
+
+// WithSlowStepThreshold tells the Observer the slow-step threshold of the
+// loops it observes (runtime.WithSlowStepThreshold; default
+// DefaultSlowStepThreshold). A task whose last step ran at least 3/4 of it
+// keeps its span open until the loop reports whether that step blocked, so
+// that the blocked_loop event lands on the span; set it when a loop uses a
+// different threshold, or blocked_loop events of last steps may be lost
+// (counted in Stats.BlocksLate).
+func WithSlowStepThreshold(d time.Duration) Option {
+	return func(c *config) { c.slowStep = d }
+}
