@@ -1,0 +1,326 @@
+package main
+
+import (
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/taskdump/taskdump/inspect/wire"
+)
+
+func TestHelp(t *testing.T) {
+	r := td(t, t.TempDir(), "--help")
+	if r.code != 0 {
+		t.Fatalf("--help: exit %d", r.code)
+	}
+	golden(t, "help.txt", r.stdout)
+	for _, c := range allCommands() {
+		t.Run(c.name, func(t *testing.T) {
+			r := td(t, t.TempDir(), c.name, "--help")
+			if r.code != 0 || r.stderr != "" {
+				t.Fatalf("%s --help: exit %d, stderr %q", c.name, r.code, r.stderr)
+			}
+			golden(t, "help-"+c.name+".txt", r.stdout)
+		})
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "Usage:"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"tasks"}, "want PID, got 0 argument(s)"},
+		{[]string{"tasks", "abc"}, `bad PID "abc"`},
+		{[]string{"tasks", "1", "--bogus"}, "unknown flag: --bogus"},
+		{[]string{"tasks", "1", "--name", "["}, "bad --name pattern"},
+		{[]string{"stack", "1"}, "want PID and task ID"},
+		{[]string{"stack", "1", "x"}, `bad task id "x"`},
+		{[]string{"cancel", "1"}, "want task IDs or --name GLOB"},
+		{[]string{"tasks", "1", "--older-than", "soon"}, "invalid argument"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			r := td(t, dir, tt.args...)
+			if r.code != 2 || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit 2 and %q", r.code, r.stderr, tt.want)
+			}
+		})
+	}
+}
+
+// deadPID returns a pid with no process.
+func deadPID(t *testing.T) int {
+	for pid := 4_000_000; pid > 3_000_000; pid -= 7919 {
+		if err := syscall.Kill(pid, 0); err == syscall.ESRCH {
+			return pid
+		}
+	}
+	t.Fatal("no free pid")
+	return 0
+}
+
+func TestAttachErrors(t *testing.T) {
+	dir := t.TempDir()
+	dead := deadPID(t)
+	self := os.Getpid()
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no such process", []string{"tasks", strconv.Itoa(dead)}, "taskdump: no such process " + strconv.Itoa(dead) + "\n"},
+		{"no agent", []string{"tree", strconv.Itoa(self)}, "taskdump: no agent in that process " + strconv.Itoa(self)},
+		{"no socket at path", []string{"tasks", filepath.Join(dir, "none.sock")}, "taskdump: no agent in that process (nothing listens on"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := td(t, dir, tt.args...)
+			if r.code != 1 || !strings.HasPrefix(r.stderr, tt.want) || strings.Count(r.stderr, "\n") != 1 {
+				t.Errorf("exit %d, stderr %q; want exit 1 and one line starting %q", r.code, r.stderr, tt.want)
+			}
+		})
+	}
+}
+
+func TestFixtureViews(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	pid := pidArg(p)
+	golden(t, "tasks.txt", mask(ok(t, p.dir, "tasks", pid)))
+	golden(t, "tasks-filtered.txt", mask(ok(t, p.dir, "tasks", pid, "--state", "pending", "--name", "*-[12]")))
+	golden(t, "tasks-none.txt", mask(ok(t, p.dir, "tasks", pid, "--older-than", "1h")))
+	golden(t, "tree.txt", mask(ok(t, p.dir, "tree", pid)))
+	golden(t, "stack.txt", mask(ok(t, p.dir, "stack", pid, "12")))
+	golden(t, "history.txt", mask(ok(t, p.dir, "history", pid)))
+	golden(t, "blocking-none.txt", mask(ok(t, p.dir, "blocking", pid)))
+
+	// By socket path as well as by PID.
+	if got, want := mask(ok(t, p.dir, "tasks", p.sock)), mask(ok(t, p.dir, "tasks", pid)); got != want {
+		t.Errorf("tasks by path =\n%s\nwant the same as by PID:\n%s", got, want)
+	}
+
+	// --json: an array of task records with the documented field names.
+	out := ok(t, p.dir, "tasks", pid, "--json")
+	var recs []map[string]any
+	if err := json.Unmarshal([]byte(out), &recs); err != nil {
+		t.Fatalf("tasks --json: %v\n%s", err, out)
+	}
+	if len(recs) != 10 {
+		t.Errorf("tasks --json: %d records, want 10", len(recs))
+	}
+	for _, k := range []string{"id", "name", "state", "loop", "parent_id", "function", "spawned_at", "suspended_at", "awaiting", "created", "steps", "busy_ns"} {
+		if _, ok := recs[0][k]; !ok {
+			t.Errorf("task record has no %q: %v", k, recs[0])
+		}
+	}
+	var ts []wire.Task
+	json.Unmarshal([]byte(out), &ts)
+	api, _ := findTask(ts, "api")
+	h1, _ := findTask(ts, "handler-1")
+	if h1.ParentID != api.ID || h1.SuspendedAt == nil || !filepath.IsAbs(h1.SuspendedAt.File) ||
+		filepath.Base(h1.SuspendedAt.File) != "main.go" || h1.SpawnedAt.Line == 0 || h1.State != "pending" {
+		t.Errorf("handler-1 = %+v, want parent api, absolute suspended_at and spawned_at", h1)
+	}
+	mainTask, _ := findTask(ts, "main")
+	if !slices.Equal(mainTask.Awaits, []uint64{api.ID, 6}) {
+		t.Errorf("main awaits %v, want [%d 6]", mainTask.Awaits, api.ID)
+	}
+
+	var tree wire.Tree
+	if err := json.Unmarshal([]byte(ok(t, p.dir, "tree", pid, "--json")), &tree); err != nil || len(tree.Roots) != 1 {
+		t.Errorf("tree --json: %v, %d roots", err, len(tree.Roots))
+	}
+	var st wire.StackResult
+	if err := json.Unmarshal([]byte(ok(t, p.dir, "stack", pid, "12", "--json")), &st); err != nil || len(st.Stack) == 0 || st.Task.Name != "handler-1" {
+		t.Errorf("stack --json: %v, %+v", err, st)
+	}
+	if out := ok(t, p.dir, "blocking", pid, "--json"); strings.TrimSpace(out) != "[]" {
+		t.Errorf("blocking --json with nothing blocked = %q, want []", out)
+	}
+	var hist []wire.Task
+	if err := json.Unmarshal([]byte(ok(t, p.dir, "history", pid, "--json")), &hist); err != nil || len(hist) != 3 || hist[1].Error != "boom" {
+		t.Errorf("history --json: %v, %+v", err, hist)
+	}
+
+	// snapshot -o FILE: everything in one JSON document.
+	file := filepath.Join(t.TempDir(), "snap.json")
+	if out := ok(t, p.dir, "snapshot", pid, "-o", file); !strings.HasPrefix(out, "wrote "+file) {
+		t.Errorf("snapshot -o: %q", out)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snap wire.Snapshot
+	if err := json.Unmarshal(data, &snap); err != nil {
+		t.Fatalf("snapshot file: %v", err)
+	}
+	if snap.Process.PID != p.pid || len(snap.Loops) != 1 || len(snap.Loops[0].TaskList) != 10 ||
+		len(snap.Loops[0].History) != 3 || len(snap.Loops[0].TaskList[1].Stack) == 0 {
+		t.Errorf("snapshot: pid %d, %d loops; want pid %d, 1 loop with 10 tasks with stacks and 3 ended", snap.Process.PID, len(snap.Loops), p.pid)
+	}
+
+	// Unknown and finished tasks.
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"stack", pid, "999"}, "taskdump: no such task 999\n"},
+		{[]string{"cancel", pid, "999"}, "taskdump: no such task 999\n"},
+		{[]string{"cancel", pid, "2"}, "taskdump: task 2 already finished\n"},
+		{[]string{"stack", pid, "3"}, "taskdump: task 3 already finished: it has no stack\n"},
+	} {
+		r := td(t, p.dir, tt.args...)
+		if r.code != 1 || r.stderr != tt.want {
+			t.Errorf("taskdump %v: exit %d, stderr %q; want exit 1, %q", tt.args, r.code, r.stderr, tt.want)
+		}
+	}
+}
+
+func TestCancel(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	pid := pidArg(p)
+	golden(t, "cancel-wait.txt", ok(t, p.dir, "cancel", pid, "7", "--msg", "stuck for good", "--wait"))
+	golden(t, "cancel-name.txt", ok(t, p.dir, "cancel", pid, "--name", "handler-*", "--wait"))
+	var hist []wire.Task
+	json.Unmarshal([]byte(ok(t, p.dir, "history", pid, "--json")), &hist)
+	st, _ := findTask(hist, "stuck-1")
+	if st.State != "cancelled" || st.CancelMsg != "stuck for good" || !strings.HasPrefix(st.CancelBy, "taskdump (pid ") {
+		t.Errorf("stuck-1 in history = %+v, want cancelled with the message and who asked", st)
+	}
+	// handler-* were awaited by api's task group: cancelling them ends the
+	// group, and api with it, but main keeps awaiting db-pool.
+	ts := pollJSON(t, p.dir, "api to end", func(ts []wire.Task) bool {
+		_, found := findTask(ts, "api")
+		return !found
+	}, "tasks", pid, "--json")
+	if _, ok := findTask(ts, "db-pool"); !ok {
+		t.Errorf("db-pool gone after cancelling the handlers: %v", ts)
+	}
+	r := td(t, p.dir, "cancel", pid, "--name", "nothing-*")
+	if r.code != 1 || r.stderr != "taskdump: no live task matches \"nothing-*\"\n" {
+		t.Errorf("cancel --name with no match: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = td(t, p.dir, "cancel", pid, "8", "999")
+	if r.code != 1 || !strings.Contains(r.stdout, `task 8 "stuck-2": cancel requested`) ||
+		r.stderr != "taskdump: no such task 999\ntaskdump: 1 of 2 cancels failed\n" {
+		t.Errorf("cancel 8 999: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestReadOnlyAgent(t *testing.T) {
+	p := startProc(t, bins.fixture, "-read-only")
+	r := td(t, p.dir, "cancel", pidArg(p), "7")
+	if r.code != 1 || r.stderr != "taskdump: read-only agent: cancel refused\n" {
+		t.Errorf("cancel on a read-only agent: exit %d, stderr %q", r.code, r.stderr)
+	}
+	ok(t, p.dir, "tasks", pidArg(p))
+}
+
+// TestBlockedLoop lists, shows stacks and cancels while a task blocks the
+// fixture's loop with time.Sleep.
+func TestBlockedLoop(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	pid := pidArg(p)
+	defer p.cmd.Process.Signal(syscall.SIGUSR2)
+	p.cmd.Process.Signal(syscall.SIGUSR1)
+	pollJSON(t, p.dir, "an ongoing blocking event", func(evs []wire.BlockEvent) bool {
+		return len(evs) > 0 && evs[len(evs)-1].Ongoing && evs[len(evs)-1].TaskName == "blocker" && len(evs[len(evs)-1].Stack) > 0
+	}, "blocking", pid, "--json")
+	golden(t, "blocking-now.txt", mask(ok(t, p.dir, "blocking", pid)))
+	golden(t, "tasks-blocked.txt", mask(ok(t, p.dir, "tasks", pid, "--state", "running")))
+	golden(t, "stack-running.txt", mask(ok(t, p.dir, "stack", pid, "11")))
+	golden(t, "cancel-blocked.txt", ok(t, p.dir, "cancel", pid, "8", "--msg", "while blocked"))
+	ts := pollJSON(t, p.dir, "tasks", func([]wire.Task) bool { return true }, "tasks", pid, "--json")
+	if st, _ := findTask(ts, "stuck-2"); st.State != "cancelling" {
+		t.Errorf("stuck-2 while the loop is blocked = %q, want cancelling", st.State)
+	}
+	p.cmd.Process.Signal(syscall.SIGUSR2)
+	hist := pollJSON(t, p.dir, "stuck-2 to end", func(ts []wire.Task) bool {
+		_, ok := findTask(ts, "stuck-2")
+		return ok
+	}, "history", pid, "--json")
+	if st, _ := findTask(hist, "stuck-2"); st.State != "cancelled" || st.CancelMsg != "while blocked" {
+		t.Errorf("stuck-2 after the loop is released = %+v, want cancelled", st)
+	}
+	evs := pollJSON(t, p.dir, "the blocking event to end", func(evs []wire.BlockEvent) bool {
+		return len(evs) == 1 && !evs[0].Ongoing
+	}, "blocking", pid, "--json")
+	if ev := evs[0]; ev.At == nil || filepath.Base(ev.At.File) != "main.go" || ev.Call != "time.Sleep" || ev.DurationNS < int64(50*time.Millisecond) {
+		t.Errorf("blocking event = %+v, want at main.go calling time.Sleep", ev)
+	}
+}
+
+func TestOtherUIDRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run a client as another uid")
+	}
+	p := startProc(t, bins.fixture)
+	nobody := &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	// The directory is 0700: the other user cannot even reach the socket.
+	for d := filepath.Dir(p.dir); d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	r := tdCmd(t, p.dir, nobody, "tasks", p.sock)
+	if r.code != 1 || !strings.HasPrefix(r.stderr, "taskdump: permission denied") {
+		t.Errorf("other uid through a 0700 dir: exit %d, stderr %q; want permission denied", r.code, r.stderr)
+	}
+	// With the file permissions opened, the agent's SO_PEERCRED check refuses.
+	os.Chmod(p.dir, 0o755)
+	os.Chmod(p.sock, 0o666)
+	r = tdCmd(t, p.dir, nobody, "tasks", p.sock)
+	want := "taskdump: permission denied: uid 65534 may not inspect a process of uid 0\n"
+	if r.code != 1 || r.stderr != want {
+		t.Errorf("other uid with open permissions: exit %d, stderr %q; want %q", r.code, r.stderr, want)
+	}
+	r = tdCmd(t, p.dir, nobody, "cancel", p.sock, "7")
+	if r.code != 1 || r.stderr != want {
+		t.Errorf("other uid cancel: exit %d, stderr %q; want %q", r.code, r.stderr, want)
+	}
+	// Root still gets in, and the task was not cancelled.
+	ts := pollJSON(t, p.dir, "tasks", func([]wire.Task) bool { return true }, "tasks", pidArg(p), "--json")
+	if st, _ := findTask(ts, "stuck-1"); st.State != "pending" {
+		t.Errorf("stuck-1 = %q after refused cancel, want pending", st.State)
+	}
+}
+
+func TestPsRemovesStaleSockets(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	stale := filepath.Join(p.dir, strconv.Itoa(deadPID(t))+".sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: stale, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.SetUnlinkOnClose(false)
+	l.Close()
+	r := td(t, p.dir, "ps")
+	if r.code != 0 {
+		t.Fatalf("ps: exit %d, %q", r.code, r.stderr)
+	}
+	golden(t, "ps.txt", mask(r.stdout, p.pid))
+	if r.stderr != "taskdump: removed stale socket "+stale+"\n" {
+		t.Errorf("ps stderr = %q, want the stale socket reported", r.stderr)
+	}
+	if _, err := os.Lstat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale socket still there: %v", err)
+	}
+	var procs []wire.Process
+	if err := json.Unmarshal([]byte(ok(t, p.dir, "ps", "--json")), &procs); err != nil || len(procs) != 1 || procs[0].PID != p.pid {
+		t.Errorf("ps --json = %+v, %v", procs, err)
+	}
+	// Once the process is gone its socket is gone too, and ps lists nothing.
+	p.stop(t)
+	if out := ok(t, p.dir, "ps"); out != "PID  COMMAND  LOOPS  TASKS\n" {
+		t.Errorf("ps after the process stopped = %q", out)
+	}
+}
