@@ -11,7 +11,7 @@
 // stack of the goroutine running it and logs one warning through log/slog,
 // naming the task, how long it blocked the loop and where, e.g.
 //
-//	task "sleepy-1" blocked the loop for 301ms at main.go:50 (time.Sleep); move blocking work to runtime.ToThread
+//	task "sleepy-1" blocked the loop for 301ms at main.go:43 (time.Sleep); move blocking work to runtime.ToThread
 //
 // Then three tasks named thread-1 to thread-3 do the same work the way the
 // warning suggests, through runtime.ToThread: the sleeps run on the loop's

@@ -1,6 +1,7 @@
 // Command alltasks ports the tutorial's all_tasks program: main spawns five
 // tasks and prints every task of the loop that is not done yet, as
-// asyncio.all_tasks() returns them, before any of the five has run.
+// asyncio.all_tasks() returns them, with each task's state, function and
+// file:line.
 //
 // runtime.AllTasks lists the tasks in creation order, so the output is
 // stable: main itself first (running: it is the task that asked), then the
