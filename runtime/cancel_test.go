@@ -142,7 +142,10 @@ func TestCancelPropagation(t *testing.T) {
 	}{
 		{"Await", func(ctx context.Context, in *runtime.Task[int]) error { _, err := in.Await(ctx); return err }, true},
 		{"Gather", func(ctx context.Context, in *runtime.Task[int]) error { _, err := runtime.Gather(ctx, in); return err }, true},
-		{"GatherAll", func(ctx context.Context, in *runtime.Task[int]) error { _, err := runtime.GatherAll(ctx, in); return err }, true},
+		{"GatherAll", func(ctx context.Context, in *runtime.Task[int]) error {
+			_, err := runtime.GatherAll(ctx, in)
+			return err
+		}, true},
 		{"WaitFor", func(ctx context.Context, in *runtime.Task[int]) error {
 			_, err := runtime.WaitFor(ctx, time.Hour, in)
 			return err
