@@ -1,15 +1,12 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
 	"iter"
-	goruntime "runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"runtime/trace"
 	"strconv"
-	"sync/atomic"
 )
 
 // coro is a coroutine (iter.Pull) that runs tasks one after another: a task
@@ -22,7 +19,6 @@ type coro struct {
 	stopFn  func()
 	yield   func(struct{}) bool
 	t       *task
-	gid     atomic.Uint64
 	stopped bool
 }
 
@@ -57,9 +53,6 @@ func (c *coro) stop() {
 // run is the coroutine body: run the bound task, hand control back, repeat.
 func (c *coro) run(yield func(struct{}) bool) {
 	c.yield = yield
-	if c.l.cfg.record {
-		c.gid.Store(goroutineID())
-	}
 	for {
 		c.t.exec()
 		c.t = nil
@@ -83,9 +76,8 @@ func (t *task) exec() {
 		t.bodyDone = true
 	}()
 	l := t.loop
-	if l.labels {
-		pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels(
-			"task.id", strconv.FormatUint(t.id, 10), "task.name", t.displayName(), "loop", l.name)))
+	if l.profiling {
+		t.setLabels()
 	}
 	if trace.IsEnabled() {
 		ctx, tt := trace.NewTask(context.Background(), t.displayName())
@@ -93,6 +85,22 @@ func (t *task) exec() {
 		t.trace.end = tt.End
 	}
 	t.impl.runBody(taskCtx{t})
+	if t.labelled {
+		pprof.SetGoroutineLabels(context.Background())
+	}
+}
+
+// setLabels puts the task's pprof labels (task.id, task.name, loop) on the
+// goroutine running it, so a CPU profile can be split per task. Building
+// the label set costs ~500 ns, so the loop does it only while a CPU profile
+// is being taken (cpuProfiling), once per task.
+func (t *task) setLabels() {
+	if t.labelled {
+		return
+	}
+	t.labelled = true
+	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels(
+		"task.id", strconv.FormatUint(t.id, 10), "task.name", t.displayName(), "loop", t.loop.name)))
 }
 
 // traceTask holds the runtime/trace task of a task while tracing is on.
@@ -115,6 +123,9 @@ func (t *task) park(what awaitDesc) {
 		t.co.stopped = true
 		panic(errStopped)
 	}
+	if l.profiling && !t.labelled {
+		t.setLabels()
+	}
 }
 
 // takeCancel consumes a delivered cancellation and returns its error.
@@ -124,17 +135,4 @@ func (t *task) takeCancel() error {
 	}
 	t.cancelPending = false
 	return cancelErr(t.cancelMsgLoop())
-}
-
-// goroutineID returns the calling goroutine's id (about 1 µs; called once
-// per coroutine so the watchdog can find its stack).
-func goroutineID() uint64 {
-	var buf [64]byte
-	b := buf[:goruntime.Stack(buf[:], false)]
-	b = bytes.TrimPrefix(b, []byte("goroutine "))
-	if i := bytes.IndexByte(b, ' '); i > 0 {
-		id, _ := strconv.ParseUint(string(b[:i]), 10, 64)
-		return id
-	}
-	return 0
 }

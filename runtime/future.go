@@ -18,6 +18,7 @@ type Future[T any] struct {
 	val     T
 	err     error
 	waiters waitq
+	buf     [1]*task
 }
 
 // NewFuture returns a pending future bound to ctx's loop. It panics if ctx
@@ -27,7 +28,9 @@ func NewFuture[T any](ctx context.Context) *Future[T] {
 	if t == nil {
 		panic("runtime: NewFuture called with a context that belongs to no task")
 	}
-	return &Future[T]{loop: t.loop}
+	f := &Future[T]{loop: t.loop}
+	f.waiters.ts = f.buf[:0]
+	return f
 }
 
 // SetResult resolves f with v and wakes its waiters. It reports false, and

@@ -44,7 +44,11 @@ type Loop struct {
 	lastStart     int64
 	wakeTimer     *time.Timer
 	labels        bool
-	stepping      *task
+	stepping      atomic.Pointer[task]
+	fresh         bool // l.now was read at this iteration's start and no step ran since
+	profiling     bool
+	profAt        int64
+	inboxN        atomic.Int32
 	pendingBlocks []BlockEvent
 
 	// Any goroutine.
@@ -127,8 +131,8 @@ func (l *Loop) Run(ctx context.Context, main func(context.Context) error) error 
 	}
 	t := spawnTask(l, nil, ctx, func(ctx context.Context) (struct{}, error) { return struct{}{}, main(ctx) }, pc, []TaskOption{Named("main")})
 	t.fnPC = funcPC(main)
+	t.retrieved = true // Run returns main's error: it is not "never retrieved"
 	l.runUntilDone(ctx, &t.task)
-	t.retrieved = true
 	return t.err
 }
 
@@ -144,8 +148,8 @@ func Run[T any](ctx context.Context, main func(context.Context) (T, error), opts
 		return zero, err
 	}
 	t := spawnTask(l, nil, ctx, main, pc, []TaskOption{Named("main")})
+	t.retrieved = true // Run returns main's error: it is not "never retrieved"
 	l.runUntilDone(ctx, &t.task)
-	t.retrieved = true
 	return t.val, t.err
 }
 
@@ -179,6 +183,7 @@ func (l *Loop) runUntilDone(ctx context.Context, main *task) {
 // shutdown cancels and drains every task left, then closes the loop.
 func (l *Loop) shutdown() {
 	for {
+		l.flush()
 		live := l.liveTasks()
 		if len(live) == 0 {
 			break
@@ -188,7 +193,13 @@ func (l *Loop) shutdown() {
 				t.requestCancel("loop closing", "Run")
 			}
 		}
-		for l.hasLive() {
+		for {
+			// A task that just ended is retired by flush; without it the
+			// loop would idle-wait for a task that is already done.
+			l.flush()
+			if !l.hasLive() {
+				break
+			}
 			l.iterate()
 		}
 	}
@@ -278,6 +289,7 @@ func (l *Loop) post(fn func()) {
 	closed := l.status.Load() == loopClosed
 	if !closed {
 		l.inbox = append(l.inbox, fn)
+		l.inboxN.Store(int32(len(l.inbox)))
 	}
 	l.imu.Unlock()
 	if closed {
@@ -292,13 +304,26 @@ func (l *Loop) post(fn func()) {
 // iterate runs one loop iteration: inbox, due timers, then every entry that
 // was ready when it began.
 func (l *Loop) iterate() {
-	l.drainInbox()
+	drained := false
+	if l.inboxN.Load() != 0 {
+		l.drainInbox()
+		drained = true
+	}
 	l.now = l.clock()
+	l.fresh = true
+	if l.labels && l.now-l.profAt > int64(time.Millisecond) {
+		l.profAt = l.now
+		l.profiling = cpuProfiling()
+	}
 	l.fireTimers()
 	n := l.ready.len()
 	if n == 0 {
 		l.flush()
-		l.idleWait()
+		// What the inbox ran may have ended the caller's wait (the last
+		// ToThread completion at shutdown, say): let it check before idling.
+		if !drained {
+			l.idleWait()
+		}
 		return
 	}
 	for i := 0; i < n; i++ {
@@ -308,6 +333,7 @@ func (l *Loop) iterate() {
 		} else {
 			l.flush()
 			e.fn()
+			l.fresh = false
 		}
 	}
 }
@@ -316,6 +342,7 @@ func (l *Loop) drainInbox() {
 	l.imu.Lock()
 	in := l.inbox
 	l.inbox = l.spare[:0]
+	l.inboxN.Store(0)
 	l.imu.Unlock()
 	for i, fn := range in {
 		fn()
@@ -375,8 +402,11 @@ func (l *Loop) step(t *task) {
 		l.publishEnd(t, l.now)
 		return
 	}
-	now := l.clock()
-	l.now = now
+	now := l.now
+	if !l.fresh {
+		now = l.clock()
+		l.now = now
+	}
 	first := !t.started
 	if first {
 		t.started = true
@@ -414,9 +444,10 @@ func (l *Loop) step(t *task) {
 		}
 	}
 	l.stageN = 0
-	l.stepping = t
+	l.stepping.Store(t)
 	t.co.next()
-	l.stepping = nil
+	l.stepping.Store(nil)
+	l.fresh = false
 	l.last = t
 	l.lastStart = now
 	if t.bodyDone {
@@ -505,19 +536,11 @@ func (l *Loop) retireLocked(t *task, end int64) {
 	t.state.Store(uint32(st))
 }
 
-// complete finishes a task whose body returned: publish (at the next lock),
-// wake waiters, run callbacks.
+// complete finishes a task whose body returned: its final state is
+// published at once (waiters check it); the rest of its record (busy time,
+// history) at the loop's next lock, with the next clock reading.
 func (l *Loop) complete(t *task) {
-	// Publish now: waiters must see a final state.
-	l.mu.Lock()
-	now := l.clock()
-	l.now = now
-	l.endLocked(t, now)
-	l.last = nil
-	l.mu.Unlock()
-	if len(l.pendingBlocks) > 0 {
-		l.reportBlocks()
-	}
+	t.state.Store(uint32(t.endState()))
 	l.completeNotify(t)
 }
 
@@ -539,11 +562,11 @@ func (l *Loop) completeNotify(t *task) {
 			l.emit(t, TaskCancelled)
 		}
 	}
-	ls := t.listeners
-	t.listeners = nil
-	for _, w := range ls {
+	for i, w := range t.listeners {
 		w.notify(l, t)
+		t.listeners[i] = nil
 	}
+	t.listeners = nil
 	for _, cb := range t.callbacks {
 		h := t.impl
 		cb := cb
@@ -570,7 +593,7 @@ func (l *Loop) deliverCancel(t *task, msg string) {
 		}
 		return
 	}
-	if l.stepping != t && t.co != nil {
+	if l.stepping.Load() != t && t.co != nil {
 		l.schedule(t)
 	}
 }

@@ -133,7 +133,6 @@ func (l *Loop) fireTimers() {
 		tm := l.timers[0]
 		l.removeTimer(tm)
 		if tm.t != nil {
-			tm.t.timedOut = true
 			l.schedule(tm.t)
 		} else if tm.fn != nil {
 			l.callSoon(tm.fn)

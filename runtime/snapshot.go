@@ -2,7 +2,9 @@ package runtime
 
 import (
 	"fmt"
+	"strings"
 	"time"
+	"unsafe"
 )
 
 // TaskInfo is a copy of one task's record, as a snapshot or the history
@@ -37,6 +39,7 @@ type TaskInfo struct {
 	CancelMsg string
 	CancelBy  string
 	// Stack is the full suspension stack, innermost first, when asked for.
+	// Tasks suspended at the same place share one slice: do not modify it.
 	Stack []Frame
 	// Finished and Error are set for ended tasks (history).
 	Finished time.Time
@@ -126,14 +129,37 @@ func (l *Loop) Snapshot(opts ...SnapshotOptions) LoopSnapshot {
 	}
 	raws, snap := l.snapshotRaw(o.Stacks)
 	fc := make(frameCache)
+	var sc stackCache
+	if o.Stacks {
+		sc = make(stackCache)
+	}
 	snap.Tasks = make([]TaskInfo, len(raws))
 	for i := range raws {
-		l.info(&snap.Tasks[i], &raws[i], fc, o.Stacks)
+		l.info(&snap.Tasks[i], &raws[i], fc, sc)
 	}
 	return snap
 }
 
-func (l *Loop) info(ti *TaskInfo, r *rawTask, fc frameCache, stacks bool) {
+// stackCache shares the resolved stack of tasks suspended at the same
+// sequence of PCs (100,000 tasks parked at one await resolve once).
+type stackCache map[string][]Frame
+
+func (sc stackCache) get(fc frameCache, pcs []uintptr) []Frame {
+	if len(pcs) == 0 {
+		return nil
+	}
+	key := unsafe.String((*byte)(unsafe.Pointer(&pcs[0])), len(pcs)*int(unsafe.Sizeof(pcs[0])))
+	if st, ok := sc[key]; ok {
+		return st
+	}
+	st := taskStack(fc.stack(pcs))
+	sc[strings.Clone(key)] = st
+	return st
+}
+
+// info fills ti from a raw record; with sc non-nil it resolves the full
+// stack too (shared between tasks with the same stack: do not modify).
+func (l *Loop) info(ti *TaskInfo, r *rawTask, fc frameCache, sc stackCache) {
 	t := r.t
 	rec := &r.rec
 	*ti = TaskInfo{
@@ -157,8 +183,8 @@ func (l *Loop) info(ti *TaskInfo, r *rawTask, fc frameCache, stacks bool) {
 		if rec.await.until > 0 {
 			ti.Until = l.wall(rec.await.until)
 		}
-		if stacks {
-			ti.Stack = taskStack(fc.stack(rec.stk))
+		if sc != nil {
+			ti.Stack = sc.get(fc, rec.stk)
 		}
 	}
 }
@@ -181,7 +207,7 @@ func (l *Loop) Task(id uint64) (TaskInfo, bool) {
 		return TaskInfo{}, false
 	}
 	var ti TaskInfo
-	l.info(&ti, &r, make(frameCache), true)
+	l.info(&ti, &r, make(frameCache), make(stackCache))
 	return ti, true
 }
 
@@ -191,23 +217,22 @@ func (l *Loop) Task(id uint64) (TaskInfo, bool) {
 // briefly, as runtime.Stack does).
 func (l *Loop) TaskStack(id uint64) ([]Frame, error) {
 	l.mu.Lock()
-	var running *coro
-	var found bool
+	var running, found *task
 	for t := l.head; t != nil; t = t.next {
 		if t.id == id {
-			found = true
+			found = t
 			if t == l.cur {
-				running = l.curCoro
+				running = t
 			}
 			break
 		}
 	}
 	l.mu.Unlock()
-	if !found {
+	if found == nil {
 		return nil, fmt.Errorf("runtime: no live task %d in loop %s", id, l.name)
 	}
 	if running != nil {
-		if st := goroutineStack(running.gid.Load()); st != nil {
+		if st := liveStack(running); st != nil {
 			return st, nil
 		}
 	}
@@ -240,7 +265,7 @@ func (l *Loop) History() []TaskInfo {
 	out := make([]TaskInfo, len(ts))
 	for i, t := range ts {
 		r := rawTask{t: t, state: State(t.state.Load()), rec: recs[i]}
-		l.info(&out[i], &r, fc, false)
+		l.info(&out[i], &r, fc, nil)
 		out[i].Finished = l.wall(ends[i])
 		if out[i].State == Failed || out[i].State == Cancelled {
 			out[i].Error = t.errText()

@@ -158,16 +158,17 @@ type task struct {
 	bodyDone      bool
 	retrieved     bool
 	cancelPending bool
-	timedOut      bool
 	cancelReqs    int
 	co            *coro
 	readyAt       int64
 	listeners     []*waiter // tasks waiting for this one to end
+	listenBuf     [1]*waiter
 	callbacks     []func(Handle)
 	waitingOn     *waiter // what this task awaits, while it does
 	tm            timer
 	visit         uint32
 	grant         bool // a Lock, Semaphore or queue handed this task what it waited for
+	labelled      bool
 	stage         awaitDesc
 	trace         traceTask
 
@@ -242,6 +243,7 @@ func newTask[T any](l *Loop, parent *task, values context.Context, fn func(conte
 	}
 	t.created = l.clock()
 	t.tm.idx = -1
+	t.listeners = t.listenBuf[:0]
 	return t
 }
 
@@ -284,7 +286,7 @@ func AllTasks(ctx context.Context) []Handle {
 
 // checkRunning verifies that an awaiting function runs in the step of t.
 func (t *task) checkRunning(op string) error {
-	if !t.loop.isCurrent(t) {
+	if t.loop.stepping.Load() != t {
 		return fmt.Errorf("runtime: %s: %w (task %s is not running: was its context passed to another goroutine?)", op, ErrNotInTask, t.displayName())
 	}
 	return nil

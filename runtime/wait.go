@@ -334,7 +334,6 @@ func (cur *task) awaitTasksUntil(w *waiter, propagate bool, deadline int64) (tim
 		w.unlisten()
 	}()
 	if deadline > 0 {
-		cur.timedOut = false
 		cur.tm.t = cur
 		l.addTimer(&cur.tm, deadline)
 		defer l.removeTimer(&cur.tm)
@@ -358,7 +357,7 @@ func (cur *task) awaitTasksUntil(w *waiter, propagate bool, deadline int64) (tim
 			}
 			return false, err
 		}
-		if deadline > 0 && cur.timedOut {
+		if deadline > 0 && cur.tm.idx < 0 { // the timer fired
 			return true, nil
 		}
 		w.parked = true
@@ -395,11 +394,10 @@ func Sleep(ctx context.Context, d time.Duration) error {
 		return err
 	}
 	l := cur.loop
-	cur.timedOut = false
 	cur.tm.t = cur
 	l.addTimer(&cur.tm, l.clock()+int64(d))
 	desc := awaitDesc{kind: awaitSleep, d: int64(d), until: cur.tm.when}
-	for !cur.timedOut {
+	for cur.tm.idx >= 0 { // until the timer fires
 		cur.park(desc)
 		if cur.cancelPending {
 			l.removeTimer(&cur.tm)

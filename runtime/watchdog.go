@@ -1,9 +1,8 @@
 package runtime
 
 import (
-	"bytes"
+	"reflect"
 	goruntime "runtime"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -76,11 +75,7 @@ func (d *watchdog) run(l *Loop) {
 		if ongoing != nil && ongoing.TaskID == cur.id && ongoing.Started.Equal(l.wall(start)) {
 			continue
 		}
-		gid := c.gid.Load()
-		if gid == 0 {
-			continue
-		}
-		stack := goroutineStack(gid)
+		stack := liveStack(cur)
 		ev := l.blockEvent(cur, start, now, stack)
 		ev.Ongoing = true
 		l.mu.Lock()
@@ -178,59 +173,73 @@ func (l *Loop) Blocking() []BlockEvent {
 	return out
 }
 
-// goroutineStack returns the stack of goroutine gid, innermost first, from a
-// dump of all goroutines (runtime.Stack stops the world for the dump: the
-// cost grows with the number of goroutines, about 1 ms per 1,000).
-func goroutineStack(gid uint64) []Frame {
-	if gid == 0 {
-		return nil
-	}
-	buf := make([]byte, 1<<20)
+// liveStack returns the stack, innermost first, of the goroutine running
+// a step of t right now, or nil if it cannot be found. It takes a goroutine
+// profile (runtime.GoroutineProfile: the world stops only briefly, stacks
+// are collected concurrently; about 1 µs per goroutine) and picks the one
+// coroutine that runs a task's step (the frame (*task).exec without
+// (*task).park above it) for t's function.
+func liveStack(t *task) []Frame {
+	recs := make([]goruntime.StackRecord, goruntime.NumGoroutine()+64)
 	for {
-		n := goruntime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
+		n, ok := goruntime.GoroutineProfile(recs)
+		if ok {
+			recs = recs[:n]
 			break
 		}
-		if len(buf) >= 1<<30 {
-			break
+		recs = make([]goruntime.StackRecord, n+64)
+	}
+	names := make(map[uintptr]string)
+	name := func(pc uintptr) string {
+		if s, ok := names[pc]; ok {
+			return s
 		}
-		buf = make([]byte, 2*len(buf))
+		s := ""
+		if fn := goruntime.FuncForPC(pc - 1); fn != nil {
+			s = fn.Name()
+		}
+		names[pc] = s
+		return s
 	}
-	head := []byte("goroutine " + strconv.FormatUint(gid, 10) + " [")
-	i := bytes.Index(buf, head)
-	if i < 0 {
-		return nil
+	var fallback []uintptr
+	fallbacks := 0
+	for i := range recs {
+		pcs := recs[i].Stack()
+		running, mine := false, false
+	scan:
+		for _, pc := range pcs {
+			switch name(pc) {
+			case parkName: // a suspended task
+				break scan
+			case execName: // a task's step, running
+				running = true
+				break scan
+			}
+		}
+		if !running {
+			continue
+		}
+		// It runs a step; is it t's? Look for t's function.
+		for _, pc := range pcs {
+			if fn := goruntime.FuncForPC(pc - 1); fn != nil && fn.Entry() == t.fnPC {
+				mine = true
+				break
+			}
+		}
+		if mine {
+			return frameCache(nil).stack(pcs)
+		}
+		fallback = pcs
+		fallbacks++
 	}
-	block := buf[i:]
-	if j := bytes.Index(block, []byte("\n\n")); j >= 0 {
-		block = block[:j]
+	if fallbacks == 1 {
+		return frameCache(nil).stack(fallback)
 	}
-	return parseStack(string(block))
+	return nil
 }
 
-// parseStack parses one goroutine's traceback as runtime.Stack prints it.
-func parseStack(s string) []Frame {
-	lines := strings.Split(s, "\n")
-	var out []Frame
-	for i := 1; i+1 < len(lines); i += 2 {
-		fn := lines[i]
-		if strings.HasPrefix(fn, "created by ") {
-			break
-		}
-		if p := strings.LastIndex(fn, "("); p > 0 {
-			fn = fn[:p]
-		}
-		loc := strings.TrimSpace(lines[i+1])
-		if sp := strings.LastIndex(loc, " +0x"); sp > 0 {
-			loc = loc[:sp]
-		}
-		file, line := loc, 0
-		if c := strings.LastIndex(loc, ":"); c > 0 {
-			file = loc[:c]
-			line, _ = strconv.Atoi(loc[c+1:])
-		}
-		out = append(out, Frame{Function: fn, File: file, Line: line})
-	}
-	return out
-}
+// The functions liveStack tells running steps from suspended ones by.
+var parkName, execName = func() (string, string) {
+	pkg := strings.TrimSuffix(goruntime.FuncForPC(reflect.ValueOf(newConfig).Pointer()).Name(), ".newConfig")
+	return pkg + ".(*task).park", pkg + ".(*task).exec"
+}()
