@@ -130,6 +130,18 @@ func TestUnretrievedErrorIsLogged(t *testing.T) {
 	}
 }
 
+func TestMainErrorIsReturnedNotLogged(t *testing.T) {
+	log, buf := newLogger()
+	boom := errors.New("boom")
+	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) { return 0, boom }, runtime.WithLogger(log))
+	if !errors.Is(err, boom) {
+		t.Fatalf("Run = %v, want main's error", err)
+	}
+	if strings.Contains(buf.String(), "never retrieved") {
+		t.Errorf("main's error, which Run returns, was logged as never retrieved: %s", buf)
+	}
+}
+
 func TestPanicFailsTaskAndLoopGoesOn(t *testing.T) {
 	sentinel := errors.New("sentinel")
 	tests := []struct {
