@@ -1,6 +1,9 @@
 package runtime
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Observer receives every task lifecycle transition and every blocking
 // event of a loop (WithObserver). trace.New returns one that turns them into
@@ -73,6 +76,10 @@ type TaskEvent struct {
 	// Steps and Busy are the totals so far; Busy is time spent running.
 	Steps uint64
 	Busy  time.Duration
+	// Context is set on TaskCreated: the context the task's values come
+	// from (the one given to Spawn, or to Run for a loop's main task), so an
+	// observer can find, say, a span that should parent the task's span.
+	Context context.Context
 }
 
 // taskEvent builds the event for t; only called with an observer installed.
@@ -100,6 +107,8 @@ func (l *Loop) taskEvent(t *task, k EventKind) TaskEvent {
 		if t.readyAt > 0 && now > t.readyAt {
 			ev.Lag = time.Duration(now - t.readyAt)
 		}
+	case TaskCreated:
+		ev.Context = t.values
 	case TaskCancelRequested:
 		ev.CancelMsg = t.cancelMsgLoop()
 	case TaskFailed:
