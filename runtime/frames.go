@@ -5,7 +5,6 @@ import (
 	"reflect"
 	goruntime "runtime"
 	"strings"
-	"time"
 )
 
 // Frame is one resolved stack frame: a function and the file:line of the
@@ -59,11 +58,11 @@ func itoa(n int) string {
 var pkgDir, goroot = func() (string, string) {
 	pc := reflect.ValueOf(newConfig).Pointer()
 	file, _ := goruntime.FuncForPC(pc).FileLine(pc)
-	pc = reflect.ValueOf(time.Sleep).Pointer()
-	tfile, _ := goruntime.FuncForPC(pc).FileLine(pc)
+	pc = reflect.ValueOf(strings.Cut).Pointer()
+	sfile, _ := goruntime.FuncForPC(pc).FileLine(pc)
 	root := ""
-	if i := strings.LastIndex(tfile, "/src/time/"); i >= 0 {
-		root = tfile[:i+len("/src/")]
+	if i := strings.LastIndex(sfile, "/src/strings/"); i >= 0 {
+		root = sfile[:i+len("/src/")]
 	}
 	return filepath.Dir(file) + "/", root
 }()
