@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	goruntime "runtime"
 	"strings"
 	"sync"
@@ -86,13 +87,15 @@ func thisFile() string {
 	return f
 }
 
+var markRE = regexp.MustCompile(`(?://|/\*) mark:([\w.-]+)`)
+
 var marks struct {
 	sync.Mutex
 	m map[string]int // "file.go:name" → line, for every _test.go file
 }
 
-// markLine returns the line of the test file that ends with
-// "// mark:<name>", so tests can name a line inside a closure. Marks are
+// markLine returns the line of the test file that holds a comment
+// "// mark:<name>" (or "/* mark:<name> */"), so tests can name a line inside a closure. Marks are
 // looked up in every _test.go file of this directory.
 func markLine(t *testing.T, name string) int {
 	t.Helper()
@@ -111,8 +114,8 @@ func markLine(t *testing.T, name string) int {
 				t.Fatal(err)
 			}
 			for i, l := range strings.Split(string(src), "\n") {
-				if j := strings.Index(l, "// mark:"); j >= 0 {
-					marks.m[strings.TrimSpace(l[j+len("// mark:"):])] = i + 1
+				for _, m := range markRE.FindAllStringSubmatch(l, -1) {
+					marks.m[m[1]] = i + 1
 				}
 			}
 		}
