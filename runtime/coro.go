@@ -82,7 +82,7 @@ func (t *task) exec() {
 	if trace.IsEnabled() {
 		ctx, tt := trace.NewTask(context.Background(), t.displayName())
 		_ = ctx
-		t.trace.end = tt.End
+		t.more().trace.end = tt.End
 	}
 	t.impl.runBody(taskCtx{t})
 	if t.labelled {
@@ -116,7 +116,7 @@ var errStopped any = stopSignal{}
 func (t *task) park(what awaitDesc) {
 	l := t.loop
 	if l.cfg.record {
-		t.stage = what
+		l.stage = what
 		l.stageN = fpwalk(l.stageBuf[:])
 	}
 	if !t.co.yield(struct{}{}) {

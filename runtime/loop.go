@@ -40,7 +40,8 @@ type Loop struct {
 	frames        frameCache
 	stageBuf      [64]uintptr
 	stageN        int
-	last          *task // task whose step ended and is not yet published
+	stage         awaitDesc // what the running task awaits, staged by park
+	last          *task     // task whose step ended and is not yet published
 	lastStart     int64
 	wakeTimer     *time.Timer
 	labels        bool
@@ -494,7 +495,7 @@ func (l *Loop) endLocked(t *task, end int64) {
 		return
 	}
 	t.pub.suspended = end
-	t.pub.await = t.stage
+	t.pub.await = l.stage
 	if n := l.stageN; n > 0 {
 		t.pub.stk = append(t.pub.stk[:0], l.stageBuf[:n]...)
 	}
@@ -549,8 +550,8 @@ func (l *Loop) completeNotify(t *task) {
 	if st == Failed {
 		l.unretr = append(l.unretr, t)
 	}
-	if t.trace.end != nil {
-		t.trace.end()
+	if t.extra != nil && t.extra.trace.end != nil {
+		t.extra.trace.end()
 	}
 	if l.obs != nil {
 		switch st {
@@ -567,12 +568,13 @@ func (l *Loop) completeNotify(t *task) {
 		t.listeners[i] = nil
 	}
 	t.listeners = nil
-	for _, cb := range t.callbacks {
-		h := t.impl
-		cb := cb
-		l.callSoon(func() { cb(h) })
+	if t.extra != nil {
+		for _, cb := range t.extra.callbacks {
+			h := t.impl
+			l.callSoon(func() { cb(h) })
+		}
+		t.extra.callbacks = nil
 	}
-	t.callbacks = nil
 }
 
 // deliverCancel runs on the loop when a cancel request arrives.
@@ -602,7 +604,7 @@ func (l *Loop) deliverCancel(t *task, msg string) {
 func (t *task) cancelMsgLoop() string {
 	t.loop.mu.Lock()
 	defer t.loop.mu.Unlock()
-	return t.pub.cancelMsg
+	return t.pub.cancel.message()
 }
 
 // isCurrent reports whether t's step is executing now.

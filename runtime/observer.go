@@ -101,8 +101,8 @@ func (l *Loop) taskEvent(t *task, k EventKind) TaskEvent {
 		if l.stageN > 0 {
 			ev.SuspendedAt = l.frames.suspension(l.stageBuf[:l.stageN])
 		}
-		ev.Awaiting = t.stage.text(l)
-		ev.Awaits = t.stage.taskIDs()
+		ev.Awaiting = l.stage.text(l)
+		ev.Awaits = l.stage.taskIDs()
 	case TaskStarted, TaskResumed:
 		if t.readyAt > 0 && now > t.readyAt {
 			ev.Lag = time.Duration(now - t.readyAt)

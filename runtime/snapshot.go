@@ -170,7 +170,7 @@ func (l *Loop) info(ti *TaskInfo, r *rawTask, fc frameCache, sc stackCache) {
 		Created:   l.wall(t.created), Started: l.wall(rec.started),
 		Steps: rec.steps, Busy: time.Duration(rec.busy), SchedWait: time.Duration(rec.schedWait),
 		Idle:      time.Duration(rec.idle),
-		CancelMsg: rec.cancelMsg, CancelBy: rec.cancelBy,
+		CancelMsg: rec.cancel.message(), CancelBy: rec.cancel.requester(),
 	}
 	if r.run && ti.State == Pending {
 		ti.State = Running

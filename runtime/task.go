@@ -129,7 +129,8 @@ func (t *Task[T]) AddDoneCallback(fn func(Handle)) {
 		t.loop.callSoon(func() { fn(h) })
 		return
 	}
-	t.callbacks = append(t.callbacks, fn)
+	x := t.more()
+	x.callbacks = append(x.callbacks, fn)
 }
 
 // task is the record every task shares, whatever its result type. Fields are
@@ -152,33 +153,44 @@ type task struct {
 	doneCh       atomic.Pointer[chan struct{}]
 
 	// Loop goroutine only.
-	err           error
 	started       bool
 	queued        bool
 	bodyDone      bool
 	retrieved     bool
 	cancelPending bool
-	cancelReqs    int
+	grant         bool // a Lock, Semaphore or Event handed this task what it waited for
+	labelled      bool
+	unlinked      bool // guarded by loop.mu
+	ended         State
+	cancelReqs    int32
+	visit         uint32
+	err           error
 	co            *coro
 	readyAt       int64
 	listeners     []*waiter // tasks waiting for this one to end
 	listenBuf     [1]*waiter
-	callbacks     []func(Handle)
 	waitingOn     *waiter // what this task awaits, while it does
 	tm            timer
-	visit         uint32
-	grant         bool // a Lock, Semaphore or queue handed this task what it waited for
-	labelled      bool
-	stage         awaitDesc
-	trace         traceTask
+	extra         *taskExtra
 
 	// Guarded by loop.mu: what readers (snapshots) see.
-	pub      record
-	prev     *task // live list, in creation order
-	next     *task
-	endTime  int64
-	ended    State
-	unlinked bool
+	pub     record
+	prev    *task // live list, in creation order
+	next    *task
+	endTime int64
+}
+
+// taskExtra holds what few tasks need, allocated on first use.
+type taskExtra struct {
+	callbacks []func(Handle)
+	trace     traceTask
+}
+
+func (t *task) more() *taskExtra {
+	if t.extra == nil {
+		t.extra = new(taskExtra)
+	}
+	return t.extra
 }
 
 // record is the published instrumentation of a task; loop.mu guards it.
@@ -191,8 +203,28 @@ type record struct {
 	suspended int64 // when it last suspended
 	stk       []uintptr
 	await     awaitDesc
-	cancelMsg string
-	cancelBy  string
+	cancel    *cancelInfo // immutable once published
+}
+
+// cancelInfo is the last cancel request's message and who made it.
+type cancelInfo struct {
+	msg, by string
+}
+
+// message returns the cancel message, "" if none.
+func (c *cancelInfo) message() string {
+	if c == nil {
+		return ""
+	}
+	return c.msg
+}
+
+// requester returns who asked for the cancel, "" if unknown.
+func (c *cancelInfo) requester() string {
+	if c == nil {
+		return ""
+	}
+	return c.by
 }
 
 func (t *task) displayName() string {
@@ -325,8 +357,7 @@ func (t *task) markCancel(msg, by string) bool {
 	}
 	l := t.loop
 	l.mu.Lock()
-	t.pub.cancelMsg = msg
-	t.pub.cancelBy = by
+	t.pub.cancel = &cancelInfo{msg: msg, by: by}
 	l.mu.Unlock()
 	return true
 }
@@ -458,7 +489,7 @@ func (t *task) repr() string {
 	started := t.pub.started != 0
 	stk := append([]uintptr(nil), t.pub.stk...)
 	aw := t.pub.await
-	msg := t.pub.cancelMsg
+	msg := t.pub.cancel.message()
 	l.mu.Unlock()
 	switch {
 	case st.Done():

@@ -22,7 +22,7 @@ type TaskGroup struct {
 	aborting bool
 	waiting  bool
 	finished bool
-	ourReqs  int // parent cancel requests the group made
+	ourReqs  int32 // parent cancel requests the group made
 }
 
 // NewTaskGroup returns a group owned by the task ctx belongs to, and a

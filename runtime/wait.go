@@ -313,11 +313,12 @@ func (l *Loop) reaches(from, target *task) bool {
 // on to every task still running, and awaitTasks returns the cancellation
 // once they have all ended.
 func (cur *task) awaitTasks(w *waiter, propagate bool) error {
-	_, err := cur.awaitTasksUntil(w, propagate, 0)
+	_, err := cur.awaitTasksUntil(w, propagate, 0, 0)
 	return err
 }
 
-func (cur *task) awaitTasksUntil(w *waiter, propagate bool, deadline int64) (timedOut bool, err error) {
+// d is the time limit the caller asked for (shown as is in reprs).
+func (cur *task) awaitTasksUntil(w *waiter, propagate bool, deadline int64, d time.Duration) (timedOut bool, err error) {
 	if err := cur.checkAwait(awaitNames[w.kind], w.ts); err != nil {
 		return false, err
 	}
@@ -338,10 +339,7 @@ func (cur *task) awaitTasksUntil(w *waiter, propagate bool, deadline int64) (tim
 		l.addTimer(&cur.tm, deadline)
 		defer l.removeTimer(&cur.tm)
 	}
-	desc := awaitDesc{kind: w.kind, w: w, until: deadline}
-	if deadline > 0 {
-		desc.d = deadline - l.clock()
-	}
+	desc := awaitDesc{kind: w.kind, w: w, until: deadline, d: int64(d)}
 	for !w.satisfied() {
 		if cur.cancelPending {
 			err := cur.takeCancel()
@@ -543,7 +541,7 @@ func Wait(ctx context.Context, tasks []Handle, opts ...WaitOption) (done, pendin
 	if cfg.timeout > 0 {
 		deadline = cur.loop.clock() + int64(cfg.timeout)
 	}
-	if _, err := cur.awaitTasksUntil(w, false, deadline); err != nil {
+	if _, err := cur.awaitTasksUntil(w, false, deadline, cfg.timeout); err != nil {
 		return nil, nil, err
 	}
 	for _, t := range ts {
@@ -637,7 +635,7 @@ func WaitFor[T any](ctx context.Context, d time.Duration, t *Task[T]) (T, error)
 	if !t.task.done() {
 		w := &waiter{ts: []*task{&t.task}, kind: awaitWaitFor}
 		l := cur.loop
-		timedOut, err := cur.awaitTasksUntil(w, true, l.clock()+int64(d))
+		timedOut, err := cur.awaitTasksUntil(w, true, l.clock()+int64(d), d)
 		if err != nil {
 			return zero, err
 		}
