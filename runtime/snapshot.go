@@ -86,10 +86,15 @@ func (l *Loop) snapshotRaw(full bool) ([]rawTask, LoopSnapshot) {
 	if full {
 		per = len(l.stageBuf)
 	}
+	// Allocate outside the lock: the loop must not wait for the allocator
+	// (or a GC assist it triggers).
 	l.mu.Lock()
 	n := l.nlive
+	l.mu.Unlock()
+	n += n/8 + 16
 	raws := make([]rawTask, 0, n)
-	arena := make([]uintptr, 0, n*4)
+	arena := make([]uintptr, 0, n*maxTopPCs)
+	l.mu.Lock()
 	now := l.clock()
 	snap := LoopSnapshot{ID: l.id, Name: l.name, Started: l.started, Taken: l.wall(now)}
 	if l.cur != nil {
