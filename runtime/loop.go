@@ -45,7 +45,7 @@ type Loop struct {
 	lastStart     int64
 	wakeTimer     *time.Timer
 	labels        bool
-	stepping      atomic.Pointer[task]
+	stepping      atomic.Uint64 // id of the task whose step runs now (no write barrier, unlike a pointer)
 	fresh         bool // l.now was read at this iteration's start and no step ran since
 	profiling     bool
 	profAt        int64
@@ -445,9 +445,9 @@ func (l *Loop) step(t *task) {
 		}
 	}
 	l.stageN = 0
-	l.stepping.Store(t)
+	l.stepping.Store(t.id)
 	t.co.next()
-	l.stepping.Store(nil)
+	l.stepping.Store(0)
 	l.fresh = false
 	l.last = t
 	l.lastStart = now
@@ -595,7 +595,7 @@ func (l *Loop) deliverCancel(t *task, msg string) {
 		}
 		return
 	}
-	if l.stepping.Load() != t && t.co != nil {
+	if l.stepping.Load() != t.id && t.co != nil {
 		l.schedule(t)
 	}
 }

@@ -318,7 +318,7 @@ func AllTasks(ctx context.Context) []Handle {
 
 // checkRunning verifies that an awaiting function runs in the step of t.
 func (t *task) checkRunning(op string) error {
-	if t.loop.stepping.Load() != t {
+	if t.loop.stepping.Load() != t.id {
 		return fmt.Errorf("runtime: %s: %w (task %s is not running: was its context passed to another goroutine?)", op, ErrNotInTask, t.displayName())
 	}
 	return nil
