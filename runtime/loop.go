@@ -46,7 +46,7 @@ type Loop struct {
 	wakeTimer     *time.Timer
 	labels        bool
 	stepping      atomic.Uint64 // id of the task whose step runs now (no write barrier, unlike a pointer)
-	fresh         bool // l.now was read at this iteration's start and no step ran since
+	fresh         bool          // l.now was read at this iteration's start and no step ran since
 	profiling     bool
 	profAt        int64
 	inboxN        atomic.Int32
