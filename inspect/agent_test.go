@@ -285,7 +285,7 @@ func TestEndpoints(t *testing.T) {
 		}
 	}
 	sl := byName["sleeper"]
-	if sl.State != "pending" || sl.Awaiting != "sleep(1h0m0s)" || sl.SuspendedAt == nil ||
+	if sl.State != "pending" || sl.Awaiting != "sleep(1h0m0s)" || sl.SuspendedAt.IsZero() ||
 		filepath.Base(sl.SuspendedAt.File) != "main_test.go" || !filepath.IsAbs(sl.SuspendedAt.File) {
 		t.Errorf("sleeper = %+v, want pending, awaiting sleep(1h0m0s), suspended in main_test.go", sl)
 	}

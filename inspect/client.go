@@ -214,6 +214,9 @@ type TaskFilter struct {
 	OlderThan time.Duration // created longer ago than this
 	Loop      string        // a loop's name or id
 	Stacks    bool          // include each task's full stack
+	// Fields limits each record to these wire.TaskFields (id is always
+	// there); empty means all. Fewer fields make long lists cheaper.
+	Fields []string
 }
 
 func (f TaskFilter) query() url.Values {
@@ -232,6 +235,9 @@ func (f TaskFilter) query() url.Values {
 	}
 	if f.Stacks {
 		q.Set("stacks", "1")
+	}
+	if len(f.Fields) > 0 {
+		q.Set("fields", strings.Join(f.Fields, ","))
 	}
 	return q
 }

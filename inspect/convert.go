@@ -26,17 +26,13 @@ func wireTask(dst *wire.Task, ti *runtime.TaskInfo) {
 	*dst = wire.Task{
 		ID: ti.ID, Name: ti.Name, State: ti.State.String(), Loop: ti.Loop, LoopID: ti.LoopID,
 		ParentID: ti.ParentID, Running: ti.Running, Function: ti.Function,
-		SpawnedAt: wireFrame(ti.SpawnedAt),
+		SpawnedAt: wireFrame(ti.SpawnedAt), SuspendedAt: wireFrame(ti.SuspendedAt),
 		Awaiting:  ti.Awaiting, Awaits: ti.Awaits, Until: ti.Until,
 		Created: ti.Created, Started: ti.Started, Suspended: ti.Suspended,
 		Steps: ti.Steps, BusyNS: int64(ti.Busy), SchedWaitNS: int64(ti.SchedWait), IdleNS: int64(ti.Idle),
 		CancelMsg: ti.CancelMsg, CancelBy: ti.CancelBy,
 		Stack:    wireFrames(ti.Stack),
 		Finished: ti.Finished, Error: ti.Error,
-	}
-	if !ti.SuspendedAt.IsZero() {
-		f := wireFrame(ti.SuspendedAt)
-		dst.SuspendedAt = &f
 	}
 }
 
@@ -60,11 +56,7 @@ func wireBlock(ev *runtime.BlockEvent) wire.BlockEvent {
 			}
 		}
 	}
-	if !at.IsZero() {
-		f := wireFrame(at)
-		out.At = &f
-	}
-	out.Call = call
+	out.At, out.Call = wireFrame(at), call
 	return out
 }
 

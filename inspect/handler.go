@@ -146,7 +146,7 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request, p Peer, havePeer
 		if err != nil {
 			return err
 		}
-		return writeArray(w, f.tasks())
+		return f.write(w)
 	case len(seg) == 2 && seg[0] == "tasks":
 		if err := method(http.MethodGet); err != nil {
 			return err
@@ -215,7 +215,12 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request, p Peer, havePeer
 		if err := method(http.MethodGet); err != nil {
 			return err
 		}
-		return writeArray(w, history(runtime.Loops()))
+		w.Header().Set("Content-Type", "application/json")
+		aw := newArrayWriter(w)
+		for _, t := range history(runtime.Loops()) {
+			aw.task(&t, 0)
+		}
+		return aw.close()
 	case len(seg) == 1 && seg[0] == "snapshot":
 		if err := method(http.MethodGet); err != nil {
 			return err
@@ -292,6 +297,7 @@ type filter struct {
 	olderThan time.Duration
 	loop      string
 	stacks    bool
+	fields    wire.FieldSet
 	now       time.Time
 }
 
@@ -325,6 +331,13 @@ func parseFilter(q map[string][]string) (*filter, *apiError) {
 		}
 		f.olderThan = d
 	}
+	if s := get("fields"); s != "" {
+		fs, ok := wire.ParseFields(strings.Split(s, ","))
+		if !ok {
+			return nil, errorf(http.StatusBadRequest, wire.CodeBadRequest, "bad fields %q: want names from %s", clip(s), strings.Join(wire.TaskFields, ","))
+		}
+		f.fields = fs
+	}
 	var err *apiError
 	if f.stacks, err = parseBool(get("stacks")); err != nil {
 		return nil, err
@@ -347,16 +360,66 @@ func (f *filter) match(ti *runtime.TaskInfo) bool {
 	return true
 }
 
-func (f *filter) tasks() []wire.Task {
-	var out []wire.Task
+// write streams the selected tasks as a JSON array, one per line, loop by
+// loop: memory stays at one loop's snapshot plus a 64 KiB buffer.
+func (f *filter) write(w http.ResponseWriter) *apiError {
+	w.Header().Set("Content-Type", "application/json")
+	aw := newArrayWriter(w)
+	var wt wire.Task
 	for _, l := range runtime.Loops() {
 		if f.loop != "" && f.loop != l.Name() && f.loop != strconv.FormatUint(l.ID(), 10) {
 			continue
 		}
 		s := l.Snapshot(runtime.SnapshotOptions{Stacks: f.stacks})
-		out = appendTasks(out, s.Tasks, f)
+		for i := range s.Tasks {
+			if !f.match(&s.Tasks[i]) {
+				continue
+			}
+			wireTask(&wt, &s.Tasks[i])
+			aw.task(&wt, f.fields)
+		}
 	}
-	return out
+	return aw.close()
+}
+
+// arrayWriter writes a JSON array of tasks, one per line.
+type arrayWriter struct {
+	w   http.ResponseWriter
+	buf []byte
+	n   int
+	err error
+}
+
+func newArrayWriter(w http.ResponseWriter) *arrayWriter {
+	return &arrayWriter{w: w, buf: append(make([]byte, 0, 64<<10), '[')}
+}
+
+func (a *arrayWriter) task(t *wire.Task, fs wire.FieldSet) {
+	if a.n > 0 {
+		a.buf = append(a.buf, ',')
+	}
+	a.n++
+	a.buf = append(a.buf, '\n')
+	a.buf = t.AppendJSON(a.buf, fs)
+	if len(a.buf) >= 60<<10 {
+		a.flush()
+	}
+}
+
+func (a *arrayWriter) flush() {
+	if a.err == nil {
+		_, a.err = a.w.Write(a.buf)
+	}
+	a.buf = a.buf[:0]
+}
+
+func (a *arrayWriter) close() *apiError {
+	if a.n > 0 {
+		a.buf = append(a.buf, '\n')
+	}
+	a.buf = append(a.buf, ']', '\n')
+	a.flush()
+	return nil // a write error means the peer left: nothing to answer
 }
 
 func appendTasks(dst []wire.Task, tis []runtime.TaskInfo, f *filter) []wire.Task {

@@ -127,7 +127,7 @@ func TestFixtureViews(t *testing.T) {
 	json.Unmarshal([]byte(out), &ts)
 	api, _ := findTask(ts, "api")
 	h1, _ := findTask(ts, "handler-1")
-	if h1.ParentID != api.ID || h1.SuspendedAt == nil || !filepath.IsAbs(h1.SuspendedAt.File) ||
+	if h1.ParentID != api.ID || h1.SuspendedAt.IsZero() || !filepath.IsAbs(h1.SuspendedAt.File) ||
 		filepath.Base(h1.SuspendedAt.File) != "main.go" || h1.SpawnedAt.Line == 0 || h1.State != "pending" {
 		t.Errorf("handler-1 = %+v, want parent api, absolute suspended_at and spawned_at", h1)
 	}
@@ -256,7 +256,7 @@ func TestBlockedLoop(t *testing.T) {
 	evs := pollJSON(t, p.dir, "the blocking event to end", func(evs []wire.BlockEvent) bool {
 		return len(evs) == 1 && !evs[0].Ongoing
 	}, "blocking", pid, "--json")
-	if ev := evs[0]; ev.At == nil || filepath.Base(ev.At.File) != "main.go" || ev.Call != "time.Sleep" || ev.DurationNS < int64(50*time.Millisecond) {
+	if ev := evs[0]; ev.At.IsZero() || filepath.Base(ev.At.File) != "main.go" || ev.Call != "time.Sleep" || ev.DurationNS < int64(50*time.Millisecond) {
 		t.Errorf("blocking event = %+v, want at main.go calling time.Sleep", ev)
 	}
 }

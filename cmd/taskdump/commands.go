@@ -153,6 +153,7 @@ func tasksCmd() *command {
 			if o.json {
 				return c.WriteTasks(ctx, f, e.stdout)
 			}
+			f.Fields = tableFields
 			ts, err := c.Tasks(ctx, f)
 			if err != nil {
 				return err
@@ -161,6 +162,9 @@ func tasksCmd() *command {
 		},
 	}
 }
+
+// tableFields are the task fields the tasks table shows.
+var tableFields = []string{"name", "state", "loop", "loop_id", "running", "created", "started", "suspended_at", "awaiting"}
 
 func treeCmd() *command {
 	return &command{

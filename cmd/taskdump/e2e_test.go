@@ -199,6 +199,7 @@ var (
 	}{
 		{regexp.MustCompile(`\b\d+h\d\dm\b|\b\d+m\d\ds\b|\b\d+(\.\d+)?(ms|s)\b`), "<dur>"},
 		{regexp.MustCompile(`\b\d\d:\d\d:\d\d\.\d\d\d\b`), "<time>"},
+		{regexp.MustCompile(`\.\.\. \d+ frames of`), "... N frames of"},
 		{regexp.MustCompile(`(\$(GOROOT|ROOT)/(runtime|src)/[\w/.-]+\.[gs]o?):\d+`), "$1:N"},
 	}
 )

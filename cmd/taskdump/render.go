@@ -11,8 +11,8 @@ import (
 )
 
 // short renders a frame as file.go:42.
-func short(f *wire.Frame) string {
-	if f == nil || f.IsZero() {
+func short(f wire.Frame) string {
+	if f.IsZero() {
 		return ""
 	}
 	file := f.File
@@ -41,7 +41,7 @@ func suspendedAt(t *wire.Task) string {
 	switch {
 	case t.Running:
 		return "(running)"
-	case t.SuspendedAt != nil:
+	case !t.SuspendedAt.IsZero():
 		return short(t.SuspendedAt)
 	case t.Started.IsZero():
 		return "(not started)"
@@ -164,15 +164,28 @@ func machinery(f wire.Frame) bool {
 		strings.HasPrefix(fn, "iter.Pull") || fn == "runtime.corostart" || fn == "runtime.goexit"
 }
 
-// trimMachinery cuts the frames from the first machinery frame on and
+// trimMachinery cuts the Go scheduler's frames above the code that parked
+// (runtime.gopark) and the frames from the first machinery frame on, and
 // returns how many it cut.
 func trimMachinery(fs []wire.Frame) ([]wire.Frame, int) {
+	n := len(fs)
+	for len(fs) > 1 && goInternal(fs[0].Function) {
+		fs = fs[1:]
+	}
 	for i, f := range fs {
 		if i > 0 && machinery(f) {
-			return fs[:i], len(fs) - i
+			fs = fs[:i]
+			break
 		}
 	}
-	return fs, 0
+	return fs, n - len(fs)
+}
+
+// goInternal reports whether fn is an unexported function of the Go
+// runtime (runtime.gopark, runtime.selectgo).
+func goInternal(fn string) bool {
+	rest, ok := strings.CutPrefix(fn, "runtime.")
+	return ok && rest != "" && rest[0] >= 'a' && rest[0] <= 'z'
 }
 
 func renderStack(w io.Writer, s wire.StackResult, now time.Time, all bool) {
@@ -197,7 +210,7 @@ func renderStack(w io.Writer, s wire.StackResult, now time.Time, all bool) {
 	}
 	writeFrames(w, st, "")
 	if cut > 0 {
-		fmt.Fprintf(w, "... %d frames of the task runtime (--all shows them)\n", cut)
+		fmt.Fprintf(w, "... %d frames of the Go and task runtimes (--all shows them)\n", cut)
 	}
 }
 
@@ -214,7 +227,7 @@ func renderBlocking(w io.Writer, evs []wire.BlockEvent, all bool) {
 		}
 		fmt.Fprintf(w, "%s task %d %q blocked loop %s for %s (started %s)\n", state, ev.TaskID, ev.TaskName,
 			ev.Loop, age(time.Duration(ev.DurationNS)), ev.Started.Local().Format("15:04:05.000"))
-		if ev.At != nil {
+		if !ev.At.IsZero() {
 			call := ""
 			if ev.Call != "" {
 				call = " calling " + ev.Call
@@ -227,7 +240,7 @@ func renderBlocking(w io.Writer, evs []wire.BlockEvent, all bool) {
 		}
 		writeFrames(w, st, "    ")
 		if cut > 0 {
-			fmt.Fprintf(w, "    ... %d frames of the task runtime (--all shows them)\n", cut)
+			fmt.Fprintf(w, "    ... %d frames of the Go and task runtimes (--all shows them)\n", cut)
 		}
 		if i > 0 {
 			fmt.Fprintln(w)

@@ -53,7 +53,7 @@ type Task struct {
 	// await call where it is suspended (absent before its first step and
 	// while it runs).
 	SpawnedAt   Frame     `json:"spawned_at"`
-	SuspendedAt *Frame    `json:"suspended_at,omitempty"`
+	SuspendedAt Frame     `json:"suspended_at,omitzero"`
 	Awaiting    string    `json:"awaiting,omitempty"`
 	Awaits      []uint64  `json:"awaits,omitempty"`
 	Until       time.Time `json:"until,omitzero"`
@@ -94,7 +94,7 @@ type BlockEvent struct {
 	// Stack is the blocked goroutine's stack, innermost first.
 	Stack []Frame `json:"stack"`
 	// At is the innermost user frame, Call what it was calling there.
-	At   *Frame `json:"at,omitempty"`
+	At   Frame  `json:"at,omitzero"`
 	Call string `json:"call,omitempty"`
 }
 
