@@ -1,0 +1,88 @@
+//go:build unix
+
+package runtime_test
+
+import (
+	"bytes"
+	"context"
+	"runtime/pprof"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/pprof/profile"
+
+	"github.com/taskdump/taskdump/runtime"
+)
+
+// burn spins the CPU for d of wall time.
+func burn(d time.Duration) int {
+	n := 0
+	for start := time.Now(); time.Since(start) < d; {
+		for i := range 10_000 {
+			n += i * i
+		}
+	}
+	return n
+}
+
+// cpuTime returns the CPU time the process has used.
+func cpuTime(t *testing.T) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestCPUProfileCarriesTaskLabels takes a real CPU profile of a CPU-busy
+// task and checks that its samples carry task.id, task.name and loop.
+func TestCPUProfileCarriesTaskLabels(t *testing.T) {
+	var buf bytes.Buffer
+	if err := pprof.StartCPUProfile(&buf); err != nil {
+		t.Skipf("a CPU profile is already being taken (go test -cpuprofile?): %v", err)
+	}
+	var id uint64
+	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+		burner := runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+			// Burn 400ms of CPU time (about 40 samples at 100 Hz), however
+			// busy the machine is, yielding every 10ms.
+			n := 0
+			for start := cpuTime(t); cpuTime(t)-start < 400*time.Millisecond; {
+				n += burn(10 * time.Millisecond)
+				if err := runtime.Yield(ctx); err != nil {
+					return 0, err
+				}
+			}
+			return n, nil
+		}, runtime.Named("burner"))
+		id = burner.ID()
+		return burner.Await(ctx)
+	}, runtime.WithName("prof-loop"), runtime.WithSlowStepThreshold(0))
+	pprof.StopCPUProfile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := profile.Parse(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labelled, total int64
+	for _, s := range p.Sample {
+		total += s.Value[0] // samples with the same stack and labels are merged
+		if len(s.Label["task.name"]) == 1 && s.Label["task.name"][0] == "burner" {
+			labelled += s.Value[0]
+			if got := s.Label["task.id"]; len(got) != 1 || got[0] != strconv.FormatUint(id, 10) {
+				t.Errorf("sample of burner has task.id %v, want %d", got, id)
+			}
+			if got := s.Label["loop"]; len(got) != 1 || got[0] != "prof-loop" {
+				t.Errorf("sample of burner has loop %v, want prof-loop", got)
+			}
+		}
+	}
+	t.Logf("%d of %d samples labelled task.name=burner", labelled, total)
+	if labelled == 0 {
+		t.Errorf("no CPU sample carries the task's labels (%d samples in all)", total)
+	}
+}
