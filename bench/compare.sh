@@ -4,6 +4,8 @@
 #
 # Usage: bench/compare.sh            (from any directory)
 # Env:   COUNT=3          go test -count (best value of the runs is used)
+#        GO_TIMEOUT=20m   wall-clock limit for go test; on expiry the test
+#                         binary gets SIGQUIT (goroutine dump), then SIGKILL
 #        PYTHON=python3   Python interpreter for bench/peers/asyncio_bench.py
 #        NODE=node        Node binary for bench/peers/node_bench.js
 #
@@ -15,6 +17,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 COUNT="${COUNT:-3}"
+GO_TIMEOUT="${GO_TIMEOUT:-20m}"
 PYTHON="${PYTHON:-python3}"
 NODE="${NODE:-node}"
 
@@ -26,10 +29,19 @@ status=0
 
 # --- taskdump (Go) ------------------------------------------------------------
 echo "running go benchmarks (count=$COUNT)..." >&2
-if ! command -v go >/dev/null 2>&1; then
+go_rc=0
+if command -v go >/dev/null 2>&1; then
+  # timeout signals the whole process group, so the test binary (not just the
+  # go command, which ignores SIGQUIT) dumps its goroutines if it hangs.
+  timeout -s QUIT -k 30s "$GO_TIMEOUT" \
+    go test -run '^$' -bench 'W[1-4]' -benchmem -count "$COUNT" ./runtime \
+    >"$tmp/go.raw" 2>&1 || go_rc=$?
+else
   echo "warning: go not found; taskdump column will be n/a" >&2
-  : >"$tmp/go.txt"
-elif go test -run '^$' -bench 'W[1-4]' -benchmem -count "$COUNT" ./runtime >"$tmp/go.raw" 2>&1; then
+  go_rc=-1
+fi
+: >"$tmp/go.txt"
+if [ "$go_rc" -eq 0 ]; then
   # Lines look like:
   #   BenchmarkW1SpawnGather-2  5  123 ns/op  180.5 ns/task  64 B/op  2 allocs/op
   # Keep the lowest value of the custom metric for each benchmark.
@@ -54,10 +66,13 @@ elif go test -run '^$' -bench 'W[1-4]' -benchmem -count "$COUNT" ./runtime >"$tm
     grep -q "^$w " "$tmp/go.txt" ||
       echo "warning: no $w metric in go test output (benchmark missing or no b.ReportMetric?)" >&2
   done
-else
-  echo "warning: go test failed; taskdump column will be n/a. Output:" >&2
+elif [ "$go_rc" -gt 0 ]; then
+  if [ "$go_rc" -eq 124 ] || [ "$go_rc" -eq 137 ]; then
+    echo "warning: go test timed out after $GO_TIMEOUT; taskdump column will be n/a. Output:" >&2
+  else
+    echo "warning: go test failed; taskdump column will be n/a. Output:" >&2
+  fi
   sed 's/^/  | /' "$tmp/go.raw" >&2
-  : >"$tmp/go.txt"
   status=1
 fi
 

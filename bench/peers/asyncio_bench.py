@@ -63,17 +63,17 @@ async def w2_once(n):
     loop = asyncio.get_running_loop()
     slot = [loop.create_future(), loop.create_future()]
 
-    async def player(me, other, start):
-        if start:
-            slot[other].set_result(1)  # handoff #1
-        while True:
+    async def player(me, other, first):
+        v = 0
+        if not first:
             v = await slot[me]
-            if v >= n:
-                return v
             slot[me] = loop.create_future()
-            slot[other].set_result(v + 1)
-            if v + 1 >= n:
-                return v + 1
+        while v < n:
+            slot[other].set_result(v + 1)  # handoff number v + 1
+            if v + 1 == n:
+                break
+            v = await slot[me]
+            slot[me] = loop.create_future()
 
     t0 = time.perf_counter_ns()
     a = asyncio.create_task(player(0, 1, True))

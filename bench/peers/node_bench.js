@@ -78,14 +78,17 @@ async function w1() {
 async function w2Once(n) {
   const slot = [deferred(), deferred()];
 
-  async function player(me, other, start) {
-    if (start) slot[other].resolve(1); // handoff #1
-    for (;;) {
-      const v = await slot[me].promise;
-      if (v >= n) return v;
+  async function player(me, other, first) {
+    let v = 0;
+    if (!first) {
+      v = await slot[me].promise;
       slot[me] = deferred();
-      slot[other].resolve(v + 1);
-      if (v + 1 >= n) return v + 1;
+    }
+    while (v < n) {
+      slot[other].resolve(v + 1); // handoff number v + 1
+      if (v + 1 === n) break;
+      v = await slot[me].promise;
+      slot[me] = deferred();
     }
   }
 
