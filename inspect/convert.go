@@ -27,7 +27,7 @@ func wireTask(dst *wire.Task, ti *runtime.TaskInfo) {
 		ID: ti.ID, Name: ti.Name, State: ti.State.String(), Loop: ti.Loop, LoopID: ti.LoopID,
 		ParentID: ti.ParentID, Running: ti.Running, Function: ti.Function,
 		SpawnedAt: wireFrame(ti.SpawnedAt), SuspendedAt: wireFrame(ti.SuspendedAt),
-		Awaiting:  ti.Awaiting, Awaits: ti.Awaits, Until: ti.Until,
+		Awaiting: ti.Awaiting, Awaits: ti.Awaits, Until: ti.Until,
 		Created: ti.Created, Started: ti.Started, Suspended: ti.Suspended,
 		Steps: ti.Steps, BusyNS: int64(ti.Busy), SchedWaitNS: int64(ti.SchedWait), IdleNS: int64(ti.Idle),
 		CancelMsg: ti.CancelMsg, CancelBy: ti.CancelBy,
