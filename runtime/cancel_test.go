@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -269,5 +270,38 @@ func TestRunContextCancelCancelsMain(t *testing.T) {
 	_, err := runtime.Run(ctx, func(ctx context.Context) (int, error) { return sleepHour(ctx) })
 	if !errors.Is(err, runtime.ErrCancelled) {
 		t.Errorf("Run with a cancelled context = %v, want ErrCancelled", err)
+	}
+}
+
+func TestCancelFromOutsideIsDeliveredAtNextSuspension(t *testing.T) {
+	bl := startLoop(t, quietLogger(), runtime.WithSlowStepThreshold(0))
+	entered := make(chan struct{})
+	var release atomic.Bool
+	var errDuringStep, yieldErr error
+	tk := bl.L.Submit(func(ctx context.Context) error {
+		close(entered)
+		for !release.Load() { // a step that runs on while the cancel is requested
+			time.Sleep(time.Millisecond)
+		}
+		errDuringStep = ctx.Err()
+		yieldErr = runtime.Yield(ctx)
+		return yieldErr
+	})
+	<-entered
+	if !tk.Cancel("later") {
+		t.Fatal("Cancel of a running task = false")
+	}
+	if got := tk.State(); got != runtime.Cancelling {
+		t.Errorf("state of a running task right after Cancel = %v, want cancelling", got)
+	}
+	release.Store(true)
+	if _, err := tk.Await(context.Background()); !errors.Is(err, runtime.ErrCancelled) {
+		t.Errorf("Await = %v, want ErrCancelled", err)
+	}
+	if errDuringStep != nil {
+		t.Errorf("ctx.Err() in the step that was running when Cancel came = %v, want nil (delivered at the next suspension)", errDuringStep)
+	}
+	if !errors.Is(yieldErr, runtime.ErrCancelled) || !strings.Contains(yieldErr.Error(), "later") {
+		t.Errorf("next await returned %v, want the cancellation with its message", yieldErr)
 	}
 }

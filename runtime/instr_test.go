@@ -589,3 +589,42 @@ func TestObserverSeesLifecycle(t *testing.T) {
 		}
 	}
 }
+
+func TestTaskInfoTimings(t *testing.T) {
+	l := runtime.NewLoop(runtime.WithSlowStepThreshold(0))
+	var id uint64
+	err := l.Run(context.Background(), func(ctx context.Context) error {
+		w := runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+			time.Sleep(30 * time.Millisecond) // a busy step (misuse, on purpose)
+			return 0, runtime.Sleep(ctx, 30*time.Millisecond)
+		})
+		id = w.ID()
+		_, err := w.Await(ctx)
+		runtime.Yield(ctx) // let the loop publish w's end
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ti runtime.TaskInfo
+	for _, h := range l.History() {
+		if h.ID == id {
+			ti = h
+		}
+	}
+	if ti.ID == 0 {
+		t.Fatal("the task is not in the history")
+	}
+	if ti.Steps != 2 || ti.State != runtime.Finished {
+		t.Errorf("Steps %d, State %v; want 2, finished", ti.Steps, ti.State)
+	}
+	if ti.Busy < 30*time.Millisecond {
+		t.Errorf("Busy = %v, want at least the 30ms step", ti.Busy)
+	}
+	if ti.Idle < 30*time.Millisecond {
+		t.Errorf("Idle = %v, want at least the 30ms sleep", ti.Idle)
+	}
+	if ti.SchedWait < 0 || ti.Finished.Sub(ti.Created) < 60*time.Millisecond {
+		t.Errorf("SchedWait %v, Created %v, Finished %v", ti.SchedWait, ti.Created, ti.Finished)
+	}
+}

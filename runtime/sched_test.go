@@ -370,3 +370,62 @@ func TestTaskRepr(t *testing.T) {
 		}
 	}
 }
+
+func TestAddDoneCallback(t *testing.T) {
+	var got []string
+	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+		w := runtime.Spawn(ctx, yields(1, 0), runtime.Named("w"))
+		w.AddDoneCallback(func(h runtime.Handle) { got = append(got, "cb1 "+h.Name()+" "+h.State().String()) })
+		w.AddDoneCallback(func(h runtime.Handle) { got = append(got, "cb2") })
+		w.Await(ctx)
+		runtime.Yield(ctx)
+		// On a done task the callback still runs soon, not at once.
+		w.AddDoneCallback(func(h runtime.Handle) { got = append(got, "late") })
+		got = append(got, "added late")
+		runtime.Yield(ctx)
+		return 0, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"cb1 w finished", "cb2", "added late", "late"}; !slices.Equal(got, want) {
+		t.Errorf("callbacks ran %v, want %v", got, want)
+	}
+}
+
+type ctxKey struct{}
+
+func TestTaskContextCarriesValues(t *testing.T) {
+	ctx := context.WithValue(context.Background(), ctxKey{}, "from Run")
+	v, err := runtime.Run(ctx, func(ctx context.Context) (string, error) {
+		child := runtime.Spawn(context.WithValue(ctx, ctxKey{}, "from Spawn"), func(ctx context.Context) (string, error) {
+			grandchild := runtime.Spawn(ctx, func(ctx context.Context) (string, error) {
+				return ctx.Value(ctxKey{}).(string), nil
+			})
+			return grandchild.Await(ctx)
+		})
+		got, err := child.Await(ctx)
+		return ctx.Value(ctxKey{}).(string) + ", " + got, err
+	})
+	if want := "from Run, from Spawn"; v != want || err != nil {
+		t.Errorf("values seen = %q, %v; want %q", v, err, want)
+	}
+}
+
+func TestSleepNonPositiveYields(t *testing.T) {
+	var got []string
+	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+		runtime.Spawn(ctx, func(ctx context.Context) (int, error) { got = append(got, "other"); return 0, nil })
+		if err := runtime.Sleep(ctx, -time.Second); err != nil {
+			return 0, err
+		}
+		got = append(got, "main")
+		return 0, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"other", "main"}; !slices.Equal(got, want) {
+		t.Errorf("ran %v, want %v: Sleep(<=0) must let ready tasks run", got, want)
+	}
+}
