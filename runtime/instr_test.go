@@ -426,12 +426,24 @@ func TestWatchdogReportNamesFileLine(t *testing.T) {
 	log, buf := newLogger()
 	rec := &recorder{}
 	l := runtime.NewLoop(runtime.WithSlowStepThreshold(20*time.Millisecond), runtime.WithLogger(log), runtime.WithObserver(rec))
+	// Another goroutine tells the blocking task when the watchdog has seen
+	// it, so the task spends its step in time.Sleep, not in a check.
+	var seen, stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for !stop.Load() && !seen.Load() {
+			seen.Store(blockedNow(l))
+			time.Sleep(time.Millisecond)
+		}
+	}()
 	err := l.Run(context.Background(), func(ctx context.Context) error {
 		quick := runtime.Spawn(ctx, yields(3, 0), runtime.Named("quick"))
 		sleepy := runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
 			deadline := time.Now().Add(20 * time.Second)
 			// Block (misuse) until the watchdog has seen it.
-			for !blockedNow(l) && time.Now().Before(deadline) {
+			for !seen.Load() && time.Now().Before(deadline) {
 				time.Sleep(2 * time.Millisecond) // mark:watchdog-sleep
 			}
 			return 0, nil
@@ -439,6 +451,8 @@ func TestWatchdogReportNamesFileLine(t *testing.T) {
 		_, err := runtime.Gather(ctx, quick, sleepy)
 		return err
 	})
+	stop.Store(true)
+	wg.Wait()
 	if err != nil {
 		t.Fatal(err)
 	}
