@@ -141,6 +141,9 @@ type loopState struct {
 	tasks  map[uint64]*taskState
 	active [nPhases]atomic.Int64
 	attrs  loopAttrs
+	// untraced is set when the loop's last root task got no span (no SDK).
+	untraced bool
+	attrBuf  [8]attribute.KeyValue
 
 	mu     sync.Mutex
 	ending []*taskState
@@ -262,37 +265,53 @@ func (o *Observer) setPhase(ls *loopState, st *taskState, p int8) {
 
 // created starts the span of a new task.
 func (o *Observer) created(ls *loopState, ev *runtime.TaskEvent) {
+	st := &taskState{taskID: ev.TaskID, created: ev.Time, metrics: o.m.enabled()}
 	parent := o.parent
+	traced := true
 	if ev.ParentID != 0 {
-		if p := ls.tasks[ev.ParentID]; p != nil && p.span != nil {
-			if p.ctx == nil {
-				p.ctx = oteltrace.ContextWithSpan(context.Background(), p.span)
+		if p := ls.tasks[ev.ParentID]; p != nil {
+			if p.span == nil {
+				traced = false
+			} else {
+				if p.ctx == nil {
+					p.ctx = oteltrace.ContextWithSpan(context.Background(), p.span)
+				}
+				parent = p.ctx
 			}
-			parent = p.ctx
+		} else if ls.untraced {
+			traced = false
 		}
 	}
-	var buf [8]attribute.KeyValue
-	attrs := append(buf[:0],
-		attribute.Int64("task.id", int64(ev.TaskID)),
-		attribute.String("task.name", ev.TaskName),
-		attribute.String("task.function", ev.Function),
-		attribute.String("loop.name", ev.LoopName))
-	if !ev.SpawnedAt.IsZero() {
-		attrs = append(attrs,
-			attribute.String("code.function", ev.SpawnedAt.Function),
-			attribute.String("code.filepath", ev.SpawnedAt.File),
-			attribute.Int("code.lineno", ev.SpawnedAt.Line))
+	if traced {
+		// The SDK copies the attributes; the loop's buffer is reused.
+		attrs := append(ls.attrBuf[:0],
+			attribute.Int64("task.id", int64(ev.TaskID)),
+			attribute.String("task.name", ev.TaskName),
+			attribute.String("task.function", ev.Function),
+			attribute.String("loop.name", ev.LoopName))
+		if !ev.SpawnedAt.IsZero() {
+			attrs = append(attrs,
+				attribute.String("code.function", ev.SpawnedAt.Function),
+				attribute.String("code.filepath", ev.SpawnedAt.File),
+				attribute.Int("code.lineno", ev.SpawnedAt.Line))
+		}
+		if ev.ParentID != 0 {
+			attrs = append(attrs, attribute.Int64("task.parent_id", int64(ev.ParentID)))
+		}
+		_, span := o.tracer.Start(parent, spanName(ev.Function),
+			oteltrace.WithTimestamp(ev.Time), oteltrace.WithAttributes(attrs...))
+		clear(attrs)
+		st.recording = span.IsRecording()
+		if st.recording || span.SpanContext().IsValid() {
+			st.span = span
+		}
+		if ev.ParentID == 0 {
+			// No SDK and no parent span: this loop's tasks are not traced
+			// (until its next root task), which saves a span start per task.
+			ls.untraced = st.span == nil
+		}
 	}
-	if ev.ParentID != 0 {
-		attrs = append(attrs, attribute.Int64("task.parent_id", int64(ev.ParentID)))
-	}
-	_, span := o.tracer.Start(parent, spanName(ev.Function),
-		oteltrace.WithTimestamp(ev.Time),
-		oteltrace.WithSpanKind(oteltrace.SpanKindInternal),
-		oteltrace.WithAttributes(attrs...))
-	st := &taskState{taskID: ev.TaskID, span: span, recording: span.IsRecording(), created: ev.Time}
-	st.metrics = o.m.enabled()
-	if !st.recording && !st.metrics && !span.SpanContext().IsValid() {
+	if st.span == nil && !st.metrics {
 		return // nothing to record and nothing for children to inherit
 	}
 	if st.metrics {
@@ -386,41 +405,48 @@ func (o *Observer) ended(ls *loopState, st *taskState, ev *runtime.TaskEvent) {
 	}
 	span := st.span
 	ts := oteltrace.WithTimestamp(ev.Time)
-	attrs := make([]attribute.KeyValue, 0, 6)
-	attrs = append(attrs,
+	// The end event says how the task ended and its totals. Span attributes
+	// are added only for what is unusual: an SDK span grows its attribute
+	// slice on a late SetAttributes, which would cost every task.
+	var ebuf [4]attribute.KeyValue
+	eattrs := append(ebuf[:0],
 		attribute.String("task.state", endStateNames[state]),
 		attribute.Int64("task.steps", int64(ev.Steps)),
 		attribute.Int64("task.busy_ns", int64(ev.Busy)))
+	var sbuf [4]attribute.KeyValue
+	sattrs := sbuf[:0]
 	switch ev.Kind {
 	case runtime.TaskFinished:
-		span.AddEvent("finished", ts)
+		span.AddEvent("finished", ts, oteltrace.WithAttributes(eattrs...))
 	case runtime.TaskFailed:
 		msg := "<nil>"
 		if ev.Err != nil {
 			msg = ev.Err.Error()
+			xattrs := []attribute.KeyValue{}
+			var pe *runtime.PanicError
+			if errors.As(ev.Err, &pe) {
+				xattrs = append(xattrs, attribute.String("exception.stacktrace", string(pe.Stack)))
+			}
+			span.RecordError(ev.Err, ts, oteltrace.WithAttributes(xattrs...))
 		}
-		eattrs := []attribute.KeyValue{attribute.String("task.state", "failed")}
-		var pe *runtime.PanicError
-		if errors.As(ev.Err, &pe) {
-			eattrs = append(eattrs, attribute.String("exception.stacktrace", string(pe.Stack)))
-		}
-		if ev.Err != nil {
-			span.RecordError(ev.Err, ts, oteltrace.WithAttributes(eattrs...))
-		}
-		span.AddEvent("failed", ts, oteltrace.WithAttributes(attribute.String("error.message", msg)))
+		span.AddEvent("failed", ts, oteltrace.WithAttributes(eattrs...))
 		span.SetStatus(codes.Error, msg)
+		sattrs = append(sattrs, eattrs[0])
 	case runtime.TaskCancelled:
-		attrs = append(attrs, attribute.String("task.cancel.message", ev.CancelMsg))
-		span.AddEvent("cancelled", ts, oteltrace.WithAttributes(attribute.String("task.cancel.message", ev.CancelMsg)))
+		cm := attribute.String("task.cancel.message", ev.CancelMsg)
+		span.AddEvent("cancelled", ts, oteltrace.WithAttributes(append(eattrs, cm)...))
+		sattrs = append(sattrs, eattrs[0], cm)
 	}
 	if st.dropped > 0 {
-		attrs = append(attrs, attribute.Int("task.events.dropped", st.dropped))
+		sattrs = append(sattrs, attribute.Int("task.events.dropped", st.dropped))
 		o.eventsDropped.Add(uint64(st.dropped))
 	}
 	if st.blocks > 0 {
-		attrs = append(attrs, attribute.Int("task.blocked.count", st.blocks))
+		sattrs = append(sattrs, attribute.Int("task.blocked.count", st.blocks))
 	}
-	span.SetAttributes(attrs...)
+	if len(sattrs) > 0 {
+		span.SetAttributes(sattrs...)
+	}
 	st.endTime = ev.Time
 	if st.started && o.slowStep > 0 && ev.Time.Sub(st.stepStart) >= o.slowStep*3/4 {
 		// The last step may have blocked the loop; the runtime reports that

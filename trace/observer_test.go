@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -101,7 +102,6 @@ func TestSpawnSiteAttributes(t *testing.T) {
 		"code.function": "example.com/app/internal/web.(*Server).serve",
 		"code.filepath": "/src/app/web/server.go",
 		"code.lineno":   int64(42),
-		"task.state":    "finished",
 	}
 	for k, w := range want {
 		v, ok := attr(s.Attributes(), k)
@@ -112,6 +112,11 @@ func TestSpawnSiteAttributes(t *testing.T) {
 		if got := v.AsInterface(); got != w {
 			t.Errorf("attribute %s = %v, want %v", k, got, w)
 		}
+	}
+	if e, _ := event(s, "finished"); !slices.ContainsFunc(e.Attributes, func(kv attribute.KeyValue) bool {
+		return kv == attribute.String("task.state", "finished")
+	}) {
+		t.Errorf("finished event attributes %v, want task.state=finished", e.Attributes)
 	}
 	if got, want := s.StartTime(), now.Add(time.Millisecond); !got.Equal(want) {
 		t.Errorf("start %v, want the TaskCreated time %v", got, want)
@@ -198,8 +203,17 @@ func TestTransitionEvents(t *testing.T) {
 			if got := s.Status().Code; got != tt.wantStatus {
 				t.Errorf("status %v (%q), want %v", got, s.Status().Description, tt.wantStatus)
 			}
-			if v, _ := attr(s.Attributes(), "task.state"); v.AsString() != tt.wantState {
-				t.Errorf("task.state = %q, want %q", v.AsString(), tt.wantState)
+			end := s.Events()[len(s.Events())-1]
+			if v, _ := attr(end.Attributes, "task.state"); v.AsString() != tt.wantState {
+				t.Errorf("end event task.state = %q, want %q", v.AsString(), tt.wantState)
+			}
+			// The span itself says so when the task did not finish normally.
+			v, ok := attr(s.Attributes(), "task.state")
+			if tt.wantState == "finished" && ok {
+				t.Errorf("span task.state = %q set on a task that finished", v.AsString())
+			}
+			if tt.wantState != "finished" && v.AsString() != tt.wantState {
+				t.Errorf("span task.state = %q, want %q", v.AsString(), tt.wantState)
 			}
 			if tt.wantMsg != "" {
 				if v, _ := attr(s.Attributes(), "task.cancel.message"); v.AsString() != tt.wantMsg {
@@ -322,7 +336,8 @@ func TestEventBudgetKeepsHeadAndTail(t *testing.T) {
 	if got, want := obs.Stats().EventsDropped, uint64(total-budget); got != want {
 		t.Errorf("Stats().EventsDropped = %d, want %d", got, want)
 	}
-	if v, _ := attr(s.Attributes(), "task.steps"); v.AsInt64() < yields {
+	end, _ := event(s, "finished")
+	if v, _ := attr(end.Attributes, "task.steps"); v.AsInt64() < yields {
 		t.Errorf("task.steps = %d, want at least %d", v.AsInt64(), yields)
 	}
 }

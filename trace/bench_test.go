@@ -1,0 +1,106 @@
+package trace_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/taskdump/taskdump/runtime"
+	"github.com/taskdump/taskdump/trace"
+)
+
+// w1Tasks is the size of the W1 workload of the runtime's benchmarks:
+// spawn this many trivial tasks, then gather them.
+const w1Tasks = 200_000
+
+// runW1 runs W1 once per iteration on a loop with opts.
+func runW1(b *testing.B, tasks int, opts ...runtime.Option) {
+	trivial := func(ctx context.Context) (int, error) { return 1, nil }
+	for b.Loop() {
+		n, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+			ts := make([]*runtime.Task[int], tasks)
+			for j := range ts {
+				ts[j] = runtime.Spawn(ctx, trivial)
+			}
+			res, err := runtime.Gather(ctx, ts...)
+			return len(res), err
+		}, opts...)
+		if err != nil || n != tasks {
+			b.Fatalf("W1: %d, %v", n, err)
+		}
+	}
+}
+
+// BenchmarkW1Traced is W1 (200,000 tasks spawned, then gathered) with
+// tracing on: with no SDK installed, and with an SDK whose batch span
+// processor feeds an exporter that discards spans, for several queue
+// sizes. It reports task spans ended per second (spans/s) and the spans the
+// batch processor dropped because its queue was full (dropped/op).
+//
+//	go test -run '^$' -bench W1Traced -benchmem ./trace
+func BenchmarkW1Traced(b *testing.B) {
+	b.Run("untraced", func(b *testing.B) {
+		b.ReportAllocs()
+		runW1(b, w1Tasks)
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*w1Tasks), "ns/task")
+	})
+	b.Run("no-sdk", func(b *testing.B) {
+		b.ReportAllocs()
+		runW1(b, w1Tasks, runtime.WithObserver(trace.New()))
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*w1Tasks), "ns/task")
+	})
+	for _, bc := range []struct {
+		name string
+		opts []sdktrace.BatchSpanProcessorOption
+	}{
+		{"queue=2048(default)", nil},
+		{"queue=65536", []sdktrace.BatchSpanProcessorOption{sdktrace.WithMaxQueueSize(1 << 16), sdktrace.WithMaxExportBatchSize(4096)}},
+		{"queue=262144", []sdktrace.BatchSpanProcessorOption{sdktrace.WithMaxQueueSize(1 << 18), sdktrace.WithMaxExportBatchSize(4096)}},
+		{"queue=2048+blocking", []sdktrace.BatchSpanProcessorOption{sdktrace.WithBlocking()}},
+	} {
+		b.Run("sdk/"+bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			exp := trace.NewExporter(tracetest.NewNoopExporter(), nil)
+			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, bc.opts...))
+			obs := trace.New(trace.WithTracerProvider(tp))
+			runW1(b, w1Tasks, runtime.WithObserver(obs))
+			elapsed := b.Elapsed()
+			if err := tp.Shutdown(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			spans := obs.Stats().Spans
+			dropped := spans - exp.Stats().Exported
+			b.ReportMetric(float64(spans)/elapsed.Seconds(), "spans/s")
+			b.ReportMetric(float64(dropped)/float64(b.N), "dropped/op")
+			b.ReportMetric(100*float64(dropped)/float64(spans), "%dropped")
+			b.ReportMetric(float64(elapsed.Nanoseconds())/float64(b.N*w1Tasks), "ns/task")
+		})
+	}
+}
+
+// ExampleNewExporter shows how to count the spans a batch processor
+// dropped: the spans the Observer ended minus those the exporter saw.
+func ExampleNewExporter() {
+	exp := trace.NewExporter(tracetest.NewNoopExporter(), nil)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp,
+		sdktrace.WithMaxQueueSize(1<<18), sdktrace.WithMaxExportBatchSize(4096)))
+	obs := trace.New(trace.WithTracerProvider(tp))
+
+	runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+		ts := make([]*runtime.Task[int], 10_000)
+		for i := range ts {
+			ts[i] = runtime.Spawn(ctx, func(ctx context.Context) (int, error) { return i, nil })
+		}
+		_, err := runtime.Gather(ctx, ts...)
+		return 0, err
+	}, runtime.WithObserver(obs))
+	tp.Shutdown(context.Background()) // flushes the queue
+
+	ended, exported := obs.Stats().Spans, exp.Stats().Exported
+	fmt.Printf("spans ended %d, exported %d, dropped %d\n", ended, exported, ended-exported)
+	// Output:
+	// spans ended 10001, exported 10001, dropped 0
+}
