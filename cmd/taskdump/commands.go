@@ -69,6 +69,7 @@ func psCmd() *command {
 			if err != nil {
 				return err
 			}
+			e.flush()
 			for _, p := range removed {
 				fmt.Fprintf(e.stderr, "taskdump: removed stale socket %s\n", p)
 			}
@@ -399,6 +400,7 @@ func runCancel(ctx context.Context, e *env, o *opts, args []string) error {
 	for _, id := range ids {
 		r, err := c.Cancel(ctx, id, o.msg)
 		if err != nil {
+			e.flush()
 			failed = append(failed, err)
 			fmt.Fprintf(e.stderr, "taskdump: %s\n", reason(err))
 			continue
@@ -410,10 +412,12 @@ func runCancel(ctx context.Context, e *env, o *opts, args []string) error {
 		}
 		fmt.Fprintln(e.stdout, line)
 	}
+	e.flush()
 	if o.wait {
 		for _, r := range requested {
 			t, err := waitEnded(ctx, c, r.ID)
 			if err != nil {
+				e.flush()
 				failed = append(failed, err)
 				fmt.Fprintf(e.stderr, "taskdump: task %d: %s\n", r.ID, reason(err))
 				continue
@@ -423,6 +427,7 @@ func runCancel(ctx context.Context, e *env, o *opts, args []string) error {
 				line += ": " + t.Error
 			}
 			fmt.Fprintln(e.stdout, line)
+			e.flush()
 		}
 	}
 	if len(failed) > 0 && len(ids) == 1 {

@@ -21,6 +21,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -71,11 +72,13 @@ type opts struct {
 	all       bool
 }
 
-// env is where a command writes; tests replace nothing: they run the binary.
+// env is where a command writes. stdout is buffered: flush shows what was
+// written so far.
 type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	now    func() time.Time
+	flush  func()
 }
 
 // allCommands returns the subcommands in the order --help lists them.
@@ -85,7 +88,9 @@ func allCommands() []*command {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], &env{stdout: os.Stdout, stderr: os.Stderr, now: time.Now})
+	out := bufio.NewWriterSize(os.Stdout, 64<<10)
+	code := run(ctx, os.Args[1:], &env{stdout: out, stderr: os.Stderr, now: time.Now, flush: func() { out.Flush() }})
+	out.Flush()
 	stop()
 	os.Exit(code)
 }
@@ -154,6 +159,7 @@ func run(ctx context.Context, args []string, e *env) int {
 		defer cancel()
 	}
 	err := cmd.run(ctx, e, &o, fs.Args())
+	e.flush()
 	if err == nil {
 		return 0
 	}
