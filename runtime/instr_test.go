@@ -642,3 +642,46 @@ func TestTaskInfoTimings(t *testing.T) {
 		t.Errorf("SchedWait %v, Created %v, Finished %v", ti.SchedWait, ti.Created, ti.Finished)
 	}
 }
+
+func TestHistoryAndBlockingBounds(t *testing.T) {
+	tests := []struct {
+		name                    string
+		opts                    []runtime.Option
+		wantHistory, wantBlocks int
+	}{
+		{"history off", []runtime.Option{runtime.WithHistorySize(0)}, 0, 3},
+		{"two blocking events kept", []runtime.Option{runtime.WithBlockingHistorySize(2)}, 4, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := append([]runtime.Option{runtime.WithSlowStepThreshold(20 * time.Millisecond), quietLogger()}, tt.opts...)
+			l := runtime.NewLoop(opts...)
+			var names []string
+			err := l.Run(context.Background(), func(ctx context.Context) error {
+				var ts []*runtime.Task[int]
+				for i := range 3 {
+					ts = append(ts, runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+						time.Sleep(25 * time.Millisecond) // blocks the loop past the threshold
+						return 0, nil
+					}, runtime.Named(fmt.Sprintf("blocker-%d", i))))
+				}
+				_, err := runtime.Gather(ctx, ts...)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(l.History()); got != tt.wantHistory {
+				t.Errorf("history holds %d tasks, want %d", got, tt.wantHistory)
+			}
+			evs := l.Blocking()
+			for _, ev := range evs {
+				names = append(names, ev.TaskName)
+			}
+			want := []string{"blocker-0", "blocker-1", "blocker-2"}[3-tt.wantBlocks:]
+			if !slices.Equal(names, want) {
+				t.Errorf("blocking events %v, want %v (the most recent, oldest first)", names, want)
+			}
+		})
+	}
+}
