@@ -87,7 +87,7 @@ func nodeLine(t *wire.Task) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (#%d) %s", t.Name, t.ID, t.State)
 	switch {
-	case t.Running:
+	case t.Running && t.State != "running":
 		b.WriteString(", running")
 	case t.Awaiting != "":
 		b.WriteString(": " + t.Awaiting)
@@ -169,7 +169,7 @@ func machinery(f wire.Frame) bool {
 // returns how many it cut.
 func trimMachinery(fs []wire.Frame) ([]wire.Frame, int) {
 	n := len(fs)
-	for len(fs) > 1 && goInternal(fs[0].Function) {
+	for len(fs) > 1 && (goInternal(fs[0].Function) || taskInternal(fs[0].Function)) {
 		fs = fs[1:]
 	}
 	for i, f := range fs {
@@ -179,6 +179,14 @@ func trimMachinery(fs []wire.Frame) ([]wire.Frame, int) {
 		}
 	}
 	return fs, n - len(fs)
+}
+
+// taskInternal reports whether fn is an unexported function or method of
+// the task runtime ((*task).awaitTasks), which the user never called.
+func taskInternal(fn string) bool {
+	rest, ok := strings.CutPrefix(fn, "github.com/taskdump/taskdump/runtime.")
+	rest = strings.TrimPrefix(strings.TrimPrefix(rest, "("), "*")
+	return ok && rest != "" && rest[0] >= 'a' && rest[0] <= 'z'
 }
 
 // goInternal reports whether fn is an unexported function of the Go

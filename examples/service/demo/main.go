@@ -1,0 +1,174 @@
+// Command demo is the one-command tour of taskdump: it builds taskdump and
+// the example service, starts the service, attaches taskdump to it (tasks,
+// tree, stack, blocking, cancel, history) and stops it. It needs nothing but
+// Go:
+//
+//	go run ./examples/service/demo
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "taskdump-demo")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	taskdump := filepath.Join(tmp, "taskdump")
+	service := filepath.Join(tmp, "service")
+	fmt.Println("# building taskdump and examples/service ...")
+	for _, b := range [][2]string{{taskdump, "./cmd/taskdump"}, {service, "./examples/service"}} {
+		cmd := exec.Command("go", "build", "-o", b[0], b[1])
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build %s: %v\n%s", b[1], err, out)
+		}
+	}
+	sockDir := filepath.Join(tmp, "sock")
+	env := append(os.Environ(), "TASKDUMP_DIR="+sockDir)
+
+	svc := exec.Command(service, "-quiet", "-block-every", "1s", "-block-for", "300ms")
+	svc.Env = env
+	var svcLog bytes.Buffer
+	svc.Stderr = &svcLog
+	out, err := svc.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := svc.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		svc.Process.Signal(os.Interrupt)
+		svc.Wait()
+	}()
+	// Stop the service too if the demo is interrupted.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("service did not start: %w", err)
+	}
+	pid := strconv.Itoa(svc.Process.Pid)
+	fmt.Printf("# started examples/service as pid %s (%s)\n", pid, strings.TrimSpace(line))
+
+	td := func(args ...string) (string, error) {
+		cmd := exec.CommandContext(ctx, taskdump, args...)
+		cmd.Env = env
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		if err != nil {
+			return stdout.String(), fmt.Errorf("taskdump %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+		}
+		return stdout.String(), nil
+	}
+	show := func(args ...string) error {
+		fmt.Printf("\n$ taskdump %s\n", strings.Join(quote(args), " "))
+		s, err := td(args...)
+		fmt.Print(s)
+		return err
+	}
+
+	// Let jobs flow and the cache refresher block the loop once.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s, err := td("blocking", pid, "--json")
+		if err != nil {
+			return err
+		}
+		var evs []json.RawMessage
+		json.Unmarshal([]byte(s), &evs)
+		if len(evs) > 0 || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	steps := [][]string{
+		{"ps"},
+		{"tasks", pid},
+		{"tree", pid},
+		{"stack", pid, "3"},
+		{"blocking", pid},
+		{"tasks", pid, "--name", "stuck-*"},
+		{"cancel", pid, "--name", "stuck-job-*", "--msg", "no reply is coming", "--wait"},
+		{"history", pid},
+	}
+	for _, s := range steps {
+		if s[0] == "history" {
+			// Only the tail: the history holds the last 1000 tasks.
+			fmt.Printf("\n$ taskdump history %s | tail -5\n", pid)
+			h, err := td("history", pid)
+			if err != nil {
+				return err
+			}
+			lines := strings.Split(strings.TrimRight(h, "\n"), "\n")
+			if len(lines) > 6 {
+				lines = append(lines[:1], lines[len(lines)-5:]...)
+			}
+			fmt.Println(strings.Join(lines, "\n"))
+			continue
+		}
+		if err := show(s...); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("\n# stopping pid %s; its log (warnings only):\n", pid)
+	svc.Process.Signal(os.Interrupt)
+	svc.Wait()
+	fmt.Print(svcLog.String())
+	return nil
+}
+
+func quote(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if strings.ContainsAny(a, " *?[") {
+			a = "'" + a + "'"
+		}
+		out[i] = a
+	}
+	return out
+}
+
+// moduleRoot finds the directory of go.mod, from the working directory up.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("run the demo from inside the taskdump module")
+	}
+	return filepath.Dir(mod), nil
+}
