@@ -415,3 +415,40 @@ func TestContextUsedWhileTaskRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func submitted(ctx context.Context) error { _, err := sleepHour(ctx); return err }
+
+func TestSubmittedTaskRecord(t *testing.T) {
+	bl := startLoop(t, quietLogger())
+	spawnLine := line() + 1
+	tk := bl.L.Submit(submitted)
+	waitUntil(t, "the task is suspended", func() bool { return strings.Contains(tk.String(), "awaiting") })
+	if want := "<Task pending name=" + tk.Name() + " fn=runtime_test.submitted suspended at main_test.go:"; !strings.HasPrefix(tk.String(), want) {
+		t.Errorf("repr %s, want prefix %s", tk, want)
+	}
+	ti, ok := bl.L.Task(tk.ID())
+	if !ok {
+		t.Fatal("the submitted task has no record")
+	}
+	if ti.Function != "github.com/taskdump/taskdump/runtime_test.submitted" || ti.ParentID != 0 ||
+		ti.SpawnedAt.File != thisFile() || ti.SpawnedAt.Line != spawnLine {
+		t.Errorf("record: Function %q, ParentID %d, SpawnedAt %s; want the user's function, no parent, line %d",
+			ti.Function, ti.ParentID, ti.SpawnedAt, spawnLine)
+	}
+}
+
+func TestAnotherTasksContextIsAnError(t *testing.T) {
+	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+		var otherCtx context.Context
+		other := runtime.Spawn(ctx, func(ctx context.Context) (int, error) { otherCtx = ctx; return sleepHour(ctx) })
+		runtime.Yield(ctx)
+		if err := runtime.Sleep(otherCtx, time.Millisecond); !errors.Is(err, runtime.ErrNotInTask) {
+			t.Errorf("Sleep with another task's context = %v, want ErrNotInTask", err)
+		}
+		other.Cancel()
+		return 0, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
