@@ -251,6 +251,7 @@ func (l *Loop) Submit(fn func(context.Context) error) *Task[struct{}] {
 	pc := callerpc()
 	body := func(ctx context.Context) (struct{}, error) { return struct{}{}, fn(ctx) }
 	t := newTask(l, nil, context.Background(), body, pc, nil)
+	t.fnPC = funcPC(fn) // the user's function, not the wrapper
 	if l.status.Load() == loopClosed {
 		l.failClosed(&t.task)
 		return t
