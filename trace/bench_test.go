@@ -90,7 +90,7 @@ func ExampleNewExporter() {
 	obs := trace.New(trace.WithTracerProvider(tp))
 
 	runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
-		ts := make([]*runtime.Task[int], 10_000)
+		ts := make([]*runtime.Task[int], 1000)
 		for i := range ts {
 			ts[i] = runtime.Spawn(ctx, func(ctx context.Context) (int, error) { return i, nil })
 		}
@@ -102,5 +102,5 @@ func ExampleNewExporter() {
 	ended, exported := obs.Stats().Spans, exp.Stats().Exported
 	fmt.Printf("spans ended %d, exported %d, dropped %d\n", ended, exported, ended-exported)
 	// Output:
-	// spans ended 10001, exported 10001, dropped 0
+	// spans ended 1001, exported 1001, dropped 0
 }

@@ -218,7 +218,7 @@ func (o *Observer) OnTask(ev runtime.TaskEvent) {
 	}
 	switch ev.Kind {
 	case runtime.TaskScheduled:
-		o.stepEvent(st, &ev)
+		o.stepEvent(ls, st, &ev)
 	case runtime.TaskStarted, runtime.TaskResumed:
 		o.endDeferred(ls)
 		st.started = true
@@ -227,14 +227,14 @@ func (o *Observer) OnTask(ev runtime.TaskEvent) {
 		if st.metrics {
 			o.m.lag.Record(context.Background(), ev.Lag.Seconds(), ls.attrs.loop)
 		}
-		o.stepEvent(st, &ev)
+		o.stepEvent(ls, st, &ev)
 	case runtime.TaskSuspended:
 		if st.cancelReq {
 			o.setPhase(ls, st, phaseCancelling)
 		} else {
 			o.setPhase(ls, st, phasePending)
 		}
-		o.stepEvent(st, &ev)
+		o.stepEvent(ls, st, &ev)
 	case runtime.TaskCancelRequested:
 		st.cancelReq = true
 		if st.phase == phasePending {
@@ -242,8 +242,7 @@ func (o *Observer) OnTask(ev runtime.TaskEvent) {
 		}
 		st.cancels++
 		if st.recording && st.cancels <= maxCancelEvents {
-			st.span.AddEvent("cancel_requested", oteltrace.WithTimestamp(ev.Time),
-				oteltrace.WithAttributes(attribute.String("task.cancel.message", ev.CancelMsg)))
+			st.span.AddEvent("cancel_requested", oteltrace.WithAttributes(attribute.String("task.cancel.message", ev.CancelMsg)))
 		} else if st.recording {
 			st.dropped++
 		}
@@ -265,7 +264,11 @@ func (o *Observer) setPhase(ls *loopState, st *taskState, p int8) {
 
 // created starts the span of a new task.
 func (o *Observer) created(ls *loopState, ev *runtime.TaskEvent) {
-	st := &taskState{taskID: ev.TaskID, created: ev.Time, metrics: o.m.enabled()}
+	var (
+		span      oteltrace.Span
+		recording bool
+		metrics   = o.m.enabled()
+	)
 	parent := o.parent
 	traced := true
 	if ev.ParentID != 0 {
@@ -298,23 +301,25 @@ func (o *Observer) created(ls *loopState, ev *runtime.TaskEvent) {
 		if ev.ParentID != 0 {
 			attrs = append(attrs, attribute.Int64("task.parent_id", int64(ev.ParentID)))
 		}
-		_, span := o.tracer.Start(parent, spanName(ev.Function),
-			oteltrace.WithTimestamp(ev.Time), oteltrace.WithAttributes(attrs...))
+		// No explicit timestamp: the Observer runs at the transition, so the
+		// SDK's clock reading is the event's time, without boxing one.
+		_, sp := o.tracer.Start(parent, spanName(ev.Function), oteltrace.WithAttributes(attrs...))
 		clear(attrs)
-		st.recording = span.IsRecording()
-		if st.recording || span.SpanContext().IsValid() {
-			st.span = span
+		recording = sp.IsRecording()
+		if recording || sp.SpanContext().IsValid() {
+			span = sp
 		}
 		if ev.ParentID == 0 {
 			// No SDK and no parent span: this loop's tasks are not traced
 			// (until its next root task), which saves a span start per task.
-			ls.untraced = st.span == nil
+			ls.untraced = span == nil
 		}
 	}
-	if st.span == nil && !st.metrics {
+	if span == nil && !metrics {
 		return // nothing to record and nothing for children to inherit
 	}
-	if st.metrics {
+	st := &taskState{taskID: ev.TaskID, span: span, recording: recording, metrics: metrics, created: ev.Time}
+	if metrics {
 		ls.active[phasePending].Add(1)
 	}
 	ls.tasks[ev.TaskID] = st
@@ -322,7 +327,7 @@ func (o *Observer) created(ls *loopState, ev *runtime.TaskEvent) {
 
 // stepEvent records a scheduled, started, resumed or suspended transition
 // within the span's budget.
-func (o *Observer) stepEvent(st *taskState, ev *runtime.TaskEvent) {
+func (o *Observer) stepEvent(ls *loopState, st *taskState, ev *runtime.TaskEvent) {
 	if !st.recording {
 		return
 	}
@@ -332,7 +337,7 @@ func (o *Observer) stepEvent(st *taskState, ev *runtime.TaskEvent) {
 	}
 	if st.head < o.headN {
 		st.head++
-		addStepEvent(st.span, &se)
+		addStepEvent(st.span, &se, true, &ls.attrBuf)
 		return
 	}
 	if o.tailN == 0 {
@@ -349,19 +354,13 @@ func (o *Observer) stepEvent(st *taskState, ev *runtime.TaskEvent) {
 	st.ringN++
 }
 
-func addStepEvent(span oteltrace.Span, se *stepEvent) {
-	ts := oteltrace.WithTimestamp(se.time)
-	switch se.kind {
-	case runtime.TaskScheduled:
-		span.AddEvent("scheduled", ts)
-	case runtime.TaskStarted, runtime.TaskResumed:
-		if se.lag > 0 {
-			span.AddEvent(se.kind.String(), ts, oteltrace.WithAttributes(attribute.Int64("task.lag_ns", int64(se.lag))))
-		} else {
-			span.AddEvent(se.kind.String(), ts)
-		}
-	case runtime.TaskSuspended:
-		attrs := make([]attribute.KeyValue, 0, 4)
+// addStepEvent adds a step event to span: live ones happen now and take the
+// SDK's clock; kept ones carry their time. buf is scratch for attributes
+// (the SDK copies them).
+func addStepEvent(span oteltrace.Span, se *stepEvent, live bool, buf *[8]attribute.KeyValue) {
+	name := se.kind.String()
+	attrs := buf[:0]
+	if se.kind == runtime.TaskSuspended {
 		if !se.at.IsZero() {
 			attrs = append(attrs,
 				attribute.String("task.suspended_at", se.at.File+":"+strconv.Itoa(se.at.Line)),
@@ -377,8 +376,16 @@ func addStepEvent(span oteltrace.Span, se *stepEvent) {
 			}
 			attrs = append(attrs, attribute.Int64Slice("task.awaits", ids))
 		}
-		span.AddEvent("suspended", ts, oteltrace.WithAttributes(attrs...))
 	}
+	switch {
+	case live && len(attrs) == 0:
+		span.AddEvent(name)
+	case live:
+		span.AddEvent(name, oteltrace.WithAttributes(attrs...))
+	default:
+		span.AddEvent(name, oteltrace.WithTimestamp(se.time), oteltrace.WithAttributes(attrs...))
+	}
+	clear(attrs)
 }
 
 // ended records how a task ended and ends its span, or holds the span open
@@ -399,17 +406,15 @@ func (o *Observer) ended(ls *loopState, st *taskState, ev *runtime.TaskEvent) {
 	if st.ringN > 0 {
 		n := min(st.ringN, o.tailN)
 		for i := st.ringN - n; i < st.ringN; i++ {
-			addStepEvent(st.span, &st.ring[i%o.tailN])
+			addStepEvent(st.span, &st.ring[i%o.tailN], false, &ls.attrBuf)
 		}
 		st.ring = nil
 	}
 	span := st.span
-	ts := oteltrace.WithTimestamp(ev.Time)
 	// The end event says how the task ended and its totals. Span attributes
 	// are added only for what is unusual: an SDK span grows its attribute
 	// slice on a late SetAttributes, which would cost every task.
-	var ebuf [4]attribute.KeyValue
-	eattrs := append(ebuf[:0],
+	eattrs := append(ls.attrBuf[:0],
 		attribute.String("task.state", endStateNames[state]),
 		attribute.Int64("task.steps", int64(ev.Steps)),
 		attribute.Int64("task.busy_ns", int64(ev.Busy)))
@@ -417,7 +422,7 @@ func (o *Observer) ended(ls *loopState, st *taskState, ev *runtime.TaskEvent) {
 	sattrs := sbuf[:0]
 	switch ev.Kind {
 	case runtime.TaskFinished:
-		span.AddEvent("finished", ts, oteltrace.WithAttributes(eattrs...))
+		span.AddEvent("finished", oteltrace.WithAttributes(eattrs...))
 	case runtime.TaskFailed:
 		msg := "<nil>"
 		if ev.Err != nil {
@@ -427,14 +432,14 @@ func (o *Observer) ended(ls *loopState, st *taskState, ev *runtime.TaskEvent) {
 			if errors.As(ev.Err, &pe) {
 				xattrs = append(xattrs, attribute.String("exception.stacktrace", string(pe.Stack)))
 			}
-			span.RecordError(ev.Err, ts, oteltrace.WithAttributes(xattrs...))
+			span.RecordError(ev.Err, oteltrace.WithAttributes(xattrs...))
 		}
-		span.AddEvent("failed", ts, oteltrace.WithAttributes(eattrs...))
+		span.AddEvent("failed", oteltrace.WithAttributes(eattrs...))
 		span.SetStatus(codes.Error, msg)
 		sattrs = append(sattrs, eattrs[0])
 	case runtime.TaskCancelled:
 		cm := attribute.String("task.cancel.message", ev.CancelMsg)
-		span.AddEvent("cancelled", ts, oteltrace.WithAttributes(append(eattrs, cm)...))
+		span.AddEvent("cancelled", oteltrace.WithAttributes(append(eattrs, cm)...))
 		sattrs = append(sattrs, eattrs[0], cm)
 	}
 	if st.dropped > 0 {
@@ -447,10 +452,11 @@ func (o *Observer) ended(ls *loopState, st *taskState, ev *runtime.TaskEvent) {
 	if len(sattrs) > 0 {
 		span.SetAttributes(sattrs...)
 	}
-	st.endTime = ev.Time
+	clear(ls.attrBuf[:])
 	if st.started && o.slowStep > 0 && ev.Time.Sub(st.stepStart) >= o.slowStep*3/4 {
 		// The last step may have blocked the loop; the runtime reports that
 		// after the end event. Keep the span open until then.
+		st.endTime = time.Now()
 		ls.mu.Lock()
 		ls.ending = append(ls.ending, st)
 		ls.mu.Unlock()
@@ -460,9 +466,13 @@ func (o *Observer) ended(ls *loopState, st *taskState, ev *runtime.TaskEvent) {
 	o.release(ls)
 }
 
-// finish ends a span at the task's end time.
+// finish ends a span: now, or at the task's end time if it was held open.
 func (o *Observer) finish(st *taskState) {
-	st.span.End(oteltrace.WithTimestamp(st.endTime))
+	if st.endTime.IsZero() {
+		st.span.End()
+	} else {
+		st.span.End(oteltrace.WithTimestamp(st.endTime))
+	}
 	o.spans.Add(1)
 }
 
