@@ -459,13 +459,15 @@ func TestWatchdogReportNamesFileLine(t *testing.T) {
 	line := markLine(t, "watchdog-sleep")
 	re := regexp.MustCompile(fmt.Sprintf(`^task "sleepy-1" blocked the loop for \d+(\.\d+)?m?s at instr_test\.go:%d \(time\.Sleep\); move blocking work to runtime\.ToThread$`, line))
 	var warnings []map[string]any
+	// Only sleepy-1's report counts: on a loaded machine another step may
+	// be descheduled past the threshold too.
 	for _, r := range buf.records(t) {
-		if strings.Contains(r["msg"].(string), "blocked the loop") {
+		if strings.Contains(r["msg"].(string), `task "sleepy-1" blocked the loop`) {
 			warnings = append(warnings, r)
 		}
 	}
 	if len(warnings) != 1 {
-		t.Fatalf("logged %d blocking warnings, want 1:\n%s", len(warnings), buf)
+		t.Fatalf("logged %d blocking warnings for sleepy-1, want 1:\n%s", len(warnings), buf)
 	}
 	w := warnings[0]
 	if !re.MatchString(w["msg"].(string)) || w["level"] != "WARN" {
@@ -476,15 +478,25 @@ func TestWatchdogReportNamesFileLine(t *testing.T) {
 	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	if len(rec.blocks) != 1 {
-		t.Fatalf("observer got %d blocking events, want 1", len(rec.blocks))
+	var blocks []runtime.BlockEvent
+	for _, ev := range rec.blocks {
+		if ev.TaskName == "sleepy-1" {
+			blocks = append(blocks, ev)
+		}
 	}
-	ev := rec.blocks[0]
+	if len(blocks) != 1 {
+		t.Fatalf("observer got %d blocking events for sleepy-1, want 1", len(blocks))
+	}
+	ev := blocks[0]
 	if ev.TaskName != "sleepy-1" || ev.Ongoing || ev.Duration < 20*time.Millisecond || ev.At.Line != line || ev.Call != "time.Sleep" {
 		t.Errorf("observer's blocking event: %+v", ev)
 	}
-	if evs := l.Blocking(); len(evs) != 1 || evs[0].At != ev.At {
-		t.Errorf("Loop.Blocking() after Run = %+v, want the one event", evs)
+	found := false
+	for _, e := range l.Blocking() {
+		found = found || (e.TaskID == ev.TaskID && e.At == ev.At && !e.Ongoing)
+	}
+	if !found {
+		t.Errorf("Loop.Blocking() after Run = %+v, want sleepy-1's event", l.Blocking())
 	}
 }
 
@@ -654,14 +666,14 @@ func TestHistoryAndBlockingBounds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := append([]runtime.Option{runtime.WithSlowStepThreshold(20 * time.Millisecond), quietLogger()}, tt.opts...)
+			opts := append([]runtime.Option{runtime.WithSlowStepThreshold(50 * time.Millisecond), quietLogger()}, tt.opts...)
 			l := runtime.NewLoop(opts...)
 			var names []string
 			err := l.Run(context.Background(), func(ctx context.Context) error {
 				var ts []*runtime.Task[int]
 				for i := range 3 {
 					ts = append(ts, runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
-						time.Sleep(25 * time.Millisecond) // blocks the loop past the threshold
+						time.Sleep(60 * time.Millisecond) // blocks the loop past the threshold
 						return 0, nil
 					}, runtime.Named(fmt.Sprintf("blocker-%d", i))))
 				}
