@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"syscall"
 	"testing"
@@ -84,5 +85,24 @@ func TestCPUProfileCarriesTaskLabels(t *testing.T) {
 	t.Logf("%d of %d samples labelled task.name=burner", labelled, total)
 	if labelled == 0 {
 		t.Errorf("no CPU sample carries the task's labels (%d samples in all)", total)
+	}
+}
+
+// TestExecutionTraceHasTaskNames checks that, while runtime/trace is on,
+// tasks show up in the execution trace under their names.
+func TestExecutionTraceHasTaskNames(t *testing.T) {
+	var buf bytes.Buffer
+	if err := trace.Start(&buf); err != nil {
+		t.Skipf("an execution trace is already being taken: %v", err)
+	}
+	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+		return runtime.Spawn(ctx, yields(3, 1), runtime.Named("traced-task-7f3a")).Await(ctx)
+	})
+	trace.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(buf.Bytes(), []byte("traced-task-7f3a")) {
+		t.Error("the execution trace does not name the task")
 	}
 }

@@ -429,3 +429,53 @@ func TestSleepNonPositiveYields(t *testing.T) {
 		t.Errorf("ran %v, want %v: Sleep(<=0) must let ready tasks run", got, want)
 	}
 }
+
+// TestAwaitCycleThroughEveryAwait closes a cycle a → b → a where a waits on
+// b through each task-waiting await.
+func TestAwaitCycleThroughEveryAwait(t *testing.T) {
+	tests := []struct {
+		name  string
+		await func(ctx context.Context, b *runtime.Task[int]) error
+	}{
+		{"Await", func(ctx context.Context, b *runtime.Task[int]) error { _, err := b.Await(ctx); return err }},
+		{"Gather", func(ctx context.Context, b *runtime.Task[int]) error { _, err := runtime.Gather(ctx, b); return err }},
+		{"GatherAll", func(ctx context.Context, b *runtime.Task[int]) error { _, err := runtime.GatherAll(ctx, b); return err }},
+		{"Wait", func(ctx context.Context, b *runtime.Task[int]) error {
+			_, _, err := runtime.Wait(ctx, []runtime.Handle{b})
+			return err
+		}},
+		{"WaitFor", func(ctx context.Context, b *runtime.Task[int]) error {
+			_, err := runtime.WaitFor(ctx, time.Hour, b)
+			return err
+		}},
+		{"Shield", func(ctx context.Context, b *runtime.Task[int]) error { _, err := runtime.Shield(ctx, b); return err }},
+		{"AsCompleted", func(ctx context.Context, b *runtime.Task[int]) error {
+			for _, err := range runtime.AsCompleted(ctx, []*runtime.Task[int]{b}) {
+				return err
+			}
+			return nil
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var closing error
+			_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+				var a, b *runtime.Task[int]
+				a = runtime.Spawn(ctx, func(ctx context.Context) (int, error) { return 0, tt.await(ctx, b) }, runtime.Named("a"))
+				b = runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+					runtime.Yield(ctx)
+					_, closing = a.Await(ctx)
+					return 0, closing
+				}, runtime.Named("b"))
+				runtime.GatherAll(ctx, a, b)
+				return 0, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !errors.Is(closing, runtime.ErrAwaitCycle) || !strings.Contains(closing.Error(), "a (id") || !strings.Contains(closing.Error(), "b (id") {
+				t.Errorf("closing await = %v, want an ErrAwaitCycle naming a and b", closing)
+			}
+		})
+	}
+}
