@@ -18,19 +18,24 @@ const w1Tasks = 200_000
 
 // runW1 runs W1 once per iteration on a loop with opts.
 func runW1(b *testing.B, tasks int, opts ...runtime.Option) {
-	trivial := func(ctx context.Context) (int, error) { return 1, nil }
 	for b.Loop() {
-		n, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
-			ts := make([]*runtime.Task[int], tasks)
-			for j := range ts {
-				ts[j] = runtime.Spawn(ctx, trivial)
-			}
-			res, err := runtime.Gather(ctx, ts...)
-			return len(res), err
-		}, opts...)
-		if err != nil || n != tasks {
-			b.Fatalf("W1: %d, %v", n, err)
+		w1(b, tasks, opts...)
+	}
+}
+
+// w1 spawns tasks trivial tasks on a loop with opts and gathers them.
+func w1(tb testing.TB, tasks int, opts ...runtime.Option) {
+	trivial := func(ctx context.Context) (int, error) { return 1, nil }
+	n, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+		ts := make([]*runtime.Task[int], tasks)
+		for j := range ts {
+			ts[j] = runtime.Spawn(ctx, trivial)
 		}
+		res, err := runtime.Gather(ctx, ts...)
+		return len(res), err
+	}, opts...)
+	if err != nil || n != tasks {
+		tb.Fatalf("W1: %d, %v", n, err)
 	}
 }
 

@@ -43,7 +43,7 @@ func (s *syncBuffer) String() string {
 }
 
 // freePort returns a loopback port that nothing listens on.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -56,7 +56,7 @@ func freePort(t *testing.T) int {
 
 // listen listens on a port, retrying for a while in case the port is still
 // being released.
-func listen(t *testing.T, port int) net.Listener {
+func listen(t testing.TB, port int) net.Listener {
 	t.Helper()
 	var err error
 	for range 100 {
@@ -78,8 +78,12 @@ type pipeline struct {
 	log    *syncBuffer
 }
 
-func newPipeline(t *testing.T, port int, service string) *pipeline {
+// newPipeline builds the pipeline; bsp replaces the tests' small batches.
+func newPipeline(t testing.TB, port int, service string, bsp ...sdktrace.BatchSpanProcessorOption) *pipeline {
 	t.Helper()
+	if bsp == nil {
+		bsp = []sdktrace.BatchSpanProcessorOption{sdktrace.WithMaxExportBatchSize(16), sdktrace.WithMaxQueueSize(4096)}
+	}
 	p := &pipeline{client: &http.Client{Transport: &http.Transport{}}, log: &syncBuffer{}}
 	otlp, err := otlptracehttp.New(context.Background(),
 		otlptracehttp.WithEndpoint(fmt.Sprintf("127.0.0.1:%d", port)),
@@ -93,11 +97,11 @@ func newPipeline(t *testing.T, port int, service string) *pipeline {
 	p.exp = trace.NewExporter(otlp, slog.New(slog.NewTextHandler(p.log, nil)))
 	res := resource.NewSchemaless(attribute.String("service.name", service))
 	p.tp = sdktrace.NewTracerProvider(sdktrace.WithResource(res),
-		sdktrace.WithBatcher(p.exp, sdktrace.WithMaxExportBatchSize(16), sdktrace.WithMaxQueueSize(4096)))
+		sdktrace.WithBatcher(p.exp, bsp...))
 	return p
 }
 
-func (p *pipeline) close(t *testing.T) {
+func (p *pipeline) close(t testing.TB) {
 	t.Helper()
 	if err := p.tp.Shutdown(context.Background()); err != nil {
 		t.Errorf("tp.Shutdown: %v", err)
