@@ -257,7 +257,7 @@ func (l *Loop) Submit(fn func(context.Context) error) *Task[struct{}] {
 		return t
 	}
 	l.link(&t.task)
-	l.post(func() {
+	posted := l.post(func() {
 		if l.status.Load() == loopClosed {
 			l.failClosed(&t.task)
 			return
@@ -265,6 +265,9 @@ func (l *Loop) Submit(fn func(context.Context) error) *Task[struct{}] {
 		l.emit(&t.task, TaskCreated)
 		l.schedule(&t.task)
 	})
+	if !posted { // the loop closed since the check above
+		l.failClosed(&t.task)
+	}
 	return t
 }
 
@@ -285,8 +288,9 @@ func (l *Loop) CallSoonThreadsafe(fn func()) {
 	l.post(fn)
 }
 
-// post appends fn to the inbox and wakes the loop.
-func (l *Loop) post(fn func()) {
+// post appends fn to the inbox and wakes the loop. It reports false, and
+// drops fn, if the loop has closed.
+func (l *Loop) post(fn func()) bool {
 	l.imu.Lock()
 	closed := l.status.Load() == loopClosed
 	if !closed {
@@ -295,12 +299,13 @@ func (l *Loop) post(fn func()) {
 	}
 	l.imu.Unlock()
 	if closed {
-		return
+		return false
 	}
 	select {
 	case l.wakeCh <- struct{}{}:
 	default:
 	}
+	return true
 }
 
 // iterate runs one loop iteration: inbox, due timers, then every entry that

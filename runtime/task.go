@@ -444,13 +444,21 @@ func (t *task) block(ctx context.Context) error {
 	}
 	ch := make(chan struct{})
 	l := t.loop
-	l.post(func() {
+	posted := l.post(func() {
 		if t.done() {
 			close(ch)
 			return
 		}
 		t.listeners = append(t.listeners, &waiter{notifyCh: ch})
 	})
+	if !posted {
+		// The loop has closed: its tasks have ended, or (submitted just
+		// before the close) are being failed with ErrLoopClosed right now.
+		for !t.done() {
+			time.Sleep(10 * time.Microsecond)
+		}
+		return nil
+	}
 	select {
 	case <-ch:
 		return nil

@@ -452,3 +452,44 @@ func TestAnotherTasksContextIsAnError(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSubmitWhileTheLoopCloses submits from other goroutines while the loop
+// shuts down: every submitted task must end (run, be cancelled by the
+// shutdown, or fail with ErrLoopClosed), and awaiting it from outside must
+// not hang.
+func TestSubmitWhileTheLoopCloses(t *testing.T) {
+	for range 50 {
+		l := runtime.NewLoop(quietLogger())
+		done := make(chan error, 1)
+		go func() {
+			done <- l.Run(context.Background(), func(ctx context.Context) error { return runtime.Yield(ctx) })
+		}()
+		var wg sync.WaitGroup
+		errs := make(chan error, 2)
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 100 {
+					tk := l.Submit(func(ctx context.Context) error { return nil })
+					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+					_, err := tk.Await(ctx)
+					hung := ctx.Err() != nil
+					cancel()
+					if hung || (err != nil && !errors.Is(err, runtime.ErrLoopClosed) && !errors.Is(err, runtime.ErrCancelled)) || !tk.Done() {
+						errs <- fmt.Errorf("submitted task: Await = %v, state %v; want it ended", err, tk.State())
+						return
+					}
+				}
+			}()
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+	}
+}
