@@ -58,3 +58,60 @@ func BenchmarkTasks100k(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkWorkloadPolled measures a loop's throughput (ns per task step,
+// a Yield) with 1,000 or 10,000 idle tasks, alone and while a client lists
+// every task over the agent's socket 10 or 100 times a second: the cost of
+// attaching taskdump to a busy process.
+func BenchmarkWorkloadPolled(b *testing.B) {
+	for _, c := range []struct{ tasks, hz int }{{1000, 0}, {1000, 10}, {10_000, 0}, {10_000, 10}, {10_000, 100}} {
+		name := fmt.Sprintf("tasks=%d/quiet", c.tasks)
+		if c.hz > 0 {
+			name = fmt.Sprintf("tasks=%d/polled-%dHz", c.tasks, c.hz)
+		}
+		hz := c.hz
+		b.Run(name, func(b *testing.B) {
+			l := bulkLoop(b, c.tasks)
+			_, c := listen(b, Options{})
+			stop := make(chan struct{})
+			polled := make(chan int)
+			go func() {
+				n := 0
+				defer func() { polled <- n }()
+				if hz == 0 {
+					<-stop
+					return
+				}
+				tk := time.NewTicker(time.Second / time.Duration(hz))
+				defer tk.Stop()
+				for {
+					select {
+					case <-stop:
+						return
+					case <-tk.C:
+						if err := c.WriteTasks(context.Background(), TaskFilter{}, io.Discard); err == nil {
+							n++
+						}
+					}
+				}
+			}()
+			b.ResetTimer()
+			t := l.Submit(func(ctx context.Context) error {
+				for range b.N {
+					if err := runtime.Yield(ctx); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			_, err := t.Await(context.Background())
+			b.StopTimer()
+			close(stop)
+			n := <-polled
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "polls/s")
+		})
+	}
+}
