@@ -41,6 +41,7 @@ build() {
 		log "building jaeger $JAEGER_VERSION into $BIN (cold: ~14 min, ~3 GB of caches)"
 		(cd "$ROOT/tools/jaeger" && nice -n 10 go build -trimpath -o "$BIN.tmp" github.com/jaegertracing/jaeger/cmd/jaeger)
 		mv "$BIN.tmp" "$BIN"
+		log "built $BIN"
 	fi
 	mkdir -p "$ROOT/bin"
 	if [[ ! -x "$LOCAL_BIN" ]] || ! cmp -s "$BIN" "$LOCAL_BIN"; then
