@@ -479,3 +479,56 @@ func TestAwaitCycleThroughEveryAwait(t *testing.T) {
 		})
 	}
 }
+
+func TestStateNamesRoundTrip(t *testing.T) {
+	want := map[runtime.State]string{
+		runtime.Pending: "pending", runtime.Running: "running", runtime.Cancelling: "cancelling",
+		runtime.Finished: "finished", runtime.Failed: "failed", runtime.Cancelled: "cancelled",
+	}
+	for s, name := range want {
+		if s.String() != name {
+			t.Errorf("%d.String() = %q, want %q", s, s.String(), name)
+		}
+		if got, ok := runtime.ParseState(name); !ok || got != s {
+			t.Errorf("ParseState(%q) = %v, %t", name, got, ok)
+		}
+		if done := s >= runtime.Finished; s.Done() != done {
+			t.Errorf("%v.Done() = %t, want %t", s, s.Done(), done)
+		}
+	}
+	if _, ok := runtime.ParseState("sleeping"); ok {
+		t.Error(`ParseState("sleeping") succeeded`)
+	}
+}
+
+func TestFrameForms(t *testing.T) {
+	f := runtime.Frame{Function: "main.fetch", File: "/src/app/main.go", Line: 42}
+	if f.Short() != "main.go:42" || f.String() != "main.fetch /src/app/main.go:42" || f.IsZero() {
+		t.Errorf("Short %q, String %q, IsZero %t", f.Short(), f.String(), f.IsZero())
+	}
+	if z := (runtime.Frame{}); !z.IsZero() || z.Short() != "?" {
+		t.Errorf("zero Frame: IsZero %t, Short %q", z.IsZero(), z.Short())
+	}
+}
+
+func TestTaskContextAndLoopStrings(t *testing.T) {
+	l := runtime.NewLoop(runtime.WithName("named"))
+	if want := fmt.Sprintf("<Loop named id=%d>", l.ID()); l.String() != want {
+		t.Errorf("Loop.String() = %q, want %q", l.String(), want)
+	}
+	err := l.Run(context.Background(), func(ctx context.Context) error {
+		if d, ok := ctx.Deadline(); ok || !d.IsZero() {
+			t.Errorf("task context Deadline = %v, %t; want none", d, ok)
+		}
+		if s := fmt.Sprint(ctx); !strings.Contains(s, "main") {
+			t.Errorf("task context String() = %q, want it to name the task", s)
+		}
+		if ctx.Err() != nil {
+			t.Errorf("Err() of a live task's context = %v", ctx.Err())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -493,3 +493,34 @@ func TestSubmitWhileTheLoopCloses(t *testing.T) {
 		}
 	}
 }
+
+func TestWithThreadWorkersBoundsToThread(t *testing.T) {
+	var inFlight, most atomic.Int32
+	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+		var ts []*runtime.Task[int]
+		for range 6 {
+			ts = append(ts, runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+				return runtime.ToThread(ctx, func() (int, error) {
+					n := inFlight.Add(1)
+					for {
+						m := most.Load()
+						if n <= m || most.CompareAndSwap(m, n) {
+							break
+						}
+					}
+					time.Sleep(2 * time.Millisecond)
+					inFlight.Add(-1)
+					return 1, nil
+				})
+			}))
+		}
+		vs, err := runtime.Gather(ctx, ts...)
+		return len(vs), err
+	}, runtime.WithThreadWorkers(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := most.Load(); m > 2 || m < 1 {
+		t.Errorf("%d ToThread functions ran at once, want at most 2 (WithThreadWorkers)", m)
+	}
+}
