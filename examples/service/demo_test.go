@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// TestDemo runs the one-command demo end to end: it builds taskdump and the
+// service, attaches, cancels the stuck jobs and stops the service.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two binaries")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "go", "run", "./demo").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go run ./demo: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"$ taskdump tasks ", "stuck-job-1", "└── main (#1)", "$ taskdump blocking ",
+		`"cache-refresh" blocked loop service`, "calling time.Sleep",
+		`task 8 "stuck-job-1": cancelled: runtime: cancelled: context canceled: no reply is coming`,
+		"# stopping pid",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("demo output has no %q:\n%s", want, out)
+		}
+	}
+}
