@@ -414,3 +414,29 @@ func TestQueueTaskDoneAndJoin(t *testing.T) {
 		t.Errorf("ran %v, want %v", log, want)
 	}
 }
+
+func TestQueueStaysFIFOAcrossCompaction(t *testing.T) {
+	q := runtime.NewQueue[int](0)
+	next, want := 0, 0
+	for round := range 50 {
+		for range 3 {
+			if err := q.PutNowait(next); err != nil {
+				t.Fatal(err)
+			}
+			next++
+		}
+		for range 2 + round%2 {
+			v, err := q.GetNowait()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v != want {
+				t.Fatalf("GetNowait = %d, want %d (FIFO)", v, want)
+			}
+			want++
+		}
+	}
+	if q.Len() != next-want {
+		t.Errorf("Len = %d, want %d", q.Len(), next-want)
+	}
+}
