@@ -40,6 +40,7 @@ type APIError struct {
 	Message string
 }
 
+// Error returns the agent's message ("inspect: no such task 7").
 func (e *APIError) Error() string { return e.Message }
 
 // Is reports whether the error's code is the one target stands for.
