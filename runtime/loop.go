@@ -223,7 +223,7 @@ func (l *Loop) shutdown() {
 	// Anything posted after close: fail submitted tasks, drop the rest.
 	l.drainClosed()
 	for _, t := range l.unretr {
-		if !t.retrieved {
+		if !t.retrieved && !t.retrievedOut.Load() {
 			l.cfg.logger.Error("runtime: task error was never retrieved", "task", t.repr(), "error", t.err)
 		}
 	}

@@ -66,7 +66,7 @@ func (t *Task[T]) Await(ctx context.Context) (T, error) {
 		if err := t.task.block(ctx); err != nil {
 			return zero, err
 		}
-		t.retrieved = true
+		t.retrievedOut.Store(true) // not t.retrieved: that one is the loop's
 		return t.val, t.err
 	}
 	if err := cur.checkRunning("Await"); err != nil {
@@ -151,6 +151,7 @@ type task struct {
 	state        atomic.Uint32 // Pending, Cancelling or a final state; Running is derived
 	ctxCancelled atomic.Bool
 	doneCh       atomic.Pointer[chan struct{}]
+	retrievedOut atomic.Bool // its result was taken by an Await outside any task
 
 	// Loop goroutine only.
 	started       bool

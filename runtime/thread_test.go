@@ -524,3 +524,32 @@ func TestWithThreadWorkersBoundsToThread(t *testing.T) {
 		t.Errorf("%d ToThread functions ran at once, want at most 2 (WithThreadWorkers)", m)
 	}
 }
+
+// TestAwaitFromOutsideDuringShutdown: a goroutine outside the loop awaits
+// a failing submitted task while the loop shuts down. Under -race this
+// checks that retrieving the result from outside does not race with the
+// loop's "never retrieved" report.
+func TestAwaitFromOutsideDuringShutdown(t *testing.T) {
+	for range 20 {
+		l := runtime.NewLoop(quietLogger())
+		ready := make(chan *runtime.Task[struct{}], 1)
+		done := make(chan error, 1)
+		go func() {
+			_, err := (<-ready).Await(context.Background())
+			done <- err
+		}()
+		err := l.Run(context.Background(), func(ctx context.Context) error {
+			ready <- l.Submit(func(ctx context.Context) error { return errors.New("failed") })
+			for range 3 {
+				runtime.Yield(ctx)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err == nil || err.Error() != "failed" {
+			t.Fatalf("Await from outside = %v, want the task's error", err)
+		}
+	}
+}
