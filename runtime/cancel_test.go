@@ -305,3 +305,38 @@ func TestCancelFromOutsideIsDeliveredAtNextSuspension(t *testing.T) {
 		t.Errorf("next await returned %v, want the cancellation with its message", yieldErr)
 	}
 }
+
+// TestDerivedContextsSeeTheCancel: contexts derived from a task's context
+// (for HTTP requests, say) are done once the task's cancel is delivered.
+func TestDerivedContextsSeeTheCancel(t *testing.T) {
+	var derivedErr, timeoutErr error
+	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+		w := runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+			derived, cancel := context.WithCancel(ctx)
+			defer cancel()
+			withTimeout, cancel2 := context.WithTimeout(ctx, time.Hour)
+			defer cancel2()
+			// Hand the derived contexts to a worker that blocks on them.
+			_, err := runtime.ToThread(ctx, func() (int, error) {
+				<-derived.Done()
+				<-withTimeout.Done()
+				derivedErr, timeoutErr = derived.Err(), withTimeout.Err()
+				return 0, nil
+			})
+			return 0, err
+		})
+		for !strings.Contains(w.String(), "awaiting ToThread") {
+			runtime.Yield(ctx)
+		}
+		w.Cancel()
+		w.Await(ctx)
+		return 0, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Run has waited for the worker, so both errors are set.
+	if !errors.Is(derivedErr, context.Canceled) || !errors.Is(timeoutErr, context.Canceled) {
+		t.Errorf("derived contexts' Err = %v, %v; want context.Canceled", derivedErr, timeoutErr)
+	}
+}
