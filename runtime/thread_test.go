@@ -227,14 +227,26 @@ func TestAwaitingOutsideATaskIsAnError(t *testing.T) {
 			}
 		})
 	}
-	t.Run("Spawn panics", func(t *testing.T) {
-		defer func() {
-			if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "runtime:") {
-				t.Errorf("Spawn outside a task: recovered %v, want a runtime panic", r)
-			}
-		}()
-		runtime.Spawn(bg, sleepHour)
-	})
+	panics := []struct {
+		name string
+		call func()
+	}{
+		{"Spawn", func() { runtime.Spawn(bg, sleepHour) }},
+		{"NewFuture", func() { runtime.NewFuture[int](bg) }},
+		{"NewTaskGroup", func() { runtime.NewTaskGroup(bg) }},
+		{"CallSoon", func() { runtime.CallSoon(bg, func() {}) }},
+		{"CallLater", func() { runtime.CallLater(bg, time.Second, func() {}) }},
+	}
+	for _, p := range panics {
+		t.Run(p.name+" panics", func(t *testing.T) {
+			defer func() {
+				if r := recover(); r == nil || !strings.HasPrefix(fmt.Sprint(r), "runtime: ") {
+					t.Errorf("%s outside a task: recovered %v, want a panic prefixed with the package name", p.name, r)
+				}
+			}()
+			p.call()
+		})
+	}
 	t.Run("Await blocks until ctx is done", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(bg, 10*time.Millisecond)
 		defer cancel()
