@@ -37,8 +37,10 @@
 //     goroutine's stack while it blocked, innermost first, one
 //     "function\n\tfile:line" per frame), blocked.at, blocked.function and
 //     blocked.call (time.Sleep, say). Its timestamp is when the step began.
-//   - finished, failed or cancelled, with task.state, task.steps and
-//     task.busy_ns. A failed task also gets an "exception" event
+//   - finished, failed or cancelled: how the task ended. When it ran more
+//     than one step, task.steps and task.busy_ns (time spent running, from
+//     the events' times) say how much; a cancelled task's event has
+//     task.cancel.message. A failed task also gets an "exception" event
 //     (exception.type, exception.message, and exception.stacktrace for a
 //     panic) and status Error with the error's text. A cancelled task keeps
 //     status Unset: cancellation is not a failure.

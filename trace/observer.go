@@ -161,6 +161,8 @@ type taskState struct {
 	phase     int8
 	created   time.Time
 	stepStart time.Time
+	steps     int64         // steps begun
+	busy      time.Duration // time spent in steps, from the events' times
 	endTime   time.Time
 	head      int         // step events recorded so far from the start
 	ring      []stepEvent // the most recent step events past the head
@@ -222,6 +224,7 @@ func (o *Observer) OnTask(ev runtime.TaskEvent) {
 	case runtime.TaskStarted, runtime.TaskResumed:
 		o.endDeferred(ls)
 		st.started = true
+		st.steps++
 		st.stepStart = ev.Time
 		o.setPhase(ls, st, phaseRunning)
 		if st.metrics {
@@ -229,6 +232,7 @@ func (o *Observer) OnTask(ev runtime.TaskEvent) {
 		}
 		o.stepEvent(ls, st, &ev)
 	case runtime.TaskSuspended:
+		st.busy += ev.Time.Sub(st.stepStart)
 		if st.cancelReq {
 			o.setPhase(ls, st, phaseCancelling)
 		} else {
@@ -411,23 +415,35 @@ func (o *Observer) ended(ls *loopState, st *taskState, ev *runtime.TaskEvent) {
 		st.ring = nil
 	}
 	span := st.span
-	// The end event says how the task ended and its totals. Span attributes
-	// are added only for what is unusual: an SDK span grows its attribute
-	// slice on a late SetAttributes, which would cost every task.
-	eattrs := append(ls.attrBuf[:0],
-		attribute.String("task.state", endStateNames[state]),
-		attribute.Int64("task.steps", int64(ev.Steps)),
-		attribute.Int64("task.busy_ns", int64(ev.Busy)))
+	// The end event is named after the end state. Its attributes are the
+	// totals, for tasks that ran more than one step (for one step they are
+	// the gap between "started" and the end). Span attributes are added only
+	// for what is unusual: an SDK span grows its attribute slice on a late
+	// SetAttributes, which would cost every task.
+	if st.started {
+		st.busy += ev.Time.Sub(st.stepStart)
+	}
+	eattrs := ls.attrBuf[:0]
+	if st.steps > 1 {
+		eattrs = append(eattrs,
+			attribute.Int64("task.steps", st.steps),
+			attribute.Int64("task.busy_ns", int64(st.busy)))
+	}
 	var sbuf [4]attribute.KeyValue
 	sattrs := sbuf[:0]
+	stateAttr := attribute.String("task.state", endStateNames[state])
 	switch ev.Kind {
 	case runtime.TaskFinished:
-		span.AddEvent("finished", oteltrace.WithAttributes(eattrs...))
+		if len(eattrs) == 0 {
+			span.AddEvent("finished")
+		} else {
+			span.AddEvent("finished", oteltrace.WithAttributes(eattrs...))
+		}
 	case runtime.TaskFailed:
 		msg := "<nil>"
 		if ev.Err != nil {
 			msg = ev.Err.Error()
-			xattrs := []attribute.KeyValue{}
+			var xattrs []attribute.KeyValue
 			var pe *runtime.PanicError
 			if errors.As(ev.Err, &pe) {
 				xattrs = append(xattrs, attribute.String("exception.stacktrace", string(pe.Stack)))
@@ -436,11 +452,11 @@ func (o *Observer) ended(ls *loopState, st *taskState, ev *runtime.TaskEvent) {
 		}
 		span.AddEvent("failed", oteltrace.WithAttributes(eattrs...))
 		span.SetStatus(codes.Error, msg)
-		sattrs = append(sattrs, eattrs[0])
+		sattrs = append(sattrs, stateAttr)
 	case runtime.TaskCancelled:
 		cm := attribute.String("task.cancel.message", ev.CancelMsg)
 		span.AddEvent("cancelled", oteltrace.WithAttributes(append(eattrs, cm)...))
-		sattrs = append(sattrs, eattrs[0], cm)
+		sattrs = append(sattrs, stateAttr, cm)
 	}
 	if st.dropped > 0 {
 		sattrs = append(sattrs, attribute.Int("task.events.dropped", st.dropped))
