@@ -25,7 +25,8 @@ type Tree struct {
 }
 
 // BuildTree arranges tasks into a Tree: roots are the tasks that nobody
-// awaits and whose parent is not live. Tasks are taken in the order given
+// awaits and whose parent is not live, plus one task of each await cycle
+// that no root reaches, in the order of tasks. Tasks are taken in the order given
 // (creation order from the agent). It costs O(tasks + awaits) time and
 // never loops, whatever the graph.
 func BuildTree(tasks []Task) Tree {
@@ -96,10 +97,16 @@ func BuildTree(tasks []Task) Tree {
 		tr.Roots = append(tr.Roots, walk(i, ""))
 	}
 	// Whatever is left is reachable only through a cycle.
+	cyclic := false
 	for i := range tasks {
 		if !visited[i] {
 			tr.Roots = append(tr.Roots, walk(i, ""))
+			cyclic = true
 		}
+	}
+	if cyclic {
+		// Keep the roots in the order of the tasks given.
+		slices.SortStableFunc(tr.Roots, func(a, b *TreeNode) int { return idx[a.Task.ID] - idx[b.Task.ID] })
 	}
 	return tr
 }
