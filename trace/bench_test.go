@@ -49,13 +49,17 @@ func w1(tb testing.TB, tasks int, opts ...runtime.Option) {
 func BenchmarkW1Traced(b *testing.B) {
 	b.Run("untraced", func(b *testing.B) {
 		b.ReportAllocs()
+		cpu0 := cpuTime()
 		runW1(b, w1Tasks)
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*w1Tasks), "ns/task")
+		b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N*w1Tasks), "cpu-ns/task")
 	})
 	b.Run("no-sdk", func(b *testing.B) {
 		b.ReportAllocs()
+		cpu0 := cpuTime()
 		runW1(b, w1Tasks, runtime.WithObserver(trace.New()))
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*w1Tasks), "ns/task")
+		b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N*w1Tasks), "cpu-ns/task")
 	})
 	for _, bc := range []struct {
 		name string
@@ -71,8 +75,9 @@ func BenchmarkW1Traced(b *testing.B) {
 			exp := trace.NewExporter(tracetest.NewNoopExporter(), nil)
 			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, bc.opts...))
 			obs := trace.New(trace.WithTracerProvider(tp))
+			cpu0 := cpuTime()
 			runW1(b, w1Tasks, runtime.WithObserver(obs))
-			elapsed := b.Elapsed()
+			elapsed, cpu := b.Elapsed(), cpuTime()-cpu0
 			if err := tp.Shutdown(context.Background()); err != nil {
 				b.Fatal(err)
 			}
@@ -82,6 +87,7 @@ func BenchmarkW1Traced(b *testing.B) {
 			b.ReportMetric(float64(dropped)/float64(b.N), "dropped/op")
 			b.ReportMetric(100*float64(dropped)/float64(spans), "%dropped")
 			b.ReportMetric(float64(elapsed.Nanoseconds())/float64(b.N*w1Tasks), "ns/task")
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*w1Tasks), "cpu-ns/task")
 		})
 	}
 }

@@ -16,9 +16,9 @@
 // (pass the context given to Run so that a request span owns the loop's
 // work). The span name is the task function without its import path
 // ("main.fetch", "app.(*Server).handle.func1"): low-cardinality, unlike task
-// names. Attributes: task.id, task.name, task.function, loop.name,
-// task.parent_id, and the spawn site as code.function, code.filepath and
-// code.lineno.
+// names. Attributes: task.id, task.name, loop.name, and the spawn site as
+// code.function, code.filepath and code.lineno; task.parent_id when the
+// parent task's span could not be found (it had ended).
 //
 // # Events
 //

@@ -274,7 +274,7 @@ func (o *Observer) created(ls *loopState, ev *runtime.TaskEvent) {
 		metrics   = o.m.enabled()
 	)
 	parent := o.parent
-	traced := true
+	traced, orphan := true, false
 	if ev.ParentID != 0 {
 		if p := ls.tasks[ev.ParentID]; p != nil {
 			if p.span == nil {
@@ -287,6 +287,8 @@ func (o *Observer) created(ls *loopState, ev *runtime.TaskEvent) {
 			}
 		} else if ls.untraced {
 			traced = false
+		} else {
+			orphan = true // its parent's span is gone: say who it was
 		}
 	}
 	if traced {
@@ -294,7 +296,6 @@ func (o *Observer) created(ls *loopState, ev *runtime.TaskEvent) {
 		attrs := append(ls.attrBuf[:0],
 			attribute.Int64("task.id", int64(ev.TaskID)),
 			attribute.String("task.name", ev.TaskName),
-			attribute.String("task.function", ev.Function),
 			attribute.String("loop.name", ev.LoopName))
 		if !ev.SpawnedAt.IsZero() {
 			attrs = append(attrs,
@@ -302,7 +303,7 @@ func (o *Observer) created(ls *loopState, ev *runtime.TaskEvent) {
 				attribute.String("code.filepath", ev.SpawnedAt.File),
 				attribute.Int("code.lineno", ev.SpawnedAt.Line))
 		}
-		if ev.ParentID != 0 {
+		if orphan {
 			attrs = append(attrs, attribute.Int64("task.parent_id", int64(ev.ParentID)))
 		}
 		// No explicit timestamp: the Observer runs at the transition, so the
