@@ -20,6 +20,7 @@ type coro struct {
 	yield   func(struct{}) bool
 	t       *task
 	stopped bool
+	g       uintptr // the coroutine goroutine's identity (getg)
 }
 
 // maxIdleCoros bounds the pool of parked coroutines per loop.
@@ -53,6 +54,8 @@ func (c *coro) stop() {
 // run is the coroutine body: run the bound task, hand control back, repeat.
 func (c *coro) run(yield func(struct{}) bool) {
 	c.yield = yield
+	c.g = getg()
+	c.l.steppingG.Store(c.l.stepKey(c.t)) // the first step began before c.g was known
 	for {
 		c.t.exec()
 		c.t = nil

@@ -32,3 +32,12 @@ TEXT ·callerpc(SB),NOSPLIT|NOFRAME,$0-8
 	MOVQ 8(BP), AX
 	MOVQ AX, ret+0(FP)
 	RET
+
+// func getg() uintptr
+//
+// getg returns the address of the calling goroutine's g: an identity, never
+// dereferenced.
+TEXT ·getg(SB),NOSPLIT|NOFRAME,$0-8
+	MOVQ (TLS), AX
+	MOVQ AX, ret+0(FP)
+	RET

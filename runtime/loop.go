@@ -45,8 +45,9 @@ type Loop struct {
 	lastStart     int64
 	wakeTimer     *time.Timer
 	labels        bool
-	stepping      atomic.Uint64 // id of the task whose step runs now (no write barrier, unlike a pointer)
-	fresh         bool          // l.now was read at this iteration's start and no step ran since
+	stepping      *task          // the task whose step runs now
+	steppingG     atomic.Uintptr // the goroutine running it (getg), for checks from any goroutine
+	fresh         bool           // l.now was read at this iteration's start and no step ran since
 	profiling     bool
 	profAt        int64
 	inboxN        atomic.Int32
@@ -451,9 +452,11 @@ func (l *Loop) step(t *task) {
 		}
 	}
 	l.stageN = 0
-	l.stepping.Store(t.id)
+	l.stepping = t
+	l.steppingG.Store(l.stepKey(t))
 	t.co.next()
-	l.stepping.Store(0)
+	l.stepping = nil
+	l.steppingG.Store(0)
 	l.fresh = false
 	l.last = t
 	l.lastStart = now
@@ -465,6 +468,15 @@ func (l *Loop) step(t *task) {
 	} else if l.obs != nil {
 		l.emit(t, TaskSuspended)
 	}
+}
+
+// stepKey identifies the running step for checkRunning: the goroutine of
+// t's coroutine, or t itself where goroutine identity is unavailable.
+func (l *Loop) stepKey(t *task) uintptr {
+	if t.co != nil && t.co.g != 0 {
+		return t.co.g
+	}
+	return uintptr(unsafe.Pointer(t))
 }
 
 // flush publishes the step that just ended, if any.
@@ -601,7 +613,7 @@ func (l *Loop) deliverCancel(t *task, msg string) {
 		}
 		return
 	}
-	if l.stepping.Load() != t.id && t.co != nil {
+	if l.stepping != t && t.co != nil {
 		l.schedule(t)
 	}
 }

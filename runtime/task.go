@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Handle is the type-erased view of a task: every *Task[T] is one. Wait,
@@ -319,7 +320,14 @@ func AllTasks(ctx context.Context) []Handle {
 
 // checkRunning verifies that an awaiting function runs in the step of t.
 func (t *task) checkRunning(op string) error {
-	if t.loop.stepping.Load() != t.id {
+	// Only the goroutine running a step may await; on it, the loop's own
+	// fields may be read, since the loop is parked in that step.
+	l := t.loop
+	g := getg()
+	if g == 0 {
+		g = uintptr(unsafe.Pointer(t))
+	}
+	if l.steppingG.Load() != g || l.stepping != t {
 		return fmt.Errorf("runtime: %s: %w (task %s is not running: was its context passed to another goroutine?)", op, ErrNotInTask, t.displayName())
 	}
 	return nil
