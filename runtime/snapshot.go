@@ -107,7 +107,11 @@ func (l *Loop) snapshotRaw(full bool) ([]rawTask, LoopSnapshot) {
 		snap.Blocking = &ev
 	}
 	for t := l.head; t != nil; t = t.next {
-		r := rawTask{t: t, state: State(t.state.Load()), rec: t.pub, run: t == l.cur}
+		st := State(t.state.Load())
+		if st.Done() {
+			continue // ended; retired at the loop's next step
+		}
+		r := rawTask{t: t, state: st, rec: t.pub, run: t == l.cur}
 		stk := t.pub.stk
 		if len(stk) > per {
 			stk = stk[:per]

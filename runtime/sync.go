@@ -75,12 +75,12 @@ func (m *Lock) Lock(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := bind(&m.loop, cur, "Lock.Lock"); err != nil {
+		return err
+	}
 	if !m.locked && m.waiters.len() == 0 {
 		m.locked = true
 		return nil
-	}
-	if err := bind(&m.loop, cur, "Lock.Lock"); err != nil {
-		return err
 	}
 	return cur.waitGrant(&m.waiters, awaitLock)
 }
@@ -127,12 +127,12 @@ func (s *Semaphore) Acquire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := bind(&s.loop, cur, "Semaphore.Acquire"); err != nil {
+		return err
+	}
 	if s.value > 0 && s.waiters.len() == 0 {
 		s.value--
 		return nil
-	}
-	if err := bind(&s.loop, cur, "Semaphore.Acquire"); err != nil {
-		return err
 	}
 	return cur.waitGrant(&s.waiters, awaitSemaphore)
 }
