@@ -44,6 +44,7 @@ type Agent struct {
 	path  string
 	ln    *limitListener
 	srv   *http.Server
+	h     *handler
 	done  chan struct{}
 	close sync.Once
 	err   error
@@ -82,8 +83,9 @@ func Listen(opts Options) (*Agent, error) {
 	}
 	a := &Agent{path: path, done: make(chan struct{})}
 	a.ln = newLimitListener(ul, maxConns)
+	a.h = newHandler(opts, true)
 	a.srv = &http.Server{
-		Handler:           newHandler(opts, true),
+		Handler:           a.h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -105,12 +107,15 @@ func Listen(opts Options) (*Agent, error) {
 func (a *Agent) Path() string { return a.path }
 
 // Close stops the agent: it closes the socket and every open connection,
-// waits for the serving goroutine to exit and removes the socket file.
-// Calling it again does nothing and returns the same error.
+// waits for the requests in progress to end (closing their connections
+// makes them end quickly) and for the serving goroutine to exit, and
+// removes the socket file. Calling it again does nothing and returns the
+// same error.
 func (a *Agent) Close() error {
 	a.close.Do(func() {
 		err := a.srv.Close()
 		<-a.done
+		a.h.shut()
 		if rerr := os.Remove(a.path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) && err == nil {
 			err = rerr
 		}

@@ -446,3 +446,40 @@ func TestAnswersWhileLoopBlocked(t *testing.T) {
 		return err == nil && tk.State == "cancelled"
 	})
 }
+
+// TestCloseWhileRequestsWait closes an agent whose request slots are all
+// taken: the waiting request ends with the connection and Close returns
+// without leaking goroutines (goleak checks at the end).
+func TestCloseWhileRequestsWait(t *testing.T) {
+	a, err := Listen(Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range cap(a.h.sem) {
+		a.h.sem <- struct{}{}
+	}
+	c, err := DialPath(a.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Loops(context.Background())
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // let the request reach the queue
+	closed := make(chan error, 1)
+	go func() { closed <- a.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Close did not return while a request waited for a slot")
+	}
+	if err := <-done; err == nil {
+		t.Error("the waiting request succeeded on a closed agent")
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/taskdump/taskdump/inspect/wire"
@@ -39,6 +40,17 @@ type handler struct {
 	sem       chan struct{}
 	started   time.Time
 	queueWait time.Duration
+	// Each request holds a read lock while it is served; Agent.Close takes
+	// the write lock to wait for them, then marks the handler closed.
+	active sync.RWMutex
+	closed bool
+}
+
+// shut waits for the requests in progress and refuses later ones.
+func (h *handler) shut() {
+	h.active.Lock()
+	h.closed = true
+	h.active.Unlock()
 }
 
 func newHandler(opts Options, needPeer bool) *handler {
@@ -71,6 +83,12 @@ func writeError(w http.ResponseWriter, e *apiError) {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.active.RLock()
+	defer h.active.RUnlock()
+	if h.closed {
+		writeError(w, errorf(http.StatusServiceUnavailable, wire.CodeBusy, "agent closed"))
+		return
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
