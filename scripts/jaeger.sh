@@ -29,8 +29,17 @@ QUERY="http://127.0.0.1:16686"
 
 log() { echo "jaeger.sh: $*" >&2; }
 
+# answers reports whether the query API answers GET /api/services with 200.
 answers() {
-	curl -fsS -o /dev/null --max-time 2 "$QUERY/api/services" 2>/dev/null
+	if command -v curl >/dev/null 2>&1; then
+		curl -fsS -o /dev/null --max-time 2 "$QUERY/api/services" 2>/dev/null
+		return
+	fi
+	# No curl: plain HTTP/1.0 through bash's /dev/tcp.
+	local status
+	status="$(timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/16686 &&
+		printf "GET /api/services HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" >&3 && head -n1 <&3' 2>/dev/null)" || return 1
+	[[ "$status" == *" 200"* ]]
 }
 
 build() {

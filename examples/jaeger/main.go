@@ -59,7 +59,7 @@ func main() {
 	st := exp.Stats()
 	fmt.Printf("trace %s: %d spans exported, %d lost\n", id, st.Exported, st.Lost)
 	if st.Exported > 0 {
-		fmt.Printf("Jaeger UI:  http://127.0.0.1:16686/trace/%s\n", id)
+		fmt.Printf("Jaeger UI:  http://127.0.0.1:16686/trace/%s (official image or release binary)\n", id)
 		fmt.Printf("Jaeger API: curl -s http://127.0.0.1:16686/api/traces/%s\n", id)
 	} else {
 		fmt.Println("nothing exported: is Jaeger running? (scripts/jaeger.sh start)")
