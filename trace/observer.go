@@ -110,6 +110,7 @@ func (o *Observer) Flush() {
 		ls.mu.Lock()
 		ending := ls.ending
 		ls.ending = nil
+		ls.holding.Store(0)
 		ls.mu.Unlock()
 		for _, st := range ending {
 			o.finish(st)
@@ -147,6 +148,9 @@ type loopState struct {
 
 	mu     sync.Mutex
 	ending []*taskState
+	// holding is len(ending), readable without mu: the loop checks it at
+	// every step.
+	holding atomic.Int32
 }
 
 // taskState is what the Observer keeps per live task.
@@ -476,6 +480,7 @@ func (o *Observer) ended(ls *loopState, st *taskState, ev *runtime.TaskEvent) {
 		st.endTime = time.Now()
 		ls.mu.Lock()
 		ls.ending = append(ls.ending, st)
+		ls.holding.Store(int32(len(ls.ending)))
 		ls.mu.Unlock()
 		return
 	}
@@ -496,6 +501,9 @@ func (o *Observer) finish(st *taskState) {
 // endDeferred ends the spans held open for a blocked_loop event: by the time
 // a later step begins, the runtime has reported every block before it.
 func (o *Observer) endDeferred(ls *loopState) {
+	if ls.holding.Load() == 0 {
+		return
+	}
 	ls.mu.Lock()
 	if len(ls.ending) == 0 {
 		ls.mu.Unlock()
@@ -503,6 +511,7 @@ func (o *Observer) endDeferred(ls *loopState) {
 	}
 	ending := ls.ending
 	ls.ending = nil
+	ls.holding.Store(0)
 	ls.mu.Unlock()
 	for _, st := range ending {
 		o.finish(st)
@@ -540,6 +549,7 @@ func (o *Observer) OnBlock(ev runtime.BlockEvent) {
 		if st.taskID == ev.TaskID {
 			found = st
 			ls.ending = append(ls.ending[:i], ls.ending[i+1:]...)
+			ls.holding.Store(int32(len(ls.ending)))
 			break
 		}
 	}
