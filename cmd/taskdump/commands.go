@@ -203,7 +203,7 @@ func stackCmd() *command {
 		long: "Stack prints the full stack of a task, innermost call first, as a Go traceback:\n" +
 			"where a suspended task waits, or the live stack of a task whose step is running.",
 		flags: func(fs *pflag.FlagSet, o *opts) {
-			boolFlag(fs, &o.all, "all", false, "also show the task runtime's own frames below the task function")
+			boolFlag(fs, &o.all, "all", false, "also show the frames of the Go and task runtimes around the user's code")
 			boolFlag(fs, &o.json, "json", false, "print the stack as JSON")
 		},
 		run: func(ctx context.Context, e *env, o *opts, args []string) error {
@@ -239,7 +239,7 @@ func blockingCmd() *command {
 			"so blocked every other task: the ongoing one, if any, and recent ones, each with its\n" +
 			"task, duration and stack. Move such work into runtime.ToThread.",
 		flags: func(fs *pflag.FlagSet, o *opts) {
-			boolFlag(fs, &o.all, "all", false, "also show the task runtime's own frames below the task function")
+			boolFlag(fs, &o.all, "all", false, "also show the frames of the Go and task runtimes around the user's code")
 			boolFlag(fs, &o.json, "json", false, "print a JSON array of blocking events")
 		},
 		run: func(ctx context.Context, e *env, o *opts, args []string) error {

@@ -139,7 +139,7 @@ func run(ctx context.Context, args []string, e *env) int {
 	}
 	fs.SortFlags = false
 	usage := func(w io.Writer) {
-		fmt.Fprintf(w, "Usage: taskdump %s %s\n\n%s\n\nFlags:\n%s", cmd.name, cmd.args, cmd.long, fs.FlagUsages())
+		fmt.Fprintf(w, "Usage: %s\n\n%s\n\nFlags:\n%s", strings.TrimSpace("taskdump "+cmd.name+" "+cmd.args), cmd.long, fs.FlagUsages())
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
