@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -368,7 +369,9 @@ func runCancel(ctx context.Context, e *env, o *opts, args []string) error {
 		if err != nil {
 			return err
 		}
-		ids = append(ids, id)
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
 	}
 	if len(ids) == 0 && o.name == "" {
 		return usagef("want task IDs or --name GLOB")
@@ -392,7 +395,9 @@ func runCancel(ctx context.Context, e *env, o *opts, args []string) error {
 			return fmt.Errorf("no live task matches %q", o.name)
 		}
 		for _, t := range ts {
-			ids = append(ids, t.ID)
+			if !slices.Contains(ids, t.ID) {
+				ids = append(ids, t.ID)
+			}
 		}
 	}
 	var failed []error
