@@ -58,6 +58,12 @@ func TestTaskTreeIsSpanTree(t *testing.T) {
 		if v, ok := attr(tt.s.Attributes(), "task.id"); !ok || v.AsInt64() <= 0 {
 			t.Errorf("%s: task.id = %v, want a positive id", tt.name, v.Emit())
 		}
+		if v, _ := attr(tt.s.Attributes(), "code.filepath"); !strings.HasSuffix(v.AsString(), "_test.go") {
+			t.Errorf("%s: code.filepath = %q, want the spawn site in a test file", tt.name, v.AsString())
+		}
+		if v, _ := attr(tt.s.Attributes(), "code.lineno"); v.AsInt64() <= 0 {
+			t.Errorf("%s: code.lineno = %d, want the spawn site's line", tt.name, v.AsInt64())
+		}
 		if !strings.HasPrefix(tt.s.Name(), "trace_test.TestTaskTreeIsSpanTree.func1") {
 			t.Errorf("%s: span name %q, want the task function without its import path", tt.name, tt.s.Name())
 		}
