@@ -79,8 +79,9 @@
 // BenchmarkW1Traced/untraced). With an SDK, a task that starts and finishes
 // at once costs one span, three events and about 17 allocations, most of
 // them the SDK's (BenchmarkW1Traced/sdk): on a shared 2-core machine W1 ran
-// at 65,000-86,000 task spans per second, about 12-15 µs of CPU per task,
-// against about 1.5 µs untraced.
+// at 110,000-140,000 task spans per second when it was quiet and down to
+// 65,000 under load, 10-15 µs of CPU per task (the GC runs on the second
+// core), against about 1.5 µs untraced.
 //
 // # Exporting: the batch queue and dropped spans
 //
