@@ -259,9 +259,25 @@ func (c *Client) Loops(ctx context.Context) ([]wire.Loop, error) {
 
 // Tasks returns the live tasks f selects, in loop order and creation order.
 func (c *Client) Tasks(ctx context.Context, f TaskFilter) ([]wire.Task, error) {
-	var ts []wire.Task
-	err := c.get(ctx, wire.PathTasks, f.query(), &ts)
-	return ts, err
+	return c.taskList(ctx, wire.PathTasks, f.query())
+}
+
+// taskList reads a JSON array of tasks with wire.DecodeTasks.
+func (c *Client) taskList(ctx context.Context, p string, q url.Values) ([]wire.Task, error) {
+	rc, err := c.do(ctx, http.MethodGet, p, q, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("inspect: reading %s: %w", p, err)
+	}
+	ts, err := wire.DecodeTasks(data)
+	if err != nil {
+		return nil, fmt.Errorf("inspect: %w", err)
+	}
+	return ts, nil
 }
 
 // WriteTasks copies the JSON array of the tasks f selects to w as the agent
@@ -322,9 +338,7 @@ func (c *Client) Blocking(ctx context.Context) ([]wire.BlockEvent, error) {
 
 // History returns the recently finished tasks of every loop, oldest first.
 func (c *Client) History(ctx context.Context) ([]wire.Task, error) {
-	var ts []wire.Task
-	err := c.get(ctx, wire.PathHistory, nil, &ts)
-	return ts, err
+	return c.taskList(ctx, wire.PathHistory, nil)
 }
 
 // Snapshot returns everything the agent knows; stacks adds every task's
