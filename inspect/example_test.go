@@ -3,7 +3,10 @@ package inspect_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"time"
 
@@ -63,4 +66,25 @@ func Example() {
 	// main     pending, awaiting sleep(1h0m0s)
 	// fetch    pending, awaiting sleep(1m0s)
 	// consumer pending, awaiting queue.get
+}
+
+// A program that already serves HTTP can mount the protocol on its own mux
+// instead of starting an Agent. Protect the route as you would
+// net/http/pprof: it has no peer credentials to check.
+func ExampleHandler() {
+	mux := http.NewServeMux()
+	mux.Handle("/debug/taskdump/", http.StripPrefix("/debug/taskdump", inspect.Handler(inspect.Options{ReadOnly: true})))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/debug/taskdump/v1/tasks/999999")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Print(resp.StatusCode, " ", string(body))
+	http.DefaultClient.CloseIdleConnections()
+	// Output:
+	// 404 {"code":"no_such_task","error":"inspect: no such task 999999"}
 }
