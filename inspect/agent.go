@@ -35,6 +35,7 @@ const (
 	maxQueueWait   = 10 * time.Second // how long a request waits for a slot before 503
 	maxBodyBytes   = 64 << 10         // request body
 	maxHeaderBytes = 16 << 10         // request line and headers
+	maxSocketPath  = 107              // sun_path holds 108 bytes with the NUL
 )
 
 // Agent serves the inspect protocol on a Unix socket. Create one with
@@ -65,6 +66,10 @@ func Listen(opts Options) (*Agent, error) {
 		return nil, err
 	}
 	path := SocketPath(dir, os.Getpid())
+	if len(path) > maxSocketPath {
+		return nil, fmt.Errorf("inspect: socket path %s is %d bytes, over the %d a Unix socket allows; set %s to a shorter directory",
+			path, len(path), maxSocketPath, EnvDir)
+	}
 	if _, err := removeStale(path); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -481,5 +482,15 @@ func TestCloseWhileRequestsWait(t *testing.T) {
 	}
 	if err := <-done; err == nil {
 		t.Error("the waiting request succeeded on a closed agent")
+	}
+}
+
+func TestListenPathTooLong(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), strings.Repeat("d", 120))
+	if a, err := Listen(Options{Dir: dir}); err == nil {
+		a.Close()
+		t.Fatal("Listen with a 130-byte socket path succeeded")
+	} else if !strings.Contains(err.Error(), "set TASKDUMP_DIR to a shorter directory") {
+		t.Errorf("err = %v, want advice to shorten the path", err)
 	}
 }
