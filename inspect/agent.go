@@ -62,13 +62,13 @@ func Listen(opts Options) (*Agent, error) {
 	if dir == "" {
 		dir = DefaultDir()
 	}
-	if err := prepareDir(dir); err != nil {
-		return nil, err
-	}
 	path := SocketPath(dir, os.Getpid())
 	if len(path) > maxSocketPath {
 		return nil, fmt.Errorf("inspect: socket path %s is %d bytes, over the %d a Unix socket allows; set %s to a shorter directory",
 			path, len(path), maxSocketPath, EnvDir)
+	}
+	if err := prepareDir(dir); err != nil {
+		return nil, err
 	}
 	if _, err := removeStale(path); err != nil {
 		return nil, err
