@@ -486,3 +486,30 @@ func TestSharedByLoops(t *testing.T) {
 }
 
 var _ = errors.New
+
+// TestFlushEndsHeldSpans: a loop whose threshold is larger than the
+// Observer's never reports the slow last step of main, so its span waits
+// for Flush.
+func TestFlushEndsHeldSpans(t *testing.T) {
+	sr := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr))
+	defer tp.Shutdown(context.Background())
+	obs := trace.New(trace.WithTracerProvider(tp), trace.WithSlowStepThreshold(10*time.Millisecond))
+	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+		time.Sleep(20 * time.Millisecond) // slow for the Observer, not for the loop
+		return 0, nil
+	}, runtime.WithObserver(obs), runtime.WithSlowStepThreshold(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(sr.Ended()); got != 0 {
+		t.Fatalf("%d spans ended before Flush, want 0 (main's is held)", got)
+	}
+	obs.Flush()
+	if got := len(sr.Ended()); got != 1 {
+		t.Fatalf("%d spans ended after Flush, want 1", got)
+	}
+	if got := eventNames(sr.Ended()[0]); !slices.Equal(got, []string{"scheduled", "started", "finished"}) {
+		t.Errorf("events %q, want scheduled started finished", got)
+	}
+}
