@@ -15,7 +15,7 @@
 // <temp dir>/taskdump-<uid>. It answers from the runtime's snapshots, which
 // never wait for a loop, so it answers while a task blocks the loop. An idle
 // agent costs one goroutine blocked in accept. A request for n tasks costs
-// one runtime snapshot of n records (about 2–3 µs and 860 B per task) plus
+// one runtime snapshot of n records (about 2–3 µs and 700 B per task) plus
 // their JSON (about 2 µs and 600 B per task, written without reflection);
 // `taskdump tasks PID --json` lists 100,000 tasks in 0.3–0.4 s end to end
 // (BenchmarkTasksJSON100k in cmd/taskdump).
