@@ -51,6 +51,7 @@ type Loop struct {
 	profiling     bool
 	profAt        int64
 	inboxN        atomic.Int32
+	caught        atomic.Bool // the watchdog recorded the running step as blocking
 	pendingBlocks []BlockEvent
 
 	// Any goroutine.
@@ -78,6 +79,10 @@ type Loop struct {
 	droppedHist uint64
 	afterFuncs  map[*task][]*afterFunc
 	started     time.Time
+
+	// rfc caches PC resolutions for readers (snapshots) across calls.
+	rfcMu sync.Mutex
+	rfc   frameCache
 
 	threads threadPool
 	dog     watchdog
@@ -245,13 +250,13 @@ func (l *Loop) drainClosed() {
 // (asyncio.run_coroutine_threadsafe) and returns it at once. Its parent is
 // none. If the loop has closed, the task is returned already Failed with
 // ErrLoopClosed. Await it from another goroutine with a context that carries
-// no task to block until it is done.
+// no task to block until it is done. opts name the task (Named).
 //
 //go:noinline
-func (l *Loop) Submit(fn func(context.Context) error) *Task[struct{}] {
+func (l *Loop) Submit(fn func(context.Context) error, opts ...TaskOption) *Task[struct{}] {
 	pc := callerpc()
 	body := func(ctx context.Context) (struct{}, error) { return struct{}{}, fn(ctx) }
-	t := newTask(l, nil, context.Background(), body, pc, nil)
+	t := newTask(l, nil, context.Background(), body, pc, opts)
 	t.fnPC = funcPC(fn) // the user's function, not the wrapper
 	if l.status.Load() == loopClosed {
 		l.failClosed(&t.task)
@@ -280,6 +285,14 @@ func (l *Loop) failClosed(t *task) {
 	t.ended = Failed
 	l.mu.Unlock()
 	t.state.Store(uint32(Failed))
+}
+
+// LoopOf returns the loop ctx's task belongs to, or nil outside any task.
+func LoopOf(ctx context.Context) *Loop {
+	if t := taskOf(ctx); t != nil {
+		return t.loop
+	}
+	return nil
 }
 
 // CallSoonThreadsafe schedules fn to run on the loop goroutine, from any
@@ -460,6 +473,12 @@ func (l *Loop) step(t *task) {
 	l.fresh = false
 	l.last = t
 	l.lastStart = now
+	if l.caught.Load() {
+		// The watchdog caught this step blocking: publish and report it now,
+		// before the task's next transition.
+		l.caught.Store(false)
+		l.flush()
+	}
 	if t.bodyDone {
 		c := t.co
 		t.co = nil
@@ -521,6 +540,10 @@ func (l *Loop) endLocked(t *task, end int64) {
 
 // publishEnd publishes t's end outside a step (cancelled before it ran).
 func (l *Loop) publishEnd(t *task, now int64) {
+	if l.last != nil && !l.fresh {
+		now = l.clock() // the last step's end: it may have blocked
+		l.now = now
+	}
 	l.mu.Lock()
 	if l.last != nil {
 		l.endLocked(l.last, now)

@@ -137,7 +137,8 @@ func (l *Loop) Snapshot(opts ...SnapshotOptions) LoopSnapshot {
 		o = opts[0]
 	}
 	raws, snap := l.snapshotRaw(o.Stacks)
-	fc := make(frameCache)
+	fc := l.readerFrames()
+	defer l.rfcMu.Unlock()
 	var sc stackCache
 	if o.Stacks {
 		sc = make(stackCache)
@@ -147,6 +148,16 @@ func (l *Loop) Snapshot(opts ...SnapshotOptions) LoopSnapshot {
 		l.info(&snap.Tasks[i], &raws[i], fc, sc)
 	}
 	return snap
+}
+
+// readerFrames locks and returns the loop's frame cache for readers: PCs
+// resolve once per loop, not once per snapshot. The caller unlocks rfcMu.
+func (l *Loop) readerFrames() frameCache {
+	l.rfcMu.Lock()
+	if l.rfc == nil || len(l.rfc) > 1<<16 {
+		l.rfc = make(frameCache)
+	}
+	return l.rfc
 }
 
 // stackCache shares the resolved stack of tasks suspended at the same
@@ -216,7 +227,9 @@ func (l *Loop) Task(id uint64) (TaskInfo, bool) {
 		return TaskInfo{}, false
 	}
 	var ti TaskInfo
-	l.info(&ti, &r, make(frameCache), make(stackCache))
+	fc := l.readerFrames()
+	defer l.rfcMu.Unlock()
+	l.info(&ti, &r, fc, make(stackCache))
 	return ti, true
 }
 
@@ -270,7 +283,8 @@ func (l *Loop) History() []TaskInfo {
 		ends[i] = t.endTime
 	}
 	l.mu.Unlock()
-	fc := make(frameCache)
+	fc := l.readerFrames()
+	defer l.rfcMu.Unlock()
 	out := make([]TaskInfo, len(ts))
 	for i, t := range ts {
 		r := rawTask{t: t, state: State(t.state.Load()), rec: recs[i]}

@@ -269,6 +269,9 @@ func newTask[T any](l *Loop, parent *task, values context.Context, fn func(conte
 	t.impl = t
 	t.id = nextTaskID()
 	t.name = tc.name
+	if t.name == "" && l.obs != nil {
+		t.name = "Task-" + itoa(int(t.id)) // observers see the name on every event: build it once
+	}
 	t.spawnPC = pc
 	t.fnPC = funcPC(fn)
 	t.values = values

@@ -81,6 +81,7 @@ func (d *watchdog) run(l *Loop) {
 		l.mu.Lock()
 		if l.cur == cur && l.curStart == start {
 			l.ongoing = &ev
+			l.caught.Store(true)
 		}
 		l.mu.Unlock()
 	}
