@@ -278,6 +278,10 @@ func (o *Observer) created(ls *loopState, ev *runtime.TaskEvent) {
 		metrics   = o.m.enabled()
 	)
 	parent := o.parent
+	if ev.ParentID == 0 && ev.Context != nil && oteltrace.SpanContextFromContext(ev.Context).IsValid() {
+		// A span in the context given to Run (or Spawn) owns the task.
+		parent = ev.Context
+	}
 	traced, orphan := true, false
 	if ev.ParentID != 0 {
 		if p := ls.tasks[ev.ParentID]; p != nil {

@@ -390,31 +390,45 @@ func TestBlockedLoopEvent(t *testing.T) {
 	}
 }
 
+// TestParentContextOwnsTheLoop: a span in the context given to Run parents
+// the loop's main task, whether or not the observer was told with
+// WithParentContext.
 func TestParentContextOwnsTheLoop(t *testing.T) {
-	sr := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr))
-	defer tp.Shutdown(context.Background())
-	ctx, req := tp.Tracer("test").Start(context.Background(), "GET /report")
-	obs := trace.New(trace.WithTracerProvider(tp), trace.WithParentContext(ctx))
-	_, err := runtime.Run(ctx, func(ctx context.Context) (int, error) {
-		return runtime.Spawn(ctx, func(ctx context.Context) (int, error) { return 1, nil }, runtime.Named("work")).Await(ctx)
-	}, runtime.WithObserver(obs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.End()
-	spans := sr.Ended()
-	main, work := span(t, spans, "main"), span(t, spans, "work")
-	if got, want := main.Parent().SpanID(), req.SpanContext().SpanID(); got != want {
-		t.Errorf("main's parent %v, want the request span %v", got, want)
-	}
-	if got, want := work.Parent().SpanID(), main.SpanContext().SpanID(); got != want {
-		t.Errorf("work's parent %v, want main %v", got, want)
-	}
-	for _, s := range []sdktrace.ReadOnlySpan{main, work} {
-		if got, want := s.SpanContext().TraceID(), req.SpanContext().TraceID(); got != want {
-			t.Errorf("%s: trace %v, want the request's %v", s.Name(), got, want)
-		}
+	for _, tc := range []struct {
+		name   string
+		option bool
+	}{{"from Run's context", false}, {"WithParentContext", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			sr := tracetest.NewSpanRecorder()
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr))
+			defer tp.Shutdown(context.Background())
+			ctx, req := tp.Tracer("test").Start(context.Background(), "GET /report")
+			opts := []trace.Option{trace.WithTracerProvider(tp)}
+			if tc.option {
+				opts = append(opts, trace.WithParentContext(ctx))
+			}
+			obs := trace.New(opts...)
+			_, err := runtime.Run(ctx, func(ctx context.Context) (int, error) {
+				return runtime.Spawn(ctx, func(ctx context.Context) (int, error) { return 1, nil }, runtime.Named("work")).Await(ctx)
+			}, runtime.WithObserver(obs))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.End()
+			spans := sr.Ended()
+			main, work := span(t, spans, "main"), span(t, spans, "work")
+			if got, want := main.Parent().SpanID(), req.SpanContext().SpanID(); got != want {
+				t.Errorf("main's parent %v, want the request span %v", got, want)
+			}
+			if got, want := work.Parent().SpanID(), main.SpanContext().SpanID(); got != want {
+				t.Errorf("work's parent %v, want main %v", got, want)
+			}
+			for _, s := range []sdktrace.ReadOnlySpan{main, work} {
+				if got, want := s.SpanContext().TraceID(), req.SpanContext().TraceID(); got != want {
+					t.Errorf("%s: trace %v, want the request's %v", s.Name(), got, want)
+				}
+			}
+		})
 	}
 }
 

@@ -55,7 +55,10 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 //	runtime.Run(ctx, main, runtime.WithObserver(obs))
 //
 // Only ctx's span context is used; its cancellation is ignored. The default
-// (or nil) is context.Background(): those tasks start new traces.
+// (or nil) is context.Background(): those tasks start new traces. A span in
+// the context given to runtime.Run itself takes precedence (the runtime
+// hands it to the observer with the main task's TaskCreated event), so this
+// option is needed only for tasks sent with Loop.Submit.
 func WithParentContext(ctx context.Context) Option {
 	return func(c *config) { c.parent = ctx }
 }
