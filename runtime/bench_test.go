@@ -160,6 +160,7 @@ func BenchmarkSnapshot100k(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
 			l := NewLoop()
+			var held time.Duration
 			err := l.Run(ctx, func(ctx context.Context) error {
 				ev := NewEvent()
 				for range w4Tasks {
@@ -175,13 +176,17 @@ func BenchmarkSnapshot100k(b *testing.B) {
 							b.Fatalf("snapshot has %d tasks, want %d", len(s.Tasks), w4Tasks+1)
 						}
 					} else {
-						raws, _ := l.snapshotRaw(false)
+						raws, _, h := l.snapshotRaw()
 						if len(raws) != w4Tasks+1 {
 							b.Fatalf("snapshot has %d tasks, want %d", len(raws), w4Tasks+1)
 						}
+						held += h
 					}
 				}
 				b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/snapshot")
+				if !full {
+					b.ReportMetric(float64(held.Microseconds())/1000/float64(b.N), "ms-lock-held")
+				}
 				ev.Set()
 				return nil
 			})

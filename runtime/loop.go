@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	goruntime "runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -533,8 +534,11 @@ func (l *Loop) endLocked(t *task, end int64) {
 	}
 	t.pub.suspended = end
 	t.pub.await = l.stage
-	if n := l.stageN; n > 0 {
-		t.pub.stk = append(t.pub.stk[:0], l.stageBuf[:n]...)
+	if n := l.stageN; n > 0 && !slices.Equal(t.pub.stk, l.stageBuf[:n]) {
+		// Published stacks are immutable, so snapshots copy only the slice
+		// header under the lock; a task suspended where it was last time
+		// (the common case, in a loop) keeps its slice.
+		t.pub.stk = slices.Clone(l.stageBuf[:n])
 	}
 }
 

@@ -76,26 +76,20 @@ type rawTask struct {
 	run   bool
 }
 
-// maxTopPCs is how many PCs a snapshot copies per task when it does not copy
-// full stacks: enough to reach the user's await call.
-const maxTopPCs = 8
-
 // snapshotRaw copies the live tasks under the lock: the loop's only pause.
-func (l *Loop) snapshotRaw(full bool) ([]rawTask, LoopSnapshot) {
-	per := maxTopPCs
-	if full {
-		per = len(l.stageBuf)
-	}
+func (l *Loop) snapshotRaw() ([]rawTask, LoopSnapshot, time.Duration) {
 	// Allocate outside the lock: the loop must not wait for the allocator
 	// (or a GC assist it triggers).
 	l.mu.Lock()
 	n := l.nlive
 	l.mu.Unlock()
 	n += n/8 + 16
-	raws := make([]rawTask, 0, n)
-	arena := make([]uintptr, 0, n*maxTopPCs)
+	raws := make([]rawTask, n)
+	clear(raws) // touch the pages now, not under the lock
+	raws = raws[:0]
 	l.mu.Lock()
 	now := l.clock()
+	t0 := now
 	snap := LoopSnapshot{ID: l.id, Name: l.name, Started: l.started, Taken: l.wall(now)}
 	if l.cur != nil {
 		snap.Current = l.cur.id
@@ -111,20 +105,13 @@ func (l *Loop) snapshotRaw(full bool) ([]rawTask, LoopSnapshot) {
 		if st.Done() {
 			continue // ended; retired at the loop's next step
 		}
-		r := rawTask{t: t, state: st, rec: t.pub, run: t == l.cur}
-		stk := t.pub.stk
-		if len(stk) > per {
-			stk = stk[:per]
-		}
-		off := len(arena)
-		arena = append(arena, stk...)
-		r.rec.stk = arena[off:len(arena):len(arena)]
-		r.rec.await.w = t.pub.await.w
-		raws = append(raws, r)
+		// Published stacks are immutable: sharing the slice is safe.
+		raws = append(raws, rawTask{t: t, state: st, rec: t.pub, run: t == l.cur})
 	}
 	// Await texts read waiter lists, which are immutable once published.
+	held := time.Duration(l.clock() - t0)
 	l.mu.Unlock()
-	return raws, snap
+	return raws, snap, held
 }
 
 // Snapshot returns a consistent copy of the loop's live tasks. Safe from
@@ -136,7 +123,7 @@ func (l *Loop) Snapshot(opts ...SnapshotOptions) LoopSnapshot {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	raws, snap := l.snapshotRaw(o.Stacks)
+	raws, snap, _ := l.snapshotRaw()
 	fc := l.readerFrames()
 	defer l.rfcMu.Unlock()
 	var sc stackCache
@@ -217,7 +204,7 @@ func (l *Loop) Task(id uint64) (TaskInfo, bool) {
 	for t := l.head; t != nil; t = t.next {
 		if t.id == id {
 			r = rawTask{t: t, state: State(t.state.Load()), rec: t.pub, run: t == l.cur}
-			r.rec.stk = append([]uintptr(nil), t.pub.stk...)
+			r.rec.stk = t.pub.stk
 			found = true
 			break
 		}
