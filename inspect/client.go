@@ -369,3 +369,23 @@ func (c *Client) WriteSnapshot(ctx context.Context, stacks bool, w io.Writer) er
 	}
 	return nil
 }
+
+// Profile returns the gzipped pprof profile of the given kind,
+// wire.ProfileTasks or wire.ProfileBlocking, ready for `go tool pprof` or
+// profile.Parse. It costs the agent a snapshot of every loop with stacks
+// (a few µs per task) and holds the whole profile in memory (about 100
+// bytes per distinct stack and label set). An unknown kind is an
+// *APIError with status 404.
+func (c *Client) Profile(ctx context.Context, kind string) ([]byte, error) {
+	p := wire.PathProfile + url.PathEscape(kind)
+	rc, err := c.do(ctx, http.MethodGet, p, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("inspect: reading %s: %w", p, err)
+	}
+	return data, nil
+}

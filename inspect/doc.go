@@ -32,6 +32,7 @@
 //	taskdump tree 4242
 //	taskdump stack 4242 17
 //	taskdump blocking 4242
+//	taskdump profile 4242 --kind blocking -o blocking.pb.gz
 //	taskdump cancel 4242 17 --msg "stuck"
 //
 // Every path is versioned, so curl works too:
@@ -48,8 +49,12 @@
 //	curl --unix-socket $S 'http://x/v1/snapshot?stacks=1'
 //	curl --unix-socket $S http://x/v1/loops
 //	curl --unix-socket $S http://x/v1/process
+//	curl --unix-socket $S -o tasks.pb.gz http://x/v1/profile/tasks
+//	curl --unix-socket $S -o blocking.pb.gz http://x/v1/profile/blocking
 //
-// The JSON types are in package wire. Errors are JSON too, with a status
+// The two profiles are gzipped pprof protocol buffers built by package
+// taskprof (application/octet-stream, offered as a download): open them
+// with go tool pprof. The JSON types are in package wire. Errors are JSON too, with a status
 // that says what went wrong: {"code":"no_such_task","error":"inspect: no
 // such task 99"} with 404; 400 for a malformed id, query or body, 405 for a
 // wrong method, 409 for a task that already finished, 403 for a peer that

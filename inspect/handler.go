@@ -19,6 +19,7 @@ import (
 
 	"github.com/taskdump/taskdump/inspect/wire"
 	"github.com/taskdump/taskdump/runtime"
+	"github.com/taskdump/taskdump/taskprof"
 )
 
 // Handler returns the inspect protocol as an http.Handler for any mux, for
@@ -248,6 +249,11 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request, p Peer, havePeer
 			return err
 		}
 		return writeJSON(w, h.snapshot(stacks))
+	case len(seg) == 2 && seg[0] == "profile":
+		if err := method(http.MethodGet); err != nil {
+			return err
+		}
+		return writeProfile(w, seg[1])
 	}
 	return errorf(http.StatusNotFound, wire.CodeNotFound, "no such path %q", clip(r.URL.Path))
 }
@@ -589,6 +595,27 @@ func (h *handler) snapshot(stacks bool) wire.Snapshot {
 		s.Process.Loops = []wire.Loop{}
 	}
 	return s
+}
+
+// writeProfile answers the gzipped pprof profile of the given kind as a
+// download. The profile is built in memory first, so that a failure is
+// still answered as a JSON error.
+func writeProfile(w http.ResponseWriter, kind string) *apiError {
+	if kind != wire.ProfileTasks && kind != wire.ProfileBlocking {
+		return errorf(http.StatusNotFound, wire.CodeNotFound, "no such profile %q (want %s or %s)",
+			clip(kind), wire.ProfileTasks, wire.ProfileBlocking)
+	}
+	var buf bytes.Buffer
+	if err := taskprof.Write(&buf, kind); err != nil {
+		return errorf(http.StatusInternalServerError, wire.CodeInternal, "profile %s: %v", kind, err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", fmt.Sprintf("%s-%d.pb.gz", kind, os.Getpid())))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.Write(buf.Bytes())
+	return nil // a write error means the peer left: nothing to answer
 }
 
 func writeJSON(w http.ResponseWriter, v any) *apiError {

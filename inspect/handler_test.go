@@ -71,6 +71,9 @@ func TestBadRequests(t *testing.T) {
 		{"bad older_than", "GET", "/v1/tasks?older_than=soon", "", 400, wire.CodeBadRequest, `bad older_than "soon"`},
 		{"negative older_than", "GET", "/v1/tasks?older_than=-1s", "", 400, wire.CodeBadRequest, "bad older_than"},
 		{"bad stacks", "GET", "/v1/snapshot?stacks=maybe", "", 400, wire.CodeBadRequest, `bad boolean "maybe"`},
+		{"unknown profile", "GET", "/v1/profile/heap", "", 404, wire.CodeNotFound, `no such profile "heap" (want tasks or blocking)`},
+		{"profile without kind", "GET", "/v1/profile", "", 404, wire.CodeNotFound, `no such path "/v1/profile"`},
+		{"profile with POST", "POST", "/v1/profile/tasks", "", 405, wire.CodeMethod, "use GET"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -25,6 +25,16 @@ const (
 	PathBlocking = "/v1/blocking" // GET
 	PathHistory  = "/v1/history"  // GET
 	PathSnapshot = "/v1/snapshot" // GET; query: stacks=1
+	// PathProfile is followed by a profile kind: GET /v1/profile/tasks,
+	// /v1/profile/blocking answer a gzipped pprof protocol buffer
+	// (application/octet-stream), not JSON.
+	PathProfile = "/v1/profile/"
+)
+
+// Profile kinds served under PathProfile.
+const (
+	ProfileTasks    = "tasks"    // one sample per live task, its suspension stack
+	ProfileBlocking = "blocking" // one sample per blocking event, its stack
 )
 
 // Frame is one stack frame: a function and the file:line of the call. File

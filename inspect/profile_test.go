@@ -1,0 +1,90 @@
+package inspect
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/pprof/profile"
+
+	"github.com/taskdump/taskdump/inspect/wire"
+	"github.com/taskdump/taskdump/runtime"
+)
+
+// TestProfile reads both profiles through the Client and checks the HTTP
+// answer (type, download name) and what the profiles hold.
+func TestProfile(t *testing.T) {
+	startLoop(t, "prof", func(ctx context.Context) {
+		runtime.Spawn(ctx, sleeper(time.Hour), runtime.Named("prof-sleeper"))
+	})
+	a, c := listen(t, Options{})
+	ctx := context.Background()
+
+	tests := []struct {
+		kind       string
+		sampleType string
+		wantTask   bool // the loop's sleeper is in the profile
+	}{
+		{wire.ProfileTasks, "tasks", true},
+		{wire.ProfileBlocking, "blocked", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			data, err := c.Profile(ctx, tt.kind)
+			if err != nil {
+				t.Fatalf("Profile(%q): %v", tt.kind, err)
+			}
+			p, err := profile.Parse(bytes.NewReader(data))
+			if err != nil {
+				t.Fatalf("profile.Parse: %v", err)
+			}
+			if got := p.SampleType[0].Type; got != tt.sampleType {
+				t.Errorf("sample type = %q, want %q", got, tt.sampleType)
+			}
+			var found *profile.Sample
+			for _, s := range p.Sample {
+				if s.HasLabel("task.name", "prof-sleeper") {
+					found = s
+				}
+			}
+			if (found != nil) != tt.wantTask {
+				t.Fatalf("sample of prof-sleeper found = %v, want %v", found != nil, tt.wantTask)
+			}
+			if found != nil {
+				if found.Value[0] != 1 || found.Value[1] <= 0 || !found.HasLabel("state", "pending") || !found.HasLabel("loop", "prof") {
+					t.Errorf("prof-sleeper sample: values %v, labels %v; want 1 task suspended > 0 ns, pending in loop prof", found.Value, found.Label)
+				}
+				if top := found.Location[0].Line[0]; !strings.HasSuffix(top.Function.Filename, "main_test.go") || !strings.Contains(top.Function.Name, "sleeper") {
+					t.Errorf("top frame = %s %s:%d, want the sleeper's runtime.Sleep call in main_test.go", top.Function.Name, top.Function.Filename, top.Line)
+				}
+			}
+
+			// The raw answer is a download of gzipped protobuf.
+			resp, err := rawClient(a.Path()).Get("http://taskdump" + wire.PathProfile + tt.kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			wantDisp := `attachment; filename="` + tt.kind + "-" + strconv.Itoa(os.Getpid()) + `.pb.gz"`
+			if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/octet-stream" ||
+				resp.Header.Get("Content-Disposition") != wantDisp || !bytes.HasPrefix(body, []byte{0x1f, 0x8b}) {
+				t.Errorf("GET %s: status %d, Content-Type %q, Content-Disposition %q, body starts %x; want 200, application/octet-stream, %q, gzip",
+					tt.kind, resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition"), body[:min(len(body), 2)], wantDisp)
+			}
+		})
+	}
+
+	_, err := c.Profile(ctx, "heap")
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusNotFound || ae.Code != wire.CodeNotFound || ae.Error() != `inspect: no such profile "heap" (want tasks or blocking)` {
+		t.Errorf("Profile(heap) error = %v, want a 404 APIError naming the kinds", err)
+	}
+}
