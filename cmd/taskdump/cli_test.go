@@ -48,6 +48,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"stack", "1", "x"}, `bad task id "x"`},
 		{[]string{"cancel", "1"}, "want task IDs or --name GLOB"},
 		{[]string{"tasks", "1", "--older-than", "soon"}, "invalid argument"},
+		{[]string{"profile"}, "want PID, got 0 argument(s)"},
+		{[]string{"profile", "1", "--kind", "heap"}, `bad --kind "heap": want tasks or blocking`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

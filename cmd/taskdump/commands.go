@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/google/pprof/profile"
 	"github.com/spf13/pflag"
 
 	"github.com/taskdump/taskdump/inspect"
@@ -342,6 +343,84 @@ func snapshotCmd() *command {
 			return nil
 		},
 	}
+}
+
+func profileCmd() *command {
+	return &command{
+		name: "profile", args: "PID", short: "write a pprof profile of pending tasks or of what blocked the loop",
+		long: "Profile writes a gzipped pprof profile for go tool pprof, its web UI and flame graphs.\n" +
+			"--kind tasks: one sample per live task (a count and the time suspended), its stack\n" +
+			"with the user's await line on top, labelled task.name, state, loop and awaiting.\n" +
+			"--kind blocking: one sample per recent step that blocked the loop (nanoseconds\n" +
+			"blocked and a count), the stack captured while it blocked, labelled task.name.\n" +
+			"Open it with: go tool pprof -top -lines FILE",
+		flags: func(fs *pflag.FlagSet, o *opts) {
+			fs.StringVar(&o.kind, "kind", wire.ProfileTasks, "profile kind: tasks or blocking")
+			fs.StringVarP(&o.out, "output", "o", "-", "write to this file (- for standard output, if it is not a terminal)")
+		},
+		run: runProfile,
+	}
+}
+
+func runProfile(ctx context.Context, e *env, o *opts, args []string) error {
+	if err := wantArgs(args, 1, "PID"); err != nil {
+		return err
+	}
+	if o.kind != wire.ProfileTasks && o.kind != wire.ProfileBlocking {
+		return usagef("bad --kind %q: want tasks or blocking", o.kind)
+	}
+	toStdout := o.out == "-" || o.out == ""
+	if toStdout && e.stdoutTTY {
+		return usagef("refusing to write a binary profile to a terminal: use -o FILE or redirect standard output")
+	}
+	c, err := dial(args[0])
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	data, err := c.Profile(ctx, o.kind)
+	if err != nil {
+		return err
+	}
+	if toStdout {
+		_, err := e.stdout.Write(data)
+		return err
+	}
+	if err := writeFileAtomic(o.out, data); err != nil {
+		return fmt.Errorf("profile: %w", err)
+	}
+	what := ""
+	if p, err := profile.ParseData(data); err == nil {
+		noun := map[string]string{wire.ProfileTasks: "task", wire.ProfileBlocking: "blocking event"}[o.kind]
+		what = fmt.Sprintf("%d %s", len(p.Sample), noun)
+		if len(p.Sample) != 1 {
+			what += "s"
+		}
+		what += ", "
+	}
+	fmt.Fprintf(e.stdout, "wrote %s (%s%d bytes)\n", o.out, what, len(data))
+	return nil
+}
+
+// writeFileAtomic writes data to a temporary file next to name, then renames
+// it: name is either the whole data or untouched.
+func writeFileAtomic(name string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(name), ".taskdump-"+filepath.Base(name)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), name)
 }
 
 func cancelCmd() *command {

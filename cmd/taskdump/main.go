@@ -12,6 +12,7 @@
 //	taskdump blocking PID [--json]
 //	taskdump history PID [--json]
 //	taskdump snapshot PID [-o FILE] [--stacks]
+//	taskdump profile PID [--kind tasks|blocking] [-o FILE]
 //	taskdump cancel PID [ID...] [--name GLOB] [--msg TEXT] [--wait]
 //
 // PID may also be the path of an agent's socket. The exit status is 0 on
@@ -70,6 +71,7 @@ type opts struct {
 	out       string
 	stacks    bool
 	all       bool
+	kind      string
 }
 
 // env is where a command writes. stdout is buffered: flush shows what was
@@ -79,17 +81,20 @@ type env struct {
 	stderr io.Writer
 	now    func() time.Time
 	flush  func()
+	// stdoutTTY says stdout is a terminal: binary output is refused there.
+	stdoutTTY bool
 }
 
 // allCommands returns the subcommands in the order --help lists them.
 func allCommands() []*command {
-	return []*command{psCmd(), tasksCmd(), treeCmd(), stackCmd(), blockingCmd(), historyCmd(), snapshotCmd(), cancelCmd()}
+	return []*command{psCmd(), tasksCmd(), treeCmd(), stackCmd(), blockingCmd(), historyCmd(), snapshotCmd(), profileCmd(), cancelCmd()}
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	out := bufio.NewWriterSize(os.Stdout, 64<<10)
-	code := run(ctx, os.Args[1:], &env{stdout: out, stderr: os.Stderr, now: time.Now, flush: func() { out.Flush() }})
+	code := run(ctx, os.Args[1:], &env{stdout: out, stderr: os.Stderr, now: time.Now, flush: func() { out.Flush() },
+		stdoutTTY: isTerminal(os.Stdout)})
 	out.Flush()
 	stop()
 	os.Exit(code)

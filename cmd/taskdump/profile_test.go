@@ -1,0 +1,267 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/google/pprof/profile"
+
+	"github.com/taskdump/taskdump/inspect/wire"
+)
+
+// fixtureLine returns the line of the fixture's source that contains text.
+func fixtureLine(t *testing.T, text string) int {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("testdata", "fixture", "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(string(src), "\n") {
+		if strings.Contains(l, text) {
+			return i + 1
+		}
+	}
+	t.Fatalf("no %q in the fixture", text)
+	return 0
+}
+
+func parseProfileFile(t *testing.T, file string) *profile.Profile {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p, err := profile.Parse(f)
+	if err != nil {
+		t.Fatalf("profile.Parse(%s): %v", file, err)
+	}
+	return p
+}
+
+// pprofTop runs go tool pprof -top -lines on file.
+func pprofTop(t *testing.T, file string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(goruntime.GOROOT(), "bin", "go"), "tool", "pprof", "-top", "-lines", file)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go tool pprof -top -lines %s: %v\n%s", file, err, out)
+	}
+	return string(out)
+}
+
+// sampleOf returns the sample labelled task.name=name.
+func sampleOf(p *profile.Profile, name string) *profile.Sample {
+	for _, s := range p.Sample {
+		if s.HasLabel("task.name", name) {
+			return s
+		}
+	}
+	return nil
+}
+
+// frames renders a sample's stack as "function file:line", innermost first.
+func frames(s *profile.Sample) []string {
+	var out []string
+	for _, l := range s.Location {
+		for _, ln := range l.Line {
+			out = append(out, ln.Function.Name+" "+filepath.Base(ln.Function.Filename)+":"+strconv.FormatInt(ln.Line, 10))
+		}
+	}
+	return out
+}
+
+// TestProfile writes both profiles of the fixture through the CLI, parses
+// them and reads them with go tool pprof.
+func TestProfile(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	pid := pidArg(p)
+	dir := t.TempDir()
+	awaitLine := fixtureLine(t, "runtime.Sleep(ctx, time.Hour)")
+	sleepLine := fixtureLine(t, "time.Sleep(10 * time.Millisecond)")
+
+	// tasks, the default kind: one sample per live task.
+	tasksFile := filepath.Join(dir, "tasks.pb.gz")
+	if out := ok(t, p.dir, "profile", pid, "-o", tasksFile); !strings.HasPrefix(out, "wrote "+tasksFile+" (10 tasks, ") {
+		t.Errorf("profile -o: stdout %q, want wrote %s (10 tasks, N bytes)", out, tasksFile)
+	}
+	tp := parseProfileFile(t, tasksFile)
+	if len(tp.SampleType) != 2 || tp.SampleType[0].Type != "tasks" || tp.SampleType[1].Type != "suspended" || tp.SampleType[1].Unit != "nanoseconds" {
+		t.Errorf("tasks sample types = %v, want tasks/count and suspended/nanoseconds", tp.SampleType)
+	}
+	if len(tp.Sample) != 10 {
+		t.Errorf("tasks profile: %d samples, want 10 (one per live task)", len(tp.Sample))
+	}
+	for _, s := range tp.Sample {
+		if s.Value[0] != 1 || len(s.Label["task.name"]) != 1 || len(s.Label["state"]) != 1 || len(s.Location) == 0 {
+			t.Errorf("sample %v %v: want value 1, a task name, a state and a stack", s.Value, s.Label)
+		}
+	}
+	for _, tt := range []struct{ name, state, awaiting string }{
+		{"handler-1", "pending", "sleep"},
+		{"handler-2", "pending", "sleep"},
+	} {
+		s := sampleOf(tp, tt.name)
+		if s == nil {
+			t.Errorf("no sample for %s", tt.name)
+			continue
+		}
+		if !s.HasLabel("state", tt.state) || !s.HasLabel("loop", "fixture") || !strings.HasPrefix(strings.Join(s.Label["awaiting"], ""), tt.awaiting) {
+			t.Errorf("%s labels = %v, want state %s, loop fixture, awaiting %s...", tt.name, s.Label, tt.state, tt.awaiting)
+		}
+		if s.Value[1] <= 0 {
+			t.Errorf("%s suspended for %d ns, want > 0", tt.name, s.Value[1])
+		}
+		if got, want := frames(s)[0], "main.sleepHour main.go:"+strconv.Itoa(awaitLine); got != want {
+			t.Errorf("%s top frame = %q, want the user's await %q; stack %q", tt.name, got, want, frames(s))
+		}
+	}
+	if top := pprofTop(t, tasksFile); !strings.Contains(top, "main.sleepHour") || !strings.Contains(top, "main.go:"+strconv.Itoa(awaitLine)) {
+		t.Errorf("go tool pprof -top -lines on the tasks profile has no main.sleepHour at main.go:%d:\n%s", awaitLine, top)
+	}
+
+	// blocking: block the loop with the fixture's time.Sleep, release it,
+	// then profile the ended event.
+	defer p.cmd.Process.Signal(syscall.SIGUSR2)
+	p.cmd.Process.Signal(syscall.SIGUSR1)
+	pollJSON(t, p.dir, "an ongoing blocking event", func(evs []wire.BlockEvent) bool {
+		return len(evs) > 0 && evs[len(evs)-1].Ongoing && len(evs[len(evs)-1].Stack) > 0
+	}, "blocking", pid, "--json")
+	p.cmd.Process.Signal(syscall.SIGUSR2)
+	evs := pollJSON(t, p.dir, "the blocking event to end", func(evs []wire.BlockEvent) bool {
+		return len(evs) == 1 && !evs[0].Ongoing
+	}, "blocking", pid, "--json")
+	blockFile := filepath.Join(dir, "blocking.pb.gz")
+	if out := ok(t, p.dir, "profile", pid, "--kind", "blocking", "-o", blockFile); !strings.HasPrefix(out, "wrote "+blockFile+" (1 blocking event, ") {
+		t.Errorf("profile --kind blocking -o: stdout %q, want wrote %s (1 blocking event, N bytes)", out, blockFile)
+	}
+	bp := parseProfileFile(t, blockFile)
+	if len(bp.SampleType) != 2 || bp.SampleType[0].Type != "blocked" || bp.SampleType[0].Unit != "nanoseconds" || bp.SampleType[1].Type != "events" {
+		t.Errorf("blocking sample types = %v, want blocked/nanoseconds and events/count", bp.SampleType)
+	}
+	if len(bp.Sample) != 1 {
+		t.Fatalf("blocking profile: %d samples, want 1", len(bp.Sample))
+	}
+	s := bp.Sample[0]
+	if s.Value[0] != evs[0].DurationNS || s.Value[0] < int64(50*time.Millisecond) || s.Value[1] != 1 ||
+		!s.HasLabel("task.name", "blocker") || !s.HasLabel("loop", "fixture") || s.Label["ongoing"] != nil {
+		t.Errorf("blocking sample: values %v, labels %v; want [%d 1], task.name blocker, loop fixture, ended", s.Value, s.Label, evs[0].DurationNS)
+	}
+	st := frames(s)
+	sleepAt := -1
+	for i, f := range st {
+		if strings.HasPrefix(f, "time.Sleep ") && sleepAt < 0 {
+			sleepAt = i
+		}
+	}
+	userAt := -1
+	for i, f := range st {
+		if strings.HasSuffix(f, " main.go:"+strconv.Itoa(sleepLine)) && strings.HasPrefix(f, "main.fixture.") {
+			userAt = i
+		}
+	}
+	if sleepAt < 0 || userAt != sleepAt+1 {
+		t.Errorf("blocking stack %q: want time.Sleep called by the task at main.go:%d", st, sleepLine)
+	}
+	if top := pprofTop(t, blockFile); !strings.Contains(top, "time.Sleep") || !strings.Contains(top, "main.go:"+strconv.Itoa(sleepLine)) {
+		t.Errorf("go tool pprof -top -lines on the blocking profile has no time.Sleep or main.go:%d:\n%s", sleepLine, top)
+	}
+
+	// Standard output, when it is not a terminal: the same profile.
+	r := td(t, p.dir, "profile", pid, "--kind", "blocking")
+	if r.code != 0 {
+		t.Fatalf("profile to stdout: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if sp, err := profile.ParseData([]byte(r.stdout)); err != nil || len(sp.Sample) != 1 || sp.Sample[0].Value[0] != s.Value[0] {
+		t.Errorf("profile to stdout: %v; want the blocking profile", err)
+	}
+
+	// A terminal is refused, before anything is asked of the agent.
+	r = tdTerminal(t, p.dir, "profile", pid, "-o", "-")
+	want := "taskdump profile: refusing to write a binary profile to a terminal: use -o FILE or redirect standard output\n"
+	if r.code != 2 || !strings.HasPrefix(r.stderr, want) {
+		t.Errorf("profile to a terminal: exit %d, stderr %q; want exit 2 and %q", r.code, r.stderr, want)
+	}
+	r = td(t, p.dir, "profile", filepath.Join(dir, "none.sock"), "-o", filepath.Join(dir, "x.pb.gz"))
+	if _, err := os.Stat(filepath.Join(dir, "x.pb.gz")); r.code != 1 || !os.IsNotExist(err) {
+		t.Errorf("profile of no agent: exit %d, file %v; want exit 1 and no file", r.code, err)
+	}
+}
+
+// tdTerminal runs taskdump with its standard output on a pseudo-terminal.
+func tdTerminal(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	var n, unlock uint32
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, ptmx.Fd(), syscall.TIOCSPTLCK, uintptr(unsafe.Pointer(&unlock))); e != 0 {
+		t.Skipf("unlocking the pseudo-terminal: %v", e)
+	}
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, ptmx.Fd(), syscall.TIOCGPTN, uintptr(unsafe.Pointer(&n))); e != 0 {
+		t.Skipf("naming the pseudo-terminal: %v", e)
+	}
+	tty, err := os.OpenFile("/dev/pts/"+strconv.Itoa(int(n)), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("opening the pseudo-terminal: %v", err)
+	}
+	defer tty.Close()
+	if !isTerminal(tty) {
+		t.Fatalf("isTerminal(%s) = false", tty.Name())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bins.taskdump, args...)
+	cmd.Env = append(os.Environ(), "TASKDUMP_DIR="+dir)
+	var errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = tty, &errb
+	err = cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("taskdump %v: %v", args, err)
+	}
+	return result{"", errb.String(), code}
+}
+
+func TestIsTerminal(t *testing.T) {
+	devNull, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devNull.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, tt := range []struct {
+		f    *os.File
+		want bool
+	}{{devNull, false}, {w, false}, {f, false}} {
+		if got := isTerminal(tt.f); got != tt.want {
+			t.Errorf("isTerminal(%s) = %v, want %v", tt.f.Name(), got, tt.want)
+		}
+	}
+}
