@@ -30,6 +30,7 @@ package taskprof
 import (
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"time"
 
@@ -48,9 +49,16 @@ type builder struct {
 }
 
 func newBuilder(types ...*profile.ValueType) *builder {
+	// One mapping, the program, marked symbolized: without it go tool pprof
+	// prints "Main binary filename not available." and tries to symbolize.
+	exe, err := os.Executable()
+	if err != nil && len(os.Args) > 0 {
+		exe = os.Args[0]
+	}
+	m := &profile.Mapping{ID: 1, File: exe, HasFunctions: true, HasFilenames: true, HasLineNumbers: true}
 	return &builder{
-		p:     &profile.Profile{SampleType: types, TimeNanos: time.Now().UnixNano()},
-		funcs: make(map[[2]string]*profile.Function),
+		p:      &profile.Profile{SampleType: types, TimeNanos: time.Now().UnixNano(), Mapping: []*profile.Mapping{m}},
+		funcs:  make(map[[2]string]*profile.Function),
 		locs:   make(map[runtime.Frame]*profile.Location),
 		stacks: make(map[*runtime.Frame][]*profile.Location),
 		labels: make(map[[4]string]map[string][]string),
@@ -68,7 +76,7 @@ func (b *builder) location(f runtime.Frame) *profile.Location {
 		b.funcs[key] = fn
 		b.p.Function = append(b.p.Function, fn)
 	}
-	l := &profile.Location{ID: uint64(len(b.p.Location) + 1), Line: []profile.Line{{Function: fn, Line: int64(f.Line)}}}
+	l := &profile.Location{ID: uint64(len(b.p.Location) + 1), Mapping: b.p.Mapping[0], Line: []profile.Line{{Function: fn, Line: int64(f.Line)}}}
 	b.locs[f] = l
 	b.p.Location = append(b.p.Location, l)
 	return l

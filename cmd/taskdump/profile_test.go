@@ -59,6 +59,9 @@ func pprofTop(t *testing.T, file string) string {
 	if err != nil {
 		t.Fatalf("go tool pprof -top -lines %s: %v\n%s", file, err, out)
 	}
+	if strings.Contains(string(out), "not available") {
+		t.Errorf("go tool pprof complains:\n%s", out)
+	}
 	return string(out)
 }
 
