@@ -193,16 +193,6 @@ func checkAllTasks(t *testing.T, src string, r run) {
 }
 
 func checkCancel(t *testing.T, src string, r run) {
-	if strings.Count(r.stdout, "Processing Task") > 1 {
-		// Known runtime bug, reported with the examples: Task.Cancel called
-		// from a task of the same loop is posted to the loop's inbox and
-		// delivered only at the next iteration, so tasks already in this
-		// iteration's ready batch resume without the cancellation (their
-		// runtime.Sleep returns nil) and end Finished although Cancel
-		// returned true. Remove this skip once Cancel delivers at once on
-		// the loop goroutine; any other wrong output still fails below.
-		t.Skipf("runtime: Task.Cancel from the loop goroutine is not delivered at the task's next resumption; got:\n%s", r.stdout)
-	}
 	sleep := lineOf(t, src, "runtime.Sleep(ctx, time.Second)")
 	// Between the cancel and the task's next step, the task is still
 	// suspended in runtime.Sleep; whether its repr still says what it

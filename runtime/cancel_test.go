@@ -340,3 +340,40 @@ func TestDerivedContextsSeeTheCancel(t *testing.T) {
 		t.Errorf("derived contexts' Err = %v, %v; want context.Canceled", derivedErr, timeoutErr)
 	}
 }
+
+// TestCancelFromSameLoopIsImmediate: a Cancel made by a task of the same
+// loop reaches tasks already in this iteration's ready batch: one that has
+// not started never runs, and one whose Sleep ended in the same iteration
+// gets the cancellation instead of nil.
+func TestCancelFromSameLoopIsImmediate(t *testing.T) {
+	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+		ran := false
+		var x *runtime.Task[int]
+		y := runtime.Spawn(ctx, func(ctx context.Context) (int, error) { x.Cancel("by y"); return 0, nil })
+		x = runtime.Spawn(ctx, func(ctx context.Context) (int, error) { ran = true; return 0, nil })
+		var a *runtime.Task[int]
+		b := runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+			if err := runtime.Sleep(ctx, 10*time.Millisecond); err != nil {
+				return 0, err
+			}
+			a.Cancel("by b")
+			return 0, nil
+		})
+		var aErr error
+		a = runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+			aErr = runtime.Sleep(ctx, 10*time.Millisecond)
+			return 0, aErr
+		})
+		runtime.GatherAll(ctx, y, x, b, a)
+		if ran || x.State() != runtime.Cancelled {
+			t.Errorf("x: ran=%t state=%v, want a cancelled task that never ran", ran, x.State())
+		}
+		if !errors.Is(aErr, runtime.ErrCancelled) || a.State() != runtime.Cancelled {
+			t.Errorf("a: Sleep = %v, state %v; want ErrCancelled and Cancelled", aErr, a.State())
+		}
+		return 0, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -52,7 +52,8 @@ type Loop struct {
 	profiling     bool
 	profAt        int64
 	inboxN        atomic.Int32
-	caught        atomic.Bool // the watchdog recorded the running step as blocking
+	caught        atomic.Bool    // the watchdog recorded the running step as blocking
+	loopG         atomic.Uintptr // the goroutine running the loop (getg)
 	pendingBlocks []BlockEvent
 
 	// Any goroutine.
@@ -124,7 +125,7 @@ func (l *Loop) Name() string { return l.name }
 func (l *Loop) clock() int64 { return int64(time.Since(l.epoch)) + 1 }
 
 // Run runs the loop on the calling goroutine: it schedules main as the first
-// task, runs until main is done, then cancels every task still pending, runs
+// task (named "main"), runs until main is done, then cancels every task still pending, runs
 // until they have ended, waits for ToThread work in flight, and closes the
 // loop (asyncio.run). It returns main's error. If ctx is cancelled, main is
 // cancelled. Failed tasks whose error nobody retrieved are logged.
@@ -172,6 +173,7 @@ func (l *Loop) begin(ctx *context.Context) error {
 	l.mu.Lock()
 	l.started = time.Now()
 	l.mu.Unlock()
+	l.loopG.Store(getg())
 	register(l)
 	l.dog.start(l)
 	l.now = l.clock()
@@ -226,6 +228,7 @@ func (l *Loop) shutdown() {
 		l.wakeTimer.Stop()
 	}
 	l.status.Store(loopClosed)
+	l.loopG.Store(0)
 	unregister(l)
 	// Anything posted after close: fail submitted tasks, drop the rest.
 	l.drainClosed()

@@ -343,6 +343,12 @@ func (t *task) requestCancel(msg, by string) bool {
 		return false
 	}
 	l := t.loop
+	if g := getg(); g != 0 && (g == l.steppingG.Load() || g == l.loopG.Load()) {
+		// Called from a task or callback of t's own loop: deliver now, so a
+		// task already in this iteration's ready batch sees it.
+		l.deliverCancel(t, msg)
+		return true
+	}
 	l.post(func() { l.deliverCancel(t, msg) })
 	return true
 }
