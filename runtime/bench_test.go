@@ -120,7 +120,7 @@ func BenchmarkW3Sleep(b *testing.B) {
 // memory each pending task holds (heap and goroutine stacks).
 func BenchmarkW4PendingEvent(b *testing.B) {
 	ctx := context.Background()
-	var per float64
+	var per, stack float64
 	for b.Loop() {
 		_, err := Run(ctx, func(ctx context.Context) (int, error) {
 			ev := NewEvent()
@@ -137,6 +137,7 @@ func BenchmarkW4PendingEvent(b *testing.B) {
 			goruntime.GC()
 			goruntime.ReadMemStats(&m1)
 			per = float64((m1.HeapInuse+m1.StackInuse)-(m0.HeapInuse+m0.StackInuse)) / w4Tasks
+			stack = float64(m1.StackInuse-m0.StackInuse) / w4Tasks
 			ev.Set()
 			_, err := Gather(ctx, ts...)
 			return 0, err
@@ -146,6 +147,7 @@ func BenchmarkW4PendingEvent(b *testing.B) {
 		}
 	}
 	b.ReportMetric(per, "B/task")
+	b.ReportMetric(stack, "stack-B/task")
 }
 
 // BenchmarkSnapshot100k measures snapshots of a loop with 100,000 pending
