@@ -15,7 +15,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/google/pprof/profile"
 	"github.com/spf13/pflag"
 
 	"github.com/taskdump/taskdump/inspect"
@@ -389,16 +388,7 @@ func runProfile(ctx context.Context, e *env, o *opts, args []string) error {
 	if err := writeFileAtomic(o.out, data); err != nil {
 		return fmt.Errorf("profile: %w", err)
 	}
-	what := ""
-	if p, err := profile.ParseData(data); err == nil {
-		noun := map[string]string{wire.ProfileTasks: "task", wire.ProfileBlocking: "blocking event"}[o.kind]
-		what = fmt.Sprintf("%d %s", len(p.Sample), noun)
-		if len(p.Sample) != 1 {
-			what += "s"
-		}
-		what += ", "
-	}
-	fmt.Fprintf(e.stdout, "wrote %s (%s%d bytes)\n", o.out, what, len(data))
+	fmt.Fprintf(e.stdout, "wrote %s (%d bytes)\n", o.out, len(data))
 	return nil
 }
 

@@ -97,8 +97,8 @@ func TestProfile(t *testing.T) {
 
 	// tasks, the default kind: one sample per live task.
 	tasksFile := filepath.Join(dir, "tasks.pb.gz")
-	if out := ok(t, p.dir, "profile", pid, "-o", tasksFile); !strings.HasPrefix(out, "wrote "+tasksFile+" (10 tasks, ") {
-		t.Errorf("profile -o: stdout %q, want wrote %s (10 tasks, N bytes)", out, tasksFile)
+	if out := ok(t, p.dir, "profile", pid, "-o", tasksFile); !strings.HasPrefix(out, "wrote "+tasksFile+" (") {
+		t.Errorf("profile -o: stdout %q, want wrote %s (N bytes)", out, tasksFile)
 	}
 	tp := parseProfileFile(t, tasksFile)
 	if len(tp.SampleType) != 2 || tp.SampleType[0].Type != "tasks" || tp.SampleType[1].Type != "suspended" || tp.SampleType[1].Unit != "nanoseconds" {
@@ -147,8 +147,8 @@ func TestProfile(t *testing.T) {
 		return len(evs) == 1 && !evs[0].Ongoing
 	}, "blocking", pid, "--json")
 	blockFile := filepath.Join(dir, "blocking.pb.gz")
-	if out := ok(t, p.dir, "profile", pid, "--kind", "blocking", "-o", blockFile); !strings.HasPrefix(out, "wrote "+blockFile+" (1 blocking event, ") {
-		t.Errorf("profile --kind blocking -o: stdout %q, want wrote %s (1 blocking event, N bytes)", out, blockFile)
+	if out := ok(t, p.dir, "profile", pid, "--kind", "blocking", "-o", blockFile); !strings.HasPrefix(out, "wrote "+blockFile+" (") {
+		t.Errorf("profile --kind blocking -o: stdout %q, want wrote %s (N bytes)", out, blockFile)
 	}
 	bp := parseProfileFile(t, blockFile)
 	if len(bp.SampleType) != 2 || bp.SampleType[0].Type != "blocked" || bp.SampleType[0].Unit != "nanoseconds" || bp.SampleType[1].Type != "events" {
