@@ -32,6 +32,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/pprof/profile"
@@ -130,7 +131,7 @@ func Tasks(snaps []runtime.LoopSnapshot) *profile.Profile {
 		for i := range s.Tasks {
 			t := &s.Tasks[i]
 			stack, waited := taskStack(t, s)
-			b.add(stack, []int64{1, int64(waited)}, b.taskLabels(t.Name, t.State.String(), t.Loop, t.Awaiting))
+			b.add(stack, []int64{1, int64(waited)}, b.taskLabels(t.Name, t.State.String(), t.Loop, awaitKind(t.Awaiting)))
 		}
 	}
 	return b.p
@@ -158,6 +159,15 @@ func taskStack(t *runtime.TaskInfo, s runtime.LoopSnapshot) ([]runtime.Frame, ti
 	}
 }
 
+// awaitKind keeps the kind of what a task awaits ("sleep" of
+// "sleep(1.053s)", "task" of "task 7"), so that tasks alike share a label.
+func awaitKind(s string) string {
+	if i := strings.IndexAny(s, "( "); i > 0 {
+		return s[:i]
+	}
+	return s
+}
+
 // Blocking builds the blocking profile from blocking events
 // ((*runtime.Loop).Blocking).
 func Blocking(events []runtime.BlockEvent) *profile.Profile {
@@ -170,6 +180,12 @@ func Blocking(events []runtime.BlockEvent) *profile.Profile {
 	b.p.Period = 1
 	for _, ev := range events {
 		stack := ev.Stack
+		// Drop the Go scheduler's frames above the call that blocked
+		// (runtime.gopark above time.Sleep), so -top puts the flat time on
+		// the blocking call itself.
+		for len(stack) > 1 && strings.HasPrefix(stack[0].Function, "runtime.") {
+			stack = stack[1:]
+		}
 		if len(stack) == 0 {
 			stack = []runtime.Frame{{Function: "(stack not captured: the step ended before the watchdog looked)"}}
 		}
