@@ -145,7 +145,7 @@ func taskStack(t *runtime.TaskInfo, s runtime.LoopSnapshot) ([]runtime.Frame, ti
 	switch {
 	case t.Running:
 		if s.Blocking != nil && s.Blocking.TaskID == t.ID && len(s.Blocking.Stack) > 0 {
-			return s.Blocking.Stack, 0
+			return trimScheduler(s.Blocking.Stack), 0
 		}
 		return []runtime.Frame{{Function: t.Function, File: t.SpawnedAt.File}}, 0
 	case len(t.Stack) > 0:
@@ -157,6 +157,16 @@ func taskStack(t *runtime.TaskInfo, s runtime.LoopSnapshot) ([]runtime.Frame, ti
 	default:
 		return []runtime.Frame{{Function: t.Function + " (not started)", File: t.SpawnedAt.File, Line: t.SpawnedAt.Line}}, s.Taken.Sub(t.Created)
 	}
+}
+
+// trimScheduler drops the Go scheduler's frames above the call that
+// blocked (runtime.gopark above time.Sleep), so pprof -top puts the flat
+// time on the blocking call itself.
+func trimScheduler(stack []runtime.Frame) []runtime.Frame {
+	for len(stack) > 1 && strings.HasPrefix(stack[0].Function, "runtime.") {
+		stack = stack[1:]
+	}
+	return stack
 }
 
 // awaitKind keeps the kind of what a task awaits ("sleep" of
@@ -179,13 +189,7 @@ func Blocking(events []runtime.BlockEvent) *profile.Profile {
 	b.p.PeriodType = &profile.ValueType{Type: "blocked", Unit: "nanoseconds"}
 	b.p.Period = 1
 	for _, ev := range events {
-		stack := ev.Stack
-		// Drop the Go scheduler's frames above the call that blocked
-		// (runtime.gopark above time.Sleep), so -top puts the flat time on
-		// the blocking call itself.
-		for len(stack) > 1 && strings.HasPrefix(stack[0].Function, "runtime.") {
-			stack = stack[1:]
-		}
+		stack := trimScheduler(ev.Stack)
 		if len(stack) == 0 {
 			stack = []runtime.Frame{{Function: "(stack not captured: the step ended before the watchdog looked)"}}
 		}
