@@ -66,7 +66,8 @@ type Loop struct {
 	// mu guards the published view: the live list, each task's record, the
 	// current step, history and blocking events.
 	mu          sync.Mutex
-	head, tail  *task
+	live        []*task // live tasks in creation order; nil where one ended (a hole)
+	holes       int
 	nlive       int
 	cur         *task
 	curStart    int64
@@ -666,42 +667,49 @@ func (l *Loop) isCurrent(t *task) bool {
 // link appends t to the live list.
 func (l *Loop) link(t *task) {
 	l.mu.Lock()
-	t.prev = l.tail
-	if l.tail != nil {
-		l.tail.next = t
-	} else {
-		l.head = t
-	}
-	l.tail = t
+	t.liveIdx = int32(len(l.live))
+	l.live = append(l.live, t)
 	l.nlive++
 	l.mu.Unlock()
 }
 
+// unlinkLocked removes t from the live list, leaving a hole; the list is
+// compacted when holes are more than half of it (amortized O(1)). A slice,
+// not a linked list, so that a snapshot's loads do not wait on each other.
 func (l *Loop) unlinkLocked(t *task) {
 	if t.unlinked {
 		return
 	}
 	t.unlinked = true
-	if t.prev != nil {
-		t.prev.next = t.next
-	} else if l.head == t {
-		l.head = t.next
+	if t.liveIdx < 0 {
+		return // never linked (submitted to a closed loop)
 	}
-	if t.next != nil {
-		t.next.prev = t.prev
-	} else if l.tail == t {
-		l.tail = t.prev
-	}
-	t.prev, t.next = nil, nil
+	l.live[t.liveIdx] = nil
 	l.nlive--
+	l.holes++
+	if l.holes > 64 && l.holes > len(l.live)/2 {
+		j := 0
+		for _, x := range l.live {
+			if x != nil {
+				x.liveIdx = int32(j)
+				l.live[j] = x
+				j++
+			}
+		}
+		clear(l.live[j:])
+		l.live = l.live[:j]
+		l.holes = 0
+	}
 }
 
 func (l *Loop) liveTasks() []*task {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := make([]*task, 0, l.nlive)
-	for t := l.head; t != nil; t = t.next {
-		out = append(out, t)
+	for _, t := range l.live {
+		if t != nil {
+			out = append(out, t)
+		}
 	}
 	return out
 }
@@ -709,15 +717,17 @@ func (l *Loop) liveTasks() []*task {
 func (l *Loop) hasLive() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.head != nil
+	return l.nlive > 0
 }
 
 func (l *Loop) liveHandles() []Handle {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := make([]Handle, 0, l.nlive)
-	for t := l.head; t != nil; t = t.next {
-		out = append(out, t.impl)
+	for _, t := range l.live {
+		if t != nil {
+			out = append(out, t.impl)
+		}
 	}
 	return out
 }

@@ -45,7 +45,10 @@ func FindTask(id uint64) (*Loop, bool) {
 	for _, l := range Loops() {
 		l.mu.Lock()
 		found := false
-		for t := l.head; t != nil; t = t.next {
+		for _, t := range l.live {
+			if t == nil {
+				continue
+			}
 			if t.id == id {
 				found = true
 				break

@@ -100,7 +100,10 @@ func (l *Loop) snapshotRaw() ([]rawTask, LoopSnapshot, time.Duration) {
 		ev.Duration = time.Duration(now - l.curStart)
 		snap.Blocking = &ev
 	}
-	for t := l.head; t != nil; t = t.next {
+	for _, t := range l.live {
+		if t == nil {
+			continue
+		}
 		st := State(t.state.Load())
 		if st.Done() {
 			continue // ended; retired at the loop's next step
@@ -201,7 +204,10 @@ func (l *Loop) Task(id uint64) (TaskInfo, bool) {
 	l.mu.Lock()
 	var r rawTask
 	found := false
-	for t := l.head; t != nil; t = t.next {
+	for _, t := range l.live {
+		if t == nil {
+			continue
+		}
 		if t.id == id {
 			r = rawTask{t: t, state: State(t.state.Load()), rec: t.pub, run: t == l.cur}
 			r.rec.stk = t.pub.stk
@@ -227,7 +233,10 @@ func (l *Loop) Task(id uint64) (TaskInfo, bool) {
 func (l *Loop) TaskStack(id uint64) ([]Frame, error) {
 	l.mu.Lock()
 	var running, found *task
-	for t := l.head; t != nil; t = t.next {
+	for _, t := range l.live {
+		if t == nil {
+			continue
+		}
 		if t.id == id {
 			found = t
 			if t == l.cur {
@@ -291,7 +300,10 @@ func (l *Loop) History() []TaskInfo {
 func (l *Loop) CancelTask(id uint64, msg, by string) error {
 	l.mu.Lock()
 	var target *task
-	for t := l.head; t != nil; t = t.next {
+	for _, t := range l.live {
+		if t == nil {
+			continue
+		}
 		if t.id == id {
 			target = t
 			break

@@ -137,6 +137,19 @@ func (t *Task[T]) AddDoneCallback(fn func(Handle)) {
 // task is the record every task shares, whatever its result type. Fields are
 // grouped by who may touch them.
 type task struct {
+	// Guarded by loop.mu: what readers (snapshots) see. First, with the
+	// state, so that a snapshot walking the live list touches as few cache
+	// lines per task as it can.
+	pub     record
+	liveIdx int32 // position in loop.live
+	endTime int64
+
+	// Atomic: any goroutine.
+	state        atomic.Uint32 // Pending, Cancelling or a final state; Running is derived
+	ctxCancelled atomic.Bool
+	doneCh       atomic.Pointer[chan struct{}]
+	retrievedOut atomic.Bool // its result was taken by an Await outside any task
+
 	// Set at creation, then read-only.
 	loop     *Loop
 	impl     taskImpl
@@ -147,12 +160,6 @@ type task struct {
 	spawnPC  uintptr
 	created  int64
 	values   context.Context // where the task context's values come from
-
-	// Atomic: any goroutine.
-	state        atomic.Uint32 // Pending, Cancelling or a final state; Running is derived
-	ctxCancelled atomic.Bool
-	doneCh       atomic.Pointer[chan struct{}]
-	retrievedOut atomic.Bool // its result was taken by an Await outside any task
 
 	// Loop goroutine only.
 	started       bool
@@ -174,12 +181,6 @@ type task struct {
 	waitingOn     *waiter // what this task awaits, while it does
 	tm            timer
 	extra         *taskExtra
-
-	// Guarded by loop.mu: what readers (snapshots) see.
-	pub     record
-	prev    *task // live list, in creation order
-	next    *task
-	endTime int64
 }
 
 // taskExtra holds what few tasks need, allocated on first use.
@@ -280,6 +281,7 @@ func newTask[T any](l *Loop, parent *task, values context.Context, fn func(conte
 	}
 	t.created = l.clock()
 	t.tm.idx = -1
+	t.liveIdx = -1
 	t.listeners = t.listenBuf[:0]
 	return t
 }
