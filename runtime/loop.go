@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	goruntime "runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -753,5 +751,3 @@ func funcPC[F any](fn F) uintptr {
 // String describes the loop.
 func (l *Loop) String() string { return fmt.Sprintf("<Loop %s id=%d>", l.name, l.id) }
 
-var _ = goruntime.Gosched
-var _ = slog.Default

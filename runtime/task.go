@@ -521,7 +521,7 @@ func (t *task) repr() string {
 	l.mu.Unlock()
 	switch {
 	case st.Done():
-		if st == Failed && t.bodyDoneSafe() {
+		if st == Failed { // t.err was written before the final state was published
 			fmt.Fprintf(&b, " error=%q", t.errText())
 		}
 		if st == Cancelled && msg != "" {
@@ -543,11 +543,6 @@ func (t *task) repr() string {
 	b.WriteString(">")
 	return b.String()
 }
-
-// bodyDoneSafe reports whether the error text may be read: it is written on
-// the loop before the final state is published, so once the state is final
-// it is safe to read.
-func (t *task) bodyDoneSafe() bool { return t.done() }
 
 func (t *task) errText() string {
 	if t.err == nil {

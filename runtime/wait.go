@@ -253,43 +253,41 @@ func (cur *task) checkAwait(op string, ts []*task) error {
 }
 
 // cycle returns cur → x → … → cur if x waits, directly or not, on cur.
+// The common answer, no, costs a walk of what x awaits and no allocation.
 func (l *Loop) cycle(cur, x *task) []*task {
 	l.gen++
 	if !l.reaches(x, cur) {
 		return nil
 	}
-	path := []*task{cur}
 	l.gen++
-	for t := x; ; {
-		path = append(path, t)
-		if t == cur {
-			return path
-		}
-		t.visit = l.gen
-		var next *task
-		if w := t.waitingOn; w != nil {
+	path := []*task{cur}
+	l.path(x, cur, &path)
+	return path
+}
+
+// path appends to *p the tasks from "from" to target through what each
+// awaits, and reports whether it found target.
+func (l *Loop) path(from, target *task, p *[]*task) bool {
+	*p = append(*p, from)
+	if from == target {
+		return true
+	}
+	if from.visit != l.gen {
+		from.visit = l.gen
+		if w := from.waitingOn; w != nil {
 			for _, y := range w.ts {
-				if !y.done() && y.visit != l.gen && (y == cur || l.reachesFresh(y, cur)) {
-					next = y
-					break
+				if !y.done() && l.path(y, target, p) {
+					return true
 				}
 			}
 		}
-		if next == nil {
-			return path
-		}
-		t = next
 	}
+	*p = (*p)[:len(*p)-1]
+	return false
 }
 
-func (l *Loop) reachesFresh(from, target *task) bool {
-	g := l.gen
-	l.gen++
-	ok := l.reaches(from, target)
-	l.gen = g
-	return ok
-}
-
+// reaches reports whether target can be reached from "from" through what
+// each task awaits.
 func (l *Loop) reaches(from, target *task) bool {
 	if from == target {
 		return true
