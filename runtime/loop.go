@@ -750,4 +750,3 @@ func funcPC[F any](fn F) uintptr {
 
 // String describes the loop.
 func (l *Loop) String() string { return fmt.Sprintf("<Loop %s id=%d>", l.name, l.id) }
-
