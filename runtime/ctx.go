@@ -19,10 +19,13 @@ type taskCtx struct{ t *task }
 
 var _ context.Context = taskCtx{}
 
+// Deadline reports none: a task has no deadline of its own.
 func (c taskCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
 
+// Done is closed once a cancel is delivered to the task.
 func (c taskCtx) Done() <-chan struct{} { return c.t.doneChan() }
 
+// Err returns context.Canceled once a cancel is delivered to the task.
 func (c taskCtx) Err() error {
 	if c.t.ctxCancelled.Load() {
 		return context.Canceled
@@ -30,6 +33,8 @@ func (c taskCtx) Err() error {
 	return nil
 }
 
+// Value returns the task for the package's own key, else the value of the
+// context the task was spawned with.
 func (c taskCtx) Value(key any) any {
 	if _, ok := key.(taskKey); ok {
 		return c.t
@@ -45,6 +50,7 @@ func (c taskCtx) Value(key any) any {
 // cancel is delivered to the task.
 func (c taskCtx) AfterFunc(f func()) (stop func() bool) { return c.t.afterFunc(f) }
 
+// String names the task.
 func (c taskCtx) String() string { return "runtime.taskCtx(" + c.t.displayName() + ")" }
 
 // taskOf returns the task a context belongs to, or nil.

@@ -49,6 +49,7 @@ type CancelError struct {
 	Msg string // the message given to Cancel; may be empty
 }
 
+// Error returns "runtime: cancelled: context canceled: <msg>".
 func (e *CancelError) Error() string {
 	if e.Msg == "" {
 		return ErrCancelled.Error()
@@ -73,6 +74,7 @@ type PanicError struct {
 	Stack []byte // the panicking goroutine's stack, as debug.Stack prints it
 }
 
+// Error returns "runtime: task panicked: <value>".
 func (e *PanicError) Error() string { return fmt.Sprintf("runtime: task panicked: %v", e.Value) }
 
 // Unwrap returns the panic value when it is an error.
