@@ -54,6 +54,24 @@ func writeJSONTo(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// show dials target, fetches one value with get and prints it to e's
+// standard output: as indented JSON if asJSON, else with render.
+func show[T any](e *env, target string, asJSON bool, get func(*inspect.Client) (T, error), render func(io.Writer, T) error) error {
+	c, err := dial(target)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	v, err := get(c)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSONTo(e.stdout, v)
+	}
+	return render(e.stdout, v)
+}
+
 func psCmd() *command {
 	return &command{
 		name: "ps", args: "", short: "list processes with a live agent",
@@ -180,20 +198,9 @@ func treeCmd() *command {
 			if err := wantArgs(args, 1, "PID"); err != nil {
 				return err
 			}
-			c, err := dial(args[0])
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			t, err := c.Tree(ctx)
-			if err != nil {
-				return err
-			}
-			if o.json {
-				return writeJSONTo(e.stdout, t)
-			}
-			renderTree(e.stdout, t)
-			return nil
+			return show(e, args[0], o.json,
+				func(c *inspect.Client) (wire.Tree, error) { return c.Tree(ctx) },
+				func(w io.Writer, t wire.Tree) error { renderTree(w, t); return nil })
 		},
 	}
 }
@@ -215,20 +222,9 @@ func stackCmd() *command {
 			if err != nil {
 				return err
 			}
-			c, err := dial(args[0])
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			s, err := c.Stack(ctx, id)
-			if err != nil {
-				return err
-			}
-			if o.json {
-				return writeJSONTo(e.stdout, s)
-			}
-			renderStack(e.stdout, s, e.now(), o.all)
-			return nil
+			return show(e, args[0], o.json,
+				func(c *inspect.Client) (wire.StackResult, error) { return c.Stack(ctx, id) },
+				func(w io.Writer, s wire.StackResult) error { renderStack(w, s, e.now(), o.all); return nil })
 		},
 	}
 }
@@ -247,20 +243,9 @@ func blockingCmd() *command {
 			if err := wantArgs(args, 1, "PID"); err != nil {
 				return err
 			}
-			c, err := dial(args[0])
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			evs, err := c.Blocking(ctx)
-			if err != nil {
-				return err
-			}
-			if o.json {
-				return writeJSONTo(e.stdout, evs)
-			}
-			renderBlocking(e.stdout, evs, o.all)
-			return nil
+			return show(e, args[0], o.json,
+				func(c *inspect.Client) ([]wire.BlockEvent, error) { return c.Blocking(ctx) },
+				func(w io.Writer, evs []wire.BlockEvent) error { renderBlocking(w, evs, o.all); return nil })
 		},
 	}
 }
@@ -277,22 +262,15 @@ func historyCmd() *command {
 			if err := wantArgs(args, 1, "PID"); err != nil {
 				return err
 			}
-			c, err := dial(args[0])
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			ts, err := c.History(ctx)
-			if err != nil {
-				return err
-			}
-			if o.json {
-				if ts == nil {
-					ts = []wire.Task{}
+			get := func(c *inspect.Client) ([]wire.Task, error) {
+				ts, err := c.History(ctx)
+				if err == nil && ts == nil {
+					ts = []wire.Task{} // JSON [] rather than null
 				}
-				return writeJSONTo(e.stdout, ts)
+				return ts, err
 			}
-			return renderHistory(e.stdout, ts, e.now())
+			return show(e, args[0], o.json, get,
+				func(w io.Writer, ts []wire.Task) error { return renderHistory(w, ts, e.now()) })
 		},
 	}
 }

@@ -212,13 +212,20 @@ func renderStack(w io.Writer, s wire.StackResult, now time.Time, all bool) {
 		fmt.Fprintln(w, "(no stack: the task has not started yet)")
 		return
 	}
-	st, cut := s.Stack, 0
+	writeStack(w, s.Stack, "", all)
+}
+
+// writeStack writes the frames of st, each line prefixed by indent; unless
+// all, without the runtime frames trimMachinery cuts, and a line saying how
+// many it cut.
+func writeStack(w io.Writer, st []wire.Frame, indent string, all bool) {
+	cut := 0
 	if !all {
 		st, cut = trimMachinery(st)
 	}
-	writeFrames(w, st, "")
+	writeFrames(w, st, indent)
 	if cut > 0 {
-		fmt.Fprintf(w, "... %d frames of the Go and task runtimes (--all shows them)\n", cut)
+		fmt.Fprintf(w, "%s... %d frames of the Go and task runtimes (--all shows them)\n", indent, cut)
 	}
 }
 
@@ -242,14 +249,7 @@ func renderBlocking(w io.Writer, evs []wire.BlockEvent, all bool) {
 			}
 			fmt.Fprintf(w, "    at %s %s%s\n", ev.At.Function, short(ev.At), call)
 		}
-		st, cut := ev.Stack, 0
-		if !all {
-			st, cut = trimMachinery(st)
-		}
-		writeFrames(w, st, "    ")
-		if cut > 0 {
-			fmt.Fprintf(w, "    ... %d frames of the Go and task runtimes (--all shows them)\n", cut)
-		}
+		writeStack(w, ev.Stack, "    ", all)
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
