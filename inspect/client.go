@@ -192,20 +192,57 @@ func (c *Client) do(ctx context.Context, method, p string, q url.Values, body an
 	return nil, &APIError{Status: resp.StatusCode, Code: we.Code, Message: we.Message}
 }
 
-func (c *Client) get(ctx context.Context, p string, q url.Values, v any) error {
-	return c.call(ctx, http.MethodGet, p, q, nil, v)
+// get decodes the JSON answer to a GET of p.
+func get[T any](ctx context.Context, c *Client, p string, q url.Values) (T, error) {
+	return call[T](ctx, c, http.MethodGet, p, q, nil)
 }
 
-func (c *Client) call(ctx context.Context, method, p string, q url.Values, body, v any) error {
-	rc, err := c.do(ctx, method, p, q, body)
+// read returns the whole body of a GET of p.
+func (c *Client) read(ctx context.Context, p string, q url.Values) ([]byte, error) {
+	rc, err := c.do(ctx, http.MethodGet, p, q, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("inspect: reading %s: %w", p, err)
+	}
+	return data, nil
+}
+
+// copyTo copies the body of a GET of p to w as it comes; what names it in
+// errors.
+func (c *Client) copyTo(ctx context.Context, p string, q url.Values, w io.Writer, what string) error {
+	rc, err := c.do(ctx, http.MethodGet, p, q, nil)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	if err := json.NewDecoder(bufio.NewReaderSize(rc, 64<<10)).Decode(v); err != nil {
-		return fmt.Errorf("inspect: decoding %s: %w", p, err)
+	if _, err := io.Copy(w, rc); err != nil {
+		return fmt.Errorf("inspect: reading %s: %w", what, err)
 	}
 	return nil
+}
+
+// call sends a request with body as JSON (none if nil) and decodes the
+// JSON answer.
+func call[T any](ctx context.Context, c *Client, method, p string, q url.Values, body any) (T, error) {
+	var v T
+	rc, err := c.do(ctx, method, p, q, body)
+	if err != nil {
+		return v, err
+	}
+	defer rc.Close()
+	if err := json.NewDecoder(bufio.NewReaderSize(rc, 64<<10)).Decode(&v); err != nil {
+		return v, fmt.Errorf("inspect: decoding %s: %w", p, err)
+	}
+	return v, nil
+}
+
+// taskPath returns the path of task id's resource, followed by rest.
+func taskPath(id uint64, rest string) string {
+	return wire.PathTask + strconv.FormatUint(id, 10) + rest
 }
 
 // TaskFilter selects tasks. The zero TaskFilter selects every live task.
@@ -245,16 +282,12 @@ func (f TaskFilter) query() url.Values {
 
 // Process returns the process's description and its loops.
 func (c *Client) Process(ctx context.Context) (wire.Process, error) {
-	var p wire.Process
-	err := c.get(ctx, wire.PathProcess, nil, &p)
-	return p, err
+	return get[wire.Process](ctx, c, wire.PathProcess, nil)
 }
 
 // Loops returns the running loops.
 func (c *Client) Loops(ctx context.Context) ([]wire.Loop, error) {
-	var ls []wire.Loop
-	err := c.get(ctx, wire.PathLoops, nil, &ls)
-	return ls, err
+	return get[[]wire.Loop](ctx, c, wire.PathLoops, nil)
 }
 
 // Tasks returns the live tasks f selects, in loop order and creation order.
@@ -264,14 +297,9 @@ func (c *Client) Tasks(ctx context.Context, f TaskFilter) ([]wire.Task, error) {
 
 // taskList reads a JSON array of tasks with wire.DecodeTasks.
 func (c *Client) taskList(ctx context.Context, p string, q url.Values) ([]wire.Task, error) {
-	rc, err := c.do(ctx, http.MethodGet, p, q, nil)
+	data, err := c.read(ctx, p, q)
 	if err != nil {
 		return nil, err
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(rc)
-	if err != nil {
-		return nil, fmt.Errorf("inspect: reading %s: %w", p, err)
 	}
 	ts, err := wire.DecodeTasks(data)
 	if err != nil {
@@ -283,31 +311,19 @@ func (c *Client) taskList(ctx context.Context, p string, q url.Values) ([]wire.T
 // WriteTasks copies the JSON array of the tasks f selects to w as the agent
 // sends it, without decoding it: the cheapest way to dump many tasks.
 func (c *Client) WriteTasks(ctx context.Context, f TaskFilter, w io.Writer) error {
-	rc, err := c.do(ctx, http.MethodGet, wire.PathTasks, f.query(), nil)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	if _, err := io.Copy(w, rc); err != nil {
-		return fmt.Errorf("inspect: reading tasks: %w", err)
-	}
-	return nil
+	return c.copyTo(ctx, wire.PathTasks, f.query(), w, "tasks")
 }
 
 // Task returns the record of task id: live, with its stack, or ended, from
 // the history. The error wraps ErrNoTask if the agent knows no such task.
 func (c *Client) Task(ctx context.Context, id uint64) (wire.Task, error) {
-	var t wire.Task
-	err := c.get(ctx, wire.PathTask+strconv.FormatUint(id, 10), nil, &t)
-	return t, err
+	return get[wire.Task](ctx, c, taskPath(id, ""), nil)
 }
 
 // Stack returns the stack of live task id: its suspension stack, or the
 // live stack of its goroutine if it is running.
 func (c *Client) Stack(ctx context.Context, id uint64) (wire.StackResult, error) {
-	var s wire.StackResult
-	err := c.get(ctx, wire.PathTask+strconv.FormatUint(id, 10)+"/stack", nil, &s)
-	return s, err
+	return get[wire.StackResult](ctx, c, taskPath(id, "/stack"), nil)
 }
 
 // Cancel requests cancellation of task id with a message. It returns as
@@ -315,25 +331,18 @@ func (c *Client) Stack(ctx context.Context, id uint64) (wire.StackResult, error)
 // wire.CancelResult.LoopBlocked). Errors wrap ErrNoTask, ErrFinished or
 // ErrReadOnly.
 func (c *Client) Cancel(ctx context.Context, id uint64, msg string) (wire.CancelResult, error) {
-	var r wire.CancelResult
-	err := c.call(ctx, http.MethodPost, wire.PathTask+strconv.FormatUint(id, 10)+"/cancel", nil,
-		wire.CancelRequest{Msg: msg}, &r)
-	return r, err
+	return call[wire.CancelResult](ctx, c, http.MethodPost, taskPath(id, "/cancel"), nil, wire.CancelRequest{Msg: msg})
 }
 
 // Tree returns the await tree of the live tasks.
 func (c *Client) Tree(ctx context.Context) (wire.Tree, error) {
-	var t wire.Tree
-	err := c.get(ctx, wire.PathTree, nil, &t)
-	return t, err
+	return get[wire.Tree](ctx, c, wire.PathTree, nil)
 }
 
 // Blocking returns the recent blocking events of every loop, oldest first,
 // ongoing ones included.
 func (c *Client) Blocking(ctx context.Context) ([]wire.BlockEvent, error) {
-	var evs []wire.BlockEvent
-	err := c.get(ctx, wire.PathBlocking, nil, &evs)
-	return evs, err
+	return get[[]wire.BlockEvent](ctx, c, wire.PathBlocking, nil)
 }
 
 // History returns the recently finished tasks of every loop, oldest first.
@@ -344,30 +353,20 @@ func (c *Client) History(ctx context.Context) ([]wire.Task, error) {
 // Snapshot returns everything the agent knows; stacks adds every task's
 // full stack.
 func (c *Client) Snapshot(ctx context.Context, stacks bool) (wire.Snapshot, error) {
-	var s wire.Snapshot
-	q := url.Values{}
-	if stacks {
-		q.Set("stacks", "1")
-	}
-	err := c.get(ctx, wire.PathSnapshot, q, &s)
-	return s, err
+	return get[wire.Snapshot](ctx, c, wire.PathSnapshot, snapshotQuery(stacks))
 }
 
 // WriteSnapshot copies the snapshot's JSON to w without decoding it.
 func (c *Client) WriteSnapshot(ctx context.Context, stacks bool, w io.Writer) error {
+	return c.copyTo(ctx, wire.PathSnapshot, snapshotQuery(stacks), w, "snapshot")
+}
+
+func snapshotQuery(stacks bool) url.Values {
 	q := url.Values{}
 	if stacks {
 		q.Set("stacks", "1")
 	}
-	rc, err := c.do(ctx, http.MethodGet, wire.PathSnapshot, q, nil)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	if _, err := io.Copy(w, rc); err != nil {
-		return fmt.Errorf("inspect: reading snapshot: %w", err)
-	}
-	return nil
+	return q
 }
 
 // Profile returns the gzipped pprof profile of the given kind,
@@ -377,15 +376,5 @@ func (c *Client) WriteSnapshot(ctx context.Context, stacks bool, w io.Writer) er
 // bytes per distinct stack and label set). An unknown kind is an
 // *APIError with status 404.
 func (c *Client) Profile(ctx context.Context, kind string) ([]byte, error) {
-	p := wire.PathProfile + url.PathEscape(kind)
-	rc, err := c.do(ctx, http.MethodGet, p, nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(rc)
-	if err != nil {
-		return nil, fmt.Errorf("inspect: reading %s: %w", p, err)
-	}
-	return data, nil
+	return c.read(ctx, wire.PathProfile+url.PathEscape(kind), nil)
 }
