@@ -54,30 +54,63 @@ func (d *decoder) byte(c byte) bool {
 	return false
 }
 
-func (d *decoder) tasks() ([]Task, error) {
+// array reads a JSON array, calling elem to read each element.
+func (d *decoder) array(elem func() error) error {
 	if !d.byte('[') {
-		return nil, errSlow
+		return errSlow
 	}
-	ts := make([]Task, 0, len(d.data)/300+1)
 	if d.byte(']') {
-		return d.end(ts)
+		return nil
 	}
 	for {
-		ts = append(ts, Task{})
-		if err := d.task(&ts[len(ts)-1]); err != nil {
-			return nil, err
+		if err := elem(); err != nil {
+			return err
 		}
 		if d.byte(',') {
 			continue
 		}
 		if d.byte(']') {
-			return d.end(ts)
+			return nil
 		}
-		return nil, errSlow
+		return errSlow
 	}
 }
 
-func (d *decoder) end(ts []Task) ([]Task, error) {
+// object reads a JSON object, calling field to read the value of each key.
+func (d *decoder) object(field func(k string) error) error {
+	if !d.byte('{') {
+		return errSlow
+	}
+	if d.byte('}') {
+		return nil
+	}
+	for {
+		k, err := d.str()
+		if err != nil || !d.byte(':') {
+			return errSlow
+		}
+		if err := field(k); err != nil {
+			return err
+		}
+		if d.byte(',') {
+			continue
+		}
+		if d.byte('}') {
+			return nil
+		}
+		return errSlow
+	}
+}
+
+func (d *decoder) tasks() ([]Task, error) {
+	ts := make([]Task, 0, len(d.data)/300+1)
+	err := d.array(func() error {
+		ts = append(ts, Task{})
+		return d.task(&ts[len(ts)-1])
+	})
+	if err != nil {
+		return nil, err
+	}
 	d.ws()
 	if d.i != len(d.data) {
 		return nil, errSlow
@@ -164,18 +197,21 @@ func (d *decoder) time() (time.Time, error) {
 	return t, nil
 }
 
+func (d *decoder) bool() (bool, error) {
+	d.ws()
+	switch {
+	case d.i+4 <= len(d.data) && string(d.data[d.i:d.i+4]) == "true":
+		d.i += 4
+		return true, nil
+	case d.i+5 <= len(d.data) && string(d.data[d.i:d.i+5]) == "false":
+		d.i += 5
+		return false, nil
+	}
+	return false, errSlow
+}
+
 func (d *decoder) frame(f *Frame) error {
-	if !d.byte('{') {
-		return errSlow
-	}
-	if d.byte('}') {
-		return nil
-	}
-	for {
-		k, err := d.str()
-		if err != nil || !d.byte(':') {
-			return errSlow
-		}
+	return d.object(func(k string) (err error) {
 		switch k {
 		case "function":
 			f.Function, err = d.str()
@@ -186,34 +222,14 @@ func (d *decoder) frame(f *Frame) error {
 			v, err = d.int()
 			f.Line = int(v)
 		default:
-			return errSlow
+			err = errSlow
 		}
-		if err != nil {
-			return err
-		}
-		if d.byte(',') {
-			continue
-		}
-		if d.byte('}') {
-			return nil
-		}
-		return errSlow
-	}
+		return err
+	})
 }
 
 func (d *decoder) task(t *Task) error {
-	if !d.byte('{') {
-		return errSlow
-	}
-	if d.byte('}') {
-		return nil
-	}
-	for {
-		k, err := d.str()
-		if err != nil || !d.byte(':') {
-			return errSlow
-		}
-		var v int64
+	return d.object(func(k string) (err error) {
 		switch k {
 		case "id":
 			t.ID, err = d.uint()
@@ -228,17 +244,7 @@ func (d *decoder) task(t *Task) error {
 		case "parent_id":
 			t.ParentID, err = d.uint()
 		case "running":
-			d.ws()
-			switch {
-			case d.i+4 <= len(d.data) && string(d.data[d.i:d.i+4]) == "true":
-				t.Running = true
-				d.i += 4
-			case d.i+5 <= len(d.data) && string(d.data[d.i:d.i+5]) == "false":
-				t.Running = false
-				d.i += 5
-			default:
-				err = errSlow
-			}
+			t.Running, err = d.bool()
 		case "function":
 			t.Function, err = d.str()
 		case "spawned_at":
@@ -248,26 +254,15 @@ func (d *decoder) task(t *Task) error {
 		case "awaiting":
 			t.Awaiting, err = d.str()
 		case "awaits":
-			if !d.byte('[') {
-				return errSlow
-			}
 			t.Awaits = []uint64{}
-			if !d.byte(']') {
-				for {
-					var id uint64
-					if id, err = d.uint(); err != nil {
-						return err
-					}
-					t.Awaits = append(t.Awaits, id)
-					if d.byte(',') {
-						continue
-					}
-					if d.byte(']') {
-						break
-					}
-					return errSlow
+			err = d.array(func() error {
+				id, err := d.uint()
+				if err != nil {
+					return err
 				}
-			}
+				t.Awaits = append(t.Awaits, id)
+				return nil
+			})
 		case "until":
 			t.Until, err = d.time()
 		case "created":
@@ -279,54 +274,28 @@ func (d *decoder) task(t *Task) error {
 		case "steps":
 			t.Steps, err = d.uint()
 		case "busy_ns":
-			v, err = d.int()
-			t.BusyNS = v
+			t.BusyNS, err = d.int()
 		case "sched_wait_ns":
-			v, err = d.int()
-			t.SchedWaitNS = v
+			t.SchedWaitNS, err = d.int()
 		case "idle_ns":
-			v, err = d.int()
-			t.IdleNS = v
+			t.IdleNS, err = d.int()
 		case "cancel_msg":
 			t.CancelMsg, err = d.str()
 		case "cancel_by":
 			t.CancelBy, err = d.str()
 		case "stack":
-			if !d.byte('[') {
-				return errSlow
-			}
 			t.Stack = []Frame{}
-			if !d.byte(']') {
-				for {
-					t.Stack = append(t.Stack, Frame{})
-					if err = d.frame(&t.Stack[len(t.Stack)-1]); err != nil {
-						return err
-					}
-					if d.byte(',') {
-						continue
-					}
-					if d.byte(']') {
-						break
-					}
-					return errSlow
-				}
-			}
+			err = d.array(func() error {
+				t.Stack = append(t.Stack, Frame{})
+				return d.frame(&t.Stack[len(t.Stack)-1])
+			})
 		case "finished":
 			t.Finished, err = d.time()
 		case "error":
 			t.Error, err = d.str()
 		default:
-			return errSlow
+			err = errSlow
 		}
-		if err != nil {
-			return err
-		}
-		if d.byte(',') {
-			continue
-		}
-		if d.byte('}') {
-			return nil
-		}
-		return errSlow
-	}
+		return err
+	})
 }
