@@ -49,34 +49,16 @@ func (fs FieldSet) has(i int) bool { return fs == 0 || fs&(1<<i) != 0 }
 func (t *Task) AppendJSON(dst []byte, fs FieldSet) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = strconv.AppendUint(dst, t.ID, 10)
-	if fs.has(1) {
-		dst = appendKey(dst, "name")
-		dst = appendString(dst, t.Name)
-	}
-	if fs.has(2) {
-		dst = appendKey(dst, "state")
-		dst = appendString(dst, t.State)
-	}
-	if fs.has(3) {
-		dst = appendKey(dst, "loop")
-		dst = appendString(dst, t.Loop)
-	}
-	if fs.has(4) {
-		dst = appendKey(dst, "loop_id")
-		dst = strconv.AppendUint(dst, t.LoopID, 10)
-	}
-	if fs.has(5) {
-		dst = appendKey(dst, "parent_id")
-		dst = strconv.AppendUint(dst, t.ParentID, 10)
-	}
+	dst = appendStringField(dst, 1, fs, "name", t.Name, false)
+	dst = appendStringField(dst, 2, fs, "state", t.State, false)
+	dst = appendStringField(dst, 3, fs, "loop", t.Loop, false)
+	dst = appendUintField(dst, 4, fs, "loop_id", t.LoopID)
+	dst = appendUintField(dst, 5, fs, "parent_id", t.ParentID)
 	if fs.has(6) && t.Running {
 		dst = appendKey(dst, "running")
 		dst = append(dst, "true"...)
 	}
-	if fs.has(7) {
-		dst = appendKey(dst, "function")
-		dst = appendString(dst, t.Function)
-	}
+	dst = appendStringField(dst, 7, fs, "function", t.Function, false)
 	if fs.has(8) {
 		dst = appendKey(dst, "spawned_at")
 		dst = t.SpawnedAt.appendJSON(dst)
@@ -85,10 +67,7 @@ func (t *Task) AppendJSON(dst []byte, fs FieldSet) []byte {
 		dst = appendKey(dst, "suspended_at")
 		dst = t.SuspendedAt.appendJSON(dst)
 	}
-	if fs.has(10) && t.Awaiting != "" {
-		dst = appendKey(dst, "awaiting")
-		dst = appendString(dst, t.Awaiting)
-	}
+	dst = appendStringField(dst, 10, fs, "awaiting", t.Awaiting, true)
 	if fs.has(11) && len(t.Awaits) > 0 {
 		dst = appendKey(dst, "awaits")
 		dst = append(dst, '[')
@@ -104,30 +83,12 @@ func (t *Task) AppendJSON(dst []byte, fs FieldSet) []byte {
 	dst = appendTime(dst, 13, fs, "created", t.Created, false)
 	dst = appendTime(dst, 14, fs, "started", t.Started, true)
 	dst = appendTime(dst, 15, fs, "suspended", t.Suspended, true)
-	if fs.has(16) {
-		dst = appendKey(dst, "steps")
-		dst = strconv.AppendUint(dst, t.Steps, 10)
-	}
-	if fs.has(17) {
-		dst = appendKey(dst, "busy_ns")
-		dst = strconv.AppendInt(dst, t.BusyNS, 10)
-	}
-	if fs.has(18) {
-		dst = appendKey(dst, "sched_wait_ns")
-		dst = strconv.AppendInt(dst, t.SchedWaitNS, 10)
-	}
-	if fs.has(19) {
-		dst = appendKey(dst, "idle_ns")
-		dst = strconv.AppendInt(dst, t.IdleNS, 10)
-	}
-	if fs.has(20) && t.CancelMsg != "" {
-		dst = appendKey(dst, "cancel_msg")
-		dst = appendString(dst, t.CancelMsg)
-	}
-	if fs.has(21) && t.CancelBy != "" {
-		dst = appendKey(dst, "cancel_by")
-		dst = appendString(dst, t.CancelBy)
-	}
+	dst = appendUintField(dst, 16, fs, "steps", t.Steps)
+	dst = appendIntField(dst, 17, fs, "busy_ns", t.BusyNS)
+	dst = appendIntField(dst, 18, fs, "sched_wait_ns", t.SchedWaitNS)
+	dst = appendIntField(dst, 19, fs, "idle_ns", t.IdleNS)
+	dst = appendStringField(dst, 20, fs, "cancel_msg", t.CancelMsg, true)
+	dst = appendStringField(dst, 21, fs, "cancel_by", t.CancelBy, true)
 	if fs.has(22) && len(t.Stack) > 0 {
 		dst = appendKey(dst, "stack")
 		dst = append(dst, '[')
@@ -140,10 +101,7 @@ func (t *Task) AppendJSON(dst []byte, fs FieldSet) []byte {
 		dst = append(dst, ']')
 	}
 	dst = appendTime(dst, 23, fs, "finished", t.Finished, true)
-	if fs.has(24) && t.Error != "" {
-		dst = appendKey(dst, "error")
-		dst = appendString(dst, t.Error)
-	}
+	dst = appendStringField(dst, 24, fs, "error", t.Error, true)
 	return append(dst, '}')
 }
 
@@ -161,6 +119,33 @@ func appendKey(dst []byte, k string) []byte {
 	dst = append(dst, ',', '"')
 	dst = append(dst, k...)
 	return append(dst, '"', ':')
+}
+
+// appendStringField appends field i of TaskFields, named k, with the
+// string s, if fs has it and, with omitEmpty, s is not empty.
+// appendUintField, appendIntField and appendTime do the same for their types.
+func appendStringField(dst []byte, i int, fs FieldSet, k, s string, omitEmpty bool) []byte {
+	if !fs.has(i) || omitEmpty && s == "" {
+		return dst
+	}
+	dst = appendKey(dst, k)
+	return appendString(dst, s)
+}
+
+func appendUintField(dst []byte, i int, fs FieldSet, k string, v uint64) []byte {
+	if !fs.has(i) {
+		return dst
+	}
+	dst = appendKey(dst, k)
+	return strconv.AppendUint(dst, v, 10)
+}
+
+func appendIntField(dst []byte, i int, fs FieldSet, k string, v int64) []byte {
+	if !fs.has(i) {
+		return dst
+	}
+	dst = appendKey(dst, k)
+	return strconv.AppendInt(dst, v, 10)
 }
 
 func appendTime(dst []byte, i int, fs FieldSet, k string, t time.Time, omitZero bool) []byte {
