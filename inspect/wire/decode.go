@@ -141,8 +141,8 @@ func (d *decoder) str() (string, error) {
 }
 
 // num reads an integer in JSON's syntax: -?(0|[1-9][0-9]*), not followed
-// by a fraction or exponent.
-func (d *decoder) num() ([]byte, error) {
+// by a fraction or exponent. It returns nil if there is none.
+func (d *decoder) num() []byte {
 	d.ws()
 	start := d.i
 	if d.i < len(d.data) && d.data[d.i] == '-' {
@@ -154,19 +154,17 @@ func (d *decoder) num() ([]byte, error) {
 	}
 	switch {
 	case d.i == digits, d.data[digits] == '0' && d.i-digits > 1:
-		return nil, errSlow
+		return nil
 	case d.i < len(d.data) && (d.data[d.i] == '.' || d.data[d.i] == 'e' || d.data[d.i] == 'E'):
-		return nil, errSlow
+		return nil
 	}
-	return d.data[start:d.i], nil
+	return d.data[start:d.i]
 }
 
+// uint reads an integer that fits a uint64 (int, one that fits an int64);
+// strconv refuses a missing number (num's nil) as it refuses an overflow.
 func (d *decoder) uint() (uint64, error) {
-	b, err := d.num()
-	if err != nil {
-		return 0, err
-	}
-	v, err := strconv.ParseUint(string(b), 10, 64)
+	v, err := strconv.ParseUint(string(d.num()), 10, 64)
 	if err != nil {
 		return 0, errSlow
 	}
@@ -174,11 +172,7 @@ func (d *decoder) uint() (uint64, error) {
 }
 
 func (d *decoder) int() (int64, error) {
-	b, err := d.num()
-	if err != nil {
-		return 0, err
-	}
-	v, err := strconv.ParseInt(string(b), 10, 64)
+	v, err := strconv.ParseInt(string(d.num()), 10, 64)
 	if err != nil {
 		return 0, errSlow
 	}
