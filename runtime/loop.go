@@ -52,6 +52,7 @@ type Loop struct {
 	inboxN        atomic.Int32
 	caught        atomic.Bool    // the watchdog recorded the running step as blocking
 	loopG         atomic.Uintptr // the goroutine running the loop (getg)
+	hasAfter      atomic.Bool    // some task context has AfterFuncs registered
 	pendingBlocks []BlockEvent
 
 	// Any goroutine.
@@ -595,7 +596,18 @@ func (l *Loop) complete(t *task) {
 func (l *Loop) completeNotify(t *task) {
 	st := State(t.state.Load())
 	if st == Failed {
+		if len(l.unretr) >= 1024 && len(l.unretr) == cap(l.unretr) {
+			// A long-running loop: forget the failures that were looked at,
+			// so the list holds only errors nobody has retrieved yet.
+			l.unretr = slices.DeleteFunc(l.unretr, func(x *task) bool { return x.retrieved || x.retrievedOut.Load() })
+		}
 		l.unretr = append(l.unretr, t)
+	}
+	if l.hasAfter.Load() {
+		// Contexts derived from the task's that were never cancelled.
+		l.mu.Lock()
+		delete(l.afterFuncs, t)
+		l.mu.Unlock()
 	}
 	if t.extra != nil && t.extra.trace.end != nil {
 		t.extra.trace.end()

@@ -437,6 +437,7 @@ func (t *task) afterFunc(f func()) func() bool {
 	af := &afterFunc{f: f}
 	if l.afterFuncs == nil {
 		l.afterFuncs = make(map[*task][]*afterFunc)
+		l.hasAfter.Store(true)
 	}
 	l.afterFuncs[t] = append(l.afterFuncs[t], af)
 	l.mu.Unlock()
