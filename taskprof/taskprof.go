@@ -49,6 +49,8 @@ type builder struct {
 	labels map[[4]string]map[string][]string
 }
 
+// newBuilder starts a profile whose default sample type (and period type,
+// with period 1) is the first of types.
 func newBuilder(types ...*profile.ValueType) *builder {
 	// One mapping, the program, marked symbolized: without it go tool pprof
 	// prints "Main binary filename not available." and tries to symbolize.
@@ -58,7 +60,14 @@ func newBuilder(types ...*profile.ValueType) *builder {
 	}
 	m := &profile.Mapping{ID: 1, File: exe, HasFunctions: true, HasFilenames: true, HasLineNumbers: true}
 	return &builder{
-		p:      &profile.Profile{SampleType: types, TimeNanos: time.Now().UnixNano(), Mapping: []*profile.Mapping{m}},
+		p: &profile.Profile{
+			SampleType:        types,
+			DefaultSampleType: types[0].Type,
+			PeriodType:        &profile.ValueType{Type: types[0].Type, Unit: types[0].Unit},
+			Period:            1,
+			TimeNanos:         time.Now().UnixNano(),
+			Mapping:           []*profile.Mapping{m},
+		},
 		funcs:  make(map[[2]string]*profile.Function),
 		locs:   make(map[runtime.Frame]*profile.Location),
 		stacks: make(map[*runtime.Frame][]*profile.Location),
@@ -124,9 +133,6 @@ func Tasks(snaps []runtime.LoopSnapshot) *profile.Profile {
 		&profile.ValueType{Type: "tasks", Unit: "count"},
 		&profile.ValueType{Type: "suspended", Unit: "nanoseconds"},
 	)
-	b.p.DefaultSampleType = "tasks"
-	b.p.PeriodType = &profile.ValueType{Type: "tasks", Unit: "count"}
-	b.p.Period = 1
 	for _, s := range snaps {
 		for i := range s.Tasks {
 			t := &s.Tasks[i]
@@ -185,9 +191,6 @@ func Blocking(events []runtime.BlockEvent) *profile.Profile {
 		&profile.ValueType{Type: "blocked", Unit: "nanoseconds"},
 		&profile.ValueType{Type: "events", Unit: "count"},
 	)
-	b.p.DefaultSampleType = "blocked"
-	b.p.PeriodType = &profile.ValueType{Type: "blocked", Unit: "nanoseconds"}
-	b.p.Period = 1
 	for _, ev := range events {
 		stack := trimScheduler(ev.Stack)
 		if len(stack) == 0 {
