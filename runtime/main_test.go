@@ -2,7 +2,6 @@ package runtime_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/taskdump/taskdump/internal/syncbuf"
 	"github.com/taskdump/taskdump/runtime"
 )
 
@@ -26,24 +26,9 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// syncBuffer is a bytes.Buffer safe for a logger on the loop goroutine and a
+// syncBuffer is a buffer safe for a logger on the loop goroutine and a
 // reader on the test goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer struct{ syncbuf.Buffer }
 
 // records decodes the JSON log lines written so far.
 func (s *syncBuffer) records(t *testing.T) []map[string]any {

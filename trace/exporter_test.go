@@ -1,7 +1,6 @@
 package trace_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,28 +17,14 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/taskdump/taskdump/internal/syncbuf"
 	"github.com/taskdump/taskdump/runtime"
 	"github.com/taskdump/taskdump/trace"
 )
 
-// syncBuffer is a bytes.Buffer for a logger written by the batch
-// processor's goroutine and read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a buffer for a logger written by the batch processor's
+// goroutine and read by the test.
+type syncBuffer = syncbuf.Buffer
 
 // freePort returns a loopback port that nothing listens on.
 func freePort(t testing.TB) int {
