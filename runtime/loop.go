@@ -472,8 +472,9 @@ func (l *Loop) step(t *task) {
 	l.stepping = t
 	l.steppingG.Store(l.stepKey(t))
 	t.co.next()
+	// steppingG keeps the last step's key: only the goroutine of a running
+	// step can match it, and l.stepping tells which task that is.
 	l.stepping = nil
-	l.steppingG.Store(0)
 	l.fresh = false
 	l.last = t
 	l.lastStart = now
