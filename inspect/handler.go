@@ -394,14 +394,15 @@ func (f *filter) write(w http.ResponseWriter) *apiError {
 		if f.loop != "" && f.loop != l.Name() && f.loop != strconv.FormatUint(l.ID(), 10) {
 			continue
 		}
-		s := l.Snapshot(runtime.SnapshotOptions{Stacks: f.stacks})
-		for i := range s.Tasks {
-			if !f.match(&s.Tasks[i]) {
-				continue
+		// Streamed: no slice of every task's record, so a poll of a
+		// process with many tasks makes little garbage.
+		l.EachTask(runtime.SnapshotOptions{Stacks: f.stacks}, func(ti *runtime.TaskInfo) bool {
+			if f.match(ti) {
+				wireTask(&wt, ti)
+				aw.task(&wt, f.fields)
 			}
-			wireTask(&wt, &s.Tasks[i])
-			aw.task(&wt, f.fields)
-		}
+			return aw.err == nil
+		})
 	}
 	return aw.close()
 }

@@ -83,8 +83,9 @@ type Loop struct {
 	started     time.Time
 
 	// rfc caches PC resolutions for readers (snapshots) across calls.
-	rfcMu sync.Mutex
-	rfc   frameCache
+	rfcMu   sync.Mutex
+	rawPool sync.Pool // *[]rawTask buffers of recent snapshots
+	rfc     frameCache
 
 	threads threadPool
 	dog     watchdog
