@@ -7,21 +7,15 @@ import (
 )
 
 // peerCred reads the connecting process's credentials with LOCAL_PEERCRED
-// (macOS has no SO_PEERCRED; the pid is not part of it).
+// (macOS has no SO_PEERCRED, and the pid is not part of it).
 func peerCred(uc *net.UnixConn) (Peer, error) {
-	rc, err := uc.SyscallConn()
+	var cred *unix.Xucred
+	err := withFD(uc, func(fd int) (err error) {
+		cred, err = unix.GetsockoptXucred(fd, unix.SOL_LOCAL, unix.LOCAL_PEERCRED)
+		return err
+	})
 	if err != nil {
 		return Peer{}, err
-	}
-	var cred *unix.Xucred
-	var cerr error
-	if err := rc.Control(func(fd uintptr) {
-		cred, cerr = unix.GetsockoptXucred(int(fd), unix.SOL_LOCAL, unix.LOCAL_PEERCRED)
-	}); err != nil {
-		return Peer{}, err
-	}
-	if cerr != nil {
-		return Peer{}, cerr
 	}
 	gid := -1
 	if cred.Ngroups > 0 {

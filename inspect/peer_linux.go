@@ -8,19 +8,13 @@ import (
 
 // peerCred reads the connecting process's credentials with SO_PEERCRED.
 func peerCred(uc *net.UnixConn) (Peer, error) {
-	rc, err := uc.SyscallConn()
+	var cred *unix.Ucred
+	err := withFD(uc, func(fd int) (err error) {
+		cred, err = unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
+		return err
+	})
 	if err != nil {
 		return Peer{}, err
-	}
-	var cred *unix.Ucred
-	var cerr error
-	if err := rc.Control(func(fd uintptr) {
-		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil {
-		return Peer{}, err
-	}
-	if cerr != nil {
-		return Peer{}, cerr
 	}
 	return Peer{PID: int(cred.Pid), UID: int(cred.Uid), GID: int(cred.Gid)}, nil
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +14,6 @@ import (
 	goruntime "runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"text/tabwriter"
@@ -24,6 +22,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/taskdump/taskdump/inspect/wire"
+	"github.com/taskdump/taskdump/internal/syncbuf"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -72,7 +71,7 @@ type proc struct {
 	sock string
 	dir  string
 	cmd  *exec.Cmd
-	out  *bytes.Buffer
+	out  *syncbuf.Buffer
 }
 
 // startProc starts bin with args in a fresh socket directory and waits for
@@ -86,8 +85,8 @@ func startProc(t testing.TB, bin string, args ...string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var errBuf bytes.Buffer
-	cmd.Stderr = &syncWriter{w: &errBuf}
+	var errBuf syncbuf.Buffer // written by exec's copier, read by the test
+	cmd.Stderr = &errBuf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -137,17 +136,6 @@ func (p *proc) stop(t testing.TB) {
 	if _, err := os.Lstat(p.sock); err == nil {
 		t.Errorf("pid %d left its socket %s", p.pid, p.sock)
 	}
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(b []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(b)
 }
 
 // result is one run of taskdump.
