@@ -124,18 +124,12 @@ func (l *Loop) Snapshot(opts ...SnapshotOptions) LoopSnapshot {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	raws, snap, _ := l.snapshotRaw()
-	defer l.putRaws(raws)
-	fc := l.readerFrames()
-	defer l.rfcMu.Unlock()
-	var sc stackCache
-	if o.Stacks {
-		sc = make(stackCache)
-	}
-	snap.Tasks = make([]TaskInfo, len(raws))
-	for i := range raws {
-		l.info(&snap.Tasks[i], &raws[i], fc, sc)
-	}
+	var tasks []TaskInfo
+	snap := l.walk(o, func(n int) { tasks = make([]TaskInfo, 0, n) }, func(ti *TaskInfo) bool {
+		tasks = append(tasks, *ti)
+		return true
+	})
+	snap.Tasks = tasks
 	return snap
 }
 
@@ -147,8 +141,17 @@ func (l *Loop) Snapshot(opts ...SnapshotOptions) LoopSnapshot {
 // makes little garbage (and so few GC cycles, which must scan every
 // suspended task's stack). Safe from any goroutine, like Snapshot.
 func (l *Loop) EachTask(opts SnapshotOptions, fn func(ti *TaskInfo) bool) LoopSnapshot {
+	return l.walk(opts, nil, fn)
+}
+
+// walk copies the raw records (the loop's only pause), calls start with
+// their number, then resolves each into one reused TaskInfo for fn.
+func (l *Loop) walk(opts SnapshotOptions, start func(n int), fn func(ti *TaskInfo) bool) LoopSnapshot {
 	raws, snap, _ := l.snapshotRaw()
 	defer l.putRaws(raws)
+	if start != nil {
+		start(len(raws))
+	}
 	fc := l.readerFrames()
 	defer l.rfcMu.Unlock()
 	var sc stackCache

@@ -367,6 +367,15 @@ func (o *Observer) stepEvent(ls *loopState, st *taskState, ev *runtime.TaskEvent
 	st.ringN++
 }
 
+// appendFrame adds f as two attributes, "file:line" under at and the
+// function under fn, unless f is unknown.
+func appendFrame(attrs []attribute.KeyValue, at, fn string, f runtime.Frame) []attribute.KeyValue {
+	if f.IsZero() {
+		return attrs
+	}
+	return append(attrs, attribute.String(at, f.File+":"+strconv.Itoa(f.Line)), attribute.String(fn, f.Function))
+}
+
 // addStepEvent adds a step event to span: live ones happen now and take the
 // SDK's clock; kept ones carry their time. buf is scratch for attributes
 // (the SDK copies them).
@@ -374,11 +383,7 @@ func addStepEvent(span oteltrace.Span, se *stepEvent, live bool, buf *[8]attribu
 	name := se.kind.String()
 	attrs := buf[:0]
 	if se.kind == runtime.TaskSuspended {
-		if !se.at.IsZero() {
-			attrs = append(attrs,
-				attribute.String("task.suspended_at", se.at.File+":"+strconv.Itoa(se.at.Line)),
-				attribute.String("task.suspended_in", se.at.Function))
-		}
+		attrs = appendFrame(attrs, "task.suspended_at", "task.suspended_in", se.at)
 		if se.awaiting != "" {
 			attrs = append(attrs, attribute.String("task.awaiting", se.awaiting))
 		}
@@ -583,11 +588,7 @@ func addBlockEvent(span oteltrace.Span, ev *runtime.BlockEvent) {
 		attribute.String("blocked.duration", ev.Duration.Round(time.Microsecond).String()),
 		attribute.String("blocked.stack", stack.String()),
 	}
-	if !ev.At.IsZero() {
-		attrs = append(attrs,
-			attribute.String("blocked.at", ev.At.File+":"+strconv.Itoa(ev.At.Line)),
-			attribute.String("blocked.function", ev.At.Function))
-	}
+	attrs = appendFrame(attrs, "blocked.at", "blocked.function", ev.At)
 	if ev.Call != "" {
 		attrs = append(attrs, attribute.String("blocked.call", ev.Call))
 	}
