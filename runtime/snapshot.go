@@ -118,7 +118,8 @@ func (l *Loop) snapshotRaw() ([]rawTask, LoopSnapshot, time.Duration) {
 // Snapshot returns a consistent copy of the loop's live tasks. Safe from
 // any goroutine at any moment, including while a task blocks the loop: it
 // never waits for the loop to yield. The loop pauses only while the raw
-// records are copied (about 20 ns per task); frames are resolved after.
+// records are copied (about 70 ns per task: 7 ms for 100,000); frames are
+// resolved after, outside the lock.
 func (l *Loop) Snapshot(opts ...SnapshotOptions) LoopSnapshot {
 	var o SnapshotOptions
 	if len(opts) > 0 {
