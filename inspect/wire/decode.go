@@ -11,8 +11,14 @@ import (
 // DecodeTasks decodes a JSON array of tasks, as /v1/tasks and /v1/history
 // send them. It parses the agent's own output several times faster than
 // encoding/json and falls back to encoding/json for anything it does not
-// expect (escaped strings, unusual spacing), so it accepts exactly what
-// json.Unmarshal accepts and returns the same result.
+// expect (escapes, non-ASCII text, null, unknown or differently cased keys,
+// numbers with a fraction or exponent), so it accepts exactly what
+// json.Unmarshal into a []Task accepts and returns the same result;
+// FuzzDecodeTasks checks that. That includes a key given twice in one
+// object: as encoding/json does, the later value is decoded into the
+// earlier one, so a repeated frame object merges field by field and a
+// repeated stack array decodes its elements into the existing ones (see
+// decodeFrames).
 func DecodeTasks(data []byte) ([]Task, error) {
 	d := decoder{data: data}
 	ts, err := d.tasks()
@@ -179,13 +185,16 @@ func (d *decoder) int() (int64, error) {
 	return v, nil
 }
 
+// time reads a time as encoding/json does, through time.Time.UnmarshalJSON
+// (strict RFC 3339, stricter than time.Parse with time.RFC3339Nano).
 func (d *decoder) time() (time.Time, error) {
-	s, err := d.str()
-	if err != nil {
+	d.ws()
+	start := d.i
+	if _, err := d.str(); err != nil {
 		return time.Time{}, err
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
+	var t time.Time
+	if err := t.UnmarshalJSON(d.data[start:d.i]); err != nil {
 		return time.Time{}, errSlow
 	}
 	return t, nil
@@ -278,11 +287,7 @@ func (d *decoder) task(t *Task) error {
 		case "cancel_by":
 			t.CancelBy, err = d.str()
 		case "stack":
-			t.Stack = []Frame{}
-			err = d.array(func() error {
-				t.Stack = append(t.Stack, Frame{})
-				return d.frame(&t.Stack[len(t.Stack)-1])
-			})
+			t.Stack, err = d.frames(t.Stack)
 		case "finished":
 			t.Finished, err = d.time()
 		case "error":
@@ -292,4 +297,30 @@ func (d *decoder) task(t *Task) error {
 		}
 		return err
 	})
+}
+
+// frames reads an array of frames into s as encoding/json decodes an array
+// into an existing slice: element i is decoded into s's element i (so a
+// repeated "stack" key merges frames field by field), reusing s's backing
+// array up to its capacity, where an element left from an earlier, longer
+// array is decoded into as well; the result is cut to the array's length,
+// and an empty array gives a new empty slice.
+func (d *decoder) frames(s []Frame) ([]Frame, error) {
+	i := 0
+	err := d.array(func() error {
+		if i < cap(s) {
+			s = s[:i+1]
+		} else {
+			s = append(s[:i], Frame{})
+		}
+		i++
+		return d.frame(&s[i-1])
+	})
+	if err != nil {
+		return nil, err
+	}
+	if i == 0 {
+		return []Frame{}, nil
+	}
+	return s[:i], nil
 }

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 )
@@ -33,33 +34,85 @@ func TestDecodeTasksMatchesEncodingJSON(t *testing.T) {
 		`null`,
 		`[{"id":1,"created":"yesterday"}]`,
 	}
+	tests = append(tests, decodeSeeds...)
 	for _, in := range tests {
-		got, gotErr := DecodeTasks([]byte(in))
-		var want []Task
-		wantErr := json.Unmarshal([]byte(in), &want)
-		if (gotErr != nil) != (wantErr != nil) {
-			t.Errorf("DecodeTasks(%.60q) error = %v, encoding/json says %v", in, gotErr, wantErr)
-			continue
-		}
-		if gotErr == nil && !reflect.DeepEqual(got, want) {
-			t.Errorf("DecodeTasks(%.60q) =\n%+v\nwant\n%+v", in, got, want)
+		if err := sameAsEncodingJSON([]byte(in)); err != nil {
+			t.Error(err)
 		}
 	}
 }
 
+// decodeSeeds are inputs where a fast decoder easily parts from
+// encoding/json: repeated keys, unknown and differently cased keys, nulls,
+// escapes, odd numbers and times. They seed FuzzDecodeTasks too.
+var decodeSeeds = []string{
+	// A repeated key decodes into the earlier value: frames merge, and a
+	// repeated array decodes into the existing elements.
+	`[{"stack":[{"function":"f","line":3}],"stack":[{"file":"g"}]}]`,
+	`[{"stack":[{"function":"f","line":3},{"file":"x"}],"stack":[{"file":"g"}]}]`,
+	`[{"stack":[{"function":"f"},{"file":"x"},{"line":9}],"stack":[{"line":1}],"stack":[{},{},{}]}]`,
+	`[{"stack":[{"function":"f"},{"file":"x"}],"stack":[],"stack":[{},{}]}]`,
+	`[{"stack":[{"function":"f","line":3}],"stack":null}]`,
+	`[{"stack":[{"function":"f","line":3}],"stack":[null]}]`,
+	`[{"spawned_at":{"function":"f"},"spawned_at":{"line":2}}]`,
+	`[{"spawned_at":{"function":"f","function":"g"}}]`,
+	`[{"spawned_at":{"function":"f"},"spawned_at":null}]`,
+	`[{"awaits":[1,2],"awaits":[3]}]`,
+	`[{"awaits":[1,2],"awaits":[]}]`,
+	`[{"id":1,"id":2,"name":"a","name":"b"}]`,
+	`[{"created":"2026-01-02T03:04:05Z","created":"2026-01-02T03:04:06.5+01:00"}]`,
+	// Unknown and differently cased keys.
+	`[{"ID":7,"Name":"x","STACK":[{"Function":"f"}]}]`,
+	`[{"id":1,"nosuch":{"a":[1,{"b":null}]},"stack":[{"function":"f","extra":true}]}]`,
+	// Nulls.
+	`[null]`, `[{"id":null,"name":null,"running":null,"created":null,"awaits":null}]`,
+	`[{"stack":[{"function":null,"line":null}]}]`,
+	// Escapes and non-ASCII.
+	`[{"name":"a\"b\\c\n\u0000\ud83d\ude00"}]`, `[{"name":"\ud800"}]`,
+	"[{\"name\":\"caf\xc3\xa9\"}]", "[{\"name\":\"\xff\"}]", "[{\"name\":\"a\tb\"}]",
+	`[{"na\u006de":"x"}]`,
+	// Numbers.
+	`[{"id":0,"line":1}]`, `[{"id":1e2}]`, `[{"id":1.0}]`, `[{"busy_ns":-0}]`, `[{"id":-0}]`,
+	`[{"id":18446744073709551615}]`, `[{"id":18446744073709551616}]`,
+	`[{"busy_ns":-9223372036854775808}]`, `[{"busy_ns":9223372036854775808}]`,
+	`[{"stack":[{"line":-1}]}]`, `[{"id":01}]`,
+	// Times: encoding/json is stricter than time.Parse.
+	`[{"created":"2026-01-02T3:04:05Z"}]`, `[{"created":"2026-01-02T03:04:05,5Z"}]`,
+	`[{"created":"2026-01-02T03:04:05+24:00"}]`, `[{"created":"2026-01-02t03:04:05z"}]`,
+	`[{"created":"2026-01-02T03:04:05.123456789123Z"}]`,
+	// Types and syntax.
+	`[{"running":"true"}]`, `[{"id":"1"}]`, `[{"stack":{}}]`, `[{"awaits":[1,]}]`,
+	"[\n\t{ \"id\" : 1 , \"awaits\" : [ 1 , 2 ] }\r\n]", `[{"id":1},]`, `[{"id":1}{"id":2}]`,
+}
+
+// sameAsEncodingJSON reports how DecodeTasks and json.Unmarshal differ on
+// in, if they do.
+func sameAsEncodingJSON(in []byte) error {
+	got, gotErr := DecodeTasks(in)
+	var want []Task
+	wantErr := json.Unmarshal(in, &want)
+	if (gotErr != nil) != (wantErr != nil) {
+		return fmt.Errorf("DecodeTasks(%q) error = %v, encoding/json says %v", in, gotErr, wantErr)
+	}
+	if gotErr == nil && !reflect.DeepEqual(got, want) {
+		return fmt.Errorf("DecodeTasks(%q) =\n%+v\nwant (encoding/json)\n%+v", in, got, want)
+	}
+	return nil
+}
+
+// FuzzDecodeTasks checks DecodeTasks against encoding/json: the same error
+// or not, and the same tasks. Seeds: the agent's own output, decodeSeeds and
+// testdata/fuzz/FuzzDecodeTasks.
 func FuzzDecodeTasks(f *testing.F) {
 	f.Add(string(appendAll(sampleTasks())))
 	f.Add(`[{"id":1,"awaits":[1,2],"stack":[{"function":"f","file":"g","line":3}]}]`)
 	f.Add("[]")
+	for _, s := range decodeSeeds {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, in string) {
-		got, gotErr := DecodeTasks([]byte(in))
-		var want []Task
-		wantErr := json.Unmarshal([]byte(in), &want)
-		if (gotErr != nil) != (wantErr != nil) {
-			t.Fatalf("DecodeTasks(%q) error = %v, encoding/json says %v", in, gotErr, wantErr)
-		}
-		if gotErr == nil && !reflect.DeepEqual(got, want) {
-			t.Fatalf("DecodeTasks(%q) = %+v, want %+v", in, got, want)
+		if err := sameAsEncodingJSON([]byte(in)); err != nil {
+			t.Fatal(err)
 		}
 	})
 }
