@@ -556,10 +556,11 @@ var taskIDs atomic.Uint64
 
 func nextTaskID() uint64 { return taskIDs.Add(1) }
 
-// sinceEpoch converts loop-clock nanoseconds to wall time.
+// wall converts a loop-clock reading (clock, never 0) to wall time; 0, the
+// zero reading of "never", becomes the zero Time.
 func (l *Loop) wall(ns int64) time.Time {
 	if ns == 0 {
 		return time.Time{}
 	}
-	return l.epoch.Add(time.Duration(ns))
+	return l.epoch.Add(time.Duration(ns - 1))
 }
