@@ -45,6 +45,12 @@ type Task[T any] struct {
 func (t *Task[T]) runBody(ctx context.Context) {
 	t.val, t.err = t.fn(ctx)
 	t.fn = nil
+	if t.err == nil && t.cancelPending {
+		// Cancelled and never delivered: it ends Cancelled (asyncio's
+		// test_cancel_at_end).
+		var zero T
+		t.val, t.err = zero, t.takeCancel()
+	}
 }
 
 func (t *Task[T]) base() *task { return &t.task }
@@ -123,8 +129,13 @@ func (t *Task[T]) Cancel(msg ...string) bool {
 func (t *Task[T]) String() string { return t.task.repr() }
 
 // AddDoneCallback arranges for fn to be called on the loop, soon after t is
-// done (at once, soon, if it is already done). Call it from the loop.
+// done (at once, soon, if it is already done). Call it from the loop (a task
+// or a callback of t's loop); from any other goroutine it panics (use
+// Loop.CallSoonThreadsafe to get onto the loop first).
 func (t *Task[T]) AddDoneCallback(fn func(Handle)) {
+	if !t.loop.onLoop() {
+		panic(offLoop("AddDoneCallback", &t.task, "Loop.CallSoonThreadsafe"))
+	}
 	if t.task.done() {
 		h := t.impl
 		t.loop.callSoon(func() { fn(h) })
@@ -248,10 +259,14 @@ func (t *task) stateNow() State {
 	return s
 }
 
-// spawn creates a task record on loop l and schedules it; called on the loop.
+// spawnTask creates a task record on loop l and schedules it (Spawn,
+// SpawnIn, Run). It panics if called off the loop.
 func spawnTask[T any](l *Loop, parent *task, values context.Context, fn func(context.Context) (T, error), pc uintptr, opts []TaskOption) *Task[T] {
 	if fn == nil {
 		panic("runtime: Spawn of a nil function")
+	}
+	if !l.onLoop() {
+		panic(offLoop("Spawn", parent, "Loop.Submit"))
 	}
 	t := newTask(l, parent, values, fn, pc, opts)
 	l.link(&t.task)
@@ -288,9 +303,16 @@ func newTask[T any](l *Loop, parent *task, values context.Context, fn func(conte
 
 // Spawn schedules fn to run as a new task on ctx's loop and returns the task
 // (asyncio.create_task). fn does not start until the calling task suspends:
-// ready tasks run in FIFO order. ctx must belong to a task of a loop;
-// otherwise Spawn panics (use Loop.Submit from other goroutines). The new
-// task's context carries ctx's values; its parent is the calling task.
+// ready tasks run in FIFO order. The new task's context carries ctx's
+// values; its parent is ctx's task.
+//
+// Call Spawn on the loop: from one of its tasks or from a callback it runs.
+// It panics at once, with a message naming Loop.Submit, if ctx belongs to no
+// task, or if it is called from any other goroutine (a task's context passed
+// to a goroutine, a ToThread function, a context.AfterFunc, another loop):
+// Spawn does not hand the new task over to the loop, it schedules it in
+// place, which only the loop's own goroutines may do. Use Loop.Submit from
+// other goroutines. The check costs one comparison of goroutine identities.
 //
 // Spawn costs about one allocation of the task record and a few hundred ns;
 // see the package documentation for measured figures.
@@ -303,6 +325,24 @@ func Spawn[T any](ctx context.Context, fn func(context.Context) (T, error), opts
 		panic("runtime: Spawn called with a context that belongs to no task; use Loop.Submit from other goroutines")
 	}
 	return spawnTask(cur.loop, cur, valuesOf(ctx), fn, pc, opts)
+}
+
+// onLoop reports whether the calling goroutine may touch the loop's own
+// state: it runs the loop's current step, or the loop itself (callbacks,
+// Run). Where goroutine identity is unavailable (getg returns 0) it reports
+// true: the check is skipped. It costs an atomic load and two comparisons.
+func (l *Loop) onLoop() bool {
+	g := getg()
+	return g == 0 || g == l.steppingG.Load() || g == l.loopG.Load()
+}
+
+// offLoop is the panic message of op, about task t, called from a goroutine
+// that runs neither t's loop nor one of its tasks; use says what to call
+// instead.
+func offLoop(op string, t *task, use string) string {
+	return "runtime: " + op + " called for task " + t.displayName() + " (" + t.loop.name +
+		") from a goroutine that runs neither that loop nor one of its tasks (was a task's context passed to another goroutine?); use " +
+		use + " from other goroutines"
 }
 
 // CurrentTask returns the task ctx belongs to, or nil outside any task.

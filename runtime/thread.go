@@ -138,11 +138,15 @@ func (p *threadPool) idle() bool { return p.inflight == 0 }
 func (p *threadPool) wait() { p.wg.Wait() }
 
 // CallSoon schedules fn to run on ctx's loop after the tasks that are ready
-// now (loop.call_soon). ctx must belong to a task; fn must not block.
+// now (loop.call_soon). ctx must belong to a task and CallSoon be called on
+// its loop (else it panics); fn must not block.
 func CallSoon(ctx context.Context, fn func()) {
 	t := taskOf(ctx)
 	if t == nil {
 		panic("runtime: CallSoon called with a context that belongs to no task")
+	}
+	if !t.loop.onLoop() {
+		panic(offLoop("CallSoon", t, "Loop.CallSoonThreadsafe"))
 	}
 	t.loop.callSoon(fn)
 }
@@ -154,11 +158,15 @@ type TimerHandle struct {
 }
 
 // CallLater schedules fn to run on ctx's loop after d (loop.call_later).
-// ctx must belong to a task; fn must not block.
+// ctx must belong to a task and CallLater be called on its loop (else it
+// panics); fn must not block.
 func CallLater(ctx context.Context, d time.Duration, fn func()) *TimerHandle {
 	t := taskOf(ctx)
 	if t == nil {
 		panic("runtime: CallLater called with a context that belongs to no task")
+	}
+	if !t.loop.onLoop() {
+		panic(offLoop("CallLater", t, "Loop.CallSoonThreadsafe"))
 	}
 	h := &TimerHandle{l: t.loop}
 	h.tm.idx = -1
