@@ -325,7 +325,7 @@ func TestDerivedContextsSeeTheCancel(t *testing.T) {
 			})
 			return 0, err
 		})
-		for !strings.Contains(w.String(), "awaiting ToThread") {
+		for !strings.Contains(w.String(), "awaiting to_thread") {
 			runtime.Yield(ctx)
 		}
 		w.Cancel()

@@ -112,7 +112,7 @@ func TestSuspensionPointsAndSpawnSites(t *testing.T) {
 			{"ToThread", "await-thread", func(ctx context.Context) error {
 				_, err := runtime.ToThread(ctx, func() (int, error) { <-release; return 0, nil }) // mark:await-thread
 				return err
-			}, "ToThread", nil},
+			}, "to_thread", nil},
 		}
 		tasks := make([]*runtime.Task[int], len(cases))
 		for i, c := range cases {

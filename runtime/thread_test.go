@@ -95,7 +95,7 @@ func TestToThreadCancellation(t *testing.T) {
 			workerReturnedFirst = returned.Load()
 			return 0, err
 		})
-		for !strings.Contains(w.String(), "awaiting ToThread") {
+		for !strings.Contains(w.String(), "awaiting to_thread") {
 			runtime.Yield(ctx)
 		}
 		w.Cancel("stop working")
@@ -264,7 +264,7 @@ func TestContextUsedFromAnotherGoroutineIsAnError(t *testing.T) {
 		inner, err := runtime.ToThread(ctx, func() (error, error) {
 			// Wait until the task has parked (see TestContextUsedWhileTaskRuns).
 			deadline := time.Now().Add(20 * time.Second)
-			for !strings.Contains(self.String(), "awaiting ToThread") && time.Now().Before(deadline) {
+			for !strings.Contains(self.String(), "awaiting to_thread") && time.Now().Before(deadline) {
 				time.Sleep(time.Millisecond)
 			}
 			return runtime.Sleep(ctx, time.Millisecond), nil
