@@ -60,7 +60,7 @@ const (
 )
 
 var awaitNames = [...]string{"", "sleep", "yield", "task", "gather", "wait", "as_completed", "wait_for",
-	"shield", "taskgroup", "future", "event", "lock", "semaphore", "queue.get", "queue.put", "queue.join", "ToThread"}
+	"shield", "taskgroup", "future", "event", "lock", "semaphore", "queue.get", "queue.put", "queue.join", "to_thread"}
 
 // awaitDesc describes what a task awaits; published with its record.
 type awaitDesc struct {
