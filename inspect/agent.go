@@ -1,7 +1,9 @@
 package inspect
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,9 +11,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/taskdump/taskdump/inspect/wire"
 )
 
 // Options configures an Agent. The zero Options listens in DefaultDir and
@@ -26,14 +32,18 @@ type Options struct {
 }
 
 // Limits of the agent. Requests beyond them get a JSON error; nothing the
-// peer sends can make the agent hold more than these.
+// peer sends can make the agent hold more than these, and no client can
+// keep the others waiting for long.
 const (
-	maxConns       = 64               // open connections; more wait in the listen backlog
+	maxConns       = 64               // open connections; at the limit, the longest idle one is closed for a newcomer
 	maxInFlight    = 4                // requests being answered at once
 	maxQueueWait   = 10 * time.Second // how long a request waits for a slot before 503
 	maxBodyBytes   = 64 << 10         // request body
 	maxHeaderBytes = 16 << 10         // request line and headers
 	maxSocketPath  = 107              // sun_path holds 108 bytes with the NUL
+	maxWriteStall  = 2 * time.Second  // a write to a peer that reads nothing for this long drops it
+	idleTimeout    = 5 * time.Second  // a kept-alive connection with no request for this long is closed
+	newConnGrace   = time.Second      // a new connection that has sent nothing is not closed for a newcomer before this
 )
 
 // Agent serves the inspect protocol on a Unix socket. Create one with
@@ -91,11 +101,14 @@ func Listen(opts Options) (*Agent, error) {
 		Handler:           a.h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       10 * time.Second,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          log.New(io.Discard, "", 0),
-		ConnContext:       connContext,
+		// A backstop: every write of the handler sets its own deadline
+		// of maxWriteStall (stallWriter).
+		WriteTimeout:   60 * time.Second,
+		IdleTimeout:    idleTimeout,
+		MaxHeaderBytes: maxHeaderBytes,
+		ErrorLog:       log.New(io.Discard, "", 0),
+		ConnContext:    connContext,
+		ConnState:      a.ln.connState,
 	}
 	go func() {
 		defer close(a.done)
@@ -187,31 +200,108 @@ func allowedUID(uid, self int) bool {
 	return uid >= 0 && (uid == self || uid == 0)
 }
 
-// limitListener bounds the number of open connections: Accept waits for
-// one to close when maxConns are open.
+// limitListener bounds the number of open connections. At the limit it
+// makes room for a newcomer by closing the connection idle the longest (a
+// kept-alive one between requests, or a new one that has sent nothing for
+// newConnGrace), so that idle connections cannot lock others out; only
+// when every connection is busy does Accept wait for one to end.
 type limitListener struct {
 	net.Listener
 	sem  chan struct{}
 	done chan struct{}
 	once sync.Once
+	// idle is signalled when a connection becomes idle or new.
+	idle  chan struct{}
+	mu    sync.Mutex
+	conns map[*limitConn]struct{}
 }
 
 func newLimitListener(l net.Listener, n int) *limitListener {
-	return &limitListener{Listener: l, sem: make(chan struct{}, n), done: make(chan struct{})}
+	return &limitListener{Listener: l, sem: make(chan struct{}, n), done: make(chan struct{}),
+		idle: make(chan struct{}, 1), conns: make(map[*limitConn]struct{})}
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
-	select {
-	case l.sem <- struct{}{}:
-	case <-l.done:
-		return nil, net.ErrClosed
+	var tick *time.Ticker
+	defer func() {
+		if tick != nil {
+			tick.Stop()
+		}
+	}()
+	for {
+		select {
+		case l.sem <- struct{}{}:
+			return l.accept()
+		case <-l.done:
+			return nil, net.ErrClosed
+		default:
+		}
+		if l.evict() {
+			continue
+		}
+		if tick == nil {
+			tick = time.NewTicker(newConnGrace / 2)
+		}
+		select {
+		case l.sem <- struct{}{}:
+			return l.accept()
+		case <-l.idle:
+		case <-tick.C:
+		case <-l.done:
+			return nil, net.ErrClosed
+		}
 	}
+}
+
+// accept accepts one connection; the caller holds a slot.
+func (l *limitListener) accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		<-l.sem
 		return nil, err
 	}
-	return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
+	lc := &limitConn{Conn: c, l: l, state: http.StateNew, since: time.Now()}
+	l.mu.Lock()
+	l.conns[lc] = struct{}{}
+	l.mu.Unlock()
+	return lc, nil
+}
+
+// evict closes the connection idle the longest, if one may be closed.
+func (l *limitListener) evict() bool {
+	now := time.Now()
+	var victim *limitConn
+	l.mu.Lock()
+	for c := range l.conns {
+		ok := c.state == http.StateIdle || (c.state == http.StateNew && now.Sub(c.since) >= newConnGrace)
+		if ok && (victim == nil || c.since.Before(victim.since)) {
+			victim = c
+		}
+	}
+	l.mu.Unlock()
+	if victim == nil {
+		return false
+	}
+	victim.Close()
+	return true
+}
+
+// connState is the server's ConnState hook: it records when each
+// connection became idle.
+func (l *limitListener) connState(c net.Conn, s http.ConnState) {
+	lc, ok := c.(*limitConn)
+	if !ok {
+		return
+	}
+	l.mu.Lock()
+	lc.state, lc.since = s, time.Now()
+	l.mu.Unlock()
+	if s == http.StateIdle || s == http.StateNew {
+		select {
+		case l.idle <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (l *limitListener) Close() error {
@@ -219,14 +309,82 @@ func (l *limitListener) Close() error {
 	return l.Listener.Close()
 }
 
+// limitConn is a connection of a limitListener. It also turns the plain
+// text answers that net/http writes itself, before any handler runs (400
+// for a malformed request, 431 for headers over the limit, 505 for an
+// unknown HTTP version, 501 for an unknown transfer encoding), into JSON
+// errors like the handler's.
 type limitConn struct {
 	net.Conn
-	once    sync.Once
-	release func()
+	l     *limitListener
+	once  sync.Once
+	state http.ConnState // guarded by l.mu
+	since time.Time      // guarded by l.mu
 }
 
 func (c *limitConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(c.release)
+	c.once.Do(func() {
+		c.l.mu.Lock()
+		delete(c.l.conns, c)
+		c.l.mu.Unlock()
+		<-c.l.sem
+	})
 	return err
+}
+
+// Write passes p on, unless p is one of net/http's own plain text error
+// answers: those it writes as JSON.
+func (c *limitConn) Write(p []byte) (int, error) {
+	if msg, ok := jsonServerError(p); ok {
+		if _, err := c.Conn.Write(msg); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+// serverErrorHeaders are the headers of the answers net/http writes itself
+// (net/http/server.go, conn.serve), in one Write each.
+const serverErrorHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+
+// jsonServerError returns the JSON version of one of net/http's own error
+// answers, or false if p is not one. The handler never answers text/plain,
+// so the headers tell them apart.
+func jsonServerError(p []byte) ([]byte, bool) {
+	rest, ok := bytes.CutPrefix(p, []byte("HTTP/1.1 "))
+	if !ok || len(rest) < 3 {
+		return nil, false
+	}
+	_, text, ok := bytes.Cut(rest, []byte(serverErrorHeaders))
+	if !ok {
+		return nil, false
+	}
+	status, err := strconv.Atoi(string(rest[:3]))
+	if err != nil || status < 400 {
+		return nil, false
+	}
+	e := wire.Error{Code: wire.CodeBadRequest}
+	switch status {
+	case http.StatusRequestHeaderFieldsTooLarge:
+		e.Code = wire.CodeTooLarge
+		e.Message = fmt.Sprintf("inspect: request line and headers over %d KiB", maxHeaderBytes>>10)
+	case http.StatusNotImplemented:
+		e.Message = "inspect: bad request: unsupported transfer encoding"
+	default:
+		// "400 Bad Request: malformed Host header", or "400 Bad Request".
+		detail := string(text)
+		if _, d, ok := strings.Cut(detail, ": "); ok {
+			detail = d
+		} else {
+			detail = "malformed HTTP request"
+		}
+		e.Message = "inspect: bad request: " + detail
+	}
+	body, _ := json.Marshal(e)
+	body = append(body, '\n')
+	head := fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\nContent-Length: %d\r\n\r\n",
+		status, http.StatusText(status), len(body))
+	return append([]byte(head), body...), true
 }

@@ -43,24 +43,60 @@ func TestListenPermissionsAndClose(t *testing.T) {
 	}
 }
 
-func TestListenTightensLooseDir(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "loose")
-	if err := os.Mkdir(dir, 0o777); err != nil {
-		t.Fatal(err)
+// TestListenRefusesLooseDir: an existing directory open to group or others
+// is refused with a way out, and left as it was (a shared 1777 directory
+// keeps its sticky bit); a missing one is created 0700.
+func TestListenRefusesLooseDir(t *testing.T) {
+	tests := []struct {
+		name string
+		mode os.FileMode // 0: the directory does not exist
+		ok   bool
+	}{
+		{"missing", 0, true},
+		{"private", 0o700, true},
+		{"readable", 0o755, false},
+		{"group", 0o770, false},
+		{"shared sticky", 0o777 | os.ModeSticky, false},
 	}
-	os.Chmod(dir, 0o777)
-	a, err := Listen(Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	if got := fileMode(t, dir).Perm(); got != 0o700 {
-		t.Errorf("dir mode = %o, want 700", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "d")
+			if tt.mode != 0 {
+				if err := os.Mkdir(dir, 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(dir, tt.mode); err != nil {
+					t.Fatal(err)
+				}
+			}
+			a, err := Listen(Options{Dir: dir})
+			if tt.ok {
+				if err != nil {
+					t.Fatalf("Listen: %v", err)
+				}
+				a.Close()
+			} else {
+				if err == nil {
+					a.Close()
+					t.Fatal("Listen succeeded, want a refusal")
+				}
+				if want := "chmod 700 " + dir; !strings.Contains(err.Error(), want) {
+					t.Errorf("err = %v, want it to say %q", err, want)
+				}
+			}
+			want := tt.mode
+			if want == 0 {
+				want = 0o700
+			}
+			if got := fileMode(t, dir) &^ os.ModeDir; got != want {
+				t.Errorf("dir mode after Listen = %v, want %v", got, want)
+			}
+		})
 	}
 }
 
 func TestListenTwiceRefused(t *testing.T) {
-	dir := t.TempDir()
+	dir := privateDir(t)
 	a, err := Listen(Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +132,7 @@ func staleSocket(t *testing.T, p string) {
 }
 
 func TestListenReplacesStaleSocket(t *testing.T) {
-	dir := t.TempDir()
+	dir := privateDir(t)
 	staleSocket(t, SocketPath(dir, os.Getpid()))
 	a, err := Listen(Options{Dir: dir})
 	if err != nil {
@@ -125,7 +161,7 @@ func deadPID(t *testing.T) int {
 }
 
 func TestScanRemovesStale(t *testing.T) {
-	dir := t.TempDir()
+	dir := privateDir(t)
 	a, err := Listen(Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +198,7 @@ func TestScanRemovesStale(t *testing.T) {
 }
 
 func TestDialErrors(t *testing.T) {
-	dir := t.TempDir()
+	dir := privateDir(t)
 	t.Setenv(EnvDir, dir)
 	tests := []struct {
 		name string
@@ -193,7 +229,7 @@ func TestDialErrors(t *testing.T) {
 }
 
 func TestDialByPID(t *testing.T) {
-	dir := t.TempDir()
+	dir := privateDir(t)
 	t.Setenv(EnvDir, dir)
 	a, err := Listen(Options{})
 	if err != nil {
@@ -452,7 +488,7 @@ func TestAnswersWhileLoopBlocked(t *testing.T) {
 // taken: the waiting request ends with the connection and Close returns
 // without leaking goroutines (goleak checks at the end).
 func TestCloseWhileRequestsWait(t *testing.T) {
-	a, err := Listen(Options{Dir: t.TempDir()})
+	a, err := Listen(Options{Dir: privateDir(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,10 @@ import (
 // EnvDir is the environment variable that overrides the socket directory.
 const EnvDir = "TASKDUMP_DIR"
 
+// ErrBadDir is wrapped by the error about a socket directory that is missing
+// where it was named ($TASKDUMP_DIR, --dir) or is not a directory.
+var ErrBadDir = errors.New("bad socket directory")
+
 // DefaultDir returns the directory where agents of this user put their
 // sockets: $TASKDUMP_DIR if set, else $XDG_RUNTIME_DIR/taskdump, else
 // <temp dir>/taskdump-<uid>. It only computes the name.
@@ -39,11 +43,43 @@ func SocketPath(dir string, pid int) string {
 	return filepath.Join(dir, strconv.Itoa(pid)+".sock")
 }
 
-// prepareDir creates dir with mode 0700 if needed and checks that it is a
-// real directory owned by this user and closed to others; a directory we
-// own with looser permissions is tightened.
+// CheckEnvDir returns an error wrapping ErrBadDir when $TASKDUMP_DIR is set
+// to a path that does not exist or is not a directory, and nil otherwise.
+// Dial and Scan call it first, so every command that looks for an agent
+// reports a wrong $TASKDUMP_DIR (or taskdump --dir) the same way.
+func CheckEnvDir() error {
+	d := os.Getenv(EnvDir)
+	if d == "" {
+		return nil
+	}
+	fi, err := os.Stat(d)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("inspect: %w: %s (from --dir or %s) does not exist", ErrBadDir, d, EnvDir)
+	case err != nil:
+		return fmt.Errorf("inspect: %w: %s (from --dir or %s): %w", ErrBadDir, d, EnvDir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("inspect: %w: %s (from --dir or %s) is not a directory", ErrBadDir, d, EnvDir)
+	}
+	return nil
+}
+
+// prepareDir makes dir ready for the agent's socket. A missing directory is
+// created with mode 0700 (and its missing parents too). An existing one is
+// never changed: it must be a real directory owned by this user with no
+// permission for group or others, or Listen refuses it, saying how to fix
+// it.
 func prepareDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		return fmt.Errorf("inspect: socket directory: %w", err)
+	}
+	if err := os.Mkdir(dir, 0o700); err == nil {
+		// Ours: the umask may only have removed bits; make it exactly 0700.
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("inspect: socket directory: %w", err)
+		}
+		return nil
+	} else if !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("inspect: socket directory: %w", err)
 	}
 	fi, err := os.Lstat(dir)
@@ -51,18 +87,26 @@ func prepareDir(dir string) error {
 		return fmt.Errorf("inspect: socket directory: %w", err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("inspect: socket directory %s is not a directory", dir)
+		return fmt.Errorf("inspect: socket directory %s is not a directory (set %s to another directory)", dir, EnvDir)
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if ok && int(st.Uid) != os.Geteuid() {
-		return fmt.Errorf("inspect: socket directory %s belongs to uid %d, not %d", dir, st.Uid, os.Geteuid())
+	if owner, ok := fileUID(fi); ok && owner != os.Geteuid() {
+		return fmt.Errorf("inspect: socket directory %s belongs to uid %d, not %d (set %s to a directory of your own)",
+			dir, owner, os.Geteuid(), EnvDir)
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("inspect: socket directory: %w", err)
-		}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("inspect: socket directory %s has mode %#o: group and others may use it (run chmod 700 %s, or set %s to a directory only you can use)",
+			dir, perm, dir, EnvDir)
 	}
 	return nil
+}
+
+// fileUID returns the owner of a file.
+func fileUID(fi fs.FileInfo) (int, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return -1, false
+	}
+	return int(st.Uid), true
 }
 
 // processAlive reports whether a process with this pid exists (EPERM

@@ -1,7 +1,6 @@
 package inspect
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -84,6 +83,9 @@ func writeError(w http.ResponseWriter, e *apiError) {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.needPeer {
+		w = newStallWriter(w)
+	}
 	h.active.RLock()
 	defer h.active.RUnlock()
 	if h.closed {
@@ -124,15 +126,20 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	defer func() { <-h.sem }()
+	// Answers rendered in memory give their slot back before they are
+	// written, so that a peer that does not read holds no slot.
+	var once sync.Once
+	release := func() { once.Do(func() { <-h.sem }) }
+	defer release()
 	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-	if err := h.route(w, r, p, ok); err != nil {
+	if err := h.route(w, r, p, ok, release); err != nil {
 		writeError(w, err)
 	}
 }
 
 // route dispatches a request; it returns the error to send, if any.
-func (h *handler) route(w http.ResponseWriter, r *http.Request, p Peer, havePeer bool) *apiError {
+// Answers rendered in memory call release before writing.
+func (h *handler) route(w http.ResponseWriter, r *http.Request, p Peer, havePeer bool, release func()) *apiError {
 	rest, ok := strings.CutPrefix(r.URL.Path, "/"+wire.Version+"/")
 	if !ok {
 		return errorf(http.StatusNotFound, wire.CodeNotFound, "no such path %q (paths start with /%s/)", clip(r.URL.Path), wire.Version)
@@ -151,12 +158,12 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request, p Peer, havePeer
 		if err := method(http.MethodGet); err != nil {
 			return err
 		}
-		return writeJSON(w, h.process(runtime.Snapshot()))
+		return writeJSON(w, h.process(runtime.Snapshot()), release)
 	case len(seg) == 1 && seg[0] == "loops":
 		if err := method(http.MethodGet); err != nil {
 			return err
 		}
-		return writeJSON(w, loopsOf(runtime.Snapshot()))
+		return writeJSON(w, loopsOf(runtime.Snapshot()), release)
 	case len(seg) == 1 && seg[0] == "tasks":
 		if err := method(http.MethodGet); err != nil {
 			return err
@@ -178,7 +185,7 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request, p Peer, havePeer
 		if err != nil {
 			return err
 		}
-		return writeJSON(w, t)
+		return writeJSON(w, t, release)
 	case len(seg) == 3 && seg[0] == "tasks" && seg[2] == "stack":
 		if err := method(http.MethodGet); err != nil {
 			return err
@@ -191,7 +198,7 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request, p Peer, havePeer
 		if err != nil {
 			return err
 		}
-		return writeJSON(w, res)
+		return writeJSON(w, res, release)
 	case len(seg) == 3 && seg[0] == "tasks" && seg[2] == "cancel":
 		if err := method(http.MethodPost); err != nil {
 			return err
@@ -215,7 +222,7 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request, p Peer, havePeer
 		if err != nil {
 			return err
 		}
-		return writeJSON(w, res)
+		return writeJSON(w, res, release)
 	case len(seg) == 1 && seg[0] == "tree":
 		if err := method(http.MethodGet); err != nil {
 			return err
@@ -224,12 +231,12 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request, p Peer, havePeer
 		for _, s := range runtime.Snapshot() {
 			all = appendTasks(all, s.Tasks, nil)
 		}
-		return writeJSON(w, wire.BuildTree(all))
+		return writeJSON(w, wire.BuildTree(all), release)
 	case len(seg) == 1 && seg[0] == "blocking":
 		if err := method(http.MethodGet); err != nil {
 			return err
 		}
-		return writeArray(w, blockingEvents(runtime.Loops()))
+		return writeArray(w, blockingEvents(runtime.Loops()), release)
 	case len(seg) == 1 && seg[0] == "history":
 		if err := method(http.MethodGet); err != nil {
 			return err
@@ -248,12 +255,12 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request, p Peer, havePeer
 		if err != nil {
 			return err
 		}
-		return writeJSON(w, h.snapshot(stacks))
+		return writeJSON(w, h.snapshot(stacks), release)
 	case len(seg) == 2 && seg[0] == "profile":
 		if err := method(http.MethodGet); err != nil {
 			return err
 		}
-		return writeProfile(w, seg[1])
+		return writeProfile(w, seg[1], release)
 	}
 	return errorf(http.StatusNotFound, wire.CodeNotFound, "no such path %q", clip(r.URL.Path))
 }
@@ -373,15 +380,30 @@ func (f *filter) match(ti *runtime.TaskInfo) bool {
 	if len(f.states) > 0 && !slices.Contains(f.states, ti.State) {
 		return false
 	}
-	if f.name != "" {
-		if ok, _ := path.Match(f.name, ti.Name); !ok {
-			return false
-		}
+	if f.name != "" && !matchName(f.name, ti.Name) {
+		return false
 	}
 	if f.olderThan > 0 && f.now.Sub(ti.Created) < f.olderThan {
 		return false
 	}
 	return true
+}
+
+// matchName reports whether name matches the glob pattern, with path.Match's
+// syntax except that * and ? match any character, / included: task names
+// are not paths ("fetch /users/42" matches "fetch*"). It hands path.Match
+// both strings with every / replaced by a rune found in neither.
+func matchName(pattern, name string) bool {
+	if strings.ContainsRune(pattern, '/') || strings.ContainsRune(name, '/') {
+		sub := rune(0xE000) // private use: absent from real names
+		for strings.ContainsRune(pattern, sub) || strings.ContainsRune(name, sub) {
+			sub++
+		}
+		pattern = strings.ReplaceAll(pattern, "/", string(sub))
+		name = strings.ReplaceAll(name, "/", string(sub))
+	}
+	ok, _ := path.Match(pattern, name)
+	return ok
 }
 
 // write streams the selected tasks as a JSON array, one per line, loop by
@@ -601,7 +623,7 @@ func (h *handler) snapshot(stacks bool) wire.Snapshot {
 // writeProfile answers the gzipped pprof profile of the given kind as a
 // download. The profile is built in memory first, so that a failure is
 // still answered as a JSON error.
-func writeProfile(w http.ResponseWriter, kind string) *apiError {
+func writeProfile(w http.ResponseWriter, kind string, release func()) *apiError {
 	if kind != wire.ProfileTasks && kind != wire.ProfileBlocking {
 		return errorf(http.StatusNotFound, wire.CodeNotFound, "no such profile %q (want %s or %s)",
 			clip(kind), wire.ProfileTasks, wire.ProfileBlocking)
@@ -615,44 +637,80 @@ func writeProfile(w http.ResponseWriter, kind string) *apiError {
 	h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", fmt.Sprintf("%s-%d.pb.gz", kind, os.Getpid())))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	release()
 	w.Write(buf.Bytes())
 	return nil // a write error means the peer left: nothing to answer
 }
 
-func writeJSON(w http.ResponseWriter, v any) *apiError {
-	w.Header().Set("Content-Type", "application/json")
-	bw := bufio.NewWriterSize(w, 32<<10)
-	enc := json.NewEncoder(bw)
-	if err := enc.Encode(v); err != nil {
+// writeJSON answers v as JSON. It renders v in memory, then calls release
+// (so that a slow reader holds no slot of the semaphore) and writes it.
+func writeJSON(w http.ResponseWriter, v any, release func()) *apiError {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
 		return errorf(http.StatusInternalServerError, wire.CodeInternal, "encoding: %v", err)
 	}
-	bw.Flush()
-	return nil
+	release()
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(buf.Bytes())
+	return nil // a write error means the peer left: nothing to answer
 }
 
 // writeArray writes items as a JSON array with one item per line, so that
-// line tools can follow it. An empty list is [].
-func writeArray[T any](w http.ResponseWriter, items []T) *apiError {
-	w.Header().Set("Content-Type", "application/json")
-	bw := bufio.NewWriterSize(w, 64<<10)
-	var buf bytes.Buffer
+// line tools can follow it. An empty list is []. Like writeJSON, it renders
+// in memory, calls release, then writes.
+func writeArray[T any](w http.ResponseWriter, items []T, release func()) *apiError {
+	var out, buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
-	bw.WriteString("[")
+	out.WriteString("[")
 	for i := range items {
 		buf.Reset()
 		if err := enc.Encode(&items[i]); err != nil {
 			return errorf(http.StatusInternalServerError, wire.CodeInternal, "encoding: %v", err)
 		}
 		if i > 0 {
-			bw.WriteString(",")
+			out.WriteString(",")
 		}
-		bw.WriteString("\n")
-		bw.Write(buf.Bytes()[:buf.Len()-1])
+		out.WriteString("\n")
+		out.Write(buf.Bytes()[:buf.Len()-1])
 	}
 	if len(items) > 0 {
-		bw.WriteString("\n")
+		out.WriteString("\n")
 	}
-	bw.WriteString("]\n")
-	bw.Flush()
+	out.WriteString("]\n")
+	release()
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(out.Bytes())
 	return nil
 }
+
+// stallWriter is the Agent's ResponseWriter: each write of at most 64 KiB
+// must go through within maxWriteStall, or the connection is dropped. A
+// peer that stops reading thus holds its connection (and, for a streamed
+// answer, its slot) for at most maxWriteStall, while a long answer to a
+// peer that reads takes as long as it needs.
+type stallWriter struct {
+	http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func newStallWriter(w http.ResponseWriter) *stallWriter {
+	return &stallWriter{ResponseWriter: w, rc: http.NewResponseController(w)}
+}
+
+func (s *stallWriter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		chunk := p[:min(len(p), 64<<10)]
+		s.rc.SetWriteDeadline(time.Now().Add(maxWriteStall))
+		m, err := s.ResponseWriter.Write(chunk)
+		n += m
+		if err != nil {
+			return n, err
+		}
+		p = p[m:]
+	}
+	return n, nil
+}
+
+// Unwrap gives http.ResponseController the underlying ResponseWriter.
+func (s *stallWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

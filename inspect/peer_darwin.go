@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"fmt"
 	"net"
 
 	"golang.org/x/sys/unix"
@@ -22,4 +23,17 @@ func peerCred(uc *net.UnixConn) (Peer, error) {
 		gid = int(cred.Groups[0])
 	}
 	return Peer{PID: -1, UID: int(cred.Uid), GID: gid}, nil
+}
+
+// processUID returns the effective uid of process pid (the uid
+// LOCAL_PEERCRED reports for its sockets).
+func processUID(pid int) (int, error) {
+	kp, err := unix.SysctlKinfoProc("kern.proc.pid", pid)
+	if err != nil {
+		return -1, err
+	}
+	if int(kp.Proc.P_pid) != pid {
+		return -1, fmt.Errorf("inspect: no process %d", pid)
+	}
+	return int(kp.Eproc.Ucred.Uid), nil
 }
