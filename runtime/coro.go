@@ -20,6 +20,7 @@ type coro struct {
 	yield   func(struct{}) bool
 	t       *task
 	stopped bool
+	dead    bool    // its task called runtime.Goexit: parked for good (holdGoexit)
 	g       uintptr // the coroutine goroutine's identity (getg)
 }
 
@@ -39,6 +40,10 @@ func (l *Loop) getCoro() *coro {
 }
 
 func (l *Loop) putCoro(c *coro) {
+	if c.dead {
+		l.deadCoros = append(l.deadCoros, c)
+		return
+	}
 	if len(l.coros) < maxIdleCoros {
 		l.coros = append(l.coros, c)
 		return
@@ -48,7 +53,34 @@ func (l *Loop) putCoro(c *coro) {
 
 func (c *coro) stop() {
 	c.stopped = true
+	if c.dead {
+		// holdGoexit unwinds with errGoexitUnwind, which iter.Pull re-raises
+		// here: it ends the coroutine's Goexit and nothing else.
+		defer func() {
+			if r := recover(); r != nil && r != errGoexitUnwind {
+				panic(r)
+			}
+		}()
+	}
 	c.stopFn()
+}
+
+// holdGoexit is what the coroutine of a task that called runtime.Goexit does
+// instead of dying: called from exec's deferred function while the Goexit
+// unwinds, it hands control back to the loop as a finished step and stays
+// parked there until the loop stops it at close. A coroutine that simply
+// exited would make iter.Pull call runtime.Goexit again on the loop
+// goroutine, killing Run's caller.
+func (c *coro) holdGoexit() {
+	c.dead = true
+	c.t = nil
+	for c.yield(struct{}{}) {
+		// Never resumed: the loop puts a dead coroutine aside, never to reuse.
+	}
+	// Stopped. Returning would let the Goexit reach iter.Pull, which would
+	// re-raise it in stop on the loop goroutine; a panic it recovers there
+	// instead (and the Goexit then ends this goroutine) is contained by stop.
+	panic(errGoexitUnwind)
 }
 
 // run is the coroutine body: run the bound task, hand control back, repeat.
@@ -67,14 +99,24 @@ func (c *coro) run(yield func(struct{}) bool) {
 
 // exec runs the task's function on the coroutine, recovering a panic into a
 // *PanicError.
+//
+// A function that calls runtime.Goexit (t.Fatal and t.FailNow do) fails the
+// task with an error wrapping ErrGoexit; its coroutine goroutine cannot
+// survive the Goexit, so it is parked until the loop closes (holdGoexit).
 func (t *task) exec() {
+	returned := false
 	defer func() {
-		if r := recover(); r != nil {
-			if r == errStopped {
-				t.err = ErrLoopClosed
-			} else {
-				t.err = &PanicError{Value: r, Stack: debug.Stack()}
-			}
+		r := recover()
+		switch {
+		case r == errStopped:
+			t.err = ErrLoopClosed
+		case r != nil:
+			t.err = &PanicError{Value: r, Stack: debug.Stack()}
+		case !returned: // runtime.Goexit: recover reports nothing
+			t.err = goexitErr(t)
+			t.goexited = true
+			t.bodyDone = true
+			t.co.holdGoexit()
 		}
 		t.bodyDone = true
 	}()
@@ -88,6 +130,7 @@ func (t *task) exec() {
 		t.more().trace.end = tt.End
 	}
 	t.impl.runBody(taskCtx{t})
+	returned = true
 	if t.labelled {
 		pprof.SetGoroutineLabels(context.Background())
 	}
@@ -113,6 +156,12 @@ type stopSignal struct{}
 
 // errStopped unwinds a task whose coroutine is stopped at loop close.
 var errStopped any = stopSignal{}
+
+type goexitUnwind struct{}
+
+// errGoexitUnwind ends the parked coroutine of a task that called
+// runtime.Goexit, when the loop stops it (holdGoexit).
+var errGoexitUnwind any = goexitUnwind{}
 
 // park suspends the running task t until the loop resumes it. It records
 // where t is suspended (a frame-pointer walk, ~10 ns) and what it awaits.

@@ -36,6 +36,11 @@ var (
 	// itself, directly or through other tasks.
 	ErrAwaitCycle = errors.New("runtime: await cycle")
 
+	// ErrGoexit is matched (errors.Is) by the error of a task whose function
+	// called runtime.Goexit, as t.Fatal and t.FailNow do: the task fails with
+	// it, the loop shuts down as when main returns, and Run returns it.
+	ErrGoexit = errors.New("runtime: task called runtime.Goexit")
+
 	// ErrQueueFull and ErrQueueEmpty are returned by Queue.PutNowait and
 	// Queue.GetNowait.
 	ErrQueueFull  = errors.New("runtime: queue full")
@@ -95,3 +100,18 @@ func cycleErr(path []*task) error {
 	}
 	return fmt.Errorf("%w: %s", ErrAwaitCycle, b.String())
 }
+
+// goexitError is the error of a task whose function called runtime.Goexit.
+type goexitError struct {
+	name string
+	id   uint64
+}
+
+func goexitErr(t *task) error { return &goexitError{name: t.displayName(), id: t.id} }
+
+func (e *goexitError) Error() string {
+	return fmt.Sprintf("runtime: task %s (id %d) called runtime.Goexit; t.Fatal and t.FailNow do: inside a task, use t.Error and return", e.name, e.id)
+}
+
+// Is matches ErrGoexit.
+func (e *goexitError) Is(target error) bool { return target == ErrGoexit }

@@ -34,6 +34,8 @@ type Loop struct {
 	timerSeq      uint64
 	now           int64
 	coros         []*coro
+	deadCoros     []*coro // of tasks that called runtime.Goexit, stopped at close
+	exit          error   // the first Goexit of a task: Run returns it
 	gen           uint32
 	unretr        []*task
 	frames        frameCache
@@ -131,6 +133,13 @@ func (l *Loop) clock() int64 { return int64(time.Since(l.epoch)) + 1 }
 // loop (asyncio.run). It returns main's error. If ctx is cancelled, main is
 // cancelled. Failed tasks whose error nobody retrieved are logged.
 //
+// A task whose function calls runtime.Goexit (t.Fatal and t.FailNow do, in
+// a test) fails with an error matching ErrGoexit that names it, and ends
+// the loop as asyncio's SystemExit does: main and every other task left are
+// cancelled and awaited, the loop closes, and Run returns that error (the
+// first one, if several tasks called Goexit). The goroutine that called Run
+// goes on.
+//
 // Run may be called once per loop.
 //
 //go:noinline
@@ -143,11 +152,15 @@ func (l *Loop) Run(ctx context.Context, main func(context.Context) error) error 
 	t.fnPC = funcPC(main)
 	t.retrieved = true // Run returns main's error: it is not "never retrieved"
 	l.runUntilDone(ctx, &t.task)
+	if l.exit != nil {
+		return l.exit
+	}
 	return t.err
 }
 
 // Run creates a loop with opts, runs main on it as Loop.Run does, and
-// returns main's result.
+// returns main's result (the zero T and the error if a task called
+// runtime.Goexit).
 //
 //go:noinline
 func Run[T any](ctx context.Context, main func(context.Context) (T, error), opts ...Option) (T, error) {
@@ -160,6 +173,10 @@ func Run[T any](ctx context.Context, main func(context.Context) (T, error), opts
 	t := spawnTask(l, nil, ctx, main, pc, []TaskOption{Named("main")})
 	t.retrieved = true // Run returns main's error: it is not "never retrieved"
 	l.runUntilDone(ctx, &t.task)
+	if l.exit != nil {
+		var zero T
+		return zero, l.exit
+	}
 	return t.val, t.err
 }
 
@@ -185,7 +202,7 @@ func (l *Loop) begin(ctx *context.Context) error {
 func (l *Loop) runUntilDone(ctx context.Context, main *task) {
 	stop := context.AfterFunc(ctx, func() { main.requestCancel("context done", "Run's context") })
 	defer stop()
-	for !main.done() {
+	for !main.done() && l.exit == nil {
 		l.iterate()
 	}
 	l.shutdown()
@@ -225,6 +242,10 @@ func (l *Loop) shutdown() {
 		c.stop()
 	}
 	l.coros = nil
+	for _, c := range l.deadCoros {
+		c.stop()
+	}
+	l.deadCoros = nil
 	if l.wakeTimer != nil {
 		l.wakeTimer.Stop()
 	}
@@ -489,6 +510,10 @@ func (l *Loop) step(t *task) {
 		c := t.co
 		t.co = nil
 		l.putCoro(c)
+		if t.goexited && l.exit == nil {
+			l.exit = t.err
+			t.retrieved = true // Run returns it
+		}
 		l.complete(t)
 	} else if l.obs != nil {
 		l.emit(t, TaskSuspended)

@@ -178,6 +178,7 @@ type task struct {
 	bodyDone      bool
 	retrieved     bool
 	cancelPending bool
+	goexited      bool // its function called runtime.Goexit
 	grant         bool // a Lock, Semaphore or Event handed this task what it waited for
 	labelled      bool
 	unlinked      bool // guarded by loop.mu
