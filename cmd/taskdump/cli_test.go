@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/taskdump/taskdump/inspect"
 	"github.com/taskdump/taskdump/inspect/wire"
 )
 
@@ -50,6 +54,17 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"tasks", "1", "--older-than", "soon"}, "invalid argument"},
 		{[]string{"profile"}, "want PID, got 0 argument(s)"},
 		{[]string{"profile", "1", "--kind", "heap"}, `bad --kind "heap": want tasks or blocking`},
+		{[]string{"tasks", "1", "--state", "finished"}, `bad --state "finished": tasks lists live tasks (pending, running, cancelling); 'taskdump history' lists the ended ones`},
+		{[]string{"tasks", "1", "--state", "pending,asleep"}, `bad --state "asleep": want pending, running or cancelling`},
+		{[]string{"tasks", "1", "--older-than", "-5s"}, "bad --older-than -5s: want a positive duration"},
+		{[]string{"tasks", "1", "--stacks"}, "--stacks needs --json"},
+		{[]string{"tasks", "1", "--timeout", "-1s"}, "bad --timeout -1s"},
+		{[]string{"blocking", "1", "-n", "-3"}, "bad -n -3"},
+		{[]string{"history", "1", "-n", "x"}, `invalid argument "x" for "-n, --last"`},
+		{[]string{"snapshot", "1", "-o", dir}, "-o " + dir + " is a directory: give the name of a file to write"},
+		{[]string{"profile", "1", "-o", dir}, "-o " + dir + " is a directory"},
+		{[]string{"socket"}, "want PID, got 0 argument(s)"},
+		{[]string{"cancel", "1", "--name", "[x"}, "bad --name pattern"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -57,7 +72,174 @@ func TestUsageErrors(t *testing.T) {
 			if r.code != 2 || !strings.Contains(r.stderr, tt.want) {
 				t.Errorf("exit %d, stderr %q; want exit 2 and %q", r.code, r.stderr, tt.want)
 			}
+			// Every usage error ends with where to read the usage.
+			if !strings.HasSuffix(r.stderr, "--help' for usage.\n") && !strings.HasPrefix(r.stderr, "taskdump attaches") {
+				t.Errorf("stderr %q does not end with the --help hint", r.stderr)
+			}
 		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"--version", "version"} {
+		r := td(t, t.TempDir(), arg)
+		if r.code != 0 || !regexp.MustCompile(`^taskdump \S+.* \(go1\.\d+`).MatchString(r.stdout) || strings.Count(r.stdout, "\n") != 1 {
+			t.Errorf("taskdump %s: exit %d, stdout %q, stderr %q; want one line with the version", arg, r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
+// TestOutputFile: -o errors name the user's path, never the temporary
+// file next to it.
+func TestOutputFile(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	missing := filepath.Join(t.TempDir(), "no", "such", "dir", "out.json")
+	for _, cmd := range []string{"snapshot", "profile"} {
+		r := td(t, p.dir, cmd, pidArg(p), "-o", missing)
+		want := "taskdump: " + cmd + ": cannot write " + missing + ": no such file or directory\n"
+		if r.code != 1 || r.stderr != want {
+			t.Errorf("%s -o %s: exit %d, stderr %q; want exit 1, %q", cmd, missing, r.code, r.stderr, want)
+		}
+	}
+	// A file that exists is replaced whole.
+	file := filepath.Join(t.TempDir(), "p.pb.gz")
+	os.WriteFile(file, []byte("old"), 0o644)
+	if out := ok(t, p.dir, "profile", pidArg(p), "-o", file); !strings.HasPrefix(out, "wrote "+file+" (") {
+		t.Errorf("profile -o: %q", out)
+	}
+	if data, _ := os.ReadFile(file); len(data) < 10 || data[0] != 0x1f {
+		t.Errorf("profile -o wrote %q, want a gzipped profile", data[:min(len(data), 10)])
+	}
+	entries, _ := os.ReadDir(filepath.Dir(file))
+	if len(entries) != 1 {
+		t.Errorf("left temporary files: %v", entries)
+	}
+}
+
+func TestSocketCommand(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	if out := ok(t, p.dir, "socket", pidArg(p)); out != p.sock+"\n" {
+		t.Errorf("socket = %q, want %q", out, p.sock+"\n")
+	}
+	r := td(t, p.dir, "socket", strconv.Itoa(os.Getpid()))
+	if r.code != 1 || !strings.HasPrefix(r.stderr, "taskdump: no agent in that process") {
+		t.Errorf("socket of a process with no agent: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestNameGlobCrossesSlash: in --name, * matches any characters, / too.
+func TestNameGlobCrossesSlash(t *testing.T) {
+	p := startProc(t, bins.fixture, "-name", "fetch /users/42", "-name", "fetch /orders/7", "-name", "fetcher")
+	pid := pidArg(p)
+	names := func(args ...string) []string {
+		var ts []wire.Task
+		if err := json.Unmarshal([]byte(ok(t, p.dir, append(args, "--json")...)), &ts); err != nil {
+			t.Fatal(err)
+		}
+		var ns []string
+		for _, t := range ts {
+			ns = append(ns, t.Name)
+		}
+		return ns
+	}
+	for _, tt := range []struct {
+		glob string
+		want []string
+	}{
+		{"fetch*", []string{"fetch /users/42", "fetch /orders/7", "fetcher"}},
+		{"fetch *", []string{"fetch /users/42", "fetch /orders/7"}},
+		{"fetch /users/*", []string{"fetch /users/42"}},
+		{"*/42", []string{"fetch /users/42"}},
+		{"fetch ?orders?7", []string{"fetch /orders/7"}},
+		{"fetch [/]*", []string{"fetch /users/42", "fetch /orders/7"}},
+	} {
+		if got := names("tasks", pid, "--name", tt.glob); !slices.Equal(got, tt.want) {
+			t.Errorf("tasks --name %q = %q, want %q", tt.glob, got, tt.want)
+		}
+	}
+	out := ok(t, p.dir, "cancel", pid, "--name", "fetch *", "--wait")
+	if strings.Count(out, "cancel requested") != 2 || strings.Count(out, `": cancelled`) != 2 {
+		t.Errorf("cancel --name 'fetch *':\n%s", out)
+	}
+}
+
+// TestCancelEndsProcess: cancelling the task whose end ends the process,
+// with --wait, says the process exited and exits 0.
+func TestCancelEndsProcess(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	r := td(t, p.dir, "cancel", pidArg(p), "1", "--wait")
+	// Which one depends on how far the process got when the CLI asked:
+	// it exited before the cancel's answer, after it, or its loop had
+	// closed and its agent not yet.
+	ends := []string{
+		"task 1: process " + pidArg(p) + " exited after the cancel was sent\n",
+		"task 1 \"main\": cancel requested\ntask 1 \"main\": process " + pidArg(p) + " exited before the task's end could be read\n",
+		"task 1 \"main\": cancel requested\ntask 1 \"main\": ended; its record is gone (its loop closed, or the history dropped it)\n",
+		"task 1 \"main\": cancel requested\ntask 1 \"main\": cancelled: ",
+	}
+	if r.code != 0 || r.stderr != "" || !slices.ContainsFunc(ends, func(s string) bool { return strings.HasPrefix(r.stdout, s) }) {
+		t.Errorf("cancel 1 --wait: exit %d, stdout %q, stderr %q; want exit 0 and the process's exit", r.code, r.stdout, r.stderr)
+	}
+	t.Logf("%s", r.stdout)
+}
+
+func TestWaitEndedAgentGone(t *testing.T) {
+	// An agent that answers one request, then closes its socket, as a
+	// process does when it exits.
+	dir := t.TempDir()
+	sock := filepath.Join(dir, strconv.Itoa(deadPID(t))+".sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		c, err := l.Accept()
+		if err == nil {
+			c.Read(make([]byte, 4096))
+			c.Close() // EOF: no answer
+		}
+		l.Close()
+	}()
+	c, err := inspect.DialPath(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = waitEnded(ctx, c, 1)
+	if !errors.Is(err, errAgentGone) {
+		t.Errorf("waitEnded after the agent went away = %v, want errAgentGone", err)
+	}
+	if got, want := goneReason(sock), "process "+strings.TrimSuffix(filepath.Base(sock), ".sock")+" exited"; got != want {
+		t.Errorf("goneReason = %q, want %q", got, want)
+	}
+}
+
+// TestLoopFlag: --loop must name a loop of the process.
+func TestLoopFlag(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	if out := ok(t, p.dir, "tasks", pidArg(p), "--loop", "fixture"); strings.Count(out, "\n") != 11 {
+		t.Errorf("tasks --loop fixture:\n%s", out)
+	}
+	r := td(t, p.dir, "tasks", pidArg(p), "--loop", "nosuch")
+	if want := "taskdump: no loop \"nosuch\": the process has fixture (id "; r.code != 1 || !strings.HasPrefix(r.stderr, want) {
+		t.Errorf("tasks --loop nosuch: exit %d, stderr %q; want exit 1 and %q", r.code, r.stderr, want)
+	}
+}
+
+// TestLastN: history and blocking keep their order (oldest first) and -n
+// keeps the last N, header included.
+func TestLastN(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	golden(t, "history-n2.txt", mask(ok(t, p.dir, "history", pidArg(p), "-n", "2")))
+	var hist []wire.Task
+	json.Unmarshal([]byte(ok(t, p.dir, "history", pidArg(p), "-n", "1", "--json")), &hist)
+	if len(hist) != 1 || hist[0].Name != "quick-cancel" {
+		t.Errorf("history -n 1 --json = %+v, want quick-cancel", hist)
+	}
+	if out := ok(t, p.dir, "blocking", pidArg(p), "-n", "1", "--json"); strings.TrimSpace(out) != "[]" {
+		t.Errorf("blocking -n 1 --json with nothing blocked = %q", out)
 	}
 }
 
@@ -221,10 +403,15 @@ func TestCancel(t *testing.T) {
 }
 
 func TestReadOnlyAgent(t *testing.T) {
-	p := startProc(t, bins.fixture, "-read-only")
+	p := startProc(t, bins.fixture, "-read-only", "-tasks", "50")
 	r := td(t, p.dir, "cancel", pidArg(p), "7")
 	if r.code != 1 || r.stderr != "taskdump: read-only agent: cancel refused\n" {
 		t.Errorf("cancel on a read-only agent: exit %d, stderr %q", r.code, r.stderr)
+	}
+	// One refusal, not one per task.
+	r = td(t, p.dir, "cancel", pidArg(p), "--name", "bulk-*")
+	if want := "taskdump: read-only agent: cancel refused (50 tasks not cancelled)\n"; r.code != 1 || r.stderr != want || r.stdout != "" {
+		t.Errorf("cancel --name on a read-only agent: exit %d, stdout %q, stderr %q; want exit 1, %q", r.code, r.stdout, r.stderr, want)
 	}
 	ok(t, p.dir, "tasks", pidArg(p))
 }

@@ -1,19 +1,23 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/pflag"
 
@@ -90,7 +94,7 @@ func psCmd() *command {
 			}
 			e.flush()
 			for _, p := range removed {
-				fmt.Fprintf(e.stderr, "taskdump: removed stale socket %s\n", p)
+				e.errf("taskdump: removed stale socket %s\n", p)
 			}
 			var procs []wire.Process
 			for _, f := range found {
@@ -101,7 +105,7 @@ func psCmd() *command {
 				p, err := c.Process(ctx)
 				c.Close()
 				if err != nil {
-					fmt.Fprintf(e.stderr, "taskdump: pid %d: %s\n", f.PID, reason(err))
+					e.errf("taskdump: pid %d: %s\n", f.PID, reason(err))
 					continue
 				}
 				procs = append(procs, p)
@@ -113,7 +117,8 @@ func psCmd() *command {
 				return writeJSONTo(e.stdout, procs)
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "PID\tCOMMAND\tLOOPS\tTASKS")
+			out := printer{tw}
+			out.printf("PID\tCOMMAND\tLOOPS\tTASKS\n")
 			for _, p := range procs {
 				n := 0
 				names := make([]string, len(p.Loops))
@@ -121,7 +126,7 @@ func psCmd() *command {
 					n += l.Tasks
 					names[i] = l.Name
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\n", p.PID, commandLine(p.Command), strings.Join(names, ","), n)
+				out.printf("%d\t%s\t%s\t%d\n", p.PID, commandLine(p.Command), strings.Join(names, ","), n)
 			}
 			return tw.Flush()
 		},
@@ -136,8 +141,8 @@ func commandLine(argv []string) string {
 	if len(argv) > 1 {
 		s += " " + strings.Join(argv[1:], " ")
 	}
-	if len(s) > 60 {
-		s = s[:57] + "..."
+	if utf8.RuneCountInString(s) > 60 {
+		s = string([]rune(s)[:57]) + "..."
 	}
 	return s
 }
@@ -146,29 +151,34 @@ func tasksCmd() *command {
 	return &command{
 		name: "tasks", args: "PID", short: "list live tasks: state, age, where suspended, what awaited",
 		long: "Tasks lists the live tasks of every loop in the process, in creation order:\n" +
-			"ID, NAME, STATE, AGE, SUSPENDED AT (file:line of the await) and AWAITING.",
+			"ID, NAME, STATE, AGE, SUSPENDED AT (file:line of the await) and AWAITING.\n" +
+			"Ended tasks (finished, failed, cancelled) are listed by 'taskdump history'.\n" +
+			"In a --name glob, * and ? match any characters, / included.",
 		flags: func(fs *pflag.FlagSet, o *opts) {
-			fs.StringSliceVar(&o.states, "state", nil, "only tasks in these states (pending, running, cancelling)")
-			fs.StringVar(&o.name, "name", "", "only tasks whose name matches this glob (worker-*)")
+			fs.StringSliceVar(&o.states, "state", nil, "only tasks in these states: pending, running, cancelling")
+			fs.StringVar(&o.name, "name", "", "only tasks whose name matches this glob ('worker-*', 'fetch *')")
 			fs.DurationVar(&o.olderThan, "older-than", 0, "only tasks created longer ago than this (10s)")
 			fs.StringVar(&o.loop, "loop", "", "only tasks of this loop (name or id)")
-			boolFlag(fs, &o.stacks, "stacks", false, "with --json, include every task's full stack")
+			boolFlag(fs, &o.stacks, "stacks", false, "include every task's full stack (needs --json; for one task, see 'taskdump stack')")
 			boolFlag(fs, &o.json, "json", false, "print a JSON array of task records")
 		},
 		run: func(ctx context.Context, e *env, o *opts, args []string) error {
 			if err := wantArgs(args, 1, "PID"); err != nil {
 				return err
 			}
-			if o.name != "" {
-				if _, err := path.Match(o.name, ""); err != nil {
-					return usagef("bad --name pattern %q: %v", o.name, err)
-				}
+			if err := checkTaskFlags(o); err != nil {
+				return err
 			}
 			c, err := dial(args[0])
 			if err != nil {
 				return err
 			}
 			defer c.Close()
+			if o.loop != "" {
+				if err := checkLoop(ctx, c, o.loop); err != nil {
+					return err
+				}
+			}
 			f := inspect.TaskFilter{States: o.states, Name: o.name, OlderThan: o.olderThan, Loop: o.loop, Stacks: o.stacks}
 			if o.json {
 				return c.WriteTasks(ctx, f, e.stdout)
@@ -181,6 +191,69 @@ func tasksCmd() *command {
 			return renderTasks(e.stdout, ts, e.now())
 		},
 	}
+}
+
+// liveStates are the states a live task can be in: what tasks --state
+// takes.
+var liveStates = []string{"pending", "running", "cancelling"}
+
+// checkTaskFlags checks the flags of tasks that need no agent to check.
+func checkTaskFlags(o *opts) error {
+	for _, st := range o.states {
+		switch {
+		case slices.Contains(liveStates, st):
+		case st == "finished" || st == "failed" || st == "cancelled":
+			return usagef("bad --state %q: tasks lists live tasks (pending, running, cancelling); 'taskdump history' lists the ended ones", st)
+		default:
+			return usagef("bad --state %q: want pending, running or cancelling", st)
+		}
+	}
+	if o.olderThan < 0 {
+		return usagef("bad --older-than %s: want a positive duration such as 10s", o.olderThan)
+	}
+	if o.stacks && !o.json {
+		return usagef("--stacks needs --json (the table has no room for stacks; 'taskdump stack PID ID' prints one)")
+	}
+	return checkGlob(o.name)
+}
+
+// checkGlob checks the syntax of a --name glob.
+func checkGlob(glob string) error {
+	if glob == "" {
+		return nil
+	}
+	if _, err := path.Match(glob, ""); err != nil {
+		return usagef("bad --name pattern %q: %v", glob, err)
+	}
+	return nil
+}
+
+// checkLoop returns an error unless the process has a loop of that name or
+// id.
+func checkLoop(ctx context.Context, c *inspect.Client, loop string) error {
+	loops, err := c.Loops(ctx)
+	if err != nil {
+		return err
+	}
+	names := make([]string, len(loops))
+	for i, l := range loops {
+		if l.Name == loop || strconv.FormatUint(l.ID, 10) == loop {
+			return nil
+		}
+		names[i] = fmt.Sprintf("%s (id %d)", l.Name, l.ID)
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("no loop %q: the process has no running loop", loop)
+	}
+	return fmt.Errorf("no loop %q: the process has %s", loop, strings.Join(names, ", "))
+}
+
+// lastN returns the last n elements of s (all of them if n is 0).
+func lastN[T any](s []T, n int) []T {
+	if n > 0 && len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
 }
 
 // tableFields are the task fields the tasks table shows.
@@ -233,9 +306,11 @@ func blockingCmd() *command {
 	return &command{
 		name: "blocking", args: "PID", short: "show what blocks the loop now and recent blocking steps",
 		long: "Blocking shows the steps that ran longer than the loop's slow-step threshold and\n" +
-			"so blocked every other task: the ongoing one, if any, and recent ones, each with its\n" +
-			"task, duration and stack. Move such work into runtime.ToThread.",
+			"so blocked every other task, each with its task, duration and stack: recent ones,\n" +
+			"oldest first, then the ongoing one, if any (as --json orders them too).\n" +
+			"Move such work into runtime.ToThread.",
 		flags: func(fs *pflag.FlagSet, o *opts) {
+			fs.IntVarP(&o.last, "last", "n", 0, "only the last N events (0: all the agent keeps)")
 			boolFlag(fs, &o.all, "all", false, "also show the frames of the Go and task runtimes around the user's code")
 			boolFlag(fs, &o.json, "json", false, "print a JSON array of blocking events")
 		},
@@ -243,8 +318,17 @@ func blockingCmd() *command {
 			if err := wantArgs(args, 1, "PID"); err != nil {
 				return err
 			}
+			if o.last < 0 {
+				return usagef("bad -n %d: want a positive count (0: all)", o.last)
+			}
 			return show(e, args[0], o.json,
-				func(c *inspect.Client) ([]wire.BlockEvent, error) { return c.Blocking(ctx) },
+				func(c *inspect.Client) ([]wire.BlockEvent, error) {
+					evs, err := c.Blocking(ctx)
+					if err == nil && evs == nil {
+						evs = []wire.BlockEvent{} // JSON [] rather than null
+					}
+					return lastN(evs, o.last), err
+				},
 				func(w io.Writer, evs []wire.BlockEvent) error { renderBlocking(w, evs, o.all); return nil })
 		},
 	}
@@ -253,21 +337,25 @@ func blockingCmd() *command {
 func historyCmd() *command {
 	return &command{
 		name: "history", args: "PID", short: "list recently finished tasks and how they ended",
-		long: "History lists the recently finished tasks of every loop, oldest first, with how each\n" +
-			"ended (finished, failed, cancelled) and its error.",
+		long: "History lists the recently finished tasks of every loop, oldest first (as --json\n" +
+			"orders them too), with how each ended (finished, failed, cancelled) and its error.",
 		flags: func(fs *pflag.FlagSet, o *opts) {
+			fs.IntVarP(&o.last, "last", "n", 0, "only the last N tasks to end (0: all the agent keeps)")
 			boolFlag(fs, &o.json, "json", false, "print a JSON array of task records")
 		},
 		run: func(ctx context.Context, e *env, o *opts, args []string) error {
 			if err := wantArgs(args, 1, "PID"); err != nil {
 				return err
 			}
+			if o.last < 0 {
+				return usagef("bad -n %d: want a positive count (0: all)", o.last)
+			}
 			get := func(c *inspect.Client) ([]wire.Task, error) {
 				ts, err := c.History(ctx)
 				if err == nil && ts == nil {
 					ts = []wire.Task{} // JSON [] rather than null
 				}
-				return ts, err
+				return lastN(ts, o.last), err
 			}
 			return show(e, args[0], o.json, get,
 				func(w io.Writer, ts []wire.Task) error { return renderHistory(w, ts, e.now()) })
@@ -279,7 +367,8 @@ func snapshotCmd() *command {
 	return &command{
 		name: "snapshot", args: "PID", short: "write everything (tasks, stacks, history, blocking) as one JSON file",
 		long: "Snapshot writes one JSON document with the process, every loop, every live task with\n" +
-			"its stack, the history and the blocking events.",
+			"its stack, the history and the blocking events. With -o FILE, FILE is replaced\n" +
+			"only once the whole document is written.",
 		flags: func(fs *pflag.FlagSet, o *opts) {
 			fs.StringVarP(&o.out, "output", "o", "-", "write to this file (- for standard output)")
 			boolFlag(fs, &o.stacks, "stacks", true, "include every task's full stack")
@@ -288,35 +377,25 @@ func snapshotCmd() *command {
 			if err := wantArgs(args, 1, "PID"); err != nil {
 				return err
 			}
+			toStdout := o.out == "-" || o.out == ""
+			if !toStdout {
+				if err := checkOutput(o.out); err != nil {
+					return err
+				}
+			}
 			c, err := dial(args[0])
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			if o.out == "-" || o.out == "" {
+			if toStdout {
 				return c.WriteSnapshot(ctx, o.stacks, e.stdout)
 			}
-			tmp, err := os.CreateTemp(filepath.Dir(o.out), ".taskdump-snapshot-*")
+			n, err := writeFileAtomic(o.out, 0o600, func(w io.Writer) error { return c.WriteSnapshot(ctx, o.stacks, w) })
 			if err != nil {
 				return fmt.Errorf("snapshot: %w", err)
 			}
-			defer os.Remove(tmp.Name())
-			if err := c.WriteSnapshot(ctx, o.stacks, tmp); err != nil {
-				tmp.Close()
-				return err
-			}
-			if err := tmp.Close(); err != nil {
-				return fmt.Errorf("snapshot: %w", err)
-			}
-			if err := os.Rename(tmp.Name(), o.out); err != nil {
-				return fmt.Errorf("snapshot: %w", err)
-			}
-			fi, _ := os.Stat(o.out)
-			var n int64
-			if fi != nil {
-				n = fi.Size()
-			}
-			fmt.Fprintf(e.stdout, "wrote %s (%d bytes)\n", o.out, n)
+			e.outf("wrote %s (%d bytes)\n", o.out, n)
 			return nil
 		},
 	}
@@ -350,6 +429,11 @@ func runProfile(ctx context.Context, e *env, o *opts, args []string) error {
 	if toStdout && e.stdoutTTY {
 		return usagef("refusing to write a binary profile to a terminal: use -o FILE or redirect standard output")
 	}
+	if !toStdout {
+		if err := checkOutput(o.out); err != nil {
+			return err
+		}
+	}
 	c, err := dial(args[0])
 	if err != nil {
 		return err
@@ -363,32 +447,86 @@ func runProfile(ctx context.Context, e *env, o *opts, args []string) error {
 		_, err := e.stdout.Write(data)
 		return err
 	}
-	if err := writeFileAtomic(o.out, data); err != nil {
+	n, err := writeFileAtomic(o.out, 0o644, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("profile: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "wrote %s (%d bytes)\n", o.out, len(data))
+	e.outf("wrote %s (%d bytes)\n", o.out, n)
 	return nil
 }
 
-// writeFileAtomic writes data to a temporary file next to name, then renames
-// it: name is either the whole data or untouched.
-func writeFileAtomic(name string, data []byte) error {
+// checkOutput refuses an -o path that names a directory, before anything
+// is fetched.
+func checkOutput(name string) error {
+	if fi, err := os.Stat(name); err == nil && fi.IsDir() {
+		return usagef("-o %s is a directory: give the name of a file to write", name)
+	}
+	return nil
+}
+
+// writeFileAtomic writes what write produces to a temporary file next to
+// name, with mode perm, then renames it over name: name ends up with all
+// of it or is left as it was. It returns the number of bytes written.
+// Errors name the user's path, never the temporary file: "cannot write
+// /x/snap.json: no such file or directory", "/tmp is a directory".
+func writeFileAtomic(name string, perm os.FileMode, write func(io.Writer) error) (int64, error) {
+	if fi, err := os.Stat(name); err == nil && fi.IsDir() {
+		return 0, fmt.Errorf("%s is a directory: give the name of a file to write", name)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(name), ".taskdump-"+filepath.Base(name)+"-*")
 	if err != nil {
-		return err
+		return 0, fmt.Errorf("cannot write %s: %w", name, osErr(err))
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
+	fw := &fileWriter{f: tmp, name: name}
+	if err := write(fw); err != nil {
 		tmp.Close()
-		return err
+		return 0, err
 	}
 	if err := tmp.Close(); err != nil {
-		return err
+		return 0, fmt.Errorf("cannot write %s: %w", name, osErr(err))
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
+	if err := os.Chmod(tmp.Name(), perm); err != nil {
+		return 0, fmt.Errorf("cannot write %s: %w", name, osErr(err))
 	}
-	return os.Rename(tmp.Name(), name)
+	if err := os.Rename(tmp.Name(), name); err != nil {
+		return 0, fmt.Errorf("cannot write %s: %w", name, osErr(err))
+	}
+	return fw.n, nil
+}
+
+// fileWriter writes to the temporary file of writeFileAtomic; its errors
+// name the user's path.
+type fileWriter struct {
+	f    *os.File
+	name string
+	n    int64
+}
+
+func (w *fileWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.n += int64(n)
+	if err != nil {
+		err = fmt.Errorf("cannot write %s: %w", w.name, osErr(err))
+	}
+	return n, err
+}
+
+// osErr returns the system error inside a *fs.PathError or *os.LinkError,
+// whose message would name the temporary file.
+func osErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
 }
 
 func cancelCmd() *command {
@@ -423,10 +561,8 @@ func runCancel(ctx context.Context, e *env, o *opts, args []string) error {
 	if len(ids) == 0 && o.name == "" {
 		return usagef("want task IDs or --name GLOB")
 	}
-	if o.name != "" {
-		if _, err := path.Match(o.name, ""); err != nil {
-			return usagef("bad --name pattern %q: %v", o.name, err)
-		}
+	if err := checkGlob(o.name); err != nil {
+		return err
 	}
 	c, err := dial(args[0])
 	if err != nil {
@@ -447,47 +583,73 @@ func runCancel(ctx context.Context, e *env, o *opts, args []string) error {
 			}
 		}
 	}
-	var failed []error
+	failed := 0
 	var requested []wire.CancelResult
-	for _, id := range ids {
+	for i, id := range ids {
 		r, err := c.Cancel(ctx, id, o.msg)
+		var ae *inspect.APIError
+		if err != nil && !errors.As(err, &ae) && ctx.Err() == nil && agentGone(c.Path()) {
+			// The connection failed and nothing listens any more: the
+			// process exited, most likely because this cancel ended the
+			// task its life hung on. Its tasks are gone with it.
+			e.outf("task %d: %s after the cancel was sent\n", id, goneReason(c.Path()))
+			return nil
+		}
 		if err != nil {
-			e.flush()
-			failed = append(failed, err)
-			fmt.Fprintf(e.stderr, "taskdump: %s\n", reason(err))
+			if !errors.As(err, &ae) || errors.Is(err, inspect.ErrReadOnly) || errors.Is(err, inspect.ErrPermission) {
+				// Not about this task (a read-only agent, a refused
+				// user, an agent gone): every other cancel would get
+				// the same answer. Say it once.
+				if left := len(ids) - i; len(ids) > 1 {
+					err = fmt.Errorf("%w (%s not cancelled)", err, plural(left, "task"))
+				}
+				return err
+			}
+			failed++
+			e.errf("taskdump: %s\n", reason(err))
 			continue
 		}
 		requested = append(requested, r)
-		line := fmt.Sprintf("task %d %q: cancel requested", r.ID, r.Name)
 		if r.LoopBlocked {
-			line += " (loop " + r.Loop + " is blocked: delivered when it regains control)"
+			e.outf("task %d %q: cancel requested (loop %s is blocked: delivered when it regains control)\n", r.ID, r.Name, r.Loop)
+		} else {
+			e.outf("task %d %q: cancel requested\n", r.ID, r.Name)
 		}
-		fmt.Fprintln(e.stdout, line)
 	}
 	e.flush()
 	if o.wait {
 		for _, r := range requested {
 			t, err := waitEnded(ctx, c, r.ID)
-			if err != nil {
-				e.flush()
-				failed = append(failed, err)
-				fmt.Fprintf(e.stderr, "taskdump: task %d: %s\n", r.ID, reason(err))
+			if errors.Is(err, errTaskGone) {
+				e.outf("task %d %q: ended; its record is gone (its loop closed, or the history dropped it)\n", r.ID, r.Name)
 				continue
 			}
-			line := fmt.Sprintf("task %d %q: %s", t.ID, t.Name, t.State)
-			if t.Error != "" {
-				line += ": " + t.Error
+			if errors.Is(err, errAgentGone) {
+				// Its end ended the process (or the process closed its
+				// agent): the cancel was delivered, there is nothing more
+				// to wait for.
+				e.outf("task %d %q: %s before the task's end could be read\n", r.ID, r.Name, goneReason(c.Path()))
+				break
 			}
-			fmt.Fprintln(e.stdout, line)
+			if err != nil {
+				failed++
+				e.errf("taskdump: task %d: %s\n", r.ID, reason(err))
+				continue
+			}
+			if t.Error != "" {
+				e.outf("task %d %q: %s: %s\n", t.ID, t.Name, t.State, t.Error)
+			} else {
+				e.outf("task %d %q: %s\n", t.ID, t.Name, t.State)
+			}
 			e.flush()
 		}
 	}
-	if len(failed) > 0 && len(ids) == 1 {
+	if failed > 0 && len(ids) == 1 {
 		// The reason is printed already; exit non-zero.
 		return errAlreadyReported
 	}
-	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d cancels failed", len(failed), len(ids))
+	if failed > 0 {
+		return fmt.Errorf("%d of %d cancels failed", failed, len(ids))
 	}
 	return nil
 }
@@ -495,27 +657,120 @@ func runCancel(ctx context.Context, e *env, o *opts, args []string) error {
 // errAlreadyReported makes run exit 1 without printing again.
 var errAlreadyReported = errors.New("")
 
+// errTaskGone is returned by waitEnded when the task is neither live nor
+// in the history.
+var errTaskGone = errors.New("the task's record is gone")
+
+// errAgentGone is returned by waitEnded when the agent stopped answering
+// and its socket is gone or refuses connections.
+var errAgentGone = errors.New("the agent went away")
+
 // waitEnded polls the task until it has ended, then returns its final
-// record from the history.
+// record from the history. If the task is in neither, it returns
+// errTaskGone; if the agent goes away meanwhile — the task's end ended the
+// process — errAgentGone.
 func waitEnded(ctx context.Context, c *inspect.Client, id uint64) (wire.Task, error) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	transportErrs := 0
 	for {
 		t, err := c.Task(ctx, id)
-		if err != nil {
-			if errors.Is(err, inspect.ErrNoTask) {
-				// Ended and already dropped from the history.
-				return wire.Task{ID: id, State: "ended"}, nil
+		var ae *inspect.APIError
+		switch {
+		case err == nil:
+			transportErrs = 0
+			if t.Done() {
+				return t, nil
 			}
+		case errors.Is(err, inspect.ErrNoTask):
+			// Ended, and its loop closed or the history dropped it.
+			return t, errTaskGone
+		case ctx.Err() != nil:
+			return t, fmt.Errorf("waiting for task %d to end: %w", id, ctx.Err())
+		case errors.As(err, &ae):
 			return t, err
-		}
-		if t.Done() {
-			return t, nil
+		default:
+			// The connection failed: the process may have exited.
+			if agentGone(c.Path()) {
+				return t, errAgentGone
+			}
+			if transportErrs++; transportErrs > 5 {
+				return t, err
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return t, fmt.Errorf("waiting for task %d to end: %w", id, ctx.Err())
 		case <-tick.C:
 		}
+	}
+}
+
+// agentGone reports whether nothing listens on the socket at path any
+// more.
+func agentGone(path string) bool {
+	c, err := inspect.DialPath(path)
+	if err != nil {
+		return errors.Is(err, inspect.ErrNoAgent)
+	}
+	c.Close()
+	return false
+}
+
+// goneReason says why the agent at the socket path went away: "process
+// 4242 exited" if the process named by the socket's file name has exited
+// (within a second), else "the agent closed its socket".
+func goneReason(sock string) string {
+	pid, err := strconv.Atoi(strings.TrimSuffix(filepath.Base(sock), ".sock"))
+	if err != nil || pid <= 0 {
+		return "the agent closed its socket"
+	}
+	for range 50 {
+		if processExited(pid) {
+			return fmt.Sprintf("process %d exited", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return "the agent closed its socket"
+}
+
+// processExited reports whether pid has no process, or only a zombie
+// whose parent has not yet waited for it.
+func processExited(pid int) bool {
+	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return true
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// pid (comm) S ...: the state follows the last ')'.
+	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
+		return stat[i+2] == 'Z' || stat[i+2] == 'X'
+	}
+	return false
+}
+
+func socketCmd() *command {
+	return &command{
+		name: "socket", args: "PID", short: "print the path of a process's agent socket (for curl)",
+		long: "Socket prints the path of the socket the agent of process PID listens on, once it has\n" +
+			"checked that the agent answers there, so other tools can talk to it:\n" +
+			"  curl --unix-socket \"$(taskdump socket PID)\" http://x/v1/tasks",
+		run: func(ctx context.Context, e *env, o *opts, args []string) error {
+			if err := wantArgs(args, 1, "PID"); err != nil {
+				return err
+			}
+			c, err := dial(args[0])
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if _, err := c.Process(ctx); err != nil {
+				return err
+			}
+			e.outf("%s\n", c.Path())
+			return nil
+		},
 	}
 }

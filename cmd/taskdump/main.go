@@ -14,11 +14,15 @@
 //	taskdump snapshot PID [-o FILE] [--stacks]
 //	taskdump profile PID [--kind tasks|blocking] [-o FILE]
 //	taskdump cancel PID [ID...] [--name GLOB] [--msg TEXT] [--wait]
+//	taskdump socket PID
+//	taskdump --version
 //
 // PID may also be the path of an agent's socket. The exit status is 0 on
 // success, 1 with a one-line reason on stderr when the command failed (no
 // such process, no agent in that process, no such task, permission denied,
-// task already finished), and 2 for a usage error.
+// task already finished), and 2 for a usage error, which is followed by a
+// line naming --help. Text that came from the inspected process is escaped
+// before it reaches the terminal (see escape); --json output is exact.
 package main
 
 import (
@@ -29,6 +33,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	goruntime "runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -39,7 +45,7 @@ import (
 	"github.com/taskdump/taskdump/inspect"
 )
 
-// errUsage marks a usage error (exit status 2); its message is printed with
+// usageError marks a usage error (exit status 2); its message is printed with
 // the subcommand's usage.
 type usageError struct{ msg string }
 
@@ -72,6 +78,7 @@ type opts struct {
 	stacks    bool
 	all       bool
 	kind      string
+	last      int
 }
 
 // env is where a command writes. stdout is buffered: flush shows what was
@@ -85,9 +92,20 @@ type env struct {
 	stdoutTTY bool
 }
 
+// outf writes human-readable output to standard output, escaped (see
+// printer).
+func (e *env) outf(format string, args ...any) { printer{e.stdout}.printf(format, args...) }
+
+// errf writes a message to standard error, escaped (see printer). It
+// flushes standard output first, so the two stay in order.
+func (e *env) errf(format string, args ...any) {
+	e.flush()
+	printer{e.stderr}.printf(format, args...)
+}
+
 // allCommands returns the subcommands in the order --help lists them.
 func allCommands() []*command {
-	return []*command{psCmd(), tasksCmd(), treeCmd(), stackCmd(), blockingCmd(), historyCmd(), snapshotCmd(), profileCmd(), cancelCmd()}
+	return []*command{psCmd(), tasksCmd(), treeCmd(), stackCmd(), blockingCmd(), historyCmd(), snapshotCmd(), profileCmd(), cancelCmd(), socketCmd()}
 }
 
 func main() {
@@ -108,7 +126,37 @@ func topUsage(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\nPID may also be the path of an agent's socket. Agents listen on\n"+
 		"$TASKDUMP_DIR/<pid>.sock (default $XDG_RUNTIME_DIR/taskdump, else $TMPDIR/taskdump-<uid>).\n"+
-		"Run 'taskdump <command> --help' for a command's flags.\n")
+		"Run 'taskdump <command> --help' for a command's flags; 'taskdump --version' prints the version.\n")
+}
+
+// version returns the module version, VCS revision and Go version of this
+// binary, from its build information: "taskdump v1.2.0 (go1.26.0)" for a
+// binary built with go install, "taskdump (devel) rev 29eda02, modified
+// (go1.26.0)" for one built in a checkout.
+func version() string {
+	v := "(devel)"
+	var rev, modified string
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				modified = s.Value
+			}
+		}
+	}
+	s := "taskdump " + v
+	if rev != "" && (v == "(devel)" || strings.Contains(v, "+dirty")) {
+		s += " rev " + rev[:min(len(rev), 12)]
+		if modified == "true" {
+			s += ", modified"
+		}
+	}
+	return s + " (" + goruntime.Version() + ")"
 }
 
 func run(ctx context.Context, args []string, e *env) int {
@@ -123,6 +171,9 @@ func run(ctx context.Context, args []string, e *env) int {
 		}
 		topUsage(e.stdout)
 		return 0
+	case "--version", "version":
+		e.outf("%s\n", version())
+		return 0
 	}
 	var cmd *command
 	for _, c := range allCommands() {
@@ -131,14 +182,14 @@ func run(ctx context.Context, args []string, e *env) int {
 		}
 	}
 	if cmd == nil {
-		fmt.Fprintf(e.stderr, "taskdump: unknown command %q (run 'taskdump --help')\n", args[0])
+		e.errf("taskdump: unknown command %q\nRun 'taskdump --help' for usage.\n", args[0])
 		return 2
 	}
 	fs := pflag.NewFlagSet("taskdump "+cmd.name, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var o opts
 	fs.StringVar(&o.dir, "dir", "", "socket directory (default $TASKDUMP_DIR, else $XDG_RUNTIME_DIR/taskdump, else $TMPDIR/taskdump-<uid>)")
-	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "give up after this long")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "give up after this long, 0 for no limit")
 	if cmd.flags != nil {
 		cmd.flags(fs, &o)
 	}
@@ -151,8 +202,12 @@ func run(ctx context.Context, args []string, e *env) int {
 			usage(e.stdout)
 			return 0
 		}
-		fmt.Fprintf(e.stderr, "taskdump %s: %v\n", cmd.name, err)
-		fmt.Fprintf(e.stderr, "Run 'taskdump %s --help' for usage.\n", cmd.name)
+		e.errf("taskdump %s: %s\nRun 'taskdump %s --help' for usage.\n", cmd.name, err, cmd.name)
+		return 2
+	}
+	if o.timeout < 0 {
+		e.errf("taskdump %s: bad --timeout %s: want a positive duration (0: no limit)\nRun 'taskdump %s --help' for usage.\n",
+			cmd.name, o.timeout, cmd.name)
 		return 2
 	}
 	if o.dir != "" {
@@ -173,11 +228,10 @@ func run(ctx context.Context, args []string, e *env) int {
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(e.stderr, "taskdump %s: %s\n", cmd.name, ue.msg)
-		fmt.Fprintf(e.stderr, "Run 'taskdump %s --help' for usage.\n", cmd.name)
+		e.errf("taskdump %s: %s\nRun 'taskdump %s --help' for usage.\n", cmd.name, ue.msg, cmd.name)
 		return 2
 	}
-	fmt.Fprintf(e.stderr, "taskdump: %s\n", reason(err))
+	e.errf("taskdump: %s\n", reason(err))
 	return 1
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/taskdump/taskdump/inspect/wire"
 )
@@ -67,17 +68,18 @@ func multiLoop(ts []wire.Task) bool {
 
 func renderTasks(w io.Writer, ts []wire.Task, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	p := printer{tw}
 	loops := multiLoop(ts)
 	if loops {
-		fmt.Fprint(tw, "LOOP\t")
+		p.printf("LOOP\t")
 	}
-	fmt.Fprintln(tw, "ID\tNAME\tSTATE\tAGE\tSUSPENDED AT\tAWAITING")
+	p.printf("ID\tNAME\tSTATE\tAGE\tSUSPENDED AT\tAWAITING\n")
 	for i := range ts {
 		t := &ts[i]
 		if loops {
-			fmt.Fprintf(tw, "%s\t", t.Loop)
+			p.printf("%s\t", t.Loop)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.State, age(now.Sub(t.Created)),
+		p.printf("%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.State, age(now.Sub(t.Created)),
 			suspendedAt(t), orDash(t.Awaiting))
 	}
 	return tw.Flush()
@@ -99,6 +101,7 @@ func nodeLine(t *wire.Task) string {
 }
 
 func renderTree(w io.Writer, tr wire.Tree) {
+	p := printer{w}
 	loop := ""
 	many := false
 	for _, r := range tr.Roots {
@@ -122,7 +125,7 @@ func renderTree(w io.Writer, tr wire.Tree) {
 		if n.Ref {
 			line += "  (awaited by several tasks; shown above)"
 		}
-		fmt.Fprintf(w, "%s%s%s\n", prefix, branch, line)
+		p.printf("%s%s%s\n", prefix, branch, line)
 		for i, c := range n.Children {
 			walk(c, prefix+next, i == len(n.Children)-1)
 		}
@@ -130,26 +133,26 @@ func renderTree(w io.Writer, tr wire.Tree) {
 	for i, r := range tr.Roots {
 		if many && r.Task.Loop != loop {
 			loop = r.Task.Loop
-			fmt.Fprintf(w, "loop %s\n", loop)
+			p.printf("loop %s\n", loop)
 		}
 		last := i == len(tr.Roots)-1 || (many && tr.Roots[i+1].Task.Loop != loop)
 		walk(r, "", last)
 	}
 	if len(tr.Roots) == 0 {
-		fmt.Fprintln(w, "(no live tasks)")
+		p.printf("(no live tasks)\n")
 	}
 	for _, c := range tr.Cycles {
 		ids := make([]string, len(c))
 		for i, id := range c {
 			ids[i] = fmt.Sprint(id)
 		}
-		fmt.Fprintf(w, "await cycle: %s\n", strings.Join(ids, " -> "))
+		p.printf("await cycle: %s\n", strings.Join(ids, " -> "))
 	}
 }
 
-func writeFrames(w io.Writer, fs []wire.Frame, indent string) {
+func writeFrames(p printer, fs []wire.Frame, indent string) {
 	for _, f := range fs {
-		fmt.Fprintf(w, "%s%s(...)\n%s\t%s:%d\n", indent, f.Function, indent, f.File, f.Line)
+		p.printf("%s%s(...)\n%s\t%s:%d\n", indent, f.Function, indent, f.File, f.Line)
 	}
 }
 
@@ -197,6 +200,7 @@ func goInternal(fn string) bool {
 }
 
 func renderStack(w io.Writer, s wire.StackResult, now time.Time, all bool) {
+	p := printer{w}
 	t := &s.Task
 	status := t.State
 	if s.Live {
@@ -205,72 +209,91 @@ func renderStack(w io.Writer, s wire.StackResult, now time.Time, all bool) {
 		status += ", awaiting " + t.Awaiting
 	}
 	if !t.Suspended.IsZero() && !s.Live {
-		status += ", " + age(now.Sub(t.Suspended))
+		status += ", suspended for " + age(now.Sub(t.Suspended))
 	}
-	fmt.Fprintf(w, "task %d %q on loop %s [%s]:\n", t.ID, t.Name, t.Loop, status)
+	p.printf("task %d %q on loop %s [%s]:\n", t.ID, t.Name, t.Loop, status)
 	if len(s.Stack) == 0 {
-		fmt.Fprintln(w, "(no stack: the task has not started yet)")
+		p.printf("(no stack: the task has not started yet)\n")
 		return
 	}
-	writeStack(w, s.Stack, "", all)
+	writeStack(p, s.Stack, "", all)
 }
 
 // writeStack writes the frames of st, each line prefixed by indent; unless
 // all, without the runtime frames trimMachinery cuts, and a line saying how
 // many it cut.
-func writeStack(w io.Writer, st []wire.Frame, indent string, all bool) {
+func writeStack(p printer, st []wire.Frame, indent string, all bool) {
 	cut := 0
 	if !all {
 		st, cut = trimMachinery(st)
 	}
-	writeFrames(w, st, indent)
+	writeFrames(p, st, indent)
 	if cut > 0 {
-		fmt.Fprintf(w, "%s... %d frames of the Go and task runtimes (--all shows them)\n", indent, cut)
+		p.printf("%s... %s of the Go and task runtimes (--all shows them)\n", indent, plural(cut, "frame"))
 	}
 }
 
+// plural renders n and the noun, with an s unless n is 1: "1 frame",
+// "7 frames".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// renderBlocking writes the blocking events oldest first, as the agent
+// keeps them and blocking --json prints them: the ongoing one, if any, is
+// the last.
 func renderBlocking(w io.Writer, evs []wire.BlockEvent, all bool) {
+	p := printer{w}
 	if len(evs) == 0 {
-		fmt.Fprintln(w, "no blocking steps recorded")
+		p.printf("no blocking steps recorded\n")
 		return
 	}
-	for i := len(evs) - 1; i >= 0; i-- {
+	for i := range evs {
 		ev := &evs[i]
-		state := "blocked"
-		if ev.Ongoing {
-			state = "BLOCKING NOW:"
+		if i > 0 {
+			p.printf("\n")
 		}
-		fmt.Fprintf(w, "%s task %d %q blocked loop %s for %s (started %s)\n", state, ev.TaskID, ev.TaskName,
-			ev.Loop, age(time.Duration(ev.DurationNS)), ev.Started.Local().Format("15:04:05.000"))
+		d := age(time.Duration(ev.DurationNS))
+		started := ev.Started.Local().Format("15:04:05.000")
+		if ev.Ongoing {
+			p.printf("BLOCKING NOW: task %d %q has blocked loop %s for %s (since %s)\n", ev.TaskID, ev.TaskName, ev.Loop, d, started)
+		} else {
+			p.printf("task %d %q blocked loop %s for %s (started %s)\n", ev.TaskID, ev.TaskName, ev.Loop, d, started)
+		}
 		if !ev.At.IsZero() {
 			call := ""
 			if ev.Call != "" {
 				call = " calling " + ev.Call
 			}
-			fmt.Fprintf(w, "    at %s %s%s\n", ev.At.Function, short(ev.At), call)
+			p.printf("    at %s %s%s\n", ev.At.Function, short(ev.At), call)
 		}
-		writeStack(w, ev.Stack, "    ", all)
-		if i > 0 {
-			fmt.Fprintln(w)
-		}
+		writeStack(p, ev.Stack, "    ", all)
 	}
 }
 
+// renderHistory writes the ended tasks oldest first, as the agent keeps
+// them.
 func renderHistory(w io.Writer, ts []wire.Task, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tSTATE\tENDED\tLIVED\tSTEPS\tERROR")
+	p := printer{tw}
+	p.printf("ID\tNAME\tSTATE\tENDED\tLIVED\tSTEPS\tERROR\n")
 	for i := range ts {
 		t := &ts[i]
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s ago\t%s\t%d\t%s\n", t.ID, t.Name, t.State, age(now.Sub(t.Finished)),
+		p.printf("%d\t%s\t%s\t%s ago\t%s\t%d\t%s\n", t.ID, t.Name, t.State, age(now.Sub(t.Finished)),
 			age(t.Finished.Sub(t.Created)), t.Steps, orDash(oneLine(t.Error)))
 	}
 	return tw.Flush()
 }
 
+// oneLine joins the lines of s with spaces and shortens it to at most 80
+// runes.
 func oneLine(s string) string {
 	s = strings.ReplaceAll(s, "\n", " ")
-	if len(s) > 80 {
-		s = s[:77] + "..."
+	if utf8.RuneCountInString(s) > 80 {
+		s = string([]rune(s)[:77]) + "..."
 	}
 	return s
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -55,7 +56,7 @@ func TestService(t *testing.T) {
 		t.Errorf("tasks --name stuck-*:\n%s", out)
 	}
 	out = ok(t, p.dir, "tree", pid)
-	if !strings.HasPrefix(out, "└── main (#1) pending: gather(") || !strings.Contains(out, "(spawned) stuck-job-1") {
+	if !strings.HasPrefix(out, "└── main (#1) pending: wait(") || !strings.Contains(out, "(spawned) stuck-job-1") {
 		t.Errorf("tree:\n%s", out)
 	}
 	out = ok(t, p.dir, "stack", pid, fmt.Sprint(w1.ID))
@@ -68,7 +69,7 @@ func TestService(t *testing.T) {
 	if ev := evs[0]; ev.At.Function != "main.refreshCache" || ev.Call != "time.Sleep" {
 		t.Errorf("blocking event at %+v calling %q, want main.refreshCache calling time.Sleep", ev.At, ev.Call)
 	}
-	if out := ok(t, p.dir, "blocking", pid); !strings.Contains(out, `task 11 "cache-refresh" blocked loop service for`) ||
+	if out := ok(t, p.dir, "blocking", pid); !regexp.MustCompile(`task 11 "cache-refresh" (has )?blocked loop service for`).MatchString(out) ||
 		!strings.Contains(out, "at main.refreshCache main.go:") {
 		t.Errorf("blocking:\n%s", out)
 	}
@@ -86,7 +87,8 @@ func TestService(t *testing.T) {
 		t.Errorf("snapshot: %v", err)
 	}
 	out = ok(t, p.dir, "cancel", pid, "--name", "stuck-job-*", "--msg", "no reply coming", "--wait")
-	if strings.Count(out, "cancelled: runtime: cancelled: context canceled: no reply coming") != 3 {
+	if regexp.MustCompile(`(?m)^task \d+ "stuck-job-\d": cancelled: .*no reply coming$`).FindAllString(out, -1) == nil ||
+		len(regexp.MustCompile(`(?m)^task \d+ "stuck-job-\d": cancelled: .*no reply coming$`).FindAllString(out, -1)) != 3 {
 		t.Errorf("cancel --wait:\n%s", out)
 	}
 	if ps := ok(t, p.dir, "ps"); !strings.Contains(ps, "service -quiet") {
@@ -161,5 +163,38 @@ func TestService(t *testing.T) {
 	}
 	if p.cmd.ProcessState != nil {
 		t.Fatal("the service exited")
+	}
+}
+
+// TestServiceWorkerCancelled: cancelling one worker of the example service
+// is logged, and the service carries on with the others.
+func TestServiceWorkerCancelled(t *testing.T) {
+	p := startProc(t, bins.service, "-quiet", "-rate", "5ms", "-block-every", "0")
+	pid := pidArg(p)
+	out := ok(t, p.dir, "cancel", pid, "--name", "worker-2", "--msg", "scaling down", "--wait")
+	if !regexp.MustCompile(`(?m)^task 4 "worker-2": cancelled`).MatchString(out) {
+		t.Fatalf("cancel worker-2:\n%s", out)
+	}
+	before := maxEndedID(t, p)
+	deadline := time.Now().Add(20 * time.Second)
+	for maxEndedID(t, p) <= before+20 {
+		if time.Now().After(deadline) || p.cmd.ProcessState != nil {
+			t.Fatalf("the service stopped working after one worker was cancelled; its log:\n%s", p.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ts := pollJSON(t, p.dir, "the other workers", func([]wire.Task) bool { return true }, "tasks", pid, "--json")
+	for _, name := range []string{"producer", "worker-1", "worker-3", "worker-4", "reporter"} {
+		if _, found := findTask(ts, name); !found {
+			t.Errorf("%s is gone after worker-2 was cancelled", name)
+		}
+	}
+	if _, found := findTask(ts, "worker-2"); found {
+		t.Errorf("worker-2 still listed after its cancel")
+	}
+	logged := p.out.String()
+	if !strings.Contains(logged, "part of the service stopped; the rest carries on") || !strings.Contains(logged, "task=worker-2") ||
+		!strings.Contains(logged, "scaling down") {
+		t.Errorf("the service's log does not say worker-2 stopped:\n%s", logged)
 	}
 }

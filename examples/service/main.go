@@ -12,7 +12,9 @@
 //	taskdump cancel $! --name 'stuck-*' --wait
 //
 // It runs until interrupted (or for -duration), then cancels its tasks and
-// closes the agent.
+// closes the agent. A part of it that ends on its own — a worker cancelled
+// with taskdump cancel, say — is logged and the rest carries on, as in a
+// real service; only a signal (or -duration) stops it.
 package main
 
 import (
@@ -102,7 +104,9 @@ type stats struct {
 }
 
 // serve is the main task: it starts every part of the service and waits
-// until the process is told to stop.
+// until the process is told to stop. A part that ends before that
+// (cancelled from taskdump, or failed) is logged with how it ended, and the
+// other parts go on.
 func serve(ctx context.Context, c config, log *slog.Logger) error {
 	jobs := runtime.NewQueue[job](32)
 	st := &stats{}
@@ -129,8 +133,32 @@ func serve(ctx context.Context, c config, log *slog.Logger) error {
 			return struct{}{}, refreshCache(ctx, c.blockEvery, c.blockFor)
 		}, runtime.Named("cache-refresh")))
 	}
-	_, err := runtime.Gather(ctx, parts...)
-	return err
+	return supervise(ctx, parts, log)
+}
+
+// supervise waits until ctx's task is cancelled (the service is told to
+// stop), logging each part that ends before that; the others go on.
+func supervise(ctx context.Context, parts []*runtime.Task[struct{}], log *slog.Logger) error {
+	pending := make([]runtime.Handle, len(parts))
+	byID := make(map[uint64]*runtime.Task[struct{}], len(parts))
+	for i, p := range parts {
+		pending[i] = p
+		byID[p.ID()] = p
+	}
+	for len(pending) > 0 {
+		done, rest, err := runtime.Wait(ctx, pending, runtime.ReturnWhen(runtime.FirstCompleted))
+		if err != nil {
+			return err // told to stop: Run cancels the parts
+		}
+		for _, h := range done {
+			_, perr := byID[h.ID()].Result()
+			log.Warn("part of the service stopped; the rest carries on",
+				"task", h.Name(), "id", h.ID(), "state", h.State().String(), "err", perr, "left", len(rest))
+		}
+		pending = rest
+	}
+	// Every part has stopped: wait to be told to stop, as a service does.
+	return runtime.NewEvent().Wait(ctx)
 }
 
 // produce puts a job on the queue every rate, waiting while it is full.
@@ -163,6 +191,9 @@ func work(ctx context.Context, jobs *runtime.Queue[job], st *stats) error {
 		case errors.Is(err, runtime.ErrTimeout):
 			st.timedOut++
 		case ctx.Err() != nil:
+			if err != nil {
+				return err // the cancellation, with its message
+			}
 			return ctx.Err()
 		case err != nil:
 			st.failed++

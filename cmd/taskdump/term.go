@@ -1,0 +1,137 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// escape returns s with every character a terminal would act on rather
+// than show written as a Go escape: the C0 controls (\n, \t, \r, \x1b, ...),
+// DEL (\x7f), the C1 controls (\u009b, ...), the bidirectional marks,
+// embeddings, overrides and isolates (\u202e, ...), the line and paragraph
+// separators, and bytes that are not UTF-8 (\xff). Everything else is kept
+// as it is, the backslash included, so escape(escape(s)) == escape(s).
+//
+// Text that came from the inspected process (task and loop names, errors,
+// cancel messages, awaiting texts, frames, the process's command line) may
+// have been chosen by whoever controls that process: printed raw, a name
+// such as "\x1b]0;title\x07\r\n99\tforged" changes the terminal's title and
+// forges a row. escape is the one place that decides what is safe to show;
+// the printer type applies it to every argument it prints.
+func escape(s string) string {
+	i := unsafeAt(s)
+	if i < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	b.WriteString(s[:i])
+	for i < len(s) {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case unsafeRune(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// unsafeAt returns the index of the first byte of s that escape changes,
+// or -1.
+func unsafeAt(s string) int {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == 0x7f {
+				return i
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size == 1) || unsafeRune(r) {
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
+// unsafeRune reports whether r, above ASCII, is a C1 control, a
+// bidirectional control or a line or paragraph separator.
+func unsafeRune(r rune) bool {
+	switch {
+	case r >= 0x80 && r <= 0x9f: // C1: \u009b is CSI on some terminals
+		return true
+	case r == 0x061c, r == 0x200e, r == 0x200f: // bidi marks
+		return true
+	case r >= 0x202a && r <= 0x202e: // bidi embeddings and overrides
+		return true
+	case r >= 0x2066 && r <= 0x2069: // bidi isolates
+		return true
+	case r == 0x2028, r == 0x2029: // line and paragraph separators
+		return true
+	}
+	return false
+}
+
+// printer writes human-readable output (tables, trees, stacks, messages)
+// that will reach a terminal. Every string, []byte, error and fmt.Stringer
+// argument of printf is escaped (see escape), %q included. Only the format
+// strings, which are the program's own, are written as they are. Every
+// renderer writes through a printer, so none can forget; --json output is
+// written without one and stays exact.
+type printer struct{ w io.Writer }
+
+// printf formats like fmt.Fprintf with every text argument escaped.
+func (p printer) printf(format string, args ...any) {
+	safe := make([]any, len(args))
+	for i, a := range args {
+		safe[i] = safeArg(a)
+	}
+	fmt.Fprintf(p.w, format, safe...)
+}
+
+// safeArg wraps a text argument so that formatting it escapes it.
+func safeArg(a any) any {
+	switch v := a.(type) {
+	case string:
+		return safeText(v)
+	case []byte:
+		return safeText(v)
+	case error:
+		return safeText(v.Error())
+	case fmt.Stringer:
+		return safeText(v.String())
+	}
+	return a
+}
+
+// safeText is text that is escaped whenever it is formatted.
+type safeText string
+
+// Format writes the escaped text with the verb's flags and width; %q
+// puts it in double quotes, with \" for a double quote, so a name reads
+// the same in a table and in a quoted message.
+func (s safeText) Format(f fmt.State, verb rune) {
+	e := escape(string(s))
+	if verb == 'q' {
+		e = `"` + strings.ReplaceAll(e, `"`, `\"`) + `"`
+	}
+	fmt.Fprintf(f, fmt.FormatString(f, 's'), e)
+}
