@@ -91,17 +91,26 @@
 // BenchmarkW1Jaeger the default queue dropped about 60% of a burst of
 // 100,000 task spans sent to a local Jaeger. A queue of 262,144 absorbed the
 // burst without drops, at the price of holding up to that many ended spans
-// (about 1 KB each) in memory while the exporter catches up. sdktrace.WithBlocking never drops but makes the
-// loop wait for the exporter, which an Observer must not do; avoid it.
-// Count drops as spans ended (Stats.Spans) minus spans exported
-// (Exporter's ExportStats), as ExampleNewExporter does:
+// (about 1 KB each) in memory while the exporter catches up.
+// sdktrace.WithBlocking never drops but makes the loop wait for the
+// exporter, which an Observer must not do; avoid it.
+//
+// Build the batch processor with Exporter.Batcher: it is the SDK's, and
+// the Exporter counts every span that ends as exported, lost in a failed
+// export, or dropped by the queue (ExportStats), as ExampleNewExporter
+// shows:
 //
 //	exp := trace.NewExporter(otlpExporter, nil)
-//	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp,
-//		sdktrace.WithMaxQueueSize(1<<18), sdktrace.WithMaxExportBatchSize(4096)))
+//	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(exp.Batcher(
+//		sdktrace.WithMaxQueueSize(1<<18), sdktrace.WithMaxExportBatchSize(4096))))
 //
-// Exporter also reports an unreachable backend once per outage rather than
-// once per batch, and logs when export resumes.
+// Exporter also bounds each export (DefaultExportTimeout) and the
+// provider's Shutdown (DefaultShutdownTimeout, less when the backend fails
+// or stalls then), reports an unreachable or silent backend once per
+// outage rather than once per batch (a backend that accepts connections
+// and never answers within DefaultStallWarning), reports the first spans
+// the queue drops, logs when export resumes, and at Shutdown logs how many
+// spans were not exported.
 //
 // # Jaeger
 //

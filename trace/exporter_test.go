@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -81,7 +82,7 @@ func newPipeline(t testing.TB, port int, service string, bsp ...sdktrace.BatchSp
 	p.exp = trace.NewExporter(otlp, slog.New(slog.NewTextHandler(p.log, nil)))
 	res := resource.NewSchemaless(attribute.String("service.name", service))
 	p.tp = sdktrace.NewTracerProvider(sdktrace.WithResource(res),
-		sdktrace.WithBatcher(p.exp, bsp...))
+		sdktrace.WithSpanProcessor(p.exp.Batcher(bsp...)))
 	return p
 }
 
@@ -158,5 +159,155 @@ func TestExportFailureReportedOnce(t *testing.T) {
 	}
 	if got := strings.Count(p.log.String(), "exporting spans failed"); got != 1 {
 		t.Errorf("failure logged %d times in all, want once:\n%s", got, p.log)
+	}
+}
+
+// hangingListener accepts connections, reads what they send and never
+// answers: an OTLP endpoint that hangs.
+type hangingListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+	wg    sync.WaitGroup
+}
+
+func newHangingListener(t testing.TB) *hangingListener {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hangingListener{Listener: l}
+	h.wg.Go(func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			h.mu.Lock()
+			h.conns = append(h.conns, c)
+			h.mu.Unlock()
+			h.wg.Go(func() { io.Copy(io.Discard, c) })
+		}
+	})
+	return h
+}
+
+func (h *hangingListener) port() int { return h.Addr().(*net.TCPAddr).Port }
+
+func (h *hangingListener) close() {
+	h.Close()
+	h.mu.Lock()
+	for _, c := range h.conns {
+		c.Close()
+	}
+	h.mu.Unlock()
+	h.wg.Wait()
+}
+
+// TestExportStalledEndpoint exports to an endpoint that accepts connections
+// and never answers: the stall is reported once within a few seconds, the
+// spans the full queue drops are counted while it lasts, every span is
+// accounted for after Shutdown, and Shutdown is bounded.
+func TestExportStalledEndpoint(t *testing.T) {
+	h := newHangingListener(t)
+	defer h.close()
+	const queue, batch = 64, 16
+	p := newPipeline(t, h.port(), "taskdump-trace-stall",
+		sdktrace.WithMaxQueueSize(queue), sdktrace.WithMaxExportBatchSize(batch))
+	defer p.client.CloseIdleConnections()
+
+	const n = 1000 // 1001 spans
+	obs := trace.New(trace.WithTracerProvider(p.tp))
+	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+		ts := make([]*runtime.Task[int], n)
+		for i := range ts {
+			ts[i] = runtime.Spawn(ctx, func(ctx context.Context) (int, error) { return 1, runtime.Yield(ctx) })
+		}
+		_, err := runtime.Gather(ctx, ts...)
+		return 0, err
+	}, runtime.WithObserver(obs), runtime.WithName("stall"))
+	if err != nil {
+		t.Fatalf("workload: %v", err)
+	}
+	ended := obs.Stats().Spans
+
+	// The first batch filled at once and its export hangs: the stall is
+	// reported after DefaultStallWarning (2s); allow a slow machine more.
+	waitFor(t, 30*time.Second, "the stall warning", func() bool {
+		return strings.Contains(p.log.String(), "span export has had no answer")
+	})
+	st := p.exp.Stats()
+	if st.Ended != ended || st.Exported != 0 || st.Stalls == 0 || st.Outages != 1 {
+		t.Errorf("while stalled: %+v; want %d ended, none exported, a stall, 1 outage", st, ended)
+	}
+	// The processor holds at most the queue, a batch and the export in
+	// flight: the rest is already counted as dropped.
+	if least := ended - queue - 3*batch - 1 - st.Lost; st.Dropped < least {
+		t.Errorf("while stalled: %d dropped, want at least %d (%+v)", st.Dropped, least, st)
+	}
+	t.Logf("while stalled: %+v", st)
+	if sum := st.Exported + st.Lost + st.Dropped + st.Pending; sum != st.Ended {
+		t.Errorf("while stalled: exported+lost+dropped+pending = %d, want ended = %d (%+v)", sum, st.Ended, st)
+	}
+
+	start := time.Now()
+	err = p.tp.Shutdown(context.Background())
+	took := time.Since(start)
+	if err == nil || !strings.Contains(err.Error(), "abandoned") {
+		t.Errorf("tp.Shutdown = %v, want an error saying export was abandoned", err)
+	}
+	// The code's bound is DefaultShutdownTimeout (5s) and it gives up at
+	// the first stall (2s); the test's bound is generous.
+	if took > 10*time.Second {
+		t.Errorf("tp.Shutdown took %v, want it bounded (5s)", took)
+	}
+	st = p.exp.Stats()
+	t.Logf("shutdown took %v: %v; %+v", took, err, st)
+	if st.Ended != ended || st.Exported != 0 || st.Pending != 0 || st.Lost+st.Dropped != ended {
+		t.Errorf("after shutdown: %+v; want all %d ended spans lost or dropped, none pending", st, ended)
+	}
+	log := p.log.String()
+	for _, want := range []string{"span export has had no answer", fmt.Sprintf("%d of %d spans were not exported", ended, ended)} {
+		if got := strings.Count(log, want); got != 1 {
+			t.Errorf("%q logged %d times, want once:\n%s", want, got, log)
+		}
+	}
+	if strings.Contains(log, "exporting spans failed") {
+		t.Errorf("the stall's later failures were logged again:\n%s", log)
+	}
+}
+
+// TestExportStatsAddUp checks the accounting against a healthy receiver
+// and a queue too small for a burst: what the queue drops is counted, and
+// after Shutdown ended = exported + dropped.
+func TestExportStatsAddUp(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := otlpSink(l)
+	defer srv.Close()
+	p := newPipeline(t, l.Addr().(*net.TCPAddr).Port, "taskdump-trace-addup",
+		sdktrace.WithMaxQueueSize(8), sdktrace.WithMaxExportBatchSize(4))
+	p.workload(t, "burst", 2000)
+	p.close(t)
+	st := p.exp.Stats()
+	if st.Ended != 2001 || st.Exported+st.Dropped != st.Ended || st.Lost != 0 || st.Pending != 0 {
+		t.Errorf("%+v; want 2001 ended = exported + dropped, none lost or pending", st)
+	}
+	if st.Dropped > 0 && strings.Count(p.log.String(), "span queue is full") != 1 {
+		t.Errorf("%d dropped spans not reported once:\n%s", st.Dropped, p.log)
+	}
+	t.Logf("%+v", st)
+}
+
+// waitFor polls cond until it holds, failing the test after limit.
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s after %v", what, limit)
+		}
 	}
 }
