@@ -1,6 +1,6 @@
 // Command demo is the one-command tour of taskdump: it builds taskdump and
-// the example service, starts the service, attaches taskdump to it (tasks,
-// tree, stack, blocking, cancel, history) and stops it. It needs nothing but
+// the example service, starts the service, attaches taskdump to it (ps,
+// tasks, tree, stack, blocking, cancel, history, socket) and stops it. It needs nothing but
 // Go:
 //
 //	go run ./examples/service/demo
@@ -121,23 +121,10 @@ func run() error {
 		{"blocking", pid},
 		{"tasks", pid, "--name", "stuck-*"},
 		{"cancel", pid, "--name", "stuck-job-*", "--msg", "no reply is coming", "--wait"},
-		{"history", pid},
+		{"history", pid, "-n", "5"}, // the last 5 of up to 1000, header kept
+		{"socket", pid},
 	}
 	for _, s := range steps {
-		if s[0] == "history" {
-			// Only the tail: the history holds the last 1000 tasks.
-			fmt.Printf("\n$ taskdump history %s | tail -5\n", pid)
-			h, err := td("history", pid)
-			if err != nil {
-				return err
-			}
-			lines := strings.Split(strings.TrimRight(h, "\n"), "\n")
-			if len(lines) > 6 {
-				lines = append(lines[:1], lines[len(lines)-5:]...)
-			}
-			fmt.Println(strings.Join(lines, "\n"))
-			continue
-		}
 		if err := show(s...); err != nil {
 			return err
 		}
