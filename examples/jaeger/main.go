@@ -19,7 +19,10 @@
 // OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
 // (default http://127.0.0.1:4318, Jaeger's OTLP/HTTP port) and
 // OTEL_SERVICE_NAME (default taskdump-example). If nothing listens there the
-// workload still runs; the export failure is logged once.
+// workload still runs; the export failure is logged once. If something
+// listens and never answers, that is logged after 2s and the program still
+// exits within 5s (trace.DefaultShutdownTimeout), saying how many spans were
+// not exported.
 package main
 
 import (
@@ -48,16 +51,18 @@ func main() {
 	}
 	tp := sdktrace.NewTracerProvider(
 		sdktrace.WithResource(newResource()),
-		sdktrace.WithBatcher(exp, sdktrace.WithMaxQueueSize(1<<18), sdktrace.WithMaxExportBatchSize(4096)))
+		sdktrace.WithSpanProcessor(exp.Batcher(sdktrace.WithMaxQueueSize(1<<18), sdktrace.WithMaxExportBatchSize(4096))))
 	id, err := crawl(ctx, tp)
 	if err != nil {
 		log.Print(err)
 	}
-	if err := tp.Shutdown(ctx); err != nil { // flushes every span
-		log.Fatal(err)
+	// Shutdown flushes every span, or gives up within 5s when the endpoint
+	// fails or does not answer.
+	if err := tp.Shutdown(ctx); err != nil {
+		log.Print(err)
 	}
 	st := exp.Stats()
-	fmt.Printf("trace %s: %d spans exported, %d lost\n", id, st.Exported, st.Lost)
+	fmt.Printf("trace %s: %d spans exported, %d lost, %d dropped\n", id, st.Exported, st.Lost, st.Dropped)
 	if st.Exported > 0 {
 		fmt.Printf("Jaeger UI:  http://127.0.0.1:16686/trace/%s (official image or release binary)\n", id)
 		fmt.Printf("Jaeger API: curl -s http://127.0.0.1:16686/api/traces/%s\n", id)
