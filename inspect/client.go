@@ -75,10 +75,11 @@ type Client struct {
 
 // Bounds of what a Client reads from one answer; past them it stops
 // reading and returns an error wrapping ErrTooLarge. A real agent sends
-// about 500-600 bytes per task without stacks (measured by
-// TestTaskRecordSize), so MaxListBytes holds the list of 1,000,000 tasks
-// with room to spare, while a hostile server cannot make the client hold
-// more than it.
+// about 700 bytes per task without stacks (TestTaskRecordSize measures 689
+// for a named task waiting on a queue), so MaxListBytes holds the list of
+// 1,000,000 tasks with a third to spare, while a hostile server cannot make
+// the client hold more than that (reading it and decoding it costs about
+// twice as much memory).
 const (
 	// MaxListBytes bounds an answer that is decoded in memory and grows
 	// with the number of tasks: Tasks, History, Tree, Snapshot, Profile.

@@ -172,7 +172,7 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request, p Peer, havePeer
 		if err != nil {
 			return err
 		}
-		return f.write(w)
+		return f.write(w, release)
 	case len(seg) == 2 && seg[0] == "tasks":
 		if err := method(http.MethodGet); err != nil {
 			return err
@@ -241,12 +241,17 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request, p Peer, havePeer
 		if err := method(http.MethodGet); err != nil {
 			return err
 		}
-		w.Header().Set("Content-Type", "application/json")
-		aw := newArrayWriter(w)
+		// The history is short: render it, give the slot back, write.
+		var buf bytes.Buffer
+		aw := newArrayWriter(func(b []byte) error { buf.Write(b); return nil }, false)
 		for _, t := range history(runtime.Loops()) {
 			aw.task(&t, 0)
 		}
-		return aw.close()
+		aw.close()
+		release()
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(buf.Bytes())
+		return nil
 	case len(seg) == 1 && seg[0] == "snapshot":
 		if err := method(http.MethodGet); err != nil {
 			return err
@@ -407,10 +412,25 @@ func matchName(pattern, name string) bool {
 }
 
 // write streams the selected tasks as a JSON array, one per line, loop by
-// loop: memory stays at one loop's snapshot plus a 64 KiB buffer.
-func (f *filter) write(w http.ResponseWriter) *apiError {
+// loop, and calls release once they are rendered. Rendering and writing
+// run side by side through a pipe: a loop's walk (which holds the loop's
+// reader lock) never waits for the peer, so a peer that does not read
+// delays no one else; memory stays at a few 64 KiB chunks for a peer that
+// reads, and at most the whole answer for one that does not, until the
+// stalled write drops it.
+func (f *filter) write(w http.ResponseWriter, release func()) *apiError {
 	w.Header().Set("Content-Type", "application/json")
-	aw := newArrayWriter(w)
+	p := &pipe{ready: make(chan struct{}, 1)}
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		p.drain(w)
+	}()
+	defer func() {
+		p.close()
+		<-written
+	}()
+	aw := newArrayWriter(p.put, true)
 	var wt wire.Task
 	for _, l := range runtime.Loops() {
 		if f.loop != "" && f.loop != l.Name() && f.loop != strconv.FormatUint(l.ID(), 10) {
@@ -425,20 +445,96 @@ func (f *filter) write(w http.ResponseWriter) *apiError {
 			}
 			return aw.err == nil
 		})
+		if aw.err != nil {
+			break
+		}
 	}
-	return aw.close()
+	aw.close()
+	release()
+	return nil // a write error means the peer left: nothing to answer
 }
 
-// arrayWriter writes a JSON array of tasks, one per line.
+// errPeerGone stops a rendering whose peer left.
+var errPeerGone = errors.New("inspect: peer gone")
+
+// pipe carries rendered chunks from a renderer to the writer goroutine
+// without ever blocking the renderer.
+type pipe struct {
+	mu     sync.Mutex
+	chunks [][]byte
+	closed bool
+	failed bool
+	ready  chan struct{} // 1-buffered: chunks were added, or the pipe closed
+}
+
+// put hands b (which the pipe keeps) to the writer; it fails once the
+// writer has failed.
+func (p *pipe) put(b []byte) error {
+	p.mu.Lock()
+	failed := p.failed
+	if !failed {
+		p.chunks = append(p.chunks, b)
+	}
+	p.mu.Unlock()
+	if failed {
+		return errPeerGone
+	}
+	p.signal()
+	return nil
+}
+
+// close tells the writer that no more chunks come.
+func (p *pipe) close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.signal()
+}
+
+func (p *pipe) signal() {
+	select {
+	case p.ready <- struct{}{}:
+	default:
+	}
+}
+
+// drain writes the chunks to w as they come, until the pipe is closed and
+// empty, or a write fails.
+func (p *pipe) drain(w io.Writer) {
+	for {
+		p.mu.Lock()
+		cs, closed := p.chunks, p.closed
+		p.chunks = nil
+		p.mu.Unlock()
+		for _, c := range cs {
+			if _, err := w.Write(c); err != nil {
+				p.mu.Lock()
+				p.failed, p.chunks = true, nil
+				p.mu.Unlock()
+				return
+			}
+		}
+		if len(cs) == 0 {
+			if closed {
+				return
+			}
+			<-p.ready
+		}
+	}
+}
+
+// arrayWriter renders a JSON array of tasks, one per line, in chunks of
+// about 60 KiB that it hands to out; out keeps the chunk if keeps is set.
 type arrayWriter struct {
-	w   http.ResponseWriter
-	buf []byte
-	n   int
-	err error
+	out   func([]byte) error
+	keeps bool
+	buf   []byte
+	n     int
+	err   error
 }
 
-func newArrayWriter(w http.ResponseWriter) *arrayWriter {
-	return &arrayWriter{w: w, buf: append(make([]byte, 0, 64<<10), '[')}
+func newArrayWriter(out func([]byte) error, keeps bool) *arrayWriter {
+	return &arrayWriter{out: out, keeps: keeps, buf: append(make([]byte, 0, 64<<10), '[')}
 }
 
 func (a *arrayWriter) task(t *wire.Task, fs wire.FieldSet) {
@@ -455,18 +551,22 @@ func (a *arrayWriter) task(t *wire.Task, fs wire.FieldSet) {
 
 func (a *arrayWriter) flush() {
 	if a.err == nil {
-		_, a.err = a.w.Write(a.buf)
+		a.err = a.out(a.buf)
 	}
-	a.buf = a.buf[:0]
+	if a.keeps {
+		a.buf = make([]byte, 0, 64<<10)
+	} else {
+		a.buf = a.buf[:0]
+	}
 }
 
-func (a *arrayWriter) close() *apiError {
+// close ends the array.
+func (a *arrayWriter) close() {
 	if a.n > 0 {
 		a.buf = append(a.buf, '\n')
 	}
 	a.buf = append(a.buf, ']', '\n')
 	a.flush()
-	return nil // a write error means the peer left: nothing to answer
 }
 
 func appendTasks(dst []wire.Task, tis []runtime.TaskInfo, f *filter) []wire.Task {

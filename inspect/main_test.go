@@ -16,6 +16,14 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	switch os.Getenv(envChild) {
+	case "agent":
+		childAgent(os.Getenv(envChildArg))
+		return
+	case "fake":
+		childFake(os.Getenv(envChildArg))
+		return
+	}
 	goleak.VerifyTestMain(m)
 }
 
