@@ -72,8 +72,10 @@ func (f *Future[T]) Result() (T, error) {
 }
 
 // Await suspends the calling task until f is resolved and returns its value
-// and error. A cancellation of the calling task returns the cancellation and
-// leaves f pending.
+// and error; it returns at once if f is done. If the calling task is
+// cancelled while it waits, Await returns an error wrapping ErrCancelled —
+// even if f was resolved meanwhile, before the task resumed — and f is left
+// as it is.
 //
 //go:noinline
 func (f *Future[T]) Await(ctx context.Context) (T, error) {
@@ -93,7 +95,8 @@ func (f *Future[T]) Await(ctx context.Context) (T, error) {
 
 // waitq is a FIFO of parked tasks.
 type waitq struct {
-	ts []*task
+	ts     []*task
+	handed int // waiters handed what they waited for that have not resumed yet (grant)
 }
 
 func (q *waitq) add(t *task) { q.ts = append(q.ts, t) }
@@ -101,23 +104,51 @@ func (q *waitq) add(t *task) { q.ts = append(q.ts, t) }
 func (q *waitq) remove(t *task) {
 	for i, x := range q.ts {
 		if x == t {
-			copy(q.ts[i:], q.ts[i+1:])
-			q.ts[len(q.ts)-1] = nil
-			q.ts = q.ts[:len(q.ts)-1]
+			q.removeAt(i)
 			return
 		}
 	}
 }
 
-func (q *waitq) len() int { return len(q.ts) }
-
-// popFront removes and returns the first task.
-func (q *waitq) popFront() *task {
-	t := q.ts[0]
-	copy(q.ts, q.ts[1:])
+func (q *waitq) removeAt(i int) {
+	copy(q.ts[i:], q.ts[i+1:])
 	q.ts[len(q.ts)-1] = nil
 	q.ts = q.ts[:len(q.ts)-1]
-	return t
+}
+
+func (q *waitq) len() int { return len(q.ts) }
+
+// busy reports whether a newcomer must queue behind earlier waiters to
+// keep the order FIFO: some waiter whose cancellation is not pending is
+// parked, or was handed the resource and has not resumed yet.
+func (q *waitq) busy() bool {
+	if q.handed > 0 {
+		return true
+	}
+	for _, t := range q.ts {
+		if !t.cancelPending {
+			return true
+		}
+	}
+	return false
+}
+
+// grantFirst hands what q's waiters wait for to the first one whose
+// cancellation is not pending, takes it off q and schedules it; it reports
+// false if there is no such waiter. A waiter being cancelled is passed
+// over: it leaves q itself when it resumes.
+func (q *waitq) grantFirst(l *Loop) bool {
+	for i, t := range q.ts {
+		if t.cancelPending {
+			continue
+		}
+		q.removeAt(i)
+		t.grant = true
+		q.handed++
+		l.schedule(t)
+		return true
+	}
+	return false
 }
 
 // wakeAll schedules every task and empties the queue, keeping its capacity.
@@ -129,17 +160,43 @@ func (q *waitq) wakeAll(l *Loop) {
 	q.ts = q.ts[:0]
 }
 
-// waitOn parks cur on q until ready() holds or a cancel is delivered, in
-// which case cur leaves q and the cancellation is returned.
+// grantAll hands every waiter what it waits for (an Event's set flag) and
+// empties the queue.
+func (q *waitq) grantAll(l *Loop) {
+	for _, t := range q.ts {
+		t.grant = true
+	}
+	q.handed += len(q.ts)
+	q.wakeAll(l)
+}
+
+// The await machinery for the primitives. One rule holds for every waiter:
+// when it resumes with a cancellation pending, the cancellation wins. It
+// gets ErrCancelled and never keeps what it was woken for — a lock, permit,
+// queue item or slot handed to it at release time passes to the next
+// waiter (asyncio's test_cancel_race, test_finished_waiter_cancelled,
+// test_acquire_cancel_before_awoken, test_get_cancel_drop_many_pending_readers).
+
+// waitOn parks cur on q until ready() holds or a cancel is delivered. ready
+// is checked at once, without suspending. Once parked, a pending
+// cancellation wins over ready: cur leaves q, wakes the next waiter of q if
+// ready() still holds (the item or slot cur was woken for is theirs), and
+// returns the cancellation.
 func (cur *task) waitOn(q *waitq, kind awaitKind, ready func() bool) error {
 	if ready() {
 		return nil
 	}
 	q.add(cur)
-	for !ready() {
+	for {
 		if cur.cancelPending {
 			q.remove(cur)
+			if q.len() > 0 && ready() {
+				cur.loop.schedule(q.ts[0])
+			}
 			return cur.takeCancel()
+		}
+		if ready() {
+			break
 		}
 		cur.park(awaitDesc{kind: kind})
 	}
@@ -147,19 +204,47 @@ func (cur *task) waitOn(q *waitq, kind awaitKind, ready func() bool) error {
 	return nil
 }
 
+// grantor is a primitive that hands what it guards to one waiter at a time
+// (Lock, Semaphore), for waitGrant.
+type grantor interface {
+	// giveBack returns what a waiter was handed but will not keep.
+	giveBack()
+	// pass hands what is free to the first waiters of the queue.
+	pass()
+}
+
 // waitGrant parks cur on q until something hands it what it waits for
-// (cur.grant), or a cancel is delivered first.
-func (cur *task) waitGrant(q *waitq, kind awaitKind) error {
+// (grantFirst or grantAll set cur.grant), or a cancel is delivered. If the
+// cancellation is pending when cur resumes, it wins even over a grant: what
+// cur was handed goes back to g (nil for an Event, which hands nothing
+// exclusive), g passes it to the next waiter, and the cancellation is
+// returned. Otherwise g passes on whatever is still free, so waiters queued
+// behind a handoff in flight are served in order.
+func (cur *task) waitGrant(q *waitq, kind awaitKind, g grantor) error {
 	cur.grant = false
 	q.add(cur)
-	for !cur.grant {
-		if cur.cancelPending {
-			q.remove(cur)
-			return cur.takeCancel()
-		}
+	for !cur.grant && !cur.cancelPending {
 		cur.park(awaitDesc{kind: kind})
 	}
+	granted := cur.grant
 	cur.grant = false
+	if granted {
+		q.handed--
+	} else {
+		q.remove(cur)
+	}
+	if cur.cancelPending {
+		if g != nil {
+			if granted {
+				g.giveBack()
+			}
+			g.pass()
+		}
+		return cur.takeCancel()
+	}
+	if g != nil {
+		g.pass()
+	}
 	return nil
 }
 

@@ -4,8 +4,11 @@ import "context"
 
 // Queue is a FIFO queue for tasks (asyncio.Queue). With maxsize > 0, Put
 // suspends while the queue is full; Get suspends while it is empty.
-// TaskDone and Join track unfinished work. Call its methods on the loop
-// goroutine. Create one with NewQueue; a zero Queue is an unbounded queue.
+// TaskDone and Join track unfinished work. A Put or Get wakes the first
+// waiter on the other side; a waiter cancelled before it resumes never
+// takes the item or slot it was woken for: it returns ErrCancelled and the
+// next waiter is woken instead. Call its methods on the loop goroutine.
+// Create one with NewQueue; a zero Queue is an unbounded queue.
 type Queue[T any] struct {
 	loop       *Loop
 	maxsize    int
@@ -30,7 +33,9 @@ func (q *Queue[T]) Full() bool { return q.maxsize > 0 && q.Len() >= q.maxsize }
 // Empty reports whether a Get would suspend.
 func (q *Queue[T]) Empty() bool { return q.Len() == 0 }
 
-// Put adds v, suspending the calling task while the queue is full.
+// Put adds v, suspending the calling task while the queue is full. If the
+// task is cancelled while it waits, Put returns an error wrapping
+// ErrCancelled without adding v, even if a slot was freed for it.
 //
 //go:noinline
 func (q *Queue[T]) Put(ctx context.Context, v T) error {
@@ -72,7 +77,9 @@ func (q *Queue[T]) push(v T) {
 }
 
 // Get removes and returns the first item, suspending the calling task while
-// the queue is empty.
+// the queue is empty. If the task is cancelled while it waits, Get returns
+// an error wrapping ErrCancelled and takes nothing, even if an item arrived
+// for it: the next waiting Get is woken for it.
 //
 //go:noinline
 func (q *Queue[T]) Get(ctx context.Context) (T, error) {

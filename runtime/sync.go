@@ -20,11 +20,8 @@ func (e *Event) Set() {
 		return
 	}
 	e.set = true
-	for _, t := range e.waiters.ts {
-		t.grant = true
-	}
 	if e.loop != nil {
-		e.waiters.wakeAll(e.loop)
+		e.waiters.grantAll(e.loop)
 	}
 }
 
@@ -35,8 +32,9 @@ func (e *Event) Clear() { e.set = false }
 func (e *Event) IsSet() bool { return e.set }
 
 // Wait suspends the calling task until the flag is set. It returns nil at
-// once if it is set, and the cancellation if the task is cancelled first.
-// A pending waiter costs one pointer in the Event's list.
+// once if it is set. A waiter whose cancellation is pending when it resumes
+// returns the cancellation, even if the flag was set meanwhile (asyncio does
+// the same). A pending waiter costs one pointer in the Event's list.
 //
 //go:noinline
 func (e *Event) Wait(ctx context.Context) error {
@@ -50,12 +48,16 @@ func (e *Event) Wait(ctx context.Context) error {
 	if err := bind(&e.loop, cur, "Event.Wait"); err != nil {
 		return err
 	}
-	return cur.waitGrant(&e.waiters, awaitEvent)
+	return cur.waitGrant(&e.waiters, awaitEvent, nil)
 }
 
 // Lock is a mutual exclusion lock for tasks (asyncio.Lock): a task that
-// finds it held suspends, and waiters acquire it in FIFO order. The zero
-// Lock is usable and unlocked. Call its methods on the loop goroutine.
+// finds it held suspends, and waiters acquire it in FIFO order. Unlock hands
+// the lock to the first waiter at once, so it stays locked until that
+// waiter resumes with it; a newcomer queues behind. A waiter cancelled
+// before it resumes never keeps the lock: it passes to the next waiter.
+// The zero Lock is usable and unlocked. Call its methods on the loop
+// goroutine.
 type Lock struct {
 	loop    *Loop
 	locked  bool
@@ -66,8 +68,10 @@ type Lock struct {
 func NewLock() *Lock { return &Lock{} }
 
 // Lock acquires the lock, suspending the calling task while another task
-// holds it. It returns the cancellation, without the lock, if the task is
-// cancelled while it waits.
+// holds it or earlier waiters queue for it. It returns at once, without
+// suspending, if the lock is free. If the task is cancelled while it waits
+// — even after Unlock handed it the lock, before it resumed — Lock returns
+// an error wrapping ErrCancelled, and the lock passes to the next waiter.
 //
 //go:noinline
 func (m *Lock) Lock(ctx context.Context) error {
@@ -78,33 +82,46 @@ func (m *Lock) Lock(ctx context.Context) error {
 	if err := bind(&m.loop, cur, "Lock.Lock"); err != nil {
 		return err
 	}
-	if !m.locked && m.waiters.len() == 0 {
+	if !m.locked && !m.waiters.busy() {
 		m.locked = true
 		return nil
 	}
-	return cur.waitGrant(&m.waiters, awaitLock)
+	return cur.waitGrant(&m.waiters, awaitLock, m)
 }
 
-// Unlock releases the lock, handing it to the first waiter if there is one.
-// Unlocking an unlocked Lock panics.
+// Unlock releases the lock, handing it to the first waiter whose
+// cancellation is not pending, if there is one. Unlocking an unlocked Lock
+// panics.
 func (m *Lock) Unlock() {
 	if !m.locked {
 		panic("runtime: Unlock of unlocked Lock")
 	}
-	if m.waiters.len() > 0 {
-		t := m.waiters.popFront()
-		t.grant = true
-		m.loop.schedule(t)
-		return
-	}
 	m.locked = false
+	m.pass()
 }
 
-// Locked reports whether the lock is held.
+// giveBack releases the lock a cancelled waiter was handed.
+func (m *Lock) giveBack() { m.locked = false }
+
+// pass hands a free lock to the first waiter.
+func (m *Lock) pass() {
+	if !m.locked && m.waiters.len() > 0 && m.waiters.grantFirst(m.loop) {
+		m.locked = true
+	}
+}
+
+// Locked reports whether the lock is held, or handed to a waiter that has
+// not resumed yet.
 func (m *Lock) Locked() bool { return m.locked }
 
-// Semaphore bounds how many tasks hold it at once (asyncio.Semaphore);
-// waiters acquire in FIFO order. Call its methods on the loop goroutine.
+// Semaphore bounds how many tasks hold it at once (asyncio.Semaphore).
+// It is strictly FIFO, as asyncio 3.12's is: Release hands the permit to the
+// first waiter at once, and an Acquire that finds a permit free still
+// queues behind waiters that were handed one and have not resumed yet, so
+// a task that releases and re-acquires cannot overtake them. A waiter
+// cancelled before it resumes never keeps its permit: it passes to the
+// next waiter. The zero Semaphore has no permits. Call its methods on the
+// loop goroutine.
 type Semaphore struct {
 	loop    *Loop
 	value   int
@@ -119,7 +136,11 @@ func NewSemaphore(n int) *Semaphore {
 	return &Semaphore{value: n}
 }
 
-// Acquire takes a permit, suspending the calling task until one is free.
+// Acquire takes a permit, suspending the calling task until one is free
+// and every earlier waiter has been served. If the task is cancelled while
+// it waits — even after Release handed it a permit, before it resumed —
+// Acquire returns an error wrapping ErrCancelled and the permit passes to
+// the next waiter.
 //
 //go:noinline
 func (s *Semaphore) Acquire(ctx context.Context) error {
@@ -130,22 +151,28 @@ func (s *Semaphore) Acquire(ctx context.Context) error {
 	if err := bind(&s.loop, cur, "Semaphore.Acquire"); err != nil {
 		return err
 	}
-	if s.value > 0 && s.waiters.len() == 0 {
+	if s.value > 0 && !s.waiters.busy() {
 		s.value--
 		return nil
 	}
-	return cur.waitGrant(&s.waiters, awaitSemaphore)
+	return cur.waitGrant(&s.waiters, awaitSemaphore, s)
 }
 
-// Release returns a permit, handing it to the first waiter if there is one.
+// Release returns a permit, handing it to the first waiter whose
+// cancellation is not pending, if there is one.
 func (s *Semaphore) Release() {
-	if s.waiters.len() > 0 {
-		t := s.waiters.popFront()
-		t.grant = true
-		s.loop.schedule(t)
-		return
-	}
 	s.value++
+	s.pass()
+}
+
+// giveBack returns the permit a cancelled waiter was handed.
+func (s *Semaphore) giveBack() { s.value++ }
+
+// pass hands free permits to the first waiters.
+func (s *Semaphore) pass() {
+	for s.value > 0 && s.waiters.len() > 0 && s.waiters.grantFirst(s.loop) {
+		s.value--
+	}
 }
 
 // Available returns the number of free permits.
