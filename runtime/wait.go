@@ -24,12 +24,27 @@ type WaitOption func(*waitConfig)
 
 type waitConfig struct {
 	timeout time.Duration
+	timed   bool // WithTimeout was given
 	cond    Condition
 }
 
 // WithTimeout bounds how long Wait or AsCompleted waits. Neither cancels the
-// tasks when time runs out.
-func WithTimeout(d time.Duration) WaitOption { return func(c *waitConfig) { c.timeout = d } }
+// tasks when time runs out. A d ≤ 0 has run out already: the call returns
+// (or yields ErrTimeout) at the next loop iteration with what is done by
+// then, as asyncio does for timeout=0.
+func WithTimeout(d time.Duration) WaitOption {
+	return func(c *waitConfig) { c.timeout, c.timed = d, true }
+}
+
+// deadline returns the loop-clock deadline of c's timeout, 0 for none.
+// The loop clock is never 0, so a timeout ≤ 0 gives a deadline that has
+// passed already, never "none".
+func (c *waitConfig) deadline(l *Loop) int64 {
+	if !c.timed {
+		return 0
+	}
+	return l.clock() + int64(max(c.timeout, 0))
+}
 
 // ReturnWhen sets when Wait returns: FirstCompleted, FirstException or
 // AllCompleted (the default).
@@ -338,7 +353,8 @@ func (cur *task) awaitTasksUntil(w *waiter, propagate bool, deadline int64, d ti
 		defer l.removeTimer(&cur.tm)
 	}
 	desc := awaitDesc{kind: w.kind, w: w, until: deadline, d: int64(d)}
-	for !w.satisfied() {
+	for {
+		// A pending cancellation wins, even over tasks that ended meanwhile.
 		if cur.cancelPending {
 			err := cur.takeCancel()
 			if propagate {
@@ -353,6 +369,9 @@ func (cur *task) awaitTasksUntil(w *waiter, propagate bool, deadline int64, d ti
 			}
 			return false, err
 		}
+		if w.satisfied() {
+			return false, nil
+		}
 		if deadline > 0 && cur.tm.idx < 0 { // the timer fired
 			return true, nil
 		}
@@ -360,7 +379,6 @@ func (cur *task) awaitTasksUntil(w *waiter, propagate bool, deadline int64, d ti
 		cur.park(desc)
 		w.parked = false
 	}
-	return false, nil
 }
 
 // cancelAll cancels, from the loop, every task of ts still running.
@@ -436,6 +454,34 @@ func baseTasks[T any](tasks []*Task[T]) []*task {
 		ts[i] = &t.task
 	}
 	return ts
+}
+
+// uniqueTasks drops the repeats of ts in place, keeping first occurrences
+// in order.
+func uniqueTasks(ts []*task) []*task {
+	if len(ts) <= 16 {
+		out := ts[:0]
+	next:
+		for _, t := range ts {
+			for _, u := range out {
+				if u == t {
+					continue next
+				}
+			}
+			out = append(out, t)
+		}
+		return out
+	}
+	seen := make(map[*task]struct{}, len(ts))
+	out := ts[:0]
+	for _, t := range ts {
+		if _, ok := seen[t]; !ok {
+			seen[t] = struct{}{}
+			out = append(out, t)
+		}
+	}
+	clear(ts[len(out):])
+	return out
 }
 
 // Gather waits for every task and returns their results in argument order
@@ -535,10 +581,7 @@ func Wait(ctx context.Context, tasks []Handle, opts ...WaitOption) (done, pendin
 		return nil, nil, err
 	}
 	w := &waiter{ts: ts, cond: cfg.cond, kind: awaitWait}
-	var deadline int64
-	if cfg.timeout > 0 {
-		deadline = cur.loop.clock() + int64(cfg.timeout)
-	}
+	deadline := cfg.deadline(cur.loop)
 	if _, err := cur.awaitTasksUntil(w, false, deadline, cfg.timeout); err != nil {
 		return nil, nil, err
 	}
@@ -553,10 +596,10 @@ func Wait(ctx context.Context, tasks []Handle, opts ...WaitOption) (done, pendin
 }
 
 // AsCompleted yields each task's value and error in the order the tasks end
-// (asyncio.as_completed). With WithTimeout, when time runs out it yields one
-// ErrTimeout and stops; if the calling task is cancelled it yields the
-// cancellation and stops. It never cancels the tasks. Range over it from a
-// task of the tasks' loop.
+// (asyncio.as_completed); a task given more than once is yielded once. With
+// WithTimeout, when time runs out it yields one ErrTimeout and stops; if the
+// calling task is cancelled it yields the cancellation and stops. It never
+// cancels the tasks. Range over it from a task of the tasks' loop.
 func AsCompleted[T any](ctx context.Context, tasks []*Task[T], opts ...WaitOption) iter.Seq2[T, error] {
 	var cfg waitConfig
 	for _, o := range opts {
@@ -569,7 +612,7 @@ func AsCompleted[T any](ctx context.Context, tasks []*Task[T], opts ...WaitOptio
 			yield(zero, err)
 			return
 		}
-		w := &waiter{ts: baseTasks(tasks), cond: AllCompleted, kind: awaitAsCompleted, each: true}
+		w := &waiter{ts: uniqueTasks(baseTasks(tasks)), cond: AllCompleted, kind: awaitAsCompleted, each: true}
 		if err := cur.checkAwait("AsCompleted", w.ts); err != nil {
 			yield(zero, err)
 			return
@@ -578,10 +621,7 @@ func AsCompleted[T any](ctx context.Context, tasks []*Task[T], opts ...WaitOptio
 		w.listen()
 		defer w.unlisten()
 		l := cur.loop
-		var deadline int64
-		if cfg.timeout > 0 {
-			deadline = l.clock() + int64(cfg.timeout)
-		}
+		deadline := cfg.deadline(l)
 		desc := awaitDesc{kind: awaitAsCompleted, w: w, until: deadline, d: int64(cfg.timeout)}
 		var tm timer
 		tm.idx = -1
@@ -619,9 +659,15 @@ func AsCompleted[T any](ctx context.Context, tasks []*Task[T], opts ...WaitOptio
 	}
 }
 
-// WaitFor waits for t for at most d (asyncio.wait_for). When d passes, t is
-// cancelled and WaitFor returns ErrTimeout once t has finished unwinding. If
-// the calling task is cancelled, t is cancelled too.
+// WaitFor waits for t for at most d (asyncio.wait_for) and returns t's
+// value and error. When d passes, t is cancelled and WaitFor waits for it
+// to finish unwinding: if t ends Cancelled WaitFor returns ErrTimeout; if t
+// catches the cancellation and returns a value, WaitFor returns it; if t
+// returns another error while unwinding, that error reaches the caller.
+// A d ≤ 0 has passed already: a t that is done gives its result, any other
+// is cancelled at once (one not yet started never runs), as asyncio 3.12
+// does. If the calling task is cancelled, t is cancelled too and WaitFor
+// returns the cancellation once t has ended.
 //
 //go:noinline
 func WaitFor[T any](ctx context.Context, d time.Duration, t *Task[T]) (T, error) {
@@ -631,22 +677,30 @@ func WaitFor[T any](ctx context.Context, d time.Duration, t *Task[T]) (T, error)
 		return zero, err
 	}
 	if !t.task.done() {
-		w := &waiter{ts: []*task{&t.task}, kind: awaitWaitFor}
-		l := cur.loop
-		timedOut, err := cur.awaitTasksUntil(w, true, l.clock()+int64(d), d)
+		ts := []*task{&t.task}
+		timedOut := true
+		if d > 0 {
+			w := &waiter{ts: ts, kind: awaitWaitFor}
+			timedOut, err = cur.awaitTasksUntil(w, true, cur.loop.clock()+int64(d), d)
+		} else {
+			err = cur.checkAwait("WaitFor", ts)
+		}
 		if err != nil {
 			return zero, err
 		}
 		if timedOut {
 			t.task.cancelNow("WaitFor timeout after "+d.String(), "WaitFor in task "+itoa(int(cur.id)))
-			w2 := &waiter{ts: []*task{&t.task}, kind: awaitWaitFor}
-			pending := cur.cancelPending
-			cur.cancelPending = false
-			_ = cur.awaitTasks(w2, false)
-			cur.cancelPending = cur.cancelPending || pending
+			// Wait for t to unwind. A cancellation of the caller, pending or
+			// arriving meanwhile, is returned once t has ended.
+			if err := cur.awaitTasks(&waiter{ts: ts, kind: awaitWaitFor}, true); err != nil {
+				return zero, err
+			}
 			t.retrieved = true
-			if State(t.state.Load()) == Finished {
+			switch State(t.state.Load()) {
+			case Finished:
 				return t.val, nil
+			case Failed:
+				return zero, t.err
 			}
 			return zero, ErrTimeout
 		}
