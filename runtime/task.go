@@ -117,8 +117,14 @@ func (t *Task[T]) State() State { return t.task.stateNow() }
 // whether the request was made (false if t is already done). It moves t to
 // Cancelling at once; the loop delivers the cancellation at t's next
 // suspension point, where the await in progress returns an error wrapping
-// ErrCancelled (with the message), and t's context is done. A task cancelled
-// before its first step never runs. Safe from any goroutine.
+// ErrCancelled (with the message), and t's context is done. The
+// cancellation wins over whatever that await was woken for meanwhile: a
+// lock, permit, queue item or slot handed to t passes to the next waiter,
+// and a future or task that ended is not returned. A task cancelled before
+// its first step never runs. If t's function returns a nil error while the
+// cancellation is still undelivered, t ends Cancelled (asyncio's
+// test_cancel_at_end); one that got the cancellation and returns a nil
+// error Finishes. Safe from any goroutine.
 func (t *Task[T]) Cancel(msg ...string) bool {
 	return t.task.requestCancel(strings.Join(msg, " "), "")
 }
