@@ -88,7 +88,10 @@ func psCmd() *command {
 			if err := wantArgs(args, 0, "no arguments"); err != nil {
 				return err
 			}
-			found, removed, err := inspect.Scan("")
+			// Every agent is asked at once, each for at most
+			// inspect.PsTimeout: one that never answers is marked and
+			// delays the others by nothing.
+			sts, removed, err := inspect.Ps(ctx, "", inspect.PsTimeout)
 			if err != nil {
 				return err
 			}
@@ -96,19 +99,20 @@ func psCmd() *command {
 			for _, p := range removed {
 				e.errf("taskdump: removed stale socket %s\n", p)
 			}
+			if len(sts) == 0 {
+				e.errf("taskdump: no agent in %s\n", inspect.DefaultDir())
+			}
 			var procs []wire.Process
-			for _, f := range found {
-				c, err := inspect.DialPath(f.Path)
-				if err != nil {
-					continue
+			var silent []inspect.Status
+			for _, st := range sts {
+				switch {
+				case st.Err == nil:
+					procs = append(procs, st.Process)
+				case errors.Is(st.Err, inspect.ErrTimeout) && !o.json:
+					silent = append(silent, st)
+				default:
+					e.errf("taskdump: pid %d: %s\n", st.PID, reason(st.Err))
 				}
-				p, err := c.Process(ctx)
-				c.Close()
-				if err != nil {
-					e.errf("taskdump: pid %d: %s\n", f.PID, reason(err))
-					continue
-				}
-				procs = append(procs, p)
 			}
 			if o.json {
 				if procs == nil {
@@ -127,6 +131,9 @@ func psCmd() *command {
 					names[i] = l.Name
 				}
 				out.printf("%d\t%s\t%s\t%d\n", p.PID, commandLine(p.Command), strings.Join(names, ","), n)
+			}
+			for _, st := range silent {
+				out.printf("%d\t(no answer within %s)\t-\t-\n", st.PID, inspect.PsTimeout)
 			}
 			return tw.Flush()
 		},

@@ -235,9 +235,10 @@ func run(ctx context.Context, args []string, e *env) int {
 	return 1
 }
 
-// reason renders err as one line without the package prefixes.
+// reason renders err as one line without the package prefixes. The
+// client's own timeout errors already say what timed out after how long.
 func reason(err error) string {
-	if errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, inspect.ErrTimeout) {
 		return "timed out: " + clean(err.Error())
 	}
 	return clean(err.Error())
