@@ -1,0 +1,83 @@
+// Package taskvet defines an analyzer that reports blocking calls in task
+// code: code that runs on a taskdump event loop, where one blocking call
+// stops every other task of the loop until it returns.
+//
+// # Task code
+//
+// Task code is the body of every function passed to one of
+// github.com/taskdump/taskdump/runtime's functions that run it on the loop:
+// Spawn, SpawnIn, Run, CallSoon, CallLater, (*Loop).Run, (*Loop).Submit,
+// (*Loop).CallSoonThreadsafe and (*Task).AddDoneCallback. The function may
+// be a literal, a named function, a method value, or a local variable
+// assigned a literal once. Everything task code calls is followed through
+// static calls, within a package and across packages: the analyzer exports
+// a fact for every function that may block, carrying the chain of calls
+// that leads to the blocking operation, so a call from task code to a
+// helper in another module is reported with the helper's chain.
+//
+// Not task code: functions passed to runtime.ToThread (its worker pool is
+// where blocking work belongs), `go` statements, function literals that are
+// neither called in place nor deferred (they run wherever they are passed),
+// and functions only reached from those. Calls through interfaces and
+// function values are not followed. The runtime package's own functions
+// (runtime.Sleep, (*Queue).Get, (*Lock).Lock, ...) suspend the task instead
+// of blocking and are never reported, nor is anything in the standard
+// library followed: only the standard library calls listed below block.
+//
+// # What it reports
+//
+//   - time.Sleep: use runtime.Sleep(ctx, d) (offered as a suggested fix when
+//     the task function has a ctx context.Context parameter in scope; it
+//     returns the error when the task function returns one).
+//   - channel sends and receives, range over a channel, select without a
+//     default case: use runtime.Queue, runtime.Event or runtime.Future.
+//   - (*sync.WaitGroup).Wait and (*sync.Cond).Wait: use runtime.TaskGroup,
+//     runtime.Gather or runtime.Event.
+//   - (*sync.Mutex).Lock, (*sync.RWMutex).Lock and RLock only with -mutex:
+//     use runtime.Lock. Off by default: short critical sections shared with
+//     other goroutines are common and harmless (see the README for the
+//     measurement behind the default).
+//   - network and I/O: net/http client calls, net.Dial* and (*net.Dialer)
+//     dials, DNS lookups, reads, writes and accepts on net connections and
+//     listeners, crypto/tls dials, handshakes, reads and writes; os/exec
+//     Run, Output, CombinedOutput and Wait; file I/O (os.ReadFile,
+//     os.WriteFile, os.Open, os.OpenFile, os.Create, os.ReadDir and reads
+//     and writes on *os.File); database/sql queries, executions, prepares,
+//     pings, transactions and row iteration: move them into
+//     runtime.ToThread.
+//   - functions marked blocking by a //taskvet:blocking line in their doc
+//     comment, and functions named with -blocking (a comma-separated list of
+//     full names as go/types prints them: "os.Stat,(*example.com/db.Pool).Get").
+//
+// A direct call is reported where it is made:
+//
+//	main.go:43:3: time.Sleep blocks the event loop; use runtime.Sleep(ctx, d)
+//
+// A call to a function that blocks further down gives the chain, each
+// function with the position of the call in it that leads on:
+//
+//	main.go:20:2: blocks the event loop: calls pause (util.go:12), which calls time.Sleep; use runtime.Sleep(ctx, d)
+//
+// A named task function of another package is reported where it is passed.
+//
+// # Suppressing
+//
+// A //taskvet:ignore comment with a reason, on the reported line or alone
+// on the line above, suppresses the report; an ignored call does not make
+// its function blocking for callers either. A //taskvet:ignore without a
+// reason is itself reported.
+//
+//	time.Sleep(time.Millisecond) //taskvet:ignore the loop is not started yet
+//
+// # Running it
+//
+//	go install github.com/taskdump/taskdump/cmd/taskvet@latest
+//	taskvet ./...                       # report
+//	taskvet -fix ./...                  # and apply the time.Sleep fixes
+//	taskvet -mutex ./...                # also report sync.Mutex locks
+//	go vet -vettool=$(which taskvet) ./...
+//
+// Analyzer is also an ordinary *analysis.Analyzer, so it can be added to any
+// driver (a golangci-lint module plugin, a gopls build, a multichecker); New
+// builds one with settings instead of flags.
+package taskvet

@@ -1,0 +1,136 @@
+package taskvet
+
+import (
+	"go/types"
+	"strings"
+)
+
+// blockingFact is exported for every function that may block when called:
+// it does a blocking operation itself, calls a function that does, or is
+// marked //taskvet:blocking. Facts are how a chain crosses packages.
+type blockingFact struct {
+	// Marked is set for a function marked //taskvet:blocking; Chain is
+	// then empty.
+	Marked bool
+	// Chain is the path from the function to the blocking operation: the
+	// function itself first, each with the position of the call in it that
+	// leads on (the last, of the operation).
+	Chain []link
+	// Verb and Advice describe the operation at the end of the chain:
+	// "calls time.Sleep", "use runtime.Sleep(ctx, d)".
+	Verb, Advice string
+}
+
+func (*blockingFact) AFact() {}
+
+// String is the fact as analysistest's "want" comments match it.
+func (f *blockingFact) String() string {
+	if f.Marked {
+		return "blocking: marked //taskvet:blocking"
+	}
+	from := ""
+	if len(f.Chain) > 0 {
+		from = f.Chain[0].PkgPath
+	}
+	return "blocking: " + subjectChain(f.Chain, f.Verb, from)
+}
+
+// A link is one function of a chain and the position in it of the call
+// that leads on.
+type link struct {
+	PkgPath, PkgName string
+	Recv             string // "*Server", "Server", or "" for a function
+	Func             string
+	Pos              string // "file.go:12"
+}
+
+// newLink returns fn's link, at pos.
+func newLink(fn *types.Func, pos string) link {
+	l := link{Func: fn.Name(), Pos: pos}
+	if p := fn.Pkg(); p != nil {
+		l.PkgPath, l.PkgName = p.Path(), p.Name()
+	}
+	if sig, ok := fn.Type().(*types.Signature); ok && sig.Recv() != nil {
+		t := sig.Recv().Type()
+		star := ""
+		if p, ok := t.(*types.Pointer); ok {
+			t, star = p.Elem(), "*"
+		}
+		switch t := types.Unalias(t).(type) {
+		case *types.Named:
+			l.Recv = star + t.Obj().Name()
+		default:
+			l.Recv = star + "interface"
+		}
+	}
+	return l
+}
+
+// name is the link's function as seen from package from (a path): bare in
+// its own package, qualified by package name elsewhere.
+func (l link) name(from string) string {
+	q := ""
+	if l.PkgPath != from && l.PkgName != "" {
+		q = l.PkgName + "."
+	}
+	if l.Recv == "" {
+		return q + l.Func
+	}
+	if r, ok := strings.CutPrefix(l.Recv, "*"); ok {
+		return "(*" + q + r + ")." + l.Func
+	}
+	return "(" + q + l.Recv + ")." + l.Func
+}
+
+// objectChain renders chain as the object of a call in package from:
+// "calls pause (x.go:12), which calls time.Sleep".
+func objectChain(chain []link, verb, from string) string {
+	var b strings.Builder
+	for i, l := range chain {
+		if i > 0 {
+			b.WriteString(", which ")
+		}
+		b.WriteString("calls ")
+		b.WriteString(l.name(from))
+		b.WriteString(" (")
+		b.WriteString(l.Pos)
+		b.WriteString(")")
+	}
+	b.WriteString(", which ")
+	b.WriteString(verb)
+	return b.String()
+}
+
+// subjectChain renders chain with its first function as the subject:
+// "pause (x.go:12) calls time.Sleep".
+func subjectChain(chain []link, verb, from string) string {
+	if len(chain) == 0 {
+		return verb
+	}
+	s := chain[0].name(from) + " (" + chain[0].Pos + ") "
+	if len(chain) == 1 {
+		return s + verb
+	}
+	return s + objectChain(chain[1:], verb, from)
+}
+
+// runnerFact is exported for a function that passes some of its function
+// parameters on to a task runner (runtime.Spawn and the like), directly or
+// through other such functions: what is passed there is task code too.
+type runnerFact struct {
+	// Params are the indexes of those parameters, in increasing order.
+	Params []int
+}
+
+func (*runnerFact) AFact() {}
+
+func (f *runnerFact) String() string {
+	s := "runs task code: parameter"
+	for i, p := range f.Params {
+		if i > 0 {
+			s += ","
+		}
+		s += " " + itoa(p)
+	}
+	return s
+}

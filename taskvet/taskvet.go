@@ -1,0 +1,781 @@
+package taskvet
+
+import (
+	"cmp"
+	"flag"
+	"go/ast"
+	"go/token"
+	"go/types"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/types/typeutil"
+)
+
+// runtimePath is the import path of the package whose functions run task
+// code on an event loop.
+const runtimePath = "github.com/taskdump/taskdump/runtime"
+
+const doc = `report blocking calls in task code
+
+taskvet reports blocking operations (time.Sleep, channel operations, selects
+without default, WaitGroup and Cond waits, network, HTTP, os/exec, file and
+database/sql calls, functions marked //taskvet:blocking) in functions run on a
+taskdump event loop (passed to runtime.Spawn, SpawnIn, Run, CallSoon,
+CallLater, Loop.Run, Loop.Submit, Loop.CallSoonThreadsafe, Task.AddDoneCallback)
+and in what they call, across packages, with the chain of calls and what to use
+instead. It fixes time.Sleep(d) to runtime.Sleep(ctx, d) where the task's
+context is in scope. A //taskvet:ignore comment with a reason suppresses a
+report.`
+
+// Config is the analyzer's settings, for drivers that configure analyzers
+// in code (golangci-lint module plugins) rather than by flags.
+type Config struct {
+	// Mutex reports (*sync.Mutex).Lock and (*sync.RWMutex).Lock and RLock
+	// in task code. Off by default.
+	Mutex bool
+	// Blocking lists more functions that block, by full name as go/types
+	// prints it: "os.Stat", "(*example.com/db.Pool).Get".
+	Blocking []string
+}
+
+// Analyzer reports blocking calls in task code. Its flags are -mutex and
+// -blocking, as Config describes.
+var Analyzer = New(Config{})
+
+// New returns an analyzer with the settings of cfg; its flags (-mutex,
+// -blocking) start from them and override them when set. Each call returns
+// a new analyzer with settings of its own.
+func New(cfg Config) *analysis.Analyzer {
+	c := &Config{Mutex: cfg.Mutex, Blocking: slices.Clone(cfg.Blocking)}
+	a := &analysis.Analyzer{
+		Name:      "taskvet",
+		Doc:       doc,
+		URL:       "https://pkg.go.dev/github.com/taskdump/taskdump/taskvet",
+		FactTypes: []analysis.Fact{new(blockingFact), new(runnerFact)},
+		Run:       func(pass *analysis.Pass) (any, error) { return run(pass, c) },
+	}
+	a.Flags.BoolVar(&c.Mutex, "mutex", c.Mutex, "also report sync.Mutex and sync.RWMutex locks in task code")
+	a.Flags.Var((*nameList)(&c.Blocking), "blocking", "comma-separated full names of more functions that block, e.g. os.Stat,(*example.com/db.Pool).Get")
+	return a
+}
+
+// nameList is a flag.Value of comma-separated names.
+type nameList []string
+
+var _ flag.Value = (*nameList)(nil)
+
+func (l *nameList) String() string { return strings.Join(*l, ",") }
+
+func (l *nameList) Set(s string) error {
+	*l = (*l)[:0]
+	for _, n := range strings.Split(s, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			*l = append(*l, n)
+		}
+	}
+	return nil
+}
+
+// A checker is one package's analysis.
+type checker struct {
+	pass     *analysis.Pass
+	mutex    bool
+	listed   map[string]bool // -blocking
+	ignored  map[lineKey]bool
+	marked   map[*types.Func]bool
+	decls    map[*types.Func]*ast.FuncDecl
+	facts    map[*types.Func]*blockingFact // this package's
+	runners  map[*types.Func][]int         // this package's task-runner wrappers
+	litVars  map[*types.Var]*ast.FuncLit   // local variables assigned a literal once
+	stmtOf   map[*ast.CallExpr]*ast.ExprStmt
+	reported map[diagKey]bool
+}
+
+type lineKey struct {
+	file string
+	line int
+}
+
+type diagKey struct {
+	pos token.Pos
+	msg string
+}
+
+// skipPackage reports whether pass's package is one taskvet neither
+// reports in nor follows calls into: the standard library (only the calls
+// catalogued in callOp block) and the runtime package, whose awaiting
+// functions suspend the task rather than block.
+func skipPackage(pass *analysis.Pass) bool {
+	path := pass.Pkg.Path()
+	if path == runtimePath {
+		return true
+	}
+	// Drivers give standard packages no module, or one without a path;
+	// in GOPATH mode (analysistest) every package has no module, and
+	// standard ones are told by their dotless first path element.
+	first, _, _ := strings.Cut(path, "/")
+	return (pass.Module == nil || pass.Module.Path == "") && !strings.Contains(first, ".")
+}
+
+func run(pass *analysis.Pass, cfg *Config) (any, error) {
+	if skipPackage(pass) {
+		return nil, nil
+	}
+	c := &checker{
+		pass:     pass,
+		mutex:    cfg.Mutex,
+		listed:   make(map[string]bool),
+		ignored:  make(map[lineKey]bool),
+		marked:   make(map[*types.Func]bool),
+		decls:    make(map[*types.Func]*ast.FuncDecl),
+		facts:    make(map[*types.Func]*blockingFact),
+		runners:  make(map[*types.Func][]int),
+		litVars:  make(map[*types.Var]*ast.FuncLit),
+		stmtOf:   make(map[*ast.CallExpr]*ast.ExprStmt),
+		reported: make(map[diagKey]bool),
+	}
+	for _, n := range cfg.Blocking {
+		c.listed[n] = true
+	}
+	c.scanDirectives()
+	c.scanDecls()
+	c.solve()
+	c.solveRunners()
+	c.reportTasks()
+	return nil, nil
+}
+
+// scanDirectives records //taskvet:ignore lines and //taskvet:blocking
+// functions, and reports ignores without a reason.
+func (c *checker) scanDirectives() {
+	for _, f := range c.pass.Files {
+		tf := c.pass.Fset.File(f.Pos())
+		if tf == nil {
+			continue
+		}
+		content, _ := c.pass.ReadFile(tf.Name())
+		for _, cg := range f.Comments {
+			for _, cm := range cg.List {
+				rest, ok := strings.CutPrefix(cm.Text, "//taskvet:ignore")
+				if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '\t') {
+					continue
+				}
+				line := tf.Line(cm.Pos())
+				c.ignored[lineKey{tf.Name(), line}] = true
+				if aloneOnLine(content, tf.Offset(cm.Pos())) {
+					c.ignored[lineKey{tf.Name(), line + 1}] = true
+				}
+				if strings.TrimSpace(rest) == "" {
+					c.pass.Report(analysis.Diagnostic{
+						Pos: cm.Pos(), End: cm.End(),
+						Message: "//taskvet:ignore needs a reason: //taskvet:ignore <why this may block the loop>",
+					})
+				}
+			}
+		}
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Doc == nil {
+				continue
+			}
+			for _, cm := range fd.Doc.List {
+				if rest, ok := strings.CutPrefix(cm.Text, "//taskvet:blocking"); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
+					if fn, ok := c.pass.TypesInfo.Defs[fd.Name].(*types.Func); ok {
+						c.marked[fn] = true
+					}
+				}
+			}
+		}
+	}
+}
+
+// aloneOnLine reports whether only blanks precede offset on its line.
+func aloneOnLine(content []byte, offset int) bool {
+	if offset > len(content) {
+		return false
+	}
+	for i := offset - 1; i >= 0 && content[i] != '\n'; i-- {
+		if content[i] != ' ' && content[i] != '\t' {
+			return false
+		}
+	}
+	return true
+}
+
+// isIgnored reports whether a //taskvet:ignore covers pos.
+func (c *checker) isIgnored(pos token.Pos) bool {
+	p := c.pass.Fset.Position(pos)
+	return c.ignored[lineKey{p.Filename, p.Line}]
+}
+
+// scanDecls records the package's function declarations, the statement of
+// each call made as a statement, and local variables assigned a function
+// literal exactly once.
+func (c *checker) scanDecls() {
+	assigned := make(map[*types.Var]int)
+	for _, f := range c.pass.Files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.FuncDecl:
+				if fn, ok := c.pass.TypesInfo.Defs[n.Name].(*types.Func); ok && n.Body != nil {
+					c.decls[fn] = n
+				}
+			case *ast.ExprStmt:
+				if call, ok := ast.Unparen(n.X).(*ast.CallExpr); ok {
+					c.stmtOf[call] = n
+				}
+			case *ast.AssignStmt:
+				for i, lhs := range n.Lhs {
+					id, ok := lhs.(*ast.Ident)
+					if !ok {
+						continue
+					}
+					v, ok := c.pass.TypesInfo.ObjectOf(id).(*types.Var)
+					if !ok {
+						continue
+					}
+					assigned[v]++
+					if len(n.Lhs) == len(n.Rhs) {
+						if lit, ok := ast.Unparen(n.Rhs[i]).(*ast.FuncLit); ok {
+							c.litVars[v] = lit
+						}
+					}
+				}
+			case *ast.ValueSpec:
+				for i, id := range n.Names {
+					v, ok := c.pass.TypesInfo.Defs[id].(*types.Var)
+					if !ok {
+						continue
+					}
+					if i < len(n.Values) {
+						assigned[v]++
+						if lit, ok := ast.Unparen(n.Values[i]).(*ast.FuncLit); ok {
+							c.litVars[v] = lit
+						}
+					}
+				}
+			case *ast.UnaryExpr:
+				// &v lets anything assign v.
+				if id, ok := ast.Unparen(n.X).(*ast.Ident); ok && n.Op == token.AND {
+					if v, ok := c.pass.TypesInfo.Uses[id].(*types.Var); ok {
+						assigned[v] += 2
+					}
+				}
+			}
+			return true
+		})
+	}
+	for v := range c.litVars {
+		if assigned[v] != 1 || v.Parent() == c.pass.Pkg.Scope() {
+			delete(c.litVars, v)
+		}
+	}
+}
+
+// A site is a blocking operation or a static call found by walk.
+type site struct {
+	pos    token.Pos
+	op     *op           // a blocking operation, or
+	callee *types.Func   // a static call of a function that may have a fact
+	call   *ast.CallExpr // the call, for both
+	nested bool          // inside a function literal called in place
+}
+
+// walk calls yield for the blocking operations and static calls that
+// body runs on its own goroutine, in source order, leaving out what a
+// //taskvet:ignore covers. It does not enter `go` statements or function
+// literals other than those called in place (including deferred ones).
+func (c *checker) walk(body ast.Node, yield func(site)) {
+	info := c.pass.TypesInfo
+	emit := func(s site) {
+		if !c.isIgnored(s.pos) {
+			yield(s)
+		}
+	}
+	var visit func(n ast.Node, nested bool)
+	visit = func(root ast.Node, nested bool) {
+		ast.Inspect(root, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.FuncLit:
+				return false
+			case *ast.GoStmt:
+				// The arguments are evaluated here, the call elsewhere.
+				for _, a := range n.Call.Args {
+					visit(a, nested)
+				}
+				return false
+			case *ast.CallExpr:
+				if lit, ok := ast.Unparen(n.Fun).(*ast.FuncLit); ok {
+					visit(lit.Body, true)
+					for _, a := range n.Args {
+						visit(a, nested)
+					}
+					return false
+				}
+				if s, ok := c.callSite(n); ok {
+					s.nested = nested
+					emit(s)
+				}
+			case *ast.SendStmt:
+				emit(site{pos: n.Arrow, op: &opSend, nested: nested})
+			case *ast.UnaryExpr:
+				if n.Op == token.ARROW {
+					emit(site{pos: n.OpPos, op: &opRecv, nested: nested})
+				}
+			case *ast.RangeStmt:
+				if t := info.TypeOf(n.X); t != nil {
+					if _, ok := t.Underlying().(*types.Chan); ok {
+						emit(site{pos: n.For, op: &opRange, nested: nested})
+					}
+				}
+			case *ast.SelectStmt:
+				hasDefault := false
+				for _, cl := range n.Body.List {
+					if cl.(*ast.CommClause).Comm == nil {
+						hasDefault = true
+					}
+				}
+				if !hasDefault {
+					emit(site{pos: n.Select, op: &opSelect, nested: nested})
+				}
+				// The cases' channel operations wait only as the select
+				// does; what they evaluate and their bodies run here.
+				for _, cl := range n.Body.List {
+					cl := cl.(*ast.CommClause)
+					switch comm := cl.Comm.(type) {
+					case *ast.SendStmt:
+						visit(comm.Chan, nested)
+						visit(comm.Value, nested)
+					case *ast.ExprStmt:
+						visitRecv(comm.X, nested, visit)
+					case *ast.AssignStmt:
+						visitRecv(comm.Rhs[0], nested, visit)
+					}
+					for _, st := range cl.Body {
+						visit(st, nested)
+					}
+				}
+				return false
+			}
+			return true
+		})
+	}
+	visit(body, false)
+}
+
+// visitRecv visits the channel operand of a select case's receive.
+func visitRecv(e ast.Expr, nested bool, visit func(ast.Node, bool)) {
+	if u, ok := ast.Unparen(e).(*ast.UnaryExpr); ok && u.Op == token.ARROW {
+		visit(u.X, nested)
+		return
+	}
+	visit(e, nested)
+}
+
+// callSite classifies a call: a blocking operation, a static call of a
+// function that may block, or neither.
+func (c *checker) callSite(call *ast.CallExpr) (site, bool) {
+	fn, ok := typeutil.Callee(c.pass.TypesInfo, call).(*types.Func)
+	if !ok {
+		return site{}, false
+	}
+	fn = fn.Origin()
+	s := site{pos: call.Pos(), call: call}
+	if o, ok := c.opOf(fn); ok {
+		s.op = &o
+		return s, true
+	}
+	if fn.Pkg() == nil || fn.Pkg().Path() == runtimePath || isInterfaceMethod(fn) {
+		return site{}, false
+	}
+	s.callee = fn
+	return s, true
+}
+
+// opOf returns the blocking operation a call of fn is, if it is one.
+func (c *checker) opOf(fn *types.Func) (op, bool) {
+	if o, ok := callOp(fn, c.mutex); ok {
+		return o, true
+	}
+	name := displayName(fn)
+	if c.listed[fn.FullName()] {
+		return op{noun: name + " (listed in -blocking)", verb: "calls " + name + " (listed in -blocking)", advice: adviceUnknown}, true
+	}
+	if c.marked[fn] {
+		return c.markedOp(fn), true
+	}
+	if fn.Pkg() != nil && fn.Pkg() != c.pass.Pkg {
+		var f blockingFact
+		if c.pass.ImportObjectFact(fn, &f) && f.Marked {
+			return c.markedOp(fn), true
+		}
+	}
+	return op{}, false
+}
+
+func (c *checker) markedOp(fn *types.Func) op {
+	name := newLink(fn, "").name(c.pass.Pkg.Path())
+	return op{noun: name + " (marked //taskvet:blocking)", verb: "calls " + name + " (marked //taskvet:blocking)", advice: adviceUnknown}
+}
+
+func isInterfaceMethod(fn *types.Func) bool {
+	sig := fn.Type().(*types.Signature)
+	return sig.Recv() != nil && types.IsInterface(sig.Recv().Type())
+}
+
+// factOf returns the blocking fact of fn, of this package or imported.
+func (c *checker) factOf(fn *types.Func) *blockingFact {
+	if fn.Pkg() == c.pass.Pkg {
+		return c.facts[fn]
+	}
+	var f blockingFact
+	if c.pass.ImportObjectFact(fn, &f) {
+		return &f
+	}
+	return nil
+}
+
+// solve computes the blocking facts of the package's functions and
+// exports them. A function blocks if it does a blocking operation, or
+// calls one that blocks; each round adds the functions one call further
+// from an operation, so every chain found is a shortest one.
+func (c *checker) solve() {
+	fns := c.sortedDecls()
+	for fn := range c.marked {
+		c.facts[fn] = &blockingFact{Marked: true}
+	}
+	calls := make(map[*types.Func][]site)
+	for _, fn := range fns {
+		if c.facts[fn] != nil {
+			continue
+		}
+		c.walk(c.decls[fn].Body, func(s site) {
+			if s.op != nil && c.facts[fn] == nil {
+				c.facts[fn] = &blockingFact{
+					Chain:  []link{newLink(fn, c.shortPos(s.pos))},
+					Verb:   s.op.verb,
+					Advice: s.op.advice,
+				}
+			}
+			if s.callee != nil {
+				calls[fn] = append(calls[fn], s)
+			}
+		})
+	}
+	for {
+		found := make(map[*types.Func]*blockingFact)
+		for _, fn := range fns {
+			if c.facts[fn] != nil {
+				continue
+			}
+			for _, s := range calls[fn] {
+				if f := c.factOf(s.callee); f != nil && !f.Marked {
+					found[fn] = &blockingFact{
+						Chain:  append([]link{newLink(fn, c.shortPos(s.pos))}, f.Chain...),
+						Verb:   f.Verb,
+						Advice: f.Advice,
+					}
+					break
+				}
+			}
+		}
+		if len(found) == 0 {
+			break
+		}
+		for fn, f := range found {
+			c.facts[fn] = f
+		}
+	}
+	for _, fn := range fns {
+		if f := c.facts[fn]; f != nil {
+			c.pass.ExportObjectFact(fn, f)
+		}
+	}
+	for fn, f := range c.facts {
+		if c.decls[fn] == nil { // marked, without a body
+			c.pass.ExportObjectFact(fn, f)
+		}
+	}
+}
+
+// shortPos is pos as "file.go:12".
+func (c *checker) shortPos(pos token.Pos) string {
+	p := c.pass.Fset.Position(pos)
+	return filepath.Base(p.Filename) + ":" + itoa(p.Line)
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for ; n > 0; n /= 10 {
+		i--
+		b[i] = byte('0' + n%10)
+	}
+	return string(b[i:])
+}
+
+// isTaskRunner reports whether fn is one of the runtime's functions that
+// run the functions passed to them as task code on an event loop.
+func isTaskRunner(fn *types.Func) bool {
+	if fn.Pkg() == nil || fn.Pkg().Path() != runtimePath {
+		return false
+	}
+	if recvName(fn) == "" {
+		switch fn.Name() {
+		case "Spawn", "SpawnIn", "Run", "CallSoon", "CallLater":
+			return true
+		}
+		return false
+	}
+	switch fn.Name() {
+	case "Run", "Submit", "CallSoonThreadsafe", "AddDoneCallback":
+		return true
+	}
+	return false
+}
+
+// taskArgs returns the indexes of call's arguments that are run as task
+// code: the function arguments of a runtime task runner, and those a
+// wrapper of one passes on to it (by runnerFact).
+func (c *checker) taskArgs(call *ast.CallExpr) []int {
+	info := c.pass.TypesInfo
+	fn, ok := typeutil.Callee(info, call).(*types.Func)
+	if !ok {
+		return nil
+	}
+	fn = fn.Origin()
+	if isTaskRunner(fn) {
+		var idx []int
+		for i, arg := range call.Args {
+			if t := info.TypeOf(arg); t != nil {
+				if _, ok := t.Underlying().(*types.Signature); ok {
+					idx = append(idx, i)
+				}
+			}
+		}
+		return idx
+	}
+	if fn.Pkg() == c.pass.Pkg {
+		return c.runners[fn]
+	}
+	var f runnerFact
+	if fn.Pkg() != nil && c.pass.ImportObjectFact(fn, &f) {
+		return f.Params
+	}
+	return nil
+}
+
+// solveRunners finds the package's functions that pass a function
+// parameter on to a task runner (runAll(ctx, fn) calling
+// runtime.Spawn(ctx, fn)), repeatedly for wrappers of wrappers, and
+// exports their runnerFacts.
+func (c *checker) solveRunners() {
+	info := c.pass.TypesInfo
+	fns := c.sortedDecls()
+	for {
+		changed := false
+		for _, fn := range fns {
+			d := c.decls[fn]
+			params := make(map[*types.Var]int)
+			i := 0
+			for _, field := range d.Type.Params.List {
+				if len(field.Names) == 0 {
+					i++
+				}
+				for _, name := range field.Names {
+					if v, ok := info.Defs[name].(*types.Var); ok {
+						params[v] = i
+					}
+					i++
+				}
+			}
+			if len(params) == 0 {
+				continue
+			}
+			ast.Inspect(d.Body, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				for _, a := range c.taskArgs(call) {
+					if a >= len(call.Args) {
+						continue
+					}
+					id, ok := ast.Unparen(call.Args[a]).(*ast.Ident)
+					if !ok {
+						continue
+					}
+					v, ok := info.Uses[id].(*types.Var)
+					if !ok {
+						continue
+					}
+					if p, ok := params[v]; ok && !slices.Contains(c.runners[fn], p) {
+						c.runners[fn] = append(c.runners[fn], p)
+						slices.Sort(c.runners[fn])
+						changed = true
+					}
+				}
+				return true
+			})
+		}
+		if !changed {
+			break
+		}
+	}
+	for _, fn := range fns {
+		if p := c.runners[fn]; len(p) > 0 {
+			c.pass.ExportObjectFact(fn, &runnerFact{Params: p})
+		}
+	}
+}
+
+// sortedDecls returns the package's declared functions in source order.
+func (c *checker) sortedDecls() []*types.Func {
+	fns := make([]*types.Func, 0, len(c.decls))
+	for fn := range c.decls {
+		fns = append(fns, fn)
+	}
+	slices.SortFunc(fns, func(a, b *types.Func) int { return cmp.Compare(a.Pos(), b.Pos()) })
+	return fns
+}
+
+// reportTasks finds the task functions of the package and reports the
+// blocking calls in them.
+func (c *checker) reportTasks() {
+	info := c.pass.TypesInfo
+	done := make(map[ast.Node]bool)
+	for _, f := range c.pass.Files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			for _, i := range c.taskArgs(call) {
+				if i >= len(call.Args) {
+					continue
+				}
+				arg := call.Args[i]
+				lit, fn := c.taskFunc(arg)
+				switch {
+				case lit != nil:
+					if !done[lit] {
+						done[lit] = true
+						c.reportBody(info.TypeOf(lit).(*types.Signature), lit.Type, lit.Body)
+					}
+				case fn != nil && c.decls[fn] != nil:
+					if d := c.decls[fn]; !done[d] {
+						done[d] = true
+						c.reportBody(fn.Type().(*types.Signature), d.Type, d.Body)
+					}
+				case fn != nil:
+					c.reportForeignTask(arg, fn)
+				}
+			}
+			return true
+		})
+	}
+}
+
+// taskFunc resolves a task-function argument to a literal or a function.
+func (c *checker) taskFunc(e ast.Expr) (*ast.FuncLit, *types.Func) {
+	info := c.pass.TypesInfo
+	e = ast.Unparen(e)
+	switch x := e.(type) {
+	case *ast.IndexExpr:
+		e = x.X
+	case *ast.IndexListExpr:
+		e = x.X
+	}
+	switch x := e.(type) {
+	case *ast.FuncLit:
+		return x, nil
+	case *ast.Ident:
+		switch obj := info.Uses[x].(type) {
+		case *types.Func:
+			return nil, obj.Origin()
+		case *types.Var:
+			return c.litVars[obj], nil
+		}
+	case *ast.SelectorExpr:
+		if sel := info.Selections[x]; sel != nil {
+			if fn, ok := sel.Obj().(*types.Func); ok && sel.Kind() == types.MethodVal && !isInterfaceMethod(fn) {
+				return nil, fn.Origin()
+			}
+			return nil, nil
+		}
+		if fn, ok := info.Uses[x.Sel].(*types.Func); ok {
+			return nil, fn.Origin()
+		}
+	}
+	return nil, nil
+}
+
+// reportForeignTask reports a task function declared in another package
+// where it is passed, if it may block.
+func (c *checker) reportForeignTask(arg ast.Expr, fn *types.Func) {
+	from := c.pass.Pkg.Path()
+	name := newLink(fn, "").name(from)
+	var msg string
+	if o, ok := c.opOf(fn); ok {
+		msg = "task function " + o.noun + " blocks the event loop; " + o.advice
+	} else if f := c.factOf(fn); f != nil {
+		msg = "task function " + name + " blocks the event loop: " + subjectChain(f.Chain, f.Verb, from) + "; " + f.Advice
+	} else {
+		return
+	}
+	c.report(arg.Pos(), arg.End(), msg, nil)
+}
+
+// reportBody reports the blocking operations and calls in the body of a
+// task function of signature sig and syntax ftype.
+func (c *checker) reportBody(sig *types.Signature, ftype *ast.FuncType, body *ast.BlockStmt) {
+	if body == nil {
+		return
+	}
+	from := c.pass.Pkg.Path()
+	c.walk(body, func(s site) {
+		end := s.pos + 1
+		if s.call != nil {
+			end = s.call.End()
+		}
+		if s.op != nil {
+			var fixes []analysis.SuggestedFix
+			if s.op.sleep && !s.nested {
+				fixes = c.sleepFix(sig, ftype, s.call)
+			}
+			c.report(s.pos, end, s.op.noun+" blocks the event loop; "+s.op.advice, fixes)
+			return
+		}
+		f := c.factOf(s.callee)
+		if f == nil {
+			return
+		}
+		c.report(s.pos, end, "blocks the event loop: "+objectChain(f.Chain, f.Verb, from)+"; "+f.Advice, nil)
+	})
+}
+
+// report reports once per position and message.
+func (c *checker) report(pos, end token.Pos, msg string, fixes []analysis.SuggestedFix) {
+	k := diagKey{pos, msg}
+	if c.reported[k] {
+		return
+	}
+	c.reported[k] = true
+	c.pass.Report(analysis.Diagnostic{Pos: pos, End: end, Message: msg, SuggestedFixes: fixes})
+}
+
+// fileOf returns the file containing pos.
+func (c *checker) fileOf(pos token.Pos) *ast.File {
+	for _, f := range c.pass.Files {
+		if f.FileStart <= pos && pos <= f.FileEnd {
+			return f
+		}
+	}
+	return nil
+}
