@@ -84,11 +84,11 @@ func (b *batcher) OnEnd(s sdktrace.ReadOnlySpan) {
 	if !s.SpanContext().IsSampled() {
 		return // the batch processor ignores it too
 	}
-	b.e.ended.Add(1)
-	if b.e.shuttingDown.Load() {
-		return // counted as dropped: never handed over
+	if !b.e.shuttingDown.Load() {
+		b.bsp.OnEnd(s) // otherwise it is counted as dropped: never handed over
 	}
-	b.bsp.OnEnd(s)
+	// Counted once the processor has it (see Exporter.Stats).
+	b.e.ended.Add(1)
 }
 
 func (b *batcher) ForceFlush(ctx context.Context) error { return b.bsp.ForceFlush(ctx) }

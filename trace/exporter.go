@@ -195,29 +195,28 @@ func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 	e.mu.Unlock()
 	if e.abortCtx.Err() != nil {
 		// Shutting down and the backend is gone: do not try.
-		e.failed(n, context.Cause(e.abortCtx))
+		e.failed(n, context.Cause(e.abortCtx), new(export))
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.exportTimeout)
 	defer cancel()
 	stopAbort := context.AfterFunc(e.abortCtx, cancel)
 	defer stopAbort()
-	var stall *time.Timer
+	ex := new(export) // guarded by mu
 	if e.cfg.stallAfter < e.cfg.exportTimeout {
-		stall = time.AfterFunc(e.cfg.stallAfter, e.stalled)
+		stall := time.AfterFunc(e.cfg.stallAfter, func() { e.stalled(ex) })
+		defer stall.Stop()
 	}
 	err := e.next.ExportSpans(ctx, spans)
-	if stall != nil {
-		stall.Stop()
-	}
 	if err != nil {
 		if cause := context.Cause(e.abortCtx); cause != nil {
 			err = fmt.Errorf("%w: %w", cause, err)
 		}
-		e.failed(n, err)
+		e.failed(n, err, ex)
 		return nil
 	}
 	e.mu.Lock()
+	ex.done = true
 	e.inFlight--
 	e.exported += n
 	recovered := e.failing
@@ -231,10 +230,16 @@ func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 	return nil
 }
 
+// export is one call of ExportSpans, for its stall timer.
+type export struct {
+	done bool // it returned: too late to call it stalled
+}
+
 // failed counts a failed export of n spans and reports it if it begins an
 // outage. During Batcher's Shutdown a failure abandons the exports left.
-func (e *Exporter) failed(n uint64, err error) {
+func (e *Exporter) failed(n uint64, err error, ex *export) {
 	e.mu.Lock()
+	ex.done = true
 	e.inFlight--
 	e.lost += n
 	e.failedBatches++
@@ -256,8 +261,12 @@ func (e *Exporter) failed(n uint64, err error) {
 
 // stalled runs when an export has had no answer within the stall
 // threshold.
-func (e *Exporter) stalled() {
+func (e *Exporter) stalled(ex *export) {
 	e.mu.Lock()
+	if ex.done {
+		e.mu.Unlock()
+		return
+	}
 	e.stalls++
 	first := !e.failing
 	e.failing = true
@@ -318,8 +327,9 @@ func (e *Exporter) Stats() ExportStats {
 	if !e.batcher.Load() {
 		return st
 	}
-	// Read after handed, which mu freezes: every span handed to the
-	// exporter was counted as ended before.
+	// A span is counted as ended once the processor has it, so a span
+	// still on its way in is not counted yet (which keeps Dropped a lower
+	// bound), and one may be handed over before it is counted.
 	st.Ended = e.ended.Load()
 	queued := st.Ended - min(e.handed, st.Ended) // in the processor, or dropped by it
 	switch {

@@ -66,6 +66,12 @@ type pipeline struct {
 // newPipeline builds the pipeline; bsp replaces the tests' small batches.
 func newPipeline(t testing.TB, port int, service string, bsp ...sdktrace.BatchSpanProcessorOption) *pipeline {
 	t.Helper()
+	return newPipelineWith(t, port, service, nil, bsp...)
+}
+
+// newPipelineWith builds the pipeline with an Exporter configured by opts.
+func newPipelineWith(t testing.TB, port int, service string, opts []trace.ExporterOption, bsp ...sdktrace.BatchSpanProcessorOption) *pipeline {
+	t.Helper()
 	if bsp == nil {
 		bsp = []sdktrace.BatchSpanProcessorOption{sdktrace.WithMaxExportBatchSize(16), sdktrace.WithMaxQueueSize(4096)}
 	}
@@ -79,7 +85,7 @@ func newPipeline(t testing.TB, port int, service string, bsp ...sdktrace.BatchSp
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.exp = trace.NewExporter(otlp, slog.New(slog.NewTextHandler(p.log, nil)))
+	p.exp = trace.NewExporter(otlp, slog.New(slog.NewTextHandler(p.log, nil)), opts...)
 	res := resource.NewSchemaless(attribute.String("service.name", service))
 	p.tp = sdktrace.NewTracerProvider(sdktrace.WithResource(res),
 		sdktrace.WithSpanProcessor(p.exp.Batcher(bsp...)))
@@ -275,6 +281,35 @@ func TestExportStalledEndpoint(t *testing.T) {
 	}
 	if strings.Contains(log, "exporting spans failed") {
 		t.Errorf("the stall's later failures were logged again:\n%s", log)
+	}
+}
+
+// TestExportShutdownDeadline shuts down while an export hangs and no stall
+// has been seen (the stall warning is off): Shutdown gives up at its
+// deadline, cancelling the export, and the spans are counted as lost.
+func TestExportShutdownDeadline(t *testing.T) {
+	h := newHangingListener(t)
+	defer h.close()
+	p := newPipelineWith(t, h.port(), "taskdump-trace-deadline",
+		[]trace.ExporterOption{trace.WithStallWarning(time.Hour), trace.WithShutdownTimeout(time.Second), trace.WithExportTimeout(time.Minute)})
+	defer p.client.CloseIdleConnections()
+	_, sp := p.tp.Tracer("test").Start(context.Background(), "one")
+	sp.End()
+
+	start := time.Now()
+	err := p.tp.Shutdown(context.Background())
+	took := time.Since(start)
+	if err == nil || !strings.Contains(err.Error(), "timed out after 1s") {
+		t.Errorf("tp.Shutdown = %v, want an error saying it timed out after 1s", err)
+	}
+	if took > 8*time.Second {
+		t.Errorf("tp.Shutdown took %v, want about 1s", took)
+	}
+	if st := p.exp.Stats(); st.Ended != 1 || st.Lost != 1 || st.Exported+st.Dropped+st.Pending != 0 || st.Stalls != 0 {
+		t.Errorf("after shutdown: %+v; want the one span lost, no stall", st)
+	}
+	if log := p.log.String(); !strings.Contains(log, "1 of 1 spans were not exported") {
+		t.Errorf("the loss is not reported:\n%s", log)
 	}
 }
 
