@@ -417,7 +417,7 @@ func (c *checker) opOf(fn *types.Func) (op, bool) {
 }
 
 func (c *checker) markedOp(fn *types.Func) op {
-	name := newLink(fn, "").name(c.pass.Pkg.Path())
+	name := displayName(fn) // qualified: facts carry it to other packages
 	return op{noun: name + " (marked //taskvet:blocking)", verb: "calls " + name + " (marked //taskvet:blocking)", advice: adviceUnknown}
 }
 
