@@ -272,7 +272,7 @@ func (e *timeoutError) Error() string {
 	if d >= time.Second {
 		d = d.Round(100 * time.Millisecond)
 	} else {
-		d = d.Round(time.Millisecond)
+		d = d.Round(10 * time.Millisecond)
 	}
 	return fmt.Sprintf("inspect: timed out after %s waiting for the agent to answer %s", d, e.what)
 }

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestSilentAgent: an agent that accepts and never answers does not hold
+// ps up: the healthy process is listed at once and the silent one marked.
+// Asked directly, it times out with one line saying what timed out after
+// how long.
+func TestSilentAgent(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	// This test process plays the silent agent: its socket carries its own
+	// pid, so that the client trusts it.
+	l, err := net.Listen("unix", filepath.Join(p.dir, strconv.Itoa(os.Getpid())+".sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		l.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	start := time.Now()
+	r := td(t, p.dir, "ps")
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("ps took %v, want about 2s", took)
+	}
+	if r.code != 0 {
+		t.Fatalf("ps: exit %d, stderr %q", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[1], strconv.Itoa(p.pid)+" ") ||
+		!strings.HasPrefix(lines[2], strconv.Itoa(os.Getpid())+" ") || !strings.Contains(lines[2], "(no answer within 2s)") {
+		t.Errorf("ps output:\n%s\nwant the fixture listed and pid %d marked silent", r.stdout, os.Getpid())
+	}
+	r = td(t, p.dir, "tasks", strconv.Itoa(os.Getpid()), "--timeout", "500ms")
+	want := regexp.MustCompile(`^taskdump: timed out after [0-9.]+m?s waiting for the agent to answer GET /v1/tasks\n$`)
+	if r.code != 1 || !want.MatchString(r.stderr) {
+		t.Errorf("tasks on the silent agent: exit %d, stderr %q; want it to match %s", r.code, r.stderr, want)
+	}
+}
+
+// TestNotFoundSaysWhere: when the agent is not where the CLI looks (the
+// program may see another XDG_RUNTIME_DIR or TMPDIR), the messages say
+// where it looked and how to look elsewhere; a --dir that is missing or a
+// file is one clear error for every command.
+func TestNotFoundSaysWhere(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	empty := t.TempDir()
+	r := td(t, empty, "tasks", strconv.Itoa(p.pid))
+	if r.code != 1 || !strings.Contains(r.stderr, "no "+strconv.Itoa(p.pid)+".sock in "+empty) || !strings.Contains(r.stderr, "--dir or TASKDUMP_DIR") {
+		t.Errorf("tasks with the wrong directory: exit %d, stderr %q; want where it looked and --dir", r.code, r.stderr)
+	}
+	r = td(t, empty, "ps")
+	if r.code != 0 || r.stderr != "taskdump: no agent in "+empty+"\n" {
+		t.Errorf("ps in an empty directory: exit %d, stderr %q; want it named", r.code, r.stderr)
+	}
+	file := filepath.Join(empty, "f")
+	os.WriteFile(file, nil, 0o600)
+	for _, dir := range []string{filepath.Join(empty, "missing"), file} {
+		var first string
+		for _, args := range [][]string{{"ps"}, {"tasks", strconv.Itoa(p.pid)}, {"tree", strconv.Itoa(p.pid)}} {
+			r := td(t, dir, args...)
+			if r.code != 1 || !strings.HasPrefix(r.stderr, "taskdump: bad socket directory: "+dir+" (from --dir or TASKDUMP_DIR)") {
+				t.Errorf("%s with dir %s: exit %d, stderr %q", args[0], dir, r.code, r.stderr)
+			}
+			if first == "" {
+				first = r.stderr
+			} else if r.stderr != first {
+				t.Errorf("%s with dir %s: stderr %q, want the same as ps: %q", args[0], dir, r.stderr, first)
+			}
+		}
+	}
+}

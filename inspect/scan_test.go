@@ -1,0 +1,119 @@
+package inspect
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// silentAgent listens on path, accepts every connection and never answers,
+// until the end of the test.
+func silentAgent(t *testing.T, path string) {
+	t.Helper()
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+}
+
+// TestPsSilentAgent: one agent that accepts and never answers costs Ps one
+// per-agent timeout, not the caller's whole deadline; the healthy agent is
+// listed and the silent one marked.
+func TestPsSilentAgent(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := privateDir(t)
+	healthy := startChild(t, self, "agent", dir, nil)
+	silentAgent(t, SocketPath(dir, os.Getpid()))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	sts, _, err := Ps(ctx, dir, 0)
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took > PsTimeout+3*time.Second {
+		t.Errorf("Ps took %v, want about PsTimeout (%v)", took, PsTimeout)
+	}
+	if len(sts) != 2 {
+		t.Fatalf("Ps = %+v, want 2 agents", sts)
+	}
+	byPID := map[int]Status{sts[0].PID: sts[0], sts[1].PID: sts[1]}
+	if st := byPID[healthy.pid]; st.Err != nil || st.Process.PID != healthy.pid {
+		t.Errorf("healthy agent: %+v, want its process", st)
+	}
+	if st := byPID[os.Getpid()]; !errors.Is(st.Err, ErrTimeout) {
+		t.Errorf("silent agent: err = %v, want ErrTimeout", st.Err)
+	}
+}
+
+// TestWhereSearched: when no agent is found, the error says where the
+// client looked and how to look elsewhere, since the program may see
+// another $XDG_RUNTIME_DIR or $TMPDIR; a $TASKDUMP_DIR that is missing or a
+// file is the same clear error for Dial, Scan and Ps.
+func TestWhereSearched(t *testing.T) {
+	dir := privateDir(t)
+	t.Setenv(EnvDir, "")
+	t.Setenv("XDG_RUNTIME_DIR", dir)
+	_, err := Dial(os.Getppid())
+	want := "no " + strconv.Itoa(os.Getppid()) + ".sock in " + filepath.Join(dir, "taskdump")
+	if !errors.Is(err, ErrNoAgent) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "--dir or "+EnvDir) {
+		t.Errorf("Dial: err = %v, want ErrNoAgent saying %q and suggesting --dir or %s", err, want, EnvDir)
+	}
+
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, nil, 0o600)
+	for _, tt := range []struct {
+		env, want string
+	}{
+		{filepath.Join(dir, "missing"), "does not exist"},
+		{file, "is not a directory"},
+	} {
+		t.Setenv(EnvDir, tt.env)
+		errs := map[string]error{}
+		_, errs["Dial"] = Dial(os.Getppid())
+		_, _, errs["Scan"] = Scan("")
+		_, _, errs["Ps"] = Ps(context.Background(), "", time.Second)
+		wantMsg := "inspect: bad socket directory: " + tt.env + " (from --dir or " + EnvDir + ") " + tt.want
+		for name, err := range errs {
+			if !errors.Is(err, ErrBadDir) || err.Error() != wantMsg {
+				t.Errorf("%s with %s=%s: err = %v, want %q", name, EnvDir, tt.env, err, wantMsg)
+			}
+		}
+	}
+}
