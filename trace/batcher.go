@@ -110,15 +110,28 @@ func (b *batcher) shutdown(ctx context.Context) error {
 		// An export is already hanging on a failing backend.
 		e.abort(fmt.Errorf("%w: the backend was failing", errGaveUp))
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.shutdownTimeout)
 	defer cancel()
-	stop := context.AfterFunc(ctx, func() {
-		e.abort(fmt.Errorf("%w: shutdown timed out after %v", errGaveUp, e.cfg.shutdownTimeout))
-	})
+	expired := func() {
+		if parent.Err() != nil {
+			e.abort(fmt.Errorf("%w: %w", errGaveUp, context.Cause(parent)))
+		} else {
+			e.abort(fmt.Errorf("%w: shutdown timed out after %v", errGaveUp, e.cfg.shutdownTimeout))
+		}
+	}
+	stop := context.AfterFunc(ctx, expired)
 	err := b.bsp.Shutdown(ctx)
 	stop()
-	if gaveUp := context.Cause(e.abortCtx); gaveUp != nil || err != nil {
-		err = fmt.Errorf("trace: shutting span export down: %w", errors.Join(gaveUp, err))
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		expired() // in case stop came before the AfterFunc ran
+		err = nil // the abort's cause says it
+	}
+	if gaveUp := context.Cause(e.abortCtx); gaveUp != nil {
+		err = errors.Join(gaveUp, err)
+	}
+	if err != nil {
+		err = fmt.Errorf("trace: shutting span export down: %w", err)
 	}
 	// Past the deadline every export fails at once, so the processor's
 	// goroutine ends promptly, closing the exporter last; then the counts
