@@ -6,11 +6,11 @@
 // Usage:
 //
 //	taskdump ps
-//	taskdump tasks PID [--state S] [--name GLOB] [--older-than D] [--json]
+//	taskdump tasks PID [--state S] [--name GLOB] [--older-than D] [--loop L] [--json [--stacks]]
 //	taskdump tree PID [--json]
-//	taskdump stack PID ID [--json]
-//	taskdump blocking PID [--json]
-//	taskdump history PID [--json]
+//	taskdump stack PID ID [--all] [--json]
+//	taskdump blocking PID [-n N] [--all] [--json]
+//	taskdump history PID [-n N] [--json]
 //	taskdump snapshot PID [-o FILE] [--stacks]
 //	taskdump profile PID [--kind tasks|blocking] [-o FILE]
 //	taskdump cancel PID [ID...] [--name GLOB] [--msg TEXT] [--wait]

@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/google/pprof/profile"
 
@@ -206,22 +205,8 @@ func TestProfile(t *testing.T) {
 // tdTerminal runs taskdump with its standard output on a pseudo-terminal.
 func tdTerminal(t *testing.T, dir string, args ...string) result {
 	t.Helper()
-	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminal: %v", err)
-	}
+	ptmx, tty := openPTY(t)
 	defer ptmx.Close()
-	var n, unlock uint32
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, ptmx.Fd(), syscall.TIOCSPTLCK, uintptr(unsafe.Pointer(&unlock))); e != 0 {
-		t.Skipf("unlocking the pseudo-terminal: %v", e)
-	}
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, ptmx.Fd(), syscall.TIOCGPTN, uintptr(unsafe.Pointer(&n))); e != 0 {
-		t.Skipf("naming the pseudo-terminal: %v", e)
-	}
-	tty, err := os.OpenFile("/dev/pts/"+strconv.Itoa(int(n)), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("opening the pseudo-terminal: %v", err)
-	}
 	defer tty.Close()
 	if !isTerminal(tty) {
 		t.Fatalf("isTerminal(%s) = false", tty.Name())
@@ -232,7 +217,7 @@ func tdTerminal(t *testing.T, dir string, args ...string) result {
 	cmd.Env = append(os.Environ(), "TASKDUMP_DIR="+dir)
 	var errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = tty, &errb
-	err = cmd.Run()
+	err := cmd.Run()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
