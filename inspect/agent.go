@@ -62,9 +62,10 @@ type Agent struct {
 // Listen starts an agent for every loop of this process on
 // <Dir>/<pid>.sock and returns at once; requests are served on goroutines
 // of their own and never wait for a loop. A stale socket left at that path
-// by a dead process with the same pid is replaced. The directory is created
-// with mode 0700 and the socket gets mode 0600. An idle agent costs one
-// goroutine blocked in accept.
+// by a dead process with the same pid is replaced. A missing directory is
+// created with mode 0700; an existing one is never changed, and is refused
+// unless it is this user's and closed to group and others. The socket gets
+// mode 0600. An idle agent costs one goroutine blocked in accept.
 func Listen(opts Options) (*Agent, error) {
 	dir := opts.Dir
 	if dir == "" {

@@ -59,20 +59,57 @@
 // such task 99"} with 404; 400 for a malformed id, query or body, 405 for a
 // wrong method, 409 for a task that already finished, 403 for a peer that
 // may not connect or a cancel on a ReadOnly agent, 413 for a body over 64
-// KiB, 503 when too many requests are in flight.
+// KiB, 503 when too many requests are in flight, 431 for headers over 16 KiB.
 //
-// Dial and DialPath return a Client for Go programs.
+// Dial and DialPath return a Client for Go programs; Scan and Ps list the
+// agents of a directory.
 //
 // # Security
 //
-// The socket directory is created with mode 0700 and must belong to the
-// user running the process; the socket has mode 0600. On top of the file
-// permissions, the agent reads the peer's credentials (SO_PEERCRED) on
-// every connection and answers only the same user or root; anyone else
-// gets 403. A ReadOnly agent refuses cancels. Requests are bounded: 16 KiB
-// of headers, 64 KiB of body, 10 s to read a request, 64 open
-// connections, 4 requests answered at once (others wait up to 10 s, then
-// get 503). A panic while answering becomes a 500 answer; it never takes
-// the process down. Handler mounted on another server has no peer
-// credentials: protect it as you would net/http/pprof.
+// Who may attach is decided on both sides of the socket.
+//
+// The agent. Listen creates a missing socket directory with mode 0700 and
+// never changes an existing one: it refuses a directory that is not a
+// real directory, belongs to another user, or gives group or others any
+// permission, and says how to fix it (chmod 700 DIR, or set TASKDUMP_DIR).
+// The socket has mode 0600. On top of the file permissions, the agent
+// reads the peer's credentials on every connection (SO_PEERCRED on Linux,
+// LOCAL_PEERCRED on macOS; elsewhere it answers no one) and answers only
+// the same user or root; anyone else gets 403. A ReadOnly agent refuses
+// cancels.
+//
+// The client (Dial, DialPath, Scan, Ps and so the taskdump command)
+// trusts a socket only in a directory that belongs to the caller, to root
+// or to the target process's user, and that neither group nor others may
+// write: where others may write, another user could have planted it (as
+// in <TMPDIR>/taskdump-<uid> when XDG_RUNTIME_DIR is unset). After
+// connecting, and before sending anything, it reads the server's
+// credentials: the server must run as the target process's user (read
+// from /proc/<pid>/status on Linux, sysctl on macOS), and on Linux must be
+// that very process. DialPath takes the pid from a socket named
+// <pid>.sock; for another name the server must run as the caller (as the
+// directory's owner when the caller is root). A refused socket is an error
+// wrapping ErrUntrusted, in one line, and nothing has been sent to it;
+// Scan and Ps never list one as an agent. The client bounds what it reads
+// (MaxListBytes for task lists, sized for 1,000,000 tasks; MaxSmallBytes
+// for other answers; MaxCopyBytes for copies), past which it stops with
+// ErrTooLarge.
+//
+// Availability. Requests are bounded: 16 KiB of headers (431), 64 KiB of
+// body (413), 5 s to send the headers and 10 s the whole request. At most
+// 64 connections are open; at that limit the one idle the longest (kept
+// alive between requests, or connected for a second without sending) is
+// closed to make room, and a kept-alive connection idle for 5 s is closed
+// anyway. At most 4 requests are rendered at once (others wait up to 10
+// s, then get 503); an answer is rendered before, or beside, its writing,
+// so a peer that does not read holds no slot and never holds up a loop's
+// snapshot, and each write that makes no progress for 2 s drops the
+// connection. Malformed requests get JSON errors too, including the 400,
+// 431, 501 and 505 that net/http writes itself. A panic while answering
+// becomes a 500 answer; it never takes the process down.
+//
+// Not covered: any process of the same user can serve or attach as that
+// user (it could ptrace the process anyway), and root can do anything.
+// Handler mounted on another server has no peer credentials: protect it
+// as you would net/http/pprof.
 package inspect
