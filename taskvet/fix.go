@@ -210,7 +210,14 @@ func (c *checker) runtimeName(file *ast.File, scope *types.Scope, pos token.Pos)
 	case last == nil:
 		edit = analysis.TextEdit{Pos: file.Name.End(), End: file.Name.End(), NewText: []byte("\n\nimport " + spec)}
 	case last.Lparen.IsValid():
-		edit = analysis.TextEdit{Pos: last.Rparen, End: last.Rparen, NewText: []byte("\t" + spec + "\n")}
+		// A group of its own after standard imports, as goimports does.
+		text := "\t" + spec + "\n"
+		if n := len(last.Specs); n > 0 {
+			if is, ok := last.Specs[n-1].(*ast.ImportSpec); ok && isStdPath(is.Path.Value) {
+				text = "\n" + text
+			}
+		}
+		edit = analysis.TextEdit{Pos: last.Rparen, End: last.Rparen, NewText: []byte(text)}
 	default:
 		edit = analysis.TextEdit{Pos: last.End(), End: last.End(), NewText: []byte("\nimport " + spec)}
 	}
@@ -250,4 +257,15 @@ func (c *checker) indentOf(pos token.Pos) string {
 		i++
 	}
 	return string(line[:i])
+}
+
+// isStdPath reports whether a quoted import path looks like the standard
+// library's (no dot in its first element).
+func isStdPath(quoted string) bool {
+	path, err := strconv.Unquote(quoted)
+	if err != nil {
+		return false
+	}
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
 }

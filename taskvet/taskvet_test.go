@@ -31,3 +31,7 @@ func TestListedAndMutex(t *testing.T) {
 	})
 	analysistest.Run(t, analysistest.TestData(), a, "example.com/listed")
 }
+
+func TestSuggestedFixes(t *testing.T) {
+	analysistest.RunWithSuggestedFixes(t, analysistest.TestData(), taskvet.Analyzer, "example.com/fix")
+}
