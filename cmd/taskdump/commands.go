@@ -555,20 +555,8 @@ func runCancel(ctx context.Context, e *env, o *opts, args []string) error {
 	if len(args) < 1 {
 		return usagef("want PID and task IDs or --name")
 	}
-	var ids []uint64
-	for _, a := range args[1:] {
-		id, err := parseTaskID(a)
-		if err != nil {
-			return err
-		}
-		if !slices.Contains(ids, id) {
-			ids = append(ids, id)
-		}
-	}
-	if len(ids) == 0 && o.name == "" {
-		return usagef("want task IDs or --name GLOB")
-	}
-	if err := checkGlob(o.name); err != nil {
+	ids, err := cancelIDs(args[1:], o.name)
+	if err != nil {
 		return err
 	}
 	c, err := dial(args[0])
@@ -590,28 +578,70 @@ func runCancel(ctx context.Context, e *env, o *opts, args []string) error {
 			}
 		}
 	}
+	requested, failed, err := sendCancels(ctx, e, c, ids, o.msg)
+	if err != nil || requested == nil {
+		return err
+	}
+	if o.wait {
+		failed += waitCancelled(ctx, e, c, requested)
+	}
+	if failed > 0 && len(ids) == 1 {
+		// The reason is printed already; exit non-zero.
+		return errAlreadyReported
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d cancels failed", failed, len(ids))
+	}
+	return nil
+}
+
+// cancelIDs parses the task ids of cancel's arguments, without repeats, and
+// checks that there is something to cancel.
+func cancelIDs(args []string, glob string) ([]uint64, error) {
+	var ids []uint64
+	for _, a := range args {
+		id, err := parseTaskID(a)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 && glob == "" {
+		return nil, usagef("want task IDs or --name GLOB")
+	}
+	return ids, checkGlob(glob)
+}
+
+// sendCancels asks the agent to cancel each task and prints each answer.
+// It returns the cancels the agent accepted and how many it refused for
+// reasons of their own (no such task, already finished: printed). An
+// answer that is not about one task (a read-only agent, a refused user, a
+// broken connection) is returned as the error, once; if the process exited
+// after a cancel was sent, that is printed and the requests are nil.
+func sendCancels(ctx context.Context, e *env, c *inspect.Client, ids []uint64, msg string) ([]wire.CancelResult, int, error) {
+	requested := []wire.CancelResult{}
 	failed := 0
-	var requested []wire.CancelResult
 	for i, id := range ids {
-		r, err := c.Cancel(ctx, id, o.msg)
+		r, err := c.Cancel(ctx, id, msg)
 		var ae *inspect.APIError
-		if err != nil && !errors.As(err, &ae) && ctx.Err() == nil && agentGone(c.Path()) {
+		switch {
+		case err == nil:
+		case !errors.As(err, &ae) && ctx.Err() == nil && agentGone(c.Path()):
 			// The connection failed and nothing listens any more: the
 			// process exited, most likely because this cancel ended the
 			// task its life hung on. Its tasks are gone with it.
 			e.outf("task %d: %s after the cancel was sent\n", id, goneReason(c.Path()))
-			return nil
-		}
-		if err != nil {
-			if !errors.As(err, &ae) || errors.Is(err, inspect.ErrReadOnly) || errors.Is(err, inspect.ErrPermission) {
-				// Not about this task (a read-only agent, a refused
-				// user, an agent gone): every other cancel would get
-				// the same answer. Say it once.
-				if left := len(ids) - i; len(ids) > 1 {
-					err = fmt.Errorf("%w (%s not cancelled)", err, plural(left, "task"))
-				}
-				return err
+			return nil, 0, nil
+		case ae == nil || errors.Is(err, inspect.ErrReadOnly) || errors.Is(err, inspect.ErrPermission):
+			// Not about this task: every other cancel would get the same
+			// answer. Say it once.
+			if left := len(ids) - i; len(ids) > 1 {
+				err = fmt.Errorf("%w (%s not cancelled)", err, plural(left, "task"))
 			}
+			return nil, 0, err
+		default:
 			failed++
 			e.errf("taskdump: %s\n", reason(err))
 			continue
@@ -624,41 +654,36 @@ func runCancel(ctx context.Context, e *env, o *opts, args []string) error {
 		}
 	}
 	e.flush()
-	if o.wait {
-		for _, r := range requested {
-			t, err := waitEnded(ctx, c, r.ID)
-			if errors.Is(err, errTaskGone) {
-				e.outf("task %d %q: ended; its record is gone (its loop closed, or the history dropped it)\n", r.ID, r.Name)
-				continue
-			}
-			if errors.Is(err, errAgentGone) {
-				// Its end ended the process (or the process closed its
-				// agent): the cancel was delivered, there is nothing more
-				// to wait for.
-				e.outf("task %d %q: %s before the task's end could be read\n", r.ID, r.Name, goneReason(c.Path()))
-				break
-			}
-			if err != nil {
-				failed++
-				e.errf("taskdump: task %d: %s\n", r.ID, reason(err))
-				continue
-			}
-			if t.Error != "" {
-				e.outf("task %d %q: %s: %s\n", t.ID, t.Name, t.State, t.Error)
-			} else {
-				e.outf("task %d %q: %s\n", t.ID, t.Name, t.State)
-			}
-			e.flush()
+	return requested, failed, nil
+}
+
+// waitCancelled waits for each requested task to end and prints how it
+// ended, or that the process exited meanwhile. It returns how many waits
+// failed (printed).
+func waitCancelled(ctx context.Context, e *env, c *inspect.Client, requested []wire.CancelResult) int {
+	failed := 0
+	for _, r := range requested {
+		t, err := waitEnded(ctx, c, r.ID)
+		switch {
+		case errors.Is(err, errTaskGone):
+			e.outf("task %d %q: ended; its record is gone (its loop closed, or the history dropped it)\n", r.ID, r.Name)
+		case errors.Is(err, errAgentGone):
+			// Its end ended the process (or the process closed its
+			// agent): the cancel was delivered, and the other tasks are
+			// gone with the process.
+			e.outf("task %d %q: %s before the task's end could be read\n", r.ID, r.Name, goneReason(c.Path()))
+			return failed
+		case err != nil:
+			failed++
+			e.errf("taskdump: task %d: %s\n", r.ID, reason(err))
+		case t.Error != "":
+			e.outf("task %d %q: %s: %s\n", t.ID, t.Name, t.State, t.Error)
+		default:
+			e.outf("task %d %q: %s\n", t.ID, t.Name, t.State)
 		}
+		e.flush()
 	}
-	if failed > 0 && len(ids) == 1 {
-		// The reason is printed already; exit non-zero.
-		return errAlreadyReported
-	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %d cancels failed", failed, len(ids))
-	}
-	return nil
+	return failed
 }
 
 // errAlreadyReported makes run exit 1 without printing again.

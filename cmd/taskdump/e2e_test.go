@@ -5,13 +5,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	goruntime "runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,6 +31,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 // fixture and the example service.
 var bins struct {
 	dir, taskdump, fixture, service string
+	goroot                          string // go env GOROOT: where the binaries' standard library frames are
 }
 
 func TestMain(m *testing.M) {
@@ -43,6 +44,12 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(dir)
 		os.Chmod(dir, 0o755) // the other-uid test runs taskdump as nobody
+		goroot, err := exec.Command("go", "env", "GOROOT").Output()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "go env GOROOT:", err)
+			return 1
+		}
+		bins.goroot = strings.TrimSpace(string(goroot))
 		bins.dir = dir
 		bins.taskdump = filepath.Join(dir, "taskdump")
 		bins.fixture = filepath.Join(dir, "fixture")
@@ -161,7 +168,8 @@ func tdCmd(t testing.TB, dir string, attr *syscall.SysProcAttr, args ...string) 
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatalf("taskdump %v: %v", args, err)
@@ -197,7 +205,7 @@ var (
 // table padding, which depends on them.
 func mask(s string, pids ...int) string {
 	s = strings.ReplaceAll(s, repoRoot, "$ROOT")
-	s = strings.ReplaceAll(s, goruntime.GOROOT(), "$GOROOT")
+	s = strings.ReplaceAll(s, bins.goroot, "$GOROOT")
 	for _, m := range maskers {
 		s = m.re.ReplaceAllString(s, m.repl)
 	}

@@ -3,10 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
-	goruntime "runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -53,7 +53,7 @@ func pprofTop(t *testing.T, file string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(goruntime.GOROOT(), "bin", "go"), "tool", "pprof", "-top", "-lines", file)
+	cmd := exec.CommandContext(ctx, filepath.Join(bins.goroot, "bin", "go"), "tool", "pprof", "-top", "-lines", file)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("go tool pprof -top -lines %s: %v\n%s", file, err, out)
@@ -219,7 +219,8 @@ func tdTerminal(t *testing.T, dir string, args ...string) result {
 	cmd.Stdout, cmd.Stderr = tty, &errb
 	err := cmd.Run()
 	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatalf("taskdump %v: %v", args, err)

@@ -46,7 +46,7 @@ func run() error {
 		cmd := exec.Command("go", "build", "-o", b[0], b[1])
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build %s: %v\n%s", b[1], err, out)
+			return fmt.Errorf("go build %s: %w\n%s", b[1], err, out)
 		}
 	}
 	sockDir := filepath.Join(tmp, "sock")
@@ -63,10 +63,21 @@ func run() error {
 	if err := svc.Start(); err != nil {
 		return err
 	}
-	defer func() {
-		svc.Process.Signal(os.Interrupt)
-		svc.Wait()
-	}()
+	stopped := false
+	stopService := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		if err := svc.Process.Signal(os.Interrupt); err != nil {
+			return fmt.Errorf("stopping the service: %w", err)
+		}
+		if err := svc.Wait(); err != nil {
+			return fmt.Errorf("the service: %w", err)
+		}
+		return nil
+	}
+	defer func() { _ = stopService() }() // on an early return; its error is not the one to report
 	// Stop the service too if the demo is interrupted.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -84,7 +95,7 @@ func run() error {
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
 		if err != nil {
-			return stdout.String(), fmt.Errorf("taskdump %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+			return stdout.String(), fmt.Errorf("taskdump %s: %w: %s", strings.Join(args, " "), err, stderr.String())
 		}
 		return stdout.String(), nil
 	}
@@ -103,7 +114,9 @@ func run() error {
 			return err
 		}
 		var evs []json.RawMessage
-		json.Unmarshal([]byte(s), &evs)
+		if err := json.Unmarshal([]byte(s), &evs); err != nil {
+			return fmt.Errorf("taskdump blocking --json: %w", err)
+		}
 		if len(evs) > 0 || time.Now().After(deadline) {
 			break
 		}
@@ -130,10 +143,9 @@ func run() error {
 		}
 	}
 	fmt.Printf("\n# stopping pid %s; its log (warnings only):\n", pid)
-	svc.Process.Signal(os.Interrupt)
-	svc.Wait()
+	err = stopService()
 	fmt.Print(svcLog.String())
-	return nil
+	return err
 }
 
 func quote(args []string) []string {
