@@ -47,7 +47,9 @@ func (e *Exporter) Batcher(opts ...sdktrace.BatchSpanProcessorOption) sdktrace.S
 	o.MaxExportBatchSize = max(o.MaxExportBatchSize, 1)
 	// The processor holds at most a full queue and a batch, plus the span
 	// its goroutine took from the queue while a flush exports.
+	e.mu.Lock()
 	e.limit = uint64(o.MaxQueueSize) + uint64(o.MaxExportBatchSize) + 1
+	e.mu.Unlock()
 	opts = append(opts[:len(opts):len(opts)],
 		sdktrace.WithMaxQueueSize(o.MaxQueueSize), sdktrace.WithMaxExportBatchSize(o.MaxExportBatchSize))
 	return &batcher{e: e, bsp: sdktrace.NewBatchSpanProcessor(e, opts...)}

@@ -57,7 +57,6 @@ type Exporter struct {
 	abort    context.CancelCauseFunc
 
 	batcher      atomic.Bool   // Batcher was called
-	limit        uint64        // spans the batch processor can hold: queue + batch
 	shuttingDown atomic.Bool   // Batcher's Shutdown has begun
 	final        atomic.Bool   // the batch processor is done: Dropped is exact
 	closed       chan struct{} // closed when Shutdown is called (after the processor's last export)
@@ -68,7 +67,8 @@ type Exporter struct {
 	mu            sync.Mutex // serialises the counters below and the outage state
 	failing       bool
 	dropWarned    bool
-	inFlight      int // exports running
+	inFlight      int    // exports running
+	limit         uint64 // spans the batch processor can hold: queue + batch + 1
 	handed        uint64
 	exported      uint64
 	lost          uint64
@@ -295,10 +295,11 @@ func (e *Exporter) warnDrops() {
 	e.mu.Lock()
 	first := !e.dropWarned
 	e.dropWarned = true
+	limit := e.limit
 	e.mu.Unlock()
 	if first {
 		e.logger.Warn("trace: the span queue is full and drops spans; see Exporter.Stats (reported once)",
-			"dropped_at_least", st.Dropped, "queue_and_batch", e.limit)
+			"dropped_at_least", st.Dropped, "queue_and_batch", limit)
 	}
 }
 

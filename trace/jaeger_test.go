@@ -428,7 +428,7 @@ func BenchmarkW1Jaeger(b *testing.B) {
 			spans := obs.Stats().Spans
 			b.ReportMetric(float64(st.Exported)/elapsed.Seconds(), "exported-spans/s")
 			b.ReportMetric(float64(spans)/inLoop.Seconds(), "loop-spans/s")
-			b.ReportMetric(float64(spans-st.Exported-st.Lost)/float64(b.N), "dropped/op")
+			b.ReportMetric(float64(st.Dropped)/float64(b.N), "dropped/op")
 			b.ReportMetric(float64(st.Lost)/float64(b.N), "lost/op")
 		})
 	}
