@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -194,5 +198,50 @@ func TestHostileProcess(t *testing.T) {
 	r := td(t, p.dir, "stack", pid, "999\x1b[2J")
 	if r.code != 2 || terminalSafe(r.stderr) != nil {
 		t.Errorf("bad task id with escapes: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestOnePrintLayer keeps every renderer on the printer: outside the
+// functions below, which write the program's own text (help), into a
+// strings.Builder that a printer prints later, or are the printer, no code
+// of the command calls fmt.Fprint, Fprintf or Fprintln.
+func TestOnePrintLayer(t *testing.T) {
+	allowed := map[string]bool{
+		"topUsage": true, "run": true, // help and usage: the program's own text
+		"nodeLine": true,                                 // builds a line the tree prints through a printer
+		"escape":   true, "printf": true, "Format": true, // the printer itself
+	}
+	fset := token.NewFileSet()
+	names, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || allowed[fd.Name.Name] {
+				continue
+			}
+			ast.Inspect(fd, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				if sel, ok := call.Fun.(*ast.SelectorExpr); ok {
+					if x, ok := sel.X.(*ast.Ident); ok && x.Name == "fmt" && strings.HasPrefix(sel.Sel.Name, "Fprint") {
+						t.Errorf("%s: %s calls fmt.%s: write through a printer (e.outf, e.errf, printer{w}.printf)",
+							fset.Position(call.Pos()), fd.Name.Name, sel.Sel.Name)
+					}
+				}
+				return true
+			})
+		}
 	}
 }
