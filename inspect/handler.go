@@ -243,7 +243,7 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request, p Peer, havePeer
 		}
 		// The history is short: render it, give the slot back, write.
 		var buf bytes.Buffer
-		aw := newArrayWriter(func(b []byte) error { buf.Write(b); return nil }, false)
+		aw := newArrayWriter(func(b []byte) error { buf.Write(b); return nil }, nil)
 		for _, t := range history(runtime.Loops()) {
 			aw.task(&t, 0)
 		}
@@ -420,7 +420,7 @@ func matchName(pattern, name string) bool {
 // stalled write drops it.
 func (f *filter) write(w http.ResponseWriter, release func()) *apiError {
 	w.Header().Set("Content-Type", "application/json")
-	p := &pipe{ready: make(chan struct{}, 1)}
+	p := newPipe()
 	written := make(chan struct{})
 	go func() {
 		defer close(written)
@@ -430,7 +430,7 @@ func (f *filter) write(w http.ResponseWriter, release func()) *apiError {
 		p.close()
 		<-written
 	}()
-	aw := newArrayWriter(p.put, true)
+	aw := newArrayWriter(p.put, p.spare)
 	var wt wire.Task
 	for _, l := range runtime.Loops() {
 		if f.loop != "" && f.loop != l.Name() && f.loop != strconv.FormatUint(l.ID(), 10) {
@@ -457,18 +457,49 @@ func (f *filter) write(w http.ResponseWriter, release func()) *apiError {
 // errPeerGone stops a rendering whose peer left.
 var errPeerGone = errors.New("inspect: peer gone")
 
-// pipe carries rendered chunks from a renderer to the writer goroutine
-// without ever blocking the renderer.
+// Flow control of a pipe: the renderer waits while more than
+// pipeMaxPending chunks wait to be written, but only as long as the writer
+// has written something within the last pipeStall.
+const (
+	pipeMaxPending = 16 // chunks of 64 KiB
+	pipeStall      = 100 * time.Millisecond
+)
+
+// pipe carries rendered chunks from a renderer to the writer goroutine. For
+// a peer that reads, the renderer keeps at most pipeMaxPending chunks
+// ahead, and written chunks are reused; for a peer that stops reading, the
+// renderer stops waiting after pipeStall and renders the rest into memory,
+// so that it never holds a loop's reader lock, or a slot, for the peer.
 type pipe struct {
-	mu     sync.Mutex
-	chunks [][]byte
-	closed bool
-	failed bool
-	ready  chan struct{} // 1-buffered: chunks were added, or the pipe closed
+	mu       sync.Mutex
+	chunks   [][]byte
+	free     [][]byte  // written chunks, for spare (up to pipeMaxPending)
+	lastDone time.Time // when the writer last finished a chunk (or started)
+	closed   bool
+	failed   bool
+	ready    chan struct{} // 1-buffered: chunks were added, or the pipe closed
+	progress chan struct{} // 1-buffered: a chunk was written
 }
 
-// put hands b (which the pipe keeps) to the writer; it fails once the
-// writer has failed.
+func newPipe() *pipe {
+	return &pipe{lastDone: time.Now(), ready: make(chan struct{}, 1), progress: make(chan struct{}, 1)}
+}
+
+// spare returns an empty chunk, a written one if there is one.
+func (p *pipe) spare() []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.free); n > 0 {
+		b := p.free[n-1]
+		p.free = p.free[:n-1]
+		return b[:0]
+	}
+	return make([]byte, 0, 64<<10)
+}
+
+// put hands b (which the pipe keeps) to the writer, then waits while the
+// writer is behind but making progress; it fails once the writer has
+// failed.
 func (p *pipe) put(b []byte) error {
 	p.mu.Lock()
 	failed := p.failed
@@ -479,8 +510,24 @@ func (p *pipe) put(b []byte) error {
 	if failed {
 		return errPeerGone
 	}
-	p.signal()
-	return nil
+	signal(p.ready)
+	for {
+		p.mu.Lock()
+		pending, failed, idle := len(p.chunks), p.failed, time.Since(p.lastDone)
+		p.mu.Unlock()
+		if failed {
+			return errPeerGone
+		}
+		if pending <= pipeMaxPending || idle >= pipeStall {
+			return nil
+		}
+		t := time.NewTimer(pipeStall - idle)
+		select {
+		case <-p.progress:
+		case <-t.C:
+		}
+		t.Stop()
+	}
 }
 
 // close tells the writer that no more chunks come.
@@ -488,12 +535,13 @@ func (p *pipe) close() {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
-	p.signal()
+	signal(p.ready)
 }
 
-func (p *pipe) signal() {
+// signal wakes the waiter of a 1-buffered channel, if any.
+func signal(c chan struct{}) {
 	select {
-	case p.ready <- struct{}{}:
+	case c <- struct{}{}:
 	default:
 	}
 }
@@ -503,38 +551,55 @@ func (p *pipe) signal() {
 func (p *pipe) drain(w io.Writer) {
 	for {
 		p.mu.Lock()
-		cs, closed := p.chunks, p.closed
-		p.chunks = nil
-		p.mu.Unlock()
-		for _, c := range cs {
-			if _, err := w.Write(c); err != nil {
-				p.mu.Lock()
-				p.failed, p.chunks = true, nil
-				p.mu.Unlock()
-				return
-			}
-		}
-		if len(cs) == 0 {
+		if len(p.chunks) == 0 {
+			closed := p.closed
+			p.mu.Unlock()
 			if closed {
 				return
 			}
 			<-p.ready
+			continue
 		}
+		// The chunk stays pending while it is written: put's flow
+		// control counts it.
+		c := p.chunks[0]
+		p.mu.Unlock()
+		_, err := w.Write(c)
+		p.mu.Lock()
+		if err != nil {
+			p.failed, p.chunks = true, nil
+			p.mu.Unlock()
+			return
+		}
+		p.chunks[0] = nil
+		p.chunks = p.chunks[1:]
+		if len(p.free) < pipeMaxPending {
+			p.free = append(p.free, c)
+		}
+		p.lastDone = time.Now()
+		p.mu.Unlock()
+		signal(p.progress)
 	}
 }
 
 // arrayWriter renders a JSON array of tasks, one per line, in chunks of
-// about 60 KiB that it hands to out; out keeps the chunk if keeps is set.
+// about 60 KiB that it hands to out. If next is nil, out is done with a
+// chunk when it returns and the buffer is reused; else out keeps it and
+// next gives the buffer for the following chunk.
 type arrayWriter struct {
-	out   func([]byte) error
-	keeps bool
-	buf   []byte
-	n     int
-	err   error
+	out  func([]byte) error
+	next func() []byte
+	buf  []byte
+	n    int
+	err  error
 }
 
-func newArrayWriter(out func([]byte) error, keeps bool) *arrayWriter {
-	return &arrayWriter{out: out, keeps: keeps, buf: append(make([]byte, 0, 64<<10), '[')}
+func newArrayWriter(out func([]byte) error, next func() []byte) *arrayWriter {
+	buf := make([]byte, 0, 64<<10)
+	if next != nil {
+		buf = next()
+	}
+	return &arrayWriter{out: out, next: next, buf: append(buf, '[')}
 }
 
 func (a *arrayWriter) task(t *wire.Task, fs wire.FieldSet) {
@@ -553,8 +618,8 @@ func (a *arrayWriter) flush() {
 	if a.err == nil {
 		a.err = a.out(a.buf)
 	}
-	if a.keeps {
-		a.buf = make([]byte, 0, 64<<10)
+	if a.next != nil {
+		a.buf = a.next()
 	} else {
 		a.buf = a.buf[:0]
 	}
