@@ -14,7 +14,8 @@ import (
 const EnvDir = "TASKDUMP_DIR"
 
 // ErrBadDir is wrapped by the error about a socket directory that is missing
-// where it was named ($TASKDUMP_DIR, --dir) or is not a directory.
+// where it was named ($TASKDUMP_DIR, --dir) or is not a directory, for the
+// client and the agent alike.
 var ErrBadDir = errors.New("bad socket directory")
 
 // DefaultDir returns the directory where agents of this user put their
@@ -87,7 +88,7 @@ func prepareDir(dir string) error {
 		return fmt.Errorf("inspect: socket directory: %w", err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("inspect: socket directory %s is not a directory (set %s to another directory)", dir, EnvDir)
+		return fmt.Errorf("inspect: %w: %s is not a directory (set %s to another directory)", ErrBadDir, dir, EnvDir)
 	}
 	if owner, ok := fileUID(fi); ok && owner != os.Geteuid() {
 		return fmt.Errorf("inspect: socket directory %s belongs to uid %d, not %d (set %s to a directory of your own)",

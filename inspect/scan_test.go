@@ -116,4 +116,12 @@ func TestWhereSearched(t *testing.T) {
 			}
 		}
 	}
+	// The agent says it the same way.
+	t.Setenv(EnvDir, file)
+	if a, err := Listen(Options{}); !errors.Is(err, ErrBadDir) {
+		if a != nil {
+			a.Close()
+		}
+		t.Errorf("Listen with %s=%s: err = %v, want ErrBadDir", EnvDir, file, err)
+	}
 }
