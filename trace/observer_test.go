@@ -56,7 +56,7 @@ func TestTaskTreeIsSpanTree(t *testing.T) {
 			t.Errorf("%s: loop.name = %q, want loop-<id>", tt.name, v.AsString())
 		}
 		if v, ok := attr(tt.s.Attributes(), "task.id"); !ok || v.AsInt64() <= 0 {
-			t.Errorf("%s: task.id = %v, want a positive id", tt.name, v.Emit())
+			t.Errorf("%s: task.id = %v, want a positive id", tt.name, v.String())
 		}
 		if v, _ := attr(tt.s.Attributes(), "code.filepath"); !strings.HasSuffix(v.AsString(), "_test.go") {
 			t.Errorf("%s: code.filepath = %q, want the spawn site in a test file", tt.name, v.AsString())

@@ -92,7 +92,7 @@ func sameAsEncodingJSON(in []byte) error {
 	var want []Task
 	wantErr := json.Unmarshal(in, &want)
 	if (gotErr != nil) != (wantErr != nil) {
-		return fmt.Errorf("DecodeTasks(%q) error = %v, encoding/json says %v", in, gotErr, wantErr)
+		return fmt.Errorf("DecodeTasks(%q) error = %s, encoding/json says %s", in, fmt.Sprint(gotErr), fmt.Sprint(wantErr))
 	}
 	if gotErr == nil && !reflect.DeepEqual(got, want) {
 		return fmt.Errorf("DecodeTasks(%q) =\n%+v\nwant (encoding/json)\n%+v", in, got, want)
