@@ -129,10 +129,11 @@ func topUsage(w io.Writer) {
 		"Run 'taskdump <command> --help' for a command's flags; 'taskdump --version' prints the version.\n")
 }
 
-// version returns the module version, VCS revision and Go version of this
-// binary, from its build information: "taskdump v1.2.0 (go1.26.0)" for a
-// binary built with go install, "taskdump (devel) rev 29eda02, modified
-// (go1.26.0)" for one built in a checkout.
+// version returns the module version and Go version of this binary, from
+// its build information: "taskdump v1.2.0 (go1.26.0)" for a binary built
+// with go install, "taskdump v0.0.0-20261127165244-e7b4fbda9cb1+dirty
+// (go1.26.0)" for one built in a checkout, and "taskdump (devel) (go1.26.0)",
+// with the revision if known, for one built without VCS information.
 func version() string {
 	v := "(devel)"
 	var rev, modified string
@@ -150,7 +151,7 @@ func version() string {
 		}
 	}
 	s := "taskdump " + v
-	if rev != "" && (v == "(devel)" || strings.Contains(v, "+dirty")) {
+	if rev != "" && v == "(devel)" { // a pseudo-version names the revision already
 		s += " rev " + rev[:min(len(rev), 12)]
 		if modified == "true" {
 			s += ", modified"
