@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/taskdump/taskdump/internal/syncbuf"
 	"github.com/taskdump/taskdump/runtime"
@@ -345,4 +346,17 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 			t.Fatalf("no %s after %v", what, limit)
 		}
 	}
+}
+
+// TestBatcherTwicePanics: one Exporter counts the spans of one processor.
+func TestBatcherTwicePanics(t *testing.T) {
+	exp := trace.NewExporter(tracetest.NewNoopExporter(), quiet)
+	bsp := exp.Batcher()
+	defer bsp.Shutdown(context.Background())
+	defer func() {
+		if r := recover(); r == nil || !strings.HasPrefix(fmt.Sprint(r), "trace: ") {
+			t.Errorf("second Batcher: recovered %v, want a panic prefixed with trace:", r)
+		}
+	}()
+	exp.Batcher()
 }
