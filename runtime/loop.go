@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -56,6 +57,7 @@ type Loop struct {
 	loopG         atomic.Uintptr // the goroutine running the loop (getg)
 	hasAfter      atomic.Bool    // some task context has AfterFuncs registered
 	pendingBlocks []BlockEvent
+	obsFailed     bool // the observer panicked: it is not called again
 
 	// Any goroutine.
 	imu    sync.Mutex
@@ -769,12 +771,25 @@ func (l *Loop) liveHandles() []Handle {
 	return out
 }
 
-// emit hands a lifecycle event to the observer.
+// emit hands a lifecycle event to the observer, unless it has panicked.
 func (l *Loop) emit(t *task, k EventKind) {
-	if l.obs == nil {
+	if l.obs == nil || l.obsFailed {
 		return
 	}
+	defer l.recoverObserver("OnTask", k.String())
 	l.obs.OnTask(l.taskEvent(t, k))
+}
+
+// recoverObserver, deferred around a call of the observer, contains its
+// panic: the loop logs it once and stops calling the observer.
+func (l *Loop) recoverObserver(method, event string) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	l.obsFailed = true
+	l.cfg.logger.Error("runtime: the loop's Observer panicked; the loop goes on without it",
+		"loop", l.name, "method", method, "event", event, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 }
 
 // funcPC returns the entry PC of a func value.

@@ -13,6 +13,12 @@ import (
 // the transitions happen, and must not block: every other task of the loop
 // waits while they run. Hand slow work to another goroutine. An Observer
 // shared by several loops is called from several goroutines.
+//
+// A panic in either method is contained: the loop logs one error (with the
+// panic value and its stack, at the loop's logger, WithLogger) and goes on
+// without the observer, which that loop does not call again. The task whose
+// transition was being reported is not affected, and Run's result does not
+// change.
 type Observer interface {
 	// OnTask is called for each transition of a task.
 	OnTask(ev TaskEvent)

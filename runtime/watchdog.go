@@ -148,12 +148,18 @@ func (l *Loop) reportBlocks() {
 		l.cfg.logger.Warn("task \""+ev.TaskName+"\" blocked the loop for "+ev.Duration.Round(time.Millisecond).String()+
 			" at "+where+"; move blocking work to runtime.ToThread",
 			"loop", l.name, "task_id", ev.TaskID, "duration", ev.Duration, "file", ev.At.File, "line", ev.At.Line)
-		if l.obs != nil {
-			l.obs.OnBlock(ev)
+		if l.obs != nil && !l.obsFailed {
+			l.onBlock(ev)
 		}
 	}
 	clear(l.pendingBlocks)
 	l.pendingBlocks = l.pendingBlocks[:0]
+}
+
+// onBlock hands a blocking event to the observer, containing its panic.
+func (l *Loop) onBlock(ev BlockEvent) {
+	defer l.recoverObserver("OnBlock", "blocked_loop")
+	l.obs.OnBlock(ev)
 }
 
 // Blocking returns the loop's recent blocking events, oldest first, and the
