@@ -629,6 +629,33 @@ func TestQueuePutCancelledPassesSlot(t *testing.T) {
 	})
 }
 
+// TestQueueFreedSlotsWakeEveryWriter is our own: two writers wait on a full
+// queue of 2 and two items are taken in one iteration; both writers put
+// (the second is woken by the first, not left waiting for a third Get).
+func TestQueueFreedSlotsWakeEveryWriter(t *testing.T) {
+	compatRun(t, func(ctx context.Context) error {
+		q := runtime.NewQueue[int](2)
+		q.PutNowait(1)
+		q.PutNowait(2)
+		put := func(v int) func(context.Context) (int, error) {
+			return func(ctx context.Context) (int, error) { return 0, q.Put(ctx, v) }
+		}
+		w3, w4 := runtime.Spawn(ctx, put(3)), runtime.Spawn(ctx, put(4))
+		runtime.Yield(ctx)
+		must(q.GetNowait())
+		must(q.GetNowait())
+		yieldN(ctx, 3)
+		if !w3.Done() || !w4.Done() {
+			t.Fatalf("writers done: %t, %t; want both", w3.Done(), w4.Done())
+		}
+		got := []int{must(q.GetNowait()), must(q.GetNowait())}
+		if want := []int{3, 4}; !slices.Equal(got, want) {
+			t.Errorf("queue holds %v; want %v", got, want)
+		}
+		return nil
+	})
+}
+
 // TestEventWaitCancelledWhenSet is our own: the event is set and one of two
 // waiters cancelled in the same iteration. The cancelled one gets
 // ErrCancelled (as asyncio's Event.wait raises CancelledError), the other

@@ -74,6 +74,11 @@ func (q *Queue[T]) push(v T) {
 	if q.getters.len() > 0 {
 		q.loop.schedule(q.getters.ts[0])
 	}
+	if q.putters.len() > 0 && !q.Full() {
+		// Room is left: the next writer may put too (several Gets may have
+		// freed slots while this writer was woken for one).
+		q.loop.schedule(q.putters.ts[0])
+	}
 }
 
 // Get removes and returns the first item, suspending the calling task while
