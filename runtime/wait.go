@@ -102,6 +102,13 @@ func (a awaitDesc) text(l *Loop) string {
 		}
 	case awaitWaitFor:
 		if a.w != nil && len(a.w.ts) == 1 {
+			if a.w.unwinding {
+				after := "after " + time.Duration(a.d).String()
+				if a.d <= 0 {
+					after = "at once (timeout " + time.Duration(a.d).String() + ")"
+				}
+				return fmt.Sprintf("wait_for(task %d): timed out %s, waiting for it to finish cancelling", a.w.ts[0].id, after)
+			}
 			return fmt.Sprintf("wait_for(task %d, %s)", a.w.ts[0].id, time.Duration(a.d))
 		}
 	case awaitGather, awaitWait, awaitAsCompleted, awaitTaskGroup:
@@ -148,6 +155,7 @@ type waiter struct {
 	each      bool
 	notifyCh  chan struct{} // for goroutines blocked in Await outside the loop
 	group     *TaskGroup    // for a TaskGroup watching its children
+	unwinding bool          // wait_for timed out: waiting for the task to finish cancelling
 }
 
 // notify is called on the loop when x, one of w.ts, ends.
@@ -692,7 +700,7 @@ func WaitFor[T any](ctx context.Context, d time.Duration, t *Task[T]) (T, error)
 			t.task.cancelNow("WaitFor timeout after "+d.String(), "WaitFor in task "+itoa(int(cur.id)))
 			// Wait for t to unwind. A cancellation of the caller, pending or
 			// arriving meanwhile, is returned once t has ended.
-			if err := cur.awaitTasks(&waiter{ts: ts, kind: awaitWaitFor}, true); err != nil {
+			if _, err := cur.awaitTasksUntil(&waiter{ts: ts, kind: awaitWaitFor, unwinding: true}, true, 0, d); err != nil {
 				return zero, err
 			}
 			t.retrieved = true
