@@ -155,7 +155,7 @@ func Dial(pid int) (*Client, error) {
 			return c, nil
 		}
 		if errors.Is(err, ErrNoAgent) {
-			removeStale(p)
+			_, _ = removeStale(p) // best effort: the error says there is no agent
 		}
 		return nil, err
 	}
@@ -306,7 +306,7 @@ func (b *body) Read(p []byte) (int, error) {
 	}
 	n, err := b.rc.Read(p)
 	b.max -= int64(n)
-	if err != nil && err != io.EOF {
+	if err != nil && !errors.Is(err, io.EOF) {
 		err = b.r.fail(b.ctx, err)
 	}
 	return n, err

@@ -79,7 +79,7 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(e.status)
 	b, _ := json.Marshal(wire.Error{Code: e.code, Message: e.msg})
-	w.Write(append(b, '\n'))
+	_, _ = w.Write(append(b, '\n')) // a write error means the peer left
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -94,7 +94,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer func() {
 		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
+			if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 				panic(v)
 			}
 			writeError(w, errorf(http.StatusInternalServerError, wire.CodeInternal, "internal error: %v", v))
@@ -137,6 +137,41 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// exchange is one request being answered, for the endpoints.
+type exchange struct {
+	w        http.ResponseWriter
+	r        *http.Request
+	peer     Peer
+	havePeer bool
+	arg      string // the {id} or {kind} of the path
+	// release gives the request's slot back; answers rendered in memory
+	// call it before writing.
+	release func()
+}
+
+// endpoint is one path of the protocol: its method (GET also answers
+// HEAD) and what answers it.
+type endpoint struct {
+	method string
+	serve  func(h *handler, q *exchange) *apiError
+}
+
+// endpoints maps a path below /v1/, with {id} and {kind} for the variable
+// segment, to its endpoint.
+var endpoints = map[string]endpoint{
+	"process":           {http.MethodGet, (*handler).serveProcess},
+	"loops":             {http.MethodGet, (*handler).serveLoops},
+	"tasks":             {http.MethodGet, (*handler).serveTasks},
+	"tasks/{id}":        {http.MethodGet, (*handler).serveTask},
+	"tasks/{id}/stack":  {http.MethodGet, (*handler).serveStack},
+	"tasks/{id}/cancel": {http.MethodPost, (*handler).serveCancel},
+	"tree":              {http.MethodGet, (*handler).serveTree},
+	"blocking":          {http.MethodGet, (*handler).serveBlocking},
+	"history":           {http.MethodGet, (*handler).serveHistory},
+	"snapshot":          {http.MethodGet, (*handler).serveSnapshot},
+	"profile/{kind}":    {http.MethodGet, (*handler).serveProfile},
+}
+
 // route dispatches a request; it returns the error to send, if any.
 // Answers rendered in memory call release before writing.
 func (h *handler) route(w http.ResponseWriter, r *http.Request, p Peer, havePeer bool, release func()) *apiError {
@@ -144,130 +179,126 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request, p Peer, havePeer
 	if !ok {
 		return errorf(http.StatusNotFound, wire.CodeNotFound, "no such path %q (paths start with /%s/)", clip(r.URL.Path), wire.Version)
 	}
-	seg := strings.Split(rest, "/")
-	method := func(m string) *apiError {
-		if r.Method == m || (m == http.MethodGet && r.Method == http.MethodHead) {
-			return nil
-		}
-		w.Header().Set("Allow", m)
-		return errorf(http.StatusMethodNotAllowed, wire.CodeMethod, "method %s not allowed on %s (use %s)", clip(r.Method), clip(r.URL.Path), m)
-	}
-	q := r.URL.Query()
-	switch {
-	case len(seg) == 1 && seg[0] == "process":
-		if err := method(http.MethodGet); err != nil {
-			return err
-		}
-		return writeJSON(w, h.process(runtime.Snapshot()), release)
-	case len(seg) == 1 && seg[0] == "loops":
-		if err := method(http.MethodGet); err != nil {
-			return err
-		}
-		return writeJSON(w, loopsOf(runtime.Snapshot()), release)
-	case len(seg) == 1 && seg[0] == "tasks":
-		if err := method(http.MethodGet); err != nil {
-			return err
-		}
-		f, err := parseFilter(q)
-		if err != nil {
-			return err
-		}
-		return f.write(w, release)
-	case len(seg) == 2 && seg[0] == "tasks":
-		if err := method(http.MethodGet); err != nil {
-			return err
-		}
-		id, err := parseID(seg[1])
-		if err != nil {
-			return err
-		}
-		t, err := findTask(id)
-		if err != nil {
-			return err
-		}
-		return writeJSON(w, t, release)
-	case len(seg) == 3 && seg[0] == "tasks" && seg[2] == "stack":
-		if err := method(http.MethodGet); err != nil {
-			return err
-		}
-		id, err := parseID(seg[1])
-		if err != nil {
-			return err
-		}
-		res, err := taskStack(id)
-		if err != nil {
-			return err
-		}
-		return writeJSON(w, res, release)
-	case len(seg) == 3 && seg[0] == "tasks" && seg[2] == "cancel":
-		if err := method(http.MethodPost); err != nil {
-			return err
-		}
-		id, err := parseID(seg[1])
-		if err != nil {
-			return err
-		}
-		req, err := decodeCancel(r.Body)
-		if err != nil {
-			return err
-		}
-		if h.readOnly {
-			return errorf(http.StatusForbidden, wire.CodeReadOnly, "read-only agent: cancel refused")
-		}
-		by := "inspect"
-		if havePeer {
-			by = fmt.Sprintf("taskdump (pid %d, uid %d)", p.PID, p.UID)
-		}
-		res, err := cancelTask(id, req.Msg, by)
-		if err != nil {
-			return err
-		}
-		return writeJSON(w, res, release)
-	case len(seg) == 1 && seg[0] == "tree":
-		if err := method(http.MethodGet); err != nil {
-			return err
-		}
-		var all []wire.Task
-		for _, s := range runtime.Snapshot() {
-			all = appendTasks(all, s.Tasks, nil)
-		}
-		return writeJSON(w, wire.BuildTree(all), release)
-	case len(seg) == 1 && seg[0] == "blocking":
-		if err := method(http.MethodGet); err != nil {
-			return err
-		}
-		return writeArray(w, blockingEvents(runtime.Loops()), release)
-	case len(seg) == 1 && seg[0] == "history":
-		if err := method(http.MethodGet); err != nil {
-			return err
-		}
-		// The history is short: render it, give the slot back, write.
-		var buf bytes.Buffer
-		aw := newArrayWriter(func(b []byte) error { buf.Write(b); return nil }, nil)
-		for _, t := range history(runtime.Loops()) {
-			aw.task(&t, 0)
-		}
-		aw.close()
-		release()
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(buf.Bytes())
-		return nil
-	case len(seg) == 1 && seg[0] == "snapshot":
-		if err := method(http.MethodGet); err != nil {
-			return err
-		}
-		stacks, err := parseBool(q.Get("stacks"))
-		if err != nil {
-			return err
-		}
-		return writeJSON(w, h.snapshot(stacks), release)
+	q := &exchange{w: w, r: r, peer: p, havePeer: havePeer, release: release}
+	key := rest
+	switch seg := strings.Split(rest, "/"); {
+	case len(seg) >= 2 && len(seg) <= 3 && seg[0] == "tasks":
+		q.arg, seg[1] = seg[1], "{id}"
+		key = strings.Join(seg, "/")
 	case len(seg) == 2 && seg[0] == "profile":
-		if err := method(http.MethodGet); err != nil {
-			return err
-		}
-		return writeProfile(w, seg[1], release)
+		q.arg, key = seg[1], "profile/{kind}"
 	}
-	return errorf(http.StatusNotFound, wire.CodeNotFound, "no such path %q", clip(r.URL.Path))
+	e, ok := endpoints[key]
+	if !ok {
+		return errorf(http.StatusNotFound, wire.CodeNotFound, "no such path %q", clip(r.URL.Path))
+	}
+	if r.Method != e.method && (e.method != http.MethodGet || r.Method != http.MethodHead) {
+		w.Header().Set("Allow", e.method)
+		return errorf(http.StatusMethodNotAllowed, wire.CodeMethod, "method %s not allowed on %s (use %s)", clip(r.Method), clip(r.URL.Path), e.method)
+	}
+	return e.serve(h, q)
+}
+
+func (h *handler) serveProcess(q *exchange) *apiError {
+	return writeJSON(q.w, h.process(runtime.Snapshot()), q.release)
+}
+
+func (h *handler) serveLoops(q *exchange) *apiError {
+	return writeJSON(q.w, loopsOf(runtime.Snapshot()), q.release)
+}
+
+func (h *handler) serveTasks(q *exchange) *apiError {
+	f, err := parseFilter(q.r.URL.Query())
+	if err != nil {
+		return err
+	}
+	return f.write(q.w, q.release)
+}
+
+func (h *handler) serveTask(q *exchange) *apiError {
+	id, err := parseID(q.arg)
+	if err != nil {
+		return err
+	}
+	t, err := findTask(id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(q.w, t, q.release)
+}
+
+func (h *handler) serveStack(q *exchange) *apiError {
+	id, err := parseID(q.arg)
+	if err != nil {
+		return err
+	}
+	res, err := taskStack(id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(q.w, res, q.release)
+}
+
+func (h *handler) serveCancel(q *exchange) *apiError {
+	id, err := parseID(q.arg)
+	if err != nil {
+		return err
+	}
+	req, err := decodeCancel(q.r.Body)
+	if err != nil {
+		return err
+	}
+	if h.readOnly {
+		return errorf(http.StatusForbidden, wire.CodeReadOnly, "read-only agent: cancel refused")
+	}
+	by := "inspect"
+	if q.havePeer {
+		by = fmt.Sprintf("taskdump (pid %d, uid %d)", q.peer.PID, q.peer.UID)
+	}
+	res, err := cancelTask(id, req.Msg, by)
+	if err != nil {
+		return err
+	}
+	return writeJSON(q.w, res, q.release)
+}
+
+func (h *handler) serveTree(q *exchange) *apiError {
+	var all []wire.Task
+	for _, s := range runtime.Snapshot() {
+		all = appendTasks(all, s.Tasks, nil)
+	}
+	return writeJSON(q.w, wire.BuildTree(all), q.release)
+}
+
+func (h *handler) serveBlocking(q *exchange) *apiError {
+	return writeArray(q.w, blockingEvents(runtime.Loops()), q.release)
+}
+
+// serveHistory renders the history (it is short), gives the slot back and
+// writes it.
+func (h *handler) serveHistory(q *exchange) *apiError {
+	var buf bytes.Buffer
+	aw := newArrayWriter(func(b []byte) error { buf.Write(b); return nil }, nil)
+	for _, t := range history(runtime.Loops()) {
+		aw.task(&t, 0)
+	}
+	aw.close()
+	q.release()
+	q.w.Header().Set("Content-Type", "application/json")
+	_, _ = q.w.Write(buf.Bytes()) // a write error means the peer left
+	return nil
+}
+
+func (h *handler) serveSnapshot(q *exchange) *apiError {
+	stacks, err := parseBool(q.r.URL.Query().Get("stacks"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(q.w, h.snapshot(stacks), q.release)
+}
+
+func (h *handler) serveProfile(q *exchange) *apiError {
+	return writeProfile(q.w, q.arg, q.release)
 }
 
 // clip bounds user-supplied text echoed in error messages.
@@ -803,8 +834,8 @@ func writeProfile(w http.ResponseWriter, kind string, release func()) *apiError 
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	release()
-	w.Write(buf.Bytes())
-	return nil // a write error means the peer left: nothing to answer
+	_, _ = w.Write(buf.Bytes()) // a write error means the peer left
+	return nil
 }
 
 // writeJSON answers v as JSON. It renders v in memory, then calls release
@@ -816,8 +847,8 @@ func writeJSON(w http.ResponseWriter, v any, release func()) *apiError {
 	}
 	release()
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(buf.Bytes())
-	return nil // a write error means the peer left: nothing to answer
+	_, _ = w.Write(buf.Bytes()) // a write error means the peer left
+	return nil
 }
 
 // writeArray writes items as a JSON array with one item per line, so that
@@ -844,7 +875,7 @@ func writeArray[T any](w http.ResponseWriter, items []T, release func()) *apiErr
 	out.WriteString("]\n")
 	release()
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(out.Bytes())
+	_, _ = w.Write(out.Bytes()) // a write error means the peer left
 	return nil
 }
 
@@ -866,7 +897,7 @@ func (s *stallWriter) Write(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {
 		chunk := p[:min(len(p), 64<<10)]
-		s.rc.SetWriteDeadline(time.Now().Add(maxWriteStall))
+		_ = s.rc.SetWriteDeadline(time.Now().Add(maxWriteStall)) // the Agent's connections support it
 		m, err := s.ResponseWriter.Write(chunk)
 		n += m
 		if err != nil {

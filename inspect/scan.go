@@ -133,9 +133,9 @@ type Status struct {
 const PsTimeout = 2 * time.Second
 
 // Ps scans dir (DefaultDir if empty) as Scan does and asks every agent it
-// finds for its process description, all at once, each within timeout
-// (PsTimeout if timeout <= 0), so that one agent that never answers costs
-// the caller at most timeout. It returns one Status per agent socket by
+// finds for its process description, all at once (up to 16 at a time),
+// each within timeout (PsTimeout if timeout <= 0), so that one agent that
+// never answers costs the caller at most timeout. It returns one Status per agent socket by
 // pid, the refused ones included (their Err wraps ErrUntrusted), and the
 // stale sockets it removed.
 func Ps(ctx context.Context, dir string, timeout time.Duration) (sts []Status, removed []string, err error) {
