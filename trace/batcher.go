@@ -21,9 +21,10 @@ import (
 //
 // Shutdown stops accepting spans (later ones are counted as dropped) and
 // exports what is queued. If an export fails or stalls during Shutdown, or
-// the shutdown timeout passes, it gives up: the export in flight is
-// cancelled, the spans left are counted as lost or dropped, and Shutdown
-// returns an error saying why. When Shutdown returns, ExportStats are
+// one is already hanging on a failing backend when it begins, or the
+// shutdown timeout passes, it gives up: the export in flight is cancelled,
+// the spans left are counted as lost or dropped, the loss is logged once,
+// and Shutdown returns an error saying why. When Shutdown returns, ExportStats are
 // final, and the processor's goroutine has ended (unless the wrapped
 // exporter ignores its context). ForceFlush is the SDK's, bounded only by
 // its context (and each export by the export timeout).
