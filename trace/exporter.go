@@ -306,7 +306,7 @@ func (e *Exporter) warnDrops() {
 // Shutdown shuts the wrapped exporter down. The batch processor calls it
 // after its last export.
 func (e *Exporter) Shutdown(ctx context.Context) error {
-	e.closeOnce.Do(func() { close(e.closed) })
+	defer e.closeOnce.Do(func() { close(e.closed) })
 	if err := e.next.Shutdown(ctx); err != nil {
 		return fmt.Errorf("trace: shutting exporter down: %w", err)
 	}
