@@ -10,9 +10,10 @@ import (
 var (
 	// ErrCancelled is returned by an await of a task that was cancelled, and
 	// by any await in progress in a task when its cancellation is delivered.
-	// errors.Is(err, context.Canceled) also holds. Errors that carry a cancel
-	// message are *CancelError values that wrap ErrCancelled.
-	ErrCancelled = fmt.Errorf("runtime: cancelled: %w", context.Canceled)
+	// errors.Is(err, context.Canceled) also holds. Its text is "runtime: task
+	// cancelled". Errors that carry a cancel message are *CancelError values
+	// that wrap ErrCancelled.
+	ErrCancelled error = cancelledError{}
 
 	// ErrTimeout is returned when a WaitFor or AsCompleted time limit passes.
 	// errors.Is(err, context.DeadlineExceeded) also holds.
@@ -54,7 +55,8 @@ type CancelError struct {
 	Msg string // the message given to Cancel; may be empty
 }
 
-// Error returns "runtime: cancelled: context canceled: <msg>".
+// Error returns "runtime: task cancelled: <msg>" ("runtime: task cancelled"
+// without a message).
 func (e *CancelError) Error() string {
 	if e.Msg == "" {
 		return ErrCancelled.Error()
@@ -64,6 +66,14 @@ func (e *CancelError) Error() string {
 
 // Unwrap returns ErrCancelled.
 func (e *CancelError) Unwrap() error { return ErrCancelled }
+
+// cancelledError is ErrCancelled: its own text, and context.Canceled for
+// errors.Is.
+type cancelledError struct{}
+
+func (cancelledError) Error() string { return "runtime: task cancelled" }
+
+func (cancelledError) Unwrap() error { return context.Canceled }
 
 func cancelErr(msg string) error {
 	if msg == "" {

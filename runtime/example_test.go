@@ -124,7 +124,7 @@ func ExampleTask_Cancel() {
 	// pending
 	// true
 	// cancelling
-	// sleep returned: runtime: cancelled: context canceled: shutting down
+	// sleep returned: runtime: task cancelled: shutting down
 	// cancelled true true
 	// false
 }

@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -61,5 +62,72 @@ func TestWaitForAwaitingTextAfterTimeout(t *testing.T) {
 	}, quietLogger())
 	if err != nil {
 		t.Fatalf("Run: %v", err)
+	}
+}
+
+// TestCancelErrorText: the cancellation's text reads "runtime: task
+// cancelled[: msg]" (not "runtime: cancelled: context canceled: msg"), and
+// errors.Is holds for ErrCancelled and context.Canceled.
+func TestCancelErrorText(t *testing.T) {
+	cases := []struct {
+		msgs []string // one Cancel per entry; "" is a Cancel without a message
+		want string
+	}{
+		{[]string{""}, "runtime: task cancelled"},
+		{[]string{"bye now"}, "runtime: task cancelled: bye now"},
+		// A second cancel without a message keeps the first one's.
+		{[]string{"bye now", ""}, "runtime: task cancelled: bye now"},
+		// The first request's message stays while the task is cancelling.
+		{[]string{"bye now", "later"}, "runtime: task cancelled: bye now"},
+		// A later message is used when the first request had none.
+		{[]string{"", "later"}, "runtime: task cancelled: later"},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.msgs, "+"), func(t *testing.T) {
+			var repr, msg string
+			got, err := runtime.Run(context.Background(), func(ctx context.Context) (error, error) {
+				victim := runtime.Spawn(ctx, func(ctx context.Context) (error, error) {
+					err := runtime.Sleep(ctx, time.Hour)
+					return err, err // the error the await returned, and ends Cancelled
+				})
+				if err := runtime.Yield(ctx); err != nil {
+					return nil, err
+				}
+				for _, m := range c.msgs {
+					if m == "" {
+						victim.Cancel()
+					} else {
+						victim.Cancel(m)
+					}
+				}
+				awaited, _ := victim.Await(ctx)
+				repr = victim.String()
+				for _, ti := range runtime.LoopOf(ctx).History() {
+					if ti.ID == victim.ID() {
+						msg = ti.CancelMsg
+					}
+				}
+				return awaited, nil
+			}, quietLogger())
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if got == nil || got.Error() != c.want {
+				t.Errorf("Sleep returned %v; want %q", got, c.want)
+			}
+			if !errors.Is(got, runtime.ErrCancelled) || !errors.Is(got, context.Canceled) {
+				t.Errorf("errors.Is(%v, ErrCancelled / context.Canceled) = false; want true", got)
+			}
+			wantMsg := strings.TrimPrefix(strings.TrimPrefix(c.want, "runtime: task cancelled"), ": ")
+			if msg != wantMsg {
+				t.Errorf("history's cancel message = %q; want %q", msg, wantMsg)
+			}
+			if wantMsg != "" && !strings.Contains(repr, fmt.Sprintf("msg=%q", wantMsg)) {
+				t.Errorf("repr = %s; want msg=%q", repr, wantMsg)
+			}
+		})
+	}
+	if got := runtime.ErrCancelled.Error(); got != "runtime: task cancelled" {
+		t.Errorf("ErrCancelled = %q; want %q", got, "runtime: task cancelled")
 	}
 }

@@ -117,7 +117,9 @@ func (t *Task[T]) State() State { return t.task.stateNow() }
 // whether the request was made (false if t is already done). It moves t to
 // Cancelling at once; the loop delivers the cancellation at t's next
 // suspension point, where the await in progress returns an error wrapping
-// ErrCancelled (with the message), and t's context is done. The
+// ErrCancelled (with the message), and t's context is done. A Cancel of a
+// task that is Cancelling already keeps the message of the earlier request
+// (a later message is used only if the earlier request had none). The
 // cancellation wins over whatever that await was woken for meanwhile: a
 // lock, permit, queue item or slot handed to t passes to the next waiter,
 // and a future or task that ended is not returned. A task cancelled before
@@ -411,20 +413,29 @@ func (t *task) cancelNow(msg, by string) bool {
 	return true
 }
 
-// markCancel moves t to Cancelling and records the message.
+// markCancel moves t to Cancelling and records the message. While t is
+// Cancelling already, the first request's message (and requester) stays: a
+// later request replaces it only if it had none.
 func (t *task) markCancel(msg, by string) bool {
+	again := false
 	for {
 		s := State(t.state.Load())
 		if s.Done() {
 			return false
 		}
-		if s == Cancelling || t.state.CompareAndSwap(uint32(s), uint32(Cancelling)) {
+		if s == Cancelling {
+			again = true
+			break
+		}
+		if t.state.CompareAndSwap(uint32(s), uint32(Cancelling)) {
 			break
 		}
 	}
 	l := t.loop
 	l.mu.Lock()
-	t.pub.cancel = &cancelInfo{msg: msg, by: by}
+	if !again || t.pub.cancel.message() == "" {
+		t.pub.cancel = &cancelInfo{msg: msg, by: by}
+	}
 	l.mu.Unlock()
 	return true
 }
