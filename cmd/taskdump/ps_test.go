@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/taskdump/taskdump/inspect/wire"
 )
 
 // TestSilentAgent: an agent that accepts and never answers does not hold
@@ -96,5 +98,35 @@ func TestNotFoundSaysWhere(t *testing.T) {
 				t.Errorf("%s with dir %s: stderr %q, want the same as ps: %q", args[0], dir, r.stderr, first)
 			}
 		}
+	}
+}
+
+// TestUntrustedDirRefused: a socket directory that others may write could
+// hold a planted socket: every command refuses it in one line, having sent
+// nothing (the cancel's message included), and ps lists nothing from it.
+func TestUntrustedDirRefused(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	if err := os.Chmod(p.dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"tasks", pidArg(p)},
+		{"cancel", pidArg(p), "7", "--msg", "secret"},
+		{"tasks", p.sock},
+		{"ps"},
+	} {
+		r := td(t, p.dir, args...)
+		if r.code != 1 || !strings.HasPrefix(r.stderr, "taskdump: untrusted socket") || strings.Count(r.stderr, "\n") != 1 ||
+			!strings.Contains(r.stderr, "mode 0777") {
+			t.Errorf("%s: exit %d, stderr %q; want one line refusing the 0777 directory", strings.Join(args, " "), r.code, r.stderr)
+		}
+		if r.stdout != "" {
+			t.Errorf("%s: stdout %q, want nothing", strings.Join(args, " "), r.stdout)
+		}
+	}
+	os.Chmod(p.dir, 0o700)
+	ts := pollJSON(t, p.dir, "tasks", func([]wire.Task) bool { return true }, "tasks", pidArg(p), "--json")
+	if st, _ := findTask(ts, "stuck-1"); st.State != "pending" {
+		t.Errorf("stuck-1 = %q after the refused cancel, want pending", st.State)
 	}
 }
