@@ -16,9 +16,25 @@
 // (pass the context given to Run so that a request span owns the loop's
 // work). The span name is the task function without its import path
 // ("main.fetch", "app.(*Server).handle.func1"): low-cardinality, unlike task
-// names. Attributes: task.id, task.name, loop.name, and the spawn site as
-// code.function, code.filepath and code.lineno; task.parent_id when the
-// parent task's span could not be found (it had ended).
+// names.
+//
+// # Attributes
+//
+// Task attributes live in the task.* namespace; the spawn site uses
+// OpenTelemetry's code attributes as semantic conventions v1.30+ name them
+// (go.opentelemetry.io/otel/semconv/v1.43.0):
+//
+//   - task.id: the task's id (int).
+//   - task.name: its name (Named, or "Task-<id>").
+//   - task.parent_id: the parent task's id, set only when the parent's span
+//     could not be found (it had ended).
+//   - loop.name: the loop's name (runtime.WithName).
+//   - code.function.name: the fully qualified function that called Spawn.
+//   - code.file.path, code.line.number: the file (absolute) and line of the
+//     Spawn call.
+//
+// The deprecated code.function, code.filepath, code.lineno and
+// code.namespace are not written.
 //
 // # Events
 //
@@ -114,8 +130,12 @@
 //
 // # Jaeger
 //
-// scripts/jaeger.sh start builds Jaeger v1.76.0 from the Go module proxy
-// (tools/jaeger) and runs it on 127.0.0.1 only: OTLP/HTTP on 4318, OTLP/gRPC
+// Jaeger v1 reached its end of life on 2025-12-31; the docs and tests target
+// Jaeger v2. scripts/jaeger.sh start builds the module tag v1.76.0 of
+// github.com/jaegertracing/jaeger/cmd/jaeger from the Go module proxy
+// (tools/jaeger), which is the Jaeger v2 binary (the OpenTelemetry
+// Collector based one; v2 releases are tagged v1.x on the module proxy), and
+// runs it on 127.0.0.1 only: OTLP/HTTP on 4318, OTLP/gRPC
 // on 4317, the query API on 16686, in-memory storage. The integration tests
 // of this package (TestJaeger*, BenchmarkW1Jaeger) use it and are skipped
 // when it is not running. examples/jaeger exports a small workload to

@@ -229,8 +229,8 @@ func TestJaegerTaskTree(t *testing.T) {
 			if got := s.tag("loop.name"); got != "jaeger-tree" {
 				t.Errorf("%s: loop.name = %q, want jaeger-tree", tt.task, got)
 			}
-			if f := s.tag("code.filepath"); !strings.HasSuffix(f, "jaeger_test.go") || s.tag("code.lineno") == "" || s.tag("code.function") == "" {
-				t.Errorf("%s: spawn site %s:%s in %s, want this file", tt.task, f, s.tag("code.lineno"), s.tag("code.function"))
+			if f := s.tag("code.file.path"); !strings.HasSuffix(f, "jaeger_test.go") || s.tag("code.line.number") == "" || s.tag("code.function.name") == "" {
+				t.Errorf("%s: spawn site %s:%s in %s, want this file", tt.task, f, s.tag("code.line.number"), s.tag("code.function.name"))
 			}
 			if s.tag("task.id") == "" || !strings.Contains(s.OperationName, "TestJaegerTaskTree") {
 				t.Errorf("%s: task.id %q, operation %q; want an id and the task function", tt.task, s.tag("task.id"), s.OperationName)

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	oteltrace "go.opentelemetry.io/otel/trace"
 
 	"github.com/taskdump/taskdump/runtime"
@@ -307,9 +308,9 @@ func (o *Observer) created(ls *loopState, ev *runtime.TaskEvent) {
 			attribute.String("loop.name", ev.LoopName))
 		if !ev.SpawnedAt.IsZero() {
 			attrs = append(attrs,
-				attribute.String("code.function", ev.SpawnedAt.Function),
-				attribute.String("code.filepath", ev.SpawnedAt.File),
-				attribute.Int("code.lineno", ev.SpawnedAt.Line))
+				semconv.CodeFunctionName(ev.SpawnedAt.Function),
+				semconv.CodeFilePath(ev.SpawnedAt.File),
+				semconv.CodeLineNumber(ev.SpawnedAt.Line))
 		}
 		if orphan {
 			attrs = append(attrs, attribute.Int64("task.parent_id", int64(ev.ParentID)))

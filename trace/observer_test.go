@@ -58,11 +58,11 @@ func TestTaskTreeIsSpanTree(t *testing.T) {
 		if v, ok := attr(tt.s.Attributes(), "task.id"); !ok || v.AsInt64() <= 0 {
 			t.Errorf("%s: task.id = %v, want a positive id", tt.name, v.String())
 		}
-		if v, _ := attr(tt.s.Attributes(), "code.filepath"); !strings.HasSuffix(v.AsString(), "_test.go") {
-			t.Errorf("%s: code.filepath = %q, want the spawn site in a test file", tt.name, v.AsString())
+		if v, _ := attr(tt.s.Attributes(), "code.file.path"); !strings.HasSuffix(v.AsString(), "_test.go") {
+			t.Errorf("%s: code.file.path = %q, want the spawn site in a test file", tt.name, v.AsString())
 		}
-		if v, _ := attr(tt.s.Attributes(), "code.lineno"); v.AsInt64() <= 0 {
-			t.Errorf("%s: code.lineno = %d, want the spawn site's line", tt.name, v.AsInt64())
+		if v, _ := attr(tt.s.Attributes(), "code.line.number"); v.AsInt64() <= 0 {
+			t.Errorf("%s: code.line.number = %d, want the spawn site's line", tt.name, v.AsInt64())
 		}
 		if !strings.HasPrefix(tt.s.Name(), "trace_test.TestTaskTreeIsSpanTree.func1") {
 			t.Errorf("%s: span name %q, want the task function without its import path", tt.name, tt.s.Name())
@@ -97,12 +97,12 @@ func TestSpawnSiteAttributes(t *testing.T) {
 		t.Errorf("span name %q, want %q", got, want)
 	}
 	want := map[string]any{
-		"task.id":       int64(1 << 61),
-		"task.name":     "fetch-7",
-		"loop.name":     "web",
-		"code.function": "example.com/app/internal/web.(*Server).serve",
-		"code.filepath": "/src/app/web/server.go",
-		"code.lineno":   int64(42),
+		"task.id":            int64(1 << 61),
+		"task.name":          "fetch-7",
+		"loop.name":          "web",
+		"code.function.name": "example.com/app/internal/web.(*Server).serve",
+		"code.file.path":     "/src/app/web/server.go",
+		"code.line.number":   int64(42),
 	}
 	for k, w := range want {
 		v, ok := attr(s.Attributes(), k)
