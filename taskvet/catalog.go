@@ -7,13 +7,12 @@ import (
 
 // What to use instead, by kind of blocking operation.
 const (
-	adviceSleep   = "use runtime.Sleep(ctx, d)"
-	adviceChan    = "use a runtime.Queue, runtime.Event or runtime.Future to wait on the loop, or move it into runtime.ToThread"
-	adviceWait    = "use runtime.TaskGroup, runtime.Gather or runtime.Event, or move it into runtime.ToThread"
-	adviceCond    = "use runtime.Event or runtime.Queue, or move it into runtime.ToThread"
-	adviceMutex   = "use runtime.Lock, or move it into runtime.ToThread"
-	adviceThread  = "move it into runtime.ToThread"
-	adviceUnknown = "move it into runtime.ToThread"
+	adviceSleep  = "use runtime.Sleep(ctx, d)"
+	adviceChan   = "use a runtime.Queue, runtime.Event or runtime.Future to wait on the loop, or move it into runtime.ToThread"
+	adviceWait   = "use runtime.TaskGroup, runtime.Gather or runtime.Event, or move it into runtime.ToThread"
+	adviceCond   = "use runtime.Event or runtime.Queue, or move it into runtime.ToThread"
+	adviceMutex  = "use runtime.Lock, or move it into runtime.ToThread"
+	adviceThread = "move it into runtime.ToThread"
 )
 
 // An op is one kind of blocking operation.

@@ -47,10 +47,7 @@ func (c *checker) sleepFix(sig *types.Signature, ftype *ast.FuncType, call *ast.
 	if res.Len() == 0 || !types.Identical(res.At(res.Len()-1).Type(), types.Universe.Lookup("error").Type()) {
 		return nil
 	}
-	qual, ok := fileQualifier(info, file, c.pass.Pkg)
-	if !ok {
-		return nil
-	}
+	qual := fileQualifier(info, file, c.pass.Pkg)
 	var zeros []string
 	for i := 0; i < res.Len()-1; i++ {
 		z, ok := zeroValue(res.At(i).Type(), qual)
@@ -108,9 +105,9 @@ func innermostScope(info *types.Info, file *ast.File, pos token.Pos) *types.Scop
 }
 
 // fileQualifier returns a types.Qualifier writing packages by the names
-// file imports them under; ok is false if a package file does not import
-// is needed later (the qualifier then records it).
-func fileQualifier(info *types.Info, file *ast.File, self *types.Package) (types.Qualifier, bool) {
+// file imports them under, and a NUL for a package the file does not
+// import (zeroValue then fails).
+func fileQualifier(info *types.Info, file *ast.File, self *types.Package) types.Qualifier {
 	names := make(map[*types.Package]string)
 	for _, spec := range file.Imports {
 		if pn := info.PkgNameOf(spec); pn != nil && pn.Name() != "_" && pn.Name() != "." {
@@ -124,8 +121,8 @@ func fileQualifier(info *types.Info, file *ast.File, self *types.Package) (types
 		if n, ok := names[p]; ok {
 			return n
 		}
-		return "\x00" // not imported: zeroValue fails
-	}, true
+		return "\x00"
+	}
 }
 
 // zeroValue returns an expression of t's zero value, written with qual.
@@ -187,7 +184,7 @@ func (c *checker) runtimeName(file *ast.File, scope *types.Scope, pos token.Pos)
 	}
 	name := ""
 	for _, cand := range []string{"runtime", "tdruntime", "tdruntime2", "tdruntime3"} {
-		if _, obj := scope.LookupParent(cand, pos); obj == nil && !fileDeclares(info, file, cand) {
+		if _, obj := scope.LookupParent(cand, pos); obj == nil {
 			name = cand
 			break
 		}
@@ -222,18 +219,6 @@ func (c *checker) runtimeName(file *ast.File, scope *types.Scope, pos token.Pos)
 		edit = analysis.TextEdit{Pos: last.End(), End: last.End(), NewText: []byte("\nimport " + spec)}
 	}
 	return name + ".", []analysis.TextEdit{edit}, true
-}
-
-// fileDeclares reports whether file imports a package under name (the
-// file scope holds only imports; LookupParent does not see an import
-// from inside the package scope's children if another file declares it).
-func fileDeclares(info *types.Info, file *ast.File, name string) bool {
-	for _, spec := range file.Imports {
-		if pn := info.PkgNameOf(spec); pn != nil && pn.Name() == name {
-			return true
-		}
-	}
-	return false
 }
 
 // indentOf returns the blanks that start pos's line.

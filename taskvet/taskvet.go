@@ -287,7 +287,8 @@ type site struct {
 // walk calls yield for the blocking operations and static calls that
 // body runs on its own goroutine, in source order, leaving out what a
 // //taskvet:ignore covers. It does not enter `go` statements or function
-// literals other than those called in place (including deferred ones).
+// literals other than those called in place (including deferred ones) or
+// through a local variable assigned only that literal.
 func (c *checker) walk(body ast.Node, yield func(site)) {
 	info := c.pass.TypesInfo
 	emit := func(s site) {
@@ -308,7 +309,7 @@ func (c *checker) walk(body ast.Node, yield func(site)) {
 				}
 				return false
 			case *ast.CallExpr:
-				if lit, ok := ast.Unparen(n.Fun).(*ast.FuncLit); ok {
+				if lit := c.calledLit(n); lit != nil {
 					visit(lit.Body, true)
 					for _, a := range n.Args {
 						visit(a, nested)
@@ -366,6 +367,20 @@ func (c *checker) walk(body ast.Node, yield func(site)) {
 	visit(body, false)
 }
 
+// calledLit returns the function literal call calls: one written in place,
+// or a local variable's that is assigned only that literal.
+func (c *checker) calledLit(call *ast.CallExpr) *ast.FuncLit {
+	switch fun := ast.Unparen(call.Fun).(type) {
+	case *ast.FuncLit:
+		return fun
+	case *ast.Ident:
+		if v, ok := c.pass.TypesInfo.Uses[fun].(*types.Var); ok {
+			return c.litVars[v]
+		}
+	}
+	return nil
+}
+
 // visitRecv visits the channel operand of a select case's receive.
 func visitRecv(e ast.Expr, nested bool, visit func(ast.Node, bool)) {
 	if u, ok := ast.Unparen(e).(*ast.UnaryExpr); ok && u.Op == token.ARROW {
@@ -402,7 +417,7 @@ func (c *checker) opOf(fn *types.Func) (op, bool) {
 	}
 	name := displayName(fn)
 	if c.listed[fn.FullName()] {
-		return op{noun: name + " (listed in -blocking)", verb: "calls " + name + " (listed in -blocking)", advice: adviceUnknown}, true
+		return op{noun: name + " (listed in -blocking)", verb: "calls " + name + " (listed in -blocking)", advice: adviceThread}, true
 	}
 	if c.marked[fn] {
 		return c.markedOp(fn), true
@@ -418,7 +433,7 @@ func (c *checker) opOf(fn *types.Func) (op, bool) {
 
 func (c *checker) markedOp(fn *types.Func) op {
 	name := displayName(fn) // qualified: facts carry it to other packages
-	return op{noun: name + " (marked //taskvet:blocking)", verb: "calls " + name + " (marked //taskvet:blocking)", advice: adviceUnknown}
+	return op{noun: name + " (marked //taskvet:blocking)", verb: "calls " + name + " (marked //taskvet:blocking)", advice: adviceThread}
 }
 
 func isInterfaceMethod(fn *types.Func) bool {

@@ -222,3 +222,14 @@ func awaiting(ctx context.Context, q *runtime.Queue[int], lk *runtime.Lock, ev *
 		return t.Await(ctx)
 	})
 }
+
+// localCall: a literal bound to a local variable runs where it is called.
+func localCall(ctx context.Context, ch chan int) {
+	runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+		wait := func() {
+			<-ch // want `channel receive blocks`
+		}
+		wait()
+		return 0, nil
+	})
+}
