@@ -16,9 +16,13 @@
 // helper in another module is reported with the helper's chain.
 //
 // Not task code: functions passed to runtime.ToThread (its worker pool is
-// where blocking work belongs), `go` statements, function literals that are
-// neither called in place nor deferred (they run wherever they are passed),
-// and functions only reached from those. Calls through interfaces and
+// where blocking work belongs), `go` statements, function literals that
+// are not called in the task (in place, deferred, or through a local
+// variable assigned only that literal: a literal passed to another
+// function runs wherever that function runs it), and functions only
+// reached from those. A function that passes one of its function
+// parameters on to a runner (runAll(ctx, fn) calling runtime.Spawn(ctx,
+// fn)) is a runner too, across packages. Calls through interfaces and
 // function values are not followed. The runtime package's own functions
 // (runtime.Sleep, (*Queue).Get, (*Lock).Lock, ...) suspend the task instead
 // of blocking and are never reported, nor is anything in the standard

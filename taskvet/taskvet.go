@@ -296,6 +296,7 @@ func (c *checker) walk(body ast.Node, yield func(site)) {
 			yield(s)
 		}
 	}
+	inLit := make(map[*ast.FuncLit]bool)
 	var visit func(n ast.Node, nested bool)
 	visit = func(root ast.Node, nested bool) {
 		ast.Inspect(root, func(n ast.Node) bool {
@@ -310,7 +311,11 @@ func (c *checker) walk(body ast.Node, yield func(site)) {
 				return false
 			case *ast.CallExpr:
 				if lit := c.calledLit(n); lit != nil {
-					visit(lit.Body, true)
+					if !inLit[lit] { // a literal calling itself through its variable
+						inLit[lit] = true
+						visit(lit.Body, true)
+						delete(inLit, lit)
+					}
 					for _, a := range n.Args {
 						visit(a, nested)
 					}

@@ -233,3 +233,18 @@ func localCall(ctx context.Context, ch chan int) {
 		return 0, nil
 	})
 }
+
+// recursiveLocal calls itself through its variable: no endless walk.
+func recursiveLocal(ctx context.Context) {
+	runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+		var countdown func(n int)
+		countdown = func(n int) {
+			if n > 0 {
+				time.Sleep(1) // want `time\.Sleep blocks`
+				countdown(n - 1)
+			}
+		}
+		countdown(3)
+		return 0, nil
+	})
+}
