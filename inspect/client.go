@@ -166,8 +166,8 @@ func Dial(pid int) (*Client, error) {
 	for i, p := range cands {
 		dirs[i] = filepath.Dir(p)
 	}
-	hint := fmt.Sprintf("if the program uses another directory (its $%s, $XDG_RUNTIME_DIR or $TMPDIR differ from yours), name it with --dir or %s; else the program must call inspect.Listen", EnvDir, EnvDir)
-	return nil, fmt.Errorf("inspect: %w %d: no %d.sock in %s (%s)", ErrNoAgent, pid, pid, strings.Join(dirs, " or "), hint)
+	return nil, fmt.Errorf("inspect: %w %d: no %d.sock in %s; if the program sees another $XDG_RUNTIME_DIR, $TMPDIR or $%s, give its directory with --dir or %s, else it must call inspect.Listen",
+		ErrNoAgent, pid, pid, strings.Join(dirs, " or "), EnvDir, EnvDir)
 }
 
 // DialPath connects to the agent listening on the socket at path. If the
