@@ -295,8 +295,15 @@ func (b *body) Read(p []byte) (int, error) {
 	if b.max <= 0 {
 		// Tell a body that ends exactly at the bound from one that goes on.
 		var one [1]byte
-		if n, _ := b.rc.Read(one[:]); n == 0 {
-			return 0, io.EOF
+		n, err := b.rc.Read(one[:])
+		for n == 0 && err == nil {
+			n, err = b.rc.Read(one[:])
+		}
+		if n == 0 {
+			if errors.Is(err, io.EOF) {
+				return 0, io.EOF
+			}
+			return 0, b.r.fail(b.ctx, err)
 		}
 		return 0, fmt.Errorf("inspect: the answer to %s %s is over %s, more than the client reads (%w)",
 			b.r.method, b.r.path, byteSize(b.lim), ErrTooLarge)
