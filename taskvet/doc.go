@@ -39,8 +39,7 @@
 //     runtime.Gather or runtime.Event.
 //   - (*sync.Mutex).Lock, (*sync.RWMutex).Lock and RLock only with -mutex:
 //     use runtime.Lock. Off by default: short critical sections shared with
-//     other goroutines are common and harmless (see the README for the
-//     measurement behind the default).
+//     other goroutines are common and harmless (see "Why -mutex is off").
 //   - network and I/O: net/http client calls, net.Dial* and (*net.Dialer)
 //     dials, DNS lookups, reads, writes and accepts on net connections and
 //     listeners, crypto/tls dials, handshakes, reads and writes; os/exec
@@ -55,7 +54,7 @@
 //
 // A direct call is reported where it is made:
 //
-//	main.go:43:3: time.Sleep blocks the event loop; use runtime.Sleep(ctx, d)
+//	main.go:43:2: time.Sleep blocks the event loop; use runtime.Sleep(ctx, d)
 //
 // A call to a function that blocks further down gives the chain, each
 // function with the position of the call in it that leads on:
@@ -73,6 +72,36 @@
 //
 //	time.Sleep(time.Millisecond) //taskvet:ignore the loop is not started yet
 //
+// # Why -mutex is off
+//
+// Locking a sync.Mutex only blocks the loop while another goroutine holds
+// it, which for the usual short critical section is microseconds. With
+// -mutex, every call into a thread-safe library becomes blocking. Measured
+// with taskvet -debug=f (functions of the package that get a "may block"
+// fact, without and with -mutex; non-test code):
+//
+//   - hashicorp/golang-lru/v2: 1 and 39, including every method of the
+//     thread-safe cache (Get, Add, Contains, Peek, Purge).
+//   - prometheus/client_golang/prometheus: 27 and 72; exported ones 9 and
+//     34, among them CounterVec.With and WithLabelValues, GaugeVec.With and
+//     histogram's Observe, the calls a handler makes on every request.
+//   - go.opentelemetry.io/otel/sdk/trace v1.47.0: 5 and 43, among them the
+//     span's End, SetAttributes, AddEvent and SetStatus.
+//   - this repository: 62 and 87; its reports (taskvet ./... with tests)
+//     20 and 21, the one more a test task taking a mutex.
+//
+// So the reports -mutex adds are mostly calls nobody should change; it is
+// there for code whose locks are held across slow work.
+//
+// # Limits
+//
+// Calls through interfaces and function values are not followed, nor is the
+// standard library beyond the calls listed above (fmt.Println writes to a
+// file, but is not reported). A literal passed to a function other than a
+// runner or ToThread (sort.Slice, sync.Once.Do) is not walked. In GOPATH
+// mode, a package whose path has no dot in its first element is taken for
+// a standard one and skipped.
+//
 // # Running it
 //
 //	go install github.com/taskdump/taskdump/cmd/taskvet@latest
@@ -80,6 +109,8 @@
 //	taskvet -fix ./...                  # and apply the time.Sleep fixes
 //	taskvet -mutex ./...                # also report sync.Mutex locks
 //	go vet -vettool=$(which taskvet) ./...
+//
+// taskvet exits with status 3 when it reports anything.
 //
 // Analyzer is also an ordinary *analysis.Analyzer, so it can be added to any
 // driver (a golangci-lint module plugin, a gopls build, a multichecker); New
