@@ -37,7 +37,7 @@
 //
 // Every path is versioned, so curl works too:
 //
-//	S=$XDG_RUNTIME_DIR/taskdump/4242.sock
+//	S=$(taskdump socket 4242)    # the socket path, once the agent answers there
 //	curl --unix-socket $S http://x/v1/tasks
 //	curl --unix-socket $S 'http://x/v1/tasks?state=pending&name=worker-*&older_than=10s'
 //	curl --unix-socket $S http://x/v1/tasks/17
