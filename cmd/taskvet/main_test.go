@@ -63,8 +63,15 @@ func taskvetBin(t *testing.T) string {
 // stdout, stderr and exit code.
 func run(t *testing.T, name string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runIn(t, repoRoot, nil, name, args...)
+}
+
+// runIn runs name with args in dir, with env added to the environment.
+func runIn(t *testing.T, dir string, env []string, name string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	cmd := exec.Command(name, args...)
-	cmd.Dir = repoRoot
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
@@ -89,10 +96,18 @@ type finding struct {
 
 var findingRE = regexp.MustCompile(`(?m)^(\S+\.go):(\d+):\d+: (.*)$`)
 
-// parseFindings parses "file:line:col: message" lines.
+// parseFindings parses "file:line:col: message" lines, with file relative
+// to the repository's root.
 func parseFindings(t *testing.T, out string) []finding {
 	t.Helper()
-	abs, err := filepath.Abs(repoRoot)
+	return parseFindingsIn(t, repoRoot, out)
+}
+
+// parseFindingsIn parses "file:line:col: message" lines, with file
+// relative to root.
+func parseFindingsIn(t *testing.T, root, out string) []finding {
+	t.Helper()
+	abs, err := filepath.Abs(root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,5 +246,67 @@ func TestFixDiff(t *testing.T) {
 	}
 	if !bytes.Equal(before, after) {
 		t.Errorf("taskvet -fix -diff changed %s", file)
+	}
+}
+
+// TestModuleWithRealRuntime runs taskvet, and go vet with it, on
+// testdata/mod, a module whose tasks use the real runtime's awaiting
+// functions (silent) and call blocking helpers of another package (the
+// chain crosses packages by facts, in both drivers). The expected findings
+// are the lines marked "// BLOCKS: name".
+func TestModuleWithRealRuntime(t *testing.T) {
+	bin := taskvetBin(t)
+	dir := filepath.Join("testdata", "mod")
+	src, err := os.ReadFile(filepath.Join(dir, "app", "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make(map[int]string) // line: callee
+	for i, l := range strings.Split(string(src), "\n") {
+		if _, callee, ok := strings.Cut(l, "// BLOCKS: "); ok {
+			want[i+1] = callee
+		}
+	}
+	if len(want) != 2 {
+		t.Fatalf("testdata/mod/app/main.go has %d BLOCKS markers, want 2", len(want))
+	}
+	env := []string{"GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off"}
+	for _, tc := range []struct {
+		name string
+		cmd  string
+		args []string
+	}{
+		{"taskvet", bin, []string{"./..."}},
+		{"go vet", "go", []string{"vet", "-vettool=" + bin, "./..."}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stdout, stderr, code := runIn(t, dir, env, tc.cmd, tc.args...)
+			if code == 0 {
+				t.Fatalf("%s succeeded, want findings\nstdout:\n%s\nstderr:\n%s", tc.name, stdout, stderr)
+			}
+			fs := parseFindingsIn(t, dir, stderr)
+			got := make(map[int]string)
+			for _, f := range fs {
+				if !strings.HasSuffix(f.file, "main.go") {
+					t.Errorf("finding in %s:%d: %s", f.file, f.line, f.msg)
+					continue
+				}
+				got[f.line] = f.msg
+			}
+			for line, callee := range want {
+				msg, ok := got[line]
+				if !ok {
+					t.Errorf("no finding at main.go:%d (calls %s); got %v\nstderr:\n%s", line, callee, fs, stderr)
+					continue
+				}
+				if !strings.HasPrefix(msg, "blocks the event loop: calls "+callee+" (lib.go:") {
+					t.Errorf("main.go:%d: %q, want the chain through %s", line, msg, callee)
+				}
+				delete(got, line)
+			}
+			for line, msg := range got {
+				t.Errorf("unexpected finding main.go:%d: %s", line, msg)
+			}
+		})
 	}
 }
