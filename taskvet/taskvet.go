@@ -739,6 +739,9 @@ func (c *checker) taskFunc(e ast.Expr) (*ast.FuncLit, *types.Func) {
 // reportForeignTask reports a task function declared in another package
 // where it is passed, if it may block.
 func (c *checker) reportForeignTask(arg ast.Expr, fn *types.Func) {
+	if c.isIgnored(arg.Pos()) {
+		return
+	}
 	from := c.pass.Pkg.Path()
 	name := newLink(fn, "").name(from)
 	var msg string

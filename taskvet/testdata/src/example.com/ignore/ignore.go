@@ -5,6 +5,7 @@ import (
 	"context"
 	"time"
 
+	"example.com/lib"
 	"github.com/taskdump/taskdump/runtime"
 )
 
@@ -25,4 +26,9 @@ func tasks(ctx context.Context, ch chan int) {
 		time.Sleep(1) /* want `^//taskvet:ignore needs a reason` */ //taskvet:ignore
 		return 0, nil
 	})
+}
+
+func foreign(ctx context.Context) {
+	runtime.Spawn(ctx, lib.Work) //taskvet:ignore lib.Work sleeps a microsecond
+	runtime.Spawn(ctx, lib.Work) // want `task function lib\.Work blocks`
 }
