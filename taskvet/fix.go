@@ -66,9 +66,33 @@ func (c *checker) sleepFix(sig *types.Signature, ftype *ast.FuncType, call *ast.
 	}
 	indent := c.indentOf(stmt.Pos())
 	sleep := rt + "Sleep(" + ctx.Name() + ", " + arg.String() + ")"
-	text := "if err := " + sleep + "; err != nil {\n" + indent + "\treturn " + strings.Join(append(zeros, "err"), ", ") + "\n" + indent + "}"
-	edits := append([]analysis.TextEdit{{Pos: stmt.Pos(), End: stmt.End(), NewText: []byte(text)}}, importEdits...)
+	// A comment ending the statement's line stays on the line: after the
+	// if's brace.
+	end, comment := stmt.End(), ""
+	if cm := c.trailingComment(file, stmt); cm != nil {
+		end, comment = cm.End(), " "+cm.Text
+	}
+	text := "if err := " + sleep + "; err != nil {" + comment + "\n" +
+		indent + "\treturn " + strings.Join(append(zeros, "err"), ", ") + "\n" +
+		indent + "}"
+	edits := append([]analysis.TextEdit{{Pos: stmt.Pos(), End: end, NewText: []byte(text)}}, importEdits...)
 	return []analysis.SuggestedFix{{Message: fixMessage, TextEdits: edits}}
+}
+
+// trailingComment returns the // comment that ends stmt's line, if any.
+func (c *checker) trailingComment(file *ast.File, stmt ast.Stmt) *ast.Comment {
+	tf := c.pass.Fset.File(stmt.End())
+	line := tf.Line(stmt.End())
+	for _, cg := range file.Comments {
+		if cg.Pos() < stmt.End() || tf.Line(cg.Pos()) != line {
+			continue
+		}
+		if len(cg.List) == 1 && strings.HasPrefix(cg.List[0].Text, "//") {
+			return cg.List[0]
+		}
+		return nil
+	}
+	return nil
 }
 
 // contextParam returns the first named context.Context parameter of ftype.
