@@ -9,7 +9,9 @@
 // Spawn, SpawnIn, Run, CallSoon, CallLater, (*Loop).Run, (*Loop).Submit,
 // (*Loop).CallSoonThreadsafe and (*Task).AddDoneCallback. The function may
 // be a literal, a named function, a method value, or a local variable
-// assigned a literal once. Everything task code calls is followed through
+// assigned a literal once. The OnTask and OnBlock methods of a type that
+// implements runtime.Observer are task code too: the loop calls them
+// synchronously on its goroutine. Everything task code calls is followed through
 // static calls, within a package and across packages: the analyzer exports
 // a fact for every function that may block, carrying the chain of calls
 // that leads to the blocking operation, so a call from task code to a

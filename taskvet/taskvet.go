@@ -24,8 +24,8 @@ taskvet reports blocking operations (time.Sleep, channel operations, selects
 without default, WaitGroup and Cond waits, network, HTTP, os/exec, file and
 database/sql calls, functions marked //taskvet:blocking) in functions run on a
 taskdump event loop (passed to runtime.Spawn, SpawnIn, Run, CallSoon,
-CallLater, Loop.Run, Loop.Submit, Loop.CallSoonThreadsafe, Task.AddDoneCallback)
-and in what they call, across packages, with the chain of calls and what to use
+CallLater, Loop.Run, Loop.Submit, Loop.CallSoonThreadsafe, Task.AddDoneCallback,
+and runtime.Observer methods) and in what they call, across packages, with the chain of calls and what to use
 instead. It fixes time.Sleep(d) to runtime.Sleep(ctx, d) where the task's
 context is in scope. A //taskvet:ignore comment with a reason suppresses a
 report.`
@@ -670,6 +670,12 @@ func (c *checker) sortedDecls() []*types.Func {
 func (c *checker) reportTasks() {
 	info := c.pass.TypesInfo
 	done := make(map[ast.Node]bool)
+	for _, fn := range c.sortedDecls() {
+		if d := c.decls[fn]; c.isObserverMethod(fn) && !done[d] {
+			done[d] = true
+			c.reportBody(fn.Type().(*types.Signature), d.Type, d.Body)
+		}
+	}
 	for _, f := range c.pass.Files {
 		ast.Inspect(f, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
@@ -700,6 +706,41 @@ func (c *checker) reportTasks() {
 			return true
 		})
 	}
+}
+
+// isObserverMethod reports whether fn is the OnTask or OnBlock method of
+// a type that implements runtime.Observer, which the loop calls
+// synchronously on its goroutine.
+func (c *checker) isObserverMethod(fn *types.Func) bool {
+	if fn.Name() != "OnTask" && fn.Name() != "OnBlock" {
+		return false
+	}
+	sig := fn.Type().(*types.Signature)
+	if sig.Recv() == nil {
+		return false
+	}
+	var rt *types.Package
+	for _, p := range c.pass.Pkg.Imports() {
+		if p.Path() == runtimePath {
+			rt = p
+		}
+	}
+	if rt == nil {
+		return false
+	}
+	obj, ok := rt.Scope().Lookup("Observer").(*types.TypeName)
+	if !ok {
+		return false
+	}
+	iface, ok := obj.Type().Underlying().(*types.Interface)
+	if !ok {
+		return false
+	}
+	t := sig.Recv().Type()
+	if _, ok := t.(*types.Pointer); !ok {
+		t = types.NewPointer(t) // a value receiver's method set is in the pointer's
+	}
+	return types.Implements(t, iface)
 }
 
 // taskFunc resolves a task-function argument to a literal or a function.

@@ -248,3 +248,27 @@ func recursiveLocal(ctx context.Context) {
 		return 0, nil
 	})
 }
+
+// exporter is a runtime.Observer: the loop calls its methods synchronously.
+type exporter struct {
+	ch chan runtime.TaskEvent
+	mu sync.Mutex
+}
+
+func (e *exporter) OnTask(ev runtime.TaskEvent) { // want OnTask:"blocking"
+	e.ch <- ev // want `channel send blocks the event loop`
+}
+
+func (e *exporter) OnBlock(ev runtime.BlockEvent) {
+	select {
+	case e.ch <- runtime.TaskEvent{ID: ev.TaskID}:
+	default: // dropped
+	}
+}
+
+// OnTask of a type that is not an Observer is not loop code.
+type notObserver struct{ ch chan int }
+
+func (n notObserver) OnTask(ev runtime.TaskEvent) { // want OnTask:"blocking"
+	n.ch <- 1
+}

@@ -110,3 +110,15 @@ type Event struct{ c *sync.Cond }
 func NewEvent() *Event                          { return &Event{} }
 func (e *Event) Set()                           {}
 func (e *Event) Wait(ctx context.Context) error { e.c.Wait(); return nil }
+
+type TaskEvent struct{ ID uint64 }
+
+type BlockEvent struct{ TaskID uint64 }
+
+// Observer's methods are called synchronously on the loop goroutine.
+type Observer interface {
+	OnTask(ev TaskEvent)
+	OnBlock(ev BlockEvent)
+}
+
+func WithObserver(o Observer) Option { return nil }
