@@ -27,6 +27,8 @@ type TaskInfo struct {
 	// "queue.get"); Awaits lists the ids of the tasks it waits on.
 	Awaiting string
 	Awaits   []uint64
+	// Wait says, structured, what the task waits for and since when.
+	Wait WaitInfo
 	// Until is when a sleep or timeout the task waits on ends (zero if none).
 	Until     time.Time
 	Created   time.Time
@@ -36,6 +38,9 @@ type TaskInfo struct {
 	Busy      time.Duration // running
 	SchedWait time.Duration // ready but not yet running: the loop's lag
 	Idle      time.Duration // suspended, waiting for what it awaits
+	// RecentBusy is how long its steps ran in the loop's recent window
+	// (LoopStats.Window): its share of the loop is RecentBusy/Stats.Busy.
+	RecentBusy time.Duration
 	CancelMsg string
 	CancelBy  string
 	// Stack is the full suspension stack, innermost first, when asked for.
@@ -59,6 +64,8 @@ type LoopSnapshot struct {
 	Tasks      []TaskInfo // live tasks in creation order
 	// Blocking is the ongoing blocking event, if a step is blocking now.
 	Blocking *BlockEvent
+	// Stats is the loop's recent activity.
+	Stats LoopStats
 }
 
 // SnapshotOptions says what a snapshot includes.

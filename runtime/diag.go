@@ -1,0 +1,119 @@
+package runtime
+
+import "time"
+
+// This file holds the types a diagnosis (taskdump doctor) reads: what a task
+// waits for, structured; the awaitables tasks hold and wait on; the loop's
+// recent activity; and the deadlocks the loop saw form. The loop keeps all
+// of it always, cheaply, and hands out copies from Snapshot, Resources and
+// Stats.
+
+// WaitInfo says, structured, what a suspended task waits for. The zero
+// WaitInfo means the task waits for nothing (it is ready, running or done).
+type WaitInfo struct {
+	// Kind is what it awaits, as the first word of TaskInfo.Awaiting names
+	// it: "sleep", "yield", "task", "gather", "wait", "as_completed",
+	// "wait_for", "shield", "taskgroup", "future", "event", "lock",
+	// "semaphore", "queue.get", "queue.put", "queue.join", "to_thread".
+	Kind string
+	// Resource is the id of the awaitable waited on (a Future, Event, Lock,
+	// Semaphore, Queue, TaskGroup or ToThread call; see ResourceInfo), 0 if
+	// the task waits on tasks or time only. Tasks waited on are in
+	// TaskInfo.Awaits.
+	Resource uint64
+	// Since is when the task began waiting at this suspension point.
+	Since time.Time
+	// External reports whether the wait can end without another task of
+	// the loop doing anything: a timer (sleep, a timeout), a ToThread call
+	// in flight. A task that waits on a future, event, lock, semaphore,
+	// queue or other tasks with no timeout can be woken only by another
+	// task (or a callback the loop runs, such as CallSoonThreadsafe's).
+	External bool
+}
+
+// ResourceInfo is a copy of one awaitable's record: its identity, where it
+// was made, and who holds it and waits on it.
+type ResourceInfo struct {
+	ID   uint64
+	Kind string // "future", "event", "lock", "semaphore", "queue", "taskgroup", "to_thread"
+	// CreatedAt is the user's call that made it (NewLock, NewQueue,
+	// ToThread...); CreatedBy the id of the task that made it, 0 if it was
+	// made outside a task.
+	CreatedAt Frame
+	CreatedBy uint64
+	Created   time.Time
+	// Holders are the tasks that hold it: a Lock's holder, a Semaphore's
+	// permit holders (a task that holds two permits appears twice), the
+	// task that called ToThread.
+	Holders []uint64
+	// Waiters are the tasks waiting on it, in the order they will be
+	// served (a Queue's getters); Putters are a Queue's tasks waiting for
+	// room.
+	Waiters []uint64
+	Putters []uint64
+	// Len and Cap: a Queue's length and maxsize (0: unbounded); a
+	// Semaphore's free permits and initial value.
+	Len, Cap int
+	// Set: an Event is set, a Future is done. LastSet and LastCleared are
+	// when an Event was last set and cleared (zero: never).
+	Set         bool
+	LastSet     time.Time
+	LastCleared time.Time
+}
+
+// LoopStats is a loop's recent activity, as a diagnosis needs it.
+type LoopStats struct {
+	// LastWork is when the loop last had work: a task became ready, a
+	// timer fired, a thread-safe call or a finished ToThread arrived.
+	LastWork time.Time
+	// Ready is the number of tasks ready to run now; Timers the timers
+	// pending (sleeps, timeouts, CallLater); Threads the ToThread calls in
+	// flight; Pending the thread-safe calls not yet run.
+	Ready, Timers, Threads, Pending int
+	// Lag is the recent loop lag: how long tasks that became ready waited
+	// to run, smoothed over the last steps.
+	Lag time.Duration
+	// Window is the span of recent time Busy and TaskInfo.RecentBusy cover;
+	// Busy is how long steps ran in it.
+	Window time.Duration
+	Busy   time.Duration
+}
+
+// Deadlock is a cycle in the wait-for graph through tasks and the holders
+// of locks and semaphores: each task in Tasks waits (at TaskInfo's
+// suspension point) on Resources[i], which Tasks[i+1] holds (and the last
+// waits on what the first holds). The loop reports it once, when it forms:
+// logged at warning level and given to an Observer that implements
+// DeadlockObserver. It does not change what any task sees.
+type Deadlock struct {
+	LoopID    uint64
+	Loop      string
+	Time      time.Time
+	Tasks     []uint64
+	Names     []string
+	Resources []uint64
+	// At is where each task of Tasks waits.
+	At []Frame
+}
+
+// DeadlockObserver is an Observer that also wants deadlocks as they form.
+// OnDeadlock is called synchronously on the loop goroutine, once per
+// deadlock, and must not block.
+type DeadlockObserver interface {
+	Observer
+	OnDeadlock(d Deadlock)
+}
+
+// Resources returns the awaitables of this loop that matter to a
+// diagnosis: every one a live task holds or waits on, and every Queue,
+// Event and Semaphore a live task made. Safe from any goroutine, including
+// while a step blocks the loop.
+func (l *Loop) Resources() []ResourceInfo {
+	return nil // TODO(doctor): filled in by the runtime's resource registry.
+}
+
+// Deadlocks returns the deadlocks the loop saw form that still hold (their
+// tasks still wait), oldest first. Safe from any goroutine.
+func (l *Loop) Deadlocks() []Deadlock {
+	return nil // TODO(doctor): filled in by the wait-for graph check.
+}
