@@ -41,8 +41,8 @@ type TaskInfo struct {
 	// RecentBusy is how long its steps ran in the loop's recent window
 	// (LoopStats.Window): its share of the loop is RecentBusy/Stats.Busy.
 	RecentBusy time.Duration
-	CancelMsg string
-	CancelBy  string
+	CancelMsg  string
+	CancelBy   string
 	// Stack is the full suspension stack, innermost first, when asked for.
 	// Tasks suspended at the same place share one slice: do not modify it.
 	Stack []Frame
