@@ -117,4 +117,73 @@
 // Analyzer is also an ordinary *analysis.Analyzer, so it can be added to any
 // driver (a golangci-lint module plugin, a gopls build, a multichecker); New
 // builds one with settings instead of flags.
+//
+// # golangci-lint
+//
+// golangci-lint takes it as a module plugin
+// (https://golangci-lint.run/docs/plugins/module-plugins): a package of
+// yours registers it,
+//
+//	package taskvetplugin
+//
+//	import (
+//		"github.com/golangci/plugin-module-register/register"
+//		"github.com/taskdump/taskdump/taskvet"
+//		"golang.org/x/tools/go/analysis"
+//	)
+//
+//	func init() { register.Plugin("taskvet", New) }
+//
+//	type Settings struct {
+//		Mutex    bool     `json:"mutex"`
+//		Blocking []string `json:"blocking"`
+//	}
+//
+//	type plugin struct{ cfg taskvet.Config }
+//
+//	func New(settings any) (register.LinterPlugin, error) {
+//		s, err := register.DecodeSettings[Settings](settings)
+//		if err != nil {
+//			return nil, err
+//		}
+//		return plugin{taskvet.Config{Mutex: s.Mutex, Blocking: s.Blocking}}, nil
+//	}
+//
+//	func (p plugin) BuildAnalyzers() ([]*analysis.Analyzer, error) {
+//		return []*analysis.Analyzer{taskvet.New(p.cfg)}, nil
+//	}
+//
+//	func (plugin) GetLoadMode() string { return register.LoadModeTypesInfo }
+//
+// .custom-gcl.yml names its module, and .golangci.yml enables the linter:
+//
+//	# .custom-gcl.yml
+//	version: v2.4.0
+//	plugins:
+//	  - module: example.com/you/taskvetplugin
+//	    path: ./tools/taskvetplugin
+//
+//	# .golangci.yml
+//	version: "2"
+//	linters:
+//	  enable: [taskvet]
+//	  settings:
+//	    custom:
+//	      taskvet:
+//	        type: module
+//	        description: blocking calls in taskdump task code
+//	        settings:
+//	          mutex: false
+//	          blocking: ["(*example.com/you/db.Pool).Get"]
+//
+// Then golangci-lint custom builds ./custom-gcl, which runs it with the
+// other linters: ./custom-gcl run ./...
+//
+// # gopls
+//
+// gopls loads no analyzers from outside its source. A gopls built with
+// {analyzer: taskvet.Analyzer, enabled: true} added to the list in
+// gopls/internal/settings/analysis.go shows the reports as diagnostics and
+// the time.Sleep fix as a quick fix; an editor that runs golangci-lint (as
+// above) shows the reports without rebuilding gopls.
 package taskvet
