@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -138,5 +139,48 @@ func TestOnLoopCallsStillWork(t *testing.T) {
 	slices.Sort(order)
 	if got, want := strings.Join(order, ", "), "call later, done callback, spawned from a callback"; got != want {
 		t.Errorf("order = %s; want %s", got, want)
+	}
+}
+
+// TestOffLoopAwaitsFailAtOnce: awaiting functions called with a task's
+// context from another goroutine return an error wrapping ErrNotInTask at
+// once (DESIGN: a clear error, not a hang), and the loop goes on.
+func TestOffLoopAwaitsFailAtOnce(t *testing.T) {
+	awaits := []struct {
+		name string
+		call func(ctx context.Context, other *runtime.Task[int]) error
+	}{
+		{"Sleep", func(ctx context.Context, _ *runtime.Task[int]) error { return runtime.Sleep(ctx, time.Hour) }},
+		{"Yield", func(ctx context.Context, _ *runtime.Task[int]) error { return runtime.Yield(ctx) }},
+		{"Task.Await", func(ctx context.Context, o *runtime.Task[int]) error { _, err := o.Await(ctx); return err }},
+		{"Gather", func(ctx context.Context, o *runtime.Task[int]) error { _, err := runtime.Gather(ctx, o); return err }},
+		{"WaitFor", func(ctx context.Context, o *runtime.Task[int]) error {
+			_, err := runtime.WaitFor(ctx, time.Hour, o)
+			return err
+		}},
+		{"Shield", func(ctx context.Context, o *runtime.Task[int]) error { _, err := runtime.Shield(ctx, o); return err }},
+		{"ToThread", func(ctx context.Context, _ *runtime.Task[int]) error {
+			_, err := runtime.ToThread(ctx, func() (int, error) { return 0, nil })
+			return err
+		}},
+	}
+	for _, a := range awaits {
+		t.Run(a.name, func(t *testing.T) {
+			var got error
+			_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+				other := runtime.Spawn(ctx, sleepHour)
+				ch := make(chan error)
+				go func() { ch <- a.call(ctx, other) }()
+				got = <-ch
+				other.Cancel()
+				return 0, nil
+			}, quietLogger())
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if !errors.Is(got, runtime.ErrNotInTask) || !strings.HasPrefix(got.Error(), "runtime: "+a.name) {
+				t.Errorf("%s off the loop = %v; want an error wrapping ErrNotInTask, prefixed runtime: %s", a.name, got, a.name)
+			}
+		})
 	}
 }

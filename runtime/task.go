@@ -76,7 +76,7 @@ func (t *Task[T]) Await(ctx context.Context) (T, error) {
 		t.retrievedOut.Store(true) // not t.retrieved: that one is the loop's
 		return t.val, t.err
 	}
-	if err := cur.checkRunning("Await"); err != nil {
+	if err := cur.checkRunning("Task.Await"); err != nil {
 		return zero, err
 	}
 	if !t.task.done() {
