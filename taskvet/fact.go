@@ -2,6 +2,7 @@ package taskvet
 
 import (
 	"go/types"
+	"strconv"
 	"strings"
 )
 
@@ -130,7 +131,7 @@ func (f *runnerFact) String() string {
 		if i > 0 {
 			s += ","
 		}
-		s += " " + itoa(p)
+		s += " " + strconv.Itoa(p)
 	}
 	return s
 }

@@ -8,6 +8,7 @@ import (
 	"go/types"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/tools/go/analysis"
@@ -524,20 +525,7 @@ func (c *checker) solve() {
 // shortPos is pos as "file.go:12".
 func (c *checker) shortPos(pos token.Pos) string {
 	p := c.pass.Fset.Position(pos)
-	return filepath.Base(p.Filename) + ":" + itoa(p.Line)
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for ; n > 0; n /= 10 {
-		i--
-		b[i] = byte('0' + n%10)
-	}
-	return string(b[i:])
+	return filepath.Base(p.Filename) + ":" + strconv.Itoa(p.Line)
 }
 
 // isTaskRunner reports whether fn is one of the runtime's functions that
