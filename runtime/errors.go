@@ -113,14 +113,19 @@ func cycleErr(path []*task) error {
 
 // goexitError is the error of a task whose function called runtime.Goexit.
 type goexitError struct {
-	name string
-	id   uint64
+	name     string
+	id       uint64
+	inThread bool // in a function the task ran with ToThread
 }
 
 func goexitErr(t *task) error { return &goexitError{name: t.displayName(), id: t.id} }
 
 func (e *goexitError) Error() string {
-	return fmt.Sprintf("runtime: task %s (id %d) called runtime.Goexit; t.Fatal and t.FailNow do: inside a task, use t.Error and return", e.name, e.id)
+	where := ""
+	if e.inThread {
+		where = "a ToThread function of "
+	}
+	return fmt.Sprintf("runtime: %stask %s (id %d) called runtime.Goexit; t.Fatal and t.FailNow do: inside a task, use t.Error and return", where, e.name, e.id)
 }
 
 // Is matches ErrGoexit.

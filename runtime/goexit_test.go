@@ -51,6 +51,17 @@ func TestGoexitInTaskEndsRun(t *testing.T) {
 			}, runtime.Named("quitter"))
 			return runtime.Sleep(ctx, time.Hour)
 		}, "quitter"},
+		{"ToThread", func(ctx context.Context, sibling **runtime.Task[int]) error {
+			*sibling = runtime.Spawn(ctx, sleepHour, runtime.Named("sibling"))
+			c := runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+				return runtime.ToThread(ctx, func() (int, error) {
+					goruntime.Goexit()
+					return 1, nil
+				})
+			}, runtime.Named("quitter"))
+			_, err := c.Await(ctx)
+			return err
+		}, "quitter"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -114,7 +125,7 @@ func TestFatalInTaskFailsTheTest(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs child test processes")
 	}
-	for _, mode := range []string{"run", "submit"} {
+	for _, mode := range []string{"run", "submit", "thread"} {
 		t.Run(mode, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
@@ -128,7 +139,7 @@ func TestFatalInTaskFailsTheTest(t *testing.T) {
 			if !errors.As(err, &exit) {
 				t.Fatalf("child: %v; want it to exit with a failure; output:\n%s", err, out)
 			}
-			for _, want := range []string{"--- FAIL: TestHelperFatalInTask", "fatal inside the task", "returned: runtime: task ", "called runtime.Goexit"} {
+			for _, want := range []string{"--- FAIL: TestHelperFatalInTask", "fatal inside the task", "returned: runtime: ", "task ", "called runtime.Goexit"} {
 				if !strings.Contains(string(out), want) {
 					t.Errorf("child output lacks %q:\n%s", want, out)
 				}
@@ -139,8 +150,9 @@ func TestFatalInTaskFailsTheTest(t *testing.T) {
 
 // TestHelperFatalInTask is run by TestFatalInTaskFailsTheTest in a child
 // process; it does nothing otherwise. With TASKDUMP_HELPER_FATAL_IN_TASK=run
-// the test goroutine runs the loop; with =submit it submits the task to a
-// loop running on another goroutine and awaits it.
+// the test goroutine runs the loop; with =thread the t.Fatal is in a
+// ToThread function; with =submit it submits the task to a loop running on
+// another goroutine and awaits it.
 func TestHelperFatalInTask(t *testing.T) {
 	fatal := func(ctx context.Context) error {
 		runtime.Spawn(ctx, sleepHour)
@@ -153,6 +165,15 @@ func TestHelperFatalInTask(t *testing.T) {
 	switch os.Getenv("TASKDUMP_HELPER_FATAL_IN_TASK") {
 	case "run":
 		err := runtime.NewLoop(quietLogger()).Run(context.Background(), fatal)
+		t.Logf("Run returned: %v", err)
+	case "thread":
+		err := runtime.NewLoop(quietLogger()).Run(context.Background(), func(ctx context.Context) error {
+			_, err := runtime.ToThread(ctx, func() (int, error) {
+				t.Fatal("fatal inside the task")
+				return 0, nil
+			})
+			return err
+		})
 		t.Logf("Run returned: %v", err)
 	case "submit":
 		b := startLoop(t, quietLogger())

@@ -257,7 +257,7 @@ func (l *Loop) shutdown() {
 	// Anything posted after close: fail submitted tasks, drop the rest.
 	l.drainClosed()
 	for _, t := range l.unretr {
-		if !t.retrieved && !t.retrievedOut.Load() {
+		if !t.retrieved && !t.retrievedOut.Load() && (l.exit == nil || !errors.Is(t.err, ErrGoexit)) {
 			l.cfg.logger.Error("runtime: task error was never retrieved", "task", t.repr(), "error", t.err)
 		}
 	}
@@ -502,9 +502,11 @@ func (l *Loop) step(t *task) {
 	l.fresh = false
 	l.last = t
 	l.lastStart = now
-	if l.caught.Load() {
-		// The watchdog caught this step blocking: publish and report it now,
-		// before the task's next transition.
+	if l.caught.Load() || l.obs != nil && l.cfg.slowStep > 0 && l.clock()-now >= int64(l.cfg.slowStep) {
+		// The step blocked (the watchdog caught it, or it ended past the
+		// threshold before the watchdog looked): publish and report it now,
+		// so the Observer sees its OnBlock before the task's next transition.
+		// One clock reading per step, only with an Observer.
 		l.caught.Store(false)
 		l.flush()
 	}
@@ -587,6 +589,9 @@ func (l *Loop) publishEnd(t *task, now int64) {
 	}
 	l.retireLocked(t, now)
 	l.mu.Unlock()
+	if len(l.pendingBlocks) > 0 {
+		l.reportBlocks() // the last step's, before t's end
+	}
 	l.completeNotify(t)
 }
 

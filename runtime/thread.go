@@ -17,6 +17,10 @@ import (
 // cancellation at once; fn keeps running and its result is dropped (the
 // task's context is done, so fn can watch ctx.Done()).
 //
+// A fn that calls runtime.Goexit (t.Fatal does) ends its worker; ToThread
+// returns an error matching ErrGoexit and the loop ends as when a task calls
+// Goexit (see Loop.Run).
+//
 // A call costs a few microseconds: a handoff to a worker and back.
 //
 //go:noinline
@@ -39,14 +43,29 @@ func ToThread[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 	res := &result{waiting: true}
 	l.threads.inflight++
 	l.threads.submit(func() {
-		v, err := runProtected(fn)
-		l.post(func() {
-			l.threads.inflight--
-			res.v, res.err, res.done = v, err, true
-			if res.waiting {
-				l.schedule(cur)
+		var v T
+		var err error
+		goexit := true
+		defer func() {
+			// Deferred, so that a fn that called runtime.Goexit (t.Fatal
+			// does) still reports: the task gets an error matching
+			// ErrGoexit and the loop ends as for a task that called it.
+			if goexit {
+				err = &goexitError{name: cur.displayName(), id: cur.id, inThread: true}
 			}
-		})
+			l.post(func() {
+				l.threads.inflight--
+				res.v, res.err, res.done = v, err, true
+				if goexit && l.exit == nil {
+					l.exit = err
+				}
+				if res.waiting {
+					l.schedule(cur)
+				}
+			})
+		}()
+		v, err = runProtected(fn)
+		goexit = false
 	})
 	for !res.done {
 		if cur.cancelPending {
@@ -104,7 +123,15 @@ func (p *threadPool) submit(job func()) {
 }
 
 func (p *threadPool) work() {
-	defer p.wg.Done()
+	exited := false
+	defer func() {
+		if !exited { // a job called runtime.Goexit: this worker is gone
+			p.mu.Lock()
+			p.workers--
+			p.mu.Unlock()
+		}
+		p.wg.Done()
+	}()
 	p.mu.Lock()
 	for {
 		for len(p.jobs) == 0 && !p.closed {
@@ -115,6 +142,7 @@ func (p *threadPool) work() {
 		if len(p.jobs) == 0 {
 			p.workers--
 			p.mu.Unlock()
+			exited = true
 			return
 		}
 		job := p.jobs[0]
