@@ -174,20 +174,6 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 	return context.WithValue(ctx, peerKey{}, p)
 }
 
-// withFD runs get on the connection's file descriptor; peerCred (one per
-// system) reads the peer's credentials through it.
-func withFD(uc *net.UnixConn, get func(fd int) error) error {
-	rc, err := uc.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var gerr error
-	if err := rc.Control(func(fd uintptr) { gerr = get(int(fd)) }); err != nil {
-		return err
-	}
-	return gerr
-}
-
 // PeerFromContext returns the credentials of the peer of a request served
 // by an Agent (false when the handler is mounted on another server).
 func PeerFromContext(ctx context.Context) (Peer, bool) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/taskdump/taskdump/inspect/internal/peercred"
 	"github.com/taskdump/taskdump/inspect/wire"
 	"github.com/taskdump/taskdump/runtime"
 )
@@ -152,7 +153,7 @@ func TestListenReplacesStaleSocket(t *testing.T) {
 // deadPID returns a pid with no process.
 func deadPID(t *testing.T) int {
 	for pid := 4_000_000; pid > 3_000_000; pid -= 7919 {
-		if !processAlive(pid) {
+		if !peercred.ProcessAlive(pid) {
 			return pid
 		}
 	}

@@ -6,64 +6,26 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
-	"syscall"
+
+	"github.com/taskdump/taskdump/inspect/internal/sockdir"
 )
 
 // EnvDir is the environment variable that overrides the socket directory.
-const EnvDir = "TASKDUMP_DIR"
+const EnvDir = sockdir.EnvDir
 
 // ErrBadDir is wrapped by the error about a socket directory that is missing
 // where it was named ($TASKDUMP_DIR, --dir) or is not a directory, for the
-// client and the agent alike.
-var ErrBadDir = errors.New("bad socket directory")
+// client and the agent alike (it is client.ErrBadDir).
+var ErrBadDir = sockdir.ErrBadDir
 
 // DefaultDir returns the directory where agents of this user put their
 // sockets: $TASKDUMP_DIR if set, else $XDG_RUNTIME_DIR/taskdump, else
 // <temp dir>/taskdump-<uid>. It only computes the name.
-func DefaultDir() string {
-	if d := os.Getenv(EnvDir); d != "" {
-		return d
-	}
-	return userDir(os.Getuid(), os.Getenv("XDG_RUNTIME_DIR"))
-}
-
-func userDir(uid int, xdg string) string {
-	if xdg != "" {
-		return filepath.Join(xdg, "taskdump")
-	}
-	return filepath.Join(os.TempDir(), "taskdump-"+strconv.Itoa(uid))
-}
+func DefaultDir() string { return sockdir.Default() }
 
 // SocketPath returns the socket path of process pid in dir (DefaultDir if
 // dir is empty).
-func SocketPath(dir string, pid int) string {
-	if dir == "" {
-		dir = DefaultDir()
-	}
-	return filepath.Join(dir, strconv.Itoa(pid)+".sock")
-}
-
-// CheckEnvDir returns an error wrapping ErrBadDir when $TASKDUMP_DIR is set
-// to a path that does not exist or is not a directory, and nil otherwise.
-// Dial and Scan call it first, so every command that looks for an agent
-// reports a wrong $TASKDUMP_DIR (or taskdump --dir) the same way.
-func CheckEnvDir() error {
-	d := os.Getenv(EnvDir)
-	if d == "" {
-		return nil
-	}
-	fi, err := os.Stat(d)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("inspect: %w: %s (from --dir or %s) does not exist", ErrBadDir, d, EnvDir)
-	case err != nil:
-		return fmt.Errorf("inspect: %w: %s (from --dir or %s): %w", ErrBadDir, d, EnvDir, err)
-	case !fi.IsDir():
-		return fmt.Errorf("inspect: %w: %s (from --dir or %s) is not a directory", ErrBadDir, d, EnvDir)
-	}
-	return nil
-}
+func SocketPath(dir string, pid int) string { return sockdir.SocketPath(dir, pid) }
 
 // prepareDir makes dir ready for the agent's socket. A missing directory is
 // created with mode 0700 (and its missing parents too). An existing one is
@@ -90,7 +52,7 @@ func prepareDir(dir string) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("inspect: %w: %s is not a directory (set %s to another directory)", ErrBadDir, dir, EnvDir)
 	}
-	if owner, ok := fileUID(fi); ok && owner != os.Geteuid() {
+	if owner, ok := sockdir.FileUID(fi); ok && owner != os.Geteuid() {
 		return fmt.Errorf("inspect: socket directory %s belongs to uid %d, not %d (set %s to a directory of your own)",
 			dir, owner, os.Geteuid(), EnvDir)
 	}
@@ -101,45 +63,11 @@ func prepareDir(dir string) error {
 	return nil
 }
 
-// fileUID returns the owner of a file.
-func fileUID(fi fs.FileInfo) (int, bool) {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return -1, false
-	}
-	return int(st.Uid), true
-}
-
-// processAlive reports whether a process with this pid exists (EPERM
-// counts: it exists, owned by someone else).
-func processAlive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
 // removeStale removes the socket at path if nothing listens on it.
 func removeStale(path string) (bool, error) {
-	fi, err := os.Lstat(path)
+	removed, err := sockdir.RemoveStale(path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return false, nil
-		}
-		return false, err
+		return removed, fmt.Errorf("inspect: %w", err)
 	}
-	if fi.Mode().Type() != fs.ModeSocket {
-		return false, fmt.Errorf("inspect: %s exists and is not a socket", path)
-	}
-	if c, err := dialUnix(path); err == nil {
-		c.Close()
-		return false, nil
-	} else if !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, syscall.ENOENT) {
-		return false, nil
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return false, fmt.Errorf("inspect: removing stale socket: %w", err)
-	}
-	return true, nil
+	return removed, nil
 }

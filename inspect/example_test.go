@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/taskdump/taskdump/inspect"
+	"github.com/taskdump/taskdump/inspect/client"
 	"github.com/taskdump/taskdump/runtime"
 )
 
@@ -48,12 +49,12 @@ func Example() {
 	}()
 	<-ready
 
-	c, err := inspect.DialPath(agent.Path()) // or inspect.Dial(pid) from another process
+	c, err := client.DialPath(agent.Path()) // or client.Dial(pid) from another process
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer c.Close()
-	tasks, err := c.Tasks(context.Background(), inspect.TaskFilter{Loop: "example"})
+	tasks, err := c.Tasks(context.Background(), client.TaskFilter{Loop: "example"})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -109,7 +109,7 @@ func TestWhereSearched(t *testing.T) {
 		_, errs["Dial"] = Dial(os.Getppid())
 		_, _, errs["Scan"] = Scan("")
 		_, _, errs["Ps"] = Ps(context.Background(), "", time.Second)
-		wantMsg := "inspect: bad socket directory: " + tt.env + " (from --dir or " + EnvDir + ") " + tt.want
+		wantMsg := "client: bad socket directory: " + tt.env + " (from --dir or " + EnvDir + ") " + tt.want
 		for name, err := range errs {
 			if !errors.Is(err, ErrBadDir) || err.Error() != wantMsg {
 				t.Errorf("%s with %s=%s: err = %v, want %q", name, EnvDir, tt.env, err, wantMsg)

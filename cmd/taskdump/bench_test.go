@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/taskdump/taskdump/inspect"
+	"github.com/taskdump/taskdump/inspect/client"
 )
 
 // BenchmarkTasksJSON100k is the end-to-end cost of `taskdump tasks PID
@@ -26,7 +26,7 @@ func BenchmarkTasksTable100k(b *testing.B) {
 func benchTasks(b *testing.B, extra ...string) {
 	const n = 100_000
 	p := startProc(b, bins.fixture, "-tasks", strconv.Itoa(n))
-	c, err := inspect.DialPath(p.sock)
+	c, err := client.DialPath(p.sock)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func benchTasks(b *testing.B, extra ...string) {
 	// Wait until every bulk task has taken its first step.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		ts, err := c.Tasks(context.Background(), inspect.TaskFilter{Name: "bulk-*", States: []string{"pending"}})
+		ts, err := c.Tasks(context.Background(), client.TaskFilter{Name: "bulk-*", States: []string{"pending"}})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/taskdump/taskdump/inspect"
+	"github.com/taskdump/taskdump/inspect/client"
 	"github.com/taskdump/taskdump/inspect/wire"
 )
 
@@ -200,7 +200,7 @@ func TestWaitEndedAgentGone(t *testing.T) {
 		}
 		l.Close()
 	}()
-	c, err := inspect.DialPath(sock)
+	c, err := client.DialPath(sock)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,20 +21,21 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/taskdump/taskdump/inspect"
+	"github.com/taskdump/taskdump/inspect/client"
 	"github.com/taskdump/taskdump/inspect/wire"
 )
 
-// dial connects to the agent named by target: a PID or a socket path.
-func dial(target string) (*inspect.Client, error) {
+// dial connects to the agent named by target: a PID, whose socket is
+// looked for in dir (--dir; empty for the default), or a socket path.
+func dial(dir, target string) (*client.Client, error) {
 	if strings.ContainsRune(target, '/') || strings.HasSuffix(target, ".sock") {
-		return inspect.DialPath(target)
+		return client.DialPath(target)
 	}
 	pid, err := strconv.Atoi(target)
 	if err != nil || pid <= 0 {
 		return nil, usagef("bad PID %q: want a process id or the path of an agent's socket", target)
 	}
-	return inspect.Dial(pid)
+	return client.Dial(pid, client.WithDir(dir))
 }
 
 func parseTaskID(s string) (uint64, error) {
@@ -58,10 +59,11 @@ func writeJSONTo(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// show dials target, fetches one value with get and prints it to e's
-// standard output: as indented JSON if asJSON, else with render.
-func show[T any](e *env, target string, asJSON bool, get func(*inspect.Client) (T, error), render func(io.Writer, T) error) error {
-	c, err := dial(target)
+// show dials target (in socket directory dir), fetches one value with get
+// and prints it to e's standard output: as indented JSON if asJSON, else
+// with render.
+func show[T any](e *env, dir, target string, asJSON bool, get func(*client.Client) (T, error), render func(io.Writer, T) error) error {
+	c, err := dial(dir, target)
 	if err != nil {
 		return err
 	}
@@ -89,9 +91,15 @@ func psCmd() *command {
 				return err
 			}
 			// Every agent is asked at once, each for at most
-			// inspect.PsTimeout: one that never answers is marked and
+			// client.PsTimeout: one that never answers is marked and
 			// delays the others by nothing.
-			sts, removed, err := inspect.Ps(ctx, "", inspect.PsTimeout)
+			// Ps checks $TASKDUMP_DIR, and --dir is checked the same way.
+			if o.dir != "" {
+				if err := client.CheckDir(o.dir); err != nil {
+					return err
+				}
+			}
+			sts, removed, err := client.Ps(ctx, o.dir, client.PsTimeout)
 			if err != nil {
 				return err
 			}
@@ -100,15 +108,19 @@ func psCmd() *command {
 				e.errf("taskdump: removed stale socket %s\n", p)
 			}
 			if len(sts) == 0 {
-				e.errf("taskdump: no agent in %s\n", inspect.DefaultDir())
+				dir := o.dir
+				if dir == "" {
+					dir = client.DefaultDir()
+				}
+				e.errf("taskdump: no agent in %s\n", dir)
 			}
 			var procs []wire.Process
-			var silent []inspect.Status
+			var silent []client.Status
 			for _, st := range sts {
 				switch {
 				case st.Err == nil:
 					procs = append(procs, st.Process)
-				case errors.Is(st.Err, inspect.ErrTimeout) && !o.json:
+				case errors.Is(st.Err, client.ErrTimeout) && !o.json:
 					silent = append(silent, st)
 				default:
 					e.errf("taskdump: pid %d: %s\n", st.PID, reason(st.Err))
@@ -133,7 +145,7 @@ func psCmd() *command {
 				out.printf("%d\t%s\t%s\t%d\n", p.PID, commandLine(p.Command), strings.Join(names, ","), n)
 			}
 			for _, st := range silent {
-				out.printf("%d\t(no answer within %s)\t-\t-\n", st.PID, inspect.PsTimeout)
+				out.printf("%d\t(no answer within %s)\t-\t-\n", st.PID, client.PsTimeout)
 			}
 			return tw.Flush()
 		},
@@ -176,7 +188,7 @@ func tasksCmd() *command {
 			if err := checkTaskFlags(o); err != nil {
 				return err
 			}
-			c, err := dial(args[0])
+			c, err := dial(o.dir, args[0])
 			if err != nil {
 				return err
 			}
@@ -186,7 +198,7 @@ func tasksCmd() *command {
 					return err
 				}
 			}
-			f := inspect.TaskFilter{States: o.states, Name: o.name, OlderThan: o.olderThan, Loop: o.loop, Stacks: o.stacks}
+			f := client.TaskFilter{States: o.states, Name: o.name, OlderThan: o.olderThan, Loop: o.loop, Stacks: o.stacks}
 			if o.json {
 				return c.WriteTasks(ctx, f, e.stdout)
 			}
@@ -237,7 +249,7 @@ func checkGlob(glob string) error {
 
 // checkLoop returns an error unless the process has a loop of that name or
 // id.
-func checkLoop(ctx context.Context, c *inspect.Client, loop string) error {
+func checkLoop(ctx context.Context, c *client.Client, loop string) error {
 	loops, err := c.Loops(ctx)
 	if err != nil {
 		return err
@@ -278,8 +290,8 @@ func treeCmd() *command {
 			if err := wantArgs(args, 1, "PID"); err != nil {
 				return err
 			}
-			return show(e, args[0], o.json,
-				func(c *inspect.Client) (wire.Tree, error) { return c.Tree(ctx) },
+			return show(e, o.dir, args[0], o.json,
+				func(c *client.Client) (wire.Tree, error) { return c.Tree(ctx) },
 				func(w io.Writer, t wire.Tree) error { renderTree(w, t); return nil })
 		},
 	}
@@ -302,8 +314,8 @@ func stackCmd() *command {
 			if err != nil {
 				return err
 			}
-			return show(e, args[0], o.json,
-				func(c *inspect.Client) (wire.StackResult, error) { return c.Stack(ctx, id) },
+			return show(e, o.dir, args[0], o.json,
+				func(c *client.Client) (wire.StackResult, error) { return c.Stack(ctx, id) },
 				func(w io.Writer, s wire.StackResult) error { renderStack(w, s, e.now(), o.all); return nil })
 		},
 	}
@@ -328,8 +340,8 @@ func blockingCmd() *command {
 			if o.last < 0 {
 				return usagef("bad -n %d: want a positive count (0: all)", o.last)
 			}
-			return show(e, args[0], o.json,
-				func(c *inspect.Client) ([]wire.BlockEvent, error) {
+			return show(e, o.dir, args[0], o.json,
+				func(c *client.Client) ([]wire.BlockEvent, error) {
 					evs, err := c.Blocking(ctx)
 					if err == nil && evs == nil {
 						evs = []wire.BlockEvent{} // JSON [] rather than null
@@ -357,14 +369,14 @@ func historyCmd() *command {
 			if o.last < 0 {
 				return usagef("bad -n %d: want a positive count (0: all)", o.last)
 			}
-			get := func(c *inspect.Client) ([]wire.Task, error) {
+			get := func(c *client.Client) ([]wire.Task, error) {
 				ts, err := c.History(ctx)
 				if err == nil && ts == nil {
 					ts = []wire.Task{} // JSON [] rather than null
 				}
 				return lastN(ts, o.last), err
 			}
-			return show(e, args[0], o.json, get,
+			return show(e, o.dir, args[0], o.json, get,
 				func(w io.Writer, ts []wire.Task) error { return renderHistory(w, ts, e.now()) })
 		},
 	}
@@ -390,7 +402,7 @@ func snapshotCmd() *command {
 					return err
 				}
 			}
-			c, err := dial(args[0])
+			c, err := dial(o.dir, args[0])
 			if err != nil {
 				return err
 			}
@@ -441,7 +453,7 @@ func runProfile(ctx context.Context, e *env, o *opts, args []string) error {
 			return err
 		}
 	}
-	c, err := dial(args[0])
+	c, err := dial(o.dir, args[0])
 	if err != nil {
 		return err
 	}
@@ -559,13 +571,13 @@ func runCancel(ctx context.Context, e *env, o *opts, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := dial(args[0])
+	c, err := dial(o.dir, args[0])
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	if o.name != "" {
-		ts, err := c.Tasks(ctx, inspect.TaskFilter{Name: o.name})
+		ts, err := c.Tasks(ctx, client.TaskFilter{Name: o.name})
 		if err != nil {
 			return err
 		}
@@ -620,12 +632,12 @@ func cancelIDs(args []string, glob string) ([]uint64, error) {
 // answer that is not about one task (a read-only agent, a refused user, a
 // broken connection) is returned as the error, once; if the process exited
 // after a cancel was sent, that is printed and the requests are nil.
-func sendCancels(ctx context.Context, e *env, c *inspect.Client, ids []uint64, msg string) ([]wire.CancelResult, int, error) {
+func sendCancels(ctx context.Context, e *env, c *client.Client, ids []uint64, msg string) ([]wire.CancelResult, int, error) {
 	requested := []wire.CancelResult{}
 	failed := 0
 	for i, id := range ids {
 		r, err := c.Cancel(ctx, id, msg)
-		var ae *inspect.APIError
+		var ae *client.APIError
 		switch {
 		case err == nil:
 		case !errors.As(err, &ae) && ctx.Err() == nil && agentGone(c.Path()):
@@ -634,7 +646,7 @@ func sendCancels(ctx context.Context, e *env, c *inspect.Client, ids []uint64, m
 			// task its life hung on. Its tasks are gone with it.
 			e.outf("task %d: %s after the cancel was sent\n", id, goneReason(c.Path()))
 			return nil, 0, nil
-		case ae == nil || errors.Is(err, inspect.ErrReadOnly) || errors.Is(err, inspect.ErrPermission):
+		case ae == nil || errors.Is(err, client.ErrReadOnly) || errors.Is(err, client.ErrPermission):
 			// Not about this task: every other cancel would get the same
 			// answer. Say it once.
 			if left := len(ids) - i; len(ids) > 1 {
@@ -660,7 +672,7 @@ func sendCancels(ctx context.Context, e *env, c *inspect.Client, ids []uint64, m
 // waitCancelled waits for each requested task to end and prints how it
 // ended, or that the process exited meanwhile. It returns how many waits
 // failed (printed).
-func waitCancelled(ctx context.Context, e *env, c *inspect.Client, requested []wire.CancelResult) int {
+func waitCancelled(ctx context.Context, e *env, c *client.Client, requested []wire.CancelResult) int {
 	failed := 0
 	for _, r := range requested {
 		t, err := waitEnded(ctx, c, r.ID)
@@ -701,20 +713,20 @@ var errAgentGone = errors.New("the agent went away")
 // record from the history. If the task is in neither, it returns
 // errTaskGone; if the agent goes away meanwhile — the task's end ended the
 // process — errAgentGone.
-func waitEnded(ctx context.Context, c *inspect.Client, id uint64) (wire.Task, error) {
+func waitEnded(ctx context.Context, c *client.Client, id uint64) (wire.Task, error) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	transportErrs := 0
 	for {
 		t, err := c.Task(ctx, id)
-		var ae *inspect.APIError
+		var ae *client.APIError
 		switch {
 		case err == nil:
 			transportErrs = 0
 			if t.Done() {
 				return t, nil
 			}
-		case errors.Is(err, inspect.ErrNoTask):
+		case errors.Is(err, client.ErrNoTask):
 			// Ended, and its loop closed or the history dropped it.
 			return t, errTaskGone
 		case ctx.Err() != nil:
@@ -741,9 +753,9 @@ func waitEnded(ctx context.Context, c *inspect.Client, id uint64) (wire.Task, er
 // agentGone reports whether nothing listens on the socket at path any
 // more.
 func agentGone(path string) bool {
-	c, err := inspect.DialPath(path)
+	c, err := client.DialPath(path)
 	if err != nil {
-		return errors.Is(err, inspect.ErrNoAgent)
+		return errors.Is(err, client.ErrNoAgent)
 	}
 	c.Close()
 	return false
@@ -793,7 +805,7 @@ func socketCmd() *command {
 			if err := wantArgs(args, 1, "PID"); err != nil {
 				return err
 			}
-			c, err := dial(args[0])
+			c, err := dial(o.dir, args[0])
 			if err != nil {
 				return err
 			}

@@ -42,7 +42,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/taskdump/taskdump/inspect"
+	"github.com/taskdump/taskdump/inspect/client"
 )
 
 // usageError marks a usage error (exit status 2); its message is printed with
@@ -211,9 +211,6 @@ func run(ctx context.Context, args []string, e *env) int {
 			cmd.name, o.timeout, cmd.name)
 		return 2
 	}
-	if o.dir != "" {
-		os.Setenv(inspect.EnvDir, o.dir)
-	}
 	if o.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.timeout)
@@ -239,13 +236,14 @@ func run(ctx context.Context, args []string, e *env) int {
 // reason renders err as one line without the package prefixes. The
 // client's own timeout errors already say what timed out after how long.
 func reason(err error) string {
-	if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, inspect.ErrTimeout) {
+	if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, client.ErrTimeout) {
 		return "timed out: " + clean(err.Error())
 	}
 	return clean(err.Error())
 }
 
 func clean(s string) string {
+	s = strings.ReplaceAll(s, "client: ", "")
 	s = strings.ReplaceAll(s, "inspect: ", "")
 	s = strings.ReplaceAll(s, "\n", " ")
 	return s

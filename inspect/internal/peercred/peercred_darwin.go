@@ -1,4 +1,4 @@
-package inspect
+package peercred
 
 import (
 	"fmt"
@@ -7,33 +7,32 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// peerCred reads the connecting process's credentials with LOCAL_PEERCRED
-// (macOS has no SO_PEERCRED, and the pid is not part of it).
-func peerCred(uc *net.UnixConn) (Peer, error) {
+// read reads the peer's credentials with LOCAL_PEERCRED (macOS has no
+// SO_PEERCRED, and the pid is not part of it).
+func read(uc *net.UnixConn) (Cred, error) {
 	var cred *unix.Xucred
 	err := withFD(uc, func(fd int) (err error) {
 		cred, err = unix.GetsockoptXucred(fd, unix.SOL_LOCAL, unix.LOCAL_PEERCRED)
 		return err
 	})
 	if err != nil {
-		return Peer{}, err
+		return Cred{}, err
 	}
 	gid := -1
 	if cred.Ngroups > 0 {
 		gid = int(cred.Groups[0])
 	}
-	return Peer{PID: -1, UID: int(cred.Uid), GID: gid}, nil
+	return Cred{PID: -1, UID: int(cred.Uid), GID: gid}, nil
 }
 
-// processUID returns the effective uid of process pid (the uid
-// LOCAL_PEERCRED reports for its sockets).
+// processUID reads the effective uid of process pid with sysctl.
 func processUID(pid int) (int, error) {
 	kp, err := unix.SysctlKinfoProc("kern.proc.pid", pid)
 	if err != nil {
 		return -1, err
 	}
 	if int(kp.Proc.P_pid) != pid {
-		return -1, fmt.Errorf("inspect: no process %d", pid)
+		return -1, fmt.Errorf("no process %d", pid)
 	}
 	return int(kp.Eproc.Ucred.Uid), nil
 }

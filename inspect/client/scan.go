@@ -1,4 +1,4 @@
-package inspect
+package client
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/taskdump/taskdump/inspect/internal/peercred"
+	"github.com/taskdump/taskdump/inspect/internal/sockdir"
 	"github.com/taskdump/taskdump/inspect/wire"
 )
 
@@ -53,14 +55,14 @@ func scan(dir string) (live []Found, refused []Status, removed []string, err err
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil, nil, nil
 		}
-		return nil, nil, nil, fmt.Errorf("inspect: scanning %s: %w", dir, err)
+		return nil, nil, nil, fmt.Errorf("client: scanning %s: %w", dir, err)
 	}
 	if err := trustScanDir(dir, fi); err != nil {
 		return nil, nil, nil, err
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("inspect: scanning %s: %w", dir, err)
+		return nil, nil, nil, fmt.Errorf("client: scanning %s: %w", dir, err)
 	}
 	for _, e := range ents {
 		name, ok := strings.CutSuffix(e.Name(), ".sock")
@@ -72,7 +74,7 @@ func scan(dir string) (live []Found, refused []Status, removed []string, err err
 			continue
 		}
 		p := filepath.Join(dir, e.Name())
-		if !processAlive(pid) {
+		if !peercred.ProcessAlive(pid) {
 			if err := os.Remove(p); err == nil {
 				removed = append(removed, p)
 			}
@@ -104,15 +106,15 @@ func scan(dir string) (live []Found, refused []Status, removed []string, err err
 // planted sockets.
 func trustScanDir(dir string, fi fs.FileInfo) error {
 	if !fi.IsDir() {
-		return fmt.Errorf("inspect: %w: %s is not a directory", ErrBadDir, dir)
+		return fmt.Errorf("client: %w: %s is not a directory", ErrBadDir, dir)
 	}
 	self := os.Geteuid()
-	if owner, ok := fileUID(fi); ok && owner != self && owner != 0 {
-		return fmt.Errorf("inspect: %w: socket directory %s belongs to uid %d, not to you (uid %d); another user may have made it",
+	if owner, ok := sockdir.FileUID(fi); ok && owner != self && owner != 0 {
+		return fmt.Errorf("client: %w: socket directory %s belongs to uid %d, not to you (uid %d); another user may have made it",
 			ErrUntrusted, dir, owner, self)
 	}
 	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
-		return fmt.Errorf("inspect: %w: socket directory %s has mode %#o, so other users could plant sockets there (use a directory only you can write, with --dir or %s)",
+		return fmt.Errorf("client: %w: socket directory %s has mode %#o, so other users could plant sockets there (use a directory only you can write, with --dir or %s)",
 			ErrUntrusted, dir, perm, EnvDir)
 	}
 	return nil

@@ -1,4 +1,4 @@
-package inspect
+package peercred
 
 import (
 	"fmt"
@@ -10,21 +10,21 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// peerCred reads the connecting process's credentials with SO_PEERCRED.
-func peerCred(uc *net.UnixConn) (Peer, error) {
+// read reads the peer's credentials with SO_PEERCRED.
+func read(uc *net.UnixConn) (Cred, error) {
 	var cred *unix.Ucred
 	err := withFD(uc, func(fd int) (err error) {
 		cred, err = unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
 		return err
 	})
 	if err != nil {
-		return Peer{}, err
+		return Cred{}, err
 	}
-	return Peer{PID: int(cred.Pid), UID: int(cred.Uid), GID: int(cred.Gid)}, nil
+	return Cred{PID: int(cred.Pid), UID: int(cred.Uid), GID: int(cred.Gid)}, nil
 }
 
-// processUID returns the effective uid of process pid (the uid SO_PEERCRED
-// reports for its sockets), from /proc/<pid>/status.
+// processUID reads the effective uid of process pid from
+// /proc/<pid>/status.
 func processUID(pid int) (int, error) {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
@@ -41,5 +41,5 @@ func processUID(pid int) (int, error) {
 		}
 		return strconv.Atoi(f[1])
 	}
-	return -1, fmt.Errorf("inspect: no Uid line in /proc/%d/status", pid)
+	return -1, fmt.Errorf("no Uid line in /proc/%d/status", pid)
 }

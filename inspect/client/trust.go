@@ -1,4 +1,4 @@
-package inspect
+package client
 
 import (
 	"errors"
@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/taskdump/taskdump/inspect/internal/peercred"
+	"github.com/taskdump/taskdump/inspect/internal/sockdir"
 )
 
 // ErrUntrusted is wrapped by the error about a socket the client refuses to
@@ -32,7 +35,7 @@ func pidOfPath(path string) int {
 		return 0
 	}
 	pid, err := strconv.Atoi(name)
-	if err != nil || !processAlive(pid) {
+	if err != nil || !peercred.ProcessAlive(pid) {
 		return 0
 	}
 	return pid
@@ -49,22 +52,22 @@ func newTarget(path string, pid int) (target, error) {
 	dir := filepath.Dir(path)
 	fi, err := os.Lstat(dir)
 	if err != nil {
-		return target{}, fmt.Errorf("inspect: socket directory: %w", err)
+		return target{}, fmt.Errorf("client: socket directory: %w", err)
 	}
 	if !fi.IsDir() {
-		return target{}, fmt.Errorf("inspect: %w %s: %s is not a directory (nothing was sent)", ErrUntrusted, path, dir)
+		return target{}, fmt.Errorf("client: %w %s: %s is not a directory (nothing was sent)", ErrUntrusted, path, dir)
 	}
-	owner, _ := fileUID(fi)
+	owner, _ := sockdir.FileUID(fi)
 	self := os.Geteuid()
 	t := target{path: path, pid: pid}
 	switch {
 	case pid > 0:
-		uid, err := processUID(pid)
+		uid, err := peercred.ProcessUID(pid)
 		if err != nil {
-			if !processAlive(pid) {
-				return target{}, fmt.Errorf("inspect: %w %d", ErrNoProcess, pid)
+			if !peercred.ProcessAlive(pid) {
+				return target{}, fmt.Errorf("client: %w %d", ErrNoProcess, pid)
 			}
-			return target{}, fmt.Errorf("inspect: the user of process %d: %w", pid, err)
+			return target{}, fmt.Errorf("client: the user of process %d: %w", pid, err)
 		}
 		t.uid = uid
 	case self == 0:
@@ -73,11 +76,11 @@ func newTarget(path string, pid int) (target, error) {
 		t.uid = self
 	}
 	if owner != self && owner != 0 && owner != t.uid {
-		return target{}, fmt.Errorf("inspect: %w %s: its directory belongs to uid %d, neither you (uid %d) nor %s; another user may have made it (nothing was sent)",
+		return target{}, fmt.Errorf("client: %w %s: its directory belongs to uid %d, neither you (uid %d) nor %s; another user may have made it (nothing was sent)",
 			ErrUntrusted, path, owner, self, t.who())
 	}
 	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
-		return target{}, fmt.Errorf("inspect: %w %s: its directory %s has mode %#o, so other users could have planted it (nothing was sent; use a directory only you can write, with --dir or %s)",
+		return target{}, fmt.Errorf("client: %w %s: its directory %s has mode %#o, so other users could have planted it (nothing was sent; use a directory only you can write, with --dir or %s)",
 			ErrUntrusted, path, dir, perm, EnvDir)
 	}
 	return t, nil
@@ -96,18 +99,18 @@ func (t target) who() string {
 func (t target) check(c net.Conn) error {
 	uc, ok := c.(*net.UnixConn)
 	if !ok {
-		return fmt.Errorf("inspect: %w %s: not a Unix socket connection", ErrUntrusted, t.path)
+		return fmt.Errorf("client: %w %s: not a Unix socket connection", ErrUntrusted, t.path)
 	}
-	p, err := peerCred(uc)
+	p, err := peercred.Read(uc)
 	if err != nil {
-		return fmt.Errorf("inspect: %w %s: cannot read its server's credentials (nothing was sent): %w", ErrUntrusted, t.path, err)
+		return fmt.Errorf("client: %w %s: cannot read its server's credentials (nothing was sent): %w", ErrUntrusted, t.path, err)
 	}
 	if p.UID != t.uid {
-		return fmt.Errorf("inspect: %w %s: its server runs as uid %d, not as %s; another user may have planted it (nothing was sent)",
+		return fmt.Errorf("client: %w %s: its server runs as uid %d, not as %s; another user may have planted it (nothing was sent)",
 			ErrUntrusted, t.path, p.UID, t.who())
 	}
 	if t.pid > 0 && p.PID > 0 && p.PID != t.pid {
-		return fmt.Errorf("inspect: %w %s: its server is process %d, not process %d (nothing was sent)",
+		return fmt.Errorf("client: %w %s: its server is process %d, not process %d (nothing was sent)",
 			ErrUntrusted, t.path, p.PID, t.pid)
 	}
 	return nil
@@ -115,7 +118,7 @@ func (t target) check(c net.Conn) error {
 
 // dial connects to the socket and checks its server.
 func (t target) dial() (net.Conn, error) {
-	c, err := dialUnix(t.path)
+	c, err := sockdir.DialUnix(t.path)
 	if err != nil {
 		return nil, err
 	}
