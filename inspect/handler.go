@@ -770,7 +770,7 @@ func loopsOf(snaps []runtime.LoopSnapshot) []wire.Loop {
 
 func (h *handler) process(snaps []runtime.LoopSnapshot) wire.Process {
 	return wire.Process{
-		PID: os.Getpid(), UID: h.self, Command: os.Args, GoVersion: goruntime.Version(),
+		Schema: wire.Schema, PID: os.Getpid(), UID: h.self, Command: os.Args, GoVersion: goruntime.Version(),
 		ReadOnly: h.readOnly, Started: h.started, Loops: loopsOf(snaps),
 	}
 }
@@ -808,7 +808,7 @@ func (h *handler) snapshot(stacks bool) wire.Snapshot {
 		s.Loops = append(s.Loops, out)
 		sums = append(sums, out.Loop)
 	}
-	s.Process = wire.Process{PID: os.Getpid(), UID: h.self, Command: os.Args, GoVersion: goruntime.Version(),
+	s.Process = wire.Process{Schema: wire.Schema, PID: os.Getpid(), UID: h.self, Command: os.Args, GoVersion: goruntime.Version(),
 		ReadOnly: h.readOnly, Started: h.started, Loops: sums}
 	if s.Process.Loops == nil {
 		s.Process.Loops = []wire.Loop{}

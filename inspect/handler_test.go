@@ -251,3 +251,30 @@ func TestRefusesOtherUIDs(t *testing.T) {
 		})
 	}
 }
+
+// TestProcessSchema checks that /v1/process and /v1/snapshot carry the
+// wire schema, so that a reader can tell an agent it does not understand.
+func TestProcessSchema(t *testing.T) {
+	h := Handler(Options{})
+	for _, tt := range []struct {
+		path string
+		get  func(m map[string]json.RawMessage) json.RawMessage
+	}{
+		{"/v1/process", func(m map[string]json.RawMessage) json.RawMessage { return m["schema"] }},
+		{"/v1/snapshot", func(m map[string]json.RawMessage) json.RawMessage {
+			var p map[string]json.RawMessage
+			json.Unmarshal(m["process"], &p)
+			return p["schema"]
+		}},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", tt.path, nil))
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+			t.Fatalf("GET %s: %d %v", tt.path, rec.Code, err)
+		}
+		if got, want := string(tt.get(m)), fmt.Sprint(wire.Schema); got != want {
+			t.Errorf("GET %s: schema = %s, want %s", tt.path, got, want)
+		}
+	}
+}

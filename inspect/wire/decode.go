@@ -5,14 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // DecodeTasks decodes a JSON array of tasks, as /v1/tasks and /v1/history
 // send them. It parses the agent's own output several times faster than
-// encoding/json and falls back to encoding/json for anything it does not
-// expect (escapes, non-ASCII text, null, unknown or differently cased keys,
-// numbers with a fraction or exponent), so it accepts exactly what
+// encoding/json, and skips keys it does not know (a newer agent's fields)
+// as fast. It falls back to encoding/json for anything else it does not
+// expect (escapes or non-ASCII text in known fields, null, differently
+// cased keys, numbers with a fraction or exponent in known fields), so it
+// accepts exactly what
 // json.Unmarshal into a []Task accepts and returns the same result;
 // FuzzDecodeTasks checks that. That includes a key given twice in one
 // object: as encoding/json does, the later value is decoded into the
@@ -185,6 +188,173 @@ func (d *decoder) int() (int64, error) {
 	return v, nil
 }
 
+// intN reads an integer that fits an int.
+func (d *decoder) intN() (int, error) {
+	v, err := strconv.ParseInt(string(d.num()), 10, strconv.IntSize)
+	if err != nil {
+		return 0, errSlow
+	}
+	return int(v), nil
+}
+
+// uints reads an array of integers into a new slice, as encoding/json
+// decodes an array of numbers (a repeated key replaces the earlier array's
+// elements; an empty array gives an empty, non-nil slice).
+func (d *decoder) uints() ([]uint64, error) {
+	s := []uint64{}
+	err := d.array(func() error {
+		v, err := d.uint()
+		s = append(s, v)
+		return err
+	})
+	return s, err
+}
+
+// unknown handles the key k that is not one of fields: encoding/json
+// ignores it, unless it matches one of fields but for case, when
+// encoding/json decodes it into that field. The first is skipped here, at
+// full speed, so that an older client reads a newer agent's records as
+// fast as its own; the second goes to the slow path.
+func (d *decoder) unknown(k string, fields []string) error {
+	for _, f := range fields {
+		if strings.EqualFold(k, f) {
+			return errSlow
+		}
+	}
+	return d.skip(0)
+}
+
+// maxSkipDepth bounds the nesting of a skipped value; deeper values go to
+// the slow path, which applies encoding/json's own limit.
+const maxSkipDepth = 100
+
+// skip reads past one JSON value of any type, checking its syntax as
+// encoding/json does.
+func (d *decoder) skip(depth int) error {
+	d.ws()
+	if d.i >= len(d.data) || depth > maxSkipDepth {
+		return errSlow
+	}
+	switch c := d.data[d.i]; c {
+	case '"':
+		return d.skipString()
+	case '{', '[':
+		return d.skipContainer(depth)
+	case 't', 'f':
+		_, err := d.bool()
+		return err
+	case 'n':
+		if d.i+4 <= len(d.data) && string(d.data[d.i:d.i+4]) == "null" {
+			d.i += 4
+			return nil
+		}
+		return errSlow
+	}
+	return d.skipNumber()
+}
+
+// skipContainer reads past an object or an array, without allocating.
+func (d *decoder) skipContainer(depth int) error {
+	end := byte(']')
+	if d.data[d.i] == '{' {
+		end = '}'
+	}
+	d.i++
+	if d.byte(end) {
+		return nil
+	}
+	for {
+		if end == '}' {
+			d.ws()
+			if d.i >= len(d.data) || d.data[d.i] != '"' {
+				return errSlow
+			}
+			if err := d.skipString(); err != nil || !d.byte(':') {
+				return errSlow
+			}
+		}
+		if err := d.skip(depth + 1); err != nil {
+			return err
+		}
+		if d.byte(',') {
+			continue
+		}
+		if d.byte(end) {
+			return nil
+		}
+		return errSlow
+	}
+}
+
+// skipString reads past a string, escapes and any text included: as
+// encoding/json's scanner, it refuses control characters and bad escapes
+// but no other byte (invalid UTF-8 is replaced only when decoded).
+func (d *decoder) skipString() error {
+	for j := d.i + 1; j < len(d.data); j++ {
+		switch c := d.data[j]; {
+		case c == '"':
+			d.i = j + 1
+			return nil
+		case c < 0x20:
+			return errSlow
+		case c == '\\':
+			j++
+			if j >= len(d.data) {
+				return errSlow
+			}
+			switch d.data[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if j+4 >= len(d.data) || !isHex(d.data[j+1]) || !isHex(d.data[j+2]) || !isHex(d.data[j+3]) || !isHex(d.data[j+4]) {
+					return errSlow
+				}
+				j += 4
+			default:
+				return errSlow
+			}
+		}
+	}
+	return errSlow
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+
+// skipNumber reads past a number in JSON's syntax:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (d *decoder) skipNumber() error {
+	digits := func() int {
+		n := 0
+		for d.i < len(d.data) && '0' <= d.data[d.i] && d.data[d.i] <= '9' {
+			d.i++
+			n++
+		}
+		return n
+	}
+	if d.i < len(d.data) && d.data[d.i] == '-' {
+		d.i++
+	}
+	start := d.i
+	if n := digits(); n == 0 || n > 1 && d.data[start] == '0' {
+		return errSlow
+	}
+	if d.i < len(d.data) && d.data[d.i] == '.' {
+		d.i++
+		if digits() == 0 {
+			return errSlow
+		}
+	}
+	if d.i < len(d.data) && (d.data[d.i] == 'e' || d.data[d.i] == 'E') {
+		d.i++
+		if d.i < len(d.data) && (d.data[d.i] == '+' || d.data[d.i] == '-') {
+			d.i++
+		}
+		if digits() == 0 {
+			return errSlow
+		}
+	}
+	return nil
+}
+
 // time reads a time as encoding/json does, through time.Time.UnmarshalJSON
 // (strict RFC 3339, stricter than time.Parse with time.RFC3339Nano).
 func (d *decoder) time() (time.Time, error) {
@@ -211,92 +381,6 @@ func (d *decoder) bool() (bool, error) {
 		return false, nil
 	}
 	return false, errSlow
-}
-
-func (d *decoder) frame(f *Frame) error {
-	return d.object(func(k string) (err error) {
-		switch k {
-		case "function":
-			f.Function, err = d.str()
-		case "file":
-			f.File, err = d.str()
-		case "line":
-			var v int64
-			v, err = d.int()
-			f.Line = int(v)
-		default:
-			err = errSlow
-		}
-		return err
-	})
-}
-
-func (d *decoder) task(t *Task) error {
-	return d.object(func(k string) (err error) {
-		switch k {
-		case "id":
-			t.ID, err = d.uint()
-		case "name":
-			t.Name, err = d.str()
-		case "state":
-			t.State, err = d.str()
-		case "loop":
-			t.Loop, err = d.str()
-		case "loop_id":
-			t.LoopID, err = d.uint()
-		case "parent_id":
-			t.ParentID, err = d.uint()
-		case "running":
-			t.Running, err = d.bool()
-		case "function":
-			t.Function, err = d.str()
-		case "spawned_at":
-			err = d.frame(&t.SpawnedAt)
-		case "suspended_at":
-			err = d.frame(&t.SuspendedAt)
-		case "awaiting":
-			t.Awaiting, err = d.str()
-		case "awaits":
-			t.Awaits = []uint64{}
-			err = d.array(func() error {
-				id, err := d.uint()
-				if err != nil {
-					return err
-				}
-				t.Awaits = append(t.Awaits, id)
-				return nil
-			})
-		case "until":
-			t.Until, err = d.time()
-		case "created":
-			t.Created, err = d.time()
-		case "started":
-			t.Started, err = d.time()
-		case "suspended":
-			t.Suspended, err = d.time()
-		case "steps":
-			t.Steps, err = d.uint()
-		case "busy_ns":
-			t.BusyNS, err = d.int()
-		case "sched_wait_ns":
-			t.SchedWaitNS, err = d.int()
-		case "idle_ns":
-			t.IdleNS, err = d.int()
-		case "cancel_msg":
-			t.CancelMsg, err = d.str()
-		case "cancel_by":
-			t.CancelBy, err = d.str()
-		case "stack":
-			t.Stack, err = d.frames(t.Stack)
-		case "finished":
-			t.Finished, err = d.time()
-		case "error":
-			t.Error, err = d.str()
-		default:
-			err = errSlow
-		}
-		return err
-	})
 }
 
 // frames reads an array of frames into s as encoding/json decodes an array

@@ -1,9 +1,11 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -64,6 +66,14 @@ var decodeSeeds = []string{
 	// Unknown and differently cased keys.
 	`[{"ID":7,"Name":"x","STACK":[{"Function":"f"}]}]`,
 	`[{"id":1,"nosuch":{"a":[1,{"b":null}]},"stack":[{"function":"f","extra":true}]}]`,
+	// Unknown keys are skipped on the fast path, which must check their
+	// values' syntax as encoding/json does.
+	`[{"x":"a\"b\\c\/\b\f\n\r\t\u00e9","x":-0.5e-3,"x":1E+2,"x":[[],{}]}]`,
+	`[{"x":"\x"}]`, `[{"x":"\u00g0"}]`, `[{"x":"\u00"}]`, "[{\"x\":\"a\tb\"}]", "[{\"x\":\"\xff\"}]",
+	`[{"x":01}]`, `[{"x":1.}]`, `[{"x":.5}]`, `[{"x":1e}]`, `[{"x":-}]`, `[{"x":+1}]`, `[{"x":1.5.5}]`,
+	`[{"x":tru}]`, `[{"x":nul}]`, `[{"x":nulll}]`, `[{"x":{"a"}}]`, `[{"x":{"a":1,}}]`, `[{"x":[1 2]}]`,
+	`[{"x":{"\u0061":1}}]`, `[{"x":"unterminated}]`, `[{"x":` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}]`,
+	`[{"Stack":[{"Line":1}],"idX":2}]`, `[{"stack":[{"LINE":1,"kind":"user"}]}]`,
 	// Nulls.
 	`[null]`, `[{"id":null,"name":null,"running":null,"created":null,"awaits":null}]`,
 	`[{"stack":[{"function":null,"line":null}]}]`,
@@ -140,4 +150,34 @@ func BenchmarkDecodeTasks(b *testing.B) {
 			json.Unmarshal(data, &out)
 		}
 	})
+}
+
+// BenchmarkDecodeTasks20k decodes 20,000 tasks as the agent writes them
+// ("known"), and the same tasks each carrying a key this version does not
+// know, as a newer agent might send ("unknown-key"): both take the fast
+// path.
+func BenchmarkDecodeTasks20k(b *testing.B) {
+	base := sampleTasks()[1]
+	base.Awaiting = "sleep(1h0m0s)"
+	base.SuspendedAt = Frame{"main.sleepHour", "/home/you/src/app/main.go", 60}
+	ts := make([]Task, 20_000)
+	for i := range ts {
+		ts[i] = base
+		ts[i].ID = uint64(i + 1)
+	}
+	known := appendAll(ts)
+	unknown := bytes.ReplaceAll(known, []byte(`{"id":`), []byte(`{"future_field":{"kind":"x","n":[1,2.5e3,true,null]},"id":`))
+	for _, bc := range []struct {
+		name string
+		data []byte
+	}{{"known", known}, {"unknown-key", unknown}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(bc.data)))
+			for b.Loop() {
+				if ts, err := DecodeTasks(bc.data); err != nil || len(ts) != 20_000 {
+					b.Fatalf("DecodeTasks: %d tasks, %v", len(ts), err)
+				}
+			}
+		})
+	}
 }

@@ -6,14 +6,52 @@
 // Every path of the protocol is versioned (/v1/...). Times are RFC 3339 with
 // nanoseconds; durations are integer nanoseconds in fields ending in _ns.
 // Zero values are omitted where noted by omitempty.
+//
+// # Compatibility
+//
+// /v1/process carries the schema of the JSON types (Process.Schema, this
+// package's Schema). Adding a field, an endpoint, an error code or a value
+// of an enumerated field keeps the schema: readers ignore what they do not
+// know (DecodeTasks skips unknown keys as fast as known ones), so an older
+// taskdump reads a newer agent. Removing or renaming a field, changing its
+// type, its unit or its meaning bumps Schema; a path change bumps Version.
+// A reader that finds a schema above its own says so (CheckSchema) rather
+// than misread the answer.
+//
+// # Adding a field
+//
+// The fields of Task and Frame are written once, here: TaskFields,
+// Task.AppendJSON and the fast decoder are generated from the struct tags
+// by internal/gen (run go generate ./inspect/wire after editing a struct;
+// TestGeneratedUpToDate fails until you do). Then fill the field in
+// inspect's convert.go and refresh the golden file with
+// go test ./inspect/wire -run TestGolden -update.
 package wire
 
 import (
+	"fmt"
 	"time"
 )
 
+//go:generate go run ./internal/gen/wiregen
+
 // Version is the protocol version, the first element of every path.
 const Version = "v1"
+
+// Schema is the version of the JSON types of this package, served in
+// Process.Schema. It changes only when a field is removed or changes type
+// or meaning; added fields keep it (see the package doc).
+const Schema = 1
+
+// CheckSchema returns nil if this package understands the schema an agent
+// reports (schema 0, from an agent that predates the field, is read as 1),
+// or an error saying the agent is newer.
+func CheckSchema(agent int) error {
+	if agent > Schema {
+		return fmt.Errorf("wire: the agent speaks wire schema %d, this reader understands schema %d: upgrade the reader", agent, Schema)
+	}
+	return nil
+}
 
 // Paths of the protocol. {id} is a decimal task id.
 const (
@@ -121,8 +159,10 @@ type Loop struct {
 	Blocking     *BlockEvent `json:"blocking,omitempty"`
 }
 
-// Process describes the process the agent runs in.
+// Process describes the process the agent runs in. Schema is the agent's
+// wire Schema.
 type Process struct {
+	Schema    int       `json:"schema"`
 	PID       int       `json:"pid"`
 	UID       int       `json:"uid"`
 	Command   []string  `json:"command"`
