@@ -1,0 +1,264 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/taskdump/taskdump/inspect/client"
+	"github.com/taskdump/taskdump/inspect/wire"
+)
+
+func cancelCmd() *command {
+	return &command{
+		name: "cancel", args: "PID [ID...]", short: "cancel tasks by id or name",
+		long: "Cancel asks the loop to cancel tasks, by id and/or by --name glob. The request is\n" +
+			"accepted even while a step blocks the loop; the loop delivers it when it regains\n" +
+			"control. With --wait, waits for each task to end and prints how it ended.",
+		flags: func(fs *pflag.FlagSet, o *opts) {
+			fs.StringVar(&o.name, "name", "", "also cancel every live task whose name matches this glob")
+			fs.StringVar(&o.msg, "msg", "", "cancel message, shown in the task's error")
+			boolFlag(fs, &o.wait, "wait", false, "wait for the tasks to end and print how they ended")
+		},
+		run: runCancel,
+	}
+}
+
+func runCancel(ctx context.Context, e *env, o *opts, args []string) error {
+	if len(args) < 1 {
+		return usagef("want PID and task IDs or --name")
+	}
+	ids, err := cancelIDs(args[1:], o.name)
+	if err != nil {
+		return err
+	}
+	c, err := dial(o.dir, args[0])
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if o.name != "" {
+		ts, err := c.Tasks(ctx, client.TaskFilter{Name: o.name})
+		if err != nil {
+			return err
+		}
+		if len(ts) == 0 && len(ids) == 0 {
+			return fmt.Errorf("no live task matches %q", o.name)
+		}
+		for _, t := range ts {
+			if !slices.Contains(ids, t.ID) {
+				ids = append(ids, t.ID)
+			}
+		}
+	}
+	requested, failed, err := sendCancels(ctx, e, c, ids, o.msg)
+	if err != nil || requested == nil {
+		return err
+	}
+	if o.wait {
+		failed += waitCancelled(ctx, e, c, requested)
+	}
+	if failed > 0 && len(ids) == 1 {
+		// The reason is printed already; exit non-zero.
+		return errAlreadyReported
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d cancels failed", failed, len(ids))
+	}
+	return nil
+}
+
+// cancelIDs parses the task ids of cancel's arguments, without repeats, and
+// checks that there is something to cancel.
+func cancelIDs(args []string, glob string) ([]uint64, error) {
+	var ids []uint64
+	for _, a := range args {
+		id, err := parseTaskID(a)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 && glob == "" {
+		return nil, usagef("want task IDs or --name GLOB")
+	}
+	return ids, checkGlob(glob)
+}
+
+// sendCancels asks the agent to cancel each task and prints each answer.
+// It returns the cancels the agent accepted and how many it refused for
+// reasons of their own (no such task, already finished: printed). An
+// answer that is not about one task (a read-only agent, a refused user, a
+// broken connection) is returned as the error, once; if the process exited
+// after a cancel was sent, that is printed and the requests are nil.
+func sendCancels(ctx context.Context, e *env, c *client.Client, ids []uint64, msg string) ([]wire.CancelResult, int, error) {
+	requested := []wire.CancelResult{}
+	failed := 0
+	for i, id := range ids {
+		r, err := c.Cancel(ctx, id, msg)
+		var ae *client.APIError
+		switch {
+		case err == nil:
+		case !errors.As(err, &ae) && ctx.Err() == nil && agentGone(c.Path()):
+			// The connection failed and nothing listens any more: the
+			// process exited, most likely because this cancel ended the
+			// task its life hung on. Its tasks are gone with it.
+			e.outf("task %d: %s after the cancel was sent\n", id, goneReason(c.Path()))
+			return nil, 0, nil
+		case ae == nil || errors.Is(err, client.ErrReadOnly) || errors.Is(err, client.ErrPermission):
+			// Not about this task: every other cancel would get the same
+			// answer. Say it once.
+			if left := len(ids) - i; len(ids) > 1 {
+				err = fmt.Errorf("%w (%s not cancelled)", err, plural(left, "task"))
+			}
+			return nil, 0, err
+		default:
+			failed++
+			e.errf("taskdump: %s\n", reason(err))
+			continue
+		}
+		requested = append(requested, r)
+		if r.LoopBlocked {
+			e.outf("task %d %q: cancel requested (loop %s is blocked: delivered when it regains control)\n", r.ID, r.Name, r.Loop)
+		} else {
+			e.outf("task %d %q: cancel requested\n", r.ID, r.Name)
+		}
+	}
+	e.flush()
+	return requested, failed, nil
+}
+
+// waitCancelled waits for each requested task to end and prints how it
+// ended, or that the process exited meanwhile. It returns how many waits
+// failed (printed).
+func waitCancelled(ctx context.Context, e *env, c *client.Client, requested []wire.CancelResult) int {
+	failed := 0
+	for _, r := range requested {
+		t, err := waitEnded(ctx, c, r.ID)
+		switch {
+		case errors.Is(err, errTaskGone):
+			e.outf("task %d %q: ended; its record is gone (its loop closed, or the history dropped it)\n", r.ID, r.Name)
+		case errors.Is(err, errAgentGone):
+			// Its end ended the process (or the process closed its
+			// agent): the cancel was delivered, and the other tasks are
+			// gone with the process.
+			e.outf("task %d %q: %s before the task's end could be read\n", r.ID, r.Name, goneReason(c.Path()))
+			return failed
+		case err != nil:
+			failed++
+			e.errf("taskdump: task %d: %s\n", r.ID, reason(err))
+		case t.Error != "":
+			e.outf("task %d %q: %s: %s\n", t.ID, t.Name, t.State, t.Error)
+		default:
+			e.outf("task %d %q: %s\n", t.ID, t.Name, t.State)
+		}
+		e.flush()
+	}
+	return failed
+}
+
+// errTaskGone is returned by waitEnded when the task is neither live nor
+// in the history.
+var errTaskGone = errors.New("the task's record is gone")
+
+// errAgentGone is returned by waitEnded when the agent stopped answering
+// and its socket is gone or refuses connections.
+var errAgentGone = errors.New("the agent went away")
+
+// waitEnded polls the task until it has ended, then returns its final
+// record from the history. If the task is in neither, it returns
+// errTaskGone; if the agent goes away meanwhile — the task's end ended the
+// process — errAgentGone.
+func waitEnded(ctx context.Context, c *client.Client, id uint64) (wire.Task, error) {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	transportErrs := 0
+	for {
+		t, err := c.Task(ctx, id)
+		var ae *client.APIError
+		switch {
+		case err == nil:
+			transportErrs = 0
+			if t.Done() {
+				return t, nil
+			}
+		case errors.Is(err, client.ErrNoTask):
+			// Ended, and its loop closed or the history dropped it.
+			return t, errTaskGone
+		case ctx.Err() != nil:
+			return t, fmt.Errorf("waiting for task %d to end: %w", id, ctx.Err())
+		case errors.As(err, &ae):
+			return t, err
+		default:
+			// The connection failed: the process may have exited.
+			if agentGone(c.Path()) {
+				return t, errAgentGone
+			}
+			if transportErrs++; transportErrs > 5 {
+				return t, err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return t, fmt.Errorf("waiting for task %d to end: %w", id, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// agentGone reports whether nothing listens on the socket at path any
+// more.
+func agentGone(path string) bool {
+	c, err := client.DialPath(path)
+	if err != nil {
+		return errors.Is(err, client.ErrNoAgent)
+	}
+	c.Close()
+	return false
+}
+
+// goneReason says why the agent at the socket path went away: "process
+// 4242 exited" if the process named by the socket's file name has exited
+// (within a second), else "the agent closed its socket".
+func goneReason(sock string) string {
+	pid, err := strconv.Atoi(strings.TrimSuffix(filepath.Base(sock), ".sock"))
+	if err != nil || pid <= 0 {
+		return "the agent closed its socket"
+	}
+	for range 50 {
+		if processExited(pid) {
+			return fmt.Sprintf("process %d exited", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return "the agent closed its socket"
+}
+
+// processExited reports whether pid has no process, or only a zombie
+// whose parent has not yet waited for it.
+func processExited(pid int) bool {
+	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return true
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// pid (comm) S ...: the state follows the last ')'.
+	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
+		return stat[i+2] == 'Z' || stat[i+2] == 'X'
+	}
+	return false
+}

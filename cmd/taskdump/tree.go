@@ -1,0 +1,30 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/spf13/pflag"
+
+	"github.com/taskdump/taskdump/inspect/client"
+	"github.com/taskdump/taskdump/inspect/wire"
+)
+
+func treeCmd() *command {
+	return &command{
+		name: "tree", args: "PID", short: "draw the await tree (who awaits whom, who spawned whom)",
+		long: "Tree draws the live tasks as a tree: under each task, the tasks it awaits, then the\n" +
+			"tasks it spawned that nobody awaits. Await cycles are flagged.",
+		flags: func(fs *pflag.FlagSet, o *opts) {
+			boolFlag(fs, &o.json, "json", false, "print the tree as JSON")
+		},
+		run: func(ctx context.Context, e *env, o *opts, args []string) error {
+			if err := wantArgs(args, 1, "PID"); err != nil {
+				return err
+			}
+			return show(e, o.dir, args[0], o.json,
+				func(c *client.Client) (wire.Tree, error) { return c.Tree(ctx) },
+				func(w io.Writer, t wire.Tree) error { renderTree(w, t); return nil })
+		},
+	}
+}
