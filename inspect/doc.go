@@ -1,5 +1,6 @@
 // Package inspect is the in-process agent that lets taskdump attach to a
-// live process, and the Go client that talks to it.
+// live process. The Go client that talks to it is package inspect/client,
+// which links neither the runtime nor this agent (as taskdump does not).
 //
 // Start the agent in one line, next to the loops it should show:
 //
@@ -61,8 +62,10 @@
 // may not connect or a cancel on a ReadOnly agent, 413 for a body over 64
 // KiB, 503 when too many requests are in flight, 431 for headers over 16 KiB.
 //
-// Dial and DialPath return a Client for Go programs; Scan and Ps list the
-// agents of a directory.
+// Go programs attach with package inspect/client: client.Dial(pid) and
+// client.DialPath(path) return a Client; client.Scan and client.Ps list the
+// agents of a directory. (The same names in this package are deprecated
+// aliases of those.)
 //
 // # Security
 //
@@ -78,22 +81,14 @@
 // the same user or root; anyone else gets 403. A ReadOnly agent refuses
 // cancels.
 //
-// The client (Dial, DialPath, Scan, Ps and so the taskdump command)
+// The client (package inspect/client, and so the taskdump command)
 // trusts a socket only in a directory that belongs to the caller, to root
 // or to the target process's user, and that neither group nor others may
-// write: where others may write, another user could have planted it (as
-// in <TMPDIR>/taskdump-<uid> when XDG_RUNTIME_DIR is unset). After
-// connecting, and before sending anything, it reads the server's
-// credentials: the server must run as the target process's user (read
-// from /proc/<pid>/status on Linux, sysctl on macOS), and on Linux must be
-// that very process. DialPath takes the pid from a socket named
-// <pid>.sock; for another name the server must run as the caller (as the
-// directory's owner when the caller is root). A refused socket is an error
-// wrapping ErrUntrusted, in one line, and nothing has been sent to it;
-// Scan and Ps never list one as an agent. The client bounds what it reads
-// (MaxListBytes for task lists, sized for 1,000,000 tasks; MaxSmallBytes
-// for other answers; MaxCopyBytes for copies), past which it stops with
-// ErrTooLarge.
+// write, and only a server whose credentials show the target process's
+// user (on Linux, that very process), read before anything is sent; a
+// refused socket is an error wrapping client.ErrUntrusted. Everything it
+// reads is bounded. Package inspect/client's documentation has the
+// details.
 //
 // Availability. Requests are bounded: 16 KiB of headers (431), 64 KiB of
 // body (413), 5 s to send the headers and 10 s the whole request. At most
