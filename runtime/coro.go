@@ -186,5 +186,23 @@ func (t *task) takeCancel() error {
 		return nil
 	}
 	t.cancelPending = false
-	return cancelErr(t.cancelMsgLoop())
+	return cancelErr(t.cancelDelivered())
+}
+
+// cancelDelivered reads the cancel message (loop side) and records where
+// the cancellation reached the task: its published suspension stack.
+func (t *task) cancelDelivered() string {
+	l := t.loop
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := t.pub.cancel
+	if c == nil {
+		return ""
+	}
+	if c.stk == nil && t.pub.stk != nil {
+		d := *c
+		d.stk = t.pub.stk
+		t.pub.cancel = &d
+	}
+	return c.msg
 }

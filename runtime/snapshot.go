@@ -43,6 +43,16 @@ type TaskInfo struct {
 	RecentBusy time.Duration
 	CancelMsg  string
 	CancelBy   string
+	// CancelRequested is when the first cancel request the task has not
+	// yet ended from was made (zero if none); CancelAt is the user's await
+	// call where the cancellation was delivered to it (zero until then):
+	// a task still running long after is where it swallowed it.
+	CancelRequested time.Time
+	CancelAt        Frame
+	// Retrieved is set, for a failed task of the history, when its error
+	// was taken (Await, Result, Gather, a TaskGroup...): one failed and
+	// never retrieved is an error nobody will see.
+	Retrieved bool
 	// Stack is the full suspension stack, innermost first, when asked for.
 	// Tasks suspended at the same place share one slice: do not modify it.
 	Stack []Frame
@@ -236,6 +246,10 @@ func (l *Loop) info(ti *TaskInfo, r *rawTask, fc frameCache, sc stackCache) {
 		Steps: rec.steps, Busy: time.Duration(rec.busy), SchedWait: time.Duration(rec.schedWait),
 		Idle:      time.Duration(rec.idle),
 		CancelMsg: rec.cancel.message(), CancelBy: rec.cancel.requester(),
+	}
+	if c := rec.cancel; c != nil && r.state == Cancelling {
+		ti.CancelRequested = l.wall(c.at)
+		ti.CancelAt = fc.suspension(c.stk)
 	}
 	if r.run && ti.State == Pending {
 		ti.State = Running

@@ -229,9 +229,13 @@ type record struct {
 	cancel    *cancelInfo // immutable once published
 }
 
-// cancelInfo is the last cancel request's message and who made it.
+// cancelInfo is the last cancel request's message and who made it, when
+// the first request was made (loop clock), and the suspension stack where
+// the cancellation was delivered (nil until then).
 type cancelInfo struct {
 	msg, by string
+	at      int64
+	stk     []uintptr
 }
 
 // message returns the cancel message, "" if none.
@@ -434,7 +438,11 @@ func (t *task) markCancel(msg, by string) bool {
 	l := t.loop
 	l.mu.Lock()
 	if !again || t.pub.cancel.message() == "" {
-		t.pub.cancel = &cancelInfo{msg: msg, by: by}
+		c := &cancelInfo{msg: msg, by: by, at: l.clock()}
+		if again && t.pub.cancel != nil {
+			c.at, c.stk = t.pub.cancel.at, t.pub.cancel.stk
+		}
+		t.pub.cancel = c
 	}
 	l.mu.Unlock()
 	return true

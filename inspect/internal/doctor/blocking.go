@@ -1,0 +1,187 @@
+package doctor
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/taskdump/taskdump/inspect/wire"
+	"github.com/taskdump/taskdump/runtime"
+)
+
+// RecentBlocking is how far back a finished blocking event still makes a
+// blocking finding.
+const RecentBlocking = 5 * time.Minute
+
+// blockGroup is the blocking events at one call site (or of one task, when
+// the watchdog did not catch the stack).
+type blockGroup struct {
+	at      runtime.Frame
+	call    string
+	n       int
+	longest time.Duration
+	last    time.Time // when the latest one ended (or now, ongoing)
+	ongoing *runtime.BlockEvent
+	tasks   []uint64
+	names   map[uint64]string
+}
+
+// blocking reports steps that block the loop now (error) or did in the
+// last RecentBlocking (warning), one finding per call site.
+func (v *view) blocking(out []wire.Finding) []wire.Finding {
+	evs := v.in.Blocking
+	if b := v.in.Snapshot.Blocking; b != nil {
+		dup := false
+		for i := range evs {
+			if evs[i].TaskID == b.TaskID && evs[i].Started.Equal(b.Started) {
+				dup = true
+			}
+		}
+		if !dup {
+			evs = append(evs[:len(evs):len(evs)], *b)
+		}
+	}
+	type key struct {
+		at   runtime.Frame
+		task uint64
+	}
+	groups := map[key]*blockGroup{}
+	var order []key
+	for i := range evs {
+		ev := &evs[i]
+		end := ev.Started.Add(ev.Duration)
+		if !ev.Ongoing && v.now.Sub(end) > RecentBlocking {
+			continue
+		}
+		k := key{at: ev.At}
+		if ev.At.IsZero() {
+			k.task = ev.TaskID
+		}
+		g := groups[k]
+		if g == nil {
+			g = &blockGroup{at: ev.At, names: map[uint64]string{}}
+			groups[k] = g
+			order = append(order, k)
+		}
+		g.n++
+		g.longest = max(g.longest, ev.Duration)
+		if ev.Call != "" {
+			g.call = ev.Call
+		}
+		if ev.Ongoing {
+			g.ongoing = ev
+			end = v.now
+		}
+		if end.After(g.last) {
+			g.last = end
+		}
+		if _, ok := g.names[ev.TaskID]; !ok {
+			g.tasks = append(g.tasks, ev.TaskID)
+			g.names[ev.TaskID] = ev.TaskName
+		}
+		v.blockers[ev.TaskID] = true
+	}
+	for _, k := range order {
+		out = append(out, v.blockFinding(groups[k]))
+	}
+	return out
+}
+
+func (v *view) blockFinding(g *blockGroup) wire.Finding {
+	f := wire.Finding{Kind: wire.KindBlocking, Severity: wire.SeverityWarning, Count: len(g.tasks)}
+	var spawned []runtime.Frame
+	var ts []*runtime.TaskInfo
+	for _, id := range g.tasks {
+		t := v.byID[id]
+		if t == nil {
+			t = v.ended(id)
+		}
+		if t == nil {
+			t = &runtime.TaskInfo{ID: id, Name: g.names[id], State: runtime.Finished}
+		}
+		ts = append(ts, t)
+		spawned = append(spawned, t.SpawnedAt)
+		ft := v.ref(t)
+		if !g.at.IsZero() {
+			ft.At = wire.Frame(g.at)
+		}
+		if g.ongoing != nil && g.ongoing.TaskID == id {
+			ft.State = runtime.Running.String()
+		}
+		if len(f.Tasks) < maxListed {
+			f.Tasks = append(f.Tasks, ft)
+		}
+	}
+	what := "a blocking call"
+	if g.call != "" {
+		what = g.call
+	}
+	where := what + " at " + short(g.at)
+	if g.at.IsZero() {
+		where = "a step the watchdog did not catch in time (no stack)"
+	}
+	who := subject(ts)
+	switch {
+	case g.ongoing != nil:
+		f.Severity = wire.SeverityError
+		who = "task " + fmt.Sprintf("%q", g.ongoing.TaskName)
+		f.Summary = fmt.Sprintf("%s blocks the loop now: %s has run for %s, and every other task waits.",
+			upper(who), where, human(g.ongoing.Duration))
+	case g.n == 1:
+		f.Summary = fmt.Sprintf("%s blocked the loop for %s, %s ago: %s.",
+			upper(who), human(g.longest), human(v.now.Sub(g.last)), where)
+	default:
+		f.Summary = fmt.Sprintf("%s blocked the loop %d times in the last %s, up to %s each: %s.",
+			upper(who), g.n, human(RecentBlocking), human(g.longest), where)
+	}
+	f.Sites = sites(append([]runtime.Frame{g.at}, spawned...)...)
+	if strings.HasSuffix(g.call, "time.Sleep") {
+		f.Fix = "Wait with runtime.Sleep(ctx, d), which lets the other tasks run; move other blocking work into runtime.ToThread(ctx, fn)."
+	} else {
+		f.Fix = "Move the blocking call into runtime.ToThread(ctx, fn), so that the loop runs the other tasks meanwhile."
+	}
+	return f
+}
+
+// ended returns the history record of task id, or nil.
+func (v *view) ended(id uint64) *runtime.TaskInfo {
+	for i := range v.in.History {
+		if v.in.History[i].ID == id {
+			return &v.in.History[i]
+		}
+	}
+	return nil
+}
+
+// hog reports the task that takes most of a busy loop's recent time in
+// steps under the slow-step threshold (one that blocked is a blocking
+// finding instead).
+func (v *view) hog(out []wire.Finding) []wire.Finding {
+	st := v.in.Snapshot.Stats
+	if st.Window <= 0 || st.Busy*2 < st.Window {
+		return out // the loop is idle at least half the time: nobody waits long
+	}
+	var top *runtime.TaskInfo
+	for i := range v.in.Snapshot.Tasks {
+		t := &v.in.Snapshot.Tasks[i]
+		if top == nil || t.RecentBusy > top.RecentBusy {
+			top = t
+		}
+	}
+	if top == nil || top.RecentBusy*2 < st.Busy || v.blockers[top.ID] {
+		return out
+	}
+	share := float64(top.RecentBusy) / float64(st.Window) * 100
+	lag := ""
+	if st.Lag > 0 {
+		lag = fmt.Sprintf("; tasks that become ready wait %s to run", human(st.Lag))
+	}
+	return append(out, wire.Finding{
+		Kind: wire.KindHog, Severity: wire.SeverityWarning,
+		Summary: fmt.Sprintf("Task %q (spawned at %s) took %.0f%% of the loop's time over the last %s, in steps too short to count as blocking%s.",
+			top.Name, short(top.SpawnedAt), share, human(st.Window), lag),
+		Tasks: []wire.FindingTask{v.ref(top)},
+		Sites: sites(top.SpawnedAt),
+		Fix:   "Move the CPU-heavy work into runtime.ToThread(ctx, fn), or do less of it per step and await runtime.Yield(ctx) between pieces.",
+	})
+}

@@ -1,0 +1,236 @@
+package doctor
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/taskdump/taskdump/inspect/wire"
+	"github.com/taskdump/taskdump/runtime"
+)
+
+// edge is what a task in the wait-for graph waits on: the tasks that must
+// act for it to go on. any: one of them acting suffices (a semaphore's
+// holders, Wait's FIRST_COMPLETED); otherwise each must (a lock's holder,
+// awaited tasks).
+type edge struct {
+	to  []uint64
+	any bool
+	res *runtime.ResourceInfo // the lock or semaphore, nil for awaited tasks
+}
+
+// waitGraph returns each suspended task's edge: lock and semaphore waits
+// to the holders, waits on tasks to those tasks. Waits that a timer,
+// another thread or any task could end (futures, events, queues, sleeps)
+// are not edges.
+func (v *view) waitGraph() map[uint64]edge {
+	g := map[uint64]edge{}
+	for i := range v.in.Snapshot.Tasks {
+		t := &v.in.Snapshot.Tasks[i]
+		if !suspended(t) || external(t) {
+			continue
+		}
+		switch k := waitKind(t); {
+		case k == waitLock || k == waitSemaphore:
+			r := v.res[t.Wait.Resource]
+			if r == nil || len(r.Holders) == 0 || (k == waitSemaphore && r.Len > 0) {
+				continue
+			}
+			g[t.ID] = edge{to: r.Holders, any: k == waitSemaphore, res: r}
+		case awaitsTasks(k) && len(t.Awaits) > 0:
+			g[t.ID] = edge{to: t.Awaits, any: k == "wait" || k == "as_completed"}
+		}
+	}
+	return g
+}
+
+// deadlocks reports each cycle of tasks that wait, through lock and
+// semaphore holders (and awaited tasks), on each other: none can ever go
+// on. Tasks that wait on such a cycle are not repeated as stuck.
+func (v *view) deadlocks(out []wire.Finding) []wire.Finding {
+	g := v.waitGraph()
+	// The greatest set of tasks none of which can go on: drop a task
+	// while what it waits on can act.
+	in := make(map[uint64]bool, len(g))
+	for id := range g {
+		in[id] = true
+	}
+	for changed := true; changed; {
+		changed = false
+		for id := range in {
+			e := g[id]
+			keep := !e.any
+			if e.any {
+				keep = true
+				for _, to := range e.to {
+					keep = keep && in[to]
+				}
+			} else {
+				keep = slices.ContainsFunc(e.to, func(to uint64) bool { return in[to] })
+			}
+			if !keep {
+				delete(in, id)
+				changed = true
+			}
+		}
+	}
+	// Walk from each lock or semaphore waiter through the stuck set
+	// until a task repeats: that is a cycle.
+	var starts []uint64
+	for id := range in {
+		if g[id].res != nil {
+			starts = append(starts, id)
+		}
+	}
+	slices.Sort(starts)
+	inCycle := map[uint64]bool{}
+	var cycles [][]uint64
+	for _, s := range starts {
+		if inCycle[s] {
+			continue
+		}
+		var path []uint64
+		pos := map[uint64]int{}
+		for cur := s; ; {
+			if p, ok := pos[cur]; ok {
+				c := path[p:]
+				if !slices.ContainsFunc(c, func(id uint64) bool { return inCycle[id] }) &&
+					slices.ContainsFunc(c, func(id uint64) bool { return g[id].res != nil }) {
+					cycles = append(cycles, c)
+					for _, id := range c {
+						inCycle[id] = true
+					}
+				}
+				break
+			}
+			pos[cur] = len(path)
+			path = append(path, cur)
+			next := uint64(0)
+			for _, to := range g[cur].to {
+				if in[to] {
+					next = to
+					break
+				}
+			}
+			if next == 0 {
+				break
+			}
+			cur = next
+		}
+	}
+	for id := range in {
+		v.told[id] = true
+	}
+	for _, c := range cycles {
+		out = append(out, v.cycleFinding(c, g, len(in)-len(c)))
+	}
+	return v.runtimeDeadlocks(out, inCycle)
+}
+
+// cycleFinding describes one cycle; behind is how many other tasks wait
+// on it.
+func (v *view) cycleFinding(c []uint64, g map[uint64]edge, behind int) wire.Finding {
+	f := wire.Finding{Kind: wire.KindDeadlock, Severity: wire.SeverityError}
+	var ts []*runtime.TaskInfo
+	var made []runtime.Frame
+	var clauses []string
+	for i, id := range c {
+		t := v.byID[id]
+		ts = append(ts, t)
+		f.Tasks = append(f.Tasks, v.ref(t))
+		next := v.byID[c[(i+1)%len(c)]]
+		e := g[id]
+		if e.res != nil {
+			made = append(made, e.res.CreatedAt)
+			clauses = append(clauses, fmt.Sprintf("%q waits at %s for %s held by %q",
+				t.Name, short(t.SuspendedAt), describeRes(e.res), next.Name))
+		} else {
+			clauses = append(clauses, fmt.Sprintf("%q awaits %q at %s", t.Name, next.Name, short(t.SuspendedAt)))
+		}
+	}
+	who := "Task " + strconv.Quote(ts[0].Name) + " deadlocks with itself"
+	if len(ts) > 1 {
+		who = upper(subject(ts)) + " deadlock"
+	}
+	more := ""
+	if behind > 0 {
+		more = fmt.Sprintf(" (%s waiting on them cannot go on either)", plural(behind, "more task"))
+	}
+	f.Summary = who + ": " + strings.Join(clauses, "; ") + more + "."
+	f.Sites = sites(made...)
+	f.Fix = "Take the locks in one order everywhere, or hold one at a time (release before awaiting the next); cancelling one task of the cycle frees the others."
+	if len(ts) == 1 {
+		f.Fix = "Do not take a lock the task already holds (runtime locks are not reentrant): release it first, or split the code that needs it."
+	}
+	return f
+}
+
+// describeRes names a resource for a sentence: "the lock made at
+// main.go:12".
+func describeRes(r *runtime.ResourceInfo) string {
+	kind := r.Kind
+	if kind == "" {
+		kind = "resource"
+	}
+	if r.CreatedAt.IsZero() {
+		return kind + " " + strconv.FormatUint(r.ID, 10)
+	}
+	if kind == waitSemaphore {
+		return "a permit of the semaphore made at " + short(r.CreatedAt)
+	}
+	return "the " + kind + " made at " + short(r.CreatedAt)
+}
+
+// runtimeDeadlocks adds the deadlocks the runtime saw form that the graph
+// above did not find (say, resources it could not read), if their tasks
+// still wait.
+func (v *view) runtimeDeadlocks(out []wire.Finding, found map[uint64]bool) []wire.Finding {
+	for _, d := range v.in.Deadlocks {
+		if len(d.Tasks) == 0 || !slices.ContainsFunc(d.Tasks, func(id uint64) bool { return !found[id] }) {
+			continue
+		}
+		live := true
+		for _, id := range d.Tasks {
+			if t := v.byID[id]; t == nil || t.State.Done() {
+				live = false
+			}
+		}
+		if !live {
+			continue
+		}
+		f := wire.Finding{Kind: wire.KindDeadlock, Severity: wire.SeverityError}
+		var ts []*runtime.TaskInfo
+		var clauses []string
+		var made []runtime.Frame
+		for i, id := range d.Tasks {
+			t := v.byID[id]
+			ts = append(ts, t)
+			v.told[id] = true
+			ft := v.ref(t)
+			if i < len(d.At) && !d.At[i].IsZero() {
+				ft.At = wire.Frame(d.At[i])
+			}
+			f.Tasks = append(f.Tasks, ft)
+			next := v.byID[d.Tasks[(i+1)%len(d.Tasks)]]
+			what := "a lock"
+			if i < len(d.Resources) {
+				if r := v.res[d.Resources[i]]; r != nil {
+					what = describeRes(r)
+					made = append(made, r.CreatedAt)
+				}
+			}
+			clauses = append(clauses, fmt.Sprintf("%q waits at %s for %s held by %q",
+				t.Name, short(runtime.Frame(ft.At)), what, next.Name))
+		}
+		who := "Task " + strconv.Quote(ts[0].Name) + " deadlocks with itself"
+		if len(ts) > 1 {
+			who = upper(subject(ts)) + " deadlock"
+		}
+		f.Summary = who + ": " + strings.Join(clauses, "; ") + "."
+		f.Sites = sites(made...)
+		f.Fix = "Take the locks in one order everywhere, or hold one at a time (release before awaiting the next); cancelling one task of the cycle frees the others."
+		out = append(out, f)
+	}
+	return out
+}

@@ -1,0 +1,376 @@
+package doctor
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/taskdump/taskdump/inspect/wire"
+	"github.com/taskdump/taskdump/runtime"
+)
+
+var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+func at(line int) runtime.Frame {
+	return runtime.Frame{Function: "main.f", File: "/src/app/main.go", Line: line}
+}
+
+// task is a suspended task, waiting since ago on kind at line.
+func task(id uint64, name string, spawn, line int, kind string, ago time.Duration) runtime.TaskInfo {
+	return runtime.TaskInfo{
+		ID: id, Name: name, State: runtime.Pending, Loop: "main", Function: "main.f",
+		SpawnedAt: at(spawn), SuspendedAt: at(line), Awaiting: kind,
+		Wait:    runtime.WaitInfo{Kind: kind, Since: t0.Add(-ago)},
+		Created: t0.Add(-ago - time.Second), Started: t0.Add(-ago - time.Second), Suspended: t0.Add(-ago),
+	}
+}
+
+func with(t runtime.TaskInfo, f func(*runtime.TaskInfo)) runtime.TaskInfo { f(&t); return t }
+
+func res(r uint64) func(*runtime.TaskInfo) { return func(t *runtime.TaskInfo) { t.Wait.Resource = r } }
+
+func awaits(ids ...uint64) func(*runtime.TaskInfo) {
+	return func(t *runtime.TaskInfo) { t.Awaits = ids }
+}
+
+func sleeping(t *runtime.TaskInfo) {
+	t.Wait.External = true
+	t.Until = t0.Add(time.Second)
+}
+
+// alive is the stats of a loop with a timer pending: it is not stalled.
+var alive = runtime.LoopStats{LastWork: t0.Add(-10 * time.Millisecond), Timers: 1, Window: 5 * time.Second, Busy: 50 * time.Millisecond}
+
+func loop(stats runtime.LoopStats, tasks ...runtime.TaskInfo) Loop {
+	return Loop{Snapshot: runtime.LoopSnapshot{ID: 1, Name: "main", Taken: t0, Tasks: tasks, Stats: stats}}
+}
+
+func diagnose(in ...Loop) []wire.Finding {
+	return Diagnose(in, Options{StuckAfter: 10 * time.Second, Now: t0}).Findings
+}
+
+// brief is a finding as the table compares it: kind, severity, count and
+// the listed tasks with the line where each is.
+func brief(f wire.Finding) string {
+	var ts []string
+	for _, t := range f.Tasks {
+		ts = append(ts, fmt.Sprintf("%d@%d", t.ID, t.At.Line))
+	}
+	return fmt.Sprintf("%s/%s n=%d [%s]", f.Kind, f.Severity, f.Count, strings.Join(ts, " "))
+}
+
+func briefs(fs []wire.Finding) []string {
+	out := []string{}
+	for _, f := range fs {
+		out = append(out, brief(f))
+	}
+	return out
+}
+
+func TestDiagnose(t *testing.T) {
+	lockRes := func(id uint64, line int, holder uint64) runtime.ResourceInfo {
+		return runtime.ResourceInfo{ID: id, Kind: "lock", CreatedAt: at(line), Holders: []uint64{holder}}
+	}
+	stuckJobs := []runtime.TaskInfo{
+		with(task(11, "stuck-job-1", 100, 223, "future", 12*time.Second), res(90)),
+		with(task(12, "stuck-job-2", 100, 223, "future", 13*time.Second), res(91)),
+		with(task(13, "stuck-job-3", 100, 223, "future", 14*time.Second), res(92)),
+	}
+	futures := []runtime.ResourceInfo{
+		{ID: 90, Kind: "future", CreatedAt: at(222)},
+		{ID: 91, Kind: "future", CreatedAt: at(222)},
+		{ID: 92, Kind: "future", CreatedAt: at(222)},
+	}
+	var leak []runtime.TaskInfo
+	for i := range 30 {
+		tk := task(uint64(100+i), fmt.Sprintf("req-%d", i), 40, 44, "future", time.Duration(30-i)*time.Second)
+		tk.Created = t0.Add(-time.Duration(30-i) * time.Second)
+		leak = append(leak, tk)
+	}
+	var pool []runtime.TaskInfo
+	for i := range 30 {
+		tk := task(uint64(200+i), fmt.Sprintf("pool-%d", i), 50, 55, "future", time.Duration(30-i)*time.Second)
+		tk.Created = t0.Add(-time.Hour) // all made at startup
+		pool = append(pool, tk)
+	}
+	cases := []struct {
+		name string
+		in   Loop
+		want []string
+	}{
+		{
+			name: "healthy service is silent",
+			in: func() Loop {
+				l := loop(alive,
+					with(task(1, "main", 1, 10, "gather", time.Hour), awaits(2, 3, 4, 5, 6, 7)),
+					with(task(2, "worker-1", 20, 25, "future", 80*time.Millisecond), res(50)),
+					with(task(3, "reporter", 30, 33, "sleep", 4*time.Second), sleeping),
+					with(task(4, "consumer-1", 40, 42, "queue.get", time.Minute), res(51)),
+					with(task(5, "locker", 60, 62, "lock", 20*time.Millisecond), res(52)),
+					with(task(6, "parser", 70, 71, "to_thread", 30*time.Second), func(t *runtime.TaskInfo) { t.Wait.External = true }),
+					with(task(7, "supervisor", 80, 81, "wait", time.Hour), awaits(2, 3)),
+					runtime.TaskInfo{ID: 8, Name: "worker-2", State: runtime.Running, Running: true, SpawnedAt: at(20)},
+				)
+				l.Resources = []runtime.ResourceInfo{{ID: 50, Kind: "future"}, {ID: 51, Kind: "queue", Waiters: []uint64{4}}, lockRes(52, 5, 8)}
+				return l
+			}(),
+			want: []string{"stuck/info n=1 [4@42]"},
+		},
+		{
+			name: "stuck futures are one finding",
+			in:   func() Loop { l := loop(alive, stuckJobs...); l.Resources = futures; return l }(),
+			want: []string{"stuck/warning n=3 [11@223 12@223 13@223]"},
+		},
+		{
+			name: "a long sleep is never stuck",
+			in:   loop(alive, with(task(1, "nap", 1, 2, "sleep", time.Hour), sleeping)),
+			want: []string{},
+		},
+		{
+			name: "young waits are not stuck",
+			in:   loop(alive, task(1, "w", 1, 2, "event", 9*time.Second)),
+			want: []string{},
+		},
+		{
+			name: "lock-order deadlock names both tasks and where each waits",
+			in: func() Loop {
+				l := loop(alive,
+					with(task(1, "main", 1, 10, "gather", time.Minute), awaits(2, 3)),
+					with(task(2, "a", 20, 24, "lock", time.Minute), res(60)),
+					with(task(3, "b", 30, 34, "lock", time.Minute), res(61)),
+					with(task(4, "reporter", 40, 41, "sleep", time.Second), sleeping),
+				)
+				l.Resources = []runtime.ResourceInfo{lockRes(61, 12, 2), lockRes(60, 11, 3)}
+				return l
+			}(),
+			want: []string{"deadlock/error n=2 [2@24 3@34]"},
+		},
+		{
+			name: "a task waiting on a lock it holds",
+			in: func() Loop {
+				l := loop(alive, with(task(2, "a", 20, 24, "lock", time.Minute), res(60)))
+				l.Resources = []runtime.ResourceInfo{lockRes(60, 11, 2)}
+				return l
+			}(),
+			want: []string{"deadlock/error n=1 [2@24]"},
+		},
+		{
+			name: "a lock held by a sleeping task is no deadlock",
+			in: func() Loop {
+				l := loop(alive,
+					with(task(2, "a", 20, 24, "lock", time.Second), res(60)),
+					with(task(3, "b", 30, 34, "sleep", time.Second), sleeping),
+				)
+				l.Resources = []runtime.ResourceInfo{lockRes(60, 11, 3)}
+				return l
+			}(),
+			want: []string{},
+		},
+		{
+			name: "semaphore holders all stuck on each other",
+			in: func() Loop {
+				l := loop(alive,
+					with(task(2, "a", 20, 24, "semaphore", time.Minute), res(70)),
+					with(task(3, "b", 30, 34, "lock", time.Minute), res(71)),
+				)
+				l.Resources = []runtime.ResourceInfo{
+					{ID: 70, Kind: "semaphore", CreatedAt: at(5), Holders: []uint64{3}, Len: 0, Cap: 1},
+					lockRes(71, 6, 2),
+				}
+				return l
+			}(),
+			want: []string{"deadlock/error n=2 [2@24 3@34]"},
+		},
+		{
+			name: "stalled loop: tasks wait on each other's events, nothing else to do",
+			in: loop(runtime.LoopStats{LastWork: t0.Add(-20 * time.Second)},
+				with(task(1, "main", 1, 10, "gather", 20*time.Second), awaits(2, 3)),
+				task(2, "ping", 20, 24, "event", 20*time.Second),
+				task(3, "pong", 30, 34, "event", 20*time.Second),
+			),
+			want: []string{"stalled/error n=3 [2@24 3@34 1@10]"},
+		},
+		{
+			name: "stalled without runtime stats: judged by the tasks",
+			in: loop(runtime.LoopStats{},
+				task(2, "ping", 20, 24, "event", 20*time.Second),
+				task(3, "pong", 30, 34, "event", 20*time.Second),
+			),
+			want: []string{"stalled/error n=2 [2@24 3@34]"},
+		},
+		{
+			name: "a timer pending: not stalled, the waits are stuck",
+			in: loop(runtime.LoopStats{LastWork: t0.Add(-20 * time.Second), Timers: 1},
+				task(2, "ping", 20, 24, "event", 20*time.Second),
+				task(3, "pong", 30, 34, "event", 20*time.Second),
+			),
+			want: []string{"stuck/warning n=1 [2@24]", "stuck/warning n=1 [3@34]"},
+		},
+		{
+			name: "a growing group that never finishes is one leak",
+			in:   loop(alive, leak...),
+			want: []string{"leak/warning n=30 [100@44 101@44 102@44 103@44 104@44 105@44 106@44 107@44 108@44 109@44]"},
+		},
+		{
+			name: "a pool made at startup is not a leak",
+			in:   loop(alive, pool...),
+			want: []string{"stuck/warning n=20 [200@55 201@55 202@55 203@55 204@55 205@55 206@55 207@55 208@55 209@55]"},
+		},
+		{
+			name: "a group whose kind finishes is not a leak",
+			in: func() Loop {
+				l := loop(alive, leak[25:]...)
+				l.History = []runtime.TaskInfo{{ID: 99, Name: "req-old", State: runtime.Finished, SpawnedAt: at(40)}}
+				return l
+			}(),
+			want: []string{},
+		},
+		{
+			name: "hog",
+			in: func() Loop {
+				st := runtime.LoopStats{LastWork: t0, Ready: 1, Window: 5 * time.Second, Busy: 4800 * time.Millisecond, Lag: 40 * time.Millisecond}
+				return loop(st,
+					with(task(1, "crunch", 10, 12, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 4500 * time.Millisecond }),
+					with(task(2, "other", 20, 22, "sleep", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 300 * time.Millisecond; sleeping(t) }),
+				)
+			}(),
+			want: []string{"hog/warning n=1 [1@12]"},
+		},
+		{
+			name: "a busy loop shared by many is no hog",
+			in: func() Loop {
+				st := runtime.LoopStats{LastWork: t0, Ready: 1, Window: 5 * time.Second, Busy: 4800 * time.Millisecond}
+				var ts []runtime.TaskInfo
+				for i := range 10 {
+					ts = append(ts, with(task(uint64(i+1), "w", 10, 12, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 480 * time.Millisecond }))
+				}
+				return loop(st, ts...)
+			}(),
+			want: []string{},
+		},
+		{
+			name: "blocking now and recently, old events forgotten",
+			in: func() Loop {
+				l := loop(alive, runtime.TaskInfo{ID: 5, Name: "cache-refresh", State: runtime.Pending, Running: true, SpawnedAt: at(120)},
+					with(task(6, "sync", 130, 131, "sleep", time.Second), sleeping))
+				now := runtime.BlockEvent{TaskID: 5, TaskName: "cache-refresh", Started: t0.Add(-2 * time.Second), Duration: 2 * time.Second,
+					Ongoing: true, At: at(252), Call: "time.Sleep"}
+				l.Snapshot.Current = 5
+				l.Snapshot.Blocking = &now
+				l.Blocking = []runtime.BlockEvent{
+					{TaskID: 6, TaskName: "sync", Started: t0.Add(-time.Hour), Duration: time.Second, At: at(300), Call: "os.ReadFile"},
+					{TaskID: 6, TaskName: "sync", Started: t0.Add(-time.Minute), Duration: 300 * time.Millisecond, At: at(140), Call: "net.Dial"},
+					{TaskID: 6, TaskName: "sync", Started: t0.Add(-30 * time.Second), Duration: 200 * time.Millisecond, At: at(140), Call: "net.Dial"},
+					now,
+				}
+				return l
+			}(),
+			want: []string{"blocking/error n=1 [5@252]", "blocking/warning n=1 [6@140]"},
+		},
+		{
+			name: "cancel ignored",
+			in: loop(alive,
+				with(task(7, "stubborn", 70, 75, "sleep", time.Second), func(t *runtime.TaskInfo) {
+					sleeping(t)
+					t.State = runtime.Cancelling
+					t.CancelMsg = "shutdown"
+					t.CancelRequested = t0.Add(-15 * time.Second)
+					t.CancelAt = at(72)
+				}),
+				with(task(8, "fresh", 80, 85, "sleep", time.Second), func(t *runtime.TaskInfo) {
+					sleeping(t)
+					t.State = runtime.Cancelling
+					t.CancelRequested = t0.Add(-time.Second)
+				}),
+			),
+			want: []string{"cancel-ignored/warning n=1 [7@75]"},
+		},
+		{
+			name: "unretrieved errors grouped by spawn site",
+			in: func() Loop {
+				l := loop(alive)
+				l.History = []runtime.TaskInfo{
+					{ID: 20, Name: "fire-1", State: runtime.Failed, SpawnedAt: at(90), Finished: t0.Add(-5 * time.Second), Error: "boom"},
+					{ID: 21, Name: "fire-2", State: runtime.Failed, SpawnedAt: at(90), Finished: t0.Add(-4 * time.Second), Error: "boom"},
+					{ID: 22, Name: "kept", State: runtime.Failed, SpawnedAt: at(91), Finished: t0.Add(-4 * time.Second), Error: "x", Retrieved: true},
+					{ID: 23, Name: "just-now", State: runtime.Failed, SpawnedAt: at(92), Finished: t0.Add(-time.Millisecond), Error: "y"},
+					{ID: 24, Name: "ok", State: runtime.Finished, SpawnedAt: at(93), Finished: t0.Add(-time.Minute)},
+				}
+				return l
+			}(),
+			want: []string{"unretrieved/warning n=2 [20@90 21@90]"},
+		},
+		{
+			name: "ranked: errors, then warnings, then info",
+			in: func() Loop {
+				l := loop(alive,
+					with(task(4, "consumer", 40, 42, "queue.get", time.Minute), res(51)),
+					with(task(2, "a", 20, 24, "lock", time.Minute), res(60)),
+					with(task(5, "w", 50, 52, "event", time.Minute), res(53)),
+				)
+				l.Resources = []runtime.ResourceInfo{lockRes(60, 11, 2)}
+				return l
+			}(),
+			want: []string{"deadlock/error n=1 [2@24]", "stuck/warning n=1 [5@52]", "stuck/info n=1 [4@42]"},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := briefs(diagnose(c.in))
+			if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+				t.Errorf("findings:\n got %q\nwant %q", got, c.want)
+			}
+		})
+	}
+}
+
+// TestFindingText checks the sentences of a few findings: each names the
+// task and the line, and says what to do.
+func TestFindingText(t *testing.T) {
+	l := loop(alive,
+		with(task(11, "stuck-job-1", 100, 223, "future", 12*time.Second), res(90)),
+		with(task(2, "a", 20, 24, "lock", time.Minute), res(60)),
+		with(task(3, "b", 30, 34, "lock", time.Minute), res(61)),
+	)
+	l.Resources = []runtime.ResourceInfo{
+		{ID: 90, Kind: "future", CreatedAt: at(222)},
+		{ID: 60, Kind: "lock", CreatedAt: at(11), Holders: []uint64{3}},
+		{ID: 61, Kind: "lock", CreatedAt: at(12), Holders: []uint64{2}},
+	}
+	got := diagnose(l)
+	want := []wire.Finding{
+		{
+			Kind: "deadlock", Severity: "error",
+			Summary: `Tasks "a" and "b" deadlock: "a" waits at main.go:24 for the lock made at main.go:11 held by "b"; "b" waits at main.go:34 for the lock made at main.go:12 held by "a".`,
+			Fix:     "Take the locks in one order everywhere, or hold one at a time (release before awaiting the next); cancelling one task of the cycle frees the others.",
+		},
+		{
+			Kind: "stuck", Severity: "warning",
+			Summary: `Task "stuck-job-1" has waited 12s on a future made at main.go:222 at main.go:223, and nothing has resolved it.`,
+			Fix:     "Resolve the future (SetResult, SetError or Cancel) on every path, including errors, or await it with a timeout (runtime.WaitFor).",
+		},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d findings, want %d: %q", len(got), len(want), briefs(got))
+	}
+	for i := range want {
+		if got[i].Kind != want[i].Kind || got[i].Severity != want[i].Severity || got[i].Summary != want[i].Summary || got[i].Fix != want[i].Fix {
+			t.Errorf("finding %d:\n got %s %s %q\n     %q\nwant %s %s %q\n     %q", i,
+				got[i].Kind, got[i].Severity, got[i].Summary, got[i].Fix, want[i].Kind, want[i].Severity, want[i].Summary, want[i].Fix)
+		}
+		if got[i].Loop != "main" || got[i].Sites == nil || got[i].Tasks == nil {
+			t.Errorf("finding %d: loop %q, sites %v, tasks %v", i, got[i].Loop, got[i].Sites, got[i].Tasks)
+		}
+	}
+	if s := got[0].Sites; len(s) != 2 || s[0].Line != 11 || s[1].Line != 12 {
+		t.Errorf("deadlock sites = %v, want the locks' creation lines 11 and 12", s)
+	}
+}
+
+func TestDiagnoseEmpty(t *testing.T) {
+	d := Diagnose(nil, Options{})
+	if d.Findings == nil || len(d.Findings) != 0 {
+		t.Errorf("Diagnose(nil) = %#v, want an empty, non-nil list", d.Findings)
+	}
+}

@@ -1,0 +1,278 @@
+package doctor
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/taskdump/taskdump/inspect/wire"
+	"github.com/taskdump/taskdump/runtime"
+)
+
+// MinLeak is the fewest like tasks a leak finding is made of.
+const MinLeak = 10
+
+// stalled reports a loop with pending tasks and nothing that could wake
+// any of them (no ready task, no timer, no ToThread call, no thread-safe
+// call) for StuckAfter. It reports whether it did: its finding names the
+// waiting tasks, so stuck does not repeat them.
+func (v *view) stalled(out []wire.Finding) ([]wire.Finding, bool) {
+	s := &v.in.Snapshot
+	if len(s.Tasks) == 0 || s.Current != 0 || s.Blocking != nil {
+		return out, false
+	}
+	st := s.Stats
+	last := st.LastWork
+	if last.IsZero() {
+		// The runtime did not say: judge by the tasks alone (each waits on
+		// something only another task can end, the last one suspended
+		// long ago).
+		for i := range s.Tasks {
+			t := &s.Tasks[i]
+			if !suspended(t) || external(t) {
+				return out, false
+			}
+			last = maxTime(last, t.Suspended)
+		}
+	} else if st.Ready > 0 || st.Timers > 0 || st.Threads > 0 || st.Pending > 0 {
+		return out, false
+	}
+	idle := v.now.Sub(last)
+	if last.IsZero() || idle < v.d {
+		return out, false
+	}
+	// Name the tasks at the bottom of the waits first: those waiting on
+	// other tasks only wait for them.
+	var leaves, waiters []*runtime.TaskInfo
+	var made []runtime.Frame
+	for i := range s.Tasks {
+		t := &s.Tasks[i]
+		if t.State.Done() {
+			continue
+		}
+		if awaitsTasks(waitKind(t)) {
+			waiters = append(waiters, t)
+			continue
+		}
+		leaves = append(leaves, t)
+		if r := v.res[t.Wait.Resource]; r != nil && t.Wait.Resource != 0 {
+			made = append(made, r.CreatedAt)
+		}
+	}
+	all := append(leaves, waiters...)
+	for _, t := range all {
+		v.told[t.ID] = true
+	}
+	var clauses []string
+	for _, t := range leaves[:min(len(leaves), 3)] {
+		clauses = append(clauses, fmt.Sprintf("%q waits on %s at %s", t.Name, waitKind(t), short(t.SuspendedAt)))
+	}
+	if len(leaves) > 3 {
+		clauses = append(clauses, fmt.Sprintf("%d more", len(leaves)-3))
+	}
+	what := ""
+	if len(clauses) > 0 {
+		what = ": " + joinAnd(clauses)
+	}
+	f := wire.Finding{
+		Kind: wire.KindStalled, Severity: wire.SeverityError, Count: len(all),
+		Summary: fmt.Sprintf("Loop %q is stalled: %s wait and nothing can wake them (no ready task, timer, ToThread or thread-safe call for %s)%s.",
+			s.Name, plural(len(all), "task"), human(idle), what),
+		Tasks: v.refs(all),
+		Sites: sites(made...),
+		Fix:   "Whatever should set, resolve or fill what these tasks wait on never runs: check the code that should (it may have returned or failed early), and give such waits a timeout (runtime.WaitFor).",
+	}
+	return append(out, f), true
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// joinAnd joins "a", "b" and "c".
+func joinAnd(s []string) string {
+	switch len(s) {
+	case 0:
+		return ""
+	case 1:
+		return s[0]
+	}
+	out := ""
+	for i, x := range s {
+		switch {
+		case i == 0:
+		case i == len(s)-1:
+			out += " and "
+		default:
+			out += ", "
+		}
+		out += x
+	}
+	return out
+}
+
+// groupKey is what makes tasks alike: where they were spawned, where they
+// wait and on what.
+type groupKey struct {
+	spawned, at runtime.Frame
+	kind        string
+}
+
+func keyOf(t *runtime.TaskInfo) groupKey {
+	return groupKey{spawned: t.SpawnedAt, at: t.SuspendedAt, kind: waitKind(t)}
+}
+
+// groups returns the suspended tasks that pass keep, grouped by keyOf, in
+// order of first appearance (creation order).
+func (v *view) groups(keep func(t *runtime.TaskInfo) bool) ([]groupKey, map[groupKey][]*runtime.TaskInfo) {
+	m := map[groupKey][]*runtime.TaskInfo{}
+	var order []groupKey
+	for i := range v.in.Snapshot.Tasks {
+		t := &v.in.Snapshot.Tasks[i]
+		if !suspended(t) || v.told[t.ID] || !keep(t) {
+			continue
+		}
+		k := keyOf(t)
+		if _, ok := m[k]; !ok {
+			order = append(order, k)
+		}
+		m[k] = append(m[k], t)
+	}
+	return order, m
+}
+
+// leaks reports groups of like tasks that keep growing, none of their kind
+// finishing: at least MinLeak of them, made over StuckAfter or longer, the
+// newest made recently, the oldest waiting for StuckAfter, and no task
+// spawned at the same place in the history.
+func (v *view) leaks(out []wire.Finding) []wire.Finding {
+	order, m := v.groups(func(*runtime.TaskInfo) bool { return true })
+	ended := map[runtime.Frame]bool{}
+	for i := range v.in.History {
+		ended[v.in.History[i].SpawnedAt] = true
+	}
+	for _, k := range order {
+		ts := m[k]
+		if len(ts) < MinLeak || ended[k.spawned] || k.spawned.IsZero() {
+			continue
+		}
+		oldest, newest := ts[0].Created, ts[0].Created
+		waited := since(ts[0])
+		for _, t := range ts {
+			if t.Created.Before(oldest) {
+				oldest = t.Created
+			}
+			if t.Created.After(newest) {
+				newest = t.Created
+			}
+			if s := since(t); s.Before(waited) {
+				waited = s
+			}
+		}
+		span := newest.Sub(oldest)
+		if span < v.d || v.now.Sub(newest) > max(v.d, span/4) || v.now.Sub(waited) < v.d {
+			continue // made at once (a pool), no longer growing, or young
+		}
+		rate := float64(len(ts)-1) / span.Seconds()
+		for _, t := range ts {
+			v.told[t.ID] = true
+		}
+		var made runtime.Frame
+		if r := v.res[ts[0].Wait.Resource]; r != nil && ts[0].Wait.Resource != 0 {
+			made = r.CreatedAt
+		}
+		out = append(out, wire.Finding{
+			Kind: wire.KindLeak, Severity: wire.SeverityWarning, Count: len(ts),
+			Summary: fmt.Sprintf("%d tasks spawned at %s pile up waiting on %s at %s: %s more every second, the oldest for %s, and none has finished.",
+				len(ts), short(k.spawned), k.kind, short(k.at), strconv.FormatFloat(rate, 'f', 1, 64), human(v.now.Sub(waited))),
+			Tasks: v.refs(ts),
+			Sites: sites(k.spawned, k.at, made),
+			Fix:   "These tasks wait for something that never comes: make sure it is resolved (or the task cancelled) on every path, or await it with a timeout (runtime.WaitFor), and stop spawning tasks that cannot finish.",
+		})
+	}
+	return out
+}
+
+// stuck reports tasks that have waited on a future, event, queue, lock or
+// semaphore for StuckAfter or longer while the loop lives, alike tasks
+// grouped. A consumer waiting on an empty queue is info.
+func (v *view) stuck(out []wire.Finding) []wire.Finding {
+	order, m := v.groups(func(t *runtime.TaskInfo) bool {
+		if external(t) || !v.now.Add(-v.d).After(since(t)) {
+			return false
+		}
+		switch waitKind(t) {
+		case waitFuture, waitEvent, waitLock, waitSemaphore, waitGet, waitPut, waitJoin:
+			return true
+		}
+		return false
+	})
+	for _, k := range order {
+		out = append(out, v.stuckFinding(k, m[k]))
+	}
+	return out
+}
+
+func (v *view) stuckFinding(k groupKey, ts []*runtime.TaskInfo) wire.Finding {
+	first := ts[0]
+	longest := v.now.Sub(since(first))
+	for _, t := range ts {
+		longest = max(longest, v.now.Sub(since(t)))
+	}
+	r := v.res[first.Wait.Resource]
+	if first.Wait.Resource == 0 {
+		r = nil
+	}
+	f := wire.Finding{Kind: wire.KindStuck, Severity: wire.SeverityWarning, Count: len(ts), Tasks: v.refs(ts)}
+	what := "a " + k.kind
+	var made runtime.Frame
+	if r != nil && !r.CreatedAt.IsZero() {
+		made = r.CreatedAt
+		what = fmt.Sprintf("a %s made at %s", r.Kind, short(r.CreatedAt))
+	}
+	verb := "have"
+	if len(ts) == 1 {
+		verb = "has"
+	}
+	head := fmt.Sprintf("%s %s waited %s on %s at %s", upper(subject(ts)), verb, human(longest), what, short(k.at))
+	if len(ts) > 1 {
+		head = fmt.Sprintf("%s %s waited up to %s on %s at %s", upper(subject(ts)), verb, human(longest), what, short(k.at))
+	}
+	var extra []runtime.Frame
+	switch k.kind {
+	case waitFuture:
+		f.Summary = head + ", and nothing has resolved it."
+		f.Fix = "Resolve the future (SetResult, SetError or Cancel) on every path, including errors, or await it with a timeout (runtime.WaitFor)."
+	case waitEvent:
+		f.Summary = head + ", and nothing has set it."
+		f.Fix = "Set the event on every path that should wake its waiters, or wait with a timeout (runtime.WaitFor)."
+	case waitLock, waitSemaphore:
+		holder := ""
+		if r != nil && len(r.Holders) > 0 {
+			if h := v.byID[r.Holders[0]]; h != nil {
+				holder = fmt.Sprintf(", held by %q", h.Name)
+				if !h.SuspendedAt.IsZero() {
+					holder += fmt.Sprintf(", which waits at %s on %s", short(h.SuspendedAt), h.Awaiting)
+					extra = append(extra, h.SuspendedAt)
+				}
+			}
+		}
+		f.Summary = head + holder + "."
+		f.Fix = "Release it on every path (defer Unlock or Release right after taking it) and do not hold it across long awaits."
+	case waitGet:
+		f.Severity = wire.SeverityInfo
+		f.Summary = head + ": an idle consumer, nothing has been put there since."
+		f.Fix = "Nothing to do if the queue is idle; if items should be arriving, check that its producers run."
+	case waitPut:
+		f.Summary = head + ": the queue is full and nothing takes from it."
+		f.Fix = "Check that the queue's consumers run (and are not stuck themselves), or make the queue bigger."
+	case waitJoin:
+		f.Summary = head + ": some items taken from the queue were never marked done."
+		f.Fix = "Call TaskDone once for every item taken with Get, on every path (defer it)."
+	}
+	f.Sites = sites(append([]runtime.Frame{made, first.SpawnedAt}, extra...)...)
+	return f
+}

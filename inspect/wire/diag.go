@@ -1,0 +1,64 @@
+package wire
+
+// PathDoctor answers GET with a Diagnosis; query: stuck_after (a duration
+// such as 10s, default 10s).
+const PathDoctor = "/v1/doctor"
+
+// Finding kinds, as DESIGN.md's "Diagnosis" names them.
+const (
+	KindBlocking      = "blocking"       // a step blocks the loop now, or did recently
+	KindDeadlock      = "deadlock"       // a cycle of tasks through lock or semaphore holders
+	KindStalled       = "stalled"        // pending tasks and nothing that could wake any of them
+	KindStuck         = "stuck"          // a task waited on a future, event, queue or lock too long
+	KindLeak          = "leak"           // a group of like tasks that keeps growing, none finishing
+	KindHog           = "hog"            // a task that takes most of the loop's time in short steps
+	KindCancelIgnored = "cancel-ignored" // asked to cancel, still running
+	KindUnretrieved   = "unretrieved"    // failed tasks whose error nobody retrieved
+)
+
+// Finding severities, worst first.
+const (
+	SeverityError   = "error"
+	SeverityWarning = "warning"
+	SeverityInfo    = "info"
+)
+
+// Diagnosis is what GET /v1/doctor answers: the findings, worst first
+// (errors, then warnings, then info). No findings is an empty array.
+type Diagnosis struct {
+	Findings []Finding `json:"findings"`
+}
+
+// Finding is one thing wrong (or worth knowing) in a process.
+type Finding struct {
+	Kind     string `json:"kind"`     // one of the Kind constants
+	Severity string `json:"severity"` // one of the Severity constants
+	// Summary is one sentence naming the task(s) and the line at fault.
+	Summary string `json:"summary"`
+	// Tasks are the tasks concerned, At being where each waits or runs. A
+	// group of like tasks lists a few of them; Count says how many.
+	Tasks []FindingTask `json:"tasks"`
+	// Sites are the other frames that matter: spawn sites, where the
+	// awaited resource was made, the blocking call.
+	Sites []Frame `json:"sites"`
+	// Fix is one sentence on what to change.
+	Fix string `json:"fix"`
+	// Loop names the loop of the tasks; Count is the number of tasks the
+	// finding concerns (at least len(Tasks)).
+	Loop  string `json:"loop,omitempty"`
+	Count int    `json:"count,omitempty"`
+}
+
+// FindingTask is one task of a finding.
+type FindingTask struct {
+	ID    uint64 `json:"id"`
+	Name  string `json:"name"`
+	State string `json:"state"`
+	At    Frame  `json:"at"`
+}
+
+// Problem reports whether f is a warning or an error (the severities that
+// make taskdump doctor exit 3).
+func (f *Finding) Problem() bool {
+	return f.Severity == SeverityError || f.Severity == SeverityWarning
+}
