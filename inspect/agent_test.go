@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/taskdump/taskdump/inspect/client"
 	"github.com/taskdump/taskdump/inspect/internal/peercred"
 	"github.com/taskdump/taskdump/inspect/wire"
 	"github.com/taskdump/taskdump/runtime"
@@ -108,7 +109,7 @@ func TestListenTwiceRefused(t *testing.T) {
 		t.Fatal("second Listen in the same directory succeeded, want an error")
 	}
 	// The first agent still answers.
-	c, err := DialPath(a.Path())
+	c, err := client.DialPath(a.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +141,7 @@ func TestListenReplacesStaleSocket(t *testing.T) {
 		t.Fatalf("Listen over a stale socket: %v", err)
 	}
 	defer a.Close()
-	c, err := DialPath(a.Path())
+	c, err := client.DialPath(a.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,11 +176,11 @@ func TestScanRemovesStale(t *testing.T) {
 	staleSocket(t, orphan)
 	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("x"), 0o600)
 
-	live, removed, err := Scan(dir)
+	live, removed, err := client.Scan(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []Found{{PID: os.Getpid(), Path: a.Path()}}; !slices.Equal(live, want) {
+	if want := []client.Found{{PID: os.Getpid(), Path: a.Path()}}; !slices.Equal(live, want) {
 		t.Errorf("live = %v, want %v", live, want)
 	}
 	slices.Sort(removed)
@@ -193,8 +194,8 @@ func TestScanRemovesStale(t *testing.T) {
 			t.Errorf("%s not removed: %v", p, err)
 		}
 	}
-	if live, removed, err := Scan(filepath.Join(dir, "missing")); err != nil || live != nil || removed != nil {
-		t.Errorf("Scan(missing) = %v, %v, %v; want nothing", live, removed, err)
+	if live, removed, err := client.Scan(filepath.Join(dir, "missing")); err != nil || live != nil || removed != nil {
+		t.Errorf("client.Scan(missing) = %v, %v, %v; want nothing", live, removed, err)
 	}
 }
 
@@ -206,9 +207,9 @@ func TestDialErrors(t *testing.T) {
 		dial func() error
 		want error
 	}{
-		{"dead pid", func() error { _, err := Dial(deadPID(t)); return err }, ErrNoProcess},
-		{"no socket", func() error { _, err := Dial(os.Getppid()); return err }, ErrNoAgent},
-		{"missing path", func() error { _, err := DialPath(filepath.Join(dir, "x.sock")); return err }, ErrNoAgent},
+		{"dead pid", func() error { _, err := client.Dial(deadPID(t)); return err }, client.ErrNoProcess},
+		{"no socket", func() error { _, err := client.Dial(os.Getppid()); return err }, client.ErrNoAgent},
+		{"missing path", func() error { _, err := client.DialPath(filepath.Join(dir, "x.sock")); return err }, client.ErrNoAgent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,8 +222,8 @@ func TestDialErrors(t *testing.T) {
 	// A stale socket for a live pid is no agent, and is removed.
 	p := SocketPath(dir, os.Getppid())
 	staleSocket(t, p)
-	if _, err := Dial(os.Getppid()); !errors.Is(err, ErrNoAgent) {
-		t.Errorf("Dial(stale) err = %v, want ErrNoAgent", err)
+	if _, err := client.Dial(os.Getppid()); !errors.Is(err, client.ErrNoAgent) {
+		t.Errorf("client.Dial(stale) err = %v, want client.ErrNoAgent", err)
 	}
 	if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("stale socket not removed: %v", err)
@@ -240,7 +241,7 @@ func TestDialByPID(t *testing.T) {
 	if got, want := a.Path(), SocketPath(dir, os.Getpid()); got != want {
 		t.Errorf("Path() = %q, want %q", got, want)
 	}
-	c, err := Dial(os.Getpid())
+	c, err := client.Dial(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +308,7 @@ func TestEndpoints(t *testing.T) {
 	_, c := listen(t, Options{})
 	ctx := context.Background()
 
-	ts, err := c.Tasks(ctx, TaskFilter{})
+	ts, err := c.Tasks(ctx, client.TaskFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +332,7 @@ func TestEndpoints(t *testing.T) {
 		t.Errorf("awaiter awaits %v parent %d, want [%d] parent %d", aw.Awaits, aw.ParentID, sleeping, byName["main"].ID)
 	}
 
-	filtered, err := c.Tasks(ctx, TaskFilter{Name: "s*", States: []string{"pending"}, Loop: "endpoints"})
+	filtered, err := c.Tasks(ctx, client.TaskFilter{Name: "s*", States: []string{"pending"}, Loop: "endpoints"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +343,7 @@ func TestEndpoints(t *testing.T) {
 	if want := []string{"sleeper", "stuck"}; !slices.Equal(names, want) {
 		t.Errorf("filtered names = %v, want %v", names, want)
 	}
-	if old, err := c.Tasks(ctx, TaskFilter{OlderThan: time.Hour}); err != nil || len(old) != 0 {
+	if old, err := c.Tasks(ctx, client.TaskFilter{OlderThan: time.Hour}); err != nil || len(old) != 0 {
 		t.Errorf("Tasks(older than 1h) = %v, %v; want none", old, err)
 	}
 
@@ -411,11 +412,11 @@ func TestEndpoints(t *testing.T) {
 	if tk.CancelMsg != "from the test" || tk.CancelBy == "" {
 		t.Errorf("cancelled task = msg %q by %q, want the message and who asked", tk.CancelMsg, tk.CancelBy)
 	}
-	if _, err := c.Cancel(ctx, stuck, ""); !errors.Is(err, ErrFinished) {
-		t.Errorf("second Cancel err = %v, want ErrFinished", err)
+	if _, err := c.Cancel(ctx, stuck, ""); !errors.Is(err, client.ErrFinished) {
+		t.Errorf("second Cancel err = %v, want client.ErrFinished", err)
 	}
-	if _, err := c.Cancel(ctx, 1<<60, ""); !errors.Is(err, ErrNoTask) {
-		t.Errorf("Cancel(unknown) err = %v, want ErrNoTask", err)
+	if _, err := c.Cancel(ctx, 1<<60, ""); !errors.Is(err, client.ErrNoTask) {
+		t.Errorf("Cancel(unknown) err = %v, want client.ErrNoTask", err)
 	}
 }
 
@@ -425,8 +426,8 @@ func TestReadOnlyRefusesCancel(t *testing.T) {
 		id = runtime.Spawn(ctx, sleeper(time.Hour)).ID()
 	})
 	_, c := listen(t, Options{ReadOnly: true})
-	if _, err := c.Cancel(context.Background(), id, ""); !errors.Is(err, ErrReadOnly) {
-		t.Errorf("Cancel on a read-only agent err = %v, want ErrReadOnly", err)
+	if _, err := c.Cancel(context.Background(), id, ""); !errors.Is(err, client.ErrReadOnly) {
+		t.Errorf("Cancel on a read-only agent err = %v, want client.ErrReadOnly", err)
 	}
 	l, _ := runtime.FindTask(id)
 	if ti, ok := l.Task(id); !ok || ti.State != runtime.Pending {
@@ -466,7 +467,7 @@ func TestAnswersWhileLoopBlocked(t *testing.T) {
 		evs, err := c.Blocking(ctx)
 		return err == nil && len(evs) > 0 && evs[len(evs)-1].Ongoing && evs[len(evs)-1].TaskID == blocker
 	})
-	ts, err := c.Tasks(ctx, TaskFilter{Loop: "blocked", States: []string{"running"}})
+	ts, err := c.Tasks(ctx, client.TaskFilter{Loop: "blocked", States: []string{"running"}})
 	if err != nil || len(ts) != 1 || ts[0].ID != blocker {
 		t.Errorf("running tasks while blocked = %+v, %v; want the blocker", ts, err)
 	}
@@ -496,7 +497,7 @@ func TestCloseWhileRequestsWait(t *testing.T) {
 	for range cap(a.h.sem) {
 		a.h.sem <- struct{}{}
 	}
-	c, err := DialPath(a.Path())
+	c, err := client.DialPath(a.Path())
 	if err != nil {
 		t.Fatal(err)
 	}

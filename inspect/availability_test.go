@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/taskdump/taskdump/inspect/client"
 	"github.com/taskdump/taskdump/inspect/wire"
 	"github.com/taskdump/taskdump/runtime"
 )
@@ -24,12 +25,12 @@ func newcomerWithin(t *testing.T, path string, d time.Duration) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	c, err := DialPath(path)
+	c, err := client.DialPath(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := c.Tasks(ctx, TaskFilter{}); err != nil {
+	if _, err := c.Tasks(ctx, client.TaskFilter{}); err != nil {
 		t.Fatalf("a new client's Tasks during the attack: %v (after %v)", err, time.Since(start))
 	}
 	t.Logf("a new client listed the tasks in %v", time.Since(start).Round(time.Millisecond))

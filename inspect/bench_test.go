@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/taskdump/taskdump/inspect/client"
 	"github.com/taskdump/taskdump/runtime"
 )
 
@@ -44,14 +45,14 @@ func BenchmarkTasks100k(b *testing.B) {
 	_, c := listen(b, Options{})
 	b.Run("client-raw", func(b *testing.B) {
 		for b.Loop() {
-			if err := c.WriteTasks(context.Background(), TaskFilter{}, io.Discard); err != nil {
+			if err := c.WriteTasks(context.Background(), client.TaskFilter{}, io.Discard); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("client-decoded", func(b *testing.B) {
 		for b.Loop() {
-			ts, err := c.Tasks(context.Background(), TaskFilter{})
+			ts, err := c.Tasks(context.Background(), client.TaskFilter{})
 			if err != nil || len(ts) < n {
 				b.Fatal(len(ts), err)
 			}
@@ -89,7 +90,7 @@ func BenchmarkWorkloadPolled(b *testing.B) {
 					case <-stop:
 						return
 					case <-tk.C:
-						if err := c.WriteTasks(context.Background(), TaskFilter{}, io.Discard); err == nil {
+						if err := c.WriteTasks(context.Background(), client.TaskFilter{}, io.Discard); err == nil {
 							n++
 						}
 					}

@@ -3,6 +3,7 @@ package inspect
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -37,4 +38,37 @@ func handleRequest(ctx context.Context, i int) (struct{}, error) {
 	q := runtime.NewQueue[int](1)
 	_, err := q.Get(ctx)
 	return struct{}{}, err
+}
+
+// TestMovedNames: the client names this package keeps for older programs
+// are the client package's own, so errors.Is and type assertions hold
+// whichever name a program uses.
+func TestMovedNames(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		got, want error
+	}{
+		{"ErrNoProcess", ErrNoProcess, client.ErrNoProcess},
+		{"ErrNoAgent", ErrNoAgent, client.ErrNoAgent},
+		{"ErrPermission", ErrPermission, client.ErrPermission},
+		{"ErrNoTask", ErrNoTask, client.ErrNoTask},
+		{"ErrFinished", ErrFinished, client.ErrFinished},
+		{"ErrReadOnly", ErrReadOnly, client.ErrReadOnly},
+		{"ErrTooLarge", ErrTooLarge, client.ErrTooLarge},
+		{"ErrTimeout", ErrTimeout, client.ErrTimeout},
+		{"ErrUntrusted", ErrUntrusted, client.ErrUntrusted},
+		{"ErrBadDir", ErrBadDir, client.ErrBadDir},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("inspect.%s is not client.%s", tt.name, tt.name)
+		}
+	}
+	var _ *client.Client = (*Client)(nil)
+	var _ client.TaskFilter = TaskFilter{}
+	var _ *client.APIError = (*APIError)(nil)
+	var _ []client.Status = []Status(nil)
+	var _ []client.Found = []Found(nil)
+	if _, err := Dial(deadPID(t)); !errors.Is(err, client.ErrNoProcess) {
+		t.Errorf("Dial(dead pid) = %v, want client.ErrNoProcess", err)
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/taskdump/taskdump/inspect/client"
 	"github.com/taskdump/taskdump/runtime"
 )
 
@@ -82,7 +83,7 @@ func startLoop(tb testing.TB, name string, setup func(ctx context.Context)) *run
 
 // listen starts an agent in a fresh directory and a client for it; both
 // close at the end of the test.
-func listen(tb testing.TB, opts Options) (*Agent, *Client) {
+func listen(tb testing.TB, opts Options) (*Agent, *client.Client) {
 	tb.Helper()
 	if opts.Dir == "" {
 		opts.Dir = tb.TempDir() + "/sock"
@@ -91,7 +92,7 @@ func listen(tb testing.TB, opts Options) (*Agent, *Client) {
 	if err != nil {
 		tb.Fatalf("Listen: %v", err)
 	}
-	c, err := DialPath(a.Path())
+	c, err := client.DialPath(a.Path())
 	if err != nil {
 		a.Close()
 		tb.Fatalf("DialPath: %v", err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/pprof/profile"
 
+	"github.com/taskdump/taskdump/inspect/client"
 	"github.com/taskdump/taskdump/inspect/wire"
 	"github.com/taskdump/taskdump/runtime"
 )
@@ -83,8 +84,8 @@ func TestProfile(t *testing.T) {
 	}
 
 	_, err := c.Profile(ctx, "heap")
-	var ae *APIError
+	var ae *client.APIError
 	if !errors.As(err, &ae) || ae.Status != http.StatusNotFound || ae.Code != wire.CodeNotFound || ae.Error() != `inspect: no such profile "heap" (want tasks or blocking)` {
-		t.Errorf("Profile(heap) error = %v, want a 404 APIError naming the kinds", err)
+		t.Errorf("Profile(heap) error = %v, want a 404 client.APIError naming the kinds", err)
 	}
 }

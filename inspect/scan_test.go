@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/taskdump/taskdump/inspect/client"
 )
 
 // silentAgent listens on path, accepts every connection and never answers,
@@ -62,23 +64,23 @@ func TestPsSilentAgent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()
-	sts, _, err := Ps(ctx, dir, 0)
+	sts, _, err := client.Ps(ctx, dir, 0)
 	took := time.Since(start)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if took > PsTimeout+3*time.Second {
-		t.Errorf("Ps took %v, want about PsTimeout (%v)", took, PsTimeout)
+	if took > client.PsTimeout+3*time.Second {
+		t.Errorf("Ps took %v, want about client.PsTimeout (%v)", took, client.PsTimeout)
 	}
 	if len(sts) != 2 {
 		t.Fatalf("Ps = %+v, want 2 agents", sts)
 	}
-	byPID := map[int]Status{sts[0].PID: sts[0], sts[1].PID: sts[1]}
+	byPID := map[int]client.Status{sts[0].PID: sts[0], sts[1].PID: sts[1]}
 	if st := byPID[healthy.pid]; st.Err != nil || st.Process.PID != healthy.pid {
 		t.Errorf("healthy agent: %+v, want its process", st)
 	}
-	if st := byPID[os.Getpid()]; !errors.Is(st.Err, ErrTimeout) {
-		t.Errorf("silent agent: err = %v, want ErrTimeout", st.Err)
+	if st := byPID[os.Getpid()]; !errors.Is(st.Err, client.ErrTimeout) {
+		t.Errorf("silent agent: err = %v, want client.ErrTimeout", st.Err)
 	}
 }
 
@@ -90,10 +92,10 @@ func TestWhereSearched(t *testing.T) {
 	dir := privateDir(t)
 	t.Setenv(EnvDir, "")
 	t.Setenv("XDG_RUNTIME_DIR", dir)
-	_, err := Dial(os.Getppid())
+	_, err := client.Dial(os.Getppid())
 	want := "no " + strconv.Itoa(os.Getppid()) + ".sock in " + filepath.Join(dir, "taskdump")
-	if !errors.Is(err, ErrNoAgent) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "--dir or "+EnvDir) {
-		t.Errorf("Dial: err = %v, want ErrNoAgent saying %q and suggesting --dir or %s", err, want, EnvDir)
+	if !errors.Is(err, client.ErrNoAgent) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "--dir or "+EnvDir) {
+		t.Errorf("Dial: err = %v, want client.ErrNoAgent saying %q and suggesting --dir or %s", err, want, EnvDir)
 	}
 
 	file := filepath.Join(dir, "file")
@@ -106,9 +108,9 @@ func TestWhereSearched(t *testing.T) {
 	} {
 		t.Setenv(EnvDir, tt.env)
 		errs := map[string]error{}
-		_, errs["Dial"] = Dial(os.Getppid())
-		_, _, errs["Scan"] = Scan("")
-		_, _, errs["Ps"] = Ps(context.Background(), "", time.Second)
+		_, errs["Dial"] = client.Dial(os.Getppid())
+		_, _, errs["Scan"] = client.Scan("")
+		_, _, errs["Ps"] = client.Ps(context.Background(), "", time.Second)
 		wantMsg := "client: bad socket directory: " + tt.env + " (from --dir or " + EnvDir + ") " + tt.want
 		for name, err := range errs {
 			if !errors.Is(err, ErrBadDir) || err.Error() != wantMsg {

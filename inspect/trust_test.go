@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/taskdump/taskdump/inspect/client"
 )
 
 // nobody is the other user of the attack tests.
@@ -55,16 +57,16 @@ func TestPlantedSocketDir(t *testing.T) {
 		name string
 		try  func() error
 	}{
-		{"Dial", func() error { c, err := Dial(os.Getpid()); return use(c, err) }},
-		{"DialPath", func() error { c, err := DialPath(planted); return use(c, err) }},
-		{"Scan", func() error { _, _, err := Scan(""); return err }},
-		{"Ps", func() error { _, _, err := Ps(context.Background(), "", 0); return err }},
+		{"Dial", func() error { c, err := client.Dial(os.Getpid()); return use(c, err) }},
+		{"DialPath", func() error { c, err := client.DialPath(planted); return use(c, err) }},
+		{"Scan", func() error { _, _, err := client.Scan(""); return err }},
+		{"Ps", func() error { _, _, err := client.Ps(context.Background(), "", 0); return err }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.try()
-			if !errors.Is(err, ErrUntrusted) {
-				t.Fatalf("err = %v, want ErrUntrusted", err)
+			if !errors.Is(err, client.ErrUntrusted) {
+				t.Fatalf("err = %v, want client.ErrUntrusted", err)
 			}
 			if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, "uid 65534") {
 				t.Errorf("err = %q, want one line naming uid 65534", msg)
@@ -78,12 +80,12 @@ func TestPlantedSocketDir(t *testing.T) {
 
 // use runs one request on a client that should not exist, and reports what
 // it got as an error.
-func use(c *Client, err error) error {
+func use(c *client.Client, err error) error {
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	ts, err := c.Tasks(context.Background(), TaskFilter{})
+	ts, err := c.Tasks(context.Background(), client.TaskFilter{})
 	if err != nil {
 		return err
 	}
@@ -112,13 +114,13 @@ func TestPlantedServer(t *testing.T) {
 		name string
 		try  func() error
 	}{
-		{"Dial", func() error { c, err := Dial(os.Getpid()); return use(c, err) }},
-		{"DialPath", func() error { c, err := DialPath(planted); return use(c, err) }},
+		{"Dial", func() error { c, err := client.Dial(os.Getpid()); return use(c, err) }},
+		{"DialPath", func() error { c, err := client.DialPath(planted); return use(c, err) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.try()
-			if !errors.Is(err, ErrUntrusted) || !strings.Contains(err.Error(), "runs as uid 65534") {
-				t.Fatalf("err = %v, want ErrUntrusted saying the server runs as uid 65534", err)
+			if !errors.Is(err, client.ErrUntrusted) || !strings.Contains(err.Error(), "runs as uid 65534") {
+				t.Fatalf("err = %v, want client.ErrUntrusted saying the server runs as uid 65534", err)
 			}
 			if fake.received() {
 				t.Error("the planted agent received a request")
@@ -126,12 +128,12 @@ func TestPlantedServer(t *testing.T) {
 		})
 	}
 	t.Run("Scan", func(t *testing.T) {
-		live, _, err := Scan("")
+		live, _, err := client.Scan("")
 		if err != nil || len(live) != 0 {
 			t.Errorf("Scan = %v, %v; want no live agent", live, err)
 		}
-		sts, _, err := Ps(context.Background(), "", time.Second)
-		if err != nil || len(sts) != 1 || !errors.Is(sts[0].Err, ErrUntrusted) {
+		sts, _, err := client.Ps(context.Background(), "", time.Second)
+		if err != nil || len(sts) != 1 || !errors.Is(sts[0].Err, client.ErrUntrusted) {
 			t.Errorf("Ps = %+v, %v; want the planted socket refused", sts, err)
 		}
 		if fake.received() {
@@ -156,10 +158,10 @@ func TestTrustedSockets(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		name string
-		dial func() (*Client, error)
+		dial func() (*client.Client, error)
 	}{
-		{"Dial", func() (*Client, error) { return Dial(os.Getpid()) }},
-		{"DialPath", func() (*Client, error) { return DialPath(a.Path()) }},
+		{"Dial", func() (*client.Client, error) { return client.Dial(os.Getpid()) }},
+		{"DialPath", func() (*client.Client, error) { return client.DialPath(a.Path()) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := tt.dial()
@@ -176,11 +178,11 @@ func TestTrustedSockets(t *testing.T) {
 	if err := os.Chmod(dir, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Dial(os.Getpid()); !errors.Is(err, ErrUntrusted) || !strings.Contains(err.Error(), "mode 0777") {
-		t.Errorf("Dial in a 0777 directory: err = %v, want ErrUntrusted naming the mode", err)
+	if _, err := client.Dial(os.Getpid()); !errors.Is(err, client.ErrUntrusted) || !strings.Contains(err.Error(), "mode 0777") {
+		t.Errorf("Dial in a 0777 directory: err = %v, want client.ErrUntrusted naming the mode", err)
 	}
-	if _, _, err := Scan(""); !errors.Is(err, ErrUntrusted) {
-		t.Errorf("Scan of a 0777 directory: err = %v, want ErrUntrusted", err)
+	if _, _, err := client.Scan(""); !errors.Is(err, client.ErrUntrusted) {
+		t.Errorf("Scan of a 0777 directory: err = %v, want client.ErrUntrusted", err)
 	}
 	os.Chmod(dir, 0o700)
 }
