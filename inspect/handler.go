@@ -22,9 +22,11 @@ import (
 )
 
 // Handler returns the inspect protocol as an http.Handler for any mux, for
-// programs that already serve HTTP (mount it under a prefix with
-// http.StripPrefix; its paths start with /v1/). It serves every loop of the
-// process and never waits for a loop.
+// programs that already serve HTTP: mount it at the root of a mux, or under
+// a prefix with http.StripPrefix (its paths start with /v1/). It routes
+// with its own http.ServeMux, and answers a path it does not serve with a
+// JSON 404, or a JSON 405 with Allow. It serves every loop of the process
+// and never waits for a loop.
 //
 // Mounted on a server other than the Agent's, the handler has no peer
 // credentials to check: whoever can reach that server can read every task
@@ -40,6 +42,8 @@ type handler struct {
 	sem       chan struct{}
 	started   time.Time
 	queueWait time.Duration
+	mux       *http.ServeMux
+	methods   []string // of routes
 	// Each request holds a read lock while it is served; Agent.Close takes
 	// the write lock to wait for them, then marks the handler closed.
 	active sync.RWMutex
@@ -54,10 +58,12 @@ func (h *handler) shut() {
 }
 
 func newHandler(opts Options, needPeer bool) *handler {
-	return &handler{
+	h := &handler{
 		readOnly: opts.ReadOnly, needPeer: needPeer, self: os.Geteuid(),
 		sem: make(chan struct{}, maxInFlight), started: time.Now(), queueWait: maxQueueWait,
 	}
+	h.mux = h.newMux()
+	return h
 }
 
 // apiError is an error with its HTTP status and wire code.
@@ -110,31 +116,28 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(http.StatusForbidden, wire.CodePermission, "permission denied: unknown peer"))
 		return
 	}
-	select {
-	case h.sem <- struct{}{}:
-	default:
-		t := time.NewTimer(h.queueWait)
-		select {
-		case h.sem <- struct{}{}:
-			t.Stop()
-		case <-t.C:
-			w.Header().Set("Retry-After", "1")
-			writeError(w, errorf(http.StatusServiceUnavailable, wire.CodeBusy, "busy: too many requests at once"))
-			return
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if p := r.URL.EscapedPath(); p != cleanPath(p) {
+		// ServeMux would redirect to the clean path: none is a route.
+		writeError(w, errorf(http.StatusNotFound, wire.CodeNotFound, "no such path %q", clip(r.URL.Path)))
+		return
 	}
-	// Answers rendered in memory give their slot back before they are
-	// written, so that a peer that does not read holds no slot.
-	var once sync.Once
-	release := func() { once.Do(func() { <-h.sem }) }
-	defer release()
-	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-	if err := h.route(w, r, p, ok, release); err != nil {
-		writeError(w, err)
+	h.mux.ServeHTTP(w, r)
+}
+
+// cleanPath returns p with . and .. elements and repeated slashes removed,
+// keeping a final slash, as ServeMux cleans a path.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
 	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
 }
 
 // exchange is one request being answered, for the endpoints.
@@ -143,61 +146,113 @@ type exchange struct {
 	r        *http.Request
 	peer     Peer
 	havePeer bool
-	arg      string // the {id} or {kind} of the path
 	// release gives the request's slot back; answers rendered in memory
 	// call it before writing.
 	release func()
 }
 
-// endpoint is one path of the protocol: its method (GET also answers
-// HEAD) and what answers it.
-type endpoint struct {
-	method string
-	serve  func(h *handler, q *exchange) *apiError
+// endpoint answers one route of the protocol; it returns the error to
+// send, if any.
+type endpoint func(h *handler, q *exchange) *apiError
+
+// routes are the protocol's endpoints, one line each, as net/http.ServeMux
+// patterns ({id} is a task id, {kind} a profile kind). A GET pattern also
+// answers HEAD.
+var routes = []struct {
+	pattern string
+	serve   endpoint
+}{
+	{"GET /v1/process", (*handler).serveProcess},
+	{"GET /v1/loops", (*handler).serveLoops},
+	{"GET /v1/tasks", (*handler).serveTasks},
+	{"GET /v1/tasks/{id}", (*handler).serveTask},
+	{"GET /v1/tasks/{id}/stack", (*handler).serveStack},
+	{"POST /v1/tasks/{id}/cancel", (*handler).serveCancel},
+	{"GET /v1/tree", (*handler).serveTree},
+	{"GET /v1/blocking", (*handler).serveBlocking},
+	{"GET /v1/history", (*handler).serveHistory},
+	{"GET /v1/snapshot", (*handler).serveSnapshot},
+	{"GET /v1/profile/{kind}", (*handler).serveProfile},
 }
 
-// endpoints maps a path below /v1/, with {id} and {kind} for the variable
-// segment, to its endpoint.
-var endpoints = map[string]endpoint{
-	"process":           {http.MethodGet, (*handler).serveProcess},
-	"loops":             {http.MethodGet, (*handler).serveLoops},
-	"tasks":             {http.MethodGet, (*handler).serveTasks},
-	"tasks/{id}":        {http.MethodGet, (*handler).serveTask},
-	"tasks/{id}/stack":  {http.MethodGet, (*handler).serveStack},
-	"tasks/{id}/cancel": {http.MethodPost, (*handler).serveCancel},
-	"tree":              {http.MethodGet, (*handler).serveTree},
-	"blocking":          {http.MethodGet, (*handler).serveBlocking},
-	"history":           {http.MethodGet, (*handler).serveHistory},
-	"snapshot":          {http.MethodGet, (*handler).serveSnapshot},
-	"profile/{kind}":    {http.MethodGet, (*handler).serveProfile},
+// newMux registers routes and, for every other path, unmatched, which
+// answers the JSON 404 or 405 that ServeMux would write as plain text.
+func (h *handler) newMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, rt := range routes {
+		mux.Handle(rt.pattern, h.serveEndpoint(rt.serve))
+		method, _, _ := strings.Cut(rt.pattern, " ")
+		if !slices.Contains(h.methods, method) {
+			h.methods = append(h.methods, method)
+		}
+	}
+	mux.HandleFunc("/", h.unmatched)
+	return mux
 }
 
-// route dispatches a request; it returns the error to send, if any.
-// Answers rendered in memory call release before writing.
-func (h *handler) route(w http.ResponseWriter, r *http.Request, p Peer, havePeer bool, release func()) *apiError {
-	rest, ok := strings.CutPrefix(r.URL.Path, "/"+wire.Version+"/")
-	if !ok {
-		return errorf(http.StatusNotFound, wire.CodeNotFound, "no such path %q (paths start with /%s/)", clip(r.URL.Path), wire.Version)
-	}
-	q := &exchange{w: w, r: r, peer: p, havePeer: havePeer, release: release}
-	key := rest
-	switch seg := strings.Split(rest, "/"); {
-	case len(seg) >= 2 && len(seg) <= 3 && seg[0] == "tasks":
-		q.arg, seg[1] = seg[1], "{id}"
-		key = strings.Join(seg, "/")
-	case len(seg) == 2 && seg[0] == "profile":
-		q.arg, key = seg[1], "profile/{kind}"
-	}
-	e, ok := endpoints[key]
-	if !ok {
-		return errorf(http.StatusNotFound, wire.CodeNotFound, "no such path %q", clip(r.URL.Path))
-	}
-	if r.Method != e.method && (e.method != http.MethodGet || r.Method != http.MethodHead) {
-		w.Header().Set("Allow", e.method)
-		return errorf(http.StatusMethodNotAllowed, wire.CodeMethod, "method %s not allowed on %s (use %s)", clip(r.Method), clip(r.URL.Path), e.method)
-	}
-	return e.serve(h, q)
+// serveEndpoint runs serve in one of the handler's request slots, waiting
+// at most queueWait for one, with the request body bounded.
+func (h *handler) serveEndpoint(serve endpoint) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case h.sem <- struct{}{}:
+		default:
+			t := time.NewTimer(h.queueWait)
+			select {
+			case h.sem <- struct{}{}:
+				t.Stop()
+			case <-t.C:
+				w.Header().Set("Retry-After", "1")
+				writeError(w, errorf(http.StatusServiceUnavailable, wire.CodeBusy, "busy: too many requests at once"))
+				return
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			}
+		}
+		// Answers rendered in memory give their slot back before they are
+		// written, so that a peer that does not read holds no slot.
+		var once sync.Once
+		release := func() { once.Do(func() { <-h.sem }) }
+		defer release()
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		p, ok := PeerFromContext(r.Context())
+		if err := serve(h, &exchange{w: w, r: r, peer: p, havePeer: ok, release: release}); err != nil {
+			writeError(w, err)
+		}
+	})
 }
+
+// unmatched answers a request that no route takes: 405, with Allow, if a
+// route takes its path with another method, else 404.
+func (h *handler) unmatched(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.URL.Path, "/"+wire.Version+"/") {
+		writeError(w, errorf(http.StatusNotFound, wire.CodeNotFound, "no such path %q (paths start with /%s/)", clip(r.URL.Path), wire.Version))
+		return
+	}
+	var allow []string
+	probe := new(http.Request)
+	*probe = *r
+	for _, m := range h.methods {
+		probe.Method = m
+		if _, pattern := h.mux.Handler(probe); pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
+		writeError(w, errorf(http.StatusNotFound, wire.CodeNotFound, "no such path %q", clip(r.URL.Path)))
+		return
+	}
+	use := strings.Join(allow, " or ")
+	if slices.Contains(allow, http.MethodGet) {
+		allow = append(allow, http.MethodHead)
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	writeError(w, errorf(http.StatusMethodNotAllowed, wire.CodeMethod, "method %s not allowed on %s (use %s)", clip(r.Method), clip(r.URL.Path), use))
+}
+
+// taskID returns the request's {id}.
+func (q *exchange) taskID() (uint64, *apiError) { return parseID(q.r.PathValue("id")) }
 
 func (h *handler) serveProcess(q *exchange) *apiError {
 	return writeJSON(q.w, h.process(runtime.Snapshot()), q.release)
@@ -216,7 +271,7 @@ func (h *handler) serveTasks(q *exchange) *apiError {
 }
 
 func (h *handler) serveTask(q *exchange) *apiError {
-	id, err := parseID(q.arg)
+	id, err := q.taskID()
 	if err != nil {
 		return err
 	}
@@ -228,7 +283,7 @@ func (h *handler) serveTask(q *exchange) *apiError {
 }
 
 func (h *handler) serveStack(q *exchange) *apiError {
-	id, err := parseID(q.arg)
+	id, err := q.taskID()
 	if err != nil {
 		return err
 	}
@@ -240,7 +295,7 @@ func (h *handler) serveStack(q *exchange) *apiError {
 }
 
 func (h *handler) serveCancel(q *exchange) *apiError {
-	id, err := parseID(q.arg)
+	id, err := q.taskID()
 	if err != nil {
 		return err
 	}
@@ -298,7 +353,7 @@ func (h *handler) serveSnapshot(q *exchange) *apiError {
 }
 
 func (h *handler) serveProfile(q *exchange) *apiError {
-	return writeProfile(q.w, q.arg, q.release)
+	return writeProfile(q.w, q.r.PathValue("kind"), q.release)
 }
 
 // clip bounds user-supplied text echoed in error messages.

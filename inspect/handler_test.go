@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -275,6 +277,142 @@ func TestProcessSchema(t *testing.T) {
 		}
 		if got, want := string(tt.get(m)), fmt.Sprint(wire.Schema); got != want {
 			t.Errorf("GET %s: schema = %s, want %s", tt.path, got, want)
+		}
+	}
+}
+
+// rawRequest sends method and path on a new connection of dial, byte for
+// byte (no client cleans the path), and returns the answer.
+func rawRequest(t *testing.T, dial func() (net.Conn, error), method, path string) (*http.Response, []byte) {
+	t.Helper()
+	conn, err := dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: taskdump\r\nConnection: close\r\n\r\n", method, path); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}
+
+// TestRoutes sends raw requests to the agent and to the handler mounted on
+// a user's mux (under a prefix, and at the root): every route answers, and
+// what no route takes gets a JSON 404, or a JSON 405 with Allow when
+// another method would be taken, never ServeMux's plain text or redirects.
+func TestRoutes(t *testing.T) {
+	var id uint64
+	startLoop(t, "routes", func(ctx context.Context) {
+		id = runtime.Spawn(ctx, sleeper(time.Hour), runtime.Named("routed")).ID()
+	})
+	task := fmt.Sprintf("/v1/tasks/%d", id)
+	tests := []struct {
+		method, path string
+		status       int
+		code, allow  string
+		msg          string
+	}{
+		{"GET", "/v1/process", 200, "", "", ""},
+		{"HEAD", "/v1/loops", 200, "", "", ""},
+		{"GET", task, 200, "", "", ""},
+		{"GET", task + "/stack", 200, "", "", ""},
+		{"GET", "/v1/profile/tasks", 200, "", "", ""},
+		{"GET", "/v1/nope", 404, wire.CodeNotFound, "", `no such path "/v1/nope"`},
+		{"GET", "/nope", 404, wire.CodeNotFound, "", "paths start with /v1/"},
+		{"GET", "/", 404, wire.CodeNotFound, "", "paths start with /v1/"},
+		{"GET", "/v1/tasks/", 404, wire.CodeNotFound, "", "no such path"},
+		{"GET", task + "/stack/", 404, wire.CodeNotFound, "", "no such path"},
+		{"GET", task + "/nope", 404, wire.CodeNotFound, "", "no such path"},
+		{"GET", "/v1//tasks", 404, wire.CodeNotFound, "", "no such path"},
+		{"GET", "/v1/tasks/../process", 404, wire.CodeNotFound, "", "no such path"},
+		{"GET", "/v1/./process", 404, wire.CodeNotFound, "", "no such path"},
+		{"DELETE", task, 405, wire.CodeMethod, "GET, HEAD", "method DELETE not allowed on " + task + " (use GET)"},
+		{"POST", task + "/stack", 405, wire.CodeMethod, "GET, HEAD", "use GET"},
+		{"PUT", "/v1/process", 405, wire.CodeMethod, "GET, HEAD", "use GET"},
+		{"GET", task + "/cancel", 405, wire.CodeMethod, "POST", "use POST"},
+		{"HEAD", task + "/cancel", 405, "", "POST", ""},
+		{"POST", "/v1/profile/blocking", 405, wire.CodeMethod, "GET, HEAD", "use GET"},
+	}
+
+	a, _ := listen(t, Options{ReadOnly: true})
+	agentDial := func() (net.Conn, error) { return net.Dial("unix", a.Path()) }
+	mounted := func(mount func(*http.ServeMux)) func() (net.Conn, error) {
+		mux := http.NewServeMux()
+		mount(mux)
+		srv := httptest.NewServer(mux)
+		t.Cleanup(srv.Close)
+		return func() (net.Conn, error) { return net.Dial("tcp", srv.Listener.Addr().String()) }
+	}
+	servers := []struct {
+		name   string
+		prefix string
+		dial   func() (net.Conn, error)
+	}{
+		{"agent", "", agentDial},
+		{"under a prefix", "/debug/taskdump", mounted(func(mux *http.ServeMux) {
+			mux.Handle("/debug/taskdump/", http.StripPrefix("/debug/taskdump", Handler(Options{ReadOnly: true})))
+		})},
+		{"at the root", "", mounted(func(mux *http.ServeMux) {
+			mux.Handle("/", Handler(Options{ReadOnly: true}))
+		})},
+	}
+	for _, srv := range servers {
+		for _, tt := range tests {
+			unclean := strings.Contains(tt.path, "/.") || strings.Contains(tt.path, "//")
+			if srv.prefix != "" && tt.path == "/" || srv.name != "agent" && unclean {
+				continue // the user's mux answers those itself (404, or a redirect to the clean path)
+			}
+			t.Run(srv.name+" "+tt.method+" "+tt.path, func(t *testing.T) {
+				resp, body := rawRequest(t, srv.dial, tt.method, srv.prefix+tt.path)
+				if resp.StatusCode != tt.status {
+					t.Fatalf("status = %d, want %d (body %s)", resp.StatusCode, tt.status, body)
+				}
+				if ct := resp.Header.Get("Content-Type"); ct != "application/json" && tt.path != "/v1/profile/tasks" {
+					t.Errorf("Content-Type = %q, want application/json", ct)
+				}
+				if got := resp.Header.Get("Allow"); got != tt.allow {
+					t.Errorf("Allow = %q, want %q", got, tt.allow)
+				}
+				if tt.code == "" {
+					return
+				}
+				var e wire.Error
+				if err := json.Unmarshal(body, &e); err != nil {
+					t.Fatalf("error body %q is not JSON: %v", body, err)
+				}
+				if e.Code != tt.code || !strings.Contains(e.Message, tt.msg) || !strings.HasPrefix(e.Message, "inspect: ") {
+					t.Errorf("error = %+v, want code %q and a message with %q", e, tt.code, tt.msg)
+				}
+			})
+		}
+	}
+}
+
+// TestRoutesServeWirePaths checks that every path constant of the wire
+// package is routed, so that the two cannot drift apart.
+func TestRoutesServeWirePaths(t *testing.T) {
+	var patterns []string
+	for _, rt := range routes {
+		_, p, _ := strings.Cut(rt.pattern, " ")
+		patterns = append(patterns, p)
+		if !strings.HasPrefix(p, "/"+wire.Version+"/") {
+			t.Errorf("route %q is not under /%s/", rt.pattern, wire.Version)
+		}
+	}
+	for _, p := range []string{wire.PathProcess, wire.PathLoops, wire.PathTasks, wire.PathTree, wire.PathBlocking,
+		wire.PathHistory, wire.PathSnapshot, wire.PathTask + "{id}", wire.PathProfile + "{kind}"} {
+		if !slices.Contains(patterns, p) {
+			t.Errorf("wire path %s has no route", p)
 		}
 	}
 }
