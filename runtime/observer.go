@@ -23,7 +23,9 @@ type Observer interface {
 	// OnTask is called for each transition of a task.
 	OnTask(ev TaskEvent)
 	// OnBlock is called once for each step that ran longer than the slow-step
-	// threshold, when the step ends.
+	// threshold, when the step ends: always before the OnTask of the task's
+	// next transition (the suspension or the end that step led to), whether
+	// or not the watchdog saw the step while it blocked.
 	OnBlock(ev BlockEvent)
 }
 

@@ -53,6 +53,10 @@
 //     goroutine's stack while it blocked, innermost first, one
 //     "function\n\tfile:line" per frame), blocked.at, blocked.function and
 //     blocked.call (time.Sleep, say). Its timestamp is when the step began.
+//     The runtime reports it before the task's next transition, so it is on
+//     the span even for a task's last step, and the span ends when the task
+//     ends (the Observer needs no copy of the loop's threshold, and holds
+//     nothing open).
 //   - finished, failed or cancelled: how the task ended. When it ran more
 //     than one step, task.steps and task.busy_ns (time spent running, from
 //     the events' times) say how much; a cancelled task's event has

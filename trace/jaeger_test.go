@@ -158,7 +158,7 @@ func TestJaegerTaskTree(t *testing.T) {
 	service := fmt.Sprintf("taskdump-trace-test-%d", time.Now().UnixNano())
 	p := newPipeline(t, jaegerOTLPPort, service)
 	const threshold = 20 * time.Millisecond
-	obs := trace.New(trace.WithTracerProvider(p.tp), trace.WithSlowStepThreshold(threshold))
+	obs := trace.New(trace.WithTracerProvider(p.tp))
 	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
 		parent := runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
 			child := runtime.Spawn(ctx, func(ctx context.Context) (int, error) {

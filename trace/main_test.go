@@ -42,7 +42,6 @@ func recorded(t *testing.T, main func(context.Context) (int, error), opts ...tra
 	if err != nil && !errors.Is(err, errExpected) {
 		t.Fatalf("runtime.Run: %v", err)
 	}
-	obs.Flush()
 	return sr.Ended(), obs
 }
 

@@ -50,7 +50,7 @@ func TestMetrics(t *testing.T) {
 	r := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r))
 	defer mp.Shutdown(context.Background())
-	obs := trace.New(trace.WithMeterProvider(mp), trace.WithSlowStepThreshold(threshold))
+	obs := trace.New(trace.WithMeterProvider(mp))
 	var during map[string]map[string]float64
 	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
 		// Spawned first so that its end (it is cancelled before it runs)

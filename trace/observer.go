@@ -32,18 +32,16 @@ const instrumentationName = "github.com/taskdump/taskdump/trace"
 // documentation for figures); with the default no-op providers it costs a
 // map insertion and deletion per task and nothing per transition.
 type Observer struct {
-	tracer   oteltrace.Tracer
-	parent   context.Context // holds only the span of WithParentContext
-	headN    int             // step events kept from the start of a span
-	tailN    int             // step events kept from the end of a span
-	slowStep time.Duration
-	m        *instruments
+	tracer oteltrace.Tracer
+	parent context.Context // holds only the span of WithParentContext
+	headN  int             // step events kept from the start of a span
+	tailN  int             // step events kept from the end of a span
+	m      *instruments
 
 	loops sync.Map // loop id -> *loopState
 
 	spans         atomic.Uint64
 	eventsDropped atomic.Uint64
-	blocksLate    atomic.Uint64
 }
 
 var _ runtime.Observer = (*Observer)(nil)
@@ -56,16 +54,13 @@ type Stats struct {
 	// events because of the per-span budget (WithMaxEventsPerSpan); each
 	// span says how many it lost in its task.events.dropped attribute.
 	EventsDropped uint64
-	// BlocksLate is the number of blocked_loop events that arrived after
-	// their task's span had ended (see WithSlowStepThreshold).
-	BlocksLate uint64
 }
 
 // New returns an Observer configured by opts, to install with
 // runtime.WithObserver. It creates a tracer and the metric instruments and
 // registers one metric callback; it starts no goroutine.
 func New(opts ...Option) *Observer {
-	cfg := config{maxEvents: DefaultMaxEventsPerSpan, slowStep: DefaultSlowStepThreshold}
+	cfg := config{maxEvents: DefaultMaxEventsPerSpan}
 	for _, opt := range opts {
 		opt(&cfg)
 	}
@@ -82,11 +77,10 @@ func New(opts ...Option) *Observer {
 		}
 	}
 	o := &Observer{
-		tracer:   cfg.tp.Tracer(instrumentationName),
-		parent:   parent,
-		headN:    cfg.maxEvents - cfg.maxEvents/2,
-		tailN:    cfg.maxEvents / 2,
-		slowStep: cfg.slowStep,
+		tracer: cfg.tp.Tracer(instrumentationName),
+		parent: parent,
+		headN:  cfg.maxEvents - cfg.maxEvents/2,
+		tailN:  cfg.maxEvents / 2,
 	}
 	if cfg.maxEvents < 2 {
 		o.headN, o.tailN = 0, 0
@@ -97,27 +91,7 @@ func New(opts ...Option) *Observer {
 
 // Stats returns the Observer's counters. Safe from any goroutine.
 func (o *Observer) Stats() Stats {
-	return Stats{Spans: o.spans.Load(), EventsDropped: o.eventsDropped.Load(), BlocksLate: o.blocksLate.Load()}
-}
-
-// Flush ends the spans still held open for a possible blocked_loop event
-// (see WithSlowStepThreshold). Run delivers every blocking event before it
-// returns, so Flush is needed only when a loop's threshold is larger than
-// the Observer's; call it after Run returns and before shutting the
-// TracerProvider down. Safe from any goroutine.
-func (o *Observer) Flush() {
-	o.loops.Range(func(k, v any) bool {
-		ls := v.(*loopState)
-		ls.mu.Lock()
-		ending := ls.ending
-		ls.ending = nil
-		ls.holding.Store(0)
-		ls.mu.Unlock()
-		for _, st := range ending {
-			o.finish(st)
-		}
-		return true
-	})
+	return Stats{Spans: o.spans.Load(), EventsDropped: o.eventsDropped.Load()}
 }
 
 // Caps on events that are not step events.
@@ -135,8 +109,7 @@ const (
 )
 
 // loopState is what the Observer keeps per loop. tasks is touched only on
-// the loop goroutine; active is read by the metric callback; ending is
-// guarded by mu because Flush may run elsewhere.
+// the loop goroutine; active is read by the metric callback.
 type loopState struct {
 	id     uint64
 	name   string
@@ -146,12 +119,6 @@ type loopState struct {
 	// untraced is set when the loop's last root task got no span (no SDK).
 	untraced bool
 	attrBuf  [8]attribute.KeyValue
-
-	mu     sync.Mutex
-	ending []*taskState
-	// holding is len(ending), readable without mu: the loop checks it at
-	// every step.
-	holding atomic.Int32
 }
 
 // taskState is what the Observer keeps per live task.
@@ -168,10 +135,9 @@ type taskState struct {
 	stepStart time.Time
 	steps     int64         // steps begun
 	busy      time.Duration // time spent in steps, from the events' times
-	endTime   time.Time
-	head      int         // step events recorded so far from the start
-	ring      []stepEvent // the most recent step events past the head
-	ringN     int         // step events offered to ring
+	head      int           // step events recorded so far from the start
+	ring      []stepEvent   // the most recent step events past the head
+	ringN     int           // step events offered to ring
 	dropped   int
 	cancels   int
 	blocks    int
@@ -199,13 +165,7 @@ func (o *Observer) loop(id uint64, name string) *loopState {
 
 // release forgets a loop once nothing of it is left.
 func (o *Observer) release(ls *loopState) {
-	if len(ls.tasks) != 0 {
-		return
-	}
-	ls.mu.Lock()
-	empty := len(ls.ending) == 0
-	ls.mu.Unlock()
-	if empty {
+	if len(ls.tasks) == 0 {
 		o.loops.CompareAndDelete(ls.id, ls)
 	}
 }
@@ -227,7 +187,6 @@ func (o *Observer) OnTask(ev runtime.TaskEvent) {
 	case runtime.TaskScheduled:
 		o.stepEvent(ls, st, &ev)
 	case runtime.TaskStarted, runtime.TaskResumed:
-		o.endDeferred(ls)
 		st.started = true
 		st.steps++
 		st.stepStart = ev.Time
@@ -407,8 +366,9 @@ func addStepEvent(span oteltrace.Span, se *stepEvent, live bool, buf *[8]attribu
 	clear(attrs)
 }
 
-// ended records how a task ended and ends its span, or holds the span open
-// when its last step may yet be reported as blocking.
+// ended records how a task ended and ends its span. The runtime reports a
+// blocking step before the task's next transition (runtime.Observer), so
+// every blocked_loop event of the task is on the span already.
 func (o *Observer) ended(ls *loopState, st *taskState, ev *runtime.TaskEvent) {
 	delete(ls.tasks, ev.TaskID)
 	state := endState(ev.Kind)
@@ -484,48 +444,9 @@ func (o *Observer) ended(ls *loopState, st *taskState, ev *runtime.TaskEvent) {
 		span.SetAttributes(sattrs...)
 	}
 	clear(ls.attrBuf[:])
-	if st.started && o.slowStep > 0 && ev.Time.Sub(st.stepStart) >= o.slowStep*3/4 {
-		// The last step may have blocked the loop; the runtime reports that
-		// after the end event. Keep the span open until then.
-		st.endTime = time.Now()
-		ls.mu.Lock()
-		ls.ending = append(ls.ending, st)
-		ls.holding.Store(int32(len(ls.ending)))
-		ls.mu.Unlock()
-		return
-	}
-	o.finish(st)
-	o.release(ls)
-}
-
-// finish ends a span: now, or at the task's end time if it was held open.
-func (o *Observer) finish(st *taskState) {
-	if st.endTime.IsZero() {
-		st.span.End()
-	} else {
-		st.span.End(oteltrace.WithTimestamp(st.endTime))
-	}
+	st.span.End()
 	o.spans.Add(1)
-}
-
-// endDeferred ends the spans held open for a blocked_loop event: by the time
-// a later step begins, the runtime has reported every block before it.
-func (o *Observer) endDeferred(ls *loopState) {
-	if ls.holding.Load() == 0 {
-		return
-	}
-	ls.mu.Lock()
-	if len(ls.ending) == 0 {
-		ls.mu.Unlock()
-		return
-	}
-	ending := ls.ending
-	ls.ending = nil
-	ls.holding.Store(0)
-	ls.mu.Unlock()
-	for _, st := range ending {
-		o.finish(st)
-	}
+	o.release(ls)
 }
 
 // OnBlock implements runtime.Observer: it adds a blocked_loop event, with
@@ -534,8 +455,7 @@ func (o *Observer) endDeferred(ls *loopState) {
 func (o *Observer) OnBlock(ev runtime.BlockEvent) {
 	v, ok := o.loops.Load(ev.LoopID)
 	if !ok {
-		o.blocksLate.Add(1)
-		return
+		return // no task of the loop is traced
 	}
 	ls := v.(*loopState)
 	if o.m.enabled() {
@@ -551,27 +471,7 @@ func (o *Observer) OnBlock(ev runtime.BlockEvent) {
 		} else {
 			st.dropped++
 		}
-		return
 	}
-	ls.mu.Lock()
-	var found *taskState
-	for i, st := range ls.ending {
-		if st.taskID == ev.TaskID {
-			found = st
-			ls.ending = append(ls.ending[:i], ls.ending[i+1:]...)
-			ls.holding.Store(int32(len(ls.ending)))
-			break
-		}
-	}
-	ls.mu.Unlock()
-	if found == nil {
-		o.blocksLate.Add(1)
-		return
-	}
-	addBlockEvent(found.span, &ev)
-	found.span.SetAttributes(attribute.Int("task.blocked.count", found.blocks+1))
-	o.finish(found)
-	o.release(ls)
 }
 
 func addBlockEvent(span oteltrace.Span, ev *runtime.BlockEvent) {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.opentelemetry.io/otel/codes"
@@ -360,15 +361,13 @@ func TestBlockedLoopEvent(t *testing.T) {
 			sr := tracetest.NewSpanRecorder()
 			tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr))
 			defer tp.Shutdown(context.Background())
-			obs := trace.New(trace.WithTracerProvider(tp), trace.WithSlowStepThreshold(threshold))
+			obs := trace.New(trace.WithTracerProvider(tp))
 			_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
 				return runtime.Spawn(ctx, tt.body, runtime.Named("blocker")).Await(ctx)
 			}, runtime.WithObserver(obs), runtime.WithSlowStepThreshold(threshold), runtime.WithLogger(quiet))
 			if err != nil {
 				t.Fatal(err)
 			}
-			// No Flush: Run delivers the block before it returns, and the
-			// Observer must have ended the span by itself.
 			s := span(t, sr.Ended(), "blocker")
 			e, ok := event(s, "blocked_loop")
 			if !ok {
@@ -382,9 +381,6 @@ func TestBlockedLoopEvent(t *testing.T) {
 			}
 			if !s.EndTime().After(e.Time) {
 				t.Errorf("span ends at %v, not after the block began at %v", s.EndTime(), e.Time)
-			}
-			if got := obs.Stats().BlocksLate; got != 0 {
-				t.Errorf("Stats().BlocksLate = %d, want 0", got)
 			}
 		})
 	}
@@ -501,29 +497,73 @@ func TestSharedByLoops(t *testing.T) {
 
 var _ = errors.New
 
-// TestFlushEndsHeldSpans: a loop whose threshold is larger than the
-// Observer's never reports the slow last step of main, so its span waits
-// for Flush.
-func TestFlushEndsHeldSpans(t *testing.T) {
-	sr := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr))
-	defer tp.Shutdown(context.Background())
-	obs := trace.New(trace.WithTracerProvider(tp), trace.WithSlowStepThreshold(10*time.Millisecond))
-	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
-		time.Sleep(20 * time.Millisecond) // slow for the Observer, not for the loop
-		return 0, nil
-	}, runtime.WithObserver(obs), runtime.WithSlowStepThreshold(time.Hour))
-	if err != nil {
-		t.Fatal(err)
+// TestSpanEndsWithItsTask: the runtime reports a blocking step before the
+// task's next transition, so a span ends when its task ends and carries the
+// blocked_loop event of the task's last step, even when that step ended
+// just past the threshold before the watchdog looked (no stack captured).
+// In a synctest bubble the watchdog ticks every threshold/4 at exact
+// virtual times: a step that starts half a tick after a tick and lasts the
+// threshold plus 1 ns ends between two ticks, unseen.
+func TestSpanEndsWithItsTask(t *testing.T) {
+	const threshold = 40 * time.Millisecond
+	tests := []struct {
+		name       string
+		last       time.Duration // how long the task's last step blocks
+		wantBlocks int
+	}{
+		{"last step just under the threshold", threshold * 3 / 4, 0},
+		{"last step just past the threshold, unseen by the watchdog", threshold + 1, 1},
 	}
-	if got := len(sr.Ended()); got != 0 {
-		t.Fatalf("%d spans ended before Flush, want 0 (main's is held)", got)
-	}
-	obs.Flush()
-	if got := len(sr.Ended()); got != 1 {
-		t.Fatalf("%d spans ended after Flush, want 1", got)
-	}
-	if got := eventNames(sr.Ended()[0]); !slices.Equal(got, []string{"scheduled", "started", "finished"}) {
-		t.Errorf("events %q, want scheduled started finished", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				sr := tracetest.NewSpanRecorder()
+				tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr))
+				defer tp.Shutdown(context.Background())
+				obs := trace.New(trace.WithTracerProvider(tp))
+				var endedAtAwait []string
+				_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+					blocker := runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+						if err := runtime.Sleep(ctx, threshold/8); err != nil {
+							return 0, err
+						}
+						time.Sleep(tt.last) //taskvet:ignore the step must block the loop
+						return 0, nil
+					}, runtime.Named("blocker"))
+					_, err := blocker.Await(ctx)
+					for _, s := range sr.Ended() {
+						endedAtAwait = append(endedAtAwait, s.Name())
+					}
+					return 0, err
+				}, runtime.WithObserver(obs), runtime.WithSlowStepThreshold(threshold), runtime.WithLogger(quiet))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(endedAtAwait) != 1 {
+					t.Errorf("spans ended when the blocker's Await returned: %q, want the blocker's", endedAtAwait)
+				}
+				s := span(t, sr.Ended(), "blocker")
+				e, ok := event(s, "blocked_loop")
+				if ok != (tt.wantBlocks > 0) {
+					t.Fatalf("blocked_loop event: %v, want %v (events %q)", ok, tt.wantBlocks > 0, eventNames(s))
+				}
+				v, _ := attr(s.Attributes(), "task.blocked.count")
+				if got := int(v.AsInt64()); got != tt.wantBlocks {
+					t.Errorf("task.blocked.count = %d, want %d", got, tt.wantBlocks)
+				}
+				if ok {
+					if v, _ := attr(e.Attributes, "blocked.duration_ns"); time.Duration(v.AsInt64()) != tt.last {
+						t.Errorf("blocked.duration_ns = %v, want %v", time.Duration(v.AsInt64()), tt.last)
+					}
+					if v, _ := attr(e.Attributes, "blocked.stack"); v.AsString() != "" {
+						t.Errorf("blocked.stack = %q, want none (the watchdog did not look)", v.AsString())
+					}
+				}
+				names := eventNames(s)
+				if got := names[len(names)-1]; got != "finished" {
+					t.Errorf("last event %q, want finished (events %q)", got, names)
+				}
+			})
+		})
 	}
 }

@@ -2,7 +2,6 @@ package trace
 
 import (
 	"context"
-	"time"
 
 	"go.opentelemetry.io/otel/metric"
 	oteltrace "go.opentelemetry.io/otel/trace"
@@ -17,7 +16,6 @@ type config struct {
 	mp        metric.MeterProvider
 	parent    context.Context
 	maxEvents int
-	slowStep  time.Duration
 }
 
 // DefaultMaxEventsPerSpan is the default budget of step events (scheduled,
@@ -27,10 +25,6 @@ type config struct {
 // blocked_loop, the end event and an exception) a span never carries more
 // than 118 events, under the SDK's default limit of 128.
 const DefaultMaxEventsPerSpan = 100
-
-// DefaultSlowStepThreshold is the runtime's default slow-step threshold
-// (runtime.WithSlowStepThreshold); see WithSlowStepThreshold.
-const DefaultSlowStepThreshold = 100 * time.Millisecond
 
 // WithTracerProvider sets where task spans go. The default, or nil, is the
 // global provider, otel.GetTracerProvider(): until a program installs an SDK
@@ -71,15 +65,4 @@ func WithParentContext(ctx context.Context) Option {
 // or the SDK itself drops the oldest events. n < 2 records no step events.
 func WithMaxEventsPerSpan(n int) Option {
 	return func(c *config) { c.maxEvents = max(n, 0) }
-}
-
-// WithSlowStepThreshold tells the Observer the slow-step threshold of the
-// loops it observes (runtime.WithSlowStepThreshold; default
-// DefaultSlowStepThreshold). A task whose last step ran at least 3/4 of it
-// keeps its span open until the loop reports whether that step blocked, so
-// that the blocked_loop event lands on the span; set it when a loop uses a
-// different threshold, or blocked_loop events of last steps may be lost
-// (counted in Stats.BlocksLate).
-func WithSlowStepThreshold(d time.Duration) Option {
-	return func(c *config) { c.slowStep = d }
 }
