@@ -81,17 +81,23 @@ type LoopStats struct {
 
 // Deadlock is a cycle in the wait-for graph through tasks and the holders
 // of locks and semaphores: each task in Tasks waits (at TaskInfo's
-// suspension point) on Resources[i], which Tasks[i+1] holds (and the last
-// waits on what the first holds). The loop reports it once, when it forms:
+// suspension point) on Resources[i], which Tasks[i+1] holds, or awaits
+// Tasks[i+1] itself (Resources[i] is 0); the last waits on what the first
+// holds. Tasks[0] is the task whose wait closed the cycle. See deadlock.go
+// for what counts. The loop reports it once, when it forms:
 // logged at warning level and given to an Observer that implements
 // DeadlockObserver. It does not change what any task sees.
 type Deadlock struct {
-	LoopID    uint64
-	Loop      string
-	Time      time.Time
-	Tasks     []uint64
-	Names     []string
+	LoopID uint64
+	Loop   string
+	Time   time.Time
+	Tasks  []uint64
+	Names  []string
+	// Resources[i] is the id of the Lock or Semaphore Tasks[i] waits for,
+	// 0 when Tasks[i] awaits the task Tasks[i+1] itself; Kinds[i] is its
+	// kind: "lock", "semaphore", or "task" for an awaited task.
 	Resources []uint64
+	Kinds     []string
 	// At is where each task of Tasks waits.
 	At []Frame
 }
@@ -102,18 +108,4 @@ type Deadlock struct {
 type DeadlockObserver interface {
 	Observer
 	OnDeadlock(d Deadlock)
-}
-
-// Resources returns the awaitables of this loop that matter to a
-// diagnosis: every one a live task holds or waits on, and every Queue,
-// Event and Semaphore a live task made. Safe from any goroutine, including
-// while a step blocks the loop.
-func (l *Loop) Resources() []ResourceInfo {
-	return nil // TODO(doctor): filled in by the runtime's resource registry.
-}
-
-// Deadlocks returns the deadlocks the loop saw form that still hold (their
-// tasks still wait), oldest first. Safe from any goroutine.
-func (l *Loop) Deadlocks() []Deadlock {
-	return nil // TODO(doctor): filled in by the wait-for graph check.
 }

@@ -57,7 +57,11 @@ type Loop struct {
 	loopG         atomic.Uintptr // the goroutine running the loop (getg)
 	hasAfter      atomic.Bool    // some task context has AfterFuncs registered
 	pendingBlocks []BlockEvent
-	obsFailed     bool // the observer panicked: it is not called again
+	obsFailed     bool       // the observer panicked: it is not called again
+	resNext       uint64     // the loop's block of awaitable ids (resID)
+	resEnd        uint64     //
+	dirty         []dirtyRes // primitives changed in this step, published at its end
+	workAt        int64      // when the loop last ran a callback or drained its inbox
 
 	// Any goroutine.
 	imu    sync.Mutex
@@ -85,6 +89,10 @@ type Loop struct {
 	droppedHist uint64
 	afterFuncs  map[*task][]*afterFunc
 	started     time.Time
+	resReg      map[uint64]dirtyRes // primitives Resources lists (resource.go)
+	resSweepAt  int
+	deadlocks   []Deadlock // deadlocks that hold now (deadlock.go)
+	stats       loopStats  // stats.go
 
 	// rfc caches PC resolutions for readers (snapshots) across calls.
 	rfcMu   sync.Mutex
@@ -360,6 +368,9 @@ func (l *Loop) iterate() {
 	}
 	l.now = l.clock()
 	l.fresh = true
+	if drained {
+		l.workAt = l.now
+	}
 	if l.labels && l.now-l.profAt > int64(time.Millisecond) {
 		l.profAt = l.now
 		l.profiling = cpuProfiling()
@@ -371,6 +382,7 @@ func (l *Loop) iterate() {
 		// What the inbox ran may have ended the caller's wait (the last
 		// ToThread completion at shutdown, say): let it check before idling.
 		if !drained {
+			l.publishIdle()
 			l.idleWait()
 		}
 		return
@@ -381,6 +393,7 @@ func (l *Loop) iterate() {
 			l.step(e.t)
 		} else {
 			l.flush()
+			l.workAt = l.now
 			e.fn()
 			l.fresh = false
 		}
@@ -481,6 +494,7 @@ func (l *Loop) step(t *task) {
 	if t.readyAt != 0 && now > t.readyAt {
 		r.schedWait += now - t.readyAt
 	}
+	l.statsStepLocked(now, t.readyAt)
 	l.mu.Unlock()
 	if len(l.pendingBlocks) > 0 {
 		l.reportBlocks()
@@ -555,6 +569,10 @@ func (l *Loop) endLocked(t *task, end int64) {
 	start := l.lastStart
 	busy := end - start
 	t.pub.busy += busy
+	l.addBusyLocked(t, busy, end)
+	if len(l.dirty) > 0 {
+		l.publishResLocked()
+	}
 	if l.cur == t {
 		l.cur = nil
 		l.curCoro = nil
@@ -568,6 +586,9 @@ func (l *Loop) endLocked(t *task, end int64) {
 	}
 	t.pub.suspended = end
 	t.pub.await = l.stage
+	if t.pub.await.since == 0 {
+		t.pub.await.since = end // the first suspension of this await (parkAt)
+	}
 	if n := l.stageN; n > 0 && !slices.Equal(t.pub.stk, l.stageBuf[:n]) {
 		// Published stacks are immutable, so snapshots copy only the slice
 		// header under the lock; a task suspended where it was last time

@@ -18,13 +18,24 @@ func register(l *Loop) {
 		registry.loops = make(map[uint64]*Loop)
 	}
 	registry.loops[l.id] = l
+	publishRunning()
 	registry.mu.Unlock()
 }
 
 func unregister(l *Loop) {
 	registry.mu.Lock()
 	delete(registry.loops, l.id)
+	publishRunning()
 	registry.mu.Unlock()
+}
+
+// publishRunning copies the registry for stepHere (registry.mu held).
+func publishRunning() {
+	ls := make([]*Loop, 0, len(registry.loops))
+	for _, l := range registry.loops {
+		ls = append(ls, l)
+	}
+	runningLoops.Store(&ls)
 }
 
 // Loops returns the loops of this process that are running, ordered by id.

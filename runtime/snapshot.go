@@ -53,8 +53,13 @@ type TaskInfo struct {
 	// was taken (Await, Result, Gather, a TaskGroup...): one failed and
 	// never retrieved is an error nobody will see.
 	Retrieved bool
-	// Stack is the full suspension stack, innermost first, when asked for.
-	// Tasks suspended at the same place share one slice: do not modify it.
+	// Stack is the suspension stack, innermost first, when asked for: the
+	// awaiting function the user called on top (Sleep, (*Task).Await), then
+	// the user's frames down to the task's function, each frame with its
+	// Kind; the frames of how it parks and the coroutine plumbing under the
+	// task's function are left out. Live stacks (TaskStack) and blocking
+	// stacks (BlockEvent.Stack) have the same shape. Tasks suspended at the
+	// same place share one slice: do not modify it.
 	Stack []Frame
 	// Finished and Error are set for ended tasks (history).
 	Finished time.Time
@@ -91,6 +96,8 @@ type rawTask struct {
 	state State
 	rec   record // stk points into the snapshot's arena
 	run   bool
+	// recent is the task's busy time in the loop's recent window.
+	recent time.Duration
 }
 
 // snapshotRaw copies the live tasks under the lock: the loop's only pause.
@@ -106,6 +113,8 @@ func (l *Loop) snapshotRaw() ([]rawTask, LoopSnapshot, time.Duration) {
 	now := l.clock()
 	t0 := now
 	snap := LoopSnapshot{ID: l.id, Name: l.name, Started: l.started, Taken: l.wall(now)}
+	var sv statsView
+	snap.Stats, sv = l.statsLocked(now)
 	if l.cur != nil {
 		snap.Current = l.cur.id
 		snap.CurrentFor = time.Duration(now - l.curStart)
@@ -124,7 +133,7 @@ func (l *Loop) snapshotRaw() ([]rawTask, LoopSnapshot, time.Duration) {
 			continue // ended; retired at the loop's next step
 		}
 		// Published stacks are immutable: sharing the slice is safe.
-		raws = append(raws, rawTask{t: t, state: st, rec: t.pub, run: t == l.cur})
+		raws = append(raws, rawTask{t: t, state: st, rec: t.pub, run: t == l.cur, recent: sv.recent(&t.pub)})
 	}
 	// Await texts read waiter lists, which are immutable once published.
 	held := time.Duration(l.clock() - t0)
@@ -246,6 +255,7 @@ func (l *Loop) info(ti *TaskInfo, r *rawTask, fc frameCache, sc stackCache) {
 		Steps: rec.steps, Busy: time.Duration(rec.busy), SchedWait: time.Duration(rec.schedWait),
 		Idle:      time.Duration(rec.idle),
 		CancelMsg: rec.cancel.message(), CancelBy: rec.cancel.requester(),
+		RecentBusy: r.recent,
 	}
 	if c := rec.cancel; c != nil && r.state == Cancelling {
 		ti.CancelRequested = l.wall(c.at)
@@ -259,6 +269,7 @@ func (l *Loop) info(ti *TaskInfo, r *rawTask, fc frameCache, sc stackCache) {
 		ti.SuspendedAt = fc.suspension(rec.stk)
 		ti.Awaiting = rec.await.text(l)
 		ti.Awaits = rec.await.taskIDs()
+		ti.Wait = rec.await.info(l)
 		if rec.await.until > 0 {
 			ti.Until = l.wall(rec.await.until)
 		}
@@ -278,7 +289,8 @@ func (l *Loop) Task(id uint64) (TaskInfo, bool) {
 			continue
 		}
 		if t.id == id {
-			r = rawTask{t: t, state: State(t.state.Load()), rec: t.pub, run: t == l.cur}
+			_, sv := l.statsLocked(l.clock())
+			r = rawTask{t: t, state: State(t.state.Load()), rec: t.pub, run: t == l.cur, recent: sv.recent(&t.pub)}
 			r.rec.stk = t.pub.stk
 			found = true
 			break

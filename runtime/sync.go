@@ -1,18 +1,46 @@
 package runtime
 
-import "context"
+import (
+	"context"
+	"slices"
+)
 
 // Event is a flag that tasks can wait for (asyncio.Event). The zero Event is
 // usable and unset; it binds to the loop of its first waiter. Call its
 // methods on the loop goroutine.
 type Event struct {
-	loop    *Loop
-	set     bool
-	waiters waitq
+	res         resource
+	loop        *Loop
+	home        *Loop // the loop of the task that made it, until it binds
+	set         bool
+	waiters     waitq
+	lastSet     int64 // loop clock
+	lastCleared int64
 }
 
-// NewEvent returns an unset Event.
-func NewEvent() *Event { return &Event{} }
+// NewEvent returns an unset Event. It records where it was called and by
+// which task, if a task of a loop calls it (Loop.Resources lists it while
+// that task lives); that costs a few nanoseconds.
+//
+//go:noinline
+func NewEvent() *Event {
+	pc := callerpc() // needs the noinline above: the caller's return address
+	e := &Event{}
+	e.home = e.res.initHere(resEvent, pc, e)
+	return e
+}
+
+// at returns the loop e reports to and its clock at the current step.
+func (e *Event) at() (*Loop, int64) {
+	l := e.loop
+	if l == nil {
+		l = e.home
+	}
+	if l == nil {
+		return nil, 0
+	}
+	return l, l.now
+}
 
 // Set sets the flag and wakes every waiter.
 func (e *Event) Set() {
@@ -20,13 +48,31 @@ func (e *Event) Set() {
 		return
 	}
 	e.set = true
+	l, now := e.at()
+	e.lastSet = now
 	if e.loop != nil {
 		e.waiters.grantAll(e.loop)
 	}
+	l.touch(&e.res, e)
 }
 
 // Clear unsets the flag.
-func (e *Event) Clear() { e.set = false }
+func (e *Event) Clear() {
+	if !e.set {
+		return
+	}
+	e.set = false
+	l, now := e.at()
+	e.lastCleared = now
+	l.touch(&e.res, e)
+}
+
+func (e *Event) publish(p *resPub) {
+	p.set, p.lastSet, p.lastCleared = e.set, e.lastSet, e.lastCleared
+	p.waiters = taskIDsOf(p.waiters, e.waiters.ts)
+}
+
+func (e *Event) busy() bool { return e.waiters.len() > 0 }
 
 // IsSet reports whether the flag is set.
 func (e *Event) IsSet() bool { return e.set }
@@ -48,7 +94,7 @@ func (e *Event) Wait(ctx context.Context) error {
 	if err := bind(&e.loop, cur, "Event.Wait"); err != nil {
 		return err
 	}
-	return cur.waitGrant(&e.waiters, awaitEvent, nil)
+	return cur.waitGrant(&e.waiters, awaitEvent, nil, &e.res, e)
 }
 
 // Lock is a mutual exclusion lock for tasks (asyncio.Lock): a task that
@@ -59,13 +105,23 @@ func (e *Event) Wait(ctx context.Context) error {
 // The zero Lock is usable and unlocked. Call its methods on the loop
 // goroutine.
 type Lock struct {
+	res     resource
 	loop    *Loop
 	locked  bool
+	holder  *task // the task that acquired it, nil while free or handed to a waiter
 	waiters waitq
 }
 
-// NewLock returns an unlocked Lock.
-func NewLock() *Lock { return &Lock{} }
+// NewLock returns an unlocked Lock. It records where it was called and by
+// which task, if a task of a loop calls it; that costs a few nanoseconds.
+//
+//go:noinline
+func NewLock() *Lock {
+	pc := callerpc() // needs the noinline above: the caller's return address
+	m := &Lock{}
+	m.res.initHere(resLock, pc, nil)
+	return m
+}
 
 // Lock acquires the lock, suspending the calling task while another task
 // holds it or earlier waiters queue for it. It returns at once, without
@@ -84,9 +140,16 @@ func (m *Lock) Lock(ctx context.Context) error {
 	}
 	if !m.locked && !m.waiters.busy() {
 		m.locked = true
+		m.holder = cur
+		m.loop.touch(&m.res, m)
 		return nil
 	}
-	return cur.waitGrant(&m.waiters, awaitLock, m)
+	if err := cur.waitGrant(&m.waiters, awaitLock, m, &m.res, m); err != nil {
+		return err
+	}
+	m.holder = cur
+	m.loop.touch(&m.res, m)
+	return nil
 }
 
 // Unlock releases the lock, handing it to the first waiter whose
@@ -97,7 +160,9 @@ func (m *Lock) Unlock() {
 		panic("runtime: Unlock of unlocked Lock")
 	}
 	m.locked = false
+	m.holder = nil
 	m.pass()
+	m.loop.touch(&m.res, m)
 }
 
 // giveBack releases the lock a cancelled waiter was handed.
@@ -108,6 +173,30 @@ func (m *Lock) pass() {
 	if !m.locked && m.waiters.len() > 0 && m.waiters.grantFirst(m.loop) {
 		m.locked = true
 	}
+}
+
+func (m *Lock) resource() *resource { return &m.res }
+
+func (m *Lock) holders() []*task {
+	if m.holder == nil {
+		return nil
+	}
+	return []*task{m.holder}
+}
+
+func (m *Lock) free() bool { return !m.locked }
+
+func (m *Lock) publish(p *resPub) {
+	p.holders = p.holders[:0]
+	if m.holder != nil {
+		p.holders = append(p.holders, m.holder.id)
+	}
+	p.set = m.locked
+	p.waiters = taskIDsOf(p.waiters, m.waiters.ts)
+}
+
+func (m *Lock) busy() bool {
+	return m.holder != nil && !m.holder.done() || m.waiters.len() > 0
 }
 
 // Locked reports whether the lock is held, or handed to a waiter that has
@@ -123,17 +212,30 @@ func (m *Lock) Locked() bool { return m.locked }
 // next waiter. The zero Semaphore has no permits. Call its methods on the
 // loop goroutine.
 type Semaphore struct {
+	res     resource
 	loop    *Loop
 	value   int
+	initial int
+	// held are the tasks that acquired a permit and have not released it
+	// (Release drops the releasing task's, else the oldest).
+	held    []*task
 	waiters waitq
 }
 
-// NewSemaphore returns a semaphore with n permits. n < 0 panics.
+// NewSemaphore returns a semaphore with n permits. n < 0 panics. It
+// records where it was called and by which task, if a task of a loop calls
+// it (Loop.Resources lists it while that task lives); that costs a few
+// nanoseconds.
+//
+//go:noinline
 func NewSemaphore(n int) *Semaphore {
+	pc := callerpc() // needs the noinline above: the caller's return address
 	if n < 0 {
 		panic("runtime: NewSemaphore with a negative count")
 	}
-	return &Semaphore{value: n}
+	s := &Semaphore{value: n, initial: n}
+	s.res.initHere(resSemaphore, pc, s)
+	return s
 }
 
 // Acquire takes a permit, suspending the calling task until one is free
@@ -153,16 +255,54 @@ func (s *Semaphore) Acquire(ctx context.Context) error {
 	}
 	if s.value > 0 && !s.waiters.busy() {
 		s.value--
+		s.held = append(s.held, cur)
+		s.loop.touch(&s.res, s)
 		return nil
 	}
-	return cur.waitGrant(&s.waiters, awaitSemaphore, s)
+	if err := cur.waitGrant(&s.waiters, awaitSemaphore, s, &s.res, s); err != nil {
+		return err
+	}
+	s.held = append(s.held, cur)
+	s.loop.touch(&s.res, s)
+	return nil
 }
 
 // Release returns a permit, handing it to the first waiter whose
 // cancellation is not pending, if there is one.
 func (s *Semaphore) Release() {
 	s.value++
+	if len(s.held) > 0 {
+		i := 0
+		if s.loop != nil && s.loop.stepping != nil {
+			if j := slices.Index(s.held, s.loop.stepping); j >= 0 {
+				i = j
+			}
+		}
+		s.held = slices.Delete(s.held, i, i+1)
+	}
 	s.pass()
+	s.loop.touch(&s.res, s)
+}
+
+func (s *Semaphore) resource() *resource { return &s.res }
+
+func (s *Semaphore) holders() []*task { return s.held }
+
+func (s *Semaphore) free() bool { return s.value > 0 }
+
+func (s *Semaphore) publish(p *resPub) {
+	p.holders = taskIDsOf(p.holders, s.held)
+	p.waiters = taskIDsOf(p.waiters, s.waiters.ts)
+	p.len, p.cap = s.value, s.initial
+}
+
+func (s *Semaphore) busy() bool {
+	for _, t := range s.held {
+		if !t.done() {
+			return true
+		}
+	}
+	return s.waiters.len() > 0
 }
 
 // giveBack returns the permit a cancelled waiter was handed.

@@ -199,6 +199,8 @@ type task struct {
 	listeners     []*waiter // tasks waiting for this one to end
 	listenBuf     [1]*waiter
 	waitingOn     *waiter // what this task awaits, while it does
+	waitG         grantor // the Lock or Semaphore it waits for, while it does (deadlock.go)
+	deadlocked    bool    // it is in one of loop.deadlocks
 	tm            timer
 	extra         *taskExtra
 }
@@ -227,6 +229,9 @@ type record struct {
 	stk       []uintptr
 	await     awaitDesc
 	cancel    *cancelInfo // immutable once published
+	busyCur   int64       // busy time in the loop's current stats bucket (stats.go)
+	busyPrev  int64       // in the bucket before it
+	winGen    uint32      // the bucket busyCur belongs to
 }
 
 // cancelInfo is the last cancel request's message and who made it, when

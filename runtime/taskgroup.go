@@ -13,6 +13,7 @@ import (
 // cancellation and returns errors.Join of the failures. Create one with
 // NewTaskGroup; the zero TaskGroup is not usable.
 type TaskGroup struct {
+	res      resource
 	loop     *Loop
 	parent   *task
 	ctx      context.Context
@@ -27,14 +28,19 @@ type TaskGroup struct {
 
 // NewTaskGroup returns a group owned by the task ctx belongs to, and a
 // context derived from ctx that is done once the group aborts. It panics if
-// ctx belongs to no task.
+// ctx belongs to no task. It records where it was called (Loop.Resources).
+//
+//go:noinline
 func NewTaskGroup(ctx context.Context) (*TaskGroup, context.Context) {
+	pc := callerpc() // needs the noinline above: the caller's return address
 	t := taskOf(ctx)
 	if t == nil {
 		panic("runtime: NewTaskGroup called with a context that belongs to no task")
 	}
 	gctx, cancel := context.WithCancel(ctx)
-	return &TaskGroup{loop: t.loop, parent: t, ctx: gctx, cancel: cancel}, gctx
+	g := &TaskGroup{loop: t.loop, parent: t, ctx: gctx, cancel: cancel}
+	g.res.initIn(resTaskGroup, pc, t)
+	return g, gctx
 }
 
 // SpawnIn schedules fn as a new task in g. The task's parent is the
@@ -113,7 +119,7 @@ func (g *TaskGroup) Wait(ctx context.Context) error {
 		if cur.cancelPending && g.ourReqs > 0 && cur.cancelReqs <= g.ourReqs {
 			cur.cancelPending = false
 		}
-		w := &waiter{ts: live, cond: AllCompleted, kind: awaitTaskGroup}
+		w := &waiter{ts: live, cond: AllCompleted, kind: awaitTaskGroup, res: &g.res}
 		if err := cur.awaitTasks(w, true); err != nil {
 			cancelled = err
 		}

@@ -25,6 +25,7 @@ import (
 //
 //go:noinline
 func ToThread[T any](ctx context.Context, fn func() (T, error)) (T, error) {
+	pc := callerpc() // the user's call: ToThread is noinline
 	var zero T
 	cur, err := current(ctx, "ToThread")
 	if err != nil {
@@ -35,12 +36,15 @@ func ToThread[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 	}
 	l := cur.loop
 	type result struct {
+		res     resource // the call's identity (Loop.Resources)
 		v       T
 		err     error
 		done    bool
 		waiting bool
 	}
 	res := &result{waiting: true}
+	res.res.initIn(resThread, pc, cur)
+	l.resID(&res.res)
 	l.threads.inflight++
 	l.threads.submit(func() {
 		var v T
@@ -67,12 +71,18 @@ func ToThread[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 		v, err = runProtected(fn)
 		goexit = false
 	})
-	for !res.done {
+	desc := awaitDesc{kind: awaitThread, res: &res.res}
+	for {
+		// A pending cancellation wins, even over work that finished in the
+		// same iteration, as in every other await (waitOn, waitGrant).
 		if cur.cancelPending {
 			res.waiting = false
 			return zero, cur.takeCancel()
 		}
-		cur.park(awaitDesc{kind: awaitThread})
+		if res.done {
+			break
+		}
+		cur.parkAt(&desc)
 	}
 	res.waiting = false
 	return res.v, res.err

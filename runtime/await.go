@@ -1,0 +1,448 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The await machinery shared by every awaiting function: what a suspended
+// task awaits (awaitKind, awaitDesc), the waiter that parks a task on other
+// tasks, and the await-cycle check. The APIs live in their own files:
+// sleep.go (Sleep, Yield), gather.go (Gather, GatherAll), wait.go (Wait,
+// AsCompleted), waitfor.go (WaitFor, Shield), future.go, sync.go, queue.go,
+// taskgroup.go and thread.go.
+
+// awaitKind says what a suspended task awaits.
+type awaitKind uint8
+
+const (
+	awaitNone awaitKind = iota
+	awaitSleep
+	awaitYield
+	awaitTask
+	awaitGather
+	awaitWait
+	awaitAsCompleted
+	awaitWaitFor
+	awaitShield
+	awaitTaskGroup
+	awaitFuture
+	awaitEvent
+	awaitLock
+	awaitSemaphore
+	awaitQueueGet
+	awaitQueuePut
+	awaitQueueJoin
+	awaitThread
+	numAwaitKinds
+)
+
+// awaitKindInfo is what the loop knows of one awaitKind.
+type awaitKindInfo struct {
+	// name is the first word of TaskInfo.Awaiting and WaitInfo.Kind.
+	name string
+	// external: the wait ends without another task doing anything (a timer
+	// fires, a ToThread call returns, a yield is ready at once). Any kind
+	// with a timeout is external too (awaitDesc.external).
+	external bool
+	// resource: the task waits on an awaitable with an id (awaitDesc.res).
+	resource bool
+}
+
+// awaitKinds is the one table of await kinds, indexed by awaitKind.
+var awaitKinds = [numAwaitKinds]awaitKindInfo{
+	awaitNone:        {},
+	awaitSleep:       {name: "sleep", external: true},
+	awaitYield:       {name: "yield", external: true},
+	awaitTask:        {name: "task"},
+	awaitGather:      {name: "gather"},
+	awaitWait:        {name: "wait"},
+	awaitAsCompleted: {name: "as_completed"},
+	awaitWaitFor:     {name: "wait_for"},
+	awaitShield:      {name: "shield"},
+	awaitTaskGroup:   {name: "taskgroup", resource: true},
+	awaitFuture:      {name: "future", resource: true},
+	awaitEvent:       {name: "event", resource: true},
+	awaitLock:        {name: "lock", resource: true},
+	awaitSemaphore:   {name: "semaphore", resource: true},
+	awaitQueueGet:    {name: "queue.get", resource: true},
+	awaitQueuePut:    {name: "queue.put", resource: true},
+	awaitQueueJoin:   {name: "queue.join", resource: true},
+	awaitThread:      {name: "to_thread", external: true, resource: true},
+}
+
+// String returns the kind's name ("sleep", "queue.get"), "" for awaitNone.
+func (k awaitKind) String() string { return awaitKinds[k].name }
+
+// awaitDesc describes what a task awaits; published with its record.
+type awaitDesc struct {
+	kind  awaitKind
+	d     int64     // sleep or timeout duration
+	until int64     // loop clock deadline, 0 if none
+	w     *waiter   // the tasks awaited, for task-waiting kinds
+	res   *resource // the awaitable waited on, for resource kinds
+	// since is when the task began waiting at this await (loop clock); 0
+	// until the loop publishes the first suspension, which sets it to the
+	// step's end. parkAt keeps it across the wakeups of one await.
+	since int64
+}
+
+// info returns the structured description: WaitInfo.
+func (a *awaitDesc) info(l *Loop) WaitInfo {
+	if a.kind == awaitNone {
+		return WaitInfo{}
+	}
+	w := WaitInfo{Kind: a.kind.String(), Since: l.wall(a.since), External: a.external()}
+	if a.res != nil {
+		w.Resource = a.res.id
+	}
+	return w
+}
+
+// external reports whether the wait can end without another task: see
+// awaitKindInfo.external; a timeout makes any wait external.
+func (a *awaitDesc) external() bool { return awaitKinds[a.kind].external || a.until > 0 }
+
+// parkAt parks t like park, for one await that may wake and park again
+// (a spurious wakeup, a handoff to someone else): desc.since, 0 at the
+// await's first park, is set from the first publication of the suspension,
+// so WaitInfo.Since stays the moment the task began waiting here.
+func (t *task) parkAt(desc *awaitDesc) {
+	t.park(*desc)
+	if desc.since == 0 {
+		desc.since = t.pub.await.since // written by the loop before this task resumed
+	}
+}
+
+// text renders the description ("sleep(1s)", "task 7", "gather(3 tasks)").
+func (a awaitDesc) text(l *Loop) string {
+	switch a.kind {
+	case awaitNone:
+		return ""
+	case awaitSleep:
+		return "sleep(" + time.Duration(a.d).String() + ")"
+	case awaitTask, awaitShield:
+		if a.w != nil && len(a.w.ts) == 1 {
+			s := "task " + itoa(int(a.w.ts[0].id))
+			if a.kind == awaitShield {
+				return "shield(" + s + ")"
+			}
+			return s
+		}
+	case awaitWaitFor:
+		if a.w != nil && len(a.w.ts) == 1 {
+			if a.w.unwinding {
+				after := "after " + time.Duration(a.d).String()
+				if a.d <= 0 {
+					after = "at once (timeout " + time.Duration(a.d).String() + ")"
+				}
+				return fmt.Sprintf("wait_for(task %d): timed out %s, waiting for it to finish cancelling", a.w.ts[0].id, after)
+			}
+			return fmt.Sprintf("wait_for(task %d, %s)", a.w.ts[0].id, time.Duration(a.d))
+		}
+	case awaitGather, awaitWait, awaitAsCompleted, awaitTaskGroup:
+		if a.w != nil {
+			var b strings.Builder
+			b.WriteString(a.kind.String())
+			b.WriteString("(")
+			b.WriteString(itoa(len(a.w.ts)))
+			b.WriteString(" tasks")
+			if a.d > 0 {
+				b.WriteString(", timeout ")
+				b.WriteString(time.Duration(a.d).String())
+			}
+			b.WriteString(")")
+			return b.String()
+		}
+	}
+	return a.kind.String()
+}
+
+// taskIDs returns the ids of the tasks awaited.
+func (a awaitDesc) taskIDs() []uint64 {
+	if a.w == nil || len(a.w.ts) == 0 {
+		return nil
+	}
+	ids := make([]uint64, len(a.w.ts))
+	for i, t := range a.w.ts {
+		ids[i] = t.id
+	}
+	return ids
+}
+
+// waiter is one task waiting for some tasks to end. Its ts never changes
+// once the wait starts, so readers may walk it.
+type waiter struct {
+	t         *task
+	ts        []*task
+	cond      Condition
+	kind      awaitKind
+	remaining int
+	parked    bool
+	failed    *task   // first task to end not Finished (gather) or Failed (FirstException)
+	order     []*task // completion order, for AsCompleted
+	each      bool
+	notifyCh  chan struct{} // for goroutines blocked in Await outside the loop
+	group     *TaskGroup    // for a TaskGroup watching its children
+	res       *resource     // the TaskGroup waited on (TaskGroup.Wait)
+	unwinding bool          // wait_for timed out: waiting for the task to finish cancelling
+	lockWait  bool          // a task of ts waits for a Lock or Semaphore (listen)
+}
+
+// notify is called on the loop when x, one of w.ts, ends.
+func (w *waiter) notify(l *Loop, x *task) {
+	if w.notifyCh != nil {
+		close(w.notifyCh)
+		return
+	}
+	if w.group != nil {
+		w.group.childDone(x)
+		return
+	}
+	w.remaining--
+	wake := w.remaining == 0
+	st := State(x.state.Load())
+	switch w.cond {
+	case FirstCompleted:
+		wake = true
+	case FirstException:
+		if st == Failed && w.failed == nil {
+			w.failed = x
+			wake = true
+		}
+	case gatherCond:
+		if st != Finished && w.failed == nil {
+			w.failed = x
+			wake = true
+		}
+	}
+	if w.each {
+		w.order = append(w.order, x)
+		wake = true
+	}
+	if wake && w.parked {
+		l.schedule(w.t)
+	}
+}
+
+func (w *waiter) satisfied() bool {
+	switch {
+	case w.each:
+		return false
+	case w.remaining == 0:
+		return true
+	case w.cond == FirstCompleted:
+		return w.remaining < len(w.ts)
+	case w.cond == FirstException, w.cond == gatherCond:
+		return w.failed != nil
+	}
+	return false
+}
+
+// listen registers w on every task of w.ts that has not ended and records
+// the ones that have.
+func (w *waiter) listen() {
+	w.remaining = len(w.ts)
+	for _, x := range w.ts {
+		if x.done() {
+			w.remaining--
+			st := State(x.state.Load())
+			if w.failed == nil && ((w.cond == gatherCond && st != Finished) || (w.cond == FirstException && st == Failed)) {
+				w.failed = x
+			}
+			if w.each {
+				w.order = append(w.order, x)
+			}
+			continue
+		}
+		x.listeners = append(x.listeners, w)
+		if x.waitG != nil {
+			w.lockWait = true
+		}
+	}
+}
+
+// unlisten removes w from the tasks still running.
+func (w *waiter) unlisten() {
+	for _, x := range w.ts {
+		if x.done() {
+			continue
+		}
+		for i, y := range x.listeners {
+			if y == w {
+				last := len(x.listeners) - 1
+				x.listeners[i] = x.listeners[last]
+				x.listeners[last] = nil
+				x.listeners = x.listeners[:last]
+				break
+			}
+		}
+	}
+}
+
+// current returns the task ctx belongs to and checks that it is running.
+func current(ctx context.Context, op string) (*task, error) {
+	t := taskOf(ctx)
+	if t == nil {
+		return nil, fmt.Errorf("runtime: %s: %w", op, ErrNotInTask)
+	}
+	if err := t.checkRunning(op); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// checkLoop verifies that every task of w belongs to cur's loop and that
+// waiting on them makes no cycle.
+func (cur *task) checkAwait(op string, ts []*task) error {
+	for _, x := range ts {
+		if x.loop != cur.loop {
+			return fmt.Errorf("runtime: %s: task %s: %w", op, x.displayName(), ErrWrongLoop)
+		}
+		if x.done() {
+			continue
+		}
+		if path := cur.loop.cycle(cur, x); path != nil {
+			return fmt.Errorf("runtime: %s: %w", op, cycleErr(path))
+		}
+	}
+	return nil
+}
+
+// cycle returns cur → x → … → cur if x waits, directly or not, on cur.
+// The common answer, no, costs a walk of what x awaits and no allocation.
+func (l *Loop) cycle(cur, x *task) []*task {
+	l.gen++
+	if !l.reaches(x, cur) {
+		return nil
+	}
+	l.gen++
+	path := []*task{cur}
+	l.path(x, cur, &path)
+	return path
+}
+
+// path appends to *p the tasks from "from" to target through what each
+// awaits, and reports whether it found target.
+func (l *Loop) path(from, target *task, p *[]*task) bool {
+	*p = append(*p, from)
+	if from == target {
+		return true
+	}
+	if from.visit != l.gen {
+		from.visit = l.gen
+		if w := from.waitingOn; w != nil {
+			for _, y := range w.ts {
+				if !y.done() && l.path(y, target, p) {
+					return true
+				}
+			}
+		}
+	}
+	*p = (*p)[:len(*p)-1]
+	return false
+}
+
+// reaches reports whether target can be reached from "from" through what
+// each task awaits.
+func (l *Loop) reaches(from, target *task) bool {
+	if from == target {
+		return true
+	}
+	if from.visit == l.gen {
+		return false
+	}
+	from.visit = l.gen
+	if w := from.waitingOn; w != nil {
+		for _, y := range w.ts {
+			if !y.done() && l.reaches(y, target) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// awaitTasks parks cur until w is satisfied, the deadline (loop clock, 0 for
+// none) passes, or a cancel is delivered. With propagate, a cancel is passed
+// on to every task still running, and awaitTasks returns the cancellation
+// once they have all ended.
+func (cur *task) awaitTasks(w *waiter, propagate bool) error {
+	_, err := cur.awaitTasksUntil(w, propagate, 0, 0)
+	return err
+}
+
+// d is the time limit the caller asked for (shown as is in reprs).
+func (cur *task) awaitTasksUntil(w *waiter, propagate bool, deadline int64, d time.Duration) (timedOut bool, err error) {
+	if err := cur.checkAwait(w.kind.String(), w.ts); err != nil {
+		return false, err
+	}
+	w.t = cur
+	w.listen()
+	if w.satisfied() {
+		return false, nil
+	}
+	l := cur.loop
+	prev := cur.waitingOn
+	cur.waitingOn = w
+	defer func() {
+		cur.waitingOn = prev
+		w.unlisten()
+		if cur.deadlocked {
+			l.clearDeadlocks(cur)
+		}
+	}()
+	if deadline > 0 {
+		cur.tm.t = cur
+		l.addTimer(&cur.tm, deadline)
+		defer l.removeTimer(&cur.tm)
+	}
+	desc := awaitDesc{kind: w.kind, w: w, until: deadline, d: int64(d), res: w.res}
+	if w.res != nil {
+		l.resID(w.res)
+	}
+	if w.lockWait && deadline == 0 {
+		// Awaiting a task that waits for a lock may close a deadlock
+		// (A holds L and awaits B; B waits for L).
+		w.parked = true // as it will be: the check reads it
+		l.checkDeadlockAwait(cur, w)
+		w.parked = false
+	}
+	for {
+		// A pending cancellation wins, even over tasks that ended meanwhile.
+		if cur.cancelPending {
+			err := cur.takeCancel()
+			if propagate {
+				cur.cancelAll(w.ts)
+				w.cond = AllCompleted
+				for w.remaining > 0 {
+					w.parked = true
+					cur.parkAt(&desc)
+					w.parked = false
+					cur.cancelPending = false // already cancelling
+				}
+			}
+			return false, err
+		}
+		if w.satisfied() {
+			return false, nil
+		}
+		if deadline > 0 && cur.tm.idx < 0 { // the timer fired
+			return true, nil
+		}
+		w.parked = true
+		cur.parkAt(&desc)
+		w.parked = false
+	}
+}
+
+// cancelAll cancels, from the loop, every task of ts still running.
+func (cur *task) cancelAll(ts []*task) {
+	for _, x := range ts {
+		if !x.done() {
+			x.cancelNow(cur.cancelMsgLoop(), "awaiting task "+itoa(int(cur.id)))
+		}
+	}
+}

@@ -1,0 +1,281 @@
+package runtime
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Deadlock detection. When a task must wait for a Lock or Semaphore that
+// is not free, the loop walks the wait-for graph from what it waits for:
+// the holders of that lock or semaphore, what each of them waits for (a
+// lock or semaphore held by other tasks, or tasks it awaits), and so on.
+// If the walk comes back to the waiting task, the wait closes a cycle that
+// nothing inside the loop can break: the loop records a Deadlock, logs it
+// once at warning level, gives it to an Observer that implements
+// DeadlockObserver, and keeps it for Loop.Deadlocks until one of its tasks
+// stops waiting (a cancellation, a timeout elsewhere). The wait itself goes
+// on as asyncio's would: nothing is cancelled or failed.
+//
+// A task does not count as stuck when it is ready to run, has a
+// cancellation pending, or has a timer (a timeout) that will wake it. A
+// task awaiting tasks counts only when its wait ends with all of them
+// (Await, Shield, GatherAll, Wait with AllCompleted, TaskGroup.Wait) or
+// with the one it awaits. A Semaphore counts only when every task holding a
+// permit leads back, so a cycle through one of several holders, which the
+// others can break by releasing, is not reported.
+//
+// Cost: nothing on a free lock or permit; a walk of the tasks and
+// primitives reachable from the holders (visited once each) when a task
+// must actually wait. Only a cycle allocates.
+
+// dlEdge is one step of a cycle: t waits for res (nil: for the next task).
+type dlEdge struct {
+	t   *task
+	res *resource
+}
+
+// checkDeadlock looks for a cycle that cur's wait for g closes (loop
+// goroutine, in cur's step, before it parks).
+func (l *Loop) checkDeadlock(cur *task, g grantor) {
+	path := []dlEdge{{cur, g.resource()}}
+	if !l.dlGrantor(g, cur, &path) {
+		return
+	}
+	l.recordDeadlock(path)
+}
+
+// checkDeadlockAwait looks for a cycle that cur's wait for the tasks of w
+// closes, through a task of w that waits for a lock or semaphore (loop
+// goroutine, in cur's step, before it parks).
+func (l *Loop) checkDeadlockAwait(cur *task, w *waiter) {
+	if w.each || (len(w.ts) > 1 && w.cond != AllCompleted) {
+		return
+	}
+	l.gen++
+	for _, y := range w.ts {
+		if y.done() || y.waitG == nil {
+			continue
+		}
+		path := []dlEdge{{cur, nil}}
+		if l.dlTask(y, cur, &path) {
+			l.recordDeadlock(path)
+			return
+		}
+	}
+}
+
+// dlGrantor reports whether the holders of g lead back to target: its one
+// holder (Lock), or every permit holder (Semaphore), appending the cycle
+// through the first to path.
+func (l *Loop) dlGrantor(g grantor, target *task, path *[]dlEdge) bool {
+	hs := g.holders()
+	if len(hs) == 0 {
+		return false
+	}
+	for i, h := range hs {
+		l.gen++
+		var p *[]dlEdge
+		var scratch []dlEdge
+		if i == 0 {
+			p = path
+		} else {
+			p = &scratch
+		}
+		if !l.dlTask(h, target, p) {
+			if i == 0 {
+				*path = (*path)[:1]
+			}
+			return false
+		}
+	}
+	return true
+}
+
+// dlTask reports whether h waits, directly or through others, for target,
+// appending the edges from h on to path.
+func (l *Loop) dlTask(h, target *task, path *[]dlEdge) bool {
+	if h == target {
+		return true
+	}
+	if h.done() || h.cancelPending || h.queued || h.visit == l.gen || h.tm.idx >= 0 {
+		return false
+	}
+	h.visit = l.gen
+	n := len(*path)
+	if g := h.waitG; g != nil {
+		if g.free() {
+			return false // it will be handed what it waits for
+		}
+		*path = append(*path, dlEdge{h, g.resource()})
+		hs := g.holders()
+		if len(hs) == 1 || isLock(g) {
+			if len(hs) == 1 && l.dlTask(hs[0], target, path) {
+				return true
+			}
+			*path = (*path)[:n]
+			return false
+		}
+		// A semaphore with several holders: each must lead back. (A holder
+		// visited already in this walk counts as not leading back: the
+		// check may miss a deadlock, never report a false one.)
+		for i, x := range hs {
+			var scratch []dlEdge
+			p := &scratch
+			if i == 0 {
+				p = path
+			}
+			if !l.dlTask(x, target, p) {
+				*path = (*path)[:n]
+				return false
+			}
+		}
+		return true
+	}
+	w := h.waitingOn
+	if w == nil || !w.parked || w.each || w.unwinding || (len(w.ts) > 1 && w.cond != AllCompleted) {
+		return false
+	}
+	for _, y := range w.ts {
+		if y.done() {
+			continue
+		}
+		*path = append(*path, dlEdge{h, nil})
+		if l.dlTask(y, target, path) {
+			return true
+		}
+		*path = (*path)[:n]
+	}
+	return false
+}
+
+func isLock(g grantor) bool {
+	_, ok := g.(*Lock)
+	return ok
+}
+
+// recordDeadlock publishes, logs and reports the cycle path (loop
+// goroutine, in the step of path[0].t, which has not parked yet).
+func (l *Loop) recordDeadlock(path []dlEdge) {
+	d := Deadlock{LoopID: l.id, Loop: l.name, Time: l.wall(l.clock())}
+	fc := l.frames
+	var here [64]uintptr
+	n := fpwalk(here[:])
+	for i, e := range path {
+		t := e.t
+		t.deadlocked = true
+		d.Tasks = append(d.Tasks, t.id)
+		d.Names = append(d.Names, t.displayName())
+		var id uint64
+		kind := "task"
+		if e.res != nil {
+			id = l.resID(e.res)
+			kind = e.res.kind.String()
+		}
+		d.Resources = append(d.Resources, id)
+		d.Kinds = append(d.Kinds, kind)
+		if i == 0 {
+			d.At = append(d.At, fc.suspension(here[:n]))
+		} else {
+			d.At = append(d.At, fc.suspension(t.pub.stk))
+		}
+	}
+	l.mu.Lock()
+	l.deadlocks = append(l.deadlocks, d)
+	l.mu.Unlock()
+	l.cfg.logger.Warn(d.String(), "loop", l.name)
+	if dob, ok := l.obs.(DeadlockObserver); ok && !l.obsFailed {
+		func() {
+			defer l.recoverObserver("OnDeadlock", "deadlock")
+			dob.OnDeadlock(d)
+		}()
+	}
+}
+
+// String describes d in one line: for each task, what it waits for, who
+// holds it, and where it waits ("runtime: deadlock: task 3 "a" waits for
+// lock 7 (held by task 4 "b") at x.go:12; task 4 "b" waits for ...").
+func (d Deadlock) String() string {
+	var b strings.Builder
+	b.WriteString("runtime: deadlock: ")
+	for i, id := range d.Tasks {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		next := (i + 1) % len(d.Tasks)
+		fmt.Fprintf(&b, "task %d %q ", id, d.Names[i])
+		if d.Resources[i] != 0 {
+			kind := "resource"
+			if i < len(d.Kinds) {
+				kind = d.Kinds[i]
+			}
+			fmt.Fprintf(&b, "waits for %s %d (held by task %d %q)", kind, d.Resources[i], d.Tasks[next], d.Names[next])
+		} else {
+			fmt.Fprintf(&b, "awaits task %d %q", d.Tasks[next], d.Names[next])
+		}
+		if i < len(d.At) && !d.At[i].IsZero() {
+			b.WriteString(" at ")
+			b.WriteString(d.At[i].Short())
+		}
+	}
+	return b.String()
+}
+
+// clearDeadlocks drops the deadlocks t is in: t stopped waiting (loop
+// goroutine).
+func (l *Loop) clearDeadlocks(t *task) {
+	l.mu.Lock()
+	var keep []Deadlock
+	var dropped []Deadlock
+	for _, d := range l.deadlocks {
+		if slices.Contains(d.Tasks, t.id) {
+			dropped = append(dropped, d)
+		} else {
+			keep = append(keep, d)
+		}
+	}
+	l.deadlocks = keep
+	l.mu.Unlock()
+	t.deadlocked = false
+	// The other tasks of a dropped deadlock stay marked only if another
+	// deadlock still holds them.
+	for _, d := range dropped {
+		for _, id := range d.Tasks {
+			if id == t.id || l.inDeadlock(keep, id) {
+				continue
+			}
+			if x := l.liveTask(id); x != nil {
+				x.deadlocked = false
+			}
+		}
+	}
+}
+
+func (l *Loop) inDeadlock(ds []Deadlock, id uint64) bool {
+	for _, d := range ds {
+		if slices.Contains(d.Tasks, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// liveTask returns the live task id (loop goroutine).
+func (l *Loop) liveTask(id uint64) *task {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, t := range l.live {
+		if t != nil && t.id == id {
+			return t
+		}
+	}
+	return nil
+}
+
+// Deadlocks returns the deadlocks the loop saw form that still hold (their
+// tasks still wait), oldest first. Safe from any goroutine.
+func (l *Loop) Deadlocks() []Deadlock {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.deadlocks)
+}

@@ -1,0 +1,317 @@
+package runtime
+
+import (
+	"slices"
+	"sync/atomic"
+)
+
+// Awaitables have an identity for a diagnosis: every Future, Event, Lock,
+// Semaphore, Queue, TaskGroup and ToThread call embeds a resource that says
+// what it is, where the user made it, when, and by which task. What a
+// primitive holds (its holder, its waiters, a queue's length) lives in the
+// primitive, on the loop goroutine; the loop publishes a copy (resPub) when
+// it publishes the step that changed it, so readers on other goroutines see
+// it under loop.mu as they see task records.
+//
+// Cost: making a primitive records a return address (callerpc, ~1 ns) and
+// looks for the task running on the calling goroutine (stepHere, ~3 ns). An
+// id is given only when the loop first needs one (a task waits on it, holds
+// it, or a live task made a Queue, Event or Semaphore), from a block of ids
+// the loop takes from the process-wide counter 256 at a time. A primitive
+// whose state changes is appended once per step to the loop's dirty list
+// and copied at the step's end, under the lock the loop takes then anyway.
+// A Future is never published: its waiters are read from their records.
+
+// resKind is the kind of an awaitable.
+type resKind uint8
+
+const (
+	resNone resKind = iota
+	resFuture
+	resEvent
+	resLock
+	resSemaphore
+	resQueue
+	resTaskGroup
+	resThread
+)
+
+var resKindNames = [...]string{"", "future", "event", "lock", "semaphore", "queue", "taskgroup", "to_thread"}
+
+func (k resKind) String() string { return resKindNames[k] }
+
+// resource is the identity of an awaitable. Fields other than dirty,
+// listed and pub are written before the loop publishes the resource and
+// never after, so readers may read them once they found it under loop.mu.
+type resource struct {
+	id      uint64  // 0 until the loop needs one (Loop.resID)
+	pc      uintptr // return address in the user's NewX or ToThread call
+	by      *task   // the task that made it, nil outside a task
+	created int64   // loop clock of the creating step's start, 0 if unknown
+	kind    resKind
+	dirty   bool    // in loop.dirty (loop goroutine)
+	listed  bool    // in loop.resReg (loop goroutine)
+	pub     *resPub // published state, guarded by loop.mu; nil until published
+}
+
+// resPub is the published state of a primitive (guarded by loop.mu).
+type resPub struct {
+	holders, waiters, putters []uint64
+	len, cap                  int
+	set                       bool
+	lastSet, lastCleared      int64
+}
+
+// resOwner is a primitive that publishes its state through the dirty list.
+type resOwner interface {
+	// publish copies the primitive's state into p: on the loop goroutine,
+	// under loop.mu.
+	publish(p *resPub)
+	// busy reports whether a live task holds it or waits on it (loop
+	// goroutine).
+	busy() bool
+}
+
+type dirtyRes struct {
+	r *resource
+	o resOwner
+}
+
+// resIDs is the process-wide counter of awaitable ids; loops take blocks.
+var resIDs atomic.Uint64
+
+const resIDBlock = 256
+
+// resID returns r's id, giving it one first if it has none (loop goroutine).
+func (l *Loop) resID(r *resource) uint64 {
+	if r.id == 0 {
+		if l.resNext == l.resEnd {
+			end := resIDs.Add(resIDBlock)
+			l.resNext, l.resEnd = end-resIDBlock+1, end+1
+		}
+		r.id = l.resNext
+		l.resNext++
+	}
+	return r.id
+}
+
+// runningLoops is the copy-on-write list of running loops, for stepHere.
+var runningLoops atomic.Pointer[[]*Loop]
+
+// stepHere returns the loop whose step (or callback) runs on the calling
+// goroutine and the task of that step: nil, nil on any other goroutine, or
+// where goroutine identity is unavailable (getg returns 0, off amd64). It
+// costs an atomic load and a comparison per running loop.
+func stepHere() (*Loop, *task) {
+	g := getg()
+	if g == 0 {
+		return nil, nil
+	}
+	p := runningLoops.Load()
+	if p == nil {
+		return nil, nil
+	}
+	for _, l := range *p {
+		if l.steppingG.Load() == g {
+			if t := l.stepping; t != nil {
+				return l, t
+			}
+		}
+		if l.loopG.Load() == g {
+			return l, nil
+		}
+	}
+	return nil, nil
+}
+
+// initHere records the identity of a primitive made by a call with no
+// context (NewLock, NewEvent, NewSemaphore, NewQueue): the task and loop
+// are those running on the calling goroutine, if any. A primitive a task
+// made is also registered with its loop (o non-nil), so Loop.Resources
+// lists it while that task lives. It returns the loop found.
+func (r *resource) initHere(kind resKind, pc uintptr, o resOwner) *Loop {
+	r.kind, r.pc = kind, pc
+	l, t := stepHere()
+	if l == nil {
+		return nil
+	}
+	r.by = t
+	r.created = l.now
+	if o != nil && t != nil {
+		l.touch(r, o)
+	}
+	return l
+}
+
+// initIn records the identity of a primitive made in task t.
+func (r *resource) initIn(kind resKind, pc uintptr, t *task) {
+	r.kind, r.pc, r.by, r.created = kind, pc, t, t.loop.now
+}
+
+// touch marks r's state as changed: the loop publishes it with the step
+// (loop goroutine). l may be nil (a primitive not bound to a loop yet).
+func (l *Loop) touch(r *resource, o resOwner) {
+	if r.dirty || l == nil {
+		return
+	}
+	l.resID(r)
+	r.dirty = true
+	l.dirty = append(l.dirty, dirtyRes{r, o})
+}
+
+// madeByLive reports whether r is a Queue, Event or Semaphore a live task
+// made: Loop.Resources lists those even when nobody holds or waits on them.
+func (r *resource) madeByLive() bool {
+	switch r.kind {
+	case resQueue, resEvent, resSemaphore:
+		return r.by != nil && !r.by.done()
+	}
+	return false
+}
+
+// publishResLocked publishes the primitives changed since the last time,
+// registers the ones Resources must list, and sweeps the registry when it
+// has doubled since the last sweep (loop goroutine, under l.mu).
+func (l *Loop) publishResLocked() {
+	for i, d := range l.dirty {
+		r := d.r
+		r.dirty = false
+		if r.pub == nil {
+			r.pub = new(resPub)
+		}
+		d.o.publish(r.pub)
+		if !r.listed && (d.o.busy() || r.madeByLive()) {
+			if l.resReg == nil {
+				l.resReg = make(map[uint64]dirtyRes)
+			}
+			l.resReg[r.id] = d
+			r.listed = true
+		}
+		l.dirty[i] = dirtyRes{}
+	}
+	l.dirty = l.dirty[:0]
+	if len(l.resReg) >= l.resSweepAt {
+		l.sweepResLocked()
+	}
+}
+
+// sweepResLocked drops from the registry what no live task holds, waits on
+// or made (a Queue, Event or Semaphore). Amortized O(1) per registration:
+// the next sweep happens when the registry has doubled.
+func (l *Loop) sweepResLocked() {
+	for id, d := range l.resReg {
+		if d.o.busy() || d.r.madeByLive() {
+			continue
+		}
+		d.r.listed = false
+		if d.r.by != nil && d.r.by.done() {
+			d.r.by = nil // do not keep a dead task's record alive
+		}
+		delete(l.resReg, id)
+	}
+	l.resSweepAt = max(256, 2*len(l.resReg))
+}
+
+// taskIDsOf appends the ids of ts to dst[:0].
+func taskIDsOf(dst []uint64, ts []*task) []uint64 {
+	dst = dst[:0]
+	for _, t := range ts {
+		dst = append(dst, t.id)
+	}
+	return dst
+}
+
+// Resources returns the awaitables of this loop that matter to a
+// diagnosis: every one a live task holds or waits on, and every Queue,
+// Event and Semaphore a live task made, ordered by id. Safe from any
+// goroutine, including while a step blocks the loop: it reads what the
+// loop published at the end of its last step. The loop pauses while the
+// live tasks' records are walked (about as long as a Snapshot's copy);
+// frames are resolved after.
+//
+// The loop keeps a registry of the primitives a task holds, waits on or
+// made (a Queue, Event or Semaphore); it drops them when it sweeps and no
+// live task holds, waits on or made them, each time the registry doubles,
+// so it holds at most about twice what matters and never keeps a dead
+// primitive alive for long. A Future or a TaskGroup is listed while a task
+// waits on it, a ToThread call while it runs. A primitive made outside any
+// task (a package variable, a zero value) has no creation site, CreatedBy 0
+// and gets its id when a task first uses it.
+func (l *Loop) Resources() []ResourceInfo {
+	type entry struct {
+		r       *resource
+		pub     resPub
+		derived []uint64 // waiters (or a ToThread call's holder) from task records
+		by      uint64
+	}
+	l.mu.Lock()
+	byRes := make(map[*resource]*entry)
+	get := func(r *resource) *entry {
+		e := byRes[r]
+		if e == nil {
+			e = &entry{r: r}
+			if r.by != nil {
+				e.by = r.by.id // r.by is cleared by sweeps: read under l.mu
+			}
+			if r.pub != nil {
+				p := r.pub
+				e.pub = resPub{
+					holders: slices.Clone(p.holders), waiters: slices.Clone(p.waiters), putters: slices.Clone(p.putters),
+					len: p.len, cap: p.cap, set: p.set, lastSet: p.lastSet, lastCleared: p.lastCleared,
+				}
+			}
+			byRes[r] = e
+		}
+		return e
+	}
+	for _, t := range l.live {
+		if t == nil || t.done() || t == l.cur {
+			continue
+		}
+		if r := t.pub.await.res; r != nil && t.pub.started != 0 {
+			e := get(r)
+			switch r.kind {
+			case resFuture, resTaskGroup, resThread:
+				e.derived = append(e.derived, t.id)
+			}
+		}
+	}
+	for _, d := range l.resReg {
+		get(d.r)
+	}
+	l.mu.Unlock()
+
+	fc := l.readerFrames()
+	defer l.rfcMu.Unlock()
+	out := make([]ResourceInfo, 0, len(byRes))
+	for _, e := range byRes {
+		r := e.r
+		ri := ResourceInfo{
+			ID: r.id, Kind: r.kind.String(), CreatedAt: fc.frame(r.pc), Created: l.wall(r.created),
+			Holders: e.pub.holders, Waiters: e.pub.waiters, Putters: e.pub.putters,
+			Len: e.pub.len, Cap: e.pub.cap, Set: e.pub.set,
+			LastSet: l.wall(e.pub.lastSet), LastCleared: l.wall(e.pub.lastCleared),
+		}
+		ri.CreatedBy = e.by
+		switch r.kind {
+		case resThread:
+			ri.Holders = e.derived
+		case resFuture, resTaskGroup:
+			ri.Waiters = e.derived
+			if r.kind == resTaskGroup && e.by != 0 {
+				ri.Holders = []uint64{e.by} // its owner
+			}
+		}
+		out = append(out, ri)
+	}
+	slices.SortFunc(out, func(a, b ResourceInfo) int {
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	return out
+}

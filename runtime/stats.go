@@ -1,0 +1,142 @@
+package runtime
+
+import "time"
+
+// statsBucket is the length of one bucket of recent busy time. The recent
+// window (LoopStats.Window) is the current bucket and the one before it: 5
+// to 10 seconds.
+const statsBucket = int64(5 * time.Second)
+
+// loopStats is the loop's recent activity as published (guarded by
+// loop.mu). The loop updates it in the locked section it runs anyway at
+// each step's start and end, and when it goes idle: a few stores per step,
+// no clock reading of its own.
+type loopStats struct {
+	lastWork               int64 // loop clock
+	ready, timers, threads int
+	lag                    int64 // moving average of the schedule lag (weight 1/8)
+	winStart               int64 // start of the current bucket (loop clock, ≥ 1)
+	winGen                 uint32
+	busyCur, busyPrev      int64
+}
+
+// statsStepLocked records a step's start at now of a task that became
+// ready at readyAt (under loop.mu).
+func (l *Loop) statsStepLocked(now, readyAt int64) {
+	s := &l.stats
+	s.lastWork = now
+	s.ready = l.ready.len()
+	s.timers = len(l.timers)
+	s.threads = l.threads.inflight
+	if readyAt != 0 {
+		s.lag += (max(now-readyAt, 0) - s.lag) / 8
+	}
+}
+
+// rotateLocked moves the buckets on to the one that holds now.
+func (s *loopStats) rotateLocked(now int64) {
+	if s.winStart == 0 {
+		s.winStart = 1
+	}
+	k := (now - s.winStart) / statsBucket
+	if k <= 0 {
+		return
+	}
+	if k == 1 {
+		s.busyPrev = s.busyCur
+	} else {
+		s.busyPrev = 0
+	}
+	s.busyCur = 0
+	s.winStart += k * statsBucket
+	s.winGen += uint32(min(k, 2))
+}
+
+// addBusyLocked adds a step of t that ran busy ns, ending at end, to the
+// loop's and t's current buckets (under loop.mu).
+func (l *Loop) addBusyLocked(t *task, busy, end int64) {
+	s := &l.stats
+	s.rotateLocked(end)
+	s.busyCur += busy
+	r := &t.pub
+	if r.winGen != s.winGen {
+		if r.winGen+1 == s.winGen {
+			r.busyPrev = r.busyCur
+		} else {
+			r.busyPrev = 0
+		}
+		r.busyCur = 0
+		r.winGen = s.winGen
+	}
+	r.busyCur += busy
+}
+
+// statsView is the loop's buckets as seen at one reading.
+type statsView struct {
+	gen uint32 // the generation of the bucket that holds now
+}
+
+// recent returns how long the steps of the task whose record is r ran in
+// the window v sees.
+func (v statsView) recent(r *record) time.Duration {
+	switch v.gen - r.winGen {
+	case 0:
+		return time.Duration(r.busyCur + r.busyPrev)
+	case 1:
+		return time.Duration(r.busyCur)
+	}
+	return 0
+}
+
+// statsLocked returns the loop's stats at now (under loop.mu).
+func (l *Loop) statsLocked(now int64) (LoopStats, statsView) {
+	s := l.stats
+	if s.winStart == 0 {
+		s.winStart = 1
+	}
+	cur, prev := s.busyCur, s.busyPrev
+	gen := s.winGen
+	if k := (now - s.winStart) / statsBucket; k > 0 {
+		if k == 1 {
+			prev = cur
+		} else {
+			prev = 0
+		}
+		cur = 0
+		gen += uint32(min(k, 2))
+		s.winStart += k * statsBucket
+	}
+	start := max(s.winStart-statsBucket, 1)
+	return LoopStats{
+		LastWork: l.wall(max(s.lastWork, 0)),
+		Ready:    s.ready, Timers: s.timers, Threads: s.threads,
+		Pending: int(l.inboxN.Load()),
+		Lag:     time.Duration(s.lag),
+		Window:  time.Duration(now - start),
+		Busy:    time.Duration(cur + prev),
+	}, statsView{gen: gen}
+}
+
+// Stats returns the loop's recent activity (as Snapshot's Stats). Safe
+// from any goroutine, including while a step blocks the loop.
+func (l *Loop) Stats() LoopStats {
+	l.mu.Lock()
+	st, _ := l.statsLocked(l.clock())
+	l.mu.Unlock()
+	return st
+}
+
+// publishIdle publishes, as the loop goes idle, what changed since its
+// last step: primitives, and the counts of timers and ToThread calls.
+func (l *Loop) publishIdle() {
+	l.mu.Lock()
+	if len(l.dirty) > 0 {
+		l.publishResLocked()
+	}
+	s := &l.stats
+	s.ready = l.ready.len()
+	s.timers = len(l.timers)
+	s.threads = l.threads.inflight
+	s.lastWork = max(s.lastWork, l.workAt)
+	l.mu.Unlock()
+}
