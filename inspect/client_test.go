@@ -63,11 +63,9 @@ func TestMovedNames(t *testing.T) {
 			t.Errorf("inspect.%s is not client.%s", tt.name, tt.name)
 		}
 	}
-	var _ *client.Client = (*Client)(nil)
-	var _ client.TaskFilter = TaskFilter{}
-	var _ *client.APIError = (*APIError)(nil)
-	var _ []client.Status = []Status(nil)
-	var _ []client.Found = []Found(nil)
+	// The types are the client's (this compiles only if they are aliases).
+	sameTypes := func(*client.Client, client.TaskFilter, *client.APIError, []client.Status, []client.Found) {}
+	sameTypes((*Client)(nil), TaskFilter{}, (*APIError)(nil), []Status(nil), []Found(nil))
 	if _, err := Dial(deadPID(t)); !errors.Is(err, client.ErrNoProcess) {
 		t.Errorf("Dial(dead pid) = %v, want client.ErrNoProcess", err)
 	}
