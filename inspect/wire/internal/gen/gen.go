@@ -79,10 +79,8 @@ func Generate(src []byte) ([]byte, error) {
 	if t := task[0]; t.jsonName != "id" || t.typ != "uint64" || t.omitEmpty || t.omitZero {
 		return nil, fmt.Errorf("gen: Task's first field must be id, a uint64 always written; it is %s %s", t.jsonName, t.typ)
 	}
-	for _, fr := range frame {
-		if fr.omitEmpty || fr.omitZero {
-			return nil, fmt.Errorf("gen: Frame.%s: the generator writes every Frame field; omitempty and omitzero are not handled", fr.goName)
-		}
+	if f := frame[0]; f.omitEmpty || f.omitZero {
+		return nil, fmt.Errorf("gen: Frame's first field %s must be always written (no omitempty or omitzero)", f.goName)
 	}
 
 	var b bytes.Buffer
@@ -127,11 +125,16 @@ func (t *Task) AppendJSON(dst []byte, fs FieldSet) []byte {
 
 	b.WriteString("// appendJSON appends f as a JSON object, as encoding/json writes it.\nfunc (f *Frame) appendJSON(dst []byte) []byte {\n")
 	for i, t := range frame {
+		v := "f." + t.goName
 		sep := ","
 		if i == 0 {
 			sep = "{"
 		}
-		fmt.Fprintf(&b, "\tdst = append(dst, `%s%q:`...)\n\tdst = %s\n", sep, t.jsonName, expr(kinds[t.typ].write, "f."+t.goName))
+		write := fmt.Sprintf("dst = append(dst, `%s%q:`...)\n\tdst = %s\n", sep, t.jsonName, expr(kinds[t.typ].write, v))
+		if c := omitCond(t); c != "" {
+			write = fmt.Sprintf("if %s {\n\t%s}\n", negate(expr(c, v)), write)
+		}
+		b.WriteString("\t" + write)
 	}
 	b.WriteString("\treturn append(dst, '}')\n}\n\n")
 
