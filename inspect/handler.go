@@ -863,10 +863,9 @@ func (h *handler) snapshot(stacks bool) wire.Snapshot {
 		s.Loops = append(s.Loops, out)
 		sums = append(sums, out.Loop)
 	}
-	s.Process = wire.Process{Schema: wire.Schema, PID: os.Getpid(), UID: h.self, Command: os.Args, GoVersion: goruntime.Version(),
-		ReadOnly: h.readOnly, Started: h.started, Loops: sums}
-	if s.Process.Loops == nil {
-		s.Process.Loops = []wire.Loop{}
+	s.Process = h.process(nil)
+	if sums != nil {
+		s.Process.Loops = sums
 	}
 	return s
 }
