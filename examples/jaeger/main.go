@@ -149,6 +149,8 @@ func fetch(ctx context.Context, page string) (int, error) {
 	}
 	parse := runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
 		if page == "/heavy" {
+			// The deliberate misuse whose blocked_loop event the trace shows.
+			//taskvet:ignore deliberate: this example demonstrates a blocked loop in Jaeger
 			time.Sleep(150 * time.Millisecond) // blocks the loop: use runtime.ToThread
 		}
 		return len(page), runtime.Yield(ctx)
