@@ -40,10 +40,6 @@ func (l *Loop) getCoro() *coro {
 }
 
 func (l *Loop) putCoro(c *coro) {
-	if c.dead {
-		l.deadCoros = append(l.deadCoros, c)
-		return
-	}
 	if len(l.coros) < maxIdleCoros {
 		l.coros = append(l.coros, c)
 		return
@@ -53,16 +49,19 @@ func (l *Loop) putCoro(c *coro) {
 
 func (c *coro) stop() {
 	c.stopped = true
-	if c.dead {
-		// holdGoexit unwinds with errGoexitUnwind, which iter.Pull re-raises
-		// here: it ends the coroutine's Goexit and nothing else.
-		defer func() {
-			if r := recover(); r != nil && r != errGoexitUnwind {
-				panic(r)
-			}
-		}()
-	}
 	c.stopFn()
+}
+
+// stopDead stops the coroutine of a task that called runtime.Goexit
+// (holdGoexit). holdGoexit unwinds with errGoexitUnwind, which iter.Pull
+// re-raises here: recovering it ends the coroutine's Goexit and nothing else.
+func (c *coro) stopDead() {
+	defer func() {
+		if r := recover(); r != nil && r != errGoexitUnwind {
+			panic(r)
+		}
+	}()
+	c.stop()
 }
 
 // holdGoexit is what the coroutine of a task that called runtime.Goexit does

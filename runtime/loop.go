@@ -253,7 +253,7 @@ func (l *Loop) shutdown() {
 	}
 	l.coros = nil
 	for _, c := range l.deadCoros {
-		c.stop()
+		c.stopDead()
 	}
 	l.deadCoros = nil
 	if l.wakeTimer != nil {
@@ -527,14 +527,25 @@ func (l *Loop) step(t *task) {
 	if t.bodyDone {
 		c := t.co
 		t.co = nil
-		l.putCoro(c)
-		if t.goexited && l.exit == nil {
-			l.exit = t.err
-			t.retrieved = true // Run returns it
+		if t.goexited {
+			l.goexited(t, c)
+		} else {
+			l.putCoro(c)
 		}
 		l.complete(t)
 	} else if l.obs != nil {
 		l.emit(t, TaskSuspended)
+	}
+}
+
+// goexited sets aside the coroutine of t, whose function called
+// runtime.Goexit (it is parked for good, see holdGoexit), and makes the loop
+// end: Run returns the first such error.
+func (l *Loop) goexited(t *task, c *coro) {
+	l.deadCoros = append(l.deadCoros, c)
+	if l.exit == nil {
+		l.exit = t.err
+		t.retrieved = true // Run returns it
 	}
 }
 
