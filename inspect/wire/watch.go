@@ -1,0 +1,219 @@
+package wire
+
+import "time"
+
+// Paths of the stream.
+const (
+	// PathWatch streams WatchMessages as JSON lines (application/x-ndjson)
+	// until the client goes away: GET; query: interval (a duration such as
+	// 500ms, default 1s, at least 100ms), stacks=1 (task records carry
+	// Stack).
+	PathWatch = "/v1/watch"
+	// PathFlight answers the agent's flight recorder, the last seconds of
+	// the stream, as JSON lines in the same shape: a snapshot of the
+	// oldest moment kept, then the updates since, then the end of the body.
+	PathFlight = "/v1/flight"
+)
+
+// Watch message types (WatchMessage.Type).
+const (
+	// WatchSnapshot is a full picture: every loop, each with all its live
+	// tasks in New. It replaces whatever the reader knew. A stream starts
+	// with one and may send another at any time (the agent does when it
+	// lost track of what changed).
+	WatchSnapshot = "snapshot"
+	// WatchUpdate carries only what changed since the previous message.
+	WatchUpdate = "update"
+)
+
+// WatchMessage is one message of the stream served at PathWatch and one line
+// of a recording: a snapshot, then updates carrying only what changed. It
+// is modelled on tokio console-api's TaskUpdate.
+//
+// # The stream
+//
+// Each message is one JSON object on one line, ending with '\n'. Seq counts
+// the messages of one stream from 1, with no gaps; Time is when the agent
+// took the message. The first message is a snapshot (Type WatchSnapshot,
+// with Process); the next are updates (WatchUpdate). For each loop an update
+// lists the loop's summary and stats (always), the tasks that appeared (New,
+// full records), the tasks whose record changed (Changed, full records:
+// state, suspension point, timings, awaiting), the tasks that ended (Ended,
+// with their final state), and the blocking events that began since the
+// previous message. A loop that has ended comes once with Closed set and is
+// not listed again. A task that appeared and ended between two messages is
+// listed in Ended only.
+//
+// A reader keeps a map of live tasks per loop: on a snapshot it drops
+// everything; on each message it stores New and Changed by id and deletes
+// Ended (WatchState does exactly this).
+//
+// Findings are the doctor's findings for the whole process, sent in full
+// when they differ from the previous message's (a snapshot always carries
+// them; an empty array means none); absent means unchanged.
+//
+// The agent never buffers more than one message per client: when a client
+// reads more slowly than the interval, the ticks it missed are folded into
+// the next message (which then carries everything that changed since the
+// previous one) and Dropped says how many ticks were skipped.
+//
+// # Recording
+//
+// A recording (taskdump record, the flight recorder's dump) is a file of
+// JSON lines: first a RecordingHeader line, whose format is
+// "taskdump-recording" and version RecordingVersion, then the messages of
+// the stream, one per line, as they came. A file whose name ends in .gz is
+// gzip-compressed as a whole. A reader refuses a header with another format
+// or a higher version, skips fields it does not know (as everywhere in this
+// package), and bounds each line (MaxRecordingLine). Adding fields keeps
+// version 1; removing or changing one bumps it.
+type WatchMessage struct {
+	Type string    `json:"type"` // WatchSnapshot or WatchUpdate
+	Seq  uint64    `json:"seq"`
+	Time time.Time `json:"time"`
+	// Dropped is the number of ticks skipped before this message because
+	// the client read too slowly; their changes are folded into this one.
+	Dropped uint64 `json:"dropped,omitempty"`
+	// Process is set in snapshots.
+	Process *Process `json:"process,omitempty"`
+	// Loops are the loops that exist (and, once, those that closed).
+	Loops []WatchLoop `json:"loops"`
+	// Findings are the doctor's findings, when they changed (see above);
+	// nil (absent) means unchanged, an empty array means none.
+	Findings []Finding `json:"findings,omitzero"`
+}
+
+// WatchLoop is one loop in a WatchMessage: its summary (Loop: id, name,
+// task count, the step running now and an ongoing block), its stats, and
+// what changed among its tasks.
+type WatchLoop struct {
+	Loop
+	Stats LoopStats `json:"stats"`
+	// New are the tasks that appeared since the previous message (in a
+	// snapshot: every live task), full records.
+	New []Task `json:"new,omitempty"`
+	// Changed are the tasks whose record changed since the previous
+	// message, full records.
+	Changed []Task `json:"changed,omitempty"`
+	// Ended are the tasks that ended since the previous message.
+	Ended []EndedTask `json:"ended,omitempty"`
+	// BlockList are the blocking events that began since the previous
+	// message (an ongoing one is also in Loop.Blocking).
+	BlockList []BlockEvent `json:"blocking_events,omitempty"`
+	// Closed says the loop has ended; it is not listed again.
+	Closed bool `json:"closed,omitempty"`
+}
+
+// EndedTask is a task that ended: its id and final state (finished,
+// failed, cancelled), with when and, for a failure, the error.
+type EndedTask struct {
+	ID       uint64    `json:"id"`
+	Name     string    `json:"name,omitempty"`
+	State    string    `json:"state"`
+	Finished time.Time `json:"finished,omitzero"`
+	Error    string    `json:"error,omitempty"`
+}
+
+// LoopStats is a loop's recent activity.
+type LoopStats struct {
+	// LastWork is when the loop last had work.
+	LastWork time.Time `json:"last_work,omitzero"`
+	// Ready tasks ready to run now, Timers pending, ToThread calls in
+	// flight (Threads), thread-safe calls not yet run (Pending).
+	Ready   int `json:"ready"`
+	Timers  int `json:"timers"`
+	Threads int `json:"threads"`
+	Pending int `json:"pending"`
+	// LagNS is the recent loop lag: how long ready tasks waited to run.
+	LagNS int64 `json:"lag_ns"`
+	// BusyNS is how long steps ran in the recent window of WindowNS.
+	WindowNS int64 `json:"window_ns"`
+	BusyNS   int64 `json:"busy_ns"`
+}
+
+// Recording format identifiers (RecordingHeader).
+const (
+	RecordingFormat  = "taskdump-recording"
+	RecordingVersion = 1
+	// MaxRecordingLine bounds one line of a recording or of the stream a
+	// reader accepts.
+	MaxRecordingLine = 64 << 20
+)
+
+// RecordingHeader is the first line of a recording.
+type RecordingHeader struct {
+	Format  string `json:"format"`  // RecordingFormat
+	Version int    `json:"version"` // RecordingVersion
+	// Schema is the wire Schema of the agent recorded.
+	Schema int `json:"schema"`
+	// Started is when the recording began; Flight says it is a dump of
+	// the agent's flight recorder (whose first message is older).
+	Started time.Time `json:"started"`
+	Flight  bool      `json:"flight,omitempty"`
+	// Process is the process recorded, as /v1/process answered.
+	Process Process `json:"process"`
+}
+
+// WatchState is what a reader of the stream knows: the live tasks of each
+// loop, as the messages applied so far tell. The zero WatchState is empty
+// and ready to use; it is not safe for concurrent use.
+type WatchState struct {
+	// Process is the process of the last snapshot.
+	Process Process
+	// Time and Seq are those of the last message applied.
+	Time time.Time
+	Seq  uint64
+	// Loops are the open loops by id; Tasks their live tasks by id.
+	Loops map[uint64]*WatchLoopState
+	// Findings are the doctor's latest findings.
+	Findings []Finding
+	// Dropped is the sum of the messages' Dropped.
+	Dropped uint64
+}
+
+// WatchLoopState is one loop of a WatchState.
+type WatchLoopState struct {
+	Loop  Loop
+	Stats LoopStats
+	Tasks map[uint64]*Task
+}
+
+// Apply folds m into s: a snapshot replaces everything, an update stores
+// New and Changed tasks by id, deletes Ended ones and closed loops.
+func (s *WatchState) Apply(m *WatchMessage) {
+	if m.Type == WatchSnapshot || s.Loops == nil {
+		s.Loops = make(map[uint64]*WatchLoopState, len(m.Loops))
+	}
+	if m.Process != nil {
+		s.Process = *m.Process
+	}
+	s.Time, s.Seq = m.Time, m.Seq
+	s.Dropped += m.Dropped
+	if m.Findings != nil {
+		s.Findings = m.Findings
+	}
+	for i := range m.Loops {
+		wl := &m.Loops[i]
+		if wl.Closed {
+			delete(s.Loops, wl.ID)
+			continue
+		}
+		ls := s.Loops[wl.ID]
+		if ls == nil {
+			ls = &WatchLoopState{Tasks: make(map[uint64]*Task, len(wl.New))}
+			s.Loops[wl.ID] = ls
+		}
+		ls.Loop, ls.Stats = wl.Loop, wl.Stats
+		for j := range wl.New {
+			t := wl.New[j]
+			ls.Tasks[t.ID] = &t
+		}
+		for j := range wl.Changed {
+			t := wl.Changed[j]
+			ls.Tasks[t.ID] = &t
+		}
+		for _, e := range wl.Ended {
+			delete(ls.Tasks, e.ID)
+		}
+	}
+}
