@@ -2,6 +2,7 @@ package taskvet
 
 import (
 	"go/types"
+	"slices"
 	"strings"
 )
 
@@ -30,92 +31,82 @@ var (
 	opSelect = op{noun: "select without default", verb: "waits in a select without default", advice: adviceChan}
 )
 
+// A rule names blocking functions of one standard package: those whose
+// receiver type is one of recvs ("" for a plain function) and whose name is
+// one of names or starts with one of prefixes.
+type rule struct {
+	pkg      string
+	recvs    []string
+	names    []string
+	prefixes []string
+	advice   string
+	sleep    bool // time.Sleep, which has a suggested fix
+	mutex    bool // reported only with -mutex
+}
+
+// rules is the catalog of the standard library's blocking calls, the one
+// place they are listed.
+var rules = []rule{
+	{pkg: "time", recvs: []string{""}, names: []string{"Sleep"}, advice: adviceSleep, sleep: true},
+	{pkg: "sync", recvs: []string{"WaitGroup"}, names: []string{"Wait"}, advice: adviceWait},
+	{pkg: "sync", recvs: []string{"Cond"}, names: []string{"Wait"}, advice: adviceCond},
+	{pkg: "sync", recvs: []string{"Mutex"}, names: []string{"Lock"}, advice: adviceMutex, mutex: true},
+	{pkg: "sync", recvs: []string{"RWMutex"}, names: []string{"Lock", "RLock"}, advice: adviceMutex, mutex: true},
+	{pkg: "net/http", recvs: []string{"", "Client"}, names: []string{"Get", "Head", "Post", "PostForm"}, advice: adviceThread},
+	{pkg: "net/http", recvs: []string{"Client"}, names: []string{"Do"}, advice: adviceThread},
+	{pkg: "net/http", recvs: []string{"Transport"}, names: []string{"RoundTrip"}, advice: adviceThread},
+	{pkg: "net", recvs: []string{"", "Dialer", "Resolver"}, prefixes: []string{"Dial", "Lookup"}, advice: adviceThread},
+	{pkg: "net", recvs: []string{""}, prefixes: []string{"Resolve"}, advice: adviceThread},
+	// Conn, PacketConn, Listener and their concrete types (any receiver).
+	{pkg: "net", recvs: nil, prefixes: []string{"Read", "Write", "Accept"}, advice: adviceThread},
+	{pkg: "crypto/tls", recvs: []string{"", "Dialer"}, prefixes: []string{"Dial"}, advice: adviceThread},
+	{pkg: "crypto/tls", recvs: []string{"Conn"}, names: []string{"Read", "Write"}, prefixes: []string{"Handshake"}, advice: adviceThread},
+	{pkg: "os/exec", recvs: []string{"Cmd"}, names: []string{"Run", "Output", "CombinedOutput", "Wait"}, advice: adviceThread},
+	{pkg: "os", recvs: []string{""}, names: []string{"ReadFile", "WriteFile", "Open", "OpenFile", "Create", "ReadDir"}, advice: adviceThread},
+	{pkg: "os", recvs: []string{"File"}, names: []string{"Sync"}, prefixes: []string{"Read", "Write"}, advice: adviceThread},
+	{pkg: "database/sql", recvs: []string{"DB", "Tx", "Stmt", "Conn"}, prefixes: []string{"Query", "Exec", "Prepare", "Ping", "Begin", "Commit", "Rollback", "Raw"}, advice: adviceThread},
+	{pkg: "database/sql", recvs: []string{"DB"}, names: []string{"Conn"}, advice: adviceThread},
+	{pkg: "database/sql", recvs: []string{"Rows"}, names: []string{"Next", "NextResultSet"}, advice: adviceThread},
+	{pkg: "database/sql", recvs: []string{"Row"}, names: []string{"Scan"}, advice: adviceThread},
+}
+
+// matches reports whether the rule names a function recv.name of its
+// package. A nil recvs matches any method (not plain functions).
+func (r *rule) matches(recv, name string) bool {
+	if r.recvs == nil {
+		if recv == "" {
+			return false
+		}
+	} else if !slices.Contains(r.recvs, recv) {
+		return false
+	}
+	if slices.Contains(r.names, name) {
+		return true
+	}
+	for _, p := range r.prefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // callOp returns the op for a call of fn, a function of the standard
-// library known to block, and whether it is one. mutex says whether
-// sync.Mutex and sync.RWMutex locks count.
+// library known to block (one of rules), and whether it is one. mutex says
+// whether sync.Mutex and sync.RWMutex locks count.
 func callOp(fn *types.Func, mutex bool) (op, bool) {
 	pkg := fn.Pkg()
 	if pkg == nil {
 		return op{}, false
 	}
-	name := fn.Name()
-	recv := recvName(fn)
-	mk := func(advice string) (op, bool) {
+	path, name, recv := pkg.Path(), fn.Name(), recvName(fn)
+	for i := range rules {
+		r := &rules[i]
+		if r.pkg != path || r.mutex && !mutex || !r.matches(recv, name) {
+			continue
+		}
 		n := displayName(fn)
-		return op{noun: n, verb: "calls " + n, advice: advice}, true
-	}
-	switch pkg.Path() {
-	case "time":
-		if recv == "" && name == "Sleep" {
-			o, _ := mk(adviceSleep)
-			o.sleep = true
-			return o, true
-		}
-	case "sync":
-		switch {
-		case recv == "WaitGroup" && name == "Wait":
-			return mk(adviceWait)
-		case recv == "Cond" && name == "Wait":
-			return mk(adviceCond)
-		case mutex && recv == "Mutex" && name == "Lock",
-			mutex && recv == "RWMutex" && (name == "Lock" || name == "RLock"):
-			return mk(adviceMutex)
-		}
-	case "net/http":
-		switch {
-		case recv == "" && (name == "Get" || name == "Head" || name == "Post" || name == "PostForm"),
-			recv == "Client" && (name == "Do" || name == "Get" || name == "Head" || name == "Post" || name == "PostForm"),
-			recv == "Transport" && name == "RoundTrip":
-			return mk(adviceThread)
-		}
-	case "net":
-		switch {
-		case (recv == "" || recv == "Dialer" || recv == "Resolver") &&
-			(strings.HasPrefix(name, "Dial") || strings.HasPrefix(name, "Lookup")),
-			recv == "" && strings.HasPrefix(name, "Resolve"):
-			return mk(adviceThread)
-		case recv != "" && (strings.HasPrefix(name, "Read") || strings.HasPrefix(name, "Write") || strings.HasPrefix(name, "Accept")):
-			// Conn, PacketConn, Listener and their concrete types.
-			return mk(adviceThread)
-		}
-	case "crypto/tls":
-		switch {
-		case recv == "" && strings.HasPrefix(name, "Dial"),
-			recv == "Dialer" && strings.HasPrefix(name, "Dial"),
-			recv == "Conn" && (name == "Read" || name == "Write" || strings.HasPrefix(name, "Handshake")):
-			return mk(adviceThread)
-		}
-	case "os/exec":
-		if recv == "Cmd" && (name == "Run" || name == "Output" || name == "CombinedOutput" || name == "Wait") {
-			return mk(adviceThread)
-		}
-	case "os":
-		switch {
-		case recv == "" && (name == "ReadFile" || name == "WriteFile" || name == "Open" || name == "OpenFile" || name == "Create" || name == "ReadDir"):
-			return mk(adviceThread)
-		case recv == "File" && (strings.HasPrefix(name, "Read") || strings.HasPrefix(name, "Write") || name == "Sync"):
-			return mk(adviceThread)
-		}
-	case "database/sql":
-		switch recv {
-		case "DB", "Tx", "Stmt", "Conn":
-			for _, p := range []string{"Query", "Exec", "Prepare", "Ping", "Begin", "Commit", "Rollback", "Raw"} {
-				if strings.HasPrefix(name, p) {
-					return mk(adviceThread)
-				}
-			}
-			if recv == "DB" && name == "Conn" {
-				return mk(adviceThread)
-			}
-		case "Rows":
-			if name == "Next" || name == "NextResultSet" {
-				return mk(adviceThread)
-			}
-		case "Row":
-			if name == "Scan" {
-				return mk(adviceThread)
-			}
-		}
+		return op{noun: n, verb: "calls " + n, advice: r.advice, sleep: r.sleep}, true
 	}
 	return op{}, false
 }
