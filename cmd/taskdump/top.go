@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/spf13/pflag"
+
+	"github.com/taskdump/taskdump/inspect/client"
+	"github.com/taskdump/taskdump/inspect/wire"
+)
+
+// topOpts are top's own flags.
+type topOpts struct {
+	replay   string
+	interval time.Duration
+}
+
+func topCmd() *command {
+	var to topOpts
+	return &command{
+		name: "top", args: "PID | --replay FILE", short: "a live full-screen view of the tasks",
+		long: "Top shows a live, full-screen view of a process's tasks, updated every second:\n" +
+			"the loops, their lag and what blocks them now, and a table of tasks. Keys:\n" +
+			"  up/down, j/k  select          enter  open the task (stack, parent, children,\n" +
+			"  < > (or s)    sort column            timings, what it awaits, who holds it)\n" +
+			"  i             invert the sort  esc    back; clears the filter\n" +
+			"  /             filter by name (Enter applies, Esc clears)\n" +
+			"  r  resources  b  blocking events  w  doctor's findings\n" +
+			"  c  cancel the selected task (asks y/n)  q  quit\n" +
+			"With --replay FILE it plays a recording made by 'taskdump record' in the same\n" +
+			"view: space pauses, left/right step, + and - change the speed.\n" +
+			"Standard output must be a terminal; scripts use 'taskdump tasks PID --json' or\n" +
+			"'taskdump record PID -o FILE'. --timeout bounds each request, not the session.",
+		flags: func(fs *pflag.FlagSet, o *opts) {
+			fs.StringVar(&to.replay, "replay", "", "play the recording FILE (made by taskdump record) instead of attaching")
+			fs.DurationVar(&to.interval, "interval", time.Second, "how often the view is updated")
+		},
+		run: func(ctx context.Context, e *env, o *opts, args []string) error { return runTop(ctx, e, o, &to, args) },
+	}
+}
+
+// errNotTerminal refuses to draw a full-screen view into a pipe or file.
+var errNotTerminal = errors.New("top: standard output is not a terminal; for scripts use 'taskdump tasks PID --json', " +
+	"and 'taskdump record PID -o FILE' to save the stream")
+
+func runTop(ctx context.Context, e *env, o *opts, to *topOpts, args []string) error {
+	if to.replay != "" {
+		if len(args) != 0 {
+			return usagef("want either PID or --replay FILE, not both")
+		}
+	} else if err := wantArgs(args, 1, "PID"); err != nil {
+		return err
+	}
+	if to.interval < 10*time.Millisecond {
+		return usagef("bad --interval %s: want at least 10ms", to.interval)
+	}
+	if !e.stdoutTTY {
+		return errNotTerminal
+	}
+	// The session lasts until the user quits or a signal comes; --timeout
+	// bounds each request, not the view.
+	session, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	context.AfterFunc(ctx, func() {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			stop()
+		}
+	})
+	r := lipgloss.NewRenderer(os.Stdout)
+	r.HasDarkBackground() // asked now, before the view reads the keyboard
+	m := newTopModel(newTopStyles(r), topActions{})
+	if to.replay != "" {
+		msgs, err := loadReplay(to.replay)
+		if err != nil {
+			return err
+		}
+		m.replay = newTopReplay(msgs)
+		m.seek(0)
+	} else {
+		c, err := dial(o.dir, args[0])
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		feed := make(chan tea.Msg, 1)
+		go watchFeed(session, c, to.interval, o.timeout, feed)
+		m.act = liveActions(session, c, o.timeout, feed)
+	}
+	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(session), tea.WithOutput(os.Stdout))
+	_, err := p.Run()
+	stop()
+	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+		return fmt.Errorf("top: %w", err)
+	}
+	return nil
+}
+
+// liveActions are the model's ways to reach the agent; each request is
+// bounded by timeout (0: none).
+func liveActions(ctx context.Context, c *client.Client, timeout time.Duration, feed <-chan tea.Msg) topActions {
+	bounded := func() (context.Context, context.CancelFunc) {
+		if timeout > 0 {
+			return context.WithTimeout(ctx, timeout)
+		}
+		return context.WithCancel(ctx)
+	}
+	return topActions{
+		next: func() tea.Msg {
+			select {
+			case m, ok := <-feed:
+				if ok {
+					return m
+				}
+			case <-ctx.Done():
+			}
+			return nil
+		},
+		cancel: func(id uint64, name string) tea.Cmd {
+			return func() tea.Msg {
+				ctx, cancel := bounded()
+				defer cancel()
+				res, err := c.Cancel(ctx, id, "cancelled from taskdump top")
+				return topCancelMsg{id: id, name: name, state: res.State, err: err}
+			}
+		},
+		stack: func(id uint64) tea.Cmd {
+			return func() tea.Msg {
+				ctx, cancel := bounded()
+				defer cancel()
+				res, err := c.Stack(ctx, id)
+				return topStackMsg{id: id, stack: res.Stack, live: res.Live, err: err}
+			}
+		},
+	}
+}
+
+// watchFeed sends the process's state to feed every interval until ctx
+// ends or the agent goes away, then a topGoneMsg saying why, and closes
+// feed.
+func watchFeed(ctx context.Context, c *client.Client, interval, timeout time.Duration, feed chan<- tea.Msg) {
+	defer close(feed)
+	pid := 0
+	send := func(m tea.Msg) bool {
+		select {
+		case feed <- m:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		d, err := pollOnce(ctx, c, timeout)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			send(topGoneMsg{reason: topGoneReason(pid, err)})
+			return
+		}
+		pid = d.PID
+		if !send(topDataMsg{d}) {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// pollOnce reads a snapshot and the doctor's findings.
+func pollOnce(ctx context.Context, c *client.Client, timeout time.Duration) (topData, error) {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	s, err := c.Snapshot(ctx, false)
+	if err != nil {
+		return topData{}, err
+	}
+	d := fromSnapshot(s)
+	if diag, err := c.Doctor(ctx, 0); err == nil {
+		d.Findings = diag.Findings
+	}
+	return d, nil
+}
+
+// fromSnapshot is the view's data from a full snapshot.
+func fromSnapshot(s wire.Snapshot) topData {
+	d := topData{Taken: s.Taken, PID: s.Process.PID, Command: s.Process.Command, ReadOnly: s.Process.ReadOnly}
+	for _, l := range s.Loops {
+		d.Loops = append(d.Loops, topLoop{Loop: l.Loop})
+		d.Tasks = append(d.Tasks, l.TaskList...)
+		d.Blocking = append(d.Blocking, l.BlockList...)
+	}
+	return d
+}
+
+// topGoneReason says why the stream ended: the process exited, or its agent
+// went away.
+func topGoneReason(pid int, err error) string {
+	if pid > 0 && errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+		return fmt.Sprintf("process %d exited", pid)
+	}
+	return "the agent went away: " + clean(err.Error())
+}
+
+// loadReplay reads a recording into the states the player steps through.
+func loadReplay(name string) ([]wire.WatchMessage, error) {
+	return nil, fmt.Errorf("top: --replay %s: recordings are not supported yet", name)
+}

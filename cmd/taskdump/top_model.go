@@ -1,0 +1,625 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/taskdump/taskdump/inspect/wire"
+)
+
+// topData is everything taskdump top shows of a process at one moment: what
+// the stream (or a recording) has said about it up to Taken. The view is a
+// function of it and of the user's choices (topModel); nothing in it is
+// trusted: every text is escaped when drawn.
+type topData struct {
+	Taken    time.Time
+	PID      int
+	Command  []string
+	ReadOnly bool
+	Loops    []topLoop
+	// Tasks are the live tasks of every loop.
+	Tasks     []wire.Task
+	Blocking  []wire.BlockEvent
+	Findings  []wire.Finding
+	Resources []topResource
+	// HasResources says the source sends resources: without them the
+	// resources view groups tasks by what they await.
+	HasResources bool
+	// Dropped is how many updates the agent skipped so far.
+	Dropped uint64
+}
+
+// topLoop is one loop of the header: its summary and, from a stream
+// (HasStats), its recent activity and lag.
+type topLoop struct {
+	wire.Loop
+	Stats    wire.LoopStats
+	HasStats bool
+}
+
+// topResource is one awaitable that tasks wait on: a lock, semaphore,
+// queue, event or future, who holds it and who waits.
+type topResource struct {
+	ID      uint64
+	Kind    string
+	Name    string
+	Site    wire.Frame
+	Holders []uint64
+	Waiters []uint64
+	// Detail says the rest (a queue's length, an event's state).
+	Detail string
+}
+
+// Messages the model takes besides keys and window sizes.
+type (
+	// topDataMsg is a new state of the process.
+	topDataMsg struct{ data topData }
+	// topGoneMsg says the stream ended: the target exited or the agent went
+	// away. The last state stays on screen.
+	topGoneMsg struct{ reason string }
+	// topCancelMsg is the answer to a cancel.
+	topCancelMsg struct {
+		id    uint64
+		name  string
+		state string
+		err   error
+	}
+	// topStackMsg carries a task's full stack, fetched when its detail view
+	// opens and the stream did not carry it.
+	topStackMsg struct {
+		id    uint64
+		stack []wire.Frame
+		live  bool
+		err   error
+	}
+	// topTickMsg advances a replay; gen tells stale ticks from the current one.
+	topTickMsg struct{ gen int }
+)
+
+// topMode is what the body of the screen shows.
+type topMode int
+
+const (
+	modeTasks topMode = iota
+	modeDetail
+	modeResources
+	modeBlocking
+	modeFindings
+)
+
+// Task table columns, in order.
+const (
+	colID = iota
+	colName
+	colState
+	colBusy
+	colSched
+	colIdle
+	colSteps
+	colWaiting
+	colAwaiting
+	colLocation
+	numCols
+)
+
+var colNames = [numCols]string{"ID", "NAME", "STATE", "BUSY", "SCHED", "IDLE", "STEPS", "WAITING", "AWAITING", "LOCATION"}
+
+// topActions are what the model asks of the world; nil ones are not
+// offered (a replay cannot cancel).
+type topActions struct {
+	// cancel asks the agent to cancel a task; its command answers with a
+	// topCancelMsg.
+	cancel func(id uint64, name string) tea.Cmd
+	// stack fetches a task's stack; its command answers with a topStackMsg.
+	stack func(id uint64) tea.Cmd
+	// next waits for the next message of the stream.
+	next tea.Cmd
+	// tick makes the replay's clock: a topTickMsg{gen} after d. nil is
+	// tea.Tick.
+	tick func(d time.Duration, gen int) tea.Cmd
+}
+
+// topReplay is the state of a replay: the recorded messages, where the
+// player is, and how fast it goes. fold is the messages folded up to
+// applied; stepping back folds again from the start (cheap: each update
+// carries only what changed).
+type topReplay struct {
+	msgs    []wire.WatchMessage
+	pos     int
+	paused  bool
+	speed   float64
+	gen     int
+	fold    *topFold
+	applied int
+}
+
+func newTopReplay(msgs []wire.WatchMessage) *topReplay {
+	return &topReplay{msgs: msgs, speed: 1, fold: &topFold{}}
+}
+
+// at returns the data as of message pos.
+func (r *topReplay) at(pos int) topData {
+	if pos < r.applied-1 {
+		r.fold, r.applied = &topFold{}, 0
+	}
+	for ; r.applied <= pos; r.applied++ {
+		r.fold.apply(&r.msgs[r.applied])
+	}
+	return r.fold.data()
+}
+
+// replaySpeeds are the speeds + and - step through.
+var replaySpeeds = []float64{0.25, 0.5, 1, 2, 4, 8, 16, 32}
+
+// topModel is taskdump top's state: the last data, the screen size and
+// the user's choices. Update returns a new model; View draws it and
+// nothing else.
+type topModel struct {
+	st     topStyles
+	act    topActions
+	width  int
+	height int
+
+	data   topData
+	loaded bool
+	gone   string
+
+	mode     topMode
+	sortCol  int
+	sortDesc bool
+
+	filter  string
+	editing bool
+	input   string
+
+	selID  uint64
+	offset int // first task row shown
+	scroll int // first line of the detail, resources, blocking or findings body
+
+	confirmID   uint64
+	confirmName string
+	status      string
+
+	// stackID is the task the detail view shows, detail its last record
+	// (kept when the task ends), stack its stack fetched on opening.
+	stackID  uint64
+	detail   wire.Task
+	stack    []wire.Frame
+	stackErr string
+
+	replay *topReplay
+}
+
+func newTopModel(st topStyles, act topActions) topModel {
+	return topModel{st: st, act: act, width: 80, height: 24}
+}
+
+// Init starts waiting for the stream, or the replay's clock.
+func (m topModel) Init() tea.Cmd {
+	if m.replay != nil {
+		return m.tick()
+	}
+	return m.act.next
+}
+
+// tick schedules the replay's next step: the recorded gap to the next
+// state, divided by the speed, at least 10ms and at most 2s.
+func (m topModel) tick() tea.Cmd {
+	r := m.replay
+	if r == nil || r.paused || r.pos+1 >= len(r.msgs) {
+		return nil
+	}
+	gap := r.msgs[r.pos+1].Time.Sub(r.msgs[r.pos].Time)
+	d := time.Duration(float64(gap) / r.speed)
+	d = min(max(d, 10*time.Millisecond), 2*time.Second)
+	gen := r.gen
+	if m.act.tick != nil {
+		return m.act.tick(d, gen)
+	}
+	return tea.Tick(d, func(time.Time) tea.Msg { return topTickMsg{gen} })
+}
+
+// Update applies one message.
+func (m topModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.fit()
+		return m, nil
+	case topDataMsg:
+		m.data, m.loaded = msg.data, true
+		m.refresh()
+		return m, m.act.next
+	case topGoneMsg:
+		m.gone = msg.reason
+		return m, nil
+	case topCancelMsg:
+		if msg.err != nil {
+			m.status = fmt.Sprintf("cancel of task %d %s failed: %s", msg.id, escape(msg.name), escape(clean(msg.err.Error())))
+		} else {
+			m.status = fmt.Sprintf("cancel requested: task %d %s (%s)", msg.id, escape(msg.name), escape(msg.state))
+		}
+		return m, nil
+	case topStackMsg:
+		if msg.id == m.stackID {
+			m.stack = msg.stack
+			if msg.err != nil {
+				m.stackErr = clean(msg.err.Error())
+			}
+		}
+		return m, nil
+	case topTickMsg:
+		r := m.replay
+		if r == nil || msg.gen != r.gen || r.paused {
+			return m, nil
+		}
+		m.seek(r.pos + 1)
+		return m, m.tick()
+	case tea.KeyMsg:
+		return m.key(msg)
+	}
+	return m, nil
+}
+
+// key handles one key press.
+func (m topModel) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	if k.Alt && k.Type == tea.KeyRunes && !k.Paste {
+		// Esc and the key after it, read together, arrive as alt+key:
+		// none is bound, so they are the two keys they were typed as.
+		next, cmd := m.key(tea.KeyMsg{Type: tea.KeyEsc})
+		next, cmd2 := next.(topModel).key(tea.KeyMsg{Type: tea.KeyRunes, Runes: k.Runes})
+		return next, tea.Sequence(cmd, cmd2)
+	}
+	if k.Type == tea.KeyRunes && len(k.Runes) > 1 && !k.Paste && !m.editing {
+		// Keys typed faster than the view reads them arrive together:
+		// each is a key of its own.
+		var cmds []tea.Cmd
+		var next tea.Model = m
+		for _, r := range k.Runes {
+			var cmd tea.Cmd
+			next, cmd = next.(topModel).key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+			cmds = append(cmds, cmd)
+		}
+		return next, tea.Sequence(cmds...)
+	}
+	s := k.String()
+	if s == "ctrl+c" {
+		return m, tea.Quit
+	}
+	if m.editing {
+		switch k.Type {
+		case tea.KeyEnter:
+			m.filter, m.editing = strings.TrimSpace(m.input), false
+			m.offset = 0
+			m.fit()
+		case tea.KeyEsc:
+			m.filter, m.input, m.editing = "", "", false
+			m.fit()
+		case tea.KeyBackspace:
+			if r := []rune(m.input); len(r) > 0 {
+				m.input = string(r[:len(r)-1])
+			}
+		case tea.KeyRunes, tea.KeySpace:
+			if len(m.input) < 200 {
+				m.input += string(k.Runes)
+			}
+		}
+		return m, nil
+	}
+	if m.confirmID != 0 {
+		id, name := m.confirmID, m.confirmName
+		m.confirmID, m.confirmName = 0, ""
+		switch s {
+		case "y", "Y":
+			m.status = fmt.Sprintf("cancelling task %d %s…", id, escape(name))
+			return m, m.act.cancel(id, name)
+		case "q":
+			return m, tea.Quit
+		}
+		m.status = "cancel: not confirmed"
+		return m, nil
+	}
+	if s == "q" {
+		return m, tea.Quit
+	}
+	if m.replay != nil {
+		if cmd, ok := m.replayKey(s); ok {
+			return m, cmd
+		}
+	}
+	switch s {
+	case "r":
+		m.setMode(modeResources)
+		return m, nil
+	case "b":
+		m.setMode(modeBlocking)
+		return m, nil
+	case "w":
+		m.setMode(modeFindings)
+		return m, nil
+	}
+	if m.mode != modeTasks {
+		switch s {
+		case "esc", "backspace":
+			m.setMode(modeTasks)
+		case "up", "k":
+			m.scroll = max(m.scroll-1, 0)
+		case "down", "j":
+			m.scroll++
+		case "pgup":
+			m.scroll = max(m.scroll-m.bodyHeight(), 0)
+		case "pgdown", " ":
+			m.scroll += m.bodyHeight()
+		case "home", "g":
+			m.scroll = 0
+		case "c":
+			if m.mode == modeDetail {
+				m.askCancel()
+			}
+		}
+		return m, nil
+	}
+	switch s {
+	case "up", "k":
+		m.move(-1)
+	case "down", "j":
+		m.move(1)
+	case "pgup":
+		m.move(-m.rows())
+	case "pgdown":
+		m.move(m.rows())
+	case "home", "g":
+		m.move(-1 << 30)
+	case "end", "G":
+		m.move(1 << 30)
+	case "<", ",":
+		m.sortCol = (m.sortCol + numCols - 1) % numCols
+		m.fit()
+	case ">", ".", "s":
+		m.sortCol = (m.sortCol + 1) % numCols
+		m.fit()
+	case "i":
+		m.sortDesc = !m.sortDesc
+		m.fit()
+	case "/":
+		m.editing, m.input = true, m.filter
+	case "esc":
+		if m.filter != "" {
+			m.filter, m.input = "", ""
+			m.fit()
+		}
+	case "enter":
+		if t := m.selected(); t != nil {
+			m.mode, m.scroll = modeDetail, 0
+			m.stackID, m.detail, m.stack, m.stackErr = t.ID, *t, nil, ""
+			if len(t.Stack) == 0 && m.act.stack != nil && m.gone == "" {
+				return m, m.act.stack(t.ID)
+			}
+		}
+	case "c":
+		m.askCancel()
+	}
+	return m, nil
+}
+
+// replayKey handles the player's keys: space pauses, left and right step,
+// + and - change the speed.
+func (m *topModel) replayKey(s string) (tea.Cmd, bool) {
+	r := m.replay
+	switch s {
+	case " ":
+		r.paused = !r.paused
+		r.gen++
+		return m.tick(), true
+	case "left", "h":
+		r.paused = true
+		r.gen++
+		m.seek(r.pos - 1)
+		return nil, true
+	case "right", "l":
+		r.paused = true
+		r.gen++
+		m.seek(r.pos + 1)
+		return nil, true
+	case "+", "=":
+		if i := slices.Index(replaySpeeds, r.speed); i+1 < len(replaySpeeds) {
+			r.speed = replaySpeeds[i+1]
+		}
+		r.gen++
+		return m.tick(), true
+	case "-", "_":
+		if i := slices.Index(replaySpeeds, r.speed); i > 0 {
+			r.speed = replaySpeeds[i-1]
+		}
+		r.gen++
+		return m.tick(), true
+	}
+	return nil, false
+}
+
+// seek shows the replay's state at pos, clamped to the recording.
+func (m *topModel) seek(pos int) {
+	r := m.replay
+	if len(r.msgs) == 0 {
+		return
+	}
+	r.pos = min(max(pos, 0), len(r.msgs)-1)
+	m.data, m.loaded = r.at(r.pos), true
+	m.refresh()
+}
+
+// refresh follows new data: the detail view's record and the selection.
+func (m *topModel) refresh() {
+	if m.mode == modeDetail {
+		if t := m.find(m.stackID); t != nil {
+			m.detail = *t
+		}
+	}
+	m.fit()
+}
+
+// find returns the live task id, or nil.
+func (m *topModel) find(id uint64) *wire.Task {
+	for i := range m.data.Tasks {
+		if m.data.Tasks[i].ID == id {
+			return &m.data.Tasks[i]
+		}
+	}
+	return nil
+}
+
+func (m *topModel) setMode(mode topMode) {
+	if m.mode != mode {
+		m.mode, m.scroll = mode, 0
+	}
+}
+
+// askCancel asks to confirm the cancel of the selected task.
+func (m *topModel) askCancel() {
+	t := m.selected()
+	switch {
+	case t == nil:
+		m.status = "cancel: no task selected"
+	case m.replay != nil:
+		m.status = "cancel: this is a replay"
+	case m.act.cancel == nil || m.gone != "":
+		m.status = "cancel: not attached"
+	case m.data.ReadOnly:
+		m.status = "cancel: the agent is read-only"
+	default:
+		m.confirmID, m.confirmName = t.ID, t.Name
+	}
+}
+
+// visible returns the tasks the table shows: filtered by name, sorted.
+func (m *topModel) visible() []*wire.Task {
+	ts := make([]*wire.Task, 0, len(m.data.Tasks))
+	for i := range m.data.Tasks {
+		if m.filter == "" || nameMatches(m.filter, m.data.Tasks[i].Name) {
+			ts = append(ts, &m.data.Tasks[i])
+		}
+	}
+	now := m.data.Taken
+	slices.SortStableFunc(ts, func(a, b *wire.Task) int {
+		c := compareCol(m.sortCol, a, b, now)
+		if c == 0 {
+			c = cmp.Compare(a.ID, b.ID)
+		}
+		if m.sortDesc {
+			c = -c
+		}
+		return c
+	})
+	return ts
+}
+
+// nameMatches reports whether a task's name matches the filter: as a glob
+// when the filter has *, ? or [, else as a substring, ignoring case.
+func nameMatches(filter, name string) bool {
+	if strings.ContainsAny(filter, "*?[") {
+		ok, err := path.Match(filter, name)
+		return ok && err == nil
+	}
+	return strings.Contains(strings.ToLower(name), strings.ToLower(filter))
+}
+
+var stateOrder = map[string]int{"running": 0, "cancelling": 1, "pending": 2, "failed": 3, "cancelled": 4, "finished": 5}
+
+func compareCol(col int, a, b *wire.Task, now time.Time) int {
+	switch col {
+	case colName:
+		return strings.Compare(a.Name, b.Name)
+	case colState:
+		return cmp.Compare(stateRank(a), stateRank(b))
+	case colBusy:
+		return cmp.Compare(a.BusyNS, b.BusyNS)
+	case colSched:
+		return cmp.Compare(a.SchedWaitNS, b.SchedWaitNS)
+	case colIdle:
+		return cmp.Compare(a.IdleNS, b.IdleNS)
+	case colSteps:
+		return cmp.Compare(a.Steps, b.Steps)
+	case colWaiting:
+		return cmp.Compare(waiting(a, now), waiting(b, now))
+	case colAwaiting:
+		return strings.Compare(a.Awaiting, b.Awaiting)
+	case colLocation:
+		return strings.Compare(suspendedAt(a), suspendedAt(b))
+	}
+	return cmp.Compare(a.ID, b.ID)
+}
+
+func stateRank(t *wire.Task) int {
+	if t.Running {
+		return -1
+	}
+	if r, ok := stateOrder[t.State]; ok {
+		return r
+	}
+	return len(stateOrder)
+}
+
+// waiting is how long t has been in its current await: 0 while it runs or
+// before its first step.
+func waiting(t *wire.Task, now time.Time) time.Duration {
+	if t.Running || t.Suspended.IsZero() || t.Done() {
+		return 0
+	}
+	return max(now.Sub(t.Suspended), 0)
+}
+
+// selected returns the selected task, or nil.
+func (m *topModel) selected() *wire.Task { return m.find(m.selID) }
+
+// move moves the selection by d rows of the table.
+func (m *topModel) move(d int) {
+	ts := m.visible()
+	if len(ts) == 0 {
+		return
+	}
+	i := slices.IndexFunc(ts, func(t *wire.Task) bool { return t.ID == m.selID })
+	i = min(max(i+d, 0), len(ts)-1)
+	m.selID = ts[i].ID
+	m.fit()
+}
+
+// fit keeps the selection on a visible task (the first one when the
+// selected task is gone or filtered out) and in the window of rows shown.
+func (m *topModel) fit() {
+	ts := m.visible()
+	i := slices.IndexFunc(ts, func(t *wire.Task) bool { return t.ID == m.selID })
+	if i < 0 {
+		if m.mode == modeDetail {
+			// The open task ended: the detail says so; the table moves on.
+			return
+		}
+		m.selID = 0
+		if len(ts) > 0 {
+			i = min(m.offset, len(ts)-1)
+			m.selID = ts[i].ID
+		}
+	}
+	rows := m.rows()
+	if i < m.offset {
+		m.offset = i
+	}
+	if i >= m.offset+rows {
+		m.offset = i - rows + 1
+	}
+	m.offset = max(min(m.offset, len(ts)-rows), 0)
+}
+
+// Screen layout: three header lines, the body, a status line and two
+// lines of keys.
+const topChrome = 6
+
+func (m *topModel) bodyHeight() int { return max(m.height-topChrome, 1) }
+
+// rows is how many task rows fit under the table's header.
+func (m *topModel) rows() int { return max(m.bodyHeight()-1, 1) }

@@ -1,0 +1,447 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/taskdump/taskdump/inspect/wire"
+)
+
+// The view's model, without a terminal: messages in, View() out, compared
+// with goldens in testdata/golden/top-*.txt (go test -run TestTop -update
+// rewrites them). The renderer writes to io.Discard, so its profile is
+// plain ASCII, as under NO_COLOR.
+
+var topT0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func fr(fn, file string, line int) wire.Frame {
+	return wire.Frame{Function: fn, File: file, Line: line, Kind: "user"}
+}
+
+// topFixture is a process with a parent, children, a lock holder and
+// waiter, a running task, a hostile name and an ongoing blocking step.
+func topFixture() topData {
+	at := func(d time.Duration) time.Time { return topT0.Add(-d) }
+	block := &wire.BlockEvent{Loop: "main", LoopID: 1, TaskID: 4, TaskName: "parse", Started: at(1500 * time.Millisecond),
+		DurationNS: int64(1500 * time.Millisecond), Ongoing: true, At: fr("main.parse", "/src/app/parse.go", 42), Call: "time.Sleep"}
+	return topData{
+		Taken: topT0, PID: 4242, Command: []string{"./service", "-addr", ":8080"},
+		Loops: []topLoop{{Loop: wire.Loop{ID: 1, Name: "main", Tasks: 5, Current: 4, CurrentForNS: int64(1500 * time.Millisecond), Blocking: block},
+			Stats: wire.LoopStats{LagNS: int64(1200 * time.Microsecond), WindowNS: int64(time.Second), BusyNS: int64(250 * time.Millisecond), Ready: 2}, HasStats: true}},
+		Tasks: []wire.Task{
+			{ID: 1, Name: "main", State: "pending", Loop: "main", LoopID: 1, Function: "main.main.func1",
+				SpawnedAt: fr("main.main", "/src/app/main.go", 20), SuspendedAt: fr("main.serve", "/src/app/main.go", 31),
+				Awaiting: "gather(3 tasks)", Awaits: []uint64{2, 3, 4}, Created: at(time.Hour), Suspended: at(59 * time.Minute),
+				Steps: 3, BusyNS: 120e3, SchedWaitNS: 40e3, IdleNS: int64(59 * time.Minute),
+				Stack: []wire.Frame{fr("github.com/taskdump/taskdump/runtime.Gather", "/src/runtime/gather.go", 62), fr("main.serve", "/src/app/main.go", 31)}},
+			{ID: 2, Name: "lock-holder", State: "pending", Loop: "main", LoopID: 1, ParentID: 1, Function: "main.hold",
+				SpawnedAt: fr("main.serve", "/src/app/main.go", 25), SuspendedAt: fr("main.hold", "/src/app/lock.go", 12),
+				Awaiting: "sleep(1h0m0s)", Created: at(10 * time.Minute), Suspended: at(9 * time.Minute), Steps: 2, BusyNS: 2e6, SchedWaitNS: 10e3, IdleNS: int64(9 * time.Minute)},
+			{ID: 3, Name: "evil\x1b[2J\r\nname\u202e", State: "cancelling", Loop: "main", LoopID: 1, ParentID: 1, Function: "main.wait",
+				SpawnedAt: fr("main.serve", "/src/app/main.go", 26), SuspendedAt: fr("main.wait", "/src/app/lock.go", 30),
+				Awaiting: "lock", Awaits: []uint64{2}, Created: at(10 * time.Minute), Suspended: at(30 * time.Second), Steps: 1, BusyNS: 900, SchedWaitNS: 5e3, IdleNS: int64(30 * time.Second),
+				CancelMsg: "shutdown\x07", CancelBy: "taskdump"},
+			{ID: 4, Name: "parse", State: "pending", Running: true, Loop: "main", LoopID: 1, ParentID: 1, Function: "main.parse",
+				SpawnedAt: fr("main.serve", "/src/app/main.go", 27), Created: at(2 * time.Second), Started: at(2 * time.Second), Steps: 7, BusyNS: int64(1600 * time.Millisecond), SchedWaitNS: 3e6},
+			{ID: 12, Name: "handler-12", State: "pending", Loop: "main", LoopID: 1, ParentID: 2, Function: "main.handle",
+				SpawnedAt: fr("main.hold", "/src/app/lock.go", 10), SuspendedAt: fr("main.handle", "/src/app/handler.go", 88),
+				Awaiting: "queue.get", Created: at(5 * time.Second), Suspended: at(4 * time.Second), Steps: 41, BusyNS: 30e6, SchedWaitNS: 1e6, IdleNS: int64(4 * time.Second)},
+		},
+		Blocking: []wire.BlockEvent{*block, {Loop: "main", LoopID: 1, TaskID: 12, TaskName: "handler-12", Started: at(time.Minute), DurationNS: 80e6,
+			Stack: []wire.Frame{fr("main.handle", "/src/app/handler.go", 90)}}},
+		Findings: []wire.Finding{{Kind: "blocking", Severity: "error", Summary: "task 4 parse blocks the loop for 1.5s in time.Sleep at parse.go:42",
+			Tasks: []wire.FindingTask{{ID: 4, Name: "parse", State: "running", At: fr("main.parse", "/src/app/parse.go", 42)}},
+			Fix: "use runtime.Sleep(ctx, d), or move the blocking call to runtime.ToThread"}},
+	}
+}
+
+// topHarness drives a model as the program would: messages in, commands
+// recorded.
+type topHarness struct {
+	t       *testing.T
+	m       topModel
+	cancels []uint64
+	stacks  []uint64
+	ticks   int
+	quit    bool
+}
+
+func newTopHarness(t *testing.T, w, h int) *topHarness {
+	th := &topHarness{t: t}
+	act := topActions{
+		cancel: func(id uint64, name string) tea.Cmd {
+			th.cancels = append(th.cancels, id)
+			return func() tea.Msg { return topCancelMsg{id: id, name: name, state: "cancelling"} }
+		},
+		stack: func(id uint64) tea.Cmd {
+			th.stacks = append(th.stacks, id)
+			return nil
+		},
+		tick: func(time.Duration, int) tea.Cmd {
+			th.ticks++
+			return nil
+		},
+	}
+	th.m = newTopModel(newTopStyles(lipgloss.NewRenderer(io.Discard)), act)
+	th.send(tea.WindowSizeMsg{Width: w, Height: h})
+	return th
+}
+
+// send applies msg and runs the commands it returns (not ticks or
+// waits), as the program would.
+func (th *topHarness) send(msg tea.Msg) {
+	th.t.Helper()
+	next, cmd := th.m.Update(msg)
+	th.m = next.(topModel)
+	th.run(cmd)
+}
+
+func (th *topHarness) run(cmd tea.Cmd) {
+	if cmd == nil {
+		return
+	}
+	switch msg := cmd().(type) {
+	case tea.QuitMsg:
+		th.quit = true
+	case tea.BatchMsg:
+		for _, c := range msg {
+			th.run(c)
+		}
+	case topCancelMsg, topStackMsg:
+		th.send(msg)
+	default:
+		// tea.Sequence's message is an unexported []tea.Cmd.
+		if v := reflect.ValueOf(msg); v.Kind() == reflect.Slice && v.Type().Elem() == reflect.TypeFor[tea.Cmd]() {
+			for i := range v.Len() {
+				th.run(v.Index(i).Interface().(tea.Cmd))
+			}
+		}
+	}
+}
+
+// keys presses keys by name: "enter", "esc", "up", "down", "left",
+// "right", "space", "backspace", "ctrl+c", or the runes of any other
+// string, one key each.
+func (th *topHarness) keys(names ...string) *topHarness {
+	th.t.Helper()
+	for _, n := range names {
+		th.send(keyMsg(n))
+	}
+	return th
+}
+
+func keyMsg(n string) tea.KeyMsg {
+	switch n {
+	case "enter":
+		return tea.KeyMsg{Type: tea.KeyEnter}
+	case "esc":
+		return tea.KeyMsg{Type: tea.KeyEsc}
+	case "up":
+		return tea.KeyMsg{Type: tea.KeyUp}
+	case "down":
+		return tea.KeyMsg{Type: tea.KeyDown}
+	case "left":
+		return tea.KeyMsg{Type: tea.KeyLeft}
+	case "right":
+		return tea.KeyMsg{Type: tea.KeyRight}
+	case "space":
+		return tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}}
+	case "backspace":
+		return tea.KeyMsg{Type: tea.KeyBackspace}
+	case "ctrl+c":
+		return tea.KeyMsg{Type: tea.KeyCtrlC}
+	}
+	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(n)}
+}
+
+// checkScreen fails unless the view fills exactly the terminal's rows and
+// no line is wider than its columns, and holds no control character but
+// the newlines between lines.
+func checkScreen(t *testing.T, view string, w, h int) {
+	t.Helper()
+	lines := strings.Split(view, "\n")
+	if len(lines) != h {
+		t.Errorf("view has %d lines, want %d", len(lines), h)
+	}
+	for i, l := range lines {
+		if n := ansi.StringWidth(l); n > w {
+			t.Errorf("line %d is %d columns wide, want at most %d: %q", i+1, n, w, l)
+		}
+		if j := unsafeAt(l); j >= 0 {
+			t.Errorf("line %d has a control character at byte %d: %q", i+1, j, l)
+		}
+	}
+}
+
+func TestTopViewGolden(t *testing.T) {
+	replay := func(th *topHarness) {
+		th.m.replay = newTopReplay(topRecording())
+		th.m.seek(0)
+	}
+	for _, tt := range []struct {
+		name  string
+		w, h  int
+		setup func(th *topHarness)
+		keys  []string
+	}{
+		{name: "list", w: 80, h: 24},
+		{name: "connecting", w: 80, h: 24, setup: func(th *topHarness) { th.m.loaded = false; th.m.data = topData{} }},
+		{name: "sort-busy-desc", w: 80, h: 24, keys: []string{">", ">", ">", "i"}},
+		{name: "sort-back", w: 80, h: 24, keys: []string{"<", "<"}},
+		{name: "select", w: 80, h: 24, keys: []string{"j", "j", "down", "k"}},
+		{name: "filter-typing", w: 80, h: 24, keys: []string{"/", "hand"}},
+		{name: "filter-applied", w: 80, h: 24, keys: []string{"/", "hand", "enter"}},
+		{name: "filter-cleared", w: 80, h: 24, keys: []string{"/", "hand", "enter", "esc"}},
+		{name: "filter-none", w: 80, h: 24, keys: []string{"/", "nomatch", "enter"}},
+		{name: "detail", w: 80, h: 24, keys: []string{"enter"}},
+		{name: "detail-hostile", w: 80, h: 30, keys: []string{"j", "j", "enter"}},
+		{name: "detail-back", w: 80, h: 24, keys: []string{"j", "enter", "esc"}},
+		{name: "resources", w: 80, h: 24, keys: []string{"r"}},
+		{name: "blocking", w: 80, h: 24, keys: []string{"b"}},
+		{name: "findings", w: 80, h: 24, keys: []string{"w"}},
+		{name: "confirm", w: 80, h: 24, keys: []string{"j", "c"}},
+		{name: "cancelled", w: 80, h: 24, keys: []string{"j", "c", "y"}},
+		{name: "not-confirmed", w: 80, h: 24, keys: []string{"j", "c", "n"}},
+		{name: "gone", w: 80, h: 24, setup: func(th *topHarness) { th.send(topGoneMsg{reason: "process 4242 exited"}) }},
+		{name: "narrow", w: 60, h: 12},
+		{name: "wide", w: 132, h: 16},
+		{name: "replay", w: 80, h: 24, setup: replay},
+		{name: "replay-step", w: 80, h: 24, setup: replay, keys: []string{"right", "right", "+", "+"}},
+		{name: "replay-back", w: 80, h: 24, setup: replay, keys: []string{"right", "right", "left", "-"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			th := newTopHarness(t, tt.w, tt.h)
+			th.send(topDataMsg{topFixture()})
+			if tt.setup != nil {
+				tt.setup(th)
+			}
+			th.keys(tt.keys...)
+			v := th.m.View()
+			checkScreen(t, v, tt.w, tt.h)
+			golden(t, "top-"+tt.name+".txt", v+"\n")
+		})
+	}
+}
+
+// TestTopResize: the same model drawn at several sizes always fills the
+// screen exactly, and the selection stays visible.
+func TestTopResize(t *testing.T) {
+	th := newTopHarness(t, 80, 24)
+	d := topFixture()
+	for i := range 200 {
+		d.Tasks = append(d.Tasks, wire.Task{ID: uint64(100 + i), Name: "bulk", State: "pending", Created: topT0})
+	}
+	th.send(topDataMsg{d})
+	th.keys("G") // the last task
+	for _, sz := range [][2]int{{80, 24}, {40, 10}, {200, 60}, {20, 8}, {80, 24}} {
+		th.send(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+		v := th.m.View()
+		checkScreen(t, v, sz[0], sz[1])
+		if !strings.Contains(v, "> 299") {
+			t.Errorf("at %dx%d the selected task 299 is not shown:\n%s", sz[0], sz[1], v)
+		}
+	}
+}
+
+// TestTopKeys: what each key does to the model.
+func TestTopKeys(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		keys     []string
+		mode     topMode
+		sel      uint64
+		filter   string
+		quit     bool
+		cancels  []uint64
+		stacks   []uint64
+		sortCol  int
+		sortDesc bool
+	}{
+		{name: "start", sel: 1},
+		{name: "down", keys: []string{"j", "down"}, sel: 3},
+		{name: "down-past-end", keys: []string{"G", "j", "j"}, sel: 12},
+		{name: "up-past-start", keys: []string{"k", "up"}, sel: 1},
+		{name: "keys-together", keys: []string{"jj"}, sel: 3},
+		{name: "quit", keys: []string{"q"}, sel: 1, quit: true},
+		{name: "ctrl-c", keys: []string{"ctrl+c"}, sel: 1, quit: true},
+		{name: "quit-detail", keys: []string{"enter", "q"}, mode: modeDetail, sel: 1, quit: true},
+		{name: "quit-resources", keys: []string{"r", "q"}, mode: modeResources, sel: 1, quit: true},
+		{name: "quit-blocking", keys: []string{"b", "q"}, mode: modeBlocking, sel: 1, quit: true},
+		{name: "quit-findings", keys: []string{"w", "q"}, mode: modeFindings, sel: 1, quit: true},
+		{name: "quit-confirm", keys: []string{"c", "q"}, sel: 1, quit: true},
+		{name: "q-in-filter-is-text", keys: []string{"/", "q"}, sel: 1},
+		{name: "open-fetches-stack", keys: []string{"j", "enter"}, mode: modeDetail, sel: 2, stacks: []uint64{2}},
+		{name: "open-has-stack", keys: []string{"enter"}, mode: modeDetail, sel: 1},
+		{name: "esc-back", keys: []string{"j", "enter", "esc"}, mode: modeTasks, sel: 2, stacks: []uint64{2}},
+		{name: "esc-then-key-together", keys: []string{"r", "\x00alt-w"}, mode: modeFindings, sel: 1},
+		{name: "views", keys: []string{"r", "b", "w", "esc"}, mode: modeTasks, sel: 1},
+		{name: "cancel-yes", keys: []string{"j", "c", "y"}, sel: 2, cancels: []uint64{2}},
+		{name: "cancel-no", keys: []string{"j", "c", "n"}, sel: 2},
+		{name: "cancel-esc", keys: []string{"j", "c", "esc"}, sel: 2},
+		{name: "cancel-from-detail", keys: []string{"j", "j", "j", "j", "enter", "c", "y"}, mode: modeDetail, sel: 12, cancels: []uint64{12}, stacks: []uint64{12}},
+		{name: "filter", keys: []string{"/", "hand", "enter"}, sel: 12, filter: "hand"},
+		{name: "filter-glob", keys: []string{"/", "lock-*", "enter"}, sel: 2, filter: "lock-*"},
+		{name: "filter-esc-typing", keys: []string{"/", "hand", "esc"}, sel: 1},
+		{name: "filter-esc-after", keys: []string{"/", "hand", "enter", "esc"}, sel: 12},
+		{name: "filter-backspace", keys: []string{"/", "handx", "backspace", "enter"}, sel: 12, filter: "hand"},
+		{name: "sort-next", keys: []string{">"}, sel: 1, sortCol: colName},
+		{name: "sort-s", keys: []string{"s", "s"}, sel: 1, sortCol: colState},
+		{name: "sort-prev-wraps", keys: []string{"<"}, sel: 1, sortCol: colLocation},
+		{name: "sort-invert", keys: []string{"i"}, sel: 1, sortDesc: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			th := newTopHarness(t, 80, 24)
+			th.send(topDataMsg{topFixture()})
+			for _, k := range tt.keys {
+				if k == "\x00alt-w" {
+					th.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'w'}, Alt: true})
+					continue
+				}
+				th.keys(k)
+			}
+			m := th.m
+			if m.mode != tt.mode || m.selID != tt.sel || m.filter != tt.filter || th.quit != tt.quit ||
+				m.sortCol != tt.sortCol || m.sortDesc != tt.sortDesc {
+				t.Errorf("mode %d sel %d filter %q quit %v sort %d desc %v; want mode %d sel %d filter %q quit %v sort %d desc %v",
+					m.mode, m.selID, m.filter, th.quit, m.sortCol, m.sortDesc, tt.mode, tt.sel, tt.filter, tt.quit, tt.sortCol, tt.sortDesc)
+			}
+			if !slicesEqual(th.cancels, tt.cancels) || !slicesEqual(th.stacks, tt.stacks) {
+				t.Errorf("cancels %v stacks %v; want %v %v", th.cancels, th.stacks, tt.cancels, tt.stacks)
+			}
+		})
+	}
+}
+
+func slicesEqual(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestTopSortColumns: every column sorts, both ways, with ties broken by
+// id.
+func TestTopSortColumns(t *testing.T) {
+	want := map[int][]uint64{
+		colID:       {1, 2, 3, 4, 12},
+		colName:     {3, 12, 2, 1, 4},
+		colState:    {4, 3, 1, 2, 12},
+		colBusy:     {3, 1, 2, 12, 4},
+		colSched:    {3, 2, 1, 12, 4},
+		colIdle:     {4, 12, 3, 2, 1},
+		colSteps:    {3, 2, 1, 4, 12},
+		colWaiting:  {4, 12, 3, 2, 1},
+		colAwaiting: {4, 1, 3, 12, 2},
+		colLocation: {4, 12, 2, 3, 1},
+	}
+	for col := range numCols {
+		for _, desc := range []bool{false, true} {
+			th := newTopHarness(t, 80, 24)
+			th.send(topDataMsg{topFixture()})
+			th.m.sortCol, th.m.sortDesc = col, desc
+			var got []uint64
+			for _, ts := range th.m.visible() {
+				got = append(got, ts.ID)
+			}
+			w := append([]uint64(nil), want[col]...)
+			if desc {
+				for i, j := 0, len(w)-1; i < j; i, j = i+1, j-1 {
+					w[i], w[j] = w[j], w[i]
+				}
+			}
+			if !slicesEqual(got, w) {
+				t.Errorf("sorted by %s desc=%v: %v, want %v", colNames[col], desc, got, w)
+			}
+		}
+	}
+}
+
+// TestTopGone: when the stream ends the last state stays, and cancel is
+// refused.
+func TestTopGone(t *testing.T) {
+	th := newTopHarness(t, 80, 24)
+	th.send(topDataMsg{topFixture()})
+	th.send(topGoneMsg{reason: "process 4242 exited"})
+	th.keys("c")
+	v := th.m.View()
+	for _, want := range []string{"process 4242 exited; showing the last state", "ENDED 03:04:05", "handler-12"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("view lacks %q:\n%s", want, v)
+		}
+	}
+	if len(th.cancels) != 0 || th.m.confirmID != 0 {
+		t.Errorf("cancel offered after the target went away: cancels %v confirm %d", th.cancels, th.m.confirmID)
+	}
+}
+
+// TestTopReplayTicks: a playing replay advances on its own tick and
+// ignores stale ones; pause stops it.
+func TestTopReplayTicks(t *testing.T) {
+	th := newTopHarness(t, 80, 24)
+	th.m.replay = newTopReplay(topRecording())
+	th.m.seek(0)
+	gen := th.m.replay.gen
+	th.send(topTickMsg{gen})
+	if th.m.replay.pos != 1 {
+		t.Fatalf("after a tick pos %d, want 1", th.m.replay.pos)
+	}
+	th.send(topTickMsg{gen - 1})
+	if th.m.replay.pos != 1 {
+		t.Fatalf("a stale tick moved pos to %d", th.m.replay.pos)
+	}
+	th.keys("space")
+	th.send(topTickMsg{th.m.replay.gen})
+	if th.m.replay.pos != 1 || !th.m.replay.paused {
+		t.Fatalf("paused replay moved: pos %d paused %v", th.m.replay.pos, th.m.replay.paused)
+	}
+	th.keys("c")
+	if len(th.cancels) != 0 || !strings.Contains(th.m.View(), "cancel: this is a replay") {
+		t.Errorf("a replay offered to cancel:\n%s", th.m.View())
+	}
+}
+
+// topRecording is a short recording: a snapshot, a task that appears, one
+// that ends, a blocking step.
+func topRecording() []wire.WatchMessage {
+	proc := &wire.Process{PID: 77, Command: []string{"./rec"}}
+	loop := wire.Loop{ID: 1, Name: "main", Tasks: 2}
+	t1 := wire.Task{ID: 1, Name: "main", State: "pending", LoopID: 1, Awaiting: "sleep(1s)", Created: topT0, Suspended: topT0, Steps: 1}
+	t2 := wire.Task{ID: 2, Name: "worker", State: "pending", LoopID: 1, Awaiting: "queue.get", Created: topT0, Suspended: topT0, Steps: 1}
+	t3 := wire.Task{ID: 3, Name: "late", State: "pending", LoopID: 1, Created: topT0.Add(time.Second)}
+	return []wire.WatchMessage{
+		{Type: wire.WatchSnapshot, Seq: 1, Time: topT0, Process: proc, Findings: []wire.Finding{},
+			Loops: []wire.WatchLoop{{Loop: loop, New: []wire.Task{t1, t2}}}},
+		{Type: wire.WatchUpdate, Seq: 2, Time: topT0.Add(time.Second),
+			Loops: []wire.WatchLoop{{Loop: loop, Stats: wire.LoopStats{LagNS: 5e3}, New: []wire.Task{t3}}}},
+		{Type: wire.WatchUpdate, Seq: 3, Time: topT0.Add(2 * time.Second), Dropped: 1,
+			Loops: []wire.WatchLoop{{Loop: loop, Ended: []wire.EndedTask{{ID: 2, State: "finished"}},
+				BlockList: []wire.BlockEvent{{TaskID: 1, TaskName: "main", Started: topT0.Add(1500 * time.Millisecond), DurationNS: 2e8}}}}},
+	}
+}
+
+// TestTopNotTerminal: top refuses a standard output that is not a
+// terminal, and says what to use instead.
+func TestTopNotTerminal(t *testing.T) {
+	var out, errb strings.Builder
+	code := run(context.Background(), []string{"top", "1"}, &env{stdout: &out, stderr: &errb, now: time.Now, flush: func() {}})
+	if code != 1 || !strings.Contains(errb.String(), "tasks PID --json") || !strings.Contains(errb.String(), "taskdump record") {
+		t.Errorf("exit %d, stderr %q; want 1 and a message naming tasks --json and record", code, errb.String())
+	}
+	if !errors.Is(errNotTerminal, errNotTerminal) || out.Len() != 0 {
+		t.Errorf("stdout %q, want nothing", out.String())
+	}
+}

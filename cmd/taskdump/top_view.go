@@ -1,0 +1,728 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/taskdump/taskdump/inspect/wire"
+)
+
+// topStyles are the view's styles. Colours are adaptive (one shade for
+// light terminals, one for dark) and drop out under NO_COLOR, where the
+// renderer's profile is plain ASCII; the selected row is also marked with
+// "> ", so nothing depends on colour.
+type topStyles struct {
+	title, head, sel, dim, bad, warn, good, key lipgloss.Style
+}
+
+func newTopStyles(r *lipgloss.Renderer) topStyles {
+	c := func(light, dark string) lipgloss.Style {
+		return r.NewStyle().Foreground(lipgloss.AdaptiveColor{Light: light, Dark: dark})
+	}
+	return topStyles{
+		title: r.NewStyle().Bold(true),
+		head:  r.NewStyle().Bold(true).Underline(true),
+		sel:   r.NewStyle().Reverse(true),
+		dim:   r.NewStyle().Faint(true),
+		bad:   c("124", "203").Bold(true),
+		warn:  c("130", "214"),
+		good:  c("22", "114"),
+		key:   r.NewStyle().Bold(true),
+	}
+}
+
+// View draws the screen: three header lines, the body, a status line and
+// the keys. It reads the model and nothing else, and every text that came
+// from the process goes through escape.
+func (m topModel) View() string {
+	w := max(m.width, 20)
+	lines := m.header(w)
+	body := m.body(w)
+	for len(body) < m.bodyHeight() {
+		body = append(body, "")
+	}
+	lines = append(lines, body[:m.bodyHeight()]...)
+	lines = append(lines, m.statusLine(w))
+	lines = append(lines, m.footer()...)
+	if m.height > 0 && len(lines) > m.height {
+		lines = lines[:m.height] // a very short terminal: the keys go first
+	}
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, w, "…")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// header: the process, its loops and tasks by state, and what blocks the
+// loop right now.
+func (m topModel) header(w int) []string {
+	d := &m.data
+	left := "taskdump top"
+	if d.PID != 0 {
+		left += fmt.Sprintf("  pid %d", d.PID)
+	}
+	if len(d.Command) > 0 {
+		left += "  " + escape(strings.Join(d.Command, " "))
+	}
+	var right string
+	switch {
+	case m.replay != nil:
+		r := m.replay
+		play := "playing"
+		if r.paused {
+			play = "paused"
+		}
+		right = fmt.Sprintf("replay %d/%d %s x%s %s", r.pos+1, len(r.msgs), clock(d.Taken), speedText(r.speed), play)
+	case m.gone != "":
+		right = "ENDED " + clock(d.Taken)
+	case m.loaded:
+		right = "live " + clock(d.Taken)
+	default:
+		right = "connecting"
+	}
+	lw := w - ansi.StringWidth(right) - 1
+	line1 := m.st.title.Render(padRight(ansi.Truncate(left, max(lw, 0), "…"), max(lw, 0))) + " " + right
+
+	var loops []string
+	for _, l := range d.Loops {
+		s := escape(l.Name)
+		if st := l.Stats; l.HasStats {
+			s += " lag " + compact(time.Duration(st.LagNS))
+			if st.WindowNS > 0 {
+				s += fmt.Sprintf(" busy %d%%", min(100*st.BusyNS/st.WindowNS, 100))
+			}
+			s += fmt.Sprintf(" ready %d", st.Ready)
+		}
+		loops = append(loops, s)
+	}
+	line2 := taskCounts(d.Tasks)
+	switch len(loops) {
+	case 0:
+	case 1:
+		line2 += " · loop " + loops[0]
+	default:
+		line2 += fmt.Sprintf(" · %d loops: %s", len(loops), strings.Join(loops, ", "))
+	}
+	if d.Dropped > 0 {
+		line2 += fmt.Sprintf(" · dropped %d", d.Dropped)
+	}
+	return []string{line1, line2, m.blockLine()}
+}
+
+// taskCounts says how many tasks there are in each state.
+func taskCounts(ts []wire.Task) string {
+	n := map[string]int{}
+	for i := range ts {
+		s := ts[i].State
+		if ts[i].Running {
+			s = "running"
+		}
+		n[s]++
+	}
+	var parts []string
+	for _, s := range []string{"running", "pending", "cancelling", "finished", "failed", "cancelled"} {
+		if n[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n[s], s))
+			delete(n, s)
+		}
+	}
+	var other []string
+	for s := range n {
+		other = append(other, fmt.Sprintf("%d %s", n[s], escape(s)))
+	}
+	slices.Sort(other)
+	parts = append(parts, other...)
+	s := plural(len(ts), "task")
+	if len(parts) > 0 {
+		s += ": " + strings.Join(parts, ", ")
+	}
+	return s
+}
+
+// blockLine says what blocks a loop right now: an ongoing blocking step
+// (task, how long, the call and where), else the step that runs, else
+// that the loop waits for work.
+func (m topModel) blockLine() string {
+	d := &m.data
+	for _, l := range d.Loops {
+		if b := l.Blocking; b != nil && b.Ongoing {
+			s := fmt.Sprintf("BLOCKED %s by task %d %s", compact(time.Duration(b.DurationNS)), b.TaskID, escape(b.TaskName))
+			if b.Call != "" {
+				s += " in " + escape(b.Call)
+			}
+			if !b.At.IsZero() {
+				s += " at " + escape(short(b.At))
+			}
+			if len(d.Loops) > 1 {
+				s = "loop " + escape(l.Name) + " " + s
+			}
+			return m.st.bad.Render(s)
+		}
+	}
+	for _, l := range d.Loops {
+		if l.Current != 0 {
+			name := ""
+			if t := m.find(l.Current); t != nil {
+				name = " " + escape(t.Name)
+			}
+			return fmt.Sprintf("now: task %d%s runs a step (%s)", l.Current, name, compact(time.Duration(l.CurrentForNS)))
+		}
+	}
+	if !m.loaded {
+		return "now: waiting for the first update"
+	}
+	return "now: nothing blocks the loop"
+}
+
+// body draws the current view in at most bodyHeight lines.
+func (m topModel) body(w int) []string {
+	if !m.loaded {
+		return []string{"", "  waiting for the first update from the agent…"}
+	}
+	var lines []string
+	switch m.mode {
+	case modeTasks:
+		return m.taskTable(w)
+	case modeDetail:
+		lines = m.detailLines(w)
+	case modeResources:
+		lines = m.resourceLines(w)
+	case modeBlocking:
+		lines = m.blockingLines(w)
+	case modeFindings:
+		lines = m.findingLines(w)
+	}
+	s := min(m.scroll, max(len(lines)-m.bodyHeight(), 0))
+	return lines[s:]
+}
+
+// taskTable draws the column headers and the visible rows of the table.
+func (m topModel) taskTable(w int) []string {
+	ts := m.visible()
+	if len(ts) == 0 {
+		if m.filter != "" {
+			return []string{"", fmt.Sprintf("  no task's name matches %q (Esc clears the filter)", escape(m.filter))}
+		}
+		return []string{"", "  no live tasks"}
+	}
+	end := min(m.offset+m.rows(), len(ts))
+	shown := ts[m.offset:end]
+	cells := make([][numCols]string, len(shown))
+	for i, t := range shown {
+		cells[i] = taskCells(t, m.data.Taken)
+	}
+	heads := colNames
+	arrow := "▲"
+	if m.sortDesc {
+		arrow = "▼"
+	}
+	heads[m.sortCol] += arrow
+	widths := colWidths(w-2, heads, cells)
+	lines := []string{"  " + m.st.head.Render(joinCells(heads, widths))}
+	for i, t := range shown {
+		row := joinCells(cells[i], widths)
+		switch {
+		case t.ID == m.selID:
+			lines = append(lines, m.st.sel.Render("> "+row))
+		case t.State == "failed" || t.State == "cancelling":
+			lines = append(lines, "  "+m.st.warn.Render(row))
+		case t.Running:
+			lines = append(lines, "  "+m.st.good.Render(row))
+		default:
+			lines = append(lines, "  "+row)
+		}
+	}
+	return lines
+}
+
+// taskCells renders one task's cells, escaped.
+func taskCells(t *wire.Task, now time.Time) [numCols]string {
+	state := t.State
+	if t.Running {
+		state = "running"
+	}
+	wait := "-"
+	if d := waiting(t, now); d > 0 {
+		wait = compact(d)
+	}
+	return [numCols]string{
+		colID:       strconv.FormatUint(t.ID, 10),
+		colName:     escape(t.Name),
+		colState:    escape(state),
+		colBusy:     compact(time.Duration(t.BusyNS)),
+		colSched:    compact(time.Duration(t.SchedWaitNS)),
+		colIdle:     compact(time.Duration(t.IdleNS)),
+		colSteps:    strconv.FormatUint(t.Steps, 10),
+		colWaiting:  wait,
+		colAwaiting: orDash(escape(t.Awaiting)),
+		colLocation: escape(suspendedAt(t)),
+	}
+}
+
+// flexCols share what the fixed columns leave.
+var flexCols = []int{colName, colAwaiting, colLocation}
+
+// colWidths fits the columns in w: each fixed column as wide as its
+// widest cell, the text columns at least 8 wide, then widened in turn
+// while their cells want it and room is left.
+func colWidths(w int, heads [numCols]string, cells [][numCols]string) [numCols]int {
+	var want, got [numCols]int
+	for c := range numCols {
+		want[c] = ansi.StringWidth(heads[c])
+		for _, r := range cells {
+			want[c] = max(want[c], ansi.StringWidth(r[c]))
+		}
+		got[c] = want[c]
+	}
+	room := w - (numCols - 1)
+	for c := range numCols {
+		if !slices.Contains(flexCols, c) {
+			room -= got[c]
+		}
+	}
+	for _, c := range flexCols {
+		got[c] = min(want[c], max(ansi.StringWidth(heads[c]), 8))
+		room -= got[c]
+	}
+	for room > 0 {
+		grew := false
+		for _, c := range flexCols {
+			if room > 0 && got[c] < want[c] {
+				got[c]++
+				room--
+				grew = true
+			}
+		}
+		if !grew {
+			break
+		}
+	}
+	return got
+}
+
+// numeric columns are aligned right.
+func rightAligned(c int) bool {
+	switch c {
+	case colID, colBusy, colSched, colIdle, colSteps, colWaiting:
+		return true
+	}
+	return false
+}
+
+func joinCells(cells [numCols]string, widths [numCols]int) string {
+	var b strings.Builder
+	for c := range numCols {
+		if c > 0 {
+			b.WriteByte(' ')
+		}
+		s := ansi.Truncate(cells[c], widths[c], "…")
+		if rightAligned(c) {
+			b.WriteString(strings.Repeat(" ", widths[c]-ansi.StringWidth(s)) + s)
+		} else if c < numCols-1 {
+			b.WriteString(padRight(s, widths[c]))
+		} else {
+			b.WriteString(s)
+		}
+	}
+	return b.String()
+}
+
+func padRight(s string, w int) string {
+	return s + strings.Repeat(" ", max(w-ansi.StringWidth(s), 0))
+}
+
+// detailLines draws the open task: what it is, where it was spawned, its
+// parent and children, what it awaits and who holds that, its timings
+// and its stack.
+func (m topModel) detailLines(w int) []string {
+	t := &m.detail
+	now := m.data.Taken
+	state := t.State
+	if t.Running {
+		state = "running"
+	}
+	title := fmt.Sprintf("TASK %d %s  %s  loop %s", t.ID, escape(t.Name), escape(state), escape(t.Loop))
+	lines := []string{m.st.title.Render(title)}
+	if m.find(t.ID) == nil {
+		lines = append(lines, m.st.warn.Render("  this task has ended; its last record follows"))
+	}
+	field := func(k, v string) { lines = append(lines, fmt.Sprintf("  %-10s %s", k, v)) }
+	field("function", orDash(escape(t.Function)))
+	field("spawned", frameText(t.SpawnedAt))
+	if t.ParentID != 0 {
+		field("parent", m.taskRef(t.ParentID))
+	} else {
+		field("parent", "none (a root task)")
+	}
+	var kids []string
+	for i := range m.data.Tasks {
+		if c := &m.data.Tasks[i]; c.ParentID == t.ID {
+			kids = append(kids, fmt.Sprintf("%d %s", c.ID, escape(c.Name)))
+		}
+	}
+	if len(kids) == 0 {
+		field("children", "none")
+	} else {
+		field("children", fmt.Sprintf("%d: %s", len(kids), strings.Join(kids, ", ")))
+	}
+	switch {
+	case t.Running:
+		field("awaiting", "nothing: it runs a step now")
+	case t.Awaiting != "":
+		since := ""
+		if d := waiting(t, now); d > 0 {
+			since = " for " + compact(d)
+		}
+		field("awaiting", escape(t.Awaiting)+since)
+	default:
+		field("awaiting", "-")
+	}
+	if !t.SuspendedAt.IsZero() {
+		field("at", frameText(t.SuspendedAt))
+	}
+	for _, id := range t.Awaits {
+		field("awaits", m.taskRef(id))
+	}
+	for _, r := range m.data.Resources {
+		if slices.Contains(r.Waiters, t.ID) {
+			field("waits on", resourceText(&r))
+			for _, h := range r.Holders {
+				field("held by", m.taskRef(h))
+			}
+			if len(r.Holders) == 0 {
+				field("held by", "nobody")
+			}
+		}
+		if slices.Contains(r.Holders, t.ID) {
+			field("holds", resourceText(&r))
+		}
+	}
+	if t.CancelMsg != "" || t.CancelBy != "" {
+		field("cancel", strings.TrimSpace(escape(t.CancelMsg)+" "+escape(t.CancelBy)))
+	}
+	if t.Error != "" {
+		field("error", escape(t.Error))
+	}
+	if !t.Created.IsZero() {
+		field("age", compact(now.Sub(t.Created)))
+	}
+	field("timings", fmt.Sprintf("busy %s  sched %s  idle %s  steps %d",
+		compact(time.Duration(t.BusyNS)), compact(time.Duration(t.SchedWaitNS)), compact(time.Duration(t.IdleNS)), t.Steps))
+	lines = append(lines, stepLines(t)...)
+	lines = append(lines, "", m.st.head.Render("STACK")+" (innermost first)")
+	stack := t.Stack
+	if len(stack) == 0 && m.stackID == t.ID {
+		stack = m.stack
+	}
+	switch {
+	case len(stack) > 0:
+		for _, f := range stack {
+			lines = append(lines, "  "+orDash(escape(f.Function)), "      "+escape(fileLine(f)))
+		}
+	case m.stackErr != "":
+		lines = append(lines, "  unavailable: "+escape(m.stackErr))
+	case m.replay != nil || m.gone != "":
+		lines = append(lines, "  not recorded; the suspension point is "+frameText(t.SuspendedAt))
+	default:
+		lines = append(lines, "  loading…")
+	}
+	return lines
+}
+
+// stepLines says how long the task's steps took. The records carry the
+// total busy time and the step count, not each step's duration, so the
+// view shows the mean and says the histogram is not recorded.
+func stepLines(t *wire.Task) []string {
+	if t.Steps == 0 {
+		return []string{"  step time  no step yet"}
+	}
+	mean := time.Duration(t.BusyNS / int64(t.Steps))
+	return []string{
+		fmt.Sprintf("  step time  mean %s over %s", compact(mean), plural(int(t.Steps), "step")),
+		"             (no histogram: the agent does not record each step's duration)",
+	}
+}
+
+// taskRef names a task by id, with its name and state when it is live.
+func (m topModel) taskRef(id uint64) string {
+	if t := m.find(id); t != nil {
+		state := t.State
+		if t.Running {
+			state = "running"
+		}
+		return fmt.Sprintf("%d %s (%s)", id, escape(t.Name), escape(state))
+	}
+	return fmt.Sprintf("%d (not live)", id)
+}
+
+func resourceText(r *topResource) string {
+	s := escape(r.Kind)
+	if r.ID != 0 {
+		s += " #" + strconv.FormatUint(r.ID, 10)
+	}
+	if r.Name != "" {
+		s += " " + escape(r.Name)
+	}
+	if !r.Site.IsZero() {
+		s += " made at " + escape(short(r.Site))
+	}
+	return s
+}
+
+// frameText renders a frame as "function  file:line", "-" when unknown.
+func frameText(f wire.Frame) string {
+	if f.IsZero() {
+		return "-"
+	}
+	return escape(f.Function) + "  " + escape(fileLine(f))
+}
+
+func fileLine(f wire.Frame) string {
+	if f.File == "" {
+		return "?"
+	}
+	return f.File + ":" + strconv.Itoa(f.Line)
+}
+
+// resourceLines draws the resources view: the awaitables tasks wait on
+// and who holds them, or, from a source that sends none, the tasks
+// grouped by what they await.
+func (m topModel) resourceLines(w int) []string {
+	d := &m.data
+	if d.HasResources {
+		lines := []string{m.st.head.Render("RESOURCES") + fmt.Sprintf(" %d", len(d.Resources))}
+		if len(d.Resources) == 0 {
+			return append(lines, "  no task waits on a resource")
+		}
+		for i := range d.Resources {
+			r := &d.Resources[i]
+			lines = append(lines, "  "+resourceText(r))
+			if r.Detail != "" {
+				lines = append(lines, "      "+escape(r.Detail))
+			}
+			lines = append(lines, "      held by "+m.refs(r.Holders), "      waiters "+m.refs(r.Waiters))
+		}
+		return lines
+	}
+	type group struct {
+		what  string
+		tasks []uint64
+	}
+	var gs []*group
+	idx := map[string]*group{}
+	for i := range d.Tasks {
+		t := &d.Tasks[i]
+		if t.Awaiting == "" {
+			continue
+		}
+		g := idx[t.Awaiting]
+		if g == nil {
+			g = &group{what: t.Awaiting}
+			idx[t.Awaiting] = g
+			gs = append(gs, g)
+		}
+		g.tasks = append(g.tasks, t.ID)
+	}
+	slices.SortStableFunc(gs, func(a, b *group) int {
+		if c := cmp.Compare(len(b.tasks), len(a.tasks)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.what, b.what)
+	})
+	lines := []string{m.st.head.Render("RESOURCES"), "  (the agent sends no resource records: tasks grouped by what they await)",
+		fmt.Sprintf("  %5s  %s", "TASKS", "AWAITING")}
+	for _, g := range gs {
+		lines = append(lines, fmt.Sprintf("  %5d  %s  (%s)", len(g.tasks), escape(g.what), idList(g.tasks, 6)))
+	}
+	if len(gs) == 0 {
+		lines = append(lines, "  no task awaits anything")
+	}
+	return lines
+}
+
+// refs names tasks by id and name.
+func (m topModel) refs(ids []uint64) string {
+	if len(ids) == 0 {
+		return "nobody"
+	}
+	var s []string
+	for _, id := range ids {
+		s = append(s, m.taskRef(id))
+	}
+	return strings.Join(s, ", ")
+}
+
+// idList writes up to n ids, then how many more.
+func idList(ids []uint64, n int) string {
+	var s []string
+	for i, id := range ids {
+		if i == n {
+			s = append(s, fmt.Sprintf("+%d", len(ids)-n))
+			break
+		}
+		s = append(s, "task "+strconv.FormatUint(id, 10))
+	}
+	return strings.Join(s, ", ")
+}
+
+// blockingLines draws the blocking events, the newest first.
+func (m topModel) blockingLines(w int) []string {
+	evs := slices.Clone(m.data.Blocking)
+	slices.SortStableFunc(evs, func(a, b wire.BlockEvent) int { return b.Started.Compare(a.Started) })
+	lines := []string{m.st.head.Render("BLOCKING EVENTS") + fmt.Sprintf(" %d, the newest first", len(evs))}
+	if len(evs) == 0 {
+		return append(lines, "  no step has blocked the loop")
+	}
+	for _, e := range evs {
+		what := "blocked"
+		if e.Ongoing {
+			what = "BLOCKS NOW"
+		}
+		s := fmt.Sprintf("  %s  %s for %s: task %d %s", clock(e.Started), what, compact(time.Duration(e.DurationNS)), e.TaskID, escape(e.TaskName))
+		if e.Ongoing {
+			s = m.st.bad.Render(s)
+		}
+		lines = append(lines, s)
+		at := e.At
+		if at.IsZero() && len(e.Stack) > 0 {
+			at = e.Stack[0]
+		}
+		if e.Call != "" || !at.IsZero() {
+			lines = append(lines, "      "+strings.TrimSpace(escape(e.Call)+" at "+frameText(at)))
+		}
+	}
+	return lines
+}
+
+// findingLines draws doctor's findings, worst first, wrapped to the width.
+func (m topModel) findingLines(w int) []string {
+	fs := m.data.Findings
+	lines := []string{m.st.head.Render("DOCTOR") + " " + plural(len(fs), "finding")}
+	if len(fs) == 0 {
+		return append(lines, "  no findings")
+	}
+	wrap := func(indent, s string) {
+		iw := ansi.StringWidth(indent)
+		for i, l := range strings.Split(ansi.Wrap(s, max(w-iw, 10), ""), "\n") {
+			if i == 1 {
+				indent = strings.Repeat(" ", iw)
+			}
+			lines = append(lines, indent+l)
+		}
+	}
+	for _, f := range fs {
+		head := fmt.Sprintf("%s %s", strings.ToUpper(escape(f.Severity)), escape(f.Kind))
+		switch f.Severity {
+		case wire.SeverityError:
+			head = m.st.bad.Render(head)
+		case wire.SeverityWarning:
+			head = m.st.warn.Render(head)
+		}
+		lines = append(lines, "  "+head)
+		wrap("    ", escape(f.Summary))
+		for _, t := range f.Tasks {
+			wrap("    ", fmt.Sprintf("task %d %s (%s) at %s", t.ID, escape(t.Name), escape(t.State), frameText(t.At)))
+		}
+		if f.Count > len(f.Tasks) {
+			lines = append(lines, fmt.Sprintf("    … %d tasks in all", f.Count))
+		}
+		if f.Fix != "" {
+			wrap("    fix: ", escape(f.Fix))
+		}
+	}
+	return lines
+}
+
+// statusLine: the filter being typed, the cancel to confirm, that the
+// target is gone, or the last message.
+func (m topModel) statusLine(w int) string {
+	switch {
+	case m.editing:
+		return "filter by name: " + escape(m.input) + "█  (Enter applies, Esc clears)"
+	case m.confirmID != 0:
+		return m.st.warn.Render(fmt.Sprintf("Cancel task %d %s? (y/n)", m.confirmID, escape(m.confirmName)))
+	}
+	var parts []string
+	if m.gone != "" {
+		parts = append(parts, m.st.bad.Render(escape(m.gone)+"; showing the last state"))
+	}
+	if m.status != "" {
+		parts = append(parts, m.status)
+	}
+	if m.filter != "" && m.mode == modeTasks {
+		parts = append(parts, fmt.Sprintf("filter %q: %d of %d tasks (Esc clears)", escape(m.filter), len(m.visible()), len(m.data.Tasks)))
+	}
+	return strings.Join(parts, " · ")
+}
+
+// footer lists the keys of the current view in two lines: moving
+// around, then views and actions.
+func (m topModel) footer() []string {
+	var nav, act [][2]string
+	switch m.mode {
+	case modeTasks:
+		nav = [][2]string{{"↑↓/jk", "select"}, {"enter", "open"}, {"/", "filter"}, {"< >", "sort"}, {"i", "invert"}}
+		if m.filter != "" {
+			nav = append(nav, [2]string{"esc", "clear filter"})
+		}
+	default:
+		nav = [][2]string{{"esc", "back"}, {"↑↓/jk", "scroll"}}
+	}
+	if m.replay != nil {
+		act = [][2]string{{"space", "pause"}, {"←→", "step"}, {"+/-", "speed"}}
+	}
+	act = append(act, [2]string{"r", "resources"}, [2]string{"b", "blocking"}, [2]string{"w", "doctor"})
+	if m.replay == nil && (m.mode == modeTasks || m.mode == modeDetail) {
+		act = append(act, [2]string{"c", "cancel"})
+	}
+	act = append(act, [2]string{"q", "quit"})
+	line := func(keys [][2]string) string {
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, m.st.key.Render(k[0])+" "+k[1])
+		}
+		return strings.Join(parts, "  ")
+	}
+	return []string{line(nav), line(act)}
+}
+
+// compact renders a duration in at most 6 columns: 0, 830ns, 12µs, 340ms,
+// 1.25s, 12.5s, 4m05s, 2h10m, 3d04h.
+func compact(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0"
+	case d < time.Microsecond:
+		return fmt.Sprintf("%dns", d.Nanoseconds())
+	case d < time.Millisecond:
+		return fmt.Sprintf("%dµs", d.Microseconds())
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < 10*time.Second:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 100*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
+}
+
+// clock renders a time of day, UTC, as 15:04:05.
+func clock(t time.Time) string {
+	if t.IsZero() {
+		return "--:--:--"
+	}
+	return t.UTC().Format("15:04:05")
+}
+
+func speedText(s float64) string { return strconv.FormatFloat(s, 'g', -1, 64) }
