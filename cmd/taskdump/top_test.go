@@ -60,7 +60,7 @@ func topFixture() topData {
 			Stack: []wire.Frame{fr("main.handle", "/src/app/handler.go", 90)}}},
 		Findings: []wire.Finding{{Kind: "blocking", Severity: "error", Summary: "task 4 parse blocks the loop for 1.5s in time.Sleep at parse.go:42",
 			Tasks: []wire.FindingTask{{ID: 4, Name: "parse", State: "running", At: fr("main.parse", "/src/app/parse.go", 42)}},
-			Fix: "use runtime.Sleep(ctx, d), or move the blocking call to runtime.ToThread"}},
+			Fix:   "use runtime.Sleep(ctx, d), or move the blocking call to runtime.ToThread"}},
 	}
 }
 
