@@ -145,7 +145,7 @@ func TestBlockingProfile(t *testing.T) {
 	}
 
 	// The file opens in go tool pprof, which shows time.Sleep and the line.
-	out, err := exec.Command(filepath.Join(goruntime.GOROOT(), "bin", "go"), "tool", "pprof", "-top", "-lines", file).CombinedOutput()
+	out, err := exec.Command("go", "tool", "pprof", "-top", "-lines", file).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go tool pprof: %v\n%s", err, out)
 	}
