@@ -173,6 +173,7 @@ var routes = []struct {
 	{"GET /v1/history", (*handler).serveHistory},
 	{"GET /v1/snapshot", (*handler).serveSnapshot},
 	{"GET /v1/profile/{kind}", (*handler).serveProfile},
+	{"GET /v1/doctor", (*handler).serveDoctor},
 }
 
 // newMux registers routes and, for every other path, unmatched, which

@@ -63,7 +63,7 @@ func Gather[T any](ctx context.Context, tasks ...*Task[T]) ([]T, error) {
 		return nil, err
 	}
 	for _, t := range tasks {
-		t.retrieved = true
+		t.markRetrieved()
 	}
 	if w.failed != nil {
 		return nil, w.failed.err
@@ -92,7 +92,7 @@ func GatherAll[T any](ctx context.Context, tasks ...*Task[T]) ([]Result[T], erro
 	}
 	out := make([]Result[T], len(tasks))
 	for i, t := range tasks {
-		t.retrieved = true
+		t.markRetrieved()
 		out[i] = Result[T]{Value: t.val, Err: t.err}
 	}
 	return out, nil

@@ -370,6 +370,7 @@ func (l *Loop) History() []TaskInfo {
 		if out[i].State == Failed || out[i].State == Cancelled {
 			out[i].Error = t.errText()
 		}
+		out[i].Retrieved = out[i].State == Failed && t.retrievedOut.Load()
 	}
 	return out
 }

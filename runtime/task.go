@@ -84,7 +84,7 @@ func (t *Task[T]) Await(ctx context.Context) (T, error) {
 			return zero, err
 		}
 	}
-	t.retrieved = true
+	t.markRetrieved()
 	return t.val, t.err
 }
 
@@ -94,7 +94,7 @@ func (t *Task[T]) Result() (T, error) {
 	if !t.task.done() {
 		return zero, ErrNotDone
 	}
-	t.retrieved = true
+	t.markRetrieved()
 	return t.val, t.err
 }
 
@@ -167,7 +167,7 @@ type task struct {
 	state        atomic.Uint32 // Pending, Cancelling or a final state; Running is derived
 	ctxCancelled atomic.Bool
 	doneCh       atomic.Pointer[chan struct{}]
-	retrievedOut atomic.Bool // its result was taken by an Await outside any task
+	retrievedOut atomic.Bool // its result was taken by an Await outside any task, or its error on the loop (markRetrieved)
 
 	// Set at creation, then read-only.
 	loop     *Loop

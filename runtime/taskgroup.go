@@ -65,7 +65,7 @@ func (g *TaskGroup) childDone(x *task) {
 	if State(x.state.Load()) != Failed {
 		return
 	}
-	x.retrieved = true
+	x.markRetrieved()
 	g.errs = append(g.errs, x.err)
 	if g.aborting {
 		return

@@ -148,7 +148,7 @@ func AsCompleted[T any](ctx context.Context, tasks []*Task[T], opts ...WaitOptio
 				x := w.order[delivered]
 				delivered++
 				tt := x.impl.(*Task[T])
-				tt.retrieved = true
+				tt.markRetrieved()
 				if !yield(tt.val, tt.err) {
 					return
 				}

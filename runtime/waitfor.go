@@ -41,7 +41,7 @@ func WaitFor[T any](ctx context.Context, d time.Duration, t *Task[T]) (T, error)
 			if _, err := cur.awaitTasksUntil(&waiter{ts: ts, kind: awaitWaitFor, unwinding: true}, true, 0, d); err != nil {
 				return zero, err
 			}
-			t.retrieved = true
+			t.markRetrieved()
 			switch State(t.state.Load()) {
 			case Finished:
 				return t.val, nil
@@ -51,7 +51,7 @@ func WaitFor[T any](ctx context.Context, d time.Duration, t *Task[T]) (T, error)
 			return zero, ErrTimeout
 		}
 	}
-	t.retrieved = true
+	t.markRetrieved()
 	return t.val, t.err
 }
 
@@ -71,6 +71,6 @@ func Shield[T any](ctx context.Context, t *Task[T]) (T, error) {
 			return zero, err
 		}
 	}
-	t.retrieved = true
+	t.markRetrieved()
 	return t.val, t.err
 }

@@ -15,14 +15,16 @@
 //	taskdump profile PID [--kind tasks|blocking] [-o FILE]
 //	taskdump cancel PID [ID...] [--name GLOB] [--msg TEXT] [--wait]
 //	taskdump socket PID
+//	taskdump doctor PID [--stuck-after D] [--json]
 //	taskdump --version
 //
 // PID may also be the path of an agent's socket. The exit status is 0 on
 // success, 1 with a one-line reason on stderr when the command failed (no
 // such process, no agent in that process, no such task, permission denied,
-// task already finished), and 2 for a usage error, which is followed by a
-// line naming --help. Text that came from the inspected process is escaped
-// before it reaches the terminal (see escape); --json output is exact.
+// task already finished), 3 when doctor found a warning or an error, and 2
+// for a usage error, which is followed by a line naming --help. Text that
+// came from the inspected process is escaped before it reaches the terminal
+// (see escape); --json output is exact.
 package main
 
 import (
@@ -79,6 +81,8 @@ type opts struct {
 	all       bool
 	kind      string
 	last      int
+	// stuckAfter is doctor's --stuck-after.
+	stuckAfter time.Duration
 }
 
 // env is where a command writes. stdout is buffered: flush shows what was
@@ -105,7 +109,7 @@ func (e *env) errf(format string, args ...any) {
 
 // allCommands returns the subcommands in the order --help lists them.
 func allCommands() []*command {
-	return []*command{psCmd(), tasksCmd(), treeCmd(), stackCmd(), blockingCmd(), historyCmd(), snapshotCmd(), profileCmd(), cancelCmd(), socketCmd()}
+	return []*command{psCmd(), tasksCmd(), treeCmd(), stackCmd(), blockingCmd(), historyCmd(), snapshotCmd(), profileCmd(), cancelCmd(), socketCmd(), doctorCmd()}
 }
 
 func main() {
@@ -223,6 +227,9 @@ func run(ctx context.Context, args []string, e *env) int {
 	}
 	if errors.Is(err, errAlreadyReported) {
 		return 1
+	}
+	if errors.Is(err, errProblems) {
+		return exitProblems
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {

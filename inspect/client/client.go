@@ -571,6 +571,18 @@ func snapshotQuery(stacks bool) url.Values {
 	return q
 }
 
+// Doctor returns the agent's diagnosis of every loop: findings ranked worst
+// first (wire.Diagnosis). stuckAfter is how long a wait, an ignored cancel
+// or an idle loop lasts before it is a finding; 0 leaves the agent's
+// default (10s).
+func (c *Client) Doctor(ctx context.Context, stuckAfter time.Duration) (wire.Diagnosis, error) {
+	q := url.Values{}
+	if stuckAfter > 0 {
+		q.Set("stuck_after", stuckAfter.String())
+	}
+	return get[wire.Diagnosis](ctx, c, wire.PathDoctor, q, c.maxList)
+}
+
 // Profile returns the gzipped pprof profile of the given kind,
 // wire.ProfileTasks or wire.ProfileBlocking, ready for `go tool pprof` or
 // profile.Parse. It costs the agent a snapshot of every loop with stacks

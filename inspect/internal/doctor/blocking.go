@@ -103,7 +103,7 @@ func (v *view) blockFinding(g *blockGroup) wire.Finding {
 		spawned = append(spawned, t.SpawnedAt)
 		ft := v.ref(t)
 		if !g.at.IsZero() {
-			ft.At = wire.Frame(g.at)
+			ft.At = wireFrame(g.at)
 		}
 		if g.ongoing != nil && g.ongoing.TaskID == id {
 			ft.State = runtime.Running.String()
@@ -184,4 +184,9 @@ func (v *view) hog(out []wire.Finding) []wire.Finding {
 		Sites: sites(top.SpawnedAt),
 		Fix:   "Move the CPU-heavy work into runtime.ToThread(ctx, fn), or do less of it per step and await runtime.Yield(ctx) between pieces.",
 	})
+}
+
+// wireFrame converts a runtime frame, its kind by name.
+func wireFrame(f runtime.Frame) wire.Frame {
+	return wire.Frame{Function: f.Function, File: f.File, Line: f.Line}
 }

@@ -209,7 +209,7 @@ func (v *view) runtimeDeadlocks(out []wire.Finding, found map[uint64]bool) []wir
 			v.told[id] = true
 			ft := v.ref(t)
 			if i < len(d.At) && !d.At[i].IsZero() {
-				ft.At = wire.Frame(d.At[i])
+				ft.At = wireFrame(d.At[i])
 			}
 			f.Tasks = append(f.Tasks, ft)
 			next := v.byID[d.Tasks[(i+1)%len(d.Tasks)]]
@@ -221,7 +221,7 @@ func (v *view) runtimeDeadlocks(out []wire.Finding, found map[uint64]bool) []wir
 				}
 			}
 			clauses = append(clauses, fmt.Sprintf("%q waits at %s for %s held by %q",
-				t.Name, short(runtime.Frame(ft.At)), what, next.Name))
+				t.Name, short(runtime.Frame{Function: ft.At.Function, File: ft.At.File, Line: ft.At.Line}), what, next.Name))
 		}
 		who := "Task " + strconv.Quote(ts[0].Name) + " deadlocks with itself"
 		if len(ts) > 1 {

@@ -55,7 +55,14 @@ type Loop struct {
 	Deadlocks []runtime.Deadlock
 	Blocking  []runtime.BlockEvent
 	History   []runtime.TaskInfo
+	// Retrieval says History's Retrieved flags are kept: without them no
+	// failed task is called unretrieved.
+	Retrieval bool
 }
+
+// runtimeRetrieval says this runtime records whether a failed task's error
+// was retrieved (TaskInfo.Retrieved in its history).
+const runtimeRetrieval = true
 
 // Collect reads what Diagnose needs of a live loop. Safe from any
 // goroutine; it never waits for the loop to yield (the loop pauses only
@@ -67,6 +74,7 @@ func Collect(l *runtime.Loop) Loop {
 		Deadlocks: l.Deadlocks(),
 		Blocking:  l.Blocking(),
 		History:   l.History(),
+		Retrieval: runtimeRetrieval,
 	}
 }
 
@@ -260,7 +268,7 @@ func (v *view) ref(t *runtime.TaskInfo) wire.FindingTask {
 	if t.Running {
 		st = runtime.Running.String()
 	}
-	return wire.FindingTask{ID: t.ID, Name: t.Name, State: st, At: wire.Frame(at)}
+	return wire.FindingTask{ID: t.ID, Name: t.Name, State: st, At: wireFrame(at)}
 }
 
 // refs lists at most maxListed tasks.
@@ -276,7 +284,7 @@ func (v *view) refs(ts []*runtime.TaskInfo) []wire.FindingTask {
 func sites(fs ...runtime.Frame) []wire.Frame {
 	out := []wire.Frame{}
 	for _, f := range fs {
-		w := wire.Frame(f)
+		w := wireFrame(f)
 		if f.IsZero() || slices.Contains(out, w) {
 			continue
 		}

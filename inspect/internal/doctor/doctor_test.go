@@ -290,6 +290,7 @@ func TestDiagnose(t *testing.T) {
 			name: "unretrieved errors grouped by spawn site",
 			in: func() Loop {
 				l := loop(alive)
+				l.Retrieval = true
 				l.History = []runtime.TaskInfo{
 					{ID: 20, Name: "fire-1", State: runtime.Failed, SpawnedAt: at(90), Finished: t0.Add(-5 * time.Second), Error: "boom"},
 					{ID: 21, Name: "fire-2", State: runtime.Failed, SpawnedAt: at(90), Finished: t0.Add(-4 * time.Second), Error: "boom"},
@@ -347,7 +348,7 @@ func TestFindingText(t *testing.T) {
 		},
 		{
 			Kind: "stuck", Severity: "warning",
-			Summary: `Task "stuck-job-1" has waited 12s on a future made at main.go:222 at main.go:223, and nothing has resolved it.`,
+			Summary: `Task "stuck-job-1" has waited 12s at main.go:223 on a future (made at main.go:222), and nothing has resolved it.`,
 			Fix:     "Resolve the future (SetResult, SetError or Cancel) on every path, including errors, or await it with a timeout (runtime.WaitFor).",
 		},
 	}

@@ -50,6 +50,9 @@ const unretrievedGrace = time.Second
 // unretrieved reports failed tasks of the history whose error nobody
 // retrieved, grouped by spawn site, with the error text.
 func (v *view) unretrieved(out []wire.Finding) []wire.Finding {
+	if !v.in.Retrieval {
+		return out
+	}
 	grace := min(v.d, unretrievedGrace)
 	type group struct {
 		ts   []*runtime.TaskInfo
@@ -86,7 +89,7 @@ func (v *view) unretrieved(out []wire.Finding) []wire.Finding {
 			Fix:   "Keep the task and await it (or call Result, or spawn it in a TaskGroup) and handle its error; a task spawned and forgotten loses its error.",
 		}
 		for _, t := range g.ts[max(0, len(g.ts)-maxListed):] {
-			f.Tasks = append(f.Tasks, wire.FindingTask{ID: t.ID, Name: t.Name, State: t.State.String(), At: wire.Frame(t.SpawnedAt)})
+			f.Tasks = append(f.Tasks, wire.FindingTask{ID: t.ID, Name: t.Name, State: t.State.String(), At: wireFrame(t.SpawnedAt)})
 		}
 		out = append(out, f)
 	}

@@ -186,8 +186,8 @@ func (v *view) leaks(out []wire.Finding) []wire.Finding {
 		}
 		out = append(out, wire.Finding{
 			Kind: wire.KindLeak, Severity: wire.SeverityWarning, Count: len(ts),
-			Summary: fmt.Sprintf("%d tasks spawned at %s pile up waiting on %s at %s: %s more every second, the oldest for %s, and none has finished.",
-				len(ts), short(k.spawned), k.kind, short(k.at), strconv.FormatFloat(rate, 'f', 1, 64), human(v.now.Sub(waited))),
+			Summary: fmt.Sprintf("%d tasks spawned at %s (%s) pile up waiting on %s at %s: %s more every second, the oldest for %s, and none has finished.",
+				len(ts), short(k.spawned), names(ts), k.kind, short(k.at), strconv.FormatFloat(rate, 'f', 1, 64), human(v.now.Sub(waited))),
 			Tasks: v.refs(ts),
 			Sites: sites(k.spawned, k.at, made),
 			Fix:   "These tasks wait for something that never comes: make sure it is resolved (or the task cancelled) on every path, or await it with a timeout (runtime.WaitFor), and stop spawning tasks that cannot finish.",
@@ -231,15 +231,15 @@ func (v *view) stuckFinding(k groupKey, ts []*runtime.TaskInfo) wire.Finding {
 	var made runtime.Frame
 	if r != nil && !r.CreatedAt.IsZero() {
 		made = r.CreatedAt
-		what = fmt.Sprintf("a %s made at %s", r.Kind, short(r.CreatedAt))
+		what = fmt.Sprintf("a %s (made at %s)", r.Kind, short(r.CreatedAt))
 	}
 	verb := "have"
 	if len(ts) == 1 {
 		verb = "has"
 	}
-	head := fmt.Sprintf("%s %s waited %s on %s at %s", upper(subject(ts)), verb, human(longest), what, short(k.at))
+	head := fmt.Sprintf("%s %s waited %s at %s on %s", upper(subject(ts)), verb, human(longest), short(k.at), what)
 	if len(ts) > 1 {
-		head = fmt.Sprintf("%s %s waited up to %s on %s at %s", upper(subject(ts)), verb, human(longest), what, short(k.at))
+		head = fmt.Sprintf("%s %s waited up to %s at %s on %s", upper(subject(ts)), verb, human(longest), short(k.at), what)
 	}
 	var extra []runtime.Frame
 	switch k.kind {

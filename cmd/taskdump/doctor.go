@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/taskdump/taskdump/inspect/client"
+	"github.com/taskdump/taskdump/inspect/wire"
+)
+
+// errProblems says doctor printed a finding that is a warning or an error:
+// taskdump exits with status 3.
+var errProblems = errors.New("taskdump: doctor found problems")
+
+// exitProblems is the exit status of a doctor that found a warning or an
+// error.
+const exitProblems = 3
+
+func doctorCmd() *command {
+	return &command{
+		name: "doctor", args: "PID", short: "say what is wrong: the tasks and the lines at fault, and the fix",
+		long: "Doctor reads the process's loops and prints ranked findings, errors first, each with\n" +
+			"the task(s), the file:line at fault, one sentence of why and the fix. The kinds:\n" +
+			"  blocking        a step blocks the loop now, or did recently (the call at its line)\n" +
+			"  deadlock        tasks wait on each other through lock or semaphore holders\n" +
+			"  stalled         pending tasks and nothing that could wake any of them\n" +
+			"  stuck           a wait on a future, event, queue or lock longer than --stuck-after\n" +
+			"  leak            like tasks that keep piling up, none ever finishing\n" +
+			"  hog             a task that takes most of the loop's time in short steps\n" +
+			"  cancel-ignored  asked to cancel, still running after --stuck-after\n" +
+			"  unretrieved     failed tasks whose error nobody retrieved\n" +
+			"A sleep is never stuck; a consumer idle on an empty queue is only info.\n" +
+			"Exit status: 0 when no finding is a warning or an error, 3 when one is, 1 when\n" +
+			"the process cannot be read.",
+		flags: func(fs *pflag.FlagSet, o *opts) {
+			fs.DurationVar(&o.stuckAfter, "stuck-after", 10*time.Second, "a wait, an ignored cancel or an idle loop this long is a finding")
+			boolFlag(fs, &o.json, "json", false, `print {"findings": [...]}`)
+		},
+		run: func(ctx context.Context, e *env, o *opts, args []string) error {
+			if err := wantArgs(args, 1, "PID"); err != nil {
+				return err
+			}
+			if o.stuckAfter <= 0 {
+				return usagef("bad --stuck-after %s: want a positive duration", o.stuckAfter)
+			}
+			var d wire.Diagnosis
+			err := show(e, o.dir, args[0], o.json,
+				func(c *client.Client) (wire.Diagnosis, error) {
+					var err error
+					d, err = c.Doctor(ctx, o.stuckAfter)
+					if d.Findings == nil {
+						d.Findings = []wire.Finding{} // JSON [] rather than null
+					}
+					return d, err
+				},
+				func(w io.Writer, d wire.Diagnosis) error { renderDoctor(w, d, o.stuckAfter); return nil })
+			if err != nil {
+				return err
+			}
+			for i := range d.Findings {
+				if d.Findings[i].Problem() {
+					return errProblems
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// renderDoctor writes the findings in the agent's order (worst first),
+// each as a block: severity, kind and loop; the summary; the tasks with
+// where each is; the sites; the fix.
+func renderDoctor(w io.Writer, d wire.Diagnosis, stuckAfter time.Duration) {
+	p := printer{w}
+	counts := map[string]int{}
+	for _, f := range d.Findings {
+		counts[f.Severity]++
+	}
+	if counts[wire.SeverityError]+counts[wire.SeverityWarning] == 0 {
+		p.printf("no problems found (waits under %s are not counted)", age(stuckAfter))
+		if n := counts[wire.SeverityInfo]; n > 0 {
+			p.printf("; %s", plural(n, "note"))
+		}
+		p.printf("\n")
+	} else {
+		var parts []string
+		for _, s := range []string{wire.SeverityError, wire.SeverityWarning} {
+			if n := counts[s]; n > 0 {
+				parts = append(parts, plural(n, s))
+			}
+		}
+		if n := counts[wire.SeverityInfo]; n > 0 {
+			parts = append(parts, plural(n, "note"))
+		}
+		p.printf("%s (waits of %s or more count)\n", strings.Join(parts, ", "), age(stuckAfter))
+	}
+	for i := range d.Findings {
+		f := &d.Findings[i]
+		p.printf("\n%s %s", strings.ToUpper(f.Severity), f.Kind)
+		if f.Loop != "" {
+			p.printf(" (loop %s)", f.Loop)
+		}
+		p.printf("\n    %s\n", flat(f.Summary))
+		for _, t := range f.Tasks {
+			at := short(t.At)
+			if at == "" {
+				at = "-"
+			}
+			p.printf("    task %d %q %s at %s", t.ID, t.Name, t.State, at)
+			if t.At.Function != "" {
+				p.printf(" in %s", t.At.Function)
+			}
+			p.printf("\n")
+		}
+		if more := f.Count - len(f.Tasks); more > 0 {
+			p.printf("    ... and %d more\n", more)
+		}
+		if len(f.Sites) > 0 {
+			var ss []string
+			for _, s := range f.Sites {
+				ss = append(ss, short(s))
+			}
+			p.printf("    sites: %s\n", strings.Join(ss, ", "))
+		}
+		p.printf("    fix: %s\n", flat(f.Fix))
+	}
+}
+
+// flat joins the lines of s with spaces (a sentence from the agent is one
+// line; the printer escapes anything else).
+func flat(s string) string { return strings.ReplaceAll(s, "\n", " ") }

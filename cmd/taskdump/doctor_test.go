@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/taskdump/taskdump/inspect/wire"
+	"github.com/taskdump/taskdump/internal/syncbuf"
+)
+
+// scenarios holds the doctor scenario programs (testdata/doctor/<kind>),
+// built once for the tests that need them.
+var scenarios struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+func scenario(t *testing.T, kind string) string {
+	t.Helper()
+	scenarios.once.Do(func() {
+		scenarios.dir = filepath.Join(bins.dir, "doctor")
+		out, err := exec.Command("go", "build", "-o", scenarios.dir+"/", "./testdata/doctor/...").CombinedOutput()
+		if err != nil {
+			scenarios.err = fmt.Errorf("building testdata/doctor: %w\n%s", err, out)
+		}
+	})
+	if scenarios.err != nil {
+		t.Fatal(scenarios.err)
+	}
+	return filepath.Join(scenarios.dir, kind)
+}
+
+var markRE = regexp.MustCompile(`// doctor:([\w-]+)`)
+
+// marks returns the lines of testdata/doctor/<kind>/main.go marked
+// "// doctor:<name>", and the file's absolute path.
+func marks(t *testing.T, kind string) (map[string]int, string) {
+	t.Helper()
+	file := filepath.Join(repoRoot, "cmd", "taskdump", "testdata", "doctor", kind, "main.go")
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]int{}
+	for i, l := range strings.Split(string(src), "\n") {
+		if s := markRE.FindStringSubmatch(l); s != nil {
+			m[s[1]] = i + 1
+		}
+	}
+	return m, file
+}
+
+// startScenario starts a scenario and waits until it prints "ready".
+func startScenario(t *testing.T, kind string) *proc {
+	t.Helper()
+	bin := scenario(t, kind)
+	dir := filepath.Join(t.TempDir(), "sock")
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "TASKDUMP_DIR="+dir)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errBuf syncbuf.Buffer
+	cmd.Stderr = &errBuf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{pid: cmd.Process.Pid, dir: dir, cmd: cmd, out: &errBuf}
+	p.sock = filepath.Join(dir, fmt.Sprint(p.pid)+".sock")
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if sc.Text() == "ready" {
+				ready <- true
+			}
+		}
+		close(ready)
+	}()
+	t.Cleanup(func() { p.stop(t) })
+	select {
+	case _, ok := <-ready:
+		if !ok {
+			t.Fatalf("scenario %s exited before it was ready: %s", kind, errBuf.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("scenario %s not ready after 60s", kind)
+	}
+	return p
+}
+
+// doctorJSON runs taskdump doctor --json --stuck-after 1s on p until a
+// finding of kind appears (or, for kind "", once, after waiting long
+// enough for any fault to show).
+func doctorJSON(t *testing.T, p *proc, kind string) (wire.Diagnosis, int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		r := td(t, p.dir, "doctor", pidArg(p), "--json", "--stuck-after", "1s")
+		if r.code != 0 && r.code != exitProblems {
+			t.Fatalf("taskdump doctor: exit %d, stderr %q", r.code, r.stderr)
+		}
+		var d wire.Diagnosis
+		if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+			t.Fatalf("taskdump doctor --json: %v\n%s", err, r.stdout)
+		}
+		if d.Findings == nil {
+			t.Fatalf("taskdump doctor --json: no findings array: %s", r.stdout)
+		}
+		if kind == "" || slices.ContainsFunc(d.Findings, func(f wire.Finding) bool { return f.Kind == kind }) {
+			return d, r.code
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s finding after 60s; last answer:\n%s", kind, r.stdout)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// wantTask is a task a finding must name, waiting or running at a marked
+// line of its scenario.
+type wantTask struct {
+	name, mark string
+}
+
+// TestDoctorScenarios runs taskdump doctor against one scenario program
+// per finding kind and checks the kind, severity, tasks and lines, and the
+// exit status 3.
+func TestDoctorScenarios(t *testing.T) {
+	cases := []struct {
+		kind     string
+		severity string
+		tasks    []wantTask
+		sites    []string // marks that must be among the sites
+	}{
+		{wire.KindStuck, wire.SeverityWarning,
+			[]wantTask{{"stuck-job-1", "stuck"}, {"stuck-job-2", "stuck"}, {"stuck-job-3", "stuck"}}, nil},
+		{wire.KindBlocking, wire.SeverityWarning, []wantTask{{"cache-refresh", "blocking"}}, []string{"blocking"}},
+		{wire.KindStalled, wire.SeverityError, []wantTask{{"ping", "ping"}, {"pong", "pong"}}, nil},
+		{wire.KindLeak, wire.SeverityWarning, []wantTask{{"handler-1", "leak"}, {"handler-2", "leak"}}, []string{"spawn", "leak"}},
+		{wire.KindCancelIgnored, wire.SeverityWarning, []wantTask{{"poller", "polls"}}, []string{"swallowed"}},
+		{wire.KindDeadlock, wire.SeverityError, []wantTask{{"transfer", "deadlock"}, {"audit", "deadlock"}}, []string{"accounts", "audit"}},
+		{wire.KindHog, wire.SeverityWarning, []wantTask{{"crunch", ""}}, []string{"spawn"}},
+		{wire.KindUnretrieved, wire.SeverityWarning, []wantTask{{"upload-1", "spawn"}, {"upload-2", "spawn"}, {"upload-3", "spawn"}}, []string{"spawn"}},
+	}
+	for _, c := range cases {
+		t.Run(c.kind, func(t *testing.T) {
+			t.Parallel()
+			lines, file := marks(t, c.kind)
+			p := startScenario(t, c.kind)
+			d, code := doctorJSON(t, p, c.kind)
+			if code != exitProblems {
+				t.Errorf("exit %d, want %d", code, exitProblems)
+			}
+			i := slices.IndexFunc(d.Findings, func(f wire.Finding) bool { return f.Kind == c.kind })
+			f := d.Findings[i]
+			if f.Severity != c.severity {
+				t.Errorf("severity %q, want %q", f.Severity, c.severity)
+			}
+			if f.Summary == "" || f.Fix == "" {
+				t.Errorf("summary %q, fix %q: want both", f.Summary, f.Fix)
+			}
+			for _, w := range c.tasks {
+				j := slices.IndexFunc(f.Tasks, func(ft wire.FindingTask) bool { return ft.Name == w.name })
+				if j < 0 {
+					t.Errorf("finding names no task %q: %+v", w.name, f)
+					continue
+				}
+				ft := f.Tasks[j]
+				if !strings.Contains(f.Summary, w.name) && len(c.tasks) <= 3 {
+					t.Errorf("summary %q does not name %q", f.Summary, w.name)
+				}
+				if w.mark == "" {
+					continue
+				}
+				if ft.At.File != file || ft.At.Line != lines[w.mark] {
+					t.Errorf("task %q at %s:%d, want %s:%d", w.name, ft.At.File, ft.At.Line, file, lines[w.mark])
+				}
+				if want := fmt.Sprintf("main.go:%d", lines[w.mark]); !strings.Contains(f.Summary, want) {
+					t.Errorf("summary %q does not name the line %s", f.Summary, want)
+				}
+			}
+			for _, m := range c.sites {
+				if !slices.ContainsFunc(f.Sites, func(s wire.Frame) bool { return s.File == file && s.Line == lines[m] }) {
+					t.Errorf("sites %v lack %s:%d (%s)", f.Sites, file, lines[m], m)
+				}
+			}
+			if t.Failed() {
+				b, _ := json.MarshalIndent(d, "", "  ")
+				t.Logf("diagnosis:\n%s", b)
+			}
+		})
+	}
+}
+
+// TestDoctorHealthy checks that doctor stays silent on a healthy service:
+// nothing of severity warning or error, exit 0, several times over.
+func TestDoctorHealthy(t *testing.T) {
+	t.Parallel()
+	p := startScenario(t, "healthy")
+	for range 3 {
+		d, code := doctorJSON(t, p, "")
+		for _, f := range d.Findings {
+			if f.Problem() {
+				t.Errorf("healthy service: %s %s: %s", f.Severity, f.Kind, f.Summary)
+			}
+		}
+		if code != 0 {
+			t.Errorf("exit %d, want 0", code)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	r := td(t, p.dir, "doctor", pidArg(p), "--stuck-after", "1s")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "no problems found") {
+		t.Errorf("doctor on a healthy service: exit %d, output:\n%s", r.code, r.stdout)
+	}
+}
+
+// TestDoctorHuman checks the human output of a stuck scenario against
+// testdata/golden/doctor-stuck.txt (durations and paths masked).
+func TestDoctorHuman(t *testing.T) {
+	t.Parallel()
+	p := startScenario(t, wire.KindStuck)
+	doctorJSON(t, p, wire.KindStuck)
+	r := td(t, p.dir, "doctor", pidArg(p), "--stuck-after", "1s")
+	if r.code != exitProblems {
+		t.Errorf("exit %d, want %d; stderr %q", r.code, exitProblems, r.stderr)
+	}
+	golden(t, "doctor-stuck.txt", mask(r.stdout, p.pid))
+}
+
+// TestDoctorAttachError checks that doctor exits 1 when it cannot attach.
+func TestDoctorAttachError(t *testing.T) {
+	r := td(t, t.TempDir(), "doctor", fmt.Sprint(deadPID(t)))
+	if r.code != 1 || r.stderr == "" {
+		t.Errorf("doctor on a dead pid: exit %d, stderr %q; want 1 and a reason", r.code, r.stderr)
+	}
+	if r := td(t, t.TempDir(), "doctor", "1", "--stuck-after", "0s"); r.code != 2 {
+		t.Errorf("doctor --stuck-after 0s: exit %d, want 2 (usage)", r.code)
+	}
+}
