@@ -15,7 +15,8 @@ func TestMain(m *testing.M) {
 }
 
 // TestDemo runs the one-command demo end to end: it builds taskdump and the
-// service, attaches, cancels the stuck jobs and stops the service.
+// service, attaches, cancels a stuck job, has doctor name the faults and
+// stops the service.
 func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds two binaries")
@@ -32,6 +33,9 @@ func TestDemo(t *testing.T) {
 		`task 8 "stuck-job-1": cancelled: .*no reply is coming\n`,
 		`\$ taskdump history \d+ -n 5\nID +NAME +STATE`,
 		`\$ taskdump socket \d+\n/.*/\d+\.sock\n`,
+		`\$ taskdump doctor \d+ --stuck-after 1s\n`,
+		`WARNING stuck \(loop service\)\n +Tasks "stuck-job-2" and "stuck-job-3" have waited up to [\d.]+m?s at main\.go:\d+ on a future`,
+		`(ERROR|WARNING) blocking \(loop service\)\n +Task "cache-refresh" (blocks|blocked) the loop.*time\.Sleep at main\.go:\d+`,
 		"# stopping pid",
 	} {
 		if !regexp.MustCompile(want).Match(out) {

@@ -1,7 +1,9 @@
 // Command demo is the one-command tour of taskdump: it builds taskdump and
 // the example service, starts the service, attaches taskdump to it (ps,
-// tasks, tree, stack, blocking, cancel, history, socket) and stops it. It needs nothing but
-// Go:
+// tasks, tree, stack, blocking, cancel, history, socket), ends with taskdump
+// doctor naming the service's deliberate faults (the jobs stuck on a future
+// nobody resolves, the cache refresh that blocks the loop) and stops it. It
+// needs nothing but Go:
 //
 //	go run ./examples/service/demo
 package main
@@ -11,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -94,6 +97,10 @@ func run() error {
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
+		var ee *exec.ExitError
+		if args[0] == "doctor" && errors.As(err, &ee) && ee.ExitCode() == 3 {
+			err = nil // doctor found problems: the service has them on purpose
+		}
 		if err != nil {
 			return stdout.String(), fmt.Errorf("taskdump %s: %w: %s", strings.Join(args, " "), err, stderr.String())
 		}
@@ -133,9 +140,12 @@ func run() error {
 		{"stack", pid, "3"},
 		{"blocking", pid},
 		{"tasks", pid, "--name", "stuck-*"},
-		{"cancel", pid, "--name", "stuck-job-*", "--msg", "no reply is coming", "--wait"},
+		{"cancel", pid, "--name", "stuck-job-1", "--msg", "no reply is coming", "--wait"},
 		{"history", pid, "-n", "5"}, // the last 5 of up to 1000, header kept
 		{"socket", pid},
+		// What is wrong, in one command: the other stuck jobs and the
+		// blocking cache refresh (exit status 3: problems found).
+		{"doctor", pid, "--stuck-after", "1s"},
 	}
 	for _, s := range steps {
 		if err := show(s...); err != nil {
