@@ -137,7 +137,7 @@ func Tasks(snaps []runtime.LoopSnapshot) *profile.Profile {
 		for i := range s.Tasks {
 			t := &s.Tasks[i]
 			stack, waited := taskStack(t, s)
-			b.add(stack, []int64{1, int64(waited)}, b.taskLabels(t.Name, t.State.String(), t.Loop, awaitKind(t.Awaiting)))
+			b.add(stack, []int64{1, int64(waited)}, b.taskLabels(t.Name, t.State.String(), t.Loop, t.Wait.Kind))
 		}
 	}
 	return b.p
@@ -173,15 +173,6 @@ func trimScheduler(stack []runtime.Frame) []runtime.Frame {
 		stack = stack[1:]
 	}
 	return stack
-}
-
-// awaitKind keeps the kind of what a task awaits ("sleep" of
-// "sleep(1.053s)", "task" of "task 7"), so that tasks alike share a label.
-func awaitKind(s string) string {
-	if i := strings.IndexAny(s, "( "); i > 0 {
-		return s[:i]
-	}
-	return s
 }
 
 // Blocking builds the blocking profile from blocking events
