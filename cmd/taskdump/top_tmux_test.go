@@ -1,0 +1,283 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/taskdump/taskdump/inspect/wire"
+)
+
+// End-to-end tests of taskdump top in a real terminal: tmux runs the real
+// binary against a real process; send-keys types, capture-pane reads the
+// screen. scripts/tools.sh installs tmux; without it these tests skip.
+
+// tmuxTerm is one tmux server, private to a test, with one window.
+type tmuxTerm struct {
+	t    *testing.T
+	sock string
+}
+
+// newTmux starts a private tmux server running command (a shell command
+// line) in a w×h window, and kills it when the test ends.
+func newTmux(t *testing.T, w, h int, env []string, command string) *tmuxTerm {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed (scripts/tools.sh installs it): the terminal tests of taskdump top need it")
+	}
+	tm := &tmuxTerm{t: t, sock: filepath.Join(t.TempDir(), "tmux.sock")}
+	// The command ends by printing its status and then waits, so that the
+	// screen can still be read after it quits.
+	line := fmt.Sprintf("env %s %s; echo EXIT=$?; sleep 600", strings.Join(env, " "), command)
+	tm.run("new-session", "-d", "-x", strconv.Itoa(w), "-y", strconv.Itoa(h), "-s", "top", line)
+	t.Cleanup(func() { exec.Command("tmux", "-S", tm.sock, "kill-server").Run() })
+	return tm
+}
+
+func (tm *tmuxTerm) run(args ...string) string {
+	tm.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-S", tm.sock}, args...)...).CombinedOutput()
+	if err != nil {
+		tm.t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// keys types keys, one send-keys each (tmux key names: Enter, Escape, Up,
+// Left, Space, or literal text).
+func (tm *tmuxTerm) keys(keys ...string) {
+	tm.t.Helper()
+	for _, k := range keys {
+		tm.run("send-keys", "-t", "top", k)
+	}
+}
+
+// screen returns what the window shows, without attributes.
+func (tm *tmuxTerm) screen() string { return tm.run("capture-pane", "-p", "-t", "top") }
+
+// wait returns the screen once it matches re, and fails the test after
+// 30 seconds.
+func (tm *tmuxTerm) wait(what string, re *regexp.Regexp) string {
+	tm.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s := tm.screen()
+		if re.MatchString(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			tm.t.Fatalf("the screen never showed %s (%s):\n%s", what, re, s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (tm *tmuxTerm) waitFor(s string) string {
+	tm.t.Helper()
+	return tm.wait(strconv.Quote(s), regexp.MustCompile(regexp.QuoteMeta(s)))
+}
+
+// waitGone waits until s is no longer on the screen.
+func (tm *tmuxTerm) waitGone(s string) string {
+	tm.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		scr := tm.screen()
+		if !strings.Contains(scr, s) {
+			return scr
+		}
+		if time.Now().After(deadline) {
+			tm.t.Fatalf("%q is still on the screen:\n%s", s, scr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// taskID returns the id of the live task named name in the process.
+func taskID(t *testing.T, p *proc, name string) uint64 {
+	t.Helper()
+	var ts []wire.Task
+	if err := json.Unmarshal([]byte(ok(t, p.dir, "tasks", strconv.Itoa(p.pid), "--json")), &ts); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range ts {
+		if x.Name == name {
+			return x.ID
+		}
+	}
+	t.Fatalf("no task %q in pid %d", name, p.pid)
+	return 0
+}
+
+// row matches the table row of the task named name.
+func row(name string) *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^[> ] +\d+ ` + regexp.QuoteMeta(name) + ` `)
+}
+
+var liveClock = regexp.MustCompile(`live (\d\d:\d\d:\d\d)`)
+
+// TestTopTmux drives taskdump top at 80×24 against the fixture: the table
+// and its updates, the filter, sorting, the detail view, the other views,
+// cancel with its confirmation, a resize, and q.
+func TestTopTmux(t *testing.T) {
+	p := startProc(t, bins.fixture, "-name", "worker-a", "-name", "worker-b", "-name", "idler")
+	tm := newTmux(t, 80, 24, []string{"TASKDUMP_DIR=" + p.dir}, bins.taskdump+" top "+strconv.Itoa(p.pid))
+
+	// The list: the header, every column, the tasks.
+	s := tm.wait("the task list", row("worker-b"))
+	for _, want := range []string{"pid " + strconv.Itoa(p.pid), "loop fixture", "ID▲ NAME", "STATE", "BUSY", "SCHED", "IDLE", "STEPS", "WAITING", "AWAITING", "LOCATION", "q quit"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the screen lacks %q:\n%s", want, s)
+		}
+	}
+	if n := len(strings.Split(strings.TrimRight(s, "\n"), "\n")); n > 24 {
+		t.Errorf("the screen has %d lines at 80x24", n)
+	}
+
+	// Updates: the clock moves every second, and a task cancelled by
+	// another taskdump leaves the table.
+	first := liveClock.FindStringSubmatch(s)
+	if first == nil {
+		t.Fatalf("no live clock on the screen:\n%s", s)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c := liveClock.FindStringSubmatch(tm.screen())
+		if c != nil && c[1] != first[1] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the clock stayed at %s for 30s", first[1])
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	ok(t, p.dir, "cancel", strconv.Itoa(p.pid), strconv.FormatUint(taskID(t, p, "idler"), 10))
+	tm.waitGone("idler ")
+
+	// The filter: typed after /, applied by Enter, cleared by Esc.
+	tm.keys("/", "worker")
+	tm.waitFor("filter by name: worker")
+	tm.keys("Enter")
+	s = tm.waitFor(`filter "worker": 2 of`)
+	if row("main").MatchString(s) || !row("worker-a").MatchString(s) {
+		t.Errorf("the filtered table shows other tasks or lacks worker-a:\n%s", s)
+	}
+
+	// Sorting: > moves to NAME, i inverts: worker-b comes first.
+	tm.keys(">", "i")
+	s = tm.waitFor("NAME▼")
+	if a, b := strings.Index(s, "worker-a"), strings.Index(s, "worker-b"); a < 0 || b < 0 || b > a {
+		t.Errorf("sorted by name, descending, worker-b is not above worker-a:\n%s", s)
+	}
+
+	// The detail of the selected task (worker-b, the first row, after g):
+	// its stack with file:line, spawn site, parent; Esc goes back.
+	tm.keys("g", "Enter")
+	s = tm.waitFor("STACK")
+	for _, re := range []string{`TASK \d+ worker-b`, `spawned +main\.\S+ +\S+/fixture/main\.go:\d+`, `parent +\d+ `, `main\.go:\d+`, `step time`} {
+		if !regexp.MustCompile(re).MatchString(s) {
+			t.Errorf("the detail view lacks %s:\n%s", re, s)
+		}
+	}
+	tm.keys("Escape")
+	tm.waitGone("STACK")
+	tm.keys("Escape") // clears the filter
+	tm.wait("the whole table again", row("main"))
+
+	// The other views.
+	for _, v := range [][2]string{{"r", "RESOURCES"}, {"b", "BLOCKING EVENTS"}, {"w", "DOCTOR"}} {
+		tm.keys(v[0])
+		tm.waitFor(v[1])
+	}
+	tm.keys("Escape")
+	tm.wait("the table", row("worker-a"))
+
+	// Cancel: c asks, n declines, c y cancels the selected task.
+	tm.keys("/", "worker-a", "Enter")
+	tm.waitFor(`filter "worker-a": 1 of`)
+	tm.keys("c")
+	tm.wait("the question", regexp.MustCompile(`Cancel task \d+ worker-a\? \(y/n\)`))
+	tm.keys("n")
+	tm.waitFor("cancel: not confirmed")
+	if !row("worker-a").MatchString(tm.screen()) {
+		t.Fatalf("worker-a left after the cancel was declined")
+	}
+	tm.keys("c")
+	tm.waitFor("(y/n)")
+	tm.keys("y")
+	tm.wait("the cancel's answer", regexp.MustCompile(`cancel requested: task \d+ worker-a`))
+	tm.waitFor(`filter "worker-a": 0 of`)
+	var ts []wire.Task
+	json.Unmarshal([]byte(ok(t, p.dir, "tasks", strconv.Itoa(p.pid), "--json", "--name", "worker-a")), &ts)
+	if len(ts) != 0 {
+		t.Errorf("worker-a is still live after the cancel: %+v", ts)
+	}
+	tm.keys("Escape")
+
+	// A resize: the view fills the new size.
+	tm.run("resize-window", "-t", "top", "-x", "120", "-y", "40")
+	s = tm.wait("the footer on the 40th line", regexp.MustCompile(`(?s)^(?:[^\n]*\n){39}[^\n]*q quit`))
+	if !strings.Contains(s, "worker-b") {
+		t.Errorf("after the resize the table lacks worker-b:\n%s", s)
+	}
+
+	// q quits with status 0, from the detail view.
+	tm.keys("Enter")
+	tm.waitFor("STACK")
+	tm.keys("q")
+	tm.waitFor("EXIT=0")
+}
+
+// TestTopTmuxTargetExits: when the process exits, the view says so and
+// keeps the last state on screen; q still quits with status 0.
+func TestTopTmuxTargetExits(t *testing.T) {
+	p := startProc(t, bins.fixture, "-name", "last-words")
+	tm := newTmux(t, 80, 24, []string{"TASKDUMP_DIR=" + p.dir}, bins.taskdump+" top "+strconv.Itoa(p.pid))
+	tm.wait("the task list", row("last-words"))
+	p.stop(t)
+	s := tm.wait("that the process exited", regexp.MustCompile(`process \d+ exited|the agent went away`))
+	if !row("last-words").MatchString(s) || !strings.Contains(s, "ENDED") {
+		t.Errorf("the last state is not kept on screen:\n%s", s)
+	}
+	tm.keys("q")
+	tm.waitFor("EXIT=0")
+}
+
+// TestTopTmuxColor: styles (bold headers and keys, coloured states) on a
+// colour terminal; plain text under NO_COLOR.
+func TestTopTmuxColor(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	for _, tt := range []struct {
+		env    []string
+		styled bool
+	}{
+		{[]string{"TERM=xterm-256color"}, true},
+		{[]string{"TERM=xterm-256color", "NO_COLOR=1"}, false},
+	} {
+		env := append([]string{"TASKDUMP_DIR=" + p.dir}, tt.env...)
+		tm := newTmux(t, 80, 24, env, bins.taskdump+" top "+strconv.Itoa(p.pid))
+		tm.wait("the task list", row("lock-holder"))
+		s := tm.run("capture-pane", "-e", "-p", "-t", "top")
+		if got := strings.Contains(s, "\x1b["); got != tt.styled {
+			t.Errorf("%v: styles on screen = %v, want %v:\n%q", tt.env, got, tt.styled, s)
+		}
+		tm.keys("q")
+		tm.waitFor("EXIT=0")
+	}
+}
+
+// TestTopTmuxRefusesPipe: with standard output not a terminal, top
+// refuses and points to tasks --json and record.
+func TestTopTmuxRefusesPipe(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	r := td(t, p.dir, "top", strconv.Itoa(p.pid))
+	if r.code != 1 || !strings.Contains(r.stderr, "tasks PID --json") || !strings.Contains(r.stderr, "record") || r.stdout != "" {
+		t.Errorf("taskdump top | cat: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
