@@ -64,25 +64,67 @@ type Loop struct {
 // was retrieved (TaskInfo.Retrieved in its history).
 const runtimeRetrieval = true
 
-// Collect reads what Diagnose needs of a live loop. Safe from any
-// goroutine; it never waits for the loop to yield (the loop pauses only
-// while the runtime copies its task records).
-func Collect(l *runtime.Loop) Loop {
-	return Loop{
+// Collect reads what Diagnose needs of a live loop, for a diagnosis with
+// opts. Safe from any goroutine; it never waits for the loop to yield. The
+// loop pauses while the runtime copies its task records (about 3 ms for
+// 100,000 tasks) and, only when some task waits on a lock or a semaphore or
+// has waited on a future, event or queue for opts.StuckAfter (when a
+// finding may name a holder or where the awaitable was made), while it
+// copies its awaitables (about 50 ms for 100,000 futures waited on).
+func Collect(l *runtime.Loop, opts Options) Loop {
+	opts = opts.withDefaults()
+	in := Loop{
 		Snapshot:  l.Snapshot(),
-		Resources: l.Resources(),
 		Deadlocks: l.Deadlocks(),
 		Blocking:  l.Blocking(),
 		History:   l.History(),
 		Retrieval: runtimeRetrieval,
 	}
+	if needResources(in.Snapshot.Tasks, opts) {
+		in.Resources = l.Resources()
+	}
+	return in
+}
+
+// needResources reports whether a finding about tasks may need the
+// awaitables they wait on: a lock or semaphore (its holders), or a future,
+// event or queue waited on for StuckAfter (where it was made).
+func needResources(ts []runtime.TaskInfo, opts Options) bool {
+	old := opts.Now.Add(-opts.StuckAfter)
+	for i := range ts {
+		t := &ts[i]
+		if !suspended(t) {
+			continue
+		}
+		switch waitKind(t) {
+		case waitLock, waitSemaphore:
+			return true
+		case waitFuture, waitEvent, waitGet, waitPut, waitJoin:
+			if !since(t).After(old) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// withDefaults fills in StuckAfter and Now.
+func (o Options) withDefaults() Options {
+	if o.StuckAfter <= 0 {
+		o.StuckAfter = DefaultStuckAfter
+	}
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	return o
 }
 
 // Process collects every running loop of the process and diagnoses them.
 func Process(opts Options) wire.Diagnosis {
+	opts = opts.withDefaults()
 	var in []Loop
 	for _, l := range runtime.Loops() {
-		in = append(in, Collect(l))
+		in = append(in, Collect(l, opts))
 	}
 	return Diagnose(in, opts)
 }
@@ -92,12 +134,7 @@ func Process(opts Options) wire.Diagnosis {
 // blocking, cancel-ignored, stuck, leak, hog, unretrieved), then by the
 // number of tasks concerned. Findings is never nil.
 func Diagnose(loops []Loop, opts Options) wire.Diagnosis {
-	if opts.StuckAfter <= 0 {
-		opts.StuckAfter = DefaultStuckAfter
-	}
-	if opts.Now.IsZero() {
-		opts.Now = time.Now()
-	}
+	opts = opts.withDefaults()
 	out := []wire.Finding{}
 	for i := range loops {
 		v := newView(&loops[i], opts)
