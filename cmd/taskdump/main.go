@@ -16,6 +16,7 @@
 //	taskdump cancel PID [ID...] [--name GLOB] [--msg TEXT] [--wait]
 //	taskdump socket PID
 //	taskdump doctor PID [--stuck-after D] [--json]
+//	taskdump top PID | --replay FILE
 //	taskdump --version
 //
 // PID may also be the path of an agent's socket. The exit status is 0 on
@@ -109,7 +110,7 @@ func (e *env) errf(format string, args ...any) {
 
 // allCommands returns the subcommands in the order --help lists them.
 func allCommands() []*command {
-	return []*command{psCmd(), tasksCmd(), treeCmd(), stackCmd(), blockingCmd(), historyCmd(), snapshotCmd(), profileCmd(), cancelCmd(), socketCmd(), doctorCmd()}
+	return []*command{psCmd(), tasksCmd(), treeCmd(), stackCmd(), blockingCmd(), historyCmd(), snapshotCmd(), profileCmd(), cancelCmd(), socketCmd(), doctorCmd(), topCmd()}
 }
 
 func main() {

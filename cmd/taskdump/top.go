@@ -27,15 +27,18 @@ func topCmd() *command {
 	return &command{
 		name: "top", args: "PID | --replay FILE", short: "a live full-screen view of the tasks",
 		long: "Top shows a live, full-screen view of a process's tasks, updated every second:\n" +
-			"the loops, their lag and what blocks them now, and a table of tasks. Keys:\n" +
-			"  up/down, j/k  select          enter  open the task (stack, parent, children,\n" +
-			"  < > (or s)    sort column            timings, what it awaits, who holds it)\n" +
-			"  i             invert the sort  esc    back; clears the filter\n" +
-			"  /             filter by name (Enter applies, Esc clears)\n" +
-			"  r  resources  b  blocking events  w  doctor's findings\n" +
-			"  c  cancel the selected task (asks y/n)  q  quit\n" +
+			"the loops, their lag and what blocks them now, and a table of tasks.\n\n" +
+			"Keys:\n" +
+			"  up/down, j/k  select a task\n" +
+			"  enter         open it: stack, spawn site, parent, children, timings,\n" +
+			"                what it awaits and who holds it (esc goes back)\n" +
+			"  < > (or s)    sort by the previous/next column; i inverts the sort\n" +
+			"  /             filter by name: Enter applies, Esc clears\n" +
+			"  r b w         resources, blocking events, doctor's findings\n" +
+			"  c             cancel the selected task (asks y/n)\n" +
+			"  q             quit, from any view\n\n" +
 			"With --replay FILE it plays a recording made by 'taskdump record' in the same\n" +
-			"view: space pauses, left/right step, + and - change the speed.\n" +
+			"view: space pauses, left/right step, + and - change the speed.\n\n" +
 			"Standard output must be a terminal; scripts use 'taskdump tasks PID --json' or\n" +
 			"'taskdump record PID -o FILE'. --timeout bounds each request, not the session.",
 		flags: func(fs *pflag.FlagSet, o *opts) {
