@@ -19,6 +19,9 @@ fi
 echo "== go vet"
 go vet ./...
 
+echo "== tools (tmux, for the terminal tests of taskdump top; scripts/tools.sh)"
+scripts/tools.sh
+
 jaeger_started=0
 if [ -x scripts/jaeger.sh ] && [ "${TASKDUMP_NO_JAEGER:-}" = "" ]; then
 	echo "== jaeger (for the trace integration tests)"
