@@ -19,6 +19,7 @@ type golden struct {
 	BlockEvent BlockEvent `json:"block_event"`
 	Process    Process    `json:"process"`
 	Snapshot   Snapshot   `json:"snapshot"`
+	Diagnosis  Diagnosis  `json:"diagnosis"`
 }
 
 // TestGolden pins the wire JSON: a change to a name, a type or an omitted
