@@ -202,6 +202,7 @@ func (t *task) cancelDelivered() string {
 		d := *c
 		d.stk = t.pub.stk
 		t.pub.cancel = &d
+		l.changedLocked(t)
 	}
 	return c.msg
 }

@@ -93,6 +93,7 @@ type Loop struct {
 	resSweepAt  int
 	deadlocks   []Deadlock // deadlocks that hold now (deadlock.go)
 	stats       loopStats  // stats.go
+	chg         changeLog  // changes.go
 
 	// rfc caches PC resolutions for readers (snapshots) across calls.
 	rfcMu   sync.Mutex
@@ -495,6 +496,7 @@ func (l *Loop) step(t *task) {
 		r.schedWait += now - t.readyAt
 	}
 	l.statsStepLocked(now, t.readyAt)
+	l.changedLocked(t)
 	l.mu.Unlock()
 	if len(l.pendingBlocks) > 0 {
 		l.reportBlocks()
@@ -595,6 +597,7 @@ func (l *Loop) endLocked(t *task, end int64) {
 		l.retireLocked(t, end)
 		return
 	}
+	l.changedLocked(t)
 	t.pub.suspended = end
 	t.pub.await = l.stage
 	if t.pub.await.since == 0 {
@@ -637,6 +640,7 @@ func (l *Loop) retireLocked(t *task, end int64) {
 	t.ended = st
 	t.endTime = end
 	l.unlinkLocked(t)
+	l.endedLocked(t)
 	if l.cfg.historySize > 0 {
 		if l.history == nil {
 			l.history = make([]*task, l.cfg.historySize)
@@ -746,6 +750,7 @@ func (l *Loop) link(t *task) {
 	t.liveIdx = int32(len(l.live))
 	l.live = append(l.live, t)
 	l.nlive++
+	l.bornLocked(t)
 	l.mu.Unlock()
 }
 

@@ -162,6 +162,7 @@ type task struct {
 	pub     record
 	liveIdx int32 // position in loop.live
 	endTime int64
+	chg     change // its place in the loop's change list (changes.go)
 
 	// Atomic: any goroutine.
 	state        atomic.Uint32 // Pending, Cancelling or a final state; Running is derived
@@ -449,6 +450,7 @@ func (t *task) markCancel(msg, by string) bool {
 		}
 		t.pub.cancel = c
 	}
+	l.changedLocked(t)
 	l.mu.Unlock()
 	return true
 }
