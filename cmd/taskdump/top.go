@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bufio"
+	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -219,7 +224,55 @@ func topGoneReason(pid int, err error) string {
 	return "the agent went away: " + clean(err.Error())
 }
 
-// loadReplay reads a recording into the states the player steps through.
+// loadReplay reads a recording (see wire.WatchMessage's "Recording"):
+// the header line, then the messages; gzip-compressed when name ends in
+// .gz. It refuses another format, a newer version or schema, a line over
+// wire.MaxRecordingLine and a recording without messages.
 func loadReplay(name string) ([]wire.WatchMessage, error) {
-	return nil, fmt.Errorf("top: --replay %s: recordings are not supported yet", name)
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("top: %w", osErr(err))
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(name, ".gz") {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return nil, fmt.Errorf("top: %s: not gzip-compressed (its name ends in .gz): %w", name, err)
+		}
+		defer zr.Close()
+		r = zr
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), wire.MaxRecordingLine)
+	var msgs []wire.WatchMessage
+	line := 0
+	for sc.Scan() {
+		line++
+		if line == 1 {
+			var h wire.RecordingHeader
+			if err := json.Unmarshal(sc.Bytes(), &h); err != nil || h.Format != wire.RecordingFormat {
+				return nil, fmt.Errorf("top: %s is not a taskdump recording (made by taskdump record)", name)
+			}
+			if h.Version > wire.RecordingVersion {
+				return nil, fmt.Errorf("top: %s is a recording of version %d; this taskdump reads version %d: upgrade it", name, h.Version, wire.RecordingVersion)
+			}
+			if err := wire.CheckSchema(h.Schema); err != nil {
+				return nil, fmt.Errorf("top: %s: %w", name, err)
+			}
+			continue
+		}
+		var m wire.WatchMessage
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			return nil, fmt.Errorf("top: %s:%d: %w", name, line, err)
+		}
+		msgs = append(msgs, m)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("top: %s:%d: %w", name, line+1, err)
+	}
+	if len(msgs) == 0 {
+		return nil, fmt.Errorf("top: %s holds no messages", name)
+	}
+	return msgs, nil
 }

@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -443,5 +446,56 @@ func TestTopNotTerminal(t *testing.T) {
 	}
 	if !errors.Is(errNotTerminal, errNotTerminal) || out.Len() != 0 {
 		t.Errorf("stdout %q, want nothing", out.String())
+	}
+}
+
+// TestTopLoadReplay: a recording is read plain or gzipped; another format,
+// a newer version or schema, bad JSON and an empty recording are refused
+// with a reason.
+func TestTopLoadReplay(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.jsonl")
+	writeRecording(t, good, topRecording())
+	gz := filepath.Join(dir, "good.jsonl.gz")
+	writeRecording(t, gz, topRecording())
+	empty := filepath.Join(dir, "empty.jsonl")
+	writeRecording(t, empty, nil)
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	hdr := func(version, schema int) string {
+		return fmt.Sprintf(`{"format":%q,"version":%d,"schema":%d}`+"\n", wire.RecordingFormat, version, schema)
+	}
+	for _, tt := range []struct {
+		name, file string
+		msgs       int
+		err        string
+	}{
+		{"plain", good, 3, ""},
+		{"gzip", gz, 3, ""},
+		{"empty", empty, 0, "holds no messages"},
+		{"missing", filepath.Join(dir, "nope"), 0, "no such file"},
+		{"not-a-recording", write("x.json", `{"id":1}`+"\n"), 0, "is not a taskdump recording"},
+		{"newer-version", write("v2.jsonl", hdr(wire.RecordingVersion+1, 1)), 0, "upgrade"},
+		{"newer-schema", write("s2.jsonl", hdr(1, wire.Schema+1)), 0, "upgrade"},
+		{"bad-line", write("bad.jsonl", hdr(1, 1)+"{\"type\":\n"), 0, "bad.jsonl:2"},
+		{"gzip-not", write("fake.gz", "plain"), 0, "gzip"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			msgs, err := loadReplay(tt.file)
+			if tt.err == "" {
+				if err != nil || len(msgs) != tt.msgs {
+					t.Fatalf("loadReplay: %d messages, %v; want %d", len(msgs), err, tt.msgs)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.err) || !strings.HasPrefix(err.Error(), "top: ") {
+				t.Fatalf("loadReplay: %v; want an error starting top: and containing %q", err, tt.err)
+			}
+		})
 	}
 }

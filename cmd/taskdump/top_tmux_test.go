@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -280,4 +283,72 @@ func TestTopTmuxRefusesPipe(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "tasks PID --json") || !strings.Contains(r.stderr, "record") || r.stdout != "" {
 		t.Errorf("taskdump top | cat: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
+}
+
+// writeRecording writes msgs as a recording file (gzip-compressed when
+// name ends in .gz).
+func writeRecording(t *testing.T, name string, msgs []wire.WatchMessage) {
+	t.Helper()
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.Encode(wire.RecordingHeader{Format: wire.RecordingFormat, Version: wire.RecordingVersion, Schema: wire.Schema, Started: topT0,
+		Process: wire.Process{PID: 77, Command: []string{"./rec"}}})
+	for i := range msgs {
+		enc.Encode(&msgs[i])
+	}
+	data := b.Bytes()
+	if strings.HasSuffix(name, ".gz") {
+		var z bytes.Buffer
+		zw := gzip.NewWriter(&z)
+		zw.Write(data)
+		zw.Close()
+		data = z.Bytes()
+	}
+	if err := os.WriteFile(name, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTopTmuxReplay plays a recording: it starts at the first message and
+// plays on; space pauses; left and right step; + and - change the speed;
+// the position is shown; Enter, the views and q work as live.
+func TestTopTmuxReplay(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "rec.jsonl.gz")
+	msgs := topRecording()
+	// Slow enough that the test reads each step: 30 s between messages.
+	for i := range msgs {
+		msgs[i].Time = topT0.Add(time.Duration(i) * 30 * time.Second)
+	}
+	writeRecording(t, name, msgs)
+	tm := newTmux(t, 80, 24, nil, bins.taskdump+" top --replay "+name)
+	s := tm.waitFor("replay 1/3 03:04:05 x1 playing")
+	if !row("worker").MatchString(s) || row("late").MatchString(s) {
+		t.Errorf("the first message shows worker and not late:\n%s", s)
+	}
+	tm.keys("Space")
+	tm.waitFor("replay 1/3 03:04:05 x1 paused")
+	tm.keys("Right")
+	s = tm.waitFor("replay 2/3 03:04:35 x1 paused")
+	if !row("late").MatchString(s) {
+		t.Errorf("the second message adds late:\n%s", s)
+	}
+	tm.keys("Right", "Right")
+	s = tm.waitFor("replay 3/3 03:05:05 x1 paused")
+	if row("worker").MatchString(s) || !strings.Contains(s, "dropped 1") {
+		t.Errorf("the third message ends worker and drops 1:\n%s", s)
+	}
+	tm.keys("Left")
+	tm.waitFor("replay 2/3 03:04:35 x1 paused")
+	tm.keys("+", "+")
+	tm.waitFor("x4 paused")
+	tm.keys("-")
+	tm.waitFor("x2 paused")
+	tm.keys("b")
+	tm.waitFor("BLOCKING EVENTS")
+	tm.keys("Escape", "Enter")
+	tm.waitFor("TASK 1 main")
+	tm.keys("Escape", "Space")
+	tm.waitFor("replay 3/3 03:05:05 x2 end")
+	tm.keys("q")
+	tm.waitFor("EXIT=0")
 }

@@ -76,8 +76,11 @@ func (m topModel) header(w int) []string {
 	case m.replay != nil:
 		r := m.replay
 		play := "playing"
-		if r.paused {
+		switch {
+		case r.paused:
 			play = "paused"
+		case r.pos == len(r.msgs)-1:
+			play = "end"
 		}
 		right = fmt.Sprintf("replay %d/%d %s x%s %s", r.pos+1, len(r.msgs), clock(d.Taken), speedText(r.speed), play)
 	case m.gone != "":
