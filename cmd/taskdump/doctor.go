@@ -72,9 +72,13 @@ func doctorCmd() *command {
 	}
 }
 
+// humanTasks is how many tasks of a finding the human output lists (--json
+// has all the agent sent).
+const humanTasks = 5
+
 // renderDoctor writes the findings in the agent's order (worst first),
 // each as a block: severity, kind and loop; the summary; the tasks with
-// where each is; the sites; the fix.
+// where each is (at most humanTasks); the sites; the fix.
 func renderDoctor(w io.Writer, d wire.Diagnosis, stuckAfter time.Duration) {
 	p := printer{w}
 	counts := map[string]int{}
@@ -106,7 +110,7 @@ func renderDoctor(w io.Writer, d wire.Diagnosis, stuckAfter time.Duration) {
 			p.printf(" (loop %s)", f.Loop)
 		}
 		p.printf("\n    %s\n", flat(f.Summary))
-		for _, t := range f.Tasks {
+		for _, t := range f.Tasks[:min(len(f.Tasks), humanTasks)] {
 			at := short(t.At)
 			if at == "" {
 				at = "-"
@@ -117,7 +121,7 @@ func renderDoctor(w io.Writer, d wire.Diagnosis, stuckAfter time.Duration) {
 			}
 			p.printf("\n")
 		}
-		if more := f.Count - len(f.Tasks); more > 0 {
+		if more := max(f.Count, len(f.Tasks)) - min(len(f.Tasks), humanTasks); more > 0 {
 			p.printf("    ... and %d more\n", more)
 		}
 		if len(f.Sites) > 0 {

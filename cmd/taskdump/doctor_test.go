@@ -251,3 +251,40 @@ func TestDoctorAttachError(t *testing.T) {
 		t.Errorf("doctor --stuck-after 0s: exit %d, want 2 (usage)", r.code)
 	}
 }
+
+// TestRenderDoctor checks the human output of hand-made diagnoses: none,
+// notes only, and a finding with more tasks than the output lists.
+func TestRenderDoctor(t *testing.T) {
+	task := func(id uint64, line int) wire.FindingTask {
+		return wire.FindingTask{ID: id, Name: fmt.Sprintf("handler-%d", id), State: "pending",
+			At: wire.Frame{Function: "main.handle", File: "/src/app/main.go", Line: line}}
+	}
+	var many []wire.FindingTask
+	for i := range 10 {
+		many = append(many, task(uint64(i+2), 43))
+	}
+	cases := []struct {
+		name string
+		d    wire.Diagnosis
+	}{
+		{"none", wire.Diagnosis{Findings: []wire.Finding{}}},
+		{"notes", wire.Diagnosis{Findings: []wire.Finding{{
+			Kind: "stuck", Severity: "info", Loop: "main", Count: 1,
+			Summary: `Task "consumer" has waited 1m0s at main.go:42 on a queue.get: an idle consumer.`,
+			Tasks:   []wire.FindingTask{task(4, 42)}, Fix: "Nothing to do if the queue is idle.",
+		}}}},
+		{"leak", wire.Diagnosis{Findings: []wire.Finding{{
+			Kind: "leak", Severity: "warning", Loop: "main", Count: 150,
+			Summary: "150 tasks spawned at main.go:29 pile up\x1b[31m.",
+			Tasks:   many,
+			Sites:   []wire.Frame{{Function: "main.main", File: "/src/app/main.go", Line: 29}},
+			Fix:     "Stop spawning tasks that cannot finish.",
+		}}}},
+	}
+	var b strings.Builder
+	for _, c := range cases {
+		fmt.Fprintf(&b, "--- %s\n", c.name)
+		renderDoctor(&b, c.d, 10*time.Second)
+	}
+	golden(t, "doctor-render.txt", b.String())
+}
