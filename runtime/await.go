@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // The await machinery shared by every awaiting function: what a suspended
@@ -13,6 +14,23 @@ import (
 // sleep.go (Sleep, Yield), gather.go (Gather, GatherAll), wait.go (Wait,
 // AsCompleted), waitfor.go (WaitFor, Shield), future.go, sync.go, queue.go,
 // taskgroup.go and thread.go.
+//
+// Why the awaiting functions (Sleep, Await, Lock.Lock, Queue.Get...) are
+// //go:noinline: each stays a frame of its own between the user's await
+// call and park, so every suspension stack has the shape taskStack trims
+// (this package's awaiting function on top, the user's call just below) and
+// a task looks the same in snapshots, goroutine dumps and profiles whatever
+// the inliner or PGO decides. The suspension point itself does not depend
+// on it: park records return addresses with a frame-pointer walk, and
+// frameCache.expand resolves an inlined call to its frames, so the user's
+// line would be found through an inlined awaiting function too (the tests
+// pass with the directives removed, and today's inliner would not inline
+// them anyway: they are over its budget). Where //go:noinline is needed is
+// every function that calls callerpc (Spawn, SpawnIn, Run, Loop.Run,
+// Loop.Submit, ToThread, NewFuture, NewEvent, NewLock, NewSemaphore,
+// NewQueue, NewTaskGroup): callerpc reads the return address saved in its
+// caller's frame, so inlined into the user's function that caller would
+// record the line of the user's caller instead.
 
 // awaitKind says what a suspended task awaits.
 type awaitKind uint8
@@ -47,8 +65,10 @@ type awaitKindInfo struct {
 	// fires, a ToThread call returns, a yield is ready at once). Any kind
 	// with a timeout is external too (awaitDesc.external).
 	external bool
-	// resource: the task waits on an awaitable with an id (awaitDesc.res).
+	// resource: the task waits on an awaitable with an id (awaitDesc.rsc).
 	resource bool
+	// tasks: the task waits on other tasks (awaitDesc.wt).
+	tasks bool
 }
 
 // awaitKinds is the one table of await kinds, indexed by awaitKind.
@@ -56,13 +76,13 @@ var awaitKinds = [numAwaitKinds]awaitKindInfo{
 	awaitNone:        {},
 	awaitSleep:       {name: "sleep", external: true},
 	awaitYield:       {name: "yield", external: true},
-	awaitTask:        {name: "task"},
-	awaitGather:      {name: "gather"},
-	awaitWait:        {name: "wait"},
-	awaitAsCompleted: {name: "as_completed"},
-	awaitWaitFor:     {name: "wait_for"},
-	awaitShield:      {name: "shield"},
-	awaitTaskGroup:   {name: "taskgroup", resource: true},
+	awaitTask:        {name: "task", tasks: true},
+	awaitGather:      {name: "gather", tasks: true},
+	awaitWait:        {name: "wait", tasks: true},
+	awaitAsCompleted: {name: "as_completed", tasks: true},
+	awaitWaitFor:     {name: "wait_for", tasks: true},
+	awaitShield:      {name: "shield", tasks: true},
+	awaitTaskGroup:   {name: "taskgroup", tasks: true, resource: true},
 	awaitFuture:      {name: "future", resource: true},
 	awaitEvent:       {name: "event", resource: true},
 	awaitLock:        {name: "lock", resource: true},
@@ -76,27 +96,70 @@ var awaitKinds = [numAwaitKinds]awaitKindInfo{
 // String returns the kind's name ("sleep", "queue.get"), "" for awaitNone.
 func (k awaitKind) String() string { return awaitKinds[k].name }
 
-// awaitDesc describes what a task awaits; published with its record.
+// awaitDesc describes what a task awaits; published with its record. It
+// stays at four words: a struct that size is copied with plain moves (and
+// one write barrier), one bigger with typedmemmove, which a handoff
+// through a future would pay twice (park, and publishing the step).
 type awaitDesc struct {
 	kind  awaitKind
-	d     int64     // sleep or timeout duration
-	until int64     // loop clock deadline, 0 if none
-	w     *waiter   // the tasks awaited, for task-waiting kinds
-	res   *resource // the awaitable waited on, for resource kinds
-	// since is when the task began waiting at this await (loop clock); 0
-	// until the loop publishes the first suspension, which sets it to the
-	// step's end. parkAt keeps it across the wakeups of one await.
+	d     int64 // sleep or timeout duration
+	until int64 // loop clock deadline, 0 if none
+	// ref is the *waiter of the tasks awaited for task-waiting kinds
+	// (awaitKindInfo.tasks), else the *resource waited on for resource
+	// kinds, else nil: read it with wt and rsc.
+	ref unsafe.Pointer
+}
+
+// waitTasks describes a wait of kind on the tasks of w.
+func waitTasks(kind awaitKind, w *waiter, until int64, d time.Duration) awaitDesc {
+	return awaitDesc{kind: kind, d: int64(d), until: until, ref: unsafe.Pointer(w)}
+}
+
+// waitRes describes a wait of kind on the awaitable r.
+func waitRes(kind awaitKind, r *resource) awaitDesc {
+	return awaitDesc{kind: kind, ref: unsafe.Pointer(r)}
+}
+
+// wt returns the tasks awaited, nil for kinds that await no tasks.
+func (a *awaitDesc) wt() *waiter {
+	if awaitKinds[a.kind].tasks {
+		return (*waiter)(a.ref)
+	}
+	return nil
+}
+
+// rsc returns the awaitable waited on, nil if none.
+func (a *awaitDesc) rsc() *resource {
+	k := &awaitKinds[a.kind]
+	switch {
+	case k.tasks:
+		if w := (*waiter)(a.ref); w != nil {
+			return w.res
+		}
+		return nil
+	case k.resource:
+		return (*resource)(a.ref)
+	}
+	return nil
+}
+
+// awaitAt is one await in progress: what it awaits and since when it has
+// waited there (loop clock; 0 until the loop publishes the first
+// suspension, which sets it to that step's end: parkAt).
+type awaitAt struct {
+	awaitDesc
 	since int64
 }
 
-// info returns the structured description: WaitInfo.
-func (a *awaitDesc) info(l *Loop) WaitInfo {
+// info returns the structured description, WaitInfo, of a wait that began
+// at since (loop clock).
+func (a *awaitDesc) info(l *Loop, since int64) WaitInfo {
 	if a.kind == awaitNone {
 		return WaitInfo{}
 	}
-	w := WaitInfo{Kind: a.kind.String(), Since: l.wall(a.since), External: a.external()}
-	if a.res != nil {
-		w.Resource = a.res.id
+	w := WaitInfo{Kind: a.kind.String(), Since: l.wall(since), External: a.external()}
+	if r := a.rsc(); r != nil {
+		w.Resource = r.id
 	}
 	return w
 }
@@ -106,48 +169,49 @@ func (a *awaitDesc) info(l *Loop) WaitInfo {
 func (a *awaitDesc) external() bool { return awaitKinds[a.kind].external || a.until > 0 }
 
 // parkAt parks t like park, for one await that may wake and park again
-// (a spurious wakeup, a handoff to someone else): desc.since, 0 at the
+// (a spurious wakeup, a handoff to someone else): at.since, 0 at the
 // await's first park, is set from the first publication of the suspension,
 // so WaitInfo.Since stays the moment the task began waiting here.
-func (t *task) parkAt(desc *awaitDesc) {
-	t.park(*desc)
-	if desc.since == 0 {
-		desc.since = t.pub.await.since // written by the loop before this task resumed
+func (t *task) parkAt(at *awaitAt) {
+	t.parkSince(at.awaitDesc, at.since)
+	if at.since == 0 {
+		at.since = t.pub.since // written by the loop before this task resumed
 	}
 }
 
 // text renders the description ("sleep(1s)", "task 7", "gather(3 tasks)").
 func (a awaitDesc) text(l *Loop) string {
+	w := a.wt()
 	switch a.kind {
 	case awaitNone:
 		return ""
 	case awaitSleep:
 		return "sleep(" + time.Duration(a.d).String() + ")"
 	case awaitTask, awaitShield:
-		if a.w != nil && len(a.w.ts) == 1 {
-			s := "task " + itoa(int(a.w.ts[0].id))
+		if w != nil && len(w.ts) == 1 {
+			s := "task " + itoa(int(w.ts[0].id))
 			if a.kind == awaitShield {
 				return "shield(" + s + ")"
 			}
 			return s
 		}
 	case awaitWaitFor:
-		if a.w != nil && len(a.w.ts) == 1 {
-			if a.w.unwinding {
+		if w != nil && len(w.ts) == 1 {
+			if w.unwinding {
 				after := "after " + time.Duration(a.d).String()
 				if a.d <= 0 {
 					after = "at once (timeout " + time.Duration(a.d).String() + ")"
 				}
-				return fmt.Sprintf("wait_for(task %d): timed out %s, waiting for it to finish cancelling", a.w.ts[0].id, after)
+				return fmt.Sprintf("wait_for(task %d): timed out %s, waiting for it to finish cancelling", w.ts[0].id, after)
 			}
-			return fmt.Sprintf("wait_for(task %d, %s)", a.w.ts[0].id, time.Duration(a.d))
+			return fmt.Sprintf("wait_for(task %d, %s)", w.ts[0].id, time.Duration(a.d))
 		}
 	case awaitGather, awaitWait, awaitAsCompleted, awaitTaskGroup:
-		if a.w != nil {
+		if w != nil {
 			var b strings.Builder
 			b.WriteString(a.kind.String())
 			b.WriteString("(")
-			b.WriteString(itoa(len(a.w.ts)))
+			b.WriteString(itoa(len(w.ts)))
 			b.WriteString(" tasks")
 			if a.d > 0 {
 				b.WriteString(", timeout ")
@@ -162,11 +226,12 @@ func (a awaitDesc) text(l *Loop) string {
 
 // taskIDs returns the ids of the tasks awaited.
 func (a awaitDesc) taskIDs() []uint64 {
-	if a.w == nil || len(a.w.ts) == 0 {
+	w := a.wt()
+	if w == nil || len(w.ts) == 0 {
 		return nil
 	}
-	ids := make([]uint64, len(a.w.ts))
-	for i, t := range a.w.ts {
+	ids := make([]uint64, len(w.ts))
+	for i, t := range w.ts {
 		ids[i] = t.id
 	}
 	return ids
@@ -258,7 +323,7 @@ func (w *waiter) listen() {
 			continue
 		}
 		x.listeners = append(x.listeners, w)
-		if x.waitG != nil {
+		if x.waitsGrant {
 			w.lockWait = true
 		}
 	}
@@ -399,7 +464,7 @@ func (cur *task) awaitTasksUntil(w *waiter, propagate bool, deadline int64, d ti
 		l.addTimer(&cur.tm, deadline)
 		defer l.removeTimer(&cur.tm)
 	}
-	desc := awaitDesc{kind: w.kind, w: w, until: deadline, d: int64(d), res: w.res}
+	desc := awaitAt{awaitDesc: waitTasks(w.kind, w, deadline, d)}
 	if w.res != nil {
 		l.resID(w.res)
 	}

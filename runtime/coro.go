@@ -49,6 +49,9 @@ func (l *Loop) putCoro(c *coro) {
 
 func (c *coro) stop() {
 	c.stopped = true
+	// Its goroutine ends, and Go may give its identity to a new goroutine:
+	// the loop's last step key must not match that one (stepHere).
+	c.l.steppingG.CompareAndSwap(c.g, 0)
 	c.stopFn()
 }
 
@@ -163,11 +166,17 @@ type goexitUnwind struct{}
 var errGoexitUnwind any = goexitUnwind{}
 
 // park suspends the running task t until the loop resumes it. It records
-// where t is suspended (a frame-pointer walk, ~10 ns) and what it awaits.
-func (t *task) park(what awaitDesc) {
+// where t is suspended (a frame-pointer walk, ~10 ns) and what it awaits,
+// from the end of this step on.
+func (t *task) park(what awaitDesc) { t.parkSince(what, 0) }
+
+// parkSince is park for a wait that began at since (loop clock; 0: at the
+// end of this step). See parkAt.
+func (t *task) parkSince(what awaitDesc, since int64) {
 	l := t.loop
 	if l.cfg.record {
 		l.stage = what
+		l.stageSince = since
 		l.stageN = fpwalk(l.stageBuf[:])
 	}
 	if !t.co.yield(struct{}{}) {

@@ -54,7 +54,7 @@ func (l *Loop) checkDeadlockAwait(cur *task, w *waiter) {
 	}
 	l.gen++
 	for _, y := range w.ts {
-		if y.done() || y.waitG == nil {
+		if y.done() || l.waitingGrantor(y) == nil {
 			continue
 		}
 		path := []dlEdge{{cur, nil}}
@@ -103,7 +103,7 @@ func (l *Loop) dlTask(h, target *task, path *[]dlEdge) bool {
 	}
 	h.visit = l.gen
 	n := len(*path)
-	if g := h.waitG; g != nil {
+	if g := l.waitingGrantor(h); g != nil {
 		if g.free() {
 			return false // it will be handed what it waits for
 		}
@@ -147,6 +147,24 @@ func (l *Loop) dlTask(h, target *task, path *[]dlEdge) bool {
 		*path = (*path)[:n]
 	}
 	return false
+}
+
+// waitingGrantor returns the Lock or Semaphore the parked task h waits
+// for, nil if none: read from h's published record (the loop publishes a
+// step's end before the next step runs, so in a step every other parked
+// task's record is current) and the registry, which lists every primitive
+// a task waits on. With recording off (no records), it finds none.
+func (l *Loop) waitingGrantor(h *task) grantor {
+	a := &h.pub.await
+	r := a.rsc()
+	if (a.kind != awaitLock && a.kind != awaitSemaphore) || r == nil {
+		return nil
+	}
+	if d, ok := l.resReg[r.id]; ok {
+		g, _ := d.o.(grantor)
+		return g
+	}
+	return nil
 }
 
 func isLock(g grantor) bool {

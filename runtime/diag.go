@@ -21,13 +21,17 @@ type WaitInfo struct {
 	// the task waits on tasks or time only. Tasks waited on are in
 	// TaskInfo.Awaits.
 	Resource uint64
-	// Since is when the task began waiting at this suspension point.
+	// Since is when the task began waiting at this await: the end of the
+	// step that first suspended there. A wakeup that finds nothing (a
+	// queue item another task took first, a lock handed on) does not
+	// change it; the next await call, even at the same line, does.
 	Since time.Time
 	// External reports whether the wait can end without another task of
 	// the loop doing anything: a timer (sleep, a timeout), a ToThread call
-	// in flight. A task that waits on a future, event, lock, semaphore,
-	// queue or other tasks with no timeout can be woken only by another
-	// task (or a callback the loop runs, such as CallSoonThreadsafe's).
+	// in flight, a yield (ready at once). A task that waits on a future,
+	// event, lock, semaphore, queue or other tasks with no timeout can be
+	// woken only by another task (or a callback the loop runs, such as
+	// CallSoonThreadsafe's).
 	External bool
 }
 
@@ -38,24 +42,35 @@ type ResourceInfo struct {
 	Kind string // "future", "event", "lock", "semaphore", "queue", "taskgroup", "to_thread"
 	// CreatedAt is the user's call that made it (NewLock, NewQueue,
 	// ToThread...); CreatedBy the id of the task that made it, 0 if it was
-	// made outside a task.
+	// made outside a task (a package variable, a zero value, a goroutine
+	// other than the loop's; and everywhere off amd64, where the goroutine
+	// running a step cannot be told cheaply); Created the start of the
+	// step that made it (zero when made outside the loop). A zero Lock or
+	// Event has no CreatedAt.
 	CreatedAt Frame
 	CreatedBy uint64
 	Created   time.Time
 	// Holders are the tasks that hold it: a Lock's holder, a Semaphore's
-	// permit holders (a task that holds two permits appears twice), the
-	// task that called ToThread.
+	// permit holders (a task that holds two permits appears twice; a
+	// Release drops the releasing task's permit, or the oldest when another
+	// task or a callback releases), the task that called ToThread, a
+	// TaskGroup's owner. A holder may have ended without releasing.
 	Holders []uint64
 	// Waiters are the tasks waiting on it, in the order they will be
-	// served (a Queue's getters); Putters are a Queue's tasks waiting for
-	// room.
+	// served (a Queue's getters; its Join callers are not listed), in task
+	// creation order for a Future or TaskGroup; Putters are a Queue's tasks
+	// waiting for room.
 	Waiters []uint64
 	Putters []uint64
 	// Len and Cap: a Queue's length and maxsize (0: unbounded); a
 	// Semaphore's free permits and initial value.
 	Len, Cap int
-	// Set: an Event is set, a Future is done. LastSet and LastCleared are
-	// when an Event was last set and cleared (zero: never).
+	// Set: an Event is set, a Lock is locked (or handed to a waiter that
+	// has not resumed). A Future is listed only while tasks wait on it,
+	// which they do while it is pending: its Set is false (not tracked, to
+	// keep a handoff through a future at its cost). LastSet and LastCleared
+	// are when an Event was last set and cleared (the start of that step;
+	// zero: never).
 	Set         bool
 	LastSet     time.Time
 	LastCleared time.Time

@@ -70,6 +70,33 @@
 // synchronously on the loop goroutine; the trace package turns them into
 // OpenTelemetry spans.
 //
+// # Diagnosis
+//
+// The loop also keeps, always, what taskdump doctor needs to say what is
+// wrong. Each task record says, structured (TaskInfo.Wait), what it waits
+// for, the id of the awaitable, since when it has waited at this await
+// (unchanged by wakeups that find nothing), and whether something outside
+// the loop's tasks ends the wait (a timer, a timeout, a ToThread call).
+// Every Future, Event, Lock, Semaphore, Queue, TaskGroup and ToThread call
+// has an id, a kind, the user's file:line that made it and the task that
+// did; Loop.Resources lists those that live tasks hold, wait on or made,
+// with a Lock's holder, a Semaphore's holders, a Queue's length and
+// waiters, an Event's last set and clear. LoopSnapshot.Stats says when the
+// loop last had work, what could wake it (ready tasks, timers, ToThread
+// calls, thread-safe calls), its lag and its busy time over the last 5 to
+// 10 seconds, and TaskInfo.RecentBusy each task's share of it. When a task
+// starts waiting for a Lock or Semaphore (or awaits a task that does) and
+// so closes a cycle of tasks waiting for each other, the loop logs the
+// deadlock once at warning level, hands it to an Observer that implements
+// DeadlockObserver, and lists it in Loop.Deadlocks while it holds; it
+// changes nothing of the waits.
+//
+// The cost is a few stores per step, under the lock the loop takes then
+// anyway, about 5 ns per primitive made (its creation site and task), and
+// 40 bytes per primitive; a primitive whose state changes is copied for
+// readers once per step. The deadlock walk runs only when a task must
+// actually wait for a Lock or Semaphore.
+//
 // While a CPU profile is being taken, each task's goroutine carries the
 // pprof labels task.id, task.name and loop, so `go tool pprof
 // -tagfocus task.name=NAME` splits a profile per task. (Building a label

@@ -13,8 +13,7 @@ import (
 // A Future costs one allocation; awaiting it does not allocate once its
 // waiter list has grown.
 type Future[T any] struct {
-	res     resource
-	loop    *Loop
+	res     resource // res.by is the task that made it: its loop is f's
 	done    bool
 	val     T
 	err     error
@@ -33,8 +32,7 @@ func NewFuture[T any](ctx context.Context) *Future[T] {
 	if t == nil {
 		panic("runtime: NewFuture called with a context that belongs to no task")
 	}
-	f := &Future[T]{loop: t.loop}
-	f.res.initIn(resFuture, pc, t)
+	f := &Future[T]{res: resource{pc: pc, by: t, created: t.loop.now, kind: resFuture}}
 	f.waiters.ts = f.buf[:0]
 	return f
 }
@@ -61,7 +59,7 @@ func (f *Future[T]) resolve(v T, err error) bool {
 		return false
 	}
 	f.done, f.val, f.err = true, v, err
-	f.waiters.wakeAll(f.loop)
+	f.waiters.wakeAll(f.res.by.loop)
 	return true
 }
 
@@ -90,7 +88,7 @@ func (f *Future[T]) Await(ctx context.Context) (T, error) {
 	if err != nil {
 		return zero, err
 	}
-	if f.loop != cur.loop {
+	if f.res.by.loop != cur.loop {
 		return zero, fmt.Errorf("runtime: Future.Await: %w", ErrWrongLoop)
 	}
 	if err := cur.waitOn(&f.waiters, awaitFuture, &f.res, nil, func() bool { return f.done }); err != nil {
@@ -197,7 +195,7 @@ func (cur *task) waitOn(q *waitq, kind awaitKind, r *resource, o resOwner, ready
 		return nil
 	}
 	l := cur.loop
-	desc := awaitDesc{kind: kind, res: r}
+	desc := awaitAt{awaitDesc: waitRes(kind, r)}
 	l.resID(r)
 	q.add(cur)
 	if o != nil {
@@ -259,21 +257,17 @@ func (cur *task) waitGrant(q *waitq, kind awaitKind, g grantor, r *resource, o r
 	l.resID(r)
 	q.add(cur)
 	l.touch(r, o)
-	desc := awaitDesc{kind: kind, res: r}
-	if g != nil {
-		cur.waitG = g
-		if !g.free() {
-			l.checkDeadlock(cur, g)
-		}
+	desc := awaitAt{awaitDesc: waitRes(kind, r)}
+	if g != nil && !g.free() {
+		l.checkDeadlock(cur, g)
 	}
+	cur.waitsGrant = g != nil
 	for !cur.grant && !cur.cancelPending {
 		cur.parkAt(&desc)
 	}
-	if g != nil {
-		cur.waitG = nil
-		if cur.deadlocked {
-			l.clearDeadlocks(cur)
-		}
+	cur.waitsGrant = false
+	if cur.deadlocked {
+		l.clearDeadlocks(cur)
 	}
 	granted := cur.grant
 	cur.grant = false

@@ -43,6 +43,7 @@ type Loop struct {
 	stageBuf      [64]uintptr
 	stageN        int
 	stage         awaitDesc // what the running task awaits, staged by park
+	stageSince    int64     // since when it awaits it (parkAt), 0: from this step's end
 	last          *task     // task whose step ended and is not yet published
 	lastStart     int64
 	wakeTimer     *time.Timer
@@ -600,8 +601,9 @@ func (l *Loop) endLocked(t *task, end int64) {
 	l.changedLocked(t)
 	t.pub.suspended = end
 	t.pub.await = l.stage
-	if t.pub.await.since == 0 {
-		t.pub.await.since = end // the first suspension of this await (parkAt)
+	t.pub.since = l.stageSince
+	if t.pub.since == 0 {
+		t.pub.since = end // the first suspension of this await (parkAt)
 	}
 	if n := l.stageN; n > 0 && !slices.Equal(t.pub.stk, l.stageBuf[:n]) {
 		// Published stacks are immutable, so snapshots copy only the slice

@@ -11,6 +11,7 @@ import "context"
 // Create one with NewQueue; a zero Queue is an unbounded queue.
 type Queue[T any] struct {
 	res        resource
+	ps         pubState
 	loop       *Loop
 	maxsize    int
 	items      []T
@@ -39,6 +40,8 @@ func (q *Queue[T]) publish(p *resPub) {
 	p.waiters = taskIDsOf(p.waiters, q.getters.ts)
 	p.putters = taskIDsOf(p.putters, q.putters.ts)
 }
+
+func (q *Queue[T]) state() *pubState { return &q.ps }
 
 func (q *Queue[T]) busy() bool {
 	return q.getters.len() > 0 || q.putters.len() > 0 || q.joiners.len() > 0

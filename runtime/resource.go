@@ -40,18 +40,25 @@ var resKindNames = [...]string{"", "future", "event", "lock", "semaphore", "queu
 
 func (k resKind) String() string { return resKindNames[k] }
 
-// resource is the identity of an awaitable. Fields other than dirty,
-// listed and pub are written before the loop publishes the resource and
-// never after, so readers may read them once they found it under loop.mu.
+// resource is the identity of an awaitable (40 bytes). Its fields are
+// written before the loop publishes the resource and never after (but a
+// sweep clears by, under loop.mu), so readers may read them once they found
+// it under loop.mu.
 type resource struct {
 	id      uint64  // 0 until the loop needs one (Loop.resID)
 	pc      uintptr // return address in the user's NewX or ToThread call
 	by      *task   // the task that made it, nil outside a task
 	created int64   // loop clock of the creating step's start, 0 if unknown
 	kind    resKind
-	dirty   bool    // in loop.dirty (loop goroutine)
-	listed  bool    // in loop.resReg (loop goroutine)
-	pub     *resPub // published state, guarded by loop.mu; nil until published
+}
+
+// pubState is how a primitive that publishes its state (Event, Lock,
+// Semaphore, Queue) stands with its loop. A Future, a TaskGroup and a
+// ToThread call have none: their waiters are read from task records.
+type pubState struct {
+	dirty  bool    // in loop.dirty (loop goroutine)
+	listed bool    // in loop.resReg (loop goroutine)
+	pub    *resPub // published state, guarded by loop.mu; nil until published
 }
 
 // resPub is the published state of a primitive (guarded by loop.mu).
@@ -70,6 +77,8 @@ type resOwner interface {
 	// busy reports whether a live task holds it or waits on it (loop
 	// goroutine).
 	busy() bool
+	// state returns how it stands with its loop.
+	state() *pubState
 }
 
 type dirtyRes struct {
@@ -151,11 +160,15 @@ func (r *resource) initIn(kind resKind, pc uintptr, t *task) {
 // touch marks r's state as changed: the loop publishes it with the step
 // (loop goroutine). l may be nil (a primitive not bound to a loop yet).
 func (l *Loop) touch(r *resource, o resOwner) {
-	if r.dirty || l == nil {
+	if l == nil {
+		return
+	}
+	ps := o.state()
+	if ps.dirty {
 		return
 	}
 	l.resID(r)
-	r.dirty = true
+	ps.dirty = true
 	l.dirty = append(l.dirty, dirtyRes{r, o})
 }
 
@@ -174,18 +187,18 @@ func (r *resource) madeByLive() bool {
 // has doubled since the last sweep (loop goroutine, under l.mu).
 func (l *Loop) publishResLocked() {
 	for i, d := range l.dirty {
-		r := d.r
-		r.dirty = false
-		if r.pub == nil {
-			r.pub = new(resPub)
+		r, ps := d.r, d.o.state()
+		ps.dirty = false
+		if ps.pub == nil {
+			ps.pub = new(resPub)
 		}
-		d.o.publish(r.pub)
-		if !r.listed && (d.o.busy() || r.madeByLive()) {
+		d.o.publish(ps.pub)
+		if !ps.listed && (d.o.busy() || r.madeByLive()) {
 			if l.resReg == nil {
 				l.resReg = make(map[uint64]dirtyRes)
 			}
 			l.resReg[r.id] = d
-			r.listed = true
+			ps.listed = true
 		}
 		l.dirty[i] = dirtyRes{}
 	}
@@ -203,7 +216,7 @@ func (l *Loop) sweepResLocked() {
 		if d.o.busy() || d.r.madeByLive() {
 			continue
 		}
-		d.r.listed = false
+		d.o.state().listed = false
 		if d.r.by != nil && d.r.by.done() {
 			d.r.by = nil // do not keep a dead task's record alive
 		}
@@ -238,48 +251,79 @@ func taskIDsOf(dst []uint64, ts []*task) []uint64 {
 // task (a package variable, a zero value) has no creation site, CreatedBy 0
 // and gets its id when a task first uses it.
 func (l *Loop) Resources() []ResourceInfo {
+	// ref is what is copied under the lock: a registry entry (task 0, with
+	// its published state, whose slices point into ids) or a task's wait.
+	type ref struct {
+		r    *resource
+		by   uint64
+		task uint64
+		pub  resPub
+	}
+	// Allocate outside the lock, as snapshots do: the loop must not wait
+	// for the allocator.
+	l.mu.Lock()
+	n, nids := l.nlive+len(l.resReg), 0
+	for _, d := range l.resReg {
+		if p := d.o.state().pub; p != nil {
+			nids += len(p.holders) + len(p.waiters) + len(p.putters)
+		}
+	}
+	l.mu.Unlock()
+	refs := make([]ref, 0, n+n/8+16)
+	ids := make([]uint64, 0, nids+nids/8+16)
+	clone := func(src []uint64) []uint64 {
+		start := len(ids)
+		ids = append(ids, src...)
+		return ids[start:len(ids):len(ids)]
+	}
+	l.mu.Lock()
+	for _, d := range l.resReg {
+		x := ref{r: d.r}
+		if d.r.by != nil {
+			x.by = d.r.by.id // r.by is cleared by sweeps: read under l.mu
+		}
+		if p := d.o.state().pub; p != nil {
+			x.pub = *p
+			x.pub.holders, x.pub.waiters, x.pub.putters = clone(p.holders), clone(p.waiters), clone(p.putters)
+		}
+		refs = append(refs, x)
+	}
+	for _, t := range l.live {
+		if t == nil || t.done() || t == l.cur || t.pub.started == 0 {
+			continue
+		}
+		if r := t.pub.await.rsc(); r != nil {
+			x := ref{r: r, task: t.id}
+			if r.by != nil {
+				x.by = r.by.id
+			}
+			refs = append(refs, x)
+		}
+	}
+	l.mu.Unlock()
+
 	type entry struct {
 		r       *resource
 		pub     resPub
 		derived []uint64 // waiters (or a ToThread call's holder) from task records
 		by      uint64
+		kind    resKind
 	}
-	l.mu.Lock()
 	byRes := make(map[*resource]*entry)
-	get := func(r *resource) *entry {
-		e := byRes[r]
+	for i := range refs {
+		x := &refs[i]
+		e := byRes[x.r]
 		if e == nil {
-			e = &entry{r: r}
-			if r.by != nil {
-				e.by = r.by.id // r.by is cleared by sweeps: read under l.mu
-			}
-			if r.pub != nil {
-				p := r.pub
-				e.pub = resPub{
-					holders: slices.Clone(p.holders), waiters: slices.Clone(p.waiters), putters: slices.Clone(p.putters),
-					len: p.len, cap: p.cap, set: p.set, lastSet: p.lastSet, lastCleared: p.lastCleared,
-				}
-			}
-			byRes[r] = e
+			e = &entry{r: x.r, kind: x.r.kind, by: x.by, pub: x.pub}
+			byRes[x.r] = e
 		}
-		return e
-	}
-	for _, t := range l.live {
-		if t == nil || t.done() || t == l.cur {
-			continue
-		}
-		if r := t.pub.await.res; r != nil && t.pub.started != 0 {
-			e := get(r)
-			switch r.kind {
+		if x.task != 0 {
+			switch e.kind {
 			case resFuture, resTaskGroup, resThread:
-				e.derived = append(e.derived, t.id)
+				e.derived = append(e.derived, x.task)
 			}
 		}
 	}
-	for _, d := range l.resReg {
-		get(d.r)
-	}
-	l.mu.Unlock()
 
 	fc := l.readerFrames()
 	defer l.rfcMu.Unlock()
@@ -287,18 +331,18 @@ func (l *Loop) Resources() []ResourceInfo {
 	for _, e := range byRes {
 		r := e.r
 		ri := ResourceInfo{
-			ID: r.id, Kind: r.kind.String(), CreatedAt: fc.frame(r.pc), Created: l.wall(r.created),
+			ID: r.id, Kind: e.kind.String(), CreatedAt: fc.frame(r.pc), Created: l.wall(r.created),
 			Holders: e.pub.holders, Waiters: e.pub.waiters, Putters: e.pub.putters,
 			Len: e.pub.len, Cap: e.pub.cap, Set: e.pub.set,
 			LastSet: l.wall(e.pub.lastSet), LastCleared: l.wall(e.pub.lastCleared),
 		}
 		ri.CreatedBy = e.by
-		switch r.kind {
+		switch e.kind {
 		case resThread:
 			ri.Holders = e.derived
 		case resFuture, resTaskGroup:
 			ri.Waiters = e.derived
-			if r.kind == resTaskGroup && e.by != 0 {
+			if e.kind == resTaskGroup && e.by != 0 {
 				ri.Holders = []uint64{e.by} // its owner
 			}
 		}

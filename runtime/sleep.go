@@ -25,7 +25,7 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	l := cur.loop
 	cur.tm.t = cur
 	l.addTimer(&cur.tm, l.clock()+int64(d))
-	desc := awaitDesc{kind: awaitSleep, d: int64(d), until: cur.tm.when}
+	desc := awaitAt{awaitDesc: awaitDesc{kind: awaitSleep, d: int64(d), until: cur.tm.when}}
 	for cur.tm.idx >= 0 { // until the timer fires
 		cur.parkAt(&desc)
 		if cur.cancelPending {

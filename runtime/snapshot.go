@@ -133,7 +133,7 @@ func (l *Loop) snapshotRaw() ([]rawTask, LoopSnapshot, time.Duration) {
 			continue // ended; retired at the loop's next step
 		}
 		// Published stacks are immutable: sharing the slice is safe.
-		raws = append(raws, rawTask{t: t, state: st, rec: t.pub, run: t == l.cur, recent: sv.recent(&t.pub)})
+		raws = append(raws, rawTask{t: t, state: st, rec: t.pub, run: t == l.cur, recent: sv.recent(t)})
 	}
 	// Await texts read waiter lists, which are immutable once published.
 	held := time.Duration(l.clock() - t0)
@@ -269,7 +269,7 @@ func (l *Loop) info(ti *TaskInfo, r *rawTask, fc frameCache, sc stackCache) {
 		ti.SuspendedAt = fc.suspension(rec.stk)
 		ti.Awaiting = rec.await.text(l)
 		ti.Awaits = rec.await.taskIDs()
-		ti.Wait = rec.await.info(l)
+		ti.Wait = rec.await.info(l, rec.since)
 		if rec.await.until > 0 {
 			ti.Until = l.wall(rec.await.until)
 		}
@@ -290,7 +290,7 @@ func (l *Loop) Task(id uint64) (TaskInfo, bool) {
 		}
 		if t.id == id {
 			_, sv := l.statsLocked(l.clock())
-			r = rawTask{t: t, state: State(t.state.Load()), rec: t.pub, run: t == l.cur, recent: sv.recent(&t.pub)}
+			r = rawTask{t: t, state: State(t.state.Load()), rec: t.pub, run: t == l.cur, recent: sv.recent(t)}
 			r.rec.stk = t.pub.stk
 			found = true
 			break

@@ -35,6 +35,9 @@ func (l *Loop) statsStepLocked(now, readyAt int64) {
 
 // rotateLocked moves the buckets on to the one that holds now.
 func (s *loopStats) rotateLocked(now int64) {
+	if now-s.winStart < statsBucket && s.winStart != 0 {
+		return // the common case: no division
+	}
 	if s.winStart == 0 {
 		s.winStart = 1
 	}
@@ -59,14 +62,14 @@ func (l *Loop) addBusyLocked(t *task, busy, end int64) {
 	s.rotateLocked(end)
 	s.busyCur += busy
 	r := &t.pub
-	if r.winGen != s.winGen {
-		if r.winGen+1 == s.winGen {
+	if t.winGen != s.winGen {
+		if t.winGen+1 == s.winGen {
 			r.busyPrev = r.busyCur
 		} else {
 			r.busyPrev = 0
 		}
 		r.busyCur = 0
-		r.winGen = s.winGen
+		t.winGen = s.winGen
 	}
 	r.busyCur += busy
 }
@@ -76,10 +79,11 @@ type statsView struct {
 	gen uint32 // the generation of the bucket that holds now
 }
 
-// recent returns how long the steps of the task whose record is r ran in
-// the window v sees.
-func (v statsView) recent(r *record) time.Duration {
-	switch v.gen - r.winGen {
+// recent returns how long the steps of t ran in the window v sees (under
+// loop.mu).
+func (v statsView) recent(t *task) time.Duration {
+	r := &t.pub
+	switch v.gen - t.winGen {
 	case 0:
 		return time.Duration(r.busyCur + r.busyPrev)
 	case 1:

@@ -10,6 +10,7 @@ import (
 // methods on the loop goroutine.
 type Event struct {
 	res         resource
+	ps          pubState
 	loop        *Loop
 	home        *Loop // the loop of the task that made it, until it binds
 	set         bool
@@ -72,6 +73,8 @@ func (e *Event) publish(p *resPub) {
 	p.waiters = taskIDsOf(p.waiters, e.waiters.ts)
 }
 
+func (e *Event) state() *pubState { return &e.ps }
+
 func (e *Event) busy() bool { return e.waiters.len() > 0 }
 
 // IsSet reports whether the flag is set.
@@ -106,6 +109,7 @@ func (e *Event) Wait(ctx context.Context) error {
 // goroutine.
 type Lock struct {
 	res     resource
+	ps      pubState
 	loop    *Loop
 	locked  bool
 	holder  *task // the task that acquired it, nil while free or handed to a waiter
@@ -195,6 +199,8 @@ func (m *Lock) publish(p *resPub) {
 	p.waiters = taskIDsOf(p.waiters, m.waiters.ts)
 }
 
+func (m *Lock) state() *pubState { return &m.ps }
+
 func (m *Lock) busy() bool {
 	return m.holder != nil && !m.holder.done() || m.waiters.len() > 0
 }
@@ -213,6 +219,7 @@ func (m *Lock) Locked() bool { return m.locked }
 // loop goroutine.
 type Semaphore struct {
 	res     resource
+	ps      pubState
 	loop    *Loop
 	value   int
 	initial int
@@ -295,6 +302,8 @@ func (s *Semaphore) publish(p *resPub) {
 	p.waiters = taskIDsOf(p.waiters, s.waiters.ts)
 	p.len, p.cap = s.value, s.initial
 }
+
+func (s *Semaphore) state() *pubState { return &s.ps }
 
 func (s *Semaphore) busy() bool {
 	for _, t := range s.held {

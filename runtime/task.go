@@ -160,7 +160,8 @@ type task struct {
 	// state, so that a snapshot walking the live list touches as few cache
 	// lines per task as it can.
 	pub     record
-	liveIdx int32 // position in loop.live
+	liveIdx int32  // position in loop.live
+	winGen  uint32 // the stats bucket pub.busyCur belongs to (stats.go)
 	endTime int64
 	chg     change // its place in the loop's change list (changes.go)
 
@@ -200,8 +201,8 @@ type task struct {
 	listeners     []*waiter // tasks waiting for this one to end
 	listenBuf     [1]*waiter
 	waitingOn     *waiter // what this task awaits, while it does
-	waitG         grantor // the Lock or Semaphore it waits for, while it does (deadlock.go)
 	deadlocked    bool    // it is in one of loop.deadlocks
+	waitsGrant    bool    // it is parked in waitGrant on a Lock or Semaphore (next to listeners: Gather's listen reads both)
 	tm            timer
 	extra         *taskExtra
 }
@@ -229,10 +230,10 @@ type record struct {
 	suspended int64 // when it last suspended
 	stk       []uintptr
 	await     awaitDesc
+	since     int64       // since when it waits at this await (loop clock; awaitAt)
 	cancel    *cancelInfo // immutable once published
 	busyCur   int64       // busy time in the loop's current stats bucket (stats.go)
 	busyPrev  int64       // in the bucket before it
-	winGen    uint32      // the bucket busyCur belongs to
 }
 
 // cancelInfo is the last cancel request's message and who made it, when

@@ -71,7 +71,7 @@ func ToThread[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 		v, err = runProtected(fn)
 		goexit = false
 	})
-	desc := awaitDesc{kind: awaitThread, res: &res.res}
+	desc := awaitAt{awaitDesc: waitRes(awaitThread, &res.res)}
 	for {
 		// A pending cancellation wins, even over work that finished in the
 		// same iteration, as in every other await (waitOn, waitGrant).

@@ -135,7 +135,7 @@ func AsCompleted[T any](ctx context.Context, tasks []*Task[T], opts ...WaitOptio
 		defer w.unlisten()
 		l := cur.loop
 		deadline := cfg.deadline(l)
-		desc := awaitDesc{kind: awaitAsCompleted, w: w, until: deadline, d: int64(cfg.timeout)}
+		desc := awaitAt{awaitDesc: waitTasks(awaitAsCompleted, w, deadline, cfg.timeout)}
 		var tm timer
 		tm.idx = -1
 		tm.t = cur
