@@ -263,6 +263,9 @@ func (l *Loop) shutdown() {
 	}
 	l.status.Store(loopClosed)
 	l.loopG.Store(0)
+	// The coroutines' goroutines have ended and their identities may be
+	// reused: no goroutine may pass for the loop's any more (onLoop).
+	l.steppingG.Store(0)
 	unregister(l)
 	// Anything posted after close: fail submitted tasks, drop the rest.
 	l.drainClosed()
