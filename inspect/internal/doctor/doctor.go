@@ -170,9 +170,13 @@ type view struct {
 	in   *Loop
 	opts Options
 	now  time.Time
-	d    time.Duration
-	byID map[uint64]*runtime.TaskInfo
-	res  map[uint64]*runtime.ResourceInfo
+	// alive is when the loop last could run its tasks: now, or when the
+	// step blocking it now began. Waits and ignored cancels are counted up
+	// to it: a task cannot be stuck for the time a blocked loop kept it.
+	alive time.Time
+	d     time.Duration
+	byID  map[uint64]*runtime.TaskInfo
+	res   map[uint64]*runtime.ResourceInfo
 	// blockers are the tasks that blocked the loop recently (their time
 	// is a blocking finding, not a hog's).
 	blockers map[uint64]bool
@@ -182,11 +186,14 @@ type view struct {
 }
 
 func newView(in *Loop, opts Options) *view {
-	v := &view{in: in, opts: opts, now: opts.Now, d: opts.StuckAfter,
+	v := &view{in: in, opts: opts, now: opts.Now, alive: opts.Now, d: opts.StuckAfter,
 		byID:     make(map[uint64]*runtime.TaskInfo, len(in.Snapshot.Tasks)),
 		res:      make(map[uint64]*runtime.ResourceInfo, len(in.Resources)),
 		blockers: make(map[uint64]bool),
 		told:     make(map[uint64]bool),
+	}
+	if b := in.Snapshot.Blocking; b != nil && !b.Started.IsZero() && b.Started.Before(v.alive) {
+		v.alive = b.Started
 	}
 	for i := range in.Snapshot.Tasks {
 		t := &in.Snapshot.Tasks[i]
@@ -275,6 +282,12 @@ func since(t *runtime.TaskInfo) time.Time {
 		return t.Wait.Since
 	}
 	return t.Suspended
+}
+
+// waited is how long t has waited at its suspension point while the loop
+// could run (up to v.alive).
+func (v *view) waited(t *runtime.TaskInfo) time.Duration {
+	return max(0, v.alive.Sub(since(t)))
 }
 
 // external reports whether t's wait can end without another task: a

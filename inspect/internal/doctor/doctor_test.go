@@ -269,6 +269,25 @@ func TestDiagnose(t *testing.T) {
 			want: []string{"blocking/error n=1 [5@252]", "blocking/warning n=1 [6@140]"},
 		},
 		{
+			name: "a blocked loop: waits and cancels count only while it could run",
+			in: func() Loop {
+				l := loop(alive,
+					runtime.TaskInfo{ID: 5, Name: "hog", State: runtime.Pending, Running: true, SpawnedAt: at(120)},
+					with(task(6, "waiter", 130, 131, "future", 21*time.Second), res(0)),
+					with(task(7, "asked", 140, 141, "sleep", 21*time.Second), func(t *runtime.TaskInfo) {
+						sleeping(t)
+						t.State = runtime.Cancelling
+						t.CancelRequested = t0.Add(-15 * time.Second)
+					}),
+				)
+				now := runtime.BlockEvent{TaskID: 5, TaskName: "hog", Started: t0.Add(-20 * time.Second), Duration: 20 * time.Second,
+					Ongoing: true, At: at(125), Call: "time.Sleep"}
+				l.Snapshot.Current, l.Snapshot.Blocking = 5, &now
+				return l
+			}(),
+			want: []string{"blocking/error n=1 [5@125]"},
+		},
+		{
 			name: "cancel ignored",
 			in: loop(alive,
 				with(task(7, "stubborn", 70, 75, "sleep", time.Second), func(t *runtime.TaskInfo) {
@@ -373,5 +392,32 @@ func TestDiagnoseEmpty(t *testing.T) {
 	d := Diagnose(nil, Options{})
 	if d.Findings == nil || len(d.Findings) != 0 {
 		t.Errorf("Diagnose(nil) = %#v, want an empty, non-nil list", d.Findings)
+	}
+}
+
+// TestNeedResources checks when Collect reads the loop's awaitables (which
+// pauses the loop longer): only when a finding may need them.
+func TestNeedResources(t *testing.T) {
+	opts := Options{StuckAfter: 10 * time.Second, Now: t0}
+	cases := []struct {
+		name string
+		ts   []runtime.TaskInfo
+		want bool
+	}{
+		{"nothing", nil, false},
+		{"sleeps and young waits", []runtime.TaskInfo{
+			with(task(1, "s", 1, 2, "sleep", time.Hour), sleeping),
+			task(2, "f", 1, 3, "future", time.Second),
+			with(task(3, "g", 1, 4, "gather", time.Hour), awaits(1)),
+		}, false},
+		{"a lock wait", []runtime.TaskInfo{task(1, "l", 1, 2, "lock", time.Millisecond)}, true},
+		{"a semaphore wait", []runtime.TaskInfo{task(1, "l", 1, 2, "semaphore", time.Millisecond)}, true},
+		{"an old future wait", []runtime.TaskInfo{task(1, "f", 1, 2, "future", time.Minute)}, true},
+		{"an old queue wait", []runtime.TaskInfo{task(1, "q", 1, 2, "queue.get", time.Minute)}, true},
+	}
+	for _, c := range cases {
+		if got := needResources(c.ts, opts); got != c.want {
+			t.Errorf("%s: needResources = %v, want %v", c.name, got, c.want)
+		}
 	}
 }

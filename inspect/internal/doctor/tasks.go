@@ -15,7 +15,7 @@ import (
 func (v *view) cancelIgnored(out []wire.Finding) []wire.Finding {
 	for i := range v.in.Snapshot.Tasks {
 		t := &v.in.Snapshot.Tasks[i]
-		if t.State != runtime.Cancelling || t.CancelRequested.IsZero() || v.now.Sub(t.CancelRequested) < v.d {
+		if t.State != runtime.Cancelling || t.CancelRequested.IsZero() || v.alive.Sub(t.CancelRequested) < v.d {
 			continue
 		}
 		v.told[t.ID] = true
@@ -34,7 +34,7 @@ func (v *view) cancelIgnored(out []wire.Finding) []wire.Finding {
 		out = append(out, wire.Finding{
 			Kind: wire.KindCancelIgnored, Severity: wire.SeverityWarning,
 			Summary: fmt.Sprintf("Task %q was asked to cancel %s ago%s and has not ended%s; it %s.",
-				t.Name, human(v.now.Sub(t.CancelRequested)), asked, where, now),
+				t.Name, human(v.alive.Sub(t.CancelRequested)), asked, where, now),
 			Tasks: []wire.FindingTask{v.ref(t)},
 			Sites: sites(t.CancelAt, t.SpawnedAt),
 			Fix:   "When an await returns an error wrapping runtime.ErrCancelled (errors.Is(err, context.Canceled)), clean up and return it instead of going on.",

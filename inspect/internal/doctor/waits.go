@@ -160,7 +160,7 @@ func (v *view) leaks(out []wire.Finding) []wire.Finding {
 			continue
 		}
 		oldest, newest := ts[0].Created, ts[0].Created
-		waited := since(ts[0])
+		waited := ts[0]
 		for _, t := range ts {
 			if t.Created.Before(oldest) {
 				oldest = t.Created
@@ -168,12 +168,12 @@ func (v *view) leaks(out []wire.Finding) []wire.Finding {
 			if t.Created.After(newest) {
 				newest = t.Created
 			}
-			if s := since(t); s.Before(waited) {
-				waited = s
+			if v.waited(t) > v.waited(waited) {
+				waited = t
 			}
 		}
 		span := newest.Sub(oldest)
-		if span < v.d || v.now.Sub(newest) > max(v.d, span/4) || v.now.Sub(waited) < v.d {
+		if span < v.d || v.now.Sub(newest) > max(v.d, span/4) || v.waited(waited) < v.d {
 			continue // made at once (a pool), no longer growing, or young
 		}
 		rate := float64(len(ts)-1) / span.Seconds()
@@ -187,7 +187,7 @@ func (v *view) leaks(out []wire.Finding) []wire.Finding {
 		out = append(out, wire.Finding{
 			Kind: wire.KindLeak, Severity: wire.SeverityWarning, Count: len(ts),
 			Summary: fmt.Sprintf("%d tasks spawned at %s (%s) pile up waiting on %s at %s: %s more every second, the oldest for %s, and none has finished.",
-				len(ts), short(k.spawned), names(ts), k.kind, short(k.at), strconv.FormatFloat(rate, 'f', 1, 64), human(v.now.Sub(waited))),
+				len(ts), short(k.spawned), names(ts), k.kind, short(k.at), strconv.FormatFloat(rate, 'f', 1, 64), human(v.waited(waited))),
 			Tasks: v.refs(ts),
 			Sites: sites(k.spawned, k.at, made),
 			Fix:   "These tasks wait for something that never comes: make sure it is resolved (or the task cancelled) on every path, or await it with a timeout (runtime.WaitFor), and stop spawning tasks that cannot finish.",
@@ -201,7 +201,7 @@ func (v *view) leaks(out []wire.Finding) []wire.Finding {
 // grouped. A consumer waiting on an empty queue is info.
 func (v *view) stuck(out []wire.Finding) []wire.Finding {
 	order, m := v.groups(func(t *runtime.TaskInfo) bool {
-		if external(t) || !v.now.Add(-v.d).After(since(t)) {
+		if external(t) || v.waited(t) <= v.d {
 			return false
 		}
 		switch waitKind(t) {
@@ -218,9 +218,9 @@ func (v *view) stuck(out []wire.Finding) []wire.Finding {
 
 func (v *view) stuckFinding(k groupKey, ts []*runtime.TaskInfo) wire.Finding {
 	first := ts[0]
-	longest := v.now.Sub(since(first))
+	longest := v.waited(first)
 	for _, t := range ts {
-		longest = max(longest, v.now.Sub(since(t)))
+		longest = max(longest, v.waited(t))
 	}
 	r := v.res[first.Wait.Resource]
 	if first.Wait.Resource == 0 {
