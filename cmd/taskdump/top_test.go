@@ -381,7 +381,7 @@ func TestTopGone(t *testing.T) {
 	th.send(topGoneMsg{reason: "process 4242 exited"})
 	th.keys("c")
 	v := th.m.View()
-	for _, want := range []string{"process 4242 exited; showing the last state", "ENDED 03:04:05", "handler-12"} {
+	for _, want := range []string{"process 4242 exited; showing the last state", "ENDED 03:04:05", "12 handler"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("view lacks %q:\n%s", want, v)
 		}

@@ -273,8 +273,9 @@ func taskCells(t *wire.Task, now time.Time) [numCols]string {
 var flexCols = []int{colName, colAwaiting, colLocation}
 
 // colWidths fits the columns in w: each fixed column as wide as its
-// widest cell, the text columns at least 8 wide, then widened in turn
-// while their cells want it and room is left.
+// widest cell, the text columns at least 8 wide, then LOCATION, NAME and
+// AWAITING widened to 14 in that order, then in turn while their cells
+// want it and room is left.
 func colWidths(w int, heads [numCols]string, cells [][numCols]string) [numCols]int {
 	var want, got [numCols]int
 	for c := range numCols {
@@ -293,6 +294,14 @@ func colWidths(w int, heads [numCols]string, cells [][numCols]string) [numCols]i
 	for _, c := range flexCols {
 		got[c] = min(want[c], max(ansi.StringWidth(heads[c]), 8))
 		room -= got[c]
+	}
+	// A whole file:line first, then names, then what is awaited, up to 14
+	// columns each; then all of them in turn.
+	for _, c := range []int{colLocation, colName, colAwaiting} {
+		if add := min(max(min(want[c], 14)-got[c], 0), max(room, 0)); add > 0 {
+			got[c] += add
+			room -= add
+		}
 	}
 	for room > 0 {
 		grew := false
