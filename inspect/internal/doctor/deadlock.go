@@ -60,14 +60,12 @@ func (v *view) deadlocks(out []wire.Finding) []wire.Finding {
 		changed = false
 		for id := range in {
 			e := g[id]
-			keep := !e.any
+			inStuck := func(to uint64) bool { return in[to] }
+			// One waker acting frees an any-wait; a wait on each needs
+			// all of them, so one stuck waker keeps it stuck.
+			keep := slices.ContainsFunc(e.to, inStuck)
 			if e.any {
-				keep = true
-				for _, to := range e.to {
-					keep = keep && in[to]
-				}
-			} else {
-				keep = slices.ContainsFunc(e.to, func(to uint64) bool { return in[to] })
+				keep = !slices.ContainsFunc(e.to, func(to uint64) bool { return !in[to] })
 			}
 			if !keep {
 				delete(in, id)

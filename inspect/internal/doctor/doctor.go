@@ -209,8 +209,7 @@ func newView(in *Loop, opts Options) *view {
 func (v *view) diagnose(out []wire.Finding) []wire.Finding {
 	out = v.blocking(out)
 	out = v.deadlocks(out)
-	stalled := false
-	out, stalled = v.stalled(out)
+	out, stalled := v.stalled(out)
 	out = v.cancelIgnored(out)
 	out = v.leaks(out)
 	if !stalled {
