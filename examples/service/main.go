@@ -9,6 +9,7 @@
 //	taskdump tasks $!
 //	taskdump tree $!
 //	taskdump blocking $!
+//	taskdump doctor $!
 //	taskdump cancel $! --name 'stuck-*' --wait
 //
 // It runs until interrupted (or for -duration), then cancels its tasks and
