@@ -52,6 +52,7 @@
 //	curl --unix-socket $S http://x/v1/process
 //	curl --unix-socket $S -o tasks.pb.gz http://x/v1/profile/tasks
 //	curl --unix-socket $S -o blocking.pb.gz http://x/v1/profile/blocking
+//	curl --unix-socket $S 'http://x/v1/doctor?stuck_after=10s'
 //
 // The two profiles are gzipped pprof protocol buffers built by package
 // taskprof (application/octet-stream, offered as a download): open them
