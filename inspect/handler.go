@@ -174,6 +174,7 @@ var routes = []struct {
 	{"GET /v1/snapshot", (*handler).serveSnapshot},
 	{"GET /v1/profile/{kind}", (*handler).serveProfile},
 	{"GET /v1/doctor", (*handler).serveDoctor},
+	{"GET /v1/resources", (*handler).serveResources},
 }
 
 // newMux registers routes and, for every other path, unmatched, which

@@ -410,7 +410,7 @@ func TestRoutesServeWirePaths(t *testing.T) {
 		}
 	}
 	for _, p := range []string{wire.PathProcess, wire.PathLoops, wire.PathTasks, wire.PathTree, wire.PathBlocking,
-		wire.PathHistory, wire.PathSnapshot, wire.PathTask + "{id}", wire.PathProfile + "{kind}", wire.PathDoctor} {
+		wire.PathHistory, wire.PathSnapshot, wire.PathTask + "{id}", wire.PathProfile + "{kind}", wire.PathDoctor, wire.PathResources} {
 		if !slices.Contains(patterns, p) {
 			t.Errorf("wire path %s has no route", p)
 		}

@@ -547,6 +547,13 @@ func (c *Client) Blocking(ctx context.Context) ([]wire.BlockEvent, error) {
 	return get[[]wire.BlockEvent](ctx, c, wire.PathBlocking, nil, c.maxSmall)
 }
 
+// Resources returns the awaitables of every loop (futures, events, locks,
+// semaphores, queues, task groups, ToThread calls), loop by loop: who
+// made each, who holds it and who waits on it.
+func (c *Client) Resources(ctx context.Context) ([]wire.Resource, error) {
+	return get[[]wire.Resource](ctx, c, wire.PathResources, nil, c.maxList)
+}
+
 // History returns the recently finished tasks of every loop, oldest first.
 func (c *Client) History(ctx context.Context) ([]wire.Task, error) {
 	return c.taskList(ctx, wire.PathHistory, nil)
