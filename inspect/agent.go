@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,6 +30,14 @@ type Options struct {
 	Dir string
 	// ReadOnly refuses cancel requests (403, code "read_only").
 	ReadOnly bool
+	// FlightRecorder is how much of the recent past the Agent's flight
+	// recorder keeps: the watch stream (wire.PathWatch) at one message a
+	// second, served at wire.PathFlight (taskdump record --flight). Zero
+	// means 30s; negative turns the recorder off. It keeps at most 32 MiB
+	// of messages, plus the state before the oldest (a copy of each live
+	// task's record), and costs one goroutine and one walk of what changed
+	// per second. A Handler has none.
+	FlightRecorder time.Duration
 }
 
 // Limits of the agent. Requests beyond them get a JSON error; nothing the
@@ -65,7 +74,8 @@ type Agent struct {
 // by a dead process with the same pid is replaced. A missing directory is
 // created with mode 0700; an existing one is never changed, and is refused
 // unless it is this user's and closed to group and others. The socket gets
-// mode 0600. An idle agent costs one goroutine blocked in accept.
+// mode 0600. An idle agent costs one goroutine blocked in accept, and its
+// flight recorder (Options.FlightRecorder) one more, awake once a second.
 func Listen(opts Options) (*Agent, error) {
 	dir := opts.Dir
 	if dir == "" {
@@ -111,6 +121,9 @@ func Listen(opts Options) (*Agent, error) {
 		ConnContext:    connContext,
 		ConnState:      a.ln.connState,
 	}
+	if opts.FlightRecorder >= 0 {
+		a.h.watch.startFlight(cmp.Or(opts.FlightRecorder, flightDefault))
+	}
 	go func() {
 		defer close(a.done)
 		if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -133,6 +146,7 @@ func (a *Agent) Close() error {
 		err := a.srv.Close()
 		<-a.done
 		a.h.shut()
+		a.h.watch.stopFlight()
 		if rerr := os.Remove(a.path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) && err == nil {
 			err = rerr
 		}

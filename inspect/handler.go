@@ -48,6 +48,7 @@ type handler struct {
 	// the write lock to wait for them, then marks the handler closed.
 	active sync.RWMutex
 	closed bool
+	watch  *watchHub // streams and the flight recorder (watch.go)
 }
 
 // shut waits for the requests in progress and refuses later ones.
@@ -62,6 +63,7 @@ func newHandler(opts Options, needPeer bool) *handler {
 		readOnly: opts.ReadOnly, needPeer: needPeer, self: os.Geteuid(),
 		sem: make(chan struct{}, maxInFlight), started: time.Now(), queueWait: maxQueueWait,
 	}
+	h.watch = newWatchHub(h)
 	h.mux = h.newMux()
 	return h
 }
@@ -174,6 +176,8 @@ var routes = []struct {
 	{"GET /v1/snapshot", (*handler).serveSnapshot},
 	{"GET /v1/profile/{kind}", (*handler).serveProfile},
 	{"GET /v1/doctor", (*handler).serveDoctor},
+	{"GET /v1/watch", (*handler).serveWatch},
+	{"GET /v1/flight", (*handler).serveFlight},
 	{"GET /v1/resources", (*handler).serveResources},
 }
 

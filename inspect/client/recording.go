@@ -1,0 +1,202 @@
+package client
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/taskdump/taskdump/inspect/wire"
+)
+
+// Recorder writes a recording (the format is wire.WatchMessage's
+// "Recording" section): a header line, then one message per line. It
+// writes to w as it goes, through a buffer that each Write flushes; it
+// neither compresses nor closes w (wrap w in a gzip.Writer for a .gz
+// file). Not safe for concurrent use.
+type Recorder struct {
+	// Flight marks the recording as a dump of the agent's flight recorder
+	// in its header; set it before the first Write.
+	Flight bool
+
+	w        io.Writer
+	started  time.Time
+	header   bool
+	buf      bytes.Buffer
+	msgs     int64
+	bytes    int64
+	tasks    map[uint64]struct{}
+	lastTime time.Time
+}
+
+// NewRecorder returns a Recorder writing to w.
+func NewRecorder(w io.Writer) *Recorder {
+	return &Recorder{w: w, started: time.Now(), tasks: make(map[uint64]struct{})}
+}
+
+// Write appends m to the recording. The first message must be a snapshot
+// (it carries the process the header describes): the header is written
+// with it.
+func (r *Recorder) Write(m *wire.WatchMessage) error {
+	r.buf.Reset()
+	enc := json.NewEncoder(&r.buf)
+	if !r.header {
+		if m.Type != wire.WatchSnapshot || m.Process == nil {
+			return fmt.Errorf("client: a recording starts with a snapshot, not a message of type %q", m.Type)
+		}
+		h := wire.RecordingHeader{Format: wire.RecordingFormat, Version: wire.RecordingVersion,
+			Schema: m.Process.Schema, Started: r.started, Flight: r.Flight, Process: *m.Process}
+		if err := enc.Encode(&h); err != nil {
+			return fmt.Errorf("client: recording header: %w", err)
+		}
+	}
+	if err := enc.Encode(m); err != nil {
+		return fmt.Errorf("client: recording message %d: %w", m.Seq, err)
+	}
+	n, err := r.w.Write(r.buf.Bytes())
+	r.bytes += int64(n)
+	if err != nil {
+		return fmt.Errorf("client: writing the recording: %w", err)
+	}
+	r.header = true
+	r.msgs++
+	r.lastTime = m.Time
+	for i := range m.Loops {
+		for _, t := range m.Loops[i].New {
+			r.tasks[t.ID] = struct{}{}
+		}
+		for _, e := range m.Loops[i].Ended {
+			r.tasks[e.ID] = struct{}{}
+		}
+	}
+	return nil
+}
+
+// Messages returns the number of messages written, Bytes the bytes
+// (before any compression), Tasks the number of distinct tasks the
+// messages listed (new or ended).
+func (r *Recorder) Messages() int64 { return r.msgs }
+
+// Bytes returns the bytes written, header included, before compression.
+func (r *Recorder) Bytes() int64 { return r.bytes }
+
+// Tasks returns the number of distinct tasks seen.
+func (r *Recorder) Tasks() int { return len(r.tasks) }
+
+// Recording reads a recording written by a Recorder (or taskdump record):
+// ReadRecording checks its header, Next returns its messages in order.
+type Recording struct {
+	Header wire.RecordingHeader
+
+	br      *bufio.Reader
+	zr      *gzip.Reader
+	maxLine int
+	line    int // lines read
+}
+
+// ReadRecording reads the header of the recording in r, gzip-compressed or
+// not (told by its first bytes, not by a file name). It refuses anything
+// that is not a recording, or one of a later version than this package
+// reads, with an error that says so. Each line is bounded
+// (wire.MaxRecordingLine), so a hostile file cannot make the reader hold
+// more than that at once.
+func ReadRecording(r io.Reader) (*Recording, error) {
+	return readRecording(r, wire.MaxRecordingLine)
+}
+
+func readRecording(r io.Reader, maxLine int) (*Recording, error) {
+	rec := &Recording{maxLine: maxLine}
+	br := bufio.NewReaderSize(r, 64<<10)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("client: reading a gzipped recording: %w", err)
+		}
+		zr.Multistream(false)
+		rec.zr = zr
+		br = bufio.NewReaderSize(zr, 64<<10)
+	}
+	rec.br = br
+	line, err := rec.readLine()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("client: not a taskdump recording: the file is empty")
+		}
+		return nil, fmt.Errorf("client: reading the recording's header: %w", err)
+	}
+	if err := json.Unmarshal(line, &rec.Header); err != nil || rec.Header.Format != wire.RecordingFormat {
+		return nil, fmt.Errorf("client: not a taskdump recording: its first line is not a header with format %q", wire.RecordingFormat)
+	}
+	if v := rec.Header.Version; v < 1 || v > wire.RecordingVersion {
+		return nil, fmt.Errorf("client: a recording of version %d; this reader reads version %d: upgrade taskdump", v, wire.RecordingVersion)
+	}
+	if err := wire.CheckSchema(rec.Header.Schema); err != nil {
+		return nil, fmt.Errorf("client: recording: %w", err)
+	}
+	return rec, nil
+}
+
+// Next returns the next message, or io.EOF after the last one. A last
+// line cut short (a recording whose writer was killed) is an error
+// wrapping io.ErrUnexpectedEOF, after the complete messages before it.
+func (rec *Recording) Next() (*wire.WatchMessage, error) {
+	for {
+		line, err := rec.readLine()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil, io.EOF
+			}
+			return nil, fmt.Errorf("client: recording line %d: %w", rec.line, err)
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		m := new(wire.WatchMessage)
+		if err := json.Unmarshal(line, m); err != nil {
+			return nil, fmt.Errorf("client: recording line %d: %w", rec.line, err)
+		}
+		if m.Type == "" {
+			return nil, fmt.Errorf("client: recording line %d: a message without a type", rec.line)
+		}
+		return m, nil
+	}
+}
+
+// readLine returns the next line without its '\n', at most maxLine bytes.
+func (rec *Recording) readLine() ([]byte, error) {
+	rec.line++
+	return readLine(rec.br, rec.maxLine)
+}
+
+// readLine reads one line of at most max bytes (without the '\n'). At the
+// end of the input it returns io.EOF, or io.ErrUnexpectedEOF after a
+// partial line.
+func readLine(br *bufio.Reader, max int) ([]byte, error) {
+	var out []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		if len(out)+len(frag) > max+1 || len(out)+len(frag) == max+1 && frag[len(frag)-1] != '\n' {
+			return nil, fmt.Errorf("a line over %s (%w)", byteSize(int64(max)), ErrTooLarge)
+		}
+		switch {
+		case err == nil:
+			if out == nil {
+				return frag[:len(frag)-1], nil
+			}
+			return append(out, frag[:len(frag)-1]...), nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			out = append(out, frag...)
+		case errors.Is(err, io.EOF):
+			if len(out)+len(frag) > 0 {
+				return nil, fmt.Errorf("a last line of %d bytes without its end: %w", len(out)+len(frag), io.ErrUnexpectedEOF)
+			}
+			return nil, io.EOF
+		default:
+			return nil, err
+		}
+	}
+}

@@ -1,0 +1,260 @@
+package inspect
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/taskdump/taskdump/inspect/internal/doctor"
+	"github.com/taskdump/taskdump/inspect/wire"
+	"github.com/taskdump/taskdump/runtime"
+)
+
+// Limits of the stream.
+const (
+	watchDefault  = time.Second            // interval when the client names none
+	watchMin      = 100 * time.Millisecond // the shortest interval a client may ask for
+	watchMax      = time.Hour              // the longest
+	maxWatchers   = 8                      // streams at once (each walks every loop each tick); more get 503
+	doctorEvery   = 5 * time.Second        // findings are recomputed at most this often, shared by all streams
+	flightDefault = 30 * time.Second       // Options.FlightRecorder's zero value
+	flightTick    = time.Second            // the flight recorder's interval
+	flightMaxMem  = 32 << 20               // bytes of updates the flight recorder keeps, at most
+)
+
+// watchHub is what the streams of one handler share: the count of open
+// streams, the cached findings and the flight recorder.
+type watchHub struct {
+	h        *handler
+	slots    chan struct{}
+	mu       sync.Mutex
+	findings []wire.Finding
+	foundAt  time.Time
+	flight   *flight // nil unless an Agent runs one
+}
+
+func newWatchHub(h *handler) *watchHub {
+	return &watchHub{h: h, slots: make(chan struct{}, maxWatchers)}
+}
+
+// currentFindings returns the doctor's findings, computed at most once per
+// doctorEvery for all streams (a diagnosis snapshots every loop). Do not
+// modify the result.
+func (hub *watchHub) currentFindings(now time.Time) []wire.Finding {
+	hub.mu.Lock()
+	defer hub.mu.Unlock()
+	if hub.findings == nil || now.Sub(hub.foundAt) >= doctorEvery || now.Before(hub.foundAt) {
+		d := doctor.Process(doctor.Options{})
+		hub.findings = d.Findings
+		if hub.findings == nil {
+			hub.findings = []wire.Finding{}
+		}
+		hub.foundAt = now
+	}
+	return hub.findings
+}
+
+// watcher makes the messages of one stream: it remembers, per loop, the
+// change sequence number reported so far, and the last findings sent.
+type watcher struct {
+	hub      *watchHub
+	stacks   bool
+	seq      uint64
+	loops    map[uint64]*watchCursor
+	findings []byte // JSON of the findings last sent
+}
+
+type watchCursor struct {
+	name      string
+	since     uint64
+	lastBlock time.Time // Started of the newest blocking event sent
+}
+
+func newWatcher(hub *watchHub, stacks bool) *watcher {
+	return &watcher{hub: hub, stacks: stacks}
+}
+
+// next returns the stream's next message: a snapshot first (and whenever a
+// loop lost track of its ended tasks), then updates. dropped is the number
+// of ticks skipped before it.
+func (w *watcher) next(dropped uint64) *wire.WatchMessage {
+	now := time.Now()
+	m := w.build(w.loops == nil)
+	if m == nil {
+		m = w.build(true)
+	}
+	w.seq++
+	m.Seq, m.Time, m.Dropped = w.seq, now, dropped
+	if f := w.hub.currentFindings(now); m.Type == wire.WatchSnapshot || !w.sameFindings(f) {
+		m.Findings = f
+		w.findings, _ = json.Marshal(f)
+	}
+	return m
+}
+
+func (w *watcher) sameFindings(f []wire.Finding) bool {
+	b, err := json.Marshal(f)
+	return err == nil && bytes.Equal(b, w.findings)
+}
+
+// build walks every loop from the cursors (from scratch with full), or
+// returns nil when a loop lost track of what ended and a snapshot is due.
+func (w *watcher) build(full bool) *wire.WatchMessage {
+	m := &wire.WatchMessage{Type: wire.WatchUpdate, Loops: []wire.WatchLoop{}}
+	if full {
+		m.Type = wire.WatchSnapshot
+		w.loops = make(map[uint64]*watchCursor)
+	}
+	opts := runtime.SnapshotOptions{Stacks: w.stacks}
+	seen := make(map[uint64]bool)
+	for _, l := range runtime.Loops() {
+		c := w.loops[l.ID()]
+		if c == nil {
+			c = &watchCursor{name: l.Name()}
+		}
+		var wl wire.WatchLoop
+		ch := l.EachTaskSince(c.since, opts, func(ti *runtime.TaskInfo, isNew bool) bool {
+			var t wire.Task
+			wireTask(&t, ti)
+			if isNew {
+				wl.New = append(wl.New, t)
+			} else {
+				wl.Changed = append(wl.Changed, t)
+			}
+			return true
+		})
+		if ch.Lost {
+			return nil
+		}
+		wl.Loop = wireLoop(&ch.LoopSnapshot)
+		wl.Tasks = ch.Live
+		wl.Stats = wireStats(ch.Stats)
+		for _, e := range ch.Ended {
+			wl.Ended = append(wl.Ended, wire.EndedTask{ID: e.ID, Name: e.Name, State: e.State.String(), Finished: e.Finished, Error: e.Error})
+		}
+		for _, ev := range l.Blocking() {
+			if !ev.Ongoing && ev.Started.After(c.lastBlock) {
+				wl.BlockList = append(wl.BlockList, wireBlock(&ev))
+				c.lastBlock = ev.Started
+			}
+		}
+		c.since = ch.Seq
+		w.loops[l.ID()] = c
+		seen[l.ID()] = true
+		m.Loops = append(m.Loops, wl)
+	}
+	for id, c := range w.loops {
+		if !seen[id] {
+			m.Loops = append(m.Loops, wire.WatchLoop{Loop: wire.Loop{ID: id, Name: c.name}, Closed: true})
+			delete(w.loops, id)
+		}
+	}
+	if full {
+		p := w.hub.h.process(nil)
+		p.Loops = make([]wire.Loop, len(m.Loops))
+		for i := range m.Loops {
+			p.Loops[i] = m.Loops[i].Loop
+		}
+		m.Process = &p
+	}
+	return m
+}
+
+func wireStats(s runtime.LoopStats) wire.LoopStats {
+	return wire.LoopStats{
+		LastWork: s.LastWork, Ready: s.Ready, Timers: s.Timers, Threads: s.Threads, Pending: s.Pending,
+		LagNS: int64(s.Lag), WindowNS: int64(s.Window), BusyNS: int64(s.Busy),
+	}
+}
+
+// parseInterval reads the interval query parameter.
+func parseInterval(s string) (time.Duration, *apiError) {
+	if s == "" {
+		return watchDefault, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < watchMin || d > watchMax {
+		return 0, errorf(http.StatusBadRequest, wire.CodeBadRequest, "bad interval %q: want a duration from %v to %v, such as 1s", clip(s), watchMin, watchMax)
+	}
+	return d, nil
+}
+
+// serveWatch streams the watch messages (wire.WatchMessage) as JSON lines,
+// one per interval, until the client leaves or the agent closes. It holds
+// no request slot (it gives it back at once) but one of maxWatchers stream
+// slots. It never holds more than one message: while a write waits for a
+// slow reader, ticks pass, and the next message folds in what changed
+// during them, with Dropped saying how many. Each write must make progress
+// within maxWriteStall, as every answer of the Agent (so a reader that
+// stops reading for that long is dropped), but a reader that reads, even
+// slowly, keeps its stream.
+func (h *handler) serveWatch(q *exchange) *apiError {
+	query := q.r.URL.Query()
+	interval, err := parseInterval(query.Get("interval"))
+	if err != nil {
+		return err
+	}
+	stacks, err := parseBool(query.Get("stacks"))
+	if err != nil {
+		return err
+	}
+	select {
+	case h.watch.slots <- struct{}{}:
+	default:
+		q.w.Header().Set("Retry-After", "1")
+		return errorf(http.StatusServiceUnavailable, wire.CodeBusy, "busy: %d streams are open already", maxWatchers)
+	}
+	defer func() { <-h.watch.slots }()
+	q.release()
+	rc := http.NewResponseController(q.w)
+	// The server's ReadTimeout would end the stream's context: the
+	// stream's only reading is watching for the client to leave.
+	_ = rc.SetReadDeadline(time.Time{})
+	hd := q.w.Header()
+	hd.Set("Content-Type", "application/x-ndjson")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Cache-Control", "no-store")
+	ctx := q.r.Context()
+	w := newWatcher(h.watch, stacks)
+	start := time.Now()
+	var k int64 // the tick of the message being sent
+	var dropped uint64
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	<-timer.C
+	for {
+		buf.Reset()
+		if err := enc.Encode(w.next(dropped)); err != nil {
+			return nil // nothing to say on a stream already started
+		}
+		if err := writeStream(q.w, rc, buf.Bytes()); err != nil {
+			return nil // the client left or stalled
+		}
+		// The next tick due; those that passed while this message was
+		// made and written are skipped and counted.
+		next := int64(time.Since(start)/interval) + 1
+		dropped = uint64(max(next-k-1, 0))
+		k = next
+		timer.Reset(time.Until(start.Add(time.Duration(k) * interval)))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		}
+	}
+}
+
+// writeStream writes one message and flushes it, each within
+// maxWriteStall of progress (the Agent's stallWriter sets the deadline of
+// each write; the flush gets its own).
+func writeStream(w http.ResponseWriter, rc *http.ResponseController, b []byte) error {
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	_ = rc.SetWriteDeadline(time.Now().Add(maxWriteStall)) // unsupported off the Agent: no deadline
+	return rc.Flush()
+}

@@ -1,0 +1,167 @@
+package inspect
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/taskdump/taskdump/inspect/wire"
+)
+
+// flight is the Agent's flight recorder: a stream of its own, one message
+// per flightTick, of which it keeps the last keep (and at most
+// flightMaxMem bytes of them, as encoded); what falls out is folded into
+// base, the state before the oldest message kept.
+type flight struct {
+	keep time.Duration
+	w    *watcher // used by run only
+	stop chan struct{}
+	done chan struct{}
+
+	mu   sync.Mutex
+	base wire.WatchState
+	msgs []flightMsg // oldest first
+	size int         // bytes of msgs, encoded
+}
+
+type flightMsg struct {
+	m    *wire.WatchMessage
+	size int
+}
+
+// startFlight starts the flight recorder of the hub, keeping the last keep
+// of the stream. Agent.Close stops it (stopFlight).
+func (hub *watchHub) startFlight(keep time.Duration) {
+	f := &flight{keep: keep, w: newWatcher(hub, false), stop: make(chan struct{}), done: make(chan struct{})}
+	hub.flight = f
+	go f.run()
+}
+
+// stopFlight stops the flight recorder, if any, and waits for it.
+func (hub *watchHub) stopFlight() {
+	if f := hub.flight; f != nil {
+		close(f.stop)
+		<-f.done
+	}
+}
+
+func (f *flight) run() {
+	defer close(f.done)
+	t := time.NewTicker(flightTick)
+	defer t.Stop()
+	for {
+		f.record(f.w.next(0))
+		select {
+		case <-f.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// record keeps m and folds into base what is now older than keep or over
+// the memory bound (never the newest message).
+func (f *flight) record(m *wire.WatchMessage) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.msgs = append(f.msgs, flightMsg{m: m, size: len(b)})
+	f.size += len(b)
+	cut := m.Time.Add(-f.keep)
+	n := 0
+	for n < len(f.msgs)-1 && (f.msgs[n].m.Time.Before(cut) || f.size > flightMaxMem) {
+		f.base.Apply(f.msgs[n].m)
+		f.size -= f.msgs[n].size
+		f.msgs[n] = flightMsg{}
+		n++
+	}
+	if n > 0 {
+		f.msgs = slices.Delete(f.msgs, 0, n)
+	}
+}
+
+// dump returns what the recorder holds as a stream: a snapshot of the
+// oldest moment kept, then the updates since, numbered from 1.
+func (f *flight) dump() []*wire.WatchMessage {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]*wire.WatchMessage, 0, len(f.msgs)+1)
+	if len(f.msgs) > 0 && f.msgs[0].m.Type != wire.WatchSnapshot {
+		out = append(out, stateSnapshot(&f.base))
+	}
+	for _, fm := range f.msgs {
+		out = append(out, fm.m)
+	}
+	for i, m := range out {
+		c := *m // stored messages are shared: renumber a copy
+		c.Seq = uint64(i + 1)
+		out[i] = &c
+	}
+	return out
+}
+
+// stateSnapshot returns s as a snapshot message: loops by id, tasks by id.
+func stateSnapshot(s *wire.WatchState) *wire.WatchMessage {
+	m := &wire.WatchMessage{Type: wire.WatchSnapshot, Seq: s.Seq, Time: s.Time, Loops: []wire.WatchLoop{}, Findings: s.Findings}
+	if m.Findings == nil {
+		m.Findings = []wire.Finding{}
+	}
+	ids := make([]uint64, 0, len(s.Loops))
+	for id := range s.Loops {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	p := s.Process
+	p.Loops = nil
+	for _, id := range ids {
+		ls := s.Loops[id]
+		wl := wire.WatchLoop{Loop: ls.Loop, Stats: ls.Stats, New: make([]wire.Task, 0, len(ls.Tasks))}
+		for _, t := range ls.Tasks {
+			wl.New = append(wl.New, *t)
+		}
+		slices.SortFunc(wl.New, func(a, b wire.Task) int { return compareUint(a.ID, b.ID) })
+		m.Loops = append(m.Loops, wl)
+		p.Loops = append(p.Loops, ls.Loop)
+	}
+	m.Process = &p
+	return m
+}
+
+func compareUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// serveFlight answers GET /v1/flight: the flight recorder's content as
+// JSON lines, a snapshot then updates (wire.WatchMessage), rendered in
+// memory, then written. 404 (not_found) when there is no flight recorder:
+// Options.FlightRecorder is negative, or the handler is not an Agent's.
+func (h *handler) serveFlight(q *exchange) *apiError {
+	f := h.watch.flight
+	if f == nil {
+		return errorf(http.StatusNotFound, wire.CodeNotFound, "no flight recorder: it runs in an Agent whose Options.FlightRecorder is not negative")
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for _, m := range f.dump() {
+		if err := enc.Encode(m); err != nil {
+			return errorf(http.StatusInternalServerError, wire.CodeInternal, "encoding: %v", err)
+		}
+	}
+	q.release()
+	q.w.Header().Set("Content-Type", "application/x-ndjson")
+	q.w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = q.w.Write(buf.Bytes()) // a write error means the peer left
+	return nil
+}

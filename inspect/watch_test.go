@@ -1,0 +1,448 @@
+package inspect
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/taskdump/taskdump/inspect/client"
+	"github.com/taskdump/taskdump/inspect/wire"
+	"github.com/taskdump/taskdump/runtime"
+)
+
+// TestRoutesServeWatchPaths: the stream's paths are routed.
+func TestRoutesServeWatchPaths(t *testing.T) {
+	for _, p := range []string{wire.PathWatch, wire.PathFlight} {
+		if !slices.ContainsFunc(routes, func(rt struct {
+			pattern string
+			serve   endpoint
+		}) bool {
+			return rt.pattern == "GET "+p
+		}) {
+			t.Errorf("wire path %s has no GET route", p)
+		}
+	}
+}
+
+// watchLoop returns the messages' view of the loop named name.
+func watchLoop(m *wire.WatchMessage, name string) (wire.WatchLoop, bool) {
+	for _, wl := range m.Loops {
+		if wl.Name == name {
+			return wl, true
+		}
+	}
+	return wire.WatchLoop{}, false
+}
+
+func taskNamed(ts []wire.Task, name string) (wire.Task, bool) {
+	for _, t := range ts {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return wire.Task{}, false
+}
+
+// streamOf runs c.Watch on a goroutine; messages arrive on the channel,
+// Watch's error on the other once the test's context is cancelled.
+func streamOf(t *testing.T, c *client.Client, interval time.Duration, opts ...client.WatchOption) (<-chan *wire.WatchMessage, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	msgs := make(chan *wire.WatchMessage, 1024)
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Watch(ctx, interval, func(m *wire.WatchMessage) error {
+			select {
+			case msgs <- m:
+			default:
+				return errors.New("test: the test does not read its messages")
+			}
+			return nil
+		}, opts...)
+	}()
+	var once sync.Once
+	var err error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err = <-done:
+			case <-time.After(20 * time.Second):
+				err = errors.New("test: Watch did not return 20s after its context was cancelled")
+			}
+		})
+		return err
+	}
+	t.Cleanup(func() { stop() })
+	return msgs, stop
+}
+
+// nextUntil reads messages until cond holds for one (checking that seq
+// counts up by one), for up to 20s.
+func nextUntil(t *testing.T, msgs <-chan *wire.WatchMessage, seq *uint64, what string, cond func(*wire.WatchMessage) bool) *wire.WatchMessage {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case m := <-msgs:
+			if m.Seq != *seq+1 {
+				t.Fatalf("message seq %d after %d, want %d", m.Seq, *seq, *seq+1)
+			}
+			*seq = m.Seq
+			if cond(m) {
+				return m
+			}
+		case <-deadline:
+			t.Fatalf("no message with %s within 20s", what)
+		}
+	}
+}
+
+// TestWatchStream follows a real loop over the real socket: a snapshot
+// with every task, then an update with a new task, then one with a task's
+// end; folded, the messages give the live tasks the agent lists.
+func TestWatchStream(t *testing.T) {
+	evA, evB := runtime.NewEvent(), runtime.NewEvent()
+	l := startLoop(t, "watched", func(ctx context.Context) {
+		runtime.Spawn(ctx, func(ctx context.Context) (int, error) { return 0, evA.Wait(ctx) }, runtime.Named("a"))
+	})
+	a, c := listen(t, Options{})
+	msgs, stop := streamOf(t, c, 100*time.Millisecond)
+	var seq uint64
+	var state wire.WatchState
+
+	first := nextUntil(t, msgs, &seq, "the first message", func(*wire.WatchMessage) bool { return true })
+	state.Apply(first)
+	wl, ok := watchLoop(first, "watched")
+	if first.Type != wire.WatchSnapshot || first.Process == nil || !ok {
+		t.Fatalf("first message: type %q, process %v, loop found %v; want a snapshot with the process and the loop", first.Type, first.Process != nil, ok)
+	}
+	ta, ok := taskNamed(wl.New, "a")
+	if !ok || ta.State != "pending" || ta.SuspendedAt.Line == 0 || ta.Awaiting == "" {
+		t.Fatalf("snapshot's task a = %+v (found %v), want it pending, suspended at a line, awaiting something", ta, ok)
+	}
+	if first.Findings == nil {
+		t.Errorf("snapshot without findings, want an array")
+	}
+
+	l.Submit(func(ctx context.Context) error { return evB.Wait(ctx) }, runtime.Named("b"))
+	m := nextUntil(t, msgs, &seq, "task b new", func(m *wire.WatchMessage) bool {
+		state.Apply(m)
+		wl, _ := watchLoop(m, "watched")
+		_, ok := taskNamed(wl.New, "b")
+		return ok
+	})
+	if m.Type != wire.WatchUpdate {
+		t.Errorf("message with b: type %q, want %q", m.Type, wire.WatchUpdate)
+	}
+	if wl, _ := watchLoop(m, "watched"); slices.ContainsFunc(wl.Changed, func(x wire.Task) bool { return x.Name == "a" }) {
+		t.Errorf("task a listed as changed while it did not change")
+	}
+
+	l.CallSoonThreadsafe(evA.Set)
+	nextUntil(t, msgs, &seq, "task a ended", func(m *wire.WatchMessage) bool {
+		state.Apply(m)
+		wl, _ := watchLoop(m, "watched")
+		return slices.ContainsFunc(wl.Ended, func(e wire.EndedTask) bool { return e.ID == ta.ID && e.State == "finished" })
+	})
+
+	// Folded, the stream says what the agent lists.
+	live, err := c.Tasks(context.Background(), client.TaskFilter{Loop: "watched"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, got []uint64
+	for _, tk := range live {
+		want = append(want, tk.ID)
+	}
+	for _, ls := range state.Loops {
+		if ls.Loop.Name == "watched" {
+			for id := range ls.Tasks {
+				got = append(got, id)
+			}
+		}
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("folded stream's tasks %v, agent's %v", got, want)
+	}
+	if err := stop(); !errors.Is(err, context.Canceled) {
+		t.Errorf("Watch after cancel = %v, want context.Canceled", err)
+	}
+	waitFor(t, "the stream's slot to be given back", func() bool { return len(a.h.watch.slots) == 0 })
+	l.CallSoonThreadsafe(evB.Set)
+}
+
+// TestWatchQuietLoop: once the snapshot is sent, a loop of idle tasks adds
+// no task to the updates.
+func TestWatchQuietLoop(t *testing.T) {
+	startLoop(t, "quiet", func(ctx context.Context) {
+		for range 2000 {
+			runtime.Spawn(ctx, sleeper(time.Hour))
+		}
+	})
+	_, c := listen(t, Options{FlightRecorder: -1})
+	msgs, _ := streamOf(t, c, 100*time.Millisecond)
+	var seq uint64
+	first := nextUntil(t, msgs, &seq, "the snapshot", func(*wire.WatchMessage) bool { return true })
+	if wl, _ := watchLoop(first, "quiet"); len(wl.New) < 2000 {
+		t.Fatalf("snapshot lists %d tasks of the quiet loop, want at least 2000", len(wl.New))
+	}
+	// The main task's last suspension may come in the next message.
+	for range 5 {
+		m := nextUntil(t, msgs, &seq, "an update", func(*wire.WatchMessage) bool { return true })
+		wl, _ := watchLoop(m, "quiet")
+		if n := len(wl.New) + len(wl.Changed) + len(wl.Ended); n > 1 {
+			t.Errorf("update %d lists %d tasks of a quiet loop, want at most 1", m.Seq, n)
+		}
+		if wl.Tasks < 2000 {
+			t.Errorf("update %d: loop has %d tasks, want at least 2000", m.Seq, wl.Tasks)
+		}
+	}
+}
+
+// slowConn reads at most 16 KiB every 10ms: a reader slower than the
+// stream, that still reads.
+type slowConn struct{ net.Conn }
+
+func (c slowConn) Read(p []byte) (int, error) {
+	time.Sleep(10 * time.Millisecond)
+	return c.Conn.Read(p[:min(len(p), 16<<10)])
+}
+
+// TestWatchSlowReader: a client that reads more slowly than the agent
+// sends gets messages with a dropped count, whose seq has no gaps, and
+// keeps its stream (the agent's write-stall rule does not drop a reader
+// that reads).
+func TestWatchSlowReader(t *testing.T) {
+	startLoop(t, "busy", func(ctx context.Context) {
+		for i := range 300 {
+			runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+				for {
+					if err := runtime.Sleep(ctx, 10*time.Millisecond); err != nil {
+						return 0, err
+					}
+				}
+			}, runtime.Named(fmt.Sprintf("busy-%d", i)))
+		}
+	})
+	a, _ := listen(t, Options{FlightRecorder: -1})
+	conn, err := net.Dial("unix", a.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(60 * time.Second))
+	if _, err := fmt.Fprintf(conn, "GET /v1/watch?interval=100ms&stacks=1 HTTP/1.1\r\nHost: taskdump\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(slowConn{conn}), &http.Request{Method: "GET"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// conn.Close ends the body: closing the body would read it to its end.
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/x-ndjson" {
+		t.Fatalf("status %d, Content-Type %q; want 200 and application/x-ndjson", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	br := bufio.NewReaderSize(resp.Body, 1<<20)
+	var seq, dropped uint64
+	start := time.Now()
+	for n := 0; dropped == 0 || n < 5; n++ {
+		line, err := br.ReadBytes('\n')
+		if err != nil {
+			t.Fatalf("after %d messages (%d dropped) in %v: %v", n, dropped, time.Since(start), err)
+		}
+		var m wire.WatchMessage
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Seq != seq+1 {
+			t.Fatalf("seq %d after %d", m.Seq, seq)
+		}
+		seq = m.Seq
+		dropped += m.Dropped
+		if time.Since(start) > 40*time.Second {
+			t.Fatalf("no dropped count after %d messages in 40s", n)
+		}
+	}
+	t.Logf("%d messages, %d ticks dropped, in %v", seq, dropped, time.Since(start))
+}
+
+// TestWatchStalledReaderDropped: a client that stops reading is dropped
+// after the write stall, and its slot given back; the agent holds one
+// message for it, never more.
+func TestWatchStalledReaderDropped(t *testing.T) {
+	startLoop(t, "busy2", func(ctx context.Context) {
+		for range 300 {
+			runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+				for {
+					if err := runtime.Sleep(ctx, 10*time.Millisecond); err != nil {
+						return 0, err
+					}
+				}
+			})
+		}
+	})
+	a, _ := listen(t, Options{FlightRecorder: -1})
+	conn, err := net.Dial("unix", a.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := fmt.Fprintf(conn, "GET /v1/watch?interval=100ms&stacks=1 HTTP/1.1\r\nHost: taskdump\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the stream to start", func() bool { return len(a.h.watch.slots) == 1 })
+	// Read nothing: the socket's buffers fill, a write stalls, the agent
+	// drops the connection and gives the slot back.
+	deadline := time.Now().Add(30 * time.Second)
+	for len(a.h.watch.slots) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a reader that reads nothing still holds its stream after 30s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestWatchErrors: bad queries are refused with a JSON error; past
+// maxWatchers streams, a new one is told the agent is busy.
+func TestWatchErrors(t *testing.T) {
+	a, c := listen(t, Options{FlightRecorder: -1})
+	ctx := context.Background()
+	for _, tt := range []struct {
+		interval time.Duration
+		code     string
+	}{
+		{10 * time.Millisecond, wire.CodeBadRequest},
+		{2 * time.Hour, wire.CodeBadRequest},
+	} {
+		err := c.Watch(ctx, tt.interval, func(*wire.WatchMessage) error { return nil })
+		var ae *client.APIError
+		if !errors.As(err, &ae) || ae.Code != tt.code {
+			t.Errorf("Watch(%v) = %v, want an API error %q", tt.interval, err, tt.code)
+		}
+	}
+	var stops []func() error
+	for range maxWatchers {
+		msgs, stop := streamOf(t, c, time.Second)
+		stops = append(stops, stop)
+		var seq uint64
+		nextUntil(t, msgs, &seq, "a first message", func(*wire.WatchMessage) bool { return true })
+	}
+	err := c.Watch(ctx, time.Second, func(*wire.WatchMessage) error { return nil })
+	var ae *client.APIError
+	if !errors.As(err, &ae) || ae.Code != wire.CodeBusy {
+		t.Errorf("Watch past %d streams = %v, want an API error %q", maxWatchers, err, wire.CodeBusy)
+	}
+	for _, stop := range stops {
+		stop()
+	}
+	waitFor(t, "every stream's slot", func() bool { return len(a.h.watch.slots) == 0 })
+}
+
+// TestWatchEndsOnClose: closing the agent ends its streams; Watch returns
+// an error, and nothing is left running.
+func TestWatchEndsOnClose(t *testing.T) {
+	dir := t.TempDir() + "/sock"
+	a, err := Listen(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.DialPath(a.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	got := make(chan error, 1)
+	first := make(chan struct{})
+	var once sync.Once
+	go func() {
+		got <- c.Watch(context.Background(), 100*time.Millisecond, func(*wire.WatchMessage) error {
+			once.Do(func() { close(first) })
+			return nil
+		})
+	}()
+	<-first
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-got:
+		if err == nil {
+			t.Error("Watch returned nil when the agent closed")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Watch still running 20s after the agent closed")
+	}
+}
+
+// TestFlightRecorder: the agent keeps the last seconds of the stream; the
+// dump is a snapshot of the oldest moment kept then updates, numbered from
+// 1, and folded it gives the live tasks, even once older messages were
+// folded into the recorder's base (a task that ended there is gone).
+func TestFlightRecorder(t *testing.T) {
+	ev := runtime.NewEvent()
+	var early, stays uint64
+	l := startLoop(t, "flown", func(ctx context.Context) {
+		early = runtime.Spawn(ctx, func(ctx context.Context) (int, error) { return 0, ev.Wait(ctx) }, runtime.Named("early")).ID()
+		stays = runtime.Spawn(ctx, sleeper(time.Hour), runtime.Named("stays")).ID()
+	})
+	a, c := listen(t, Options{FlightRecorder: 2 * time.Second})
+	waitFor(t, "the recorder's first message", func() bool {
+		a.h.watch.flight.mu.Lock()
+		defer a.h.watch.flight.mu.Unlock()
+		return len(a.h.watch.flight.msgs) > 0
+	})
+	l.CallSoonThreadsafe(ev.Set)
+	// Wait until what the early task's end was in has been folded.
+	waitFor(t, "the recorder to fold its oldest messages", func() bool {
+		f := a.h.watch.flight
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.base.Seq >= 3
+	})
+	var msgs []*wire.WatchMessage
+	if err := c.Flight(context.Background(), func(m *wire.WatchMessage) error { msgs = append(msgs, m); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) < 2 || msgs[0].Type != wire.WatchSnapshot || msgs[0].Process == nil {
+		t.Fatalf("dump of %d messages, first %+v; want a snapshot with the process, then updates", len(msgs), msgs[0])
+	}
+	var state wire.WatchState
+	for i, m := range msgs {
+		if m.Seq != uint64(i+1) {
+			t.Errorf("message %d has seq %d", i, m.Seq)
+		}
+		if i > 0 && m.Type != wire.WatchUpdate {
+			t.Errorf("message %d of type %q, want an update", i, m.Type)
+		}
+		state.Apply(m)
+	}
+	var ids []uint64
+	for _, ls := range state.Loops {
+		if ls.Loop.Name == "flown" {
+			for id := range ls.Tasks {
+				ids = append(ids, id)
+			}
+		}
+	}
+	if !slices.Contains(ids, stays) || slices.Contains(ids, early) {
+		t.Errorf("folded dump has tasks %v of loop flown; want %d (stays) and not %d (ended early)", ids, stays, early)
+	}
+
+	_, c2 := listen(t, Options{FlightRecorder: -1})
+	err := c2.Flight(context.Background(), func(*wire.WatchMessage) error { return nil })
+	var ae *client.APIError
+	if !errors.As(err, &ae) || ae.Code != wire.CodeNotFound {
+		t.Errorf("Flight with the recorder off = %v, want an API error %q", err, wire.CodeNotFound)
+	}
+}
