@@ -8,6 +8,7 @@
 //	taskdump ps
 //	taskdump tasks PID [--state S] [--name GLOB] [--older-than D] [--loop L] [--json [--stacks]]
 //	taskdump tree PID [--json]
+//	taskdump resources PID [--kind K] [--json]
 //	taskdump stack PID ID [--all] [--json]
 //	taskdump blocking PID [-n N] [--all] [--json]
 //	taskdump history PID [-n N] [--json]
@@ -110,7 +111,7 @@ func (e *env) errf(format string, args ...any) {
 
 // allCommands returns the subcommands in the order --help lists them.
 func allCommands() []*command {
-	return []*command{psCmd(), tasksCmd(), treeCmd(), stackCmd(), blockingCmd(), historyCmd(), snapshotCmd(), profileCmd(), cancelCmd(), socketCmd(), doctorCmd(), topCmd()}
+	return []*command{psCmd(), tasksCmd(), treeCmd(), resourcesCmd(), stackCmd(), blockingCmd(), historyCmd(), snapshotCmd(), profileCmd(), cancelCmd(), socketCmd(), doctorCmd(), topCmd()}
 }
 
 func main() {
