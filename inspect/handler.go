@@ -423,10 +423,13 @@ type filter struct {
 	states    []runtime.State
 	name      string
 	olderThan time.Duration
-	loop      string
-	stacks    bool
-	fields    wire.FieldSet
-	now       time.Time
+	// waitingLongerThan selects tasks that have waited at their current
+	// await longer than this (runtime.WaitInfo.Since).
+	waitingLongerThan time.Duration
+	loop              string
+	stacks            bool
+	fields            wire.FieldSet
+	now               time.Time
 }
 
 func parseFilter(q map[string][]string) (*filter, *apiError) {
@@ -459,6 +462,13 @@ func parseFilter(q map[string][]string) (*filter, *apiError) {
 		}
 		f.olderThan = d
 	}
+	if s := get("waiting_longer_than"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return nil, errorf(http.StatusBadRequest, wire.CodeBadRequest, "bad waiting_longer_than %q: want a duration such as 10s", clip(s))
+		}
+		f.waitingLongerThan = d
+	}
 	if s := get("fields"); s != "" {
 		fs, ok := wire.ParseFields(strings.Split(s, ","))
 		if !ok {
@@ -482,6 +492,9 @@ func (f *filter) match(ti *runtime.TaskInfo) bool {
 	}
 	if f.olderThan > 0 && f.now.Sub(ti.Created) < f.olderThan {
 		return false
+	}
+	if f.waitingLongerThan > 0 && (ti.Wait.Since.IsZero() || f.now.Sub(ti.Wait.Since) < f.waitingLongerThan) {
+		return false // a task that is not waiting (running, ready, not started) has not waited
 	}
 	return true
 }

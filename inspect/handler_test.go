@@ -72,6 +72,8 @@ func TestBadRequests(t *testing.T) {
 		{"bad glob", "GET", "/v1/tasks?name=%5B", "", 400, wire.CodeBadRequest, "bad name pattern"},
 		{"bad older_than", "GET", "/v1/tasks?older_than=soon", "", 400, wire.CodeBadRequest, `bad older_than "soon"`},
 		{"negative older_than", "GET", "/v1/tasks?older_than=-1s", "", 400, wire.CodeBadRequest, "bad older_than"},
+		{"bad waiting_longer_than", "GET", "/v1/tasks?waiting_longer_than=soon", "", 400, wire.CodeBadRequest, `bad waiting_longer_than "soon"`},
+		{"negative waiting_longer_than", "GET", "/v1/tasks?waiting_longer_than=-1s", "", 400, wire.CodeBadRequest, "bad waiting_longer_than"},
 		{"bad stacks", "GET", "/v1/snapshot?stacks=maybe", "", 400, wire.CodeBadRequest, `bad boolean "maybe"`},
 		{"unknown profile", "GET", "/v1/profile/heap", "", 404, wire.CodeNotFound, `no such profile "heap" (want tasks or blocking)`},
 		{"profile without kind", "GET", "/v1/profile", "", 404, wire.CodeNotFound, `no such path "/v1/profile"`},

@@ -452,8 +452,12 @@ type TaskFilter struct {
 	States    []string      // any of these states
 	Name      string        // a path.Match glob on the task name
 	OlderThan time.Duration // created longer ago than this
-	Loop      string        // a loop's name or id
-	Stacks    bool          // include each task's full stack
+	// WaitingLongerThan selects tasks that have waited at their current
+	// await (one suspension point) longer than this; a task that is not
+	// waiting is left out.
+	WaitingLongerThan time.Duration
+	Loop              string // a loop's name or id
+	Stacks            bool   // include each task's full stack
 	// Fields limits each record to these wire.TaskFields (id is always
 	// there); empty means all. Fewer fields make long lists cheaper.
 	Fields []string
@@ -469,6 +473,9 @@ func (f TaskFilter) query() url.Values {
 	}
 	if f.OlderThan > 0 {
 		q.Set("older_than", f.OlderThan.String())
+	}
+	if f.WaitingLongerThan > 0 {
+		q.Set("waiting_longer_than", f.WaitingLongerThan.String())
 	}
 	if f.Loop != "" {
 		q.Set("loop", f.Loop)
