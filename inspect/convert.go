@@ -1,21 +1,24 @@
 package inspect
 
 import (
-	"strings"
-
 	"github.com/taskdump/taskdump/inspect/wire"
 	"github.com/taskdump/taskdump/runtime"
 )
 
-func wireFrame(f runtime.Frame) wire.Frame { return wire.Frame(f) }
+// wireFrame converts a frame; its kind is the runtime's, by name.
+func wireFrame(f runtime.Frame) wire.Frame {
+	return wire.Frame{Function: f.Function, File: f.File, Line: f.Line, Kind: f.Kind.String()}
+}
 
+// wireFrames converts a stack as the runtime shaped it: no frame is added,
+// dropped or reordered here.
 func wireFrames(fs []runtime.Frame) []wire.Frame {
 	if fs == nil {
 		return nil
 	}
 	out := make([]wire.Frame, len(fs))
 	for i, f := range fs {
-		out[i] = wire.Frame(f)
+		out[i] = wireFrame(f)
 	}
 	return out
 }
@@ -45,48 +48,8 @@ func wireBlock(ev *runtime.BlockEvent) wire.BlockEvent {
 	if out.Stack == nil {
 		out.Stack = []wire.Frame{}
 	}
-	at, call := ev.At, ev.Call
-	if at.IsZero() || !isUserFunc(at.Function) {
-		// The runtime may name a standard library frame (time.Sleep);
-		// point at the user's call instead.
-		if i := userFrame(ev.Stack); i >= 0 {
-			at = ev.Stack[i]
-			if i > 0 {
-				call = ev.Stack[i-1].Function
-			}
-		}
-	}
-	out.At, out.Call = wireFrame(at), call
+	out.At = wireFrame(ev.At) // the runtime's, computed once: not re-derived here
 	return out
-}
-
-// runtimePkg is the import path of the task runtime, whose frames are
-// machinery, not user code.
-const runtimePkg = "github.com/taskdump/taskdump/runtime."
-
-// isUserFunc reports whether fn (a full function name) belongs to user
-// code: not the standard library (an import path without a dot in its
-// first element, except main) and not the task runtime.
-func isUserFunc(fn string) bool {
-	if fn == "" || strings.HasPrefix(fn, runtimePkg) {
-		return false
-	}
-	first, _, ok := strings.Cut(fn, "/")
-	if !ok {
-		// No slash: a standard package (time.Sleep) or main.
-		return strings.HasPrefix(fn, "main.")
-	}
-	return strings.Contains(first, ".")
-}
-
-// userFrame returns the index of the innermost user frame of stack, or -1.
-func userFrame(stack []runtime.Frame) int {
-	for i, f := range stack {
-		if isUserFunc(f.Function) {
-			return i
-		}
-	}
-	return -1
 }
 
 func wireLoop(s *runtime.LoopSnapshot) wire.Loop {

@@ -7,13 +7,60 @@ import (
 	"strings"
 )
 
-// Frame is one resolved stack frame: a function and the file:line of the
-// call. File is an absolute path (unless the binary was built with
-// -trimpath). The zero Frame means "unknown".
+// Frame is one resolved stack frame: a function, the file:line of the call
+// and whose code it is. File is an absolute path (unless the binary was
+// built with -trimpath). The zero Frame means "unknown".
 type Frame struct {
-	Function string `json:"function"`
-	File     string `json:"file"`
-	Line     int    `json:"line"`
+	Function string    `json:"function"`
+	File     string    `json:"file"`
+	Line     int       `json:"line"`
+	Kind     FrameKind `json:"kind,omitempty"`
+}
+
+// FrameKind says whose code a frame runs. This package is the one place
+// that tells: other packages (renderers, profiles, the inspect agent) read
+// the kind and never look at function names or paths.
+type FrameKind uint8
+
+// The kinds of frames. The zero FrameKind is that of the unknown frame.
+const (
+	// FrameUser is the program's own code: any module's package that is
+	// not the standard library or this package (this package's _test.go
+	// files count as user code).
+	FrameUser FrameKind = iota + 1
+	// FrameTaskRuntime is this package: the awaiting function a task called
+	// (Sleep, (*Task).Await, Gather) and the machinery under it.
+	FrameTaskRuntime
+	// FrameGoRuntime is the Go runtime and standard library (time.Sleep,
+	// sync.(*Mutex).Lock, runtime.gopark).
+	FrameGoRuntime
+)
+
+var frameKindNames = [...]string{"", "user", "task-runtime", "go-runtime"}
+
+// String returns "user", "task-runtime" or "go-runtime", and "" for the
+// zero FrameKind: the names the inspect protocol carries in a frame's
+// "kind".
+func (k FrameKind) String() string {
+	if int(k) < len(frameKindNames) {
+		return frameKindNames[k]
+	}
+	return ""
+}
+
+// MarshalText returns k.String(), so a Frame's JSON carries the kind by
+// name.
+func (k FrameKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText sets k from its name; an unknown name is the zero kind.
+func (k *FrameKind) UnmarshalText(b []byte) error {
+	*k = 0
+	for i, n := range frameKindNames {
+		if n == string(b) {
+			*k = FrameKind(i)
+		}
+	}
+	return nil
 }
 
 // IsZero reports whether f is the unknown frame.
@@ -73,18 +120,32 @@ func internalFile(file string) bool {
 		!strings.Contains(file[len(pkgDir):], "/")
 }
 
-// systemFrame reports whether f is in the Go standard library (time.Sleep,
-// runtime.gopark, iter.Pull...).
-func systemFrame(f Frame) bool {
-	if goroot != "" && strings.HasPrefix(f.File, goroot) {
+// systemFile reports whether file is in the Go standard library
+// (time.Sleep, runtime.gopark, iter.Pull...).
+func systemFile(file string) bool {
+	if goroot != "" && strings.HasPrefix(file, goroot) {
 		return true
 	}
 	// -trimpath builds: standard library paths have no dot in the first element.
-	if !filepath.IsAbs(f.File) {
-		first, _, _ := strings.Cut(f.File, "/")
+	if !filepath.IsAbs(file) {
+		first, _, _ := strings.Cut(file, "/")
 		return !strings.Contains(first, ".") && first != "main" && first != "command-line-arguments"
 	}
 	return false
+}
+
+// kindOf classifies a resolved frame by its file: the one rule for whose
+// code a frame is. A frame with no file (a stripped binary) is user code.
+func kindOf(function, file string) FrameKind {
+	switch {
+	case function == "" && file == "":
+		return 0
+	case internalFile(file):
+		return FrameTaskRuntime
+	case systemFile(file):
+		return FrameGoRuntime
+	}
+	return FrameUser
 }
 
 // frameCache resolves PCs to frames, remembering each. Not safe for
@@ -99,13 +160,23 @@ func (c frameCache) expand(pc uintptr) []Frame {
 		return fs
 	}
 	var out []Frame
-	it := goruntime.CallersFrames([]uintptr{pc})
+	// The 0 after pc: CallersFrames expands the inlined calls of a slice's
+	// last PC only up to the innermost (it may be a truncated stack's end),
+	// which would lose the awaiting function (Sleep) when its call to
+	// (*task).park's caller is inlined into it.
+	it := goruntime.CallersFrames([]uintptr{pc, 0})
 	for {
 		fr, more := it.Next()
-		out = append(out, Frame{Function: fr.Function, File: fr.File, Line: fr.Line})
+		if fr.PC == 0 && fr.Function == "" {
+			break
+		}
+		out = append(out, Frame{Function: fr.Function, File: fr.File, Line: fr.Line, Kind: kindOf(fr.Function, fr.File)})
 		if !more {
 			break
 		}
+	}
+	if out == nil {
+		out = []Frame{{}}
 	}
 	if c != nil {
 		c[pc] = out
@@ -121,12 +192,12 @@ func (c frameCache) frame(pc uintptr) Frame {
 	return c.expand(pc)[0]
 }
 
-// suspension returns the first frame of pcs outside this package and the
-// standard library: the user's own await call.
+// suspension returns the first user frame of pcs: the user's own await
+// call.
 func (c frameCache) suspension(pcs []uintptr) Frame {
 	for _, pc := range pcs {
 		for _, f := range c.expand(pc) {
-			if !internalFile(f.File) && !systemFrame(f) {
+			if f.Kind == FrameUser {
 				return f
 			}
 		}
@@ -148,6 +219,7 @@ func (c frameCache) funcFrame(pc uintptr) Frame {
 	if fn := goruntime.FuncForPC(pc); fn != nil {
 		f.Function = fn.Name()
 		f.File, f.Line = fn.FileLine(fn.Entry())
+		f.Kind = kindOf(f.Function, f.File)
 	}
 	if c != nil {
 		c[key] = []Frame{f}
@@ -168,40 +240,42 @@ func (c frameCache) stack(pcs []uintptr) []Frame {
 	return out
 }
 
-// taskStack trims a raw suspension stack for display: it keeps one frame of
-// this package on top (the awaiting function the user called, as Go's
-// tracebacks keep time.Sleep), then the user's frames, and drops the
-// coroutine plumbing below the task's function.
+// taskStack gives a raw stack of a task's goroutine (a suspension stack, or
+// the live stack of a running or blocking step), innermost first, the one
+// shape every stack this package hands out has:
+//
+//   - on top, the function the user's code called there, of whatever kind
+//     (Sleep or (*Task).Await of this package, time.Sleep, sync.(*Mutex).Lock),
+//     as Go's tracebacks keep time.Sleep; the frames above it (how the call
+//     parks: runtime.gopark, (*task).park) are dropped;
+//   - then every frame down to the outermost user frame (the task's
+//     function), frames of other kinds in between kept;
+//   - nothing below it: the coroutine plumbing that runs every task
+//     ((*Task).runBody, iter.Pull, runtime.goexit) is dropped.
+//
+// A running step in user code has a user frame on top. A stack with no user
+// frame at all is returned whole. It returns a subslice of frames.
 func taskStack(frames []Frame) []Frame {
-	// Top: skip internal frames except the last one before user code.
-	top := 0
-	for top < len(frames) && internalFile(frames[top].File) {
-		top++
-	}
-	if top > 0 && top < len(frames) {
-		top--
-	}
-	// Bottom: drop this package's runner, iter.Pull and the Go runtime.
-	end := len(frames)
-	for end > top {
-		f := frames[end-1]
-		if internalFile(f.File) || systemFrame(f) {
-			end--
-			continue
+	first, last := -1, -1
+	for i, f := range frames {
+		if f.Kind == FrameUser {
+			if first < 0 {
+				first = i
+			}
+			last = i
 		}
-		break
 	}
-	if end <= top { // no user frame at all: keep what there is
+	if first < 0 {
 		return frames
 	}
-	return frames[top:end]
+	return frames[max(first-1, 0) : last+1]
 }
 
-// suspensionPoint returns the first frame outside this package: the user's
-// own await call.
+// suspensionPoint returns the first user frame: the user's own await call,
+// or the innermost line of user code running.
 func suspensionPoint(frames []Frame) Frame {
 	for _, f := range frames {
-		if !internalFile(f.File) && !systemFrame(f) {
+		if f.Kind == FrameUser {
 			return f
 		}
 	}

@@ -19,10 +19,13 @@ type BlockEvent struct {
 	Ongoing  bool
 	// Stack is the stack of the goroutine running the step, innermost first,
 	// captured while it was blocked (empty if the step ended before the
-	// watchdog looked).
+	// watchdog looked). It has the shape of every task stack (see
+	// TaskInfo.Stack): the call that blocked on top (time.Sleep), the user's
+	// frames down to the task's function, each frame with its Kind.
 	Stack []Frame
-	// At is the innermost frame of user code in Stack, and Call the function
-	// it was calling there (time.Sleep, say).
+	// At is the innermost user frame of Stack, and Call the short name of
+	// the function it was calling there ("time.Sleep"), computed once here:
+	// readers use them as they are.
 	At   Frame
 	Call string
 }
@@ -97,7 +100,7 @@ func (l *Loop) blockEvent(t *task, start, now int64, stack []Frame) BlockEvent {
 // blockSite finds the innermost user frame and what it called.
 func blockSite(stack []Frame) (Frame, string) {
 	for i, f := range stack {
-		if !internalFile(f.File) && !systemFrame(f) {
+		if f.Kind == FrameUser {
 			call := ""
 			if i > 0 {
 				call = shortFunc(stack[i-1].Function)
@@ -180,8 +183,9 @@ func (l *Loop) Blocking() []BlockEvent {
 	return out
 }
 
-// liveStack returns the stack, innermost first, of the goroutine running
-// a step of t right now, or nil if it cannot be found. It takes a goroutine
+// liveStack returns the stack, innermost first and trimmed as every task
+// stack is (taskStack), of the goroutine running a step of t right now, or
+// nil if it cannot be found. It takes a goroutine
 // profile (runtime.GoroutineProfile: the world stops only briefly, stacks
 // are collected concurrently; about 1 µs per goroutine) and picks the one
 // coroutine that runs a task's step (the frame (*task).exec without
@@ -234,13 +238,13 @@ func liveStack(t *task) []Frame {
 			}
 		}
 		if mine {
-			return frameCache(nil).stack(pcs)
+			return taskStack(frameCache(nil).stack(pcs))
 		}
 		fallback = pcs
 		fallbacks++
 	}
 	if fallbacks == 1 {
-		return frameCache(nil).stack(fallback)
+		return taskStack(frameCache(nil).stack(fallback))
 	}
 	return nil
 }

@@ -32,7 +32,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/pprof/profile"
@@ -146,31 +145,30 @@ func Tasks(snaps []runtime.LoopSnapshot) *profile.Profile {
 // taskStack returns the stack a task's sample shows and how long it has
 // been waiting: the suspension stack with the user's await call on top, the
 // spawn site for a task that has not started, or the running task's
-// function.
+// function (its blocking stack if it blocks the loop). Stacks come shaped
+// by the runtime; only frame kinds are read here.
 func taskStack(t *runtime.TaskInfo, s runtime.LoopSnapshot) ([]runtime.Frame, time.Duration) {
 	switch {
 	case t.Running:
 		if s.Blocking != nil && s.Blocking.TaskID == t.ID && len(s.Blocking.Stack) > 0 {
-			return trimScheduler(s.Blocking.Stack), 0
+			return s.Blocking.Stack, 0
 		}
 		return []runtime.Frame{{Function: t.Function, File: t.SpawnedAt.File}}, 0
 	case len(t.Stack) > 0:
-		stack := t.Stack
-		for len(stack) > 1 && stack[0] != t.SuspendedAt && !t.SuspendedAt.IsZero() {
-			stack = stack[1:] // drop the runtime's awaiting function: the user's line goes on top
-		}
-		return stack, s.Taken.Sub(t.Suspended)
+		return userOnTop(t.Stack), s.Taken.Sub(t.Suspended)
 	default:
 		return []runtime.Frame{{Function: t.Function + " (not started)", File: t.SpawnedAt.File, Line: t.SpawnedAt.Line}}, s.Taken.Sub(t.Created)
 	}
 }
 
-// trimScheduler drops the Go scheduler's frames above the call that
-// blocked (runtime.gopark above time.Sleep), so pprof -top puts the flat
-// time on the blocking call itself.
-func trimScheduler(stack []runtime.Frame) []runtime.Frame {
-	for len(stack) > 1 && strings.HasPrefix(stack[0].Function, "runtime.") {
-		stack = stack[1:]
+// userOnTop drops the frames above the first user frame (the runtime's
+// awaiting function, runtime.Sleep), so that the user's await call is the
+// sample's leaf and tasks waiting at the same line share it.
+func userOnTop(stack []runtime.Frame) []runtime.Frame {
+	for i, f := range stack {
+		if f.Kind == runtime.FrameUser {
+			return stack[i:]
+		}
 	}
 	return stack
 }
@@ -183,7 +181,7 @@ func Blocking(events []runtime.BlockEvent) *profile.Profile {
 		&profile.ValueType{Type: "events", Unit: "count"},
 	)
 	for _, ev := range events {
-		stack := trimScheduler(ev.Stack)
+		stack := ev.Stack // time.Sleep on top: pprof -top puts the flat time on the blocking call
 		if len(stack) == 0 {
 			stack = []runtime.Frame{{Function: "(stack not captured: the step ended before the watchdog looked)"}}
 		}

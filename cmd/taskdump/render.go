@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -156,47 +157,32 @@ func writeFrames(p printer, fs []wire.Frame, indent string) {
 	}
 }
 
-// machinery reports whether f is a frame of the runtime's task machinery,
-// below the task function: the coroutine plumbing every task stack ends
-// with.
-func machinery(f wire.Frame) bool {
-	fn := f.Function
-	return strings.HasPrefix(fn, "github.com/taskdump/taskdump/runtime.(*Task[") && strings.HasSuffix(fn, ".runBody") ||
-		strings.HasPrefix(fn, "github.com/taskdump/taskdump/runtime.(*task).") ||
-		strings.HasPrefix(fn, "github.com/taskdump/taskdump/runtime.(*coro).") ||
-		strings.HasPrefix(fn, "iter.Pull") || fn == "runtime.corostart" || fn == "runtime.goexit"
-}
+// Frame kinds, as the agent names them (wire.Frame.Kind). The runtime
+// decides each frame's kind; this file never looks at function names.
+const (
+	kindUser        = "user"
+	kindTaskRuntime = "task-runtime"
+	kindGoRuntime   = "go-runtime"
+)
 
-// trimMachinery cuts the Go scheduler's frames above the code that parked
-// (runtime.gopark) and the frames from the first machinery frame on, and
-// returns how many it cut.
+// trimMachinery keeps the frames a reader of the user's code wants, by
+// kind: the frames down to the first user frame (the call the user's code
+// made there: runtime.Sleep, time.Sleep) and, below it, the user frames;
+// it leaves out the frames of the Go and task runtimes between user frames
+// (sort.Slice under a user's less function, say) and returns how many.
+// A frame of unknown kind (an older agent's) is kept.
 func trimMachinery(fs []wire.Frame) ([]wire.Frame, int) {
-	n := len(fs)
-	for len(fs) > 1 && (goInternal(fs[0].Function) || taskInternal(fs[0].Function)) {
-		fs = fs[1:]
+	first := slices.IndexFunc(fs, func(f wire.Frame) bool { return f.Kind == kindUser })
+	if first < 0 {
+		return fs, 0
 	}
-	for i, f := range fs {
-		if i > 0 && machinery(f) {
-			fs = fs[:i]
-			break
+	out := slices.Clone(fs[:first+1])
+	for _, f := range fs[first+1:] {
+		if f.Kind != kindTaskRuntime && f.Kind != kindGoRuntime {
+			out = append(out, f)
 		}
 	}
-	return fs, n - len(fs)
-}
-
-// taskInternal reports whether fn is an unexported function or method of
-// the task runtime ((*task).awaitTasks), which the user never called.
-func taskInternal(fn string) bool {
-	rest, ok := strings.CutPrefix(fn, "github.com/taskdump/taskdump/runtime.")
-	rest = strings.TrimPrefix(strings.TrimPrefix(rest, "("), "*")
-	return ok && rest != "" && rest[0] >= 'a' && rest[0] <= 'z'
-}
-
-// goInternal reports whether fn is an unexported function of the Go
-// runtime (runtime.gopark, runtime.selectgo).
-func goInternal(fn string) bool {
-	rest, ok := strings.CutPrefix(fn, "runtime.")
-	return ok && rest != "" && rest[0] >= 'a' && rest[0] <= 'z'
+	return out, len(fs) - len(out)
 }
 
 func renderStack(w io.Writer, s wire.StackResult, now time.Time, all bool) {

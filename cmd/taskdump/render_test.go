@@ -29,20 +29,36 @@ func TestAge(t *testing.T) {
 }
 
 func TestTrimMachinery(t *testing.T) {
-	f := func(fn string) wire.Frame { return wire.Frame{Function: fn, File: "/x.go", Line: 1} }
-	stack := []wire.Frame{
-		f("runtime.gopark"), f("github.com/taskdump/taskdump/runtime.(*task).awaitTasks"),
-		f("github.com/taskdump/taskdump/runtime.Sleep"), f("main.work"),
-		f("github.com/taskdump/taskdump/runtime.(*Task[...]).runBody"), f("github.com/taskdump/taskdump/runtime.(*coro).run"),
-		f("iter.Pull[...].func1"), f("runtime.goexit"),
+	f := func(kind, fn string) wire.Frame { return wire.Frame{Function: fn, File: "/x.go", Line: 1, Kind: kind} }
+	tests := []struct {
+		name    string
+		stack   []wire.Frame
+		want    string
+		wantCut int
+	}{
+		{"suspended: the runtime's shape, nothing to cut",
+			[]wire.Frame{f("task-runtime", "rt.Sleep"), f("user", "main.work"), f("user", "main.main.func1")},
+			"rt.Sleep main.work main.main.func1", 0},
+		{"blocking in a callback under the standard library",
+			[]wire.Frame{f("go-runtime", "time.Sleep"), f("user", "main.less"), f("go-runtime", "sort.insertionSort"),
+				f("go-runtime", "sort.Slice"), f("user", "main.work")},
+			"time.Sleep main.less main.work", 2},
+		{"running user code", []wire.Frame{f("user", "main.spin"), f("task-runtime", "rt.Gather"), f("user", "main.work")},
+			"main.spin main.work", 1},
+		{"no user frame: kept whole", []wire.Frame{f("task-runtime", "rt.helper"), f("go-runtime", "runtime.goexit")},
+			"rt.helper runtime.goexit", 0},
+		{"an older agent's frames (no kind): kept", []wire.Frame{f("", "runtime.gopark"), f("", "main.work")},
+			"runtime.gopark main.work", 0},
 	}
-	got, cut := trimMachinery(stack)
-	var names []string
-	for _, g := range got {
-		names = append(names, g.Function)
-	}
-	if want := "github.com/taskdump/taskdump/runtime.Sleep main.work"; strings.Join(names, " ") != want || cut != 6 {
-		t.Errorf("trimMachinery = %v, cut %d; want %s, cut 6", names, cut, want)
+	for _, tt := range tests {
+		got, cut := trimMachinery(tt.stack)
+		var names []string
+		for _, g := range got {
+			names = append(names, g.Function)
+		}
+		if strings.Join(names, " ") != tt.want || cut != tt.wantCut {
+			t.Errorf("%s: trimMachinery = %v, cut %d; want %s, cut %d", tt.name, names, cut, tt.want, tt.wantCut)
+		}
 	}
 }
 

@@ -130,7 +130,7 @@ func FuzzDecodeTasks(f *testing.F) {
 func BenchmarkDecodeTasks(b *testing.B) {
 	base := sampleTasks()[1]
 	base.Awaiting = "sleep(1h0m0s)"
-	base.SuspendedAt = Frame{"main.sleepHour", "/home/you/src/app/main.go", 60}
+	base.SuspendedAt = Frame{"main.sleepHour", "/home/you/src/app/main.go", 60, "user"}
 	ts := make([]Task, 10_000)
 	for i := range ts {
 		ts[i] = base
@@ -159,7 +159,7 @@ func BenchmarkDecodeTasks(b *testing.B) {
 func BenchmarkDecodeTasks20k(b *testing.B) {
 	base := sampleTasks()[1]
 	base.Awaiting = "sleep(1h0m0s)"
-	base.SuspendedAt = Frame{"main.sleepHour", "/home/you/src/app/main.go", 60}
+	base.SuspendedAt = Frame{"main.sleepHour", "/home/you/src/app/main.go", 60, "user"}
 	ts := make([]Task, 20_000)
 	for i := range ts {
 		ts[i] = base

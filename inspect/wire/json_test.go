@@ -13,13 +13,13 @@ func sampleTasks() []Task {
 	return []Task{
 		{},
 		{ID: 1, Name: "main", State: "pending", Loop: "service", LoopID: 1, Function: "main.main",
-			SpawnedAt: Frame{"main.main", "/src/main.go", 10}, Created: t0},
+			SpawnedAt: Frame{"main.main", "/src/main.go", 10, "user"}, Created: t0},
 		{ID: 7, ParentID: 1, Name: "w<\"\\>&\n\t\x01\b\f\u2028\u2029é\xff", State: "cancelling", Loop: "l", LoopID: 2,
-			Running: true, Function: "main.(*T).run", SpawnedAt: Frame{"f", "/a b/c.go", 3},
-			SuspendedAt: Frame{"g", "/x.go", 4}, Awaiting: "gather(2 tasks)", Awaits: []uint64{8, 9},
+			Running: true, Function: "main.(*T).run", SpawnedAt: Frame{"f", "/a b/c.go", 3, "user"},
+			SuspendedAt: Frame{"g", "/x.go", 4, "user"}, Awaiting: "gather(2 tasks)", Awaits: []uint64{8, 9},
 			Until: t0.Add(time.Hour), Created: t0, Started: t0.Add(time.Millisecond), Suspended: t0.Add(time.Second),
 			Steps: 12, BusyNS: 1234, SchedWaitNS: 56, IdleNS: 789, CancelMsg: "why", CancelBy: "taskdump (pid 1, uid 0)",
-			Stack: []Frame{{"a", "/a.go", 1}, {"b", "/b.go", 2}}, Finished: t0.Add(2 * time.Second), Error: "boom",
+			Stack: []Frame{{"a", "/a.go", 1, "task-runtime"}, {"b", "/b.go", 2, "user"}}, Finished: t0.Add(2 * time.Second), Error: "boom",
 		},
 		{ID: 3, Created: t0.In(time.FixedZone("X", 3600))},
 	}

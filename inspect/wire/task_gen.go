@@ -40,6 +40,7 @@ var frameFields = []string{
 	"function",
 	"file",
 	"line",
+	"kind",
 }
 
 // AppendJSON appends t as a JSON object to dst, with only the fields of fs
@@ -157,6 +158,10 @@ func (f *Frame) appendJSON(dst []byte) []byte {
 	dst = appendString(dst, f.File)
 	dst = append(dst, `,"line":`...)
 	dst = strconv.AppendInt(dst, int64(f.Line), 10)
+	if f.Kind != "" {
+		dst = append(dst, `,"kind":`...)
+		dst = appendString(dst, f.Kind)
+	}
 	return append(dst, '}')
 }
 
@@ -235,6 +240,8 @@ func (d *decoder) frame(f *Frame) error {
 			f.File, err = d.str()
 		case "line":
 			f.Line, err = d.intN()
+		case "kind":
+			f.Kind, err = d.str()
 		default:
 			err = d.unknown(k, frameFields)
 		}

@@ -81,6 +81,13 @@ type Frame struct {
 	Function string `json:"function"`
 	File     string `json:"file"`
 	Line     int    `json:"line"`
+	// Kind is whose code the frame runs, as the runtime tells (runtime.
+	// FrameKind): "user" (the program's), "task-runtime" (the task runtime:
+	// an awaiting function such as runtime.Sleep) or "go-runtime" (the Go
+	// runtime and standard library: time.Sleep); empty for the unknown
+	// frame and from agents that predate the field. Renderers and profiles
+	// filter frames by it and never by function names.
+	Kind string `json:"kind,omitempty"`
 }
 
 // IsZero reports whether f is the unknown frame.

@@ -188,5 +188,5 @@ func (v *view) hog(out []wire.Finding) []wire.Finding {
 
 // wireFrame converts a runtime frame, its kind by name.
 func wireFrame(f runtime.Frame) wire.Frame {
-	return wire.Frame{Function: f.Function, File: f.File, Line: f.Line}
+	return wire.Frame{Function: f.Function, File: f.File, Line: f.Line, Kind: f.Kind.String()}
 }
