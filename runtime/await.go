@@ -253,7 +253,6 @@ type waiter struct {
 	group     *TaskGroup    // for a TaskGroup watching its children
 	res       *resource     // the TaskGroup waited on (TaskGroup.Wait)
 	unwinding bool          // wait_for timed out: waiting for the task to finish cancelling
-	lockWait  bool          // a task of ts waits for a Lock or Semaphore (listen)
 }
 
 // notify is called on the loop when x, one of w.ts, ends.
@@ -323,9 +322,6 @@ func (w *waiter) listen() {
 			continue
 		}
 		x.listeners = append(x.listeners, w)
-		if x.waitsGrant {
-			w.lockWait = true
-		}
 	}
 }
 
@@ -468,7 +464,7 @@ func (cur *task) awaitTasksUntil(w *waiter, propagate bool, deadline int64, d ti
 	if w.res != nil {
 		l.resID(w.res)
 	}
-	if w.lockWait && deadline == 0 {
+	if l.grantWaiters > 0 && deadline == 0 {
 		// Awaiting a task that waits for a lock may close a deadlock
 		// (A holds L and awaits B; B waits for L).
 		w.parked = true // as it will be: the check reads it

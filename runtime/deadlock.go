@@ -188,7 +188,7 @@ func (l *Loop) recordDeadlock(path []dlEdge) {
 		kind := "task"
 		if e.res != nil {
 			id = l.resID(e.res)
-			kind = e.res.kind.String()
+			kind = e.res.kind().String()
 		}
 		d.Resources = append(d.Resources, id)
 		d.Kinds = append(d.Kinds, kind)

@@ -32,7 +32,7 @@ func NewFuture[T any](ctx context.Context) *Future[T] {
 	if t == nil {
 		panic("runtime: NewFuture called with a context that belongs to no task")
 	}
-	f := &Future[T]{res: resource{pc: pc, by: t, created: t.loop.now, kind: resFuture}}
+	f := &Future[T]{res: resource{pc: pc, by: t, meta: resMeta(t.loop.now, resFuture)}}
 	f.waiters.ts = f.buf[:0]
 	return f
 }
@@ -99,7 +99,13 @@ func (f *Future[T]) Await(ctx context.Context) (T, error) {
 
 // waitq is a FIFO of parked tasks.
 type waitq struct {
-	ts     []*task
+	ts []*task
+}
+
+// grantq is the waitq of a primitive that hands what it guards to its
+// waiters (Lock, Semaphore, Event: waitGrant).
+type grantq struct {
+	waitq
 	handed int // waiters handed what they waited for that have not resumed yet (grant)
 }
 
@@ -125,7 +131,7 @@ func (q *waitq) len() int { return len(q.ts) }
 // busy reports whether a newcomer must queue behind earlier waiters to
 // keep the order FIFO: some waiter whose cancellation is not pending is
 // parked, or was handed the resource and has not resumed yet.
-func (q *waitq) busy() bool {
+func (q *grantq) busy() bool {
 	if q.handed > 0 {
 		return true
 	}
@@ -141,7 +147,7 @@ func (q *waitq) busy() bool {
 // cancellation is not pending, takes it off q and schedules it; it reports
 // false if there is no such waiter. A waiter being cancelled is passed
 // over: it leaves q itself when it resumes.
-func (q *waitq) grantFirst(l *Loop) bool {
+func (q *grantq) grantFirst(l *Loop) bool {
 	for i, t := range q.ts {
 		if t.cancelPending {
 			continue
@@ -166,7 +172,7 @@ func (q *waitq) wakeAll(l *Loop) {
 
 // grantAll hands every waiter what it waits for (an Event's set flag) and
 // empties the queue.
-func (q *waitq) grantAll(l *Loop) {
+func (q *grantq) grantAll(l *Loop) {
 	for _, t := range q.ts {
 		t.grant = true
 	}
@@ -251,7 +257,7 @@ type grantor interface {
 //
 // Before a Lock or Semaphore waiter parks, the loop looks for a deadlock
 // the wait closes (deadlock.go); it changes nothing of the wait.
-func (cur *task) waitGrant(q *waitq, kind awaitKind, g grantor, r *resource, o resOwner) error {
+func (cur *task) waitGrant(q *grantq, kind awaitKind, g grantor, r *resource, o resOwner) error {
 	l := cur.loop
 	cur.grant = false
 	l.resID(r)
@@ -261,11 +267,11 @@ func (cur *task) waitGrant(q *waitq, kind awaitKind, g grantor, r *resource, o r
 	if g != nil && !g.free() {
 		l.checkDeadlock(cur, g)
 	}
-	cur.waitsGrant = g != nil
+	l.grantWaiters++
 	for !cur.grant && !cur.cancelPending {
 		cur.parkAt(&desc)
 	}
-	cur.waitsGrant = false
+	l.grantWaiters--
 	if cur.deadlocked {
 		l.clearDeadlocks(cur)
 	}

@@ -44,6 +44,7 @@ type Loop struct {
 	stageN        int
 	stage         awaitDesc // what the running task awaits, staged by park
 	stageSince    int64     // since when it awaits it (parkAt), 0: from this step's end
+	grantWaiters  int       // tasks parked on a Lock, Semaphore or Event (deadlock.go)
 	last          *task     // task whose step ended and is not yet published
 	lastStart     int64
 	wakeTimer     *time.Timer

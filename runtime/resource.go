@@ -40,17 +40,29 @@ var resKindNames = [...]string{"", "future", "event", "lock", "semaphore", "queu
 
 func (k resKind) String() string { return resKindNames[k] }
 
-// resource is the identity of an awaitable (40 bytes). Its fields are
-// written before the loop publishes the resource and never after (but a
-// sweep clears by, under loop.mu), so readers may read them once they found
-// it under loop.mu.
+// resource is the identity of an awaitable: four words, so that a Future
+// stays in the 96-byte size class. Its fields are written before the loop
+// publishes the resource and never after (but a sweep clears by, under
+// loop.mu), so readers may read them once they found it under loop.mu.
 type resource struct {
-	id      uint64  // 0 until the loop needs one (Loop.resID)
-	pc      uintptr // return address in the user's NewX or ToThread call
-	by      *task   // the task that made it, nil outside a task
-	created int64   // loop clock of the creating step's start, 0 if unknown
-	kind    resKind
+	id uint64  // 0 until the loop needs one (Loop.resID)
+	pc uintptr // return address in the user's NewX or ToThread call
+	by *task   // the task that made it, nil outside a task
+	// meta is the loop clock of the creating step's start in µs (0 if
+	// unknown) << 8 | the kind.
+	meta uint64
 }
+
+// resMeta packs a creation time (loop clock, ns) and a kind.
+func resMeta(created int64, kind resKind) uint64 {
+	return uint64((created+999)/1000)<<8 | uint64(kind)
+}
+
+func (r *resource) kind() resKind { return resKind(r.meta) }
+
+// created returns the loop clock of the creating step's start (µs
+// resolution), 0 if unknown.
+func (r *resource) created() int64 { return int64(r.meta>>8) * 1000 }
 
 // pubState is how a primitive that publishes its state (Event, Lock,
 // Semaphore, Queue) stands with its loop. A Future, a TaskGroup and a
@@ -139,13 +151,13 @@ func stepHere() (*Loop, *task) {
 // made is also registered with its loop (o non-nil), so Loop.Resources
 // lists it while that task lives. It returns the loop found.
 func (r *resource) initHere(kind resKind, pc uintptr, o resOwner) *Loop {
-	r.kind, r.pc = kind, pc
+	r.pc, r.meta = pc, resMeta(0, kind)
 	l, t := stepHere()
 	if l == nil {
 		return nil
 	}
 	r.by = t
-	r.created = l.now
+	r.meta = resMeta(l.now, kind)
 	if o != nil && t != nil {
 		l.touch(r, o)
 	}
@@ -154,7 +166,7 @@ func (r *resource) initHere(kind resKind, pc uintptr, o resOwner) *Loop {
 
 // initIn records the identity of a primitive made in task t.
 func (r *resource) initIn(kind resKind, pc uintptr, t *task) {
-	r.kind, r.pc, r.by, r.created = kind, pc, t, t.loop.now
+	r.pc, r.by, r.meta = pc, t, resMeta(t.loop.now, kind)
 }
 
 // touch marks r's state as changed: the loop publishes it with the step
@@ -175,7 +187,7 @@ func (l *Loop) touch(r *resource, o resOwner) {
 // madeByLive reports whether r is a Queue, Event or Semaphore a live task
 // made: Loop.Resources lists those even when nobody holds or waits on them.
 func (r *resource) madeByLive() bool {
-	switch r.kind {
+	switch r.kind() {
 	case resQueue, resEvent, resSemaphore:
 		return r.by != nil && !r.by.done()
 	}
@@ -246,7 +258,9 @@ func taskIDsOf(dst []uint64, ts []*task) []uint64 {
 // made (a Queue, Event or Semaphore); it drops them when it sweeps and no
 // live task holds, waits on or made them, each time the registry doubles,
 // so it holds at most about twice what matters and never keeps a dead
-// primitive alive for long. A Future or a TaskGroup is listed while a task
+// primitive alive for long (a registry entry costs about 200 bytes: the map
+// slot and the published copy of the primitive's state). Weak pointers
+// would spare the sweep but cost an allocation per primitive made. A Future or a TaskGroup is listed while a task
 // waits on it, a ToThread call while it runs. A primitive made outside any
 // task (a package variable, a zero value) has no creation site, CreatedBy 0
 // and gets its id when a task first uses it.
@@ -314,7 +328,7 @@ func (l *Loop) Resources() []ResourceInfo {
 		x := &refs[i]
 		e := byRes[x.r]
 		if e == nil {
-			e = &entry{r: x.r, kind: x.r.kind, by: x.by, pub: x.pub}
+			e = &entry{r: x.r, kind: x.r.kind(), by: x.by, pub: x.pub}
 			byRes[x.r] = e
 		}
 		if x.task != 0 {
@@ -331,7 +345,7 @@ func (l *Loop) Resources() []ResourceInfo {
 	for _, e := range byRes {
 		r := e.r
 		ri := ResourceInfo{
-			ID: r.id, Kind: e.kind.String(), CreatedAt: fc.frame(r.pc), Created: l.wall(r.created),
+			ID: r.id, Kind: e.kind.String(), CreatedAt: fc.frame(r.pc), Created: l.wall(r.created()),
 			Holders: e.pub.holders, Waiters: e.pub.waiters, Putters: e.pub.putters,
 			Len: e.pub.len, Cap: e.pub.cap, Set: e.pub.set,
 			LastSet: l.wall(e.pub.lastSet), LastCleared: l.wall(e.pub.lastCleared),

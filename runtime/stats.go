@@ -1,11 +1,14 @@
 package runtime
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // statsBucket is the length of one bucket of recent busy time. The recent
-// window (LoopStats.Window) is the current bucket and the one before it: 5
-// to 10 seconds.
-const statsBucket = int64(5 * time.Second)
+// window (LoopStats.Window) is the current bucket and the one before it: 4
+// to 8 seconds. A task's busy time in a bucket fits a uint32 of ns.
+const statsBucket = int64(4 * time.Second)
 
 // loopStats is the loop's recent activity as published (guarded by
 // loop.mu). The loop updates it in the locked section it runs anyway at
@@ -61,17 +64,16 @@ func (l *Loop) addBusyLocked(t *task, busy, end int64) {
 	s := &l.stats
 	s.rotateLocked(end)
 	s.busyCur += busy
-	r := &t.pub
 	if t.winGen != s.winGen {
 		if t.winGen+1 == s.winGen {
-			r.busyPrev = r.busyCur
+			t.busyPrev = t.busyCur
 		} else {
-			r.busyPrev = 0
+			t.busyPrev = 0
 		}
-		r.busyCur = 0
+		t.busyCur = 0
 		t.winGen = s.winGen
 	}
-	r.busyCur += busy
+	t.busyCur = uint32(min(int64(t.busyCur)+busy, math.MaxUint32)) // saturates at 4.29 s
 }
 
 // statsView is the loop's buckets as seen at one reading.
@@ -82,12 +84,11 @@ type statsView struct {
 // recent returns how long the steps of t ran in the window v sees (under
 // loop.mu).
 func (v statsView) recent(t *task) time.Duration {
-	r := &t.pub
 	switch v.gen - t.winGen {
 	case 0:
-		return time.Duration(r.busyCur + r.busyPrev)
+		return time.Duration(int64(t.busyCur) + int64(t.busyPrev))
 	case 1:
-		return time.Duration(r.busyCur)
+		return time.Duration(t.busyCur)
 	}
 	return 0
 }

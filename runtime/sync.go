@@ -14,7 +14,7 @@ type Event struct {
 	loop        *Loop
 	home        *Loop // the loop of the task that made it, until it binds
 	set         bool
-	waiters     waitq
+	waiters     grantq
 	lastSet     int64 // loop clock
 	lastCleared int64
 }
@@ -113,7 +113,7 @@ type Lock struct {
 	loop    *Loop
 	locked  bool
 	holder  *task // the task that acquired it, nil while free or handed to a waiter
-	waiters waitq
+	waiters grantq
 }
 
 // NewLock returns an unlocked Lock. It records where it was called and by
@@ -226,7 +226,7 @@ type Semaphore struct {
 	// held are the tasks that acquired a permit and have not released it
 	// (Release drops the releasing task's, else the oldest).
 	held    []*task
-	waiters waitq
+	waiters grantq
 }
 
 // NewSemaphore returns a semaphore with n permits. n < 0 panics. It

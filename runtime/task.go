@@ -161,7 +161,7 @@ type task struct {
 	// lines per task as it can.
 	pub     record
 	liveIdx int32  // position in loop.live
-	winGen  uint32 // the stats bucket pub.busyCur belongs to (stats.go)
+	winGen  uint32 // the stats bucket busyCur belongs to (stats.go)
 	endTime int64
 	chg     change // its place in the loop's change list (changes.go)
 
@@ -170,6 +170,7 @@ type task struct {
 	ctxCancelled atomic.Bool
 	doneCh       atomic.Pointer[chan struct{}]
 	retrievedOut atomic.Bool // its result was taken by an Await outside any task, or its error on the loop (markRetrieved)
+	busyCur      uint32      // guarded by loop.mu: busy ns in the loop's stats bucket winGen (stats.go; < 4.3 s)
 
 	// Set at creation, then read-only.
 	loop     *Loop
@@ -193,16 +194,16 @@ type task struct {
 	labelled      bool
 	unlinked      bool // guarded by loop.mu
 	ended         State
+	deadlocked    bool // it is in one of loop.deadlocks (deadlock.go)
 	cancelReqs    int32
 	visit         uint32
+	busyPrev      uint32 // guarded by loop.mu: busy ns in the stats bucket before busyCur's (stats.go)
 	err           error
 	co            *coro
 	readyAt       int64
 	listeners     []*waiter // tasks waiting for this one to end
 	listenBuf     [1]*waiter
 	waitingOn     *waiter // what this task awaits, while it does
-	deadlocked    bool    // it is in one of loop.deadlocks
-	waitsGrant    bool    // it is parked in waitGrant on a Lock or Semaphore (next to listeners: Gather's listen reads both)
 	tm            timer
 	extra         *taskExtra
 }
@@ -232,8 +233,6 @@ type record struct {
 	await     awaitDesc
 	since     int64       // since when it waits at this await (loop clock; awaitAt)
 	cancel    *cancelInfo // immutable once published
-	busyCur   int64       // busy time in the loop's current stats bucket (stats.go)
-	busyPrev  int64       // in the bucket before it
 }
 
 // cancelInfo is the last cancel request's message and who made it, when
