@@ -178,6 +178,8 @@ type topModel struct {
 	editing bool
 	input   string
 
+	// vis are the table's rows, filtered and sorted, as fit last saw them.
+	vis    []*wire.Task
 	selID  uint64
 	offset int // first task row shown
 	scroll int // first line of the detail, resources, blocking or findings body
@@ -269,11 +271,12 @@ func (m topModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // key handles one key press.
 func (m topModel) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
-	if k.Alt && k.Type == tea.KeyRunes && !k.Paste {
+	if k.Alt && !k.Paste {
 		// Esc and the key after it, read together, arrive as alt+key:
 		// none is bound, so they are the two keys they were typed as.
 		next, cmd := m.key(tea.KeyMsg{Type: tea.KeyEsc})
-		next, cmd2 := next.(topModel).key(tea.KeyMsg{Type: tea.KeyRunes, Runes: k.Runes})
+		k.Alt = false
+		next, cmd2 := next.(topModel).key(k)
 		return next, tea.Sequence(cmd, cmd2)
 	}
 	if k.Type == tea.KeyRunes && len(k.Runes) > 1 && !k.Paste && !m.editing {
@@ -477,6 +480,7 @@ func (m *topModel) find(id uint64) *wire.Task {
 func (m *topModel) setMode(mode topMode) {
 	if m.mode != mode {
 		m.mode, m.scroll = mode, 0
+		m.fit()
 	}
 }
 
@@ -579,7 +583,7 @@ func (m *topModel) selected() *wire.Task { return m.find(m.selID) }
 
 // move moves the selection by d rows of the table.
 func (m *topModel) move(d int) {
-	ts := m.visible()
+	ts := m.vis
 	if len(ts) == 0 {
 		return
 	}
@@ -592,7 +596,8 @@ func (m *topModel) move(d int) {
 // fit keeps the selection on a visible task (the first one when the
 // selected task is gone or filtered out) and in the window of rows shown.
 func (m *topModel) fit() {
-	ts := m.visible()
+	m.vis = m.visible()
+	ts := m.vis
 	i := slices.IndexFunc(ts, func(t *wire.Task) bool { return t.ID == m.selID })
 	if i < 0 {
 		if m.mode == modeDetail {

@@ -181,7 +181,21 @@ func (m topModel) blockLine() string {
 	if !m.loaded {
 		return "now: waiting for the first update"
 	}
-	return "now: nothing blocks the loop"
+	s := "now: nothing blocks the loop"
+	var last *wire.BlockEvent
+	for i := range d.Blocking {
+		if e := &d.Blocking[i]; last == nil || e.Started.After(last.Started) {
+			last = e
+		}
+	}
+	if last != nil {
+		s += fmt.Sprintf(" · last blocked %s ago, %s, by task %d %s", compact(d.Taken.Sub(last.Started)),
+			compact(time.Duration(last.DurationNS)), last.TaskID, escape(last.TaskName))
+		if !last.At.IsZero() {
+			s += " at " + escape(short(last.At))
+		}
+	}
+	return s
 }
 
 // body draws the current view in at most bodyHeight lines.
@@ -208,7 +222,7 @@ func (m topModel) body(w int) []string {
 
 // taskTable draws the column headers and the visible rows of the table.
 func (m topModel) taskTable(w int) []string {
-	ts := m.visible()
+	ts := m.vis
 	if len(ts) == 0 {
 		if m.filter != "" {
 			return []string{"", fmt.Sprintf("  no task's name matches %q (Esc clears the filter)", escape(m.filter))}
@@ -669,7 +683,7 @@ func (m topModel) statusLine(w int) string {
 		parts = append(parts, m.status)
 	}
 	if m.filter != "" && m.mode == modeTasks {
-		parts = append(parts, fmt.Sprintf("filter %q: %d of %d tasks (Esc clears)", escape(m.filter), len(m.visible()), len(m.data.Tasks)))
+		parts = append(parts, fmt.Sprintf("filter %q: %d of %d tasks (Esc clears)", escape(m.filter), len(m.vis), len(m.data.Tasks)))
 	}
 	return strings.Join(parts, " · ")
 }
