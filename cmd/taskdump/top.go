@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
-	"strings"
 	"syscall"
 	"time"
 
@@ -66,8 +63,8 @@ func runTop(ctx context.Context, e *env, o *opts, to *topOpts, args []string) er
 	} else if err := wantArgs(args, 1, "PID"); err != nil {
 		return err
 	}
-	if to.interval < 10*time.Millisecond {
-		return usagef("bad --interval %s: want at least 10ms", to.interval)
+	if to.interval < 100*time.Millisecond {
+		return usagef("bad --interval %s: want at least 100ms", to.interval)
 	}
 	if !e.stdoutTTY {
 		return errNotTerminal
@@ -85,12 +82,15 @@ func runTop(ctx context.Context, e *env, o *opts, to *topOpts, args []string) er
 	r.HasDarkBackground() // asked now, before the view reads the keyboard
 	m := newTopModel(newTopStyles(r), topActions{})
 	if to.replay != "" {
-		msgs, err := loadReplay(to.replay)
+		msgs, cut, err := loadReplay(to.replay)
 		if err != nil {
 			return err
 		}
 		m.replay = newTopReplay(msgs)
 		m.seek(0)
+		if cut {
+			m.status = "the recording's last line is cut short (was its recorder killed?): it ends before"
+		}
 	} else {
 		c, err := dial(o.dir, args[0])
 		if err != nil {
@@ -149,20 +149,45 @@ func liveActions(ctx context.Context, c *client.Client, timeout time.Duration, f
 	}
 }
 
-// watchFeed sends the process's state to feed every interval until ctx
-// ends or the agent goes away, then a topGoneMsg saying why, and closes
-// feed.
+// watchFeed sends the process's state to feed as the agent's stream
+// (/v1/watch) tells it, one message every interval, until ctx ends or the
+// stream does; then a topGoneMsg saying why, and it closes feed. An agent
+// that predates the stream (its answer is a 404) is polled instead: a
+// snapshot and the doctor's findings every interval.
 func watchFeed(ctx context.Context, c *client.Client, interval, timeout time.Duration, feed chan<- tea.Msg) {
 	defer close(feed)
-	pid := 0
-	send := func(m tea.Msg) bool {
+	send := func(m tea.Msg) error {
 		select {
 		case feed <- m:
-			return true
+			return nil
 		case <-ctx.Done():
-			return false
+			return ctx.Err()
 		}
 	}
+	var fold topFold
+	pid, got := 0, false
+	err := c.Watch(ctx, interval, func(m *wire.WatchMessage) error {
+		got = true
+		fold.apply(m)
+		if m.Process != nil {
+			pid = m.Process.PID
+		}
+		return send(topDataMsg{fold.data()})
+	})
+	var ae *client.APIError
+	if !got && errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		pollFeed(ctx, c, interval, timeout, send)
+		return
+	}
+	if ctx.Err() == nil {
+		send(topGoneMsg{reason: topGoneReason(pid, err)})
+	}
+}
+
+// pollFeed feeds the view from an agent without a stream: a snapshot and
+// the doctor's findings every interval.
+func pollFeed(ctx context.Context, c *client.Client, interval, timeout time.Duration, send func(tea.Msg) error) {
+	pid := 0
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -175,7 +200,7 @@ func watchFeed(ctx context.Context, c *client.Client, interval, timeout time.Dur
 			return
 		}
 		pid = d.PID
-		if !send(topDataMsg{d}) {
+		if send(topDataMsg{d}) != nil {
 			return
 		}
 		select {
@@ -224,55 +249,37 @@ func topGoneReason(pid int, err error) string {
 	return "the agent went away: " + clean(err.Error())
 }
 
-// loadReplay reads a recording (see wire.WatchMessage's "Recording"):
-// the header line, then the messages; gzip-compressed when name ends in
-// .gz. It refuses another format, a newer version or schema, a line over
-// wire.MaxRecordingLine and a recording without messages.
-func loadReplay(name string) ([]wire.WatchMessage, error) {
+// loadReplay reads a recording made by taskdump record (client.
+// ReadRecording: plain or gzipped; other formats, newer versions and
+// over-long lines refused). A last line cut short, as a killed recorder
+// leaves it, ends the replay at the complete messages before it, and cut
+// says so.
+func loadReplay(name string) (msgs []wire.WatchMessage, cut bool, err error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, fmt.Errorf("top: %w", osErr(err))
+		return nil, false, fmt.Errorf("top: %w", osErr(err))
 	}
 	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(name, ".gz") {
-		zr, err := gzip.NewReader(f)
+	rec, err := client.ReadRecording(f)
+	if err != nil {
+		return nil, false, fmt.Errorf("top: %s: %w", name, err)
+	}
+	for {
+		m, err := rec.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) && len(msgs) > 0 {
+			cut = true
+			break
+		}
 		if err != nil {
-			return nil, fmt.Errorf("top: %s: not gzip-compressed (its name ends in .gz): %w", name, err)
+			return nil, false, fmt.Errorf("top: %s: %w", name, err)
 		}
-		defer zr.Close()
-		r = zr
-	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), wire.MaxRecordingLine)
-	var msgs []wire.WatchMessage
-	line := 0
-	for sc.Scan() {
-		line++
-		if line == 1 {
-			var h wire.RecordingHeader
-			if err := json.Unmarshal(sc.Bytes(), &h); err != nil || h.Format != wire.RecordingFormat {
-				return nil, fmt.Errorf("top: %s is not a taskdump recording (made by taskdump record)", name)
-			}
-			if h.Version > wire.RecordingVersion {
-				return nil, fmt.Errorf("top: %s is a recording of version %d; this taskdump reads version %d: upgrade it", name, h.Version, wire.RecordingVersion)
-			}
-			if err := wire.CheckSchema(h.Schema); err != nil {
-				return nil, fmt.Errorf("top: %s: %w", name, err)
-			}
-			continue
-		}
-		var m wire.WatchMessage
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			return nil, fmt.Errorf("top: %s:%d: %w", name, line, err)
-		}
-		msgs = append(msgs, m)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("top: %s:%d: %w", name, line+1, err)
+		msgs = append(msgs, *m)
 	}
 	if len(msgs) == 0 {
-		return nil, fmt.Errorf("top: %s holds no messages", name)
+		return nil, false, fmt.Errorf("top: %s holds no messages", name)
 	}
-	return msgs, nil
+	return msgs, cut, nil
 }

@@ -286,6 +286,7 @@ func TestTopKeys(t *testing.T) {
 		{name: "open-has-stack", keys: []string{"enter"}, mode: modeDetail, sel: 1},
 		{name: "esc-back", keys: []string{"j", "enter", "esc"}, mode: modeTasks, sel: 2, stacks: []uint64{2}},
 		{name: "esc-then-key-together", keys: []string{"r", "\x00alt-w"}, mode: modeFindings, sel: 1},
+		{name: "esc-then-enter-together", keys: []string{"j", "r", "\x00alt-enter"}, mode: modeDetail, sel: 2, stacks: []uint64{2}},
 		{name: "views", keys: []string{"r", "b", "w", "esc"}, mode: modeTasks, sel: 1},
 		{name: "cancel-yes", keys: []string{"j", "c", "y"}, sel: 2, cancels: []uint64{2}},
 		{name: "cancel-no", keys: []string{"j", "c", "n"}, sel: 2},
@@ -305,8 +306,12 @@ func TestTopKeys(t *testing.T) {
 			th := newTopHarness(t, 80, 24)
 			th.send(topDataMsg{topFixture()})
 			for _, k := range tt.keys {
-				if k == "\x00alt-w" {
+				switch k {
+				case "\x00alt-w":
 					th.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'w'}, Alt: true})
+					continue
+				case "\x00alt-enter":
+					th.send(tea.KeyMsg{Type: tea.KeyEnter, Alt: true})
 					continue
 				}
 				th.keys(k)
@@ -449,17 +454,15 @@ func TestTopNotTerminal(t *testing.T) {
 	}
 }
 
-// TestTopLoadReplay: a recording is read plain or gzipped; another format,
-// a newer version or schema, bad JSON and an empty recording are refused
-// with a reason.
+// TestTopLoadReplay: a recording is read plain or gzipped, and up to a
+// last line cut short; another format, a newer version or schema, bad JSON
+// and an empty recording are refused with a reason.
 func TestTopLoadReplay(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.jsonl")
 	writeRecording(t, good, topRecording())
 	gz := filepath.Join(dir, "good.jsonl.gz")
 	writeRecording(t, gz, topRecording())
-	empty := filepath.Join(dir, "empty.jsonl")
-	writeRecording(t, empty, nil)
 	write := func(name, s string) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
@@ -477,16 +480,20 @@ func TestTopLoadReplay(t *testing.T) {
 	}{
 		{"plain", good, 3, ""},
 		{"gzip", gz, 3, ""},
-		{"empty", empty, 0, "holds no messages"},
+		{"cut", write("cut.jsonl", string(must(os.ReadFile(good)))[:len(must(os.ReadFile(good)))-10]), 2, ""},
+		{"empty", write("empty.jsonl", hdr(1, 1)), 0, "holds no messages"},
 		{"missing", filepath.Join(dir, "nope"), 0, "no such file"},
-		{"not-a-recording", write("x.json", `{"id":1}`+"\n"), 0, "is not a taskdump recording"},
+		{"not-a-recording", write("x.json", `{"id":1}`+"\n"), 0, "not a taskdump recording"},
 		{"newer-version", write("v2.jsonl", hdr(wire.RecordingVersion+1, 1)), 0, "upgrade"},
 		{"newer-schema", write("s2.jsonl", hdr(1, wire.Schema+1)), 0, "upgrade"},
-		{"bad-line", write("bad.jsonl", hdr(1, 1)+"{\"type\":\n"), 0, "bad.jsonl:2"},
-		{"gzip-not", write("fake.gz", "plain"), 0, "gzip"},
+		{"bad-line", write("bad.jsonl", hdr(1, 1)+"{\"type\":\n"), 0, "line 2"},
+		{"gzip-cut", write("cut.gz", "\x1f\x8b\x08"), 0, "gzip"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			msgs, err := loadReplay(tt.file)
+			msgs, cut, err := loadReplay(tt.file)
+			if cut != (tt.name == "cut") {
+				t.Errorf("cut = %v", cut)
+			}
 			if tt.err == "" {
 				if err != nil || len(msgs) != tt.msgs {
 					t.Fatalf("loadReplay: %d messages, %v; want %d", len(msgs), err, tt.msgs)
@@ -498,4 +505,11 @@ func TestTopLoadReplay(t *testing.T) {
 			}
 		})
 	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

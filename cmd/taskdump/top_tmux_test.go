@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/taskdump/taskdump/inspect/client"
 	"github.com/taskdump/taskdump/inspect/wire"
 )
 
@@ -134,7 +136,7 @@ func TestTopTmux(t *testing.T) {
 
 	// The list: the header, every column, the tasks.
 	s := tm.wait("the task list", row("worker-b"))
-	for _, want := range []string{"pid " + strconv.Itoa(p.pid), "loop fixture", "ID▲ NAME", "STATE", "BUSY", "SCHED", "IDLE", "STEPS", "WAITING", "AWAITING", "LOCATION", "q quit"} {
+	for _, want := range []string{"pid " + strconv.Itoa(p.pid), "loop fixture lag", "ID▲ NAME", "STATE", "BUSY", "SCHED", "IDLE", "STEPS", "WAITING", "AWAITING", "LOCATION", "q quit"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("the screen lacks %q:\n%s", want, s)
 		}
@@ -285,26 +287,27 @@ func TestTopTmuxRefusesPipe(t *testing.T) {
 	}
 }
 
-// writeRecording writes msgs as a recording file (gzip-compressed when
-// name ends in .gz).
+// writeRecording writes msgs as taskdump record does (client.Recorder),
+// gzip-compressed when name ends in .gz.
 func writeRecording(t *testing.T, name string, msgs []wire.WatchMessage) {
 	t.Helper()
 	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.Encode(wire.RecordingHeader{Format: wire.RecordingFormat, Version: wire.RecordingVersion, Schema: wire.Schema, Started: topT0,
-		Process: wire.Process{PID: 77, Command: []string{"./rec"}}})
-	for i := range msgs {
-		enc.Encode(&msgs[i])
-	}
-	data := b.Bytes()
+	var w io.Writer = &b
+	var zw *gzip.Writer
 	if strings.HasSuffix(name, ".gz") {
-		var z bytes.Buffer
-		zw := gzip.NewWriter(&z)
-		zw.Write(data)
-		zw.Close()
-		data = z.Bytes()
+		zw = gzip.NewWriter(&b)
+		w = zw
 	}
-	if err := os.WriteFile(name, data, 0o600); err != nil {
+	rec := client.NewRecorder(w)
+	for i := range msgs {
+		if err := rec.Write(&msgs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if zw != nil {
+		zw.Close()
+	}
+	if err := os.WriteFile(name, b.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
