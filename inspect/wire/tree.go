@@ -1,6 +1,10 @@
 package wire
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // TreeNode is one task in the await tree that /v1/tree returns. A node's
 // children are the tasks it awaits (Edge "awaits") followed by the tasks it
@@ -13,7 +17,11 @@ type TreeNode struct {
 	Cycle bool `json:"cycle,omitempty"`
 	// Ref marks a task awaited by several tasks, expanded at its first
 	// appearance only.
-	Ref      bool        `json:"ref,omitempty"`
+	Ref bool `json:"ref,omitempty"`
+	// Folded, on a node that stands for identical siblings (see Collapse),
+	// are the ids of the siblings folded into it, in order; the node's
+	// Task is the first of them. The agent never sets it.
+	Folded   []uint64    `json:"folded,omitempty"`
 	Children []*TreeNode `json:"children,omitempty"`
 }
 
@@ -109,4 +117,70 @@ func BuildTree(tasks []Task) Tree {
 		slices.SortStableFunc(tr.Roots, func(a, b *TreeNode) int { return idx[a.Task.ID] - idx[b.Task.ID] })
 	}
 	return tr
+}
+
+// Collapse returns tr with identical siblings folded into the first of
+// them, as "parallel stacks" views do: under one parent (or among the
+// roots of one loop), tasks in the same state, running the same function,
+// suspended at the same frame, awaiting the same thing, reached by the
+// same edge and with identical subtrees (folded the same way) become one
+// node, whose Folded lists the others' ids. Cycle and Ref nodes are never
+// folded. Names and ids do not count: worker-1 ... worker-50, all asleep
+// at one line, become worker-1 with 49 ids folded. tr is not modified;
+// the nodes of the result are new. Collapse costs O(nodes) time.
+func Collapse(tr Tree) Tree {
+	classes := map[string]int{}
+	var key strings.Builder
+	// collapse returns a copy of n's subtree, folded, and its class: equal
+	// classes mean identical subtrees.
+	var collapse func(n *TreeNode) (*TreeNode, int)
+	collapse = func(n *TreeNode) (*TreeNode, int) {
+		out := &TreeNode{Task: n.Task, Edge: n.Edge, Cycle: n.Cycle, Ref: n.Ref, Folded: slices.Clone(n.Folded)}
+		children, sigs := fold(n.Children, collapse)
+		out.Children = children
+		if n.Cycle || n.Ref {
+			return out, -1 // unique: never folded
+		}
+		t := &n.Task
+		key.Reset()
+		fmt.Fprintf(&key, "%d\x00%s\x00%s\x00%t\x00%s\x00%s\x00%s\x00%d\x00%s", t.LoopID, n.Edge, t.State, t.Running,
+			t.Function, t.SuspendedAt.Function, t.SuspendedAt.File, t.SuspendedAt.Line, t.Awaiting)
+		for i, c := range sigs {
+			fmt.Fprintf(&key, "\x00%d/%d", c, len(children[i].Folded))
+		}
+		k := key.String()
+		c, ok := classes[k]
+		if !ok {
+			c = len(classes)
+			classes[k] = c
+		}
+		return out, c
+	}
+	roots, _ := fold(tr.Roots, collapse)
+	return Tree{Roots: roots, Cycles: tr.Cycles}
+}
+
+// fold collapses each of nodes and folds those of one class into the
+// first of them; it returns the nodes left, in order, and their classes.
+func fold(nodes []*TreeNode, collapse func(*TreeNode) (*TreeNode, int)) ([]*TreeNode, []int) {
+	if len(nodes) == 0 {
+		return nil, nil
+	}
+	out := make([]*TreeNode, 0, len(nodes))
+	var sigs []int
+	first := map[int]int{} // class -> index in out
+	for _, n := range nodes {
+		c, sig := collapse(n)
+		if sig >= 0 {
+			if i, ok := first[sig]; ok {
+				out[i].Folded = append(out[i].Folded, c.Task.ID)
+				out[i].Folded = append(out[i].Folded, c.Folded...)
+				continue
+			}
+			first[sig] = len(out)
+		}
+		out = append(out, c)
+		sigs = append(sigs, sig)
+	}
+	return out, sigs
 }
