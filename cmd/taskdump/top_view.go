@@ -189,11 +189,11 @@ func (m topModel) blockLine() string {
 		}
 	}
 	if last != nil {
-		s += fmt.Sprintf(" · last blocked %s ago, %s, by task %d %s", compact(d.Taken.Sub(last.Started)),
-			compact(time.Duration(last.DurationNS)), last.TaskID, escape(last.TaskName))
+		s = fmt.Sprintf("not blocked now · last block: %s, task %d %s", compact(time.Duration(last.DurationNS)), last.TaskID, escape(last.TaskName))
 		if !last.At.IsZero() {
-			s += " at " + escape(short(last.At))
+			s += ", " + escape(short(last.At))
 		}
+		s += ", " + compact(d.Taken.Sub(last.Started)) + " ago"
 	}
 	return s
 }
@@ -288,7 +288,7 @@ var flexCols = []int{colName, colAwaiting, colLocation}
 
 // colWidths fits the columns in w: each fixed column as wide as its
 // widest cell, the text columns at least 8 wide, then LOCATION, NAME and
-// AWAITING widened to 14 in that order, then in turn while their cells
+// AWAITING widened to 12 in that order, then in turn while their cells
 // want it and room is left.
 func colWidths(w int, heads [numCols]string, cells [][numCols]string) [numCols]int {
 	var want, got [numCols]int
@@ -309,10 +309,10 @@ func colWidths(w int, heads [numCols]string, cells [][numCols]string) [numCols]i
 		got[c] = min(want[c], max(ansi.StringWidth(heads[c]), 8))
 		room -= got[c]
 	}
-	// A whole file:line first, then names, then what is awaited, up to 14
+	// A whole file:line first, then names, then what is awaited, up to 12
 	// columns each; then all of them in turn.
 	for _, c := range []int{colLocation, colName, colAwaiting} {
-		if add := min(max(min(want[c], 14)-got[c], 0), max(room, 0)); add > 0 {
+		if add := min(max(min(want[c], 12)-got[c], 0), max(room, 0)); add > 0 {
 			got[c] += add
 			room -= add
 		}
