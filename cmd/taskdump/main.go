@@ -18,6 +18,7 @@
 //	taskdump socket PID
 //	taskdump doctor PID [--stuck-after D] [--json]
 //	taskdump top PID | --replay FILE
+//	taskdump record PID -o FILE [--duration D] [--interval D] [--flight]
 //	taskdump --version
 //
 // PID may also be the path of an agent's socket. The exit status is 0 on
@@ -111,7 +112,7 @@ func (e *env) errf(format string, args ...any) {
 
 // allCommands returns the subcommands in the order --help lists them.
 func allCommands() []*command {
-	return []*command{psCmd(), tasksCmd(), treeCmd(), resourcesCmd(), stackCmd(), blockingCmd(), historyCmd(), snapshotCmd(), profileCmd(), cancelCmd(), socketCmd(), doctorCmd(), topCmd()}
+	return []*command{psCmd(), tasksCmd(), treeCmd(), resourcesCmd(), stackCmd(), blockingCmd(), historyCmd(), snapshotCmd(), profileCmd(), cancelCmd(), socketCmd(), doctorCmd(), topCmd(), recordCmd()}
 }
 
 func main() {

@@ -23,14 +23,15 @@ type Recorder struct {
 	// in its header; set it before the first Write.
 	Flight bool
 
-	w        io.Writer
-	started  time.Time
-	header   bool
-	buf      bytes.Buffer
-	msgs     int64
-	bytes    int64
-	tasks    map[uint64]struct{}
-	lastTime time.Time
+	w       io.Writer
+	started time.Time
+	header  bool
+	buf     bytes.Buffer
+	msgs    int64
+	bytes   int64
+	tasks   map[uint64]struct{}
+	first   time.Time
+	last    time.Time
 }
 
 // NewRecorder returns a Recorder writing to w.
@@ -64,7 +65,10 @@ func (r *Recorder) Write(m *wire.WatchMessage) error {
 	}
 	r.header = true
 	r.msgs++
-	r.lastTime = m.Time
+	if r.msgs == 1 {
+		r.first = m.Time
+	}
+	r.last = m.Time
 	for i := range m.Loops {
 		for _, t := range m.Loops[i].New {
 			r.tasks[t.ID] = struct{}{}
@@ -86,6 +90,9 @@ func (r *Recorder) Bytes() int64 { return r.bytes }
 
 // Tasks returns the number of distinct tasks seen.
 func (r *Recorder) Tasks() int { return len(r.tasks) }
+
+// Span returns the time between the first message written and the last.
+func (r *Recorder) Span() time.Duration { return r.last.Sub(r.first) }
 
 // Recording reads a recording written by a Recorder (or taskdump record):
 // ReadRecording checks its header, Next returns its messages in order.

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/taskdump/taskdump/inspect/client"
+	"github.com/taskdump/taskdump/inspect/wire"
+)
+
+// recordOpts are record's own flags.
+type recordOpts struct {
+	duration time.Duration
+	interval time.Duration
+	flight   bool
+}
+
+func recordCmd() *command {
+	var ro recordOpts
+	return &command{
+		name: "record", args: "PID -o FILE", short: "write the stream of changes to a file, for top --replay",
+		long: "Record writes the agent's stream of changes (a snapshot, then what changed every\n" +
+			"--interval) to FILE as versioned JSON lines, gzip-compressed when FILE ends in\n" +
+			".gz, until interrupted (Ctrl-C) or --duration has passed, then says what it\n" +
+			"wrote. With --flight it writes the agent's flight recorder instead, the last\n" +
+			"seconds before now (kept without stacks), and returns at once.\n" +
+			"'taskdump top --replay FILE' plays a recording. The format is documented in\n" +
+			"package inspect/wire (WatchMessage). --timeout bounds the connection and\n" +
+			"--flight, not the recording.",
+		flags: func(fs *pflag.FlagSet, o *opts) {
+			fs.StringVarP(&o.out, "output", "o", "", "write to this file (.gz: gzip-compressed)")
+			fs.DurationVar(&ro.duration, "duration", 0, "stop after this long (0: until interrupted)")
+			fs.DurationVar(&ro.interval, "interval", time.Second, "how often the agent sends what changed")
+			boolFlag(fs, &o.stacks, "stacks", true, "include every task's full stack")
+			boolFlag(fs, &ro.flight, "flight", false, "write the agent's flight recorder (the last seconds) and return")
+		},
+		run: func(ctx context.Context, e *env, o *opts, args []string) error {
+			return runRecord(ctx, e, o, &ro, args)
+		},
+	}
+}
+
+func runRecord(ctx context.Context, e *env, o *opts, ro *recordOpts, args []string) error {
+	if err := wantArgs(args, 1, "PID"); err != nil {
+		return err
+	}
+	switch {
+	case o.out == "" || o.out == "-":
+		return usagef("want -o FILE: the file to write the recording to")
+	case ro.duration < 0:
+		return usagef("bad --duration %s: want a positive duration (0: until interrupted)", ro.duration)
+	case ro.interval < 100*time.Millisecond:
+		return usagef("bad --interval %s: want at least 100ms", ro.interval)
+	case ro.flight && ro.duration != 0:
+		return usagef("--flight writes what the agent kept and returns: --duration does not apply")
+	}
+	if err := checkOutput(o.out); err != nil {
+		return err
+	}
+	c, err := dial(o.dir, args[0])
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	f, err := os.OpenFile(o.out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("record: cannot write %s: %w", o.out, osErr(err))
+	}
+	fw := &fileWriter{f: f, name: o.out}
+	var w io.Writer = fw
+	var zw *gzip.Writer
+	if strings.HasSuffix(o.out, ".gz") {
+		zw = gzip.NewWriter(fw)
+		w = zw
+	}
+	rec := client.NewRecorder(w)
+	rec.Flight = ro.flight
+	write := func(m *wire.WatchMessage) error {
+		if err := rec.Write(m); err != nil {
+			return fmt.Errorf("record: %w", err)
+		}
+		if zw != nil {
+			// Each message reaches the file: a recording cut short by a
+			// kill keeps what came before.
+			if err := zw.Flush(); err != nil {
+				return fmt.Errorf("record: %w", err)
+			}
+		}
+		return nil
+	}
+
+	start := time.Now()
+	var streamErr error
+	if ro.flight {
+		streamErr = c.Flight(ctx, write)
+	} else {
+		// The recording lasts until a signal or --duration; --timeout
+		// (main's deadline on ctx) bounds only the connection.
+		session, stop := context.WithCancel(context.WithoutCancel(ctx))
+		defer stop()
+		context.AfterFunc(ctx, func() {
+			if errors.Is(ctx.Err(), context.Canceled) {
+				stop()
+			}
+		})
+		if ro.duration > 0 {
+			var cancel context.CancelFunc
+			session, cancel = context.WithTimeout(session, ro.duration)
+			defer cancel()
+		}
+		var opts []client.WatchOption
+		if o.stacks {
+			opts = append(opts, client.WatchStacks())
+		}
+		streamErr = c.Watch(session, ro.interval, write, opts...)
+		if session.Err() != nil && (errors.Is(streamErr, context.Canceled) || errors.Is(streamErr, context.DeadlineExceeded)) {
+			streamErr = nil // interrupted, or --duration passed: the normal end
+		}
+	}
+	var closeErr error
+	if zw != nil {
+		closeErr = zw.Close()
+	}
+	if err := f.Close(); closeErr == nil && err != nil {
+		closeErr = fmt.Errorf("cannot write %s: %w", o.out, osErr(err))
+	}
+	if closeErr != nil {
+		return fmt.Errorf("record: %w", closeErr)
+	}
+	if rec.Messages() == 0 {
+		os.Remove(o.out)
+		if streamErr == nil {
+			streamErr = errors.New("the agent sent nothing")
+		}
+		return fmt.Errorf("record: %w; %s not written", streamErr, o.out)
+	}
+	what := "recorded"
+	if ro.flight {
+		what = "the flight recorder held"
+	}
+	e.outf("%s %d messages, %d tasks, over %s: wrote %s (%d bytes)\n", what, rec.Messages(), rec.Tasks(),
+		recordSpan(rec, ro.flight, start), o.out, fw.n)
+	if streamErr != nil {
+		// What came before is in the file; say why it stopped.
+		return fmt.Errorf("record: the stream stopped: %w", streamErr)
+	}
+	return nil
+}
+
+// recordSpan is how much time the recording covers, rounded for people.
+func recordSpan(rec *client.Recorder, flight bool, start time.Time) string {
+	d := time.Since(start)
+	if flight {
+		d = rec.Span()
+	}
+	if d >= time.Second {
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Round(time.Millisecond).String()
+}

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/taskdump/taskdump/inspect/client"
+	"github.com/taskdump/taskdump/inspect/wire"
+)
+
+// readRecordingFile reads a whole recording with the client's reader.
+func readRecordingFile(t *testing.T, name string) (wire.RecordingHeader, []*wire.WatchMessage) {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rec, err := client.ReadRecording(f)
+	if err != nil {
+		t.Fatalf("reading %s: %v", name, err)
+	}
+	var msgs []*wire.WatchMessage
+	for {
+		m, err := rec.Next()
+		if errors.Is(err, io.EOF) {
+			return rec.Header, msgs
+		}
+		if err != nil {
+			t.Fatalf("reading %s after %d messages: %v", name, len(msgs), err)
+		}
+		msgs = append(msgs, m)
+	}
+}
+
+var recordSummary = regexp.MustCompile(`^recorded (\d+) messages, (\d+) tasks, over [0-9.]+m?s: wrote (\S+) \((\d+) bytes\)\n$`)
+
+// TestRecord records a real fixture process with the real binary, plain
+// and gzipped, while a task is cancelled: the file has the header naming
+// the process, a snapshot with the fixture's tasks, then updates, one of
+// which has the cancelled task's end; taskdump says what it wrote.
+func TestRecord(t *testing.T) {
+	for _, name := range []string{"rec.jsonl", "rec.jsonl.gz"} {
+		t.Run(name, func(t *testing.T) {
+			p := startProc(t, bins.fixture)
+			out := filepath.Join(t.TempDir(), name)
+			done := make(chan result, 1)
+			go func() {
+				done <- td(t, p.dir, "record", pidArg(p), "-o", out, "--duration", "3s", "--interval", "200ms")
+			}()
+			time.Sleep(time.Second)
+			ok(t, p.dir, "cancel", pidArg(p), "--name", "stuck-1")
+			r := <-done
+			if r.code != 0 {
+				t.Fatalf("record: exit %d, stderr %q", r.code, r.stderr)
+			}
+			sum := recordSummary.FindStringSubmatch(r.stdout)
+			fi, err := os.Stat(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum == nil || sum[3] != out || sum[4] != strconv.FormatInt(fi.Size(), 10) {
+				t.Errorf("record said %q, want the summary naming %s and its %d bytes", r.stdout, out, fi.Size())
+			}
+			if fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s has mode %v, want 0600", out, fi.Mode().Perm())
+			}
+			raw, _ := os.ReadFile(out)
+			if gz := bytes.HasPrefix(raw, []byte{0x1f, 0x8b}); gz != strings.HasSuffix(name, ".gz") {
+				t.Errorf("%s gzip-compressed: %v", name, gz)
+			}
+			h, msgs := readRecordingFile(t, out)
+			if h.Process.PID != p.pid || h.Format != wire.RecordingFormat || h.Flight {
+				t.Errorf("header %+v, want pid %d, not flight", h, p.pid)
+			}
+			if len(msgs) < 5 || sum != nil && sum[1] != strconv.Itoa(len(msgs)) {
+				t.Fatalf("%d messages in the file (summary %q), want at least 5 and the summary's count", len(msgs), r.stdout)
+			}
+			if msgs[0].Type != wire.WatchSnapshot {
+				t.Fatalf("first message %q, want a snapshot", msgs[0].Type)
+			}
+			var stuck uint64
+			for _, wl := range msgs[0].Loops {
+				for _, tk := range wl.New {
+					if tk.Name == "stuck-1" {
+						stuck = tk.ID
+						if len(tk.Stack) == 0 {
+							t.Errorf("stuck-1 recorded without its stack")
+						}
+					}
+				}
+			}
+			if stuck == 0 {
+				t.Fatalf("snapshot without the fixture's task stuck-1")
+			}
+			ended := false
+			for i, m := range msgs {
+				if m.Seq != uint64(i+1) || i > 0 && m.Type != wire.WatchUpdate {
+					t.Errorf("message %d: seq %d type %q", i, m.Seq, m.Type)
+				}
+				for _, wl := range m.Loops {
+					ended = ended || slices.ContainsFunc(wl.Ended, func(e wire.EndedTask) bool { return e.ID == stuck && e.State == "cancelled" })
+				}
+			}
+			if !ended {
+				t.Errorf("no message has stuck-1 (%d) ending cancelled", stuck)
+			}
+		})
+	}
+}
+
+// TestRecordInterrupted: without --duration, record runs until SIGINT,
+// then closes the file (gzip complete) and says what it wrote, exit 0.
+func TestRecordInterrupted(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	out := filepath.Join(t.TempDir(), "int.jsonl.gz")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bins.taskdump, "record", pidArg(p), "-o", out, "--interval", "100ms")
+	cmd.Env = append(os.Environ(), "TASKDUMP_DIR="+p.dir)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFile := time.Now().Add(20 * time.Second)
+	for {
+		if fi, err := os.Stat(out); err == nil && fi.Size() > 100 {
+			break
+		}
+		if time.Now().After(waitFile) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("record wrote nothing in 20s; stderr %q", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("record after SIGINT: %v; stderr %q", err, stderr.String())
+	}
+	if !recordSummary.MatchString(stdout.String()) || stderr.Len() != 0 {
+		t.Errorf("record after SIGINT said %q, stderr %q", stdout.String(), stderr.String())
+	}
+	_, msgs := readRecordingFile(t, out) // a complete gzip stream, read to its end
+	if len(msgs) < 2 {
+		t.Errorf("%d messages recorded, want at least 2", len(msgs))
+	}
+}
+
+// TestRecordFlight: --flight writes the agent's flight recorder at once: a
+// recording marked flight whose first message is a snapshot of the fixture.
+func TestRecordFlight(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	time.Sleep(1500 * time.Millisecond) // a few of the recorder's ticks
+	out := filepath.Join(t.TempDir(), "flight.jsonl")
+	r := td(t, p.dir, "record", pidArg(p), "--flight", "-o", out)
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "the flight recorder held ") || !strings.Contains(r.stdout, "wrote "+out) {
+		t.Fatalf("record --flight: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	h, msgs := readRecordingFile(t, out)
+	if !h.Flight || h.Process.PID != p.pid || len(msgs) == 0 || msgs[0].Type != wire.WatchSnapshot {
+		t.Fatalf("flight recording: header %+v, %d messages", h, len(msgs))
+	}
+	// The recorder may have started before the fixture's loop: fold.
+	var state wire.WatchState
+	for _, m := range msgs {
+		state.Apply(m)
+	}
+	found := false
+	for _, ls := range state.Loops {
+		for _, tk := range ls.Tasks {
+			found = found || tk.Name == "stuck-2"
+		}
+	}
+	if !found {
+		t.Errorf("flight recording without the fixture's task stuck-2")
+	}
+}
+
+// TestRecordErrors: usage errors exit 2; a file that cannot be written
+// is named as the user gave it, and is not left behind.
+func TestRecordErrors(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"record", pidArg(p)}, 2, "want -o FILE"},
+		{[]string{"record"}, 2, "want PID"},
+		{[]string{"record", pidArg(p), "-o", dir}, 2, "-o " + dir + " is a directory"},
+		{[]string{"record", pidArg(p), "-o", "x", "--interval", "10ms"}, 2, "bad --interval 10ms"},
+		{[]string{"record", pidArg(p), "-o", "x", "--duration", "-1s"}, 2, "bad --duration -1s"},
+		{[]string{"record", pidArg(p), "-o", "x", "--flight", "--duration", "1s"}, 2, "--duration does not apply"},
+		{[]string{"record", pidArg(p), "-o", dir + "/no/such/rec.jsonl"}, 1, "cannot write " + dir + "/no/such/rec.jsonl: no such file or directory"},
+		{[]string{"record", "999999999", "-o", dir + "/x.jsonl"}, 1, "no such process"},
+	} {
+		t.Run(strings.Join(tt.args[1:], " "), func(t *testing.T) {
+			r := td(t, p.dir, tt.args...)
+			if r.code != tt.code || !strings.Contains(r.stderr, tt.want) || strings.Count(r.stderr, "\n") > 2 {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", r.code, r.stderr, tt.code, tt.want)
+			}
+		})
+	}
+	if _, err := os.Stat(dir + "/x.jsonl"); err == nil {
+		t.Errorf("a failed record left its file")
+	}
+}
