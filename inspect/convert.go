@@ -30,9 +30,11 @@ func wireTask(dst *wire.Task, ti *runtime.TaskInfo) {
 		ID: ti.ID, Name: ti.Name, State: ti.State.String(), Loop: ti.Loop, LoopID: ti.LoopID,
 		ParentID: ti.ParentID, Running: ti.Running, Function: ti.Function,
 		SpawnedAt: wireFrame(ti.SpawnedAt), SuspendedAt: wireFrame(ti.SuspendedAt),
-		Awaiting: ti.Awaiting, Awaits: ti.Awaits, Until: ti.Until,
+		Awaiting: ti.Awaiting, Awaits: ti.Awaits,
+		WaitKind: ti.Wait.Kind, WaitResource: ti.Wait.Resource, WaitingSince: ti.Wait.Since, WaitExternal: ti.Wait.External,
+		Until:   ti.Until,
 		Created: ti.Created, Started: ti.Started, Suspended: ti.Suspended,
-		Steps: ti.Steps, BusyNS: int64(ti.Busy), SchedWaitNS: int64(ti.SchedWait), IdleNS: int64(ti.Idle),
+		Steps: ti.Steps, BusyNS: int64(ti.Busy), RecentBusyNS: int64(ti.RecentBusy), SchedWaitNS: int64(ti.SchedWait), IdleNS: int64(ti.Idle),
 		CancelMsg: ti.CancelMsg, CancelBy: ti.CancelBy,
 		Stack:    wireFrames(ti.Stack),
 		Finished: ti.Finished, Error: ti.Error,
@@ -54,7 +56,7 @@ func wireBlock(ev *runtime.BlockEvent) wire.BlockEvent {
 
 func wireLoop(s *runtime.LoopSnapshot) wire.Loop {
 	lp := wire.Loop{ID: s.ID, Name: s.Name, Started: s.Started, Tasks: len(s.Tasks),
-		Current: s.Current, CurrentForNS: int64(s.CurrentFor)}
+		Current: s.Current, CurrentForNS: int64(s.CurrentFor), Stats: wireStats(s.Stats)}
 	if s.Blocking != nil {
 		b := wireBlock(s.Blocking)
 		lp.Blocking = &b

@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -63,5 +64,17 @@ func TestResourcesEndpoint(t *testing.T) {
 		if !strings.HasSuffix(r.CreatedAt.File, "resources_test.go") || r.CreatedAt.Line == 0 || r.ID == 0 || r.LoopID == 0 {
 			t.Errorf("%s: id %d, loop id %d, created at %+v; want ids and this file's line", r.Kind, r.ID, r.LoopID, r.CreatedAt)
 		}
+	}
+}
+
+// TestWireResourceFillsEveryField checks that wireResource sets every
+// field of wire.Resource from a runtime.ResourceInfo.
+func TestWireResourceFillsEveryField(t *testing.T) {
+	n := 0
+	var ri runtime.ResourceInfo
+	fillAll(reflect.ValueOf(&ri).Elem(), &n)
+	l := runtime.NewLoop(runtime.WithName("filled"))
+	if z := emptyWireFields(reflect.ValueOf(wireResource(l, &ri))); len(z) > 0 {
+		t.Errorf("wireResource leaves wire.Resource fields %v zero", z)
 	}
 }

@@ -77,15 +77,15 @@ type Client struct {
 
 // Bounds of what a Client reads from one answer; past them it stops
 // reading and returns an error wrapping ErrTooLarge. A real agent sends
-// about 700 bytes per task without stacks (TestTaskRecordSize measures 689
-// for a named task waiting on a queue), so MaxListBytes holds the list of
-// 1,000,000 tasks with a third to spare, while a hostile server cannot make
-// the client hold more than that (reading it and decoding it costs about
-// twice as much memory).
+// about 830 bytes per task without stacks (TestTaskRecordSize measures 830
+// for a named task waiting on a queue, frame kinds and the structured wait
+// included), so MaxListBytes holds the list of 1,000,000 tasks with a
+// third to spare, while a hostile server cannot make the client hold more
+// than that (reading it and decoding it costs about twice as much memory).
 const (
 	// MaxListBytes bounds an answer that is decoded in memory and grows
 	// with the number of tasks: Tasks, History, Tree, Snapshot, Profile.
-	MaxListBytes = 1 << 30
+	MaxListBytes = 5 << 28 // 1.25 GiB
 	// MaxSmallBytes bounds the other answers (Process, Loops, Task, Stack,
 	// Cancel, Blocking) and error answers.
 	MaxSmallBytes = 64 << 20

@@ -20,6 +20,7 @@ type golden struct {
 	Process    Process    `json:"process"`
 	Snapshot   Snapshot   `json:"snapshot"`
 	Diagnosis  Diagnosis  `json:"diagnosis"`
+	Resource   Resource   `json:"resource"`
 }
 
 // TestGolden pins the wire JSON: a change to a name, a type or an omitted

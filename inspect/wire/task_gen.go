@@ -20,12 +20,17 @@ var TaskFields = []string{
 	"suspended_at",
 	"awaiting",
 	"awaits",
+	"wait_kind",
+	"wait_resource",
+	"waiting_since",
+	"wait_external",
 	"until",
 	"created",
 	"started",
 	"suspended",
 	"steps",
 	"busy_ns",
+	"recent_busy_ns",
 	"sched_wait_ns",
 	"idle_ns",
 	"cancel_msg",
@@ -95,55 +100,75 @@ func (t *Task) AppendJSON(dst []byte, fs FieldSet) []byte {
 		dst = append(dst, `,"awaits":`...)
 		dst = appendUints(dst, t.Awaits)
 	}
-	if fs.has(12) && !t.Until.IsZero() {
+	if fs.has(12) && t.WaitKind != "" {
+		dst = append(dst, `,"wait_kind":`...)
+		dst = appendString(dst, t.WaitKind)
+	}
+	if fs.has(13) && t.WaitResource != 0 {
+		dst = append(dst, `,"wait_resource":`...)
+		dst = strconv.AppendUint(dst, t.WaitResource, 10)
+	}
+	if fs.has(14) && !t.WaitingSince.IsZero() {
+		dst = append(dst, `,"waiting_since":`...)
+		dst = appendTime(dst, t.WaitingSince)
+	}
+	if fs.has(15) && t.WaitExternal {
+		dst = append(dst, `,"wait_external":`...)
+		dst = strconv.AppendBool(dst, t.WaitExternal)
+	}
+	if fs.has(16) && !t.Until.IsZero() {
 		dst = append(dst, `,"until":`...)
 		dst = appendTime(dst, t.Until)
 	}
-	if fs.has(13) {
+	if fs.has(17) {
 		dst = append(dst, `,"created":`...)
 		dst = appendTime(dst, t.Created)
 	}
-	if fs.has(14) && !t.Started.IsZero() {
+	if fs.has(18) && !t.Started.IsZero() {
 		dst = append(dst, `,"started":`...)
 		dst = appendTime(dst, t.Started)
 	}
-	if fs.has(15) && !t.Suspended.IsZero() {
+	if fs.has(19) && !t.Suspended.IsZero() {
 		dst = append(dst, `,"suspended":`...)
 		dst = appendTime(dst, t.Suspended)
 	}
-	if fs.has(16) {
+	if fs.has(20) {
 		dst = append(dst, `,"steps":`...)
 		dst = strconv.AppendUint(dst, t.Steps, 10)
 	}
-	if fs.has(17) {
+	if fs.has(21) {
 		dst = append(dst, `,"busy_ns":`...)
 		dst = strconv.AppendInt(dst, t.BusyNS, 10)
 	}
-	if fs.has(18) {
+	if fs.has(22) && t.RecentBusyNS != 0 {
+		dst = append(dst, `,"recent_busy_ns":`...)
+		dst = strconv.AppendInt(dst, t.RecentBusyNS, 10)
+	}
+	if fs.has(23) {
 		dst = append(dst, `,"sched_wait_ns":`...)
 		dst = strconv.AppendInt(dst, t.SchedWaitNS, 10)
 	}
-	if fs.has(19) {
+	if fs.has(24) {
 		dst = append(dst, `,"idle_ns":`...)
 		dst = strconv.AppendInt(dst, t.IdleNS, 10)
 	}
-	if fs.has(20) && t.CancelMsg != "" {
+	if fs.has(25) && t.CancelMsg != "" {
 		dst = append(dst, `,"cancel_msg":`...)
 		dst = appendString(dst, t.CancelMsg)
 	}
-	if fs.has(21) && t.CancelBy != "" {
+	if fs.has(26) && t.CancelBy != "" {
 		dst = append(dst, `,"cancel_by":`...)
 		dst = appendString(dst, t.CancelBy)
 	}
-	if fs.has(22) && len(t.Stack) != 0 {
+	if fs.has(27) && len(t.Stack) != 0 {
 		dst = append(dst, `,"stack":`...)
 		dst = appendFrames(dst, t.Stack)
 	}
-	if fs.has(23) && !t.Finished.IsZero() {
+	if fs.has(28) && !t.Finished.IsZero() {
 		dst = append(dst, `,"finished":`...)
 		dst = appendTime(dst, t.Finished)
 	}
-	if fs.has(24) && t.Error != "" {
+	if fs.has(29) && t.Error != "" {
 		dst = append(dst, `,"error":`...)
 		dst = appendString(dst, t.Error)
 	}
@@ -195,6 +220,14 @@ func (d *decoder) task(t *Task) error {
 			t.Awaiting, err = d.str()
 		case "awaits":
 			t.Awaits, err = d.uints()
+		case "wait_kind":
+			t.WaitKind, err = d.str()
+		case "wait_resource":
+			t.WaitResource, err = d.uint()
+		case "waiting_since":
+			t.WaitingSince, err = d.time()
+		case "wait_external":
+			t.WaitExternal, err = d.bool()
 		case "until":
 			t.Until, err = d.time()
 		case "created":
@@ -207,6 +240,8 @@ func (d *decoder) task(t *Task) error {
 			t.Steps, err = d.uint()
 		case "busy_ns":
 			t.BusyNS, err = d.int()
+		case "recent_busy_ns":
+			t.RecentBusyNS, err = d.int()
 		case "sched_wait_ns":
 			t.SchedWaitNS, err = d.int()
 		case "idle_ns":

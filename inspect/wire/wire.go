@@ -107,20 +107,37 @@ type Task struct {
 	// SpawnedAt is where the task was spawned; SuspendedAt is the user's
 	// await call where it is suspended (absent before its first step and
 	// while it runs).
-	SpawnedAt   Frame     `json:"spawned_at"`
-	SuspendedAt Frame     `json:"suspended_at,omitzero"`
-	Awaiting    string    `json:"awaiting,omitempty"`
-	Awaits      []uint64  `json:"awaits,omitempty"`
-	Until       time.Time `json:"until,omitzero"`
-	Created     time.Time `json:"created"`
-	Started     time.Time `json:"started,omitzero"`
-	Suspended   time.Time `json:"suspended,omitzero"`
-	Steps       uint64    `json:"steps"`
-	BusyNS      int64     `json:"busy_ns"`
-	SchedWaitNS int64     `json:"sched_wait_ns"`
-	IdleNS      int64     `json:"idle_ns"`
-	CancelMsg   string    `json:"cancel_msg,omitempty"`
-	CancelBy    string    `json:"cancel_by,omitempty"`
+	SpawnedAt   Frame    `json:"spawned_at"`
+	SuspendedAt Frame    `json:"suspended_at,omitzero"`
+	Awaiting    string   `json:"awaiting,omitempty"`
+	Awaits      []uint64 `json:"awaits,omitempty"`
+	// WaitKind is what the task awaits, structured: the first word of
+	// Awaiting ("sleep", "future", "lock", "queue.get", "to_thread"...; see
+	// runtime.WaitInfo). WaitResource is the id of the awaitable waited on
+	// (a Resource of /v1/resources; absent when the task waits on tasks,
+	// in Awaits, or on time). WaitingSince is when it began waiting at
+	// this await; WaitExternal says the wait can end without another task
+	// doing anything (a timer, a ToThread call, a yield). All absent while
+	// the task is not waiting.
+	WaitKind     string    `json:"wait_kind,omitempty"`
+	WaitResource uint64    `json:"wait_resource,omitempty"`
+	WaitingSince time.Time `json:"waiting_since,omitzero"`
+	WaitExternal bool      `json:"wait_external,omitempty"`
+	Until        time.Time `json:"until,omitzero"`
+	Created      time.Time `json:"created"`
+	Started      time.Time `json:"started,omitzero"`
+	Suspended    time.Time `json:"suspended,omitzero"`
+	Steps        uint64    `json:"steps"`
+	BusyNS       int64     `json:"busy_ns"`
+	// RecentBusyNS is how long its steps ran in its loop's recent window
+	// (Loop.Stats.WindowNS): its share of the loop is RecentBusyNS over
+	// Loop.Stats.BusyNS; absent when 0, as it is for most tasks of a
+	// long list.
+	RecentBusyNS int64  `json:"recent_busy_ns,omitempty"`
+	SchedWaitNS  int64  `json:"sched_wait_ns"`
+	IdleNS       int64  `json:"idle_ns"`
+	CancelMsg    string `json:"cancel_msg,omitempty"`
+	CancelBy     string `json:"cancel_by,omitempty"`
 	// Stack is the full suspension stack, innermost first, when asked for.
 	Stack    []Frame   `json:"stack,omitempty"`
 	Finished time.Time `json:"finished,omitzero"`
@@ -164,6 +181,9 @@ type Loop struct {
 	Current      uint64      `json:"current,omitempty"`
 	CurrentForNS int64       `json:"current_for_ns,omitempty"`
 	Blocking     *BlockEvent `json:"blocking,omitempty"`
+	// Stats is the loop's recent activity: when it last had work, what
+	// could wake it, its lag and busy time.
+	Stats LoopStats `json:"stats"`
 }
 
 // Process describes the process the agent runs in. Schema is the agent's
