@@ -138,6 +138,12 @@ func liveActions(ctx context.Context, c *client.Client, timeout time.Duration, f
 				return topCancelMsg{id: id, name: name, state: res.State, err: err}
 			}
 		},
+		resources: func() tea.Msg {
+			ctx, cancel := bounded()
+			defer cancel()
+			res, err := c.Resources(ctx)
+			return topResourcesMsg{res: res, err: err}
+		},
 		stack: func(id uint64) tea.Cmd {
 			return func() tea.Msg {
 				ctx, cancel := bounded()

@@ -24,13 +24,9 @@ type topData struct {
 	ReadOnly bool
 	Loops    []topLoop
 	// Tasks are the live tasks of every loop.
-	Tasks     []wire.Task
-	Blocking  []wire.BlockEvent
-	Findings  []wire.Finding
-	Resources []topResource
-	// HasResources says the source sends resources: without them the
-	// resources view groups tasks by what they await.
-	HasResources bool
+	Tasks    []wire.Task
+	Blocking []wire.BlockEvent
+	Findings []wire.Finding
 	// Dropped is how many updates the agent skipped so far.
 	Dropped uint64
 }
@@ -41,19 +37,6 @@ type topLoop struct {
 	wire.Loop
 	Stats    wire.LoopStats
 	HasStats bool
-}
-
-// topResource is one awaitable that tasks wait on: a lock, semaphore,
-// queue, event or future, who holds it and who waits.
-type topResource struct {
-	ID      uint64
-	Kind    string
-	Name    string
-	Site    wire.Frame
-	Holders []uint64
-	Waiters []uint64
-	// Detail says the rest (a queue's length, an event's state).
-	Detail string
 }
 
 // Messages the model takes besides keys and window sizes.
@@ -80,6 +63,12 @@ type (
 	}
 	// topTickMsg advances a replay; gen tells stale ticks from the current one.
 	topTickMsg struct{ gen int }
+	// topResourcesMsg carries the awaitables of every loop, fetched while
+	// the resources or a task's detail is on screen.
+	topResourcesMsg struct {
+		res []wire.Resource
+		err error
+	}
 )
 
 // topMode is what the body of the screen shows.
@@ -118,6 +107,9 @@ type topActions struct {
 	cancel func(id uint64, name string) tea.Cmd
 	// stack fetches a task's stack; its command answers with a topStackMsg.
 	stack func(id uint64) tea.Cmd
+	// resources fetches the awaitables; its command answers with a
+	// topResourcesMsg.
+	resources tea.Cmd
 	// next waits for the next message of the stream.
 	next tea.Cmd
 	// tick makes the replay's clock: a topTickMsg{gen} after d. nil is
@@ -195,6 +187,13 @@ type topModel struct {
 	stack    []wire.Frame
 	stackErr string
 
+	// res are the awaitables as last fetched (resLoaded), resErr why the
+	// last fetch failed; resBusy says a fetch is under way.
+	res       []wire.Resource
+	resLoaded bool
+	resErr    string
+	resBusy   bool
+
 	replay *topReplay
 }
 
@@ -237,7 +236,7 @@ func (m topModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case topDataMsg:
 		m.data, m.loaded = msg.data, true
 		m.refresh()
-		return m, m.act.next
+		return m, tea.Batch(m.act.next, m.fetchResources())
 	case topGoneMsg:
 		m.gone = msg.reason
 		return m, nil
@@ -254,6 +253,14 @@ func (m topModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			if msg.err != nil {
 				m.stackErr = clean(msg.err.Error())
 			}
+		}
+		return m, nil
+	case topResourcesMsg:
+		m.resBusy = false
+		if msg.err != nil {
+			m.resErr = clean(msg.err.Error())
+		} else {
+			m.res, m.resLoaded, m.resErr = msg.res, true, ""
 		}
 		return m, nil
 	case topTickMsg:
@@ -339,7 +346,7 @@ func (m topModel) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	switch s {
 	case "r":
 		m.setMode(modeResources)
-		return m, nil
+		return m, m.fetchResources()
 	case "b":
 		m.setMode(modeBlocking)
 		return m, nil
@@ -401,9 +408,11 @@ func (m topModel) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		if t := m.selected(); t != nil {
 			m.mode, m.scroll = modeDetail, 0
 			m.stackID, m.detail, m.stack, m.stackErr = t.ID, *t, nil, ""
+			var cmd tea.Cmd
 			if len(t.Stack) == 0 && m.act.stack != nil && m.gone == "" {
-				return m, m.act.stack(t.ID)
+				cmd = m.act.stack(t.ID)
 			}
+			return m, tea.Batch(cmd, m.fetchResources())
 		}
 	case "c":
 		m.askCancel()
@@ -475,6 +484,16 @@ func (m *topModel) find(id uint64) *wire.Task {
 		}
 	}
 	return nil
+}
+
+// fetchResources asks for the awaitables when a view that shows them is
+// open, the source can fetch them, and no fetch is under way.
+func (m *topModel) fetchResources() tea.Cmd {
+	if m.act.resources == nil || m.resBusy || m.gone != "" || (m.mode != modeResources && m.mode != modeDetail) {
+		return nil
+	}
+	m.resBusy = true
+	return m.act.resources
 }
 
 func (m *topModel) setMode(mode topMode) {
@@ -550,7 +569,7 @@ func compareCol(col int, a, b *wire.Task, now time.Time) int {
 	case colSteps:
 		return cmp.Compare(a.Steps, b.Steps)
 	case colWaiting:
-		return cmp.Compare(waiting(a, now), waiting(b, now))
+		return cmp.Compare(topWaiting(a, now), topWaiting(b, now))
 	case colAwaiting:
 		return strings.Compare(a.Awaiting, b.Awaiting)
 	case colLocation:
@@ -569,13 +588,17 @@ func stateRank(t *wire.Task) int {
 	return len(stateOrder)
 }
 
-// waiting is how long t has been in its current await: 0 while it runs or
-// before its first step.
-func waiting(t *wire.Task, now time.Time) time.Duration {
-	if t.Running || t.Suspended.IsZero() || t.Done() {
+// topWaiting is how long t has been in its current await (since
+// WaitingSince): 0 while it runs or before its first step.
+func topWaiting(t *wire.Task, now time.Time) time.Duration {
+	since := t.WaitingSince
+	if since.IsZero() {
+		since = t.Suspended // from an agent that predates WaitingSince
+	}
+	if t.Running || since.IsZero() || t.Done() {
 		return 0
 	}
-	return max(now.Sub(t.Suspended), 0)
+	return max(now.Sub(since), 0)
 }
 
 // selected returns the selected task, or nil.

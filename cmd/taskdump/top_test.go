@@ -51,19 +51,31 @@ func topFixture() topData {
 				Awaiting: "sleep(1h0m0s)", Created: at(10 * time.Minute), Suspended: at(9 * time.Minute), Steps: 2, BusyNS: 2e6, SchedWaitNS: 10e3, IdleNS: int64(9 * time.Minute)},
 			{ID: 3, Name: "evil\x1b[2J\r\nname\u202e", State: "cancelling", Loop: "main", LoopID: 1, ParentID: 1, Function: "main.wait",
 				SpawnedAt: fr("main.serve", "/src/app/main.go", 26), SuspendedAt: fr("main.wait", "/src/app/lock.go", 30),
-				Awaiting: "lock", Awaits: []uint64{2}, Created: at(10 * time.Minute), Suspended: at(30 * time.Second), Steps: 1, BusyNS: 900, SchedWaitNS: 5e3, IdleNS: int64(30 * time.Second),
+				Awaiting: "lock", WaitKind: "lock", WaitResource: 20, Created: at(10 * time.Minute), Suspended: at(30 * time.Second), Steps: 1, BusyNS: 900, SchedWaitNS: 5e3, IdleNS: int64(30 * time.Second),
 				CancelMsg: "shutdown\x07", CancelBy: "taskdump"},
 			{ID: 4, Name: "parse", State: "pending", Running: true, Loop: "main", LoopID: 1, ParentID: 1, Function: "main.parse",
 				SpawnedAt: fr("main.serve", "/src/app/main.go", 27), Created: at(2 * time.Second), Started: at(2 * time.Second), Steps: 7, BusyNS: int64(1600 * time.Millisecond), SchedWaitNS: 3e6},
 			{ID: 12, Name: "handler-12", State: "pending", Loop: "main", LoopID: 1, ParentID: 2, Function: "main.handle",
 				SpawnedAt: fr("main.hold", "/src/app/lock.go", 10), SuspendedAt: fr("main.handle", "/src/app/handler.go", 88),
-				Awaiting: "queue.get", Created: at(5 * time.Second), Suspended: at(4 * time.Second), Steps: 41, BusyNS: 30e6, SchedWaitNS: 1e6, IdleNS: int64(4 * time.Second)},
+				Awaiting: "queue.get", WaitKind: "queue.get", WaitResource: 21, Created: at(5 * time.Second), Suspended: at(4 * time.Second), Steps: 41, BusyNS: 30e6, SchedWaitNS: 1e6, IdleNS: int64(4 * time.Second)},
 		},
 		Blocking: []wire.BlockEvent{*block, {Loop: "main", LoopID: 1, TaskID: 12, TaskName: "handler-12", Started: at(time.Minute), DurationNS: 80e6,
 			Stack: []wire.Frame{fr("main.handle", "/src/app/handler.go", 90)}}},
 		Findings: []wire.Finding{{Kind: "blocking", Severity: "error", Summary: "task 4 parse blocks the loop for 1.5s in time.Sleep at parse.go:42",
 			Tasks: []wire.FindingTask{{ID: 4, Name: "parse", State: "running", At: fr("main.parse", "/src/app/parse.go", 42)}},
 			Fix:   "use runtime.Sleep(ctx, d), or move the blocking call to runtime.ToThread"}},
+	}
+}
+
+// topResources are the fixture's awaitables: task 2 holds a lock task 3
+// waits on; task 12 waits on an empty queue; a future nobody awaits.
+func topResources() []wire.Resource {
+	return []wire.Resource{
+		{ID: 20, Kind: wire.ResourceLock, Loop: "main", LoopID: 1, CreatedAt: fr("main.serve", "/src/app/main.go", 22), CreatedBy: 1,
+			Holders: []uint64{2}, Waiters: []uint64{3}, Set: true},
+		{ID: 21, Kind: wire.ResourceQueue, Loop: "main", LoopID: 1, CreatedAt: fr("main.hold", "/src/app/lock.go", 9), CreatedBy: 2,
+			Waiters: []uint64{12}, Cap: 10},
+		{ID: 22, Kind: wire.ResourceFuture, Loop: "main", LoopID: 1},
 	}
 }
 
@@ -89,6 +101,7 @@ func newTopHarness(t *testing.T, w, h int) *topHarness {
 			th.stacks = append(th.stacks, id)
 			return nil
 		},
+		resources: func() tea.Msg { return topResourcesMsg{res: topResources()} },
 		tick: func(time.Duration, int) tea.Cmd {
 			th.ticks++
 			return nil
@@ -119,7 +132,7 @@ func (th *topHarness) run(cmd tea.Cmd) {
 		for _, c := range msg {
 			th.run(c)
 		}
-	case topCancelMsg, topStackMsg:
+	case topCancelMsg, topStackMsg, topResourcesMsg:
 		th.send(msg)
 	default:
 		// tea.Sequence's message is an unexported []tea.Cmd.
@@ -187,6 +200,7 @@ func checkScreen(t *testing.T, view string, w, h int) {
 
 func TestTopViewGolden(t *testing.T) {
 	replay := func(th *topHarness) {
+		th.m.act = topActions{tick: th.m.act.tick} // as runTop makes a replay's
 		th.m.replay = newTopReplay(topRecording())
 		th.m.seek(0)
 	}
@@ -220,6 +234,7 @@ func TestTopViewGolden(t *testing.T) {
 		{name: "replay", w: 80, h: 24, setup: replay},
 		{name: "replay-step", w: 80, h: 24, setup: replay, keys: []string{"right", "right", "+", "+"}},
 		{name: "replay-back", w: 80, h: 24, setup: replay, keys: []string{"right", "right", "left", "-"}},
+		{name: "replay-resources", w: 80, h: 24, setup: replay, keys: []string{"r"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			th := newTopHarness(t, tt.w, tt.h)

@@ -195,8 +195,16 @@ func TestTopTmux(t *testing.T) {
 	tm.keys("Escape") // clears the filter
 	tm.wait("the whole table again", row("main"))
 
+	// What a task waits on and who holds it.
+	tm.keys("/", "lock-waiter", "Enter")
+	tm.waitFor(`filter "lock-waiter": 1 of`)
+	tm.keys("Enter")
+	tm.wait("the lock's holder", regexp.MustCompile(`waits on +lock #\d+ \(locked\) made at main\.go:\d+(?s:.*)held by +\d+ lock-holder`))
+	tm.keys("Escape", "Escape")
+	tm.wait("the whole table again", row("main"))
+
 	// The other views.
-	for _, v := range [][2]string{{"r", "RESOURCES"}, {"b", "BLOCKING EVENTS"}, {"w", "DOCTOR"}} {
+	for _, v := range [][2]string{{"r", "held by"}, {"b", "BLOCKING EVENTS"}, {"w", "DOCTOR"}} {
 		tm.keys(v[0])
 		tm.waitFor(v[1])
 	}

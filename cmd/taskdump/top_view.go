@@ -266,7 +266,7 @@ func taskCells(t *wire.Task, now time.Time) [numCols]string {
 		state = "running"
 	}
 	wait := "-"
-	if d := waiting(t, now); d > 0 {
+	if d := topWaiting(t, now); d > 0 {
 		wait = compact(d)
 	}
 	return [numCols]string{
@@ -403,7 +403,7 @@ func (m topModel) detailLines(w int) []string {
 		field("awaiting", "nothing: it runs a step now")
 	case t.Awaiting != "":
 		since := ""
-		if d := waiting(t, now); d > 0 {
+		if d := topWaiting(t, now); d > 0 {
 			since = " for " + compact(d)
 		}
 		field("awaiting", escape(t.Awaiting)+since)
@@ -416,20 +416,10 @@ func (m topModel) detailLines(w int) []string {
 	for _, id := range t.Awaits {
 		field("awaits", m.taskRef(id))
 	}
-	for _, r := range m.data.Resources {
-		if slices.Contains(r.Waiters, t.ID) {
-			field("waits on", resourceText(&r))
-			for _, h := range r.Holders {
-				field("held by", m.taskRef(h))
-			}
-			if len(r.Holders) == 0 {
-				field("held by", "nobody")
-			}
-		}
-		if slices.Contains(r.Holders, t.ID) {
-			field("holds", resourceText(&r))
-		}
+	if t.WaitExternal {
+		field("wakes", "without another task (a timer, a ToThread call, a thread-safe call)")
 	}
+	lines = append(lines, m.holderLines(t)...)
 	if t.CancelMsg != "" || t.CancelBy != "" {
 		field("cancel", strings.TrimSpace(escape(t.CancelMsg)+" "+escape(t.CancelBy)))
 	}
@@ -488,16 +478,75 @@ func (m topModel) taskRef(id uint64) string {
 	return fmt.Sprintf("%d (not live)", id)
 }
 
-func resourceText(r *topResource) string {
-	s := escape(r.Kind)
-	if r.ID != 0 {
-		s += " #" + strconv.FormatUint(r.ID, 10)
+// holderLines say what t waits on and who holds it, and what t holds,
+// from the awaitables last fetched (resources come from a request of
+// their own, not from the stream).
+func (m topModel) holderLines(t *wire.Task) []string {
+	var lines []string
+	field := func(k, v string) { lines = append(lines, fmt.Sprintf("  %-10s %s", k, v)) }
+	if !m.resLoaded {
+		switch {
+		case t.WaitResource == 0:
+		case m.resErr != "":
+			field("waits on", fmt.Sprintf("%s #%d (who holds it is unknown: %s)", escape(t.WaitKind), t.WaitResource, escape(m.resErr)))
+		case m.act.resources == nil:
+			field("waits on", fmt.Sprintf("%s #%d (the source has no resource records: who holds it is unknown)", escape(t.WaitKind), t.WaitResource))
+		default:
+			field("waits on", fmt.Sprintf("%s #%d (loading who holds it…)", escape(t.WaitKind), t.WaitResource))
+		}
+		return lines
 	}
-	if r.Name != "" {
-		s += " " + escape(r.Name)
+	for i := range m.res {
+		r := &m.res[i]
+		if r.LoopID != t.LoopID {
+			continue
+		}
+		waits := r.ID == t.WaitResource && t.WaitResource != 0 || slices.Contains(r.Waiters, t.ID) || slices.Contains(r.Putters, t.ID)
+		if waits {
+			field("waits on", resourceText(r))
+			if len(r.Holders) == 0 {
+				field("held by", "nobody")
+			}
+			for _, h := range r.Holders {
+				field("held by", m.taskRef(h))
+			}
+		}
+		if slices.Contains(r.Holders, t.ID) && r.Kind != wire.ResourceTaskGroup {
+			field("holds", resourceText(r))
+		}
 	}
-	if !r.Site.IsZero() {
-		s += " made at " + escape(short(r.Site))
+	return lines
+}
+
+// resourceText names an awaitable: kind, id, state, where and by whom it
+// was made.
+func resourceText(r *wire.Resource) string {
+	s := fmt.Sprintf("%s #%d", escape(r.Kind), r.ID)
+	switch r.Kind {
+	case wire.ResourceLock:
+		if r.Set {
+			s += " (locked)"
+		}
+	case wire.ResourceEvent:
+		if r.Set {
+			s += " (set)"
+		} else {
+			s += " (clear)"
+		}
+	case wire.ResourceQueue:
+		if r.Cap > 0 {
+			s += fmt.Sprintf(" (%d of %d)", r.Len, r.Cap)
+		} else {
+			s += fmt.Sprintf(" (%d queued)", r.Len)
+		}
+	case wire.ResourceSemaphore:
+		s += fmt.Sprintf(" (%d of %d free)", r.Len, r.Cap)
+	}
+	if !r.CreatedAt.IsZero() {
+		s += " made at " + escape(short(r.CreatedAt))
+	}
+	if r.CreatedBy != 0 {
+		s += fmt.Sprintf(" by task %d", r.CreatedBy)
 	}
 	return s
 }
@@ -522,20 +571,11 @@ func fileLine(f wire.Frame) string {
 // grouped by what they await.
 func (m topModel) resourceLines(w int) []string {
 	d := &m.data
-	if d.HasResources {
-		lines := []string{m.st.head.Render("RESOURCES") + fmt.Sprintf(" %d", len(d.Resources))}
-		if len(d.Resources) == 0 {
-			return append(lines, "  no task waits on a resource")
-		}
-		for i := range d.Resources {
-			r := &d.Resources[i]
-			lines = append(lines, "  "+resourceText(r))
-			if r.Detail != "" {
-				lines = append(lines, "      "+escape(r.Detail))
-			}
-			lines = append(lines, "      held by "+m.refs(r.Holders), "      waiters "+m.refs(r.Waiters))
-		}
-		return lines
+	if m.resLoaded {
+		return m.resourceList()
+	}
+	if m.act.resources != nil && m.resErr == "" {
+		return []string{m.st.head.Render("RESOURCES"), "  loading…"}
 	}
 	type group struct {
 		what  string
@@ -562,7 +602,11 @@ func (m topModel) resourceLines(w int) []string {
 		}
 		return strings.Compare(a.what, b.what)
 	})
-	lines := []string{m.st.head.Render("RESOURCES"), "  (the agent sends no resource records: tasks grouped by what they await)",
+	why := "a recording has no resource records"
+	if m.resErr != "" {
+		why = "the agent sent no resource records: " + escape(m.resErr)
+	}
+	lines := []string{m.st.head.Render("RESOURCES"), "  (" + why + "; tasks grouped by what they await)",
 		fmt.Sprintf("  %5s  %s", "TASKS", "AWAITING")}
 	for _, g := range gs {
 		lines = append(lines, fmt.Sprintf("  %5d  %s  (%s)", len(g.tasks), escape(g.what), idList(g.tasks, 6)))
@@ -573,13 +617,51 @@ func (m topModel) resourceLines(w int) []string {
 	return lines
 }
 
+// resourceList lists the awaitables that someone holds or waits on, those
+// with waiters first; the rest are counted.
+func (m topModel) resourceList() []string {
+	var busy []*wire.Resource
+	for i := range m.res {
+		if r := &m.res[i]; len(r.Holders)+len(r.Waiters)+len(r.Putters) > 0 {
+			busy = append(busy, r)
+		}
+	}
+	slices.SortStableFunc(busy, func(a, b *wire.Resource) int {
+		if c := cmp.Compare(len(b.Waiters)+len(b.Putters), len(a.Waiters)+len(a.Putters)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	lines := []string{m.st.head.Render("RESOURCES") + fmt.Sprintf(" %d awaitables, %d held or awaited, those with waiters first", len(m.res), len(busy))}
+	if len(busy) == 0 {
+		return append(lines, "  no task holds or waits on any")
+	}
+	for _, r := range busy {
+		lines = append(lines, "  "+resourceText(r))
+		if len(r.Holders) > 0 {
+			lines = append(lines, "      held by "+m.refs(r.Holders))
+		}
+		if len(r.Waiters) > 0 {
+			lines = append(lines, "      waiters "+m.refs(r.Waiters))
+		}
+		if len(r.Putters) > 0 {
+			lines = append(lines, "      putters "+m.refs(r.Putters))
+		}
+	}
+	return lines
+}
+
 // refs names tasks by id and name.
 func (m topModel) refs(ids []uint64) string {
 	if len(ids) == 0 {
 		return "nobody"
 	}
 	var s []string
-	for _, id := range ids {
+	for i, id := range ids {
+		if i == 8 {
+			s = append(s, fmt.Sprintf("and %d more", len(ids)-i))
+			break
+		}
 		s = append(s, m.taskRef(id))
 	}
 	return strings.Join(s, ", ")
