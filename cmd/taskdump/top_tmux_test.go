@@ -363,3 +363,32 @@ func TestTopTmuxReplay(t *testing.T) {
 	tm.keys("q")
 	tm.waitFor("EXIT=0")
 }
+
+// TestTopTmuxRecordReplay: what taskdump record writes, top --replay
+// plays: the recorded tasks, the position, stepping.
+func TestTopTmuxRecordReplay(t *testing.T) {
+	p := startProc(t, bins.fixture, "-name", "rec-task")
+	name := filepath.Join(t.TempDir(), "fixture.jsonl.gz")
+	r := td(t, p.dir, "record", strconv.Itoa(p.pid), "-o", name, "--duration", "2500ms", "--interval", "500ms")
+	if r.code != 0 {
+		t.Fatalf("taskdump record: exit %d, stderr %q", r.code, r.stderr)
+	}
+	tm := newTmux(t, 80, 24, nil, bins.taskdump+" top --replay "+name)
+	s := tm.wait("the first message", regexp.MustCompile(`replay 1/\d+ `))
+	if !row("rec-task").MatchString(s) || !strings.Contains(s, "pid "+strconv.Itoa(p.pid)) {
+		t.Errorf("the replay lacks the recorded task or the pid:\n%s", s)
+	}
+	tm.keys("Space")
+	s = tm.wait("the player paused", regexp.MustCompile(`replay \d+/\d+ \S+ x1 paused`))
+	pos := regexp.MustCompile(`replay (\d+)/(\d+)`).FindStringSubmatch(s)
+	at, _ := strconv.Atoi(pos[1])
+	if at > 1 {
+		tm.keys("Left")
+		tm.waitFor(fmt.Sprintf("replay %d/%s ", at-1, pos[2]))
+	} else {
+		tm.keys("Right")
+		tm.waitFor(fmt.Sprintf("replay 2/%s ", pos[2]))
+	}
+	tm.keys("q")
+	tm.waitFor("EXIT=0")
+}
