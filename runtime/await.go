@@ -16,21 +16,22 @@ import (
 // taskgroup.go and thread.go.
 //
 // Why the awaiting functions (Sleep, Await, Lock.Lock, Queue.Get...) are
-// //go:noinline: each stays a frame of its own between the user's await
-// call and park, so every suspension stack has the shape taskStack trims
-// (this package's awaiting function on top, the user's call just below) and
-// a task looks the same in snapshots, goroutine dumps and profiles whatever
-// the inliner or PGO decides. The suspension point itself does not depend
-// on it: park records return addresses with a frame-pointer walk, and
-// frameCache.expand resolves an inlined call to its frames, so the user's
-// line would be found through an inlined awaiting function too (the tests
-// pass with the directives removed, and today's inliner would not inline
-// them anyway: they are over its budget). Where //go:noinline is needed is
-// every function that calls callerpc (Spawn, SpawnIn, Run, Loop.Run,
-// Loop.Submit, ToThread, NewFuture, NewEvent, NewLock, NewSemaphore,
-// NewQueue, NewTaskGroup): callerpc reads the return address saved in its
-// caller's frame, so inlined into the user's function that caller would
-// record the line of the user's caller instead.
+// //go:noinline: park finds the suspension point from return addresses
+// (a frame-pointer walk), and with the awaiting function a real frame the
+// user's await call is a return address of its own, in the user's frame,
+// while the awaiting function stays the frame taskStack keeps on top. If
+// one were inlined into the user's function, the user's line would live
+// only in the inline tree of a PC inside that frame: found only as long as
+// frameCache.expand expands every inlined call of a PC (it must pass
+// CallersFrames a PC followed by a 0: the last PC of a slice is expanded
+// only to its innermost call, which loses the outer ones). The directives
+// keep the stack's shape independent of what the inliner or PGO decides
+// (today's inliner would not inline them anyway: they are over its budget).
+// The directive is required, not a precaution, on every function that calls
+// callerpc (Spawn, SpawnIn, Run, Loop.Run, Loop.Submit, ToThread, NewFuture,
+// NewEvent, NewLock, NewSemaphore, NewQueue, NewTaskGroup): callerpc reads
+// the return address saved in its caller's frame, so inlined into the
+// user's function that caller would record the line of the user's caller.
 
 // awaitKind says what a suspended task awaits.
 type awaitKind uint8
@@ -69,6 +70,8 @@ type awaitKindInfo struct {
 	resource bool
 	// tasks: the task waits on other tasks (awaitDesc.wt).
 	tasks bool
+	// res is the kind of the awaitable waited on, for resource kinds.
+	res resKind
 }
 
 // awaitKinds is the one table of await kinds, indexed by awaitKind.
@@ -82,15 +85,15 @@ var awaitKinds = [numAwaitKinds]awaitKindInfo{
 	awaitAsCompleted: {name: "as_completed", tasks: true},
 	awaitWaitFor:     {name: "wait_for", tasks: true},
 	awaitShield:      {name: "shield", tasks: true},
-	awaitTaskGroup:   {name: "taskgroup", tasks: true, resource: true},
-	awaitFuture:      {name: "future", resource: true},
-	awaitEvent:       {name: "event", resource: true},
-	awaitLock:        {name: "lock", resource: true},
-	awaitSemaphore:   {name: "semaphore", resource: true},
-	awaitQueueGet:    {name: "queue.get", resource: true},
-	awaitQueuePut:    {name: "queue.put", resource: true},
-	awaitQueueJoin:   {name: "queue.join", resource: true},
-	awaitThread:      {name: "to_thread", external: true, resource: true},
+	awaitTaskGroup:   {name: "taskgroup", tasks: true, resource: true, res: resTaskGroup},
+	awaitFuture:      {name: "future", resource: true, res: resFuture},
+	awaitEvent:       {name: "event", resource: true, res: resEvent},
+	awaitLock:        {name: "lock", resource: true, res: resLock},
+	awaitSemaphore:   {name: "semaphore", resource: true, res: resSemaphore},
+	awaitQueueGet:    {name: "queue.get", resource: true, res: resQueue},
+	awaitQueuePut:    {name: "queue.put", resource: true, res: resQueue},
+	awaitQueueJoin:   {name: "queue.join", resource: true, res: resQueue},
+	awaitThread:      {name: "to_thread", external: true, resource: true, res: resThread},
 }
 
 // String returns the kind's name ("sleep", "queue.get"), "" for awaitNone.

@@ -29,16 +29,18 @@ import (
 // primitives reachable from the holders (visited once each) when a task
 // must actually wait. Only a cycle allocates.
 
-// dlEdge is one step of a cycle: t waits for res (nil: for the next task).
+// dlEdge is one step of a cycle: t waits for res of kind (nil: for the
+// next task).
 type dlEdge struct {
-	t   *task
-	res *resource
+	t    *task
+	res  *resource
+	kind resKind
 }
 
 // checkDeadlock looks for a cycle that cur's wait for g closes (loop
 // goroutine, in cur's step, before it parks).
 func (l *Loop) checkDeadlock(cur *task, g grantor) {
-	path := []dlEdge{{cur, g.resource()}}
+	path := []dlEdge{{cur, g.resource(), g.state().kind}}
 	if !l.dlGrantor(g, cur, &path) {
 		return
 	}
@@ -57,7 +59,7 @@ func (l *Loop) checkDeadlockAwait(cur *task, w *waiter) {
 		if y.done() || l.waitingGrantor(y) == nil {
 			continue
 		}
-		path := []dlEdge{{cur, nil}}
+		path := []dlEdge{{cur, nil, resNone}}
 		if l.dlTask(y, cur, &path) {
 			l.recordDeadlock(path)
 			return
@@ -107,7 +109,7 @@ func (l *Loop) dlTask(h, target *task, path *[]dlEdge) bool {
 		if g.free() {
 			return false // it will be handed what it waits for
 		}
-		*path = append(*path, dlEdge{h, g.resource()})
+		*path = append(*path, dlEdge{h, g.resource(), g.state().kind})
 		hs := g.holders()
 		if len(hs) == 1 || isLock(g) {
 			if len(hs) == 1 && l.dlTask(hs[0], target, path) {
@@ -140,7 +142,7 @@ func (l *Loop) dlTask(h, target *task, path *[]dlEdge) bool {
 		if y.done() {
 			continue
 		}
-		*path = append(*path, dlEdge{h, nil})
+		*path = append(*path, dlEdge{h, nil, resNone})
 		if l.dlTask(y, target, path) {
 			return true
 		}
@@ -188,7 +190,7 @@ func (l *Loop) recordDeadlock(path []dlEdge) {
 		kind := "task"
 		if e.res != nil {
 			id = l.resID(e.res)
-			kind = e.res.kind().String()
+			kind = e.kind.String()
 		}
 		d.Resources = append(d.Resources, id)
 		d.Kinds = append(d.Kinds, kind)

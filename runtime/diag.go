@@ -45,7 +45,9 @@ type ResourceInfo struct {
 	// made outside a task (a package variable, a zero value, a goroutine
 	// other than the loop's; and everywhere off amd64, where the goroutine
 	// running a step cannot be told cheaply); Created the start of the
-	// step that made it (zero when made outside the loop). A zero Lock or
+	// step that made it (zero when made outside the loop, and not kept for
+	// a Future, a TaskGroup or a ToThread call: listed only while a task
+	// waits on them, whose WaitInfo.Since says since when). A zero Lock or
 	// Event has no CreatedAt.
 	CreatedAt Frame
 	CreatedBy uint64

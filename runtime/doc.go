@@ -93,7 +93,7 @@
 //
 // The cost is a few stores per step, under the lock the loop takes then
 // anyway, about 5 ns per primitive made (its creation site and task), and
-// 40 bytes per primitive; a primitive whose state changes is copied for
+// 24 bytes per primitive; a primitive whose state changes is copied for
 // readers once per step. The deadlock walk runs only when a task must
 // actually wait for a Lock or Semaphore.
 //

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -14,7 +15,6 @@ import (
 // waiter list has grown.
 type Future[T any] struct {
 	res     resource // res.by is the task that made it: its loop is f's
-	done    bool
 	val     T
 	err     error
 	waiters waitq
@@ -32,7 +32,7 @@ func NewFuture[T any](ctx context.Context) *Future[T] {
 	if t == nil {
 		panic("runtime: NewFuture called with a context that belongs to no task")
 	}
-	f := &Future[T]{res: resource{pc: pc, by: t, meta: resMeta(t.loop.now, resFuture)}}
+	f := &Future[T]{res: resource{pc: pc, by: t}}
 	f.waiters.ts = f.buf[:0]
 	return f
 }
@@ -55,24 +55,39 @@ func (f *Future[T]) Cancel(msg ...string) bool {
 }
 
 func (f *Future[T]) resolve(v T, err error) bool {
-	if f.done {
+	if f.err != nil {
 		return false
 	}
-	f.done, f.val, f.err = true, v, err
+	if err == nil {
+		err = errResolved
+	}
+	f.val, f.err = v, err
 	f.waiters.wakeAll(f.res.by.loop)
 	return true
 }
 
 // Done reports whether f is resolved.
-func (f *Future[T]) Done() bool { return f.done }
+func (f *Future[T]) Done() bool { return f.err != nil }
+
+// errResolved is the err of a Future resolved with a nil error: a non-nil
+// err marks a Future done, which spares it a bool (and 16 bytes).
+var errResolved = errors.New("runtime: future resolved")
+
+// result returns f's value and error once it is done.
+func (f *Future[T]) result() (T, error) {
+	if f.err == errResolved {
+		return f.val, nil
+	}
+	return f.val, f.err
+}
 
 // Result returns f's value and error once it is done, ErrNotDone before.
 func (f *Future[T]) Result() (T, error) {
-	if !f.done {
+	if f.err == nil {
 		var zero T
 		return zero, ErrNotDone
 	}
-	return f.val, f.err
+	return f.result()
 }
 
 // Await suspends the calling task until f is resolved and returns its value
@@ -91,10 +106,10 @@ func (f *Future[T]) Await(ctx context.Context) (T, error) {
 	if f.res.by.loop != cur.loop {
 		return zero, fmt.Errorf("runtime: Future.Await: %w", ErrWrongLoop)
 	}
-	if err := cur.waitOn(&f.waiters, awaitFuture, &f.res, nil, func() bool { return f.done }); err != nil {
+	if err := cur.waitOn(&f.waiters, awaitFuture, &f.res, nil, func() bool { return f.err != nil }); err != nil {
 		return zero, err
 	}
-	return f.val, f.err
+	return f.result()
 }
 
 // waitq is a FIFO of parked tasks.

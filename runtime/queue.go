@@ -31,7 +31,7 @@ type Queue[T any] struct {
 func NewQueue[T any](maxsize int) *Queue[T] {
 	pc := callerpc() // needs the noinline above: the caller's return address
 	q := &Queue[T]{maxsize: maxsize}
-	q.res.initHere(resQueue, pc, q)
+	q.res.initHere(resQueue, pc, q, true)
 	return q
 }
 
@@ -42,6 +42,8 @@ func (q *Queue[T]) publish(p *resPub) {
 }
 
 func (q *Queue[T]) state() *pubState { return &q.ps }
+
+func (q *Queue[T]) resKind() resKind { return resQueue }
 
 func (q *Queue[T]) busy() bool {
 	return q.getters.len() > 0 || q.putters.len() > 0 || q.joiners.len() > 0

@@ -40,37 +40,28 @@ var resKindNames = [...]string{"", "future", "event", "lock", "semaphore", "queu
 
 func (k resKind) String() string { return resKindNames[k] }
 
-// resource is the identity of an awaitable: four words, so that a Future
-// stays in the 96-byte size class. Its fields are written before the loop
-// publishes the resource and never after (but a sweep clears by, under
-// loop.mu), so readers may read them once they found it under loop.mu.
+// resource is the identity of an awaitable: three words, so that a
+// Future[int] stays in the 80-byte size class it had before it had one (a
+// handoff through a future allocates one: 16 bytes more cost W2 5%). Its
+// kind is known from the await that waits on it (awaitKindInfo.res) or
+// from its pubState. Its fields are written before the loop publishes the
+// resource and never after (but a sweep clears by, under loop.mu), so
+// readers may read them once they found it under loop.mu.
 type resource struct {
 	id uint64  // 0 until the loop needs one (Loop.resID)
 	pc uintptr // return address in the user's NewX or ToThread call
 	by *task   // the task that made it, nil outside a task
-	// meta is the loop clock of the creating step's start in µs (0 if
-	// unknown) << 8 | the kind.
-	meta uint64
 }
-
-// resMeta packs a creation time (loop clock, ns) and a kind.
-func resMeta(created int64, kind resKind) uint64 {
-	return uint64((created+999)/1000)<<8 | uint64(kind)
-}
-
-func (r *resource) kind() resKind { return resKind(r.meta) }
-
-// created returns the loop clock of the creating step's start (µs
-// resolution), 0 if unknown.
-func (r *resource) created() int64 { return int64(r.meta>>8) * 1000 }
 
 // pubState is how a primitive that publishes its state (Event, Lock,
 // Semaphore, Queue) stands with its loop. A Future, a TaskGroup and a
 // ToThread call have none: their waiters are read from task records.
 type pubState struct {
-	dirty  bool    // in loop.dirty (loop goroutine)
-	listed bool    // in loop.resReg (loop goroutine)
-	pub    *resPub // published state, guarded by loop.mu; nil until published
+	kind    resKind
+	dirty   bool    // in loop.dirty (loop goroutine)
+	listed  bool    // in loop.resReg (loop goroutine)
+	created int64   // loop clock of the creating step's start, 0 if unknown
+	pub     *resPub // published state, guarded by loop.mu; nil until published
 }
 
 // resPub is the published state of a primitive (guarded by loop.mu).
@@ -91,6 +82,8 @@ type resOwner interface {
 	busy() bool
 	// state returns how it stands with its loop.
 	state() *pubState
+	// resKind returns its kind.
+	resKind() resKind
 }
 
 type dirtyRes struct {
@@ -150,23 +143,24 @@ func stepHere() (*Loop, *task) {
 // are those running on the calling goroutine, if any. A primitive a task
 // made is also registered with its loop (o non-nil), so Loop.Resources
 // lists it while that task lives. It returns the loop found.
-func (r *resource) initHere(kind resKind, pc uintptr, o resOwner) *Loop {
-	r.pc, r.meta = pc, resMeta(0, kind)
+func (r *resource) initHere(kind resKind, pc uintptr, o resOwner, register bool) *Loop {
+	ps := o.state()
+	r.pc, ps.kind = pc, kind
 	l, t := stepHere()
 	if l == nil {
 		return nil
 	}
 	r.by = t
-	r.meta = resMeta(l.now, kind)
-	if o != nil && t != nil {
+	ps.created = l.now
+	if register && t != nil {
 		l.touch(r, o)
 	}
 	return l
 }
 
 // initIn records the identity of a primitive made in task t.
-func (r *resource) initIn(kind resKind, pc uintptr, t *task) {
-	r.pc, r.by, r.meta = pc, t, resMeta(t.loop.now, kind)
+func (r *resource) initIn(pc uintptr, t *task) {
+	r.pc, r.by = pc, t
 }
 
 // touch marks r's state as changed: the loop publishes it with the step
@@ -180,14 +174,15 @@ func (l *Loop) touch(r *resource, o resOwner) {
 		return
 	}
 	l.resID(r)
+	ps.kind = o.resKind() // a zero Lock or Event was made without initHere
 	ps.dirty = true
 	l.dirty = append(l.dirty, dirtyRes{r, o})
 }
 
 // madeByLive reports whether r is a Queue, Event or Semaphore a live task
 // made: Loop.Resources lists those even when nobody holds or waits on them.
-func (r *resource) madeByLive() bool {
-	switch r.kind() {
+func (r *resource) madeByLive(ps *pubState) bool {
+	switch ps.kind {
 	case resQueue, resEvent, resSemaphore:
 		return r.by != nil && !r.by.done()
 	}
@@ -205,7 +200,7 @@ func (l *Loop) publishResLocked() {
 			ps.pub = new(resPub)
 		}
 		d.o.publish(ps.pub)
-		if !ps.listed && (d.o.busy() || r.madeByLive()) {
+		if !ps.listed && (d.o.busy() || r.madeByLive(ps)) {
 			if l.resReg == nil {
 				l.resReg = make(map[uint64]dirtyRes)
 			}
@@ -225,7 +220,7 @@ func (l *Loop) publishResLocked() {
 // the next sweep happens when the registry has doubled.
 func (l *Loop) sweepResLocked() {
 	for id, d := range l.resReg {
-		if d.o.busy() || d.r.madeByLive() {
+		if d.o.busy() || d.r.madeByLive(d.o.state()) {
 			continue
 		}
 		d.o.state().listed = false
@@ -268,10 +263,12 @@ func (l *Loop) Resources() []ResourceInfo {
 	// ref is what is copied under the lock: a registry entry (task 0, with
 	// its published state, whose slices point into ids) or a task's wait.
 	type ref struct {
-		r    *resource
-		by   uint64
-		task uint64
-		pub  resPub
+		r       *resource
+		by      uint64
+		task    uint64
+		kind    resKind
+		created int64
+		pub     resPub
 	}
 	// Allocate outside the lock, as snapshots do: the loop must not wait
 	// for the allocator.
@@ -292,11 +289,12 @@ func (l *Loop) Resources() []ResourceInfo {
 	}
 	l.mu.Lock()
 	for _, d := range l.resReg {
-		x := ref{r: d.r}
+		ps := d.o.state()
+		x := ref{r: d.r, kind: ps.kind, created: ps.created}
 		if d.r.by != nil {
 			x.by = d.r.by.id // r.by is cleared by sweeps: read under l.mu
 		}
-		if p := d.o.state().pub; p != nil {
+		if p := ps.pub; p != nil {
 			x.pub = *p
 			x.pub.holders, x.pub.waiters, x.pub.putters = clone(p.holders), clone(p.waiters), clone(p.putters)
 		}
@@ -307,7 +305,7 @@ func (l *Loop) Resources() []ResourceInfo {
 			continue
 		}
 		if r := t.pub.await.rsc(); r != nil {
-			x := ref{r: r, task: t.id}
+			x := ref{r: r, task: t.id, kind: awaitKinds[t.pub.await.kind].res}
 			if r.by != nil {
 				x.by = r.by.id
 			}
@@ -322,13 +320,14 @@ func (l *Loop) Resources() []ResourceInfo {
 		derived []uint64 // waiters (or a ToThread call's holder) from task records
 		by      uint64
 		kind    resKind
+		created int64
 	}
 	byRes := make(map[*resource]*entry)
 	for i := range refs {
 		x := &refs[i]
 		e := byRes[x.r]
 		if e == nil {
-			e = &entry{r: x.r, kind: x.r.kind(), by: x.by, pub: x.pub}
+			e = &entry{r: x.r, kind: x.kind, by: x.by, pub: x.pub, created: x.created}
 			byRes[x.r] = e
 		}
 		if x.task != 0 {
@@ -345,7 +344,7 @@ func (l *Loop) Resources() []ResourceInfo {
 	for _, e := range byRes {
 		r := e.r
 		ri := ResourceInfo{
-			ID: r.id, Kind: e.kind.String(), CreatedAt: fc.frame(r.pc), Created: l.wall(r.created()),
+			ID: r.id, Kind: e.kind.String(), CreatedAt: fc.frame(r.pc), Created: l.wall(e.created),
 			Holders: e.pub.holders, Waiters: e.pub.waiters, Putters: e.pub.putters,
 			Len: e.pub.len, Cap: e.pub.cap, Set: e.pub.set,
 			LastSet: l.wall(e.pub.lastSet), LastCleared: l.wall(e.pub.lastCleared),

@@ -27,7 +27,7 @@ type Event struct {
 func NewEvent() *Event {
 	pc := callerpc() // needs the noinline above: the caller's return address
 	e := &Event{}
-	e.home = e.res.initHere(resEvent, pc, e)
+	e.home = e.res.initHere(resEvent, pc, e, true)
 	return e
 }
 
@@ -74,6 +74,8 @@ func (e *Event) publish(p *resPub) {
 }
 
 func (e *Event) state() *pubState { return &e.ps }
+
+func (e *Event) resKind() resKind { return resEvent }
 
 func (e *Event) busy() bool { return e.waiters.len() > 0 }
 
@@ -123,7 +125,7 @@ type Lock struct {
 func NewLock() *Lock {
 	pc := callerpc() // needs the noinline above: the caller's return address
 	m := &Lock{}
-	m.res.initHere(resLock, pc, nil)
+	m.res.initHere(resLock, pc, m, false)
 	return m
 }
 
@@ -201,6 +203,8 @@ func (m *Lock) publish(p *resPub) {
 
 func (m *Lock) state() *pubState { return &m.ps }
 
+func (m *Lock) resKind() resKind { return resLock }
+
 func (m *Lock) busy() bool {
 	return m.holder != nil && !m.holder.done() || m.waiters.len() > 0
 }
@@ -241,7 +245,7 @@ func NewSemaphore(n int) *Semaphore {
 		panic("runtime: NewSemaphore with a negative count")
 	}
 	s := &Semaphore{value: n, initial: n}
-	s.res.initHere(resSemaphore, pc, s)
+	s.res.initHere(resSemaphore, pc, s, true)
 	return s
 }
 
@@ -304,6 +308,8 @@ func (s *Semaphore) publish(p *resPub) {
 }
 
 func (s *Semaphore) state() *pubState { return &s.ps }
+
+func (s *Semaphore) resKind() resKind { return resSemaphore }
 
 func (s *Semaphore) busy() bool {
 	for _, t := range s.held {

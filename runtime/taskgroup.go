@@ -39,7 +39,7 @@ func NewTaskGroup(ctx context.Context) (*TaskGroup, context.Context) {
 	}
 	gctx, cancel := context.WithCancel(ctx)
 	g := &TaskGroup{loop: t.loop, parent: t, ctx: gctx, cancel: cancel}
-	g.res.initIn(resTaskGroup, pc, t)
+	g.res.initIn(pc, t)
 	return g, gctx
 }
 

@@ -43,7 +43,7 @@ func ToThread[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 		waiting bool
 	}
 	res := &result{waiting: true}
-	res.res.initIn(resThread, pc, cur)
+	res.res.initIn(pc, cur)
 	l.resID(&res.res)
 	l.threads.inflight++
 	l.threads.submit(func() {
