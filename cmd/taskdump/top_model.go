@@ -27,6 +27,9 @@ type topData struct {
 	Tasks    []wire.Task
 	Blocking []wire.BlockEvent
 	Findings []wire.Finding
+	// StepHist counts each task's steps by duration since the stream
+	// began (see stepHist); nil from a source without a stream.
+	StepHist map[uint64]stepHist
 	// Dropped is how many updates the agent skipped so far.
 	Dropped uint64
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"slices"
+	"time"
 
 	"github.com/taskdump/taskdump/inspect/wire"
 )
@@ -16,12 +17,59 @@ const maxTopBlocks = 200
 type topFold struct {
 	st     wire.WatchState
 	blocks []wire.BlockEvent
+	hist   map[uint64]*stepHist
+}
+
+// stepHistBounds are the upper bounds of stepHist's buckets; the last
+// bucket has none.
+var stepHistBounds = []time.Duration{10 * time.Microsecond, 100 * time.Microsecond, time.Millisecond,
+	10 * time.Millisecond, 100 * time.Millisecond}
+
+// stepHist counts a task's steps by duration, as far as the stream tells:
+// a record carries only a task's total busy time and step count, so the
+// steps a task took between two messages are counted at their mean.
+type stepHist [6]uint64
+
+// add counts n steps that took busy in all.
+func (h *stepHist) add(n uint64, busy time.Duration) {
+	mean := busy / time.Duration(n)
+	i := 0
+	for i < len(stepHistBounds) && mean >= stepHistBounds[i] {
+		i++
+	}
+	h[i] += n
 }
 
 // apply folds one message of the stream or of a recording.
 func (f *topFold) apply(m *wire.WatchMessage) {
 	if m.Type == wire.WatchSnapshot {
 		f.blocks = nil
+	}
+	if f.hist == nil {
+		f.hist = make(map[uint64]*stepHist)
+	}
+	for i := range m.Loops {
+		wl := &m.Loops[i]
+		ls := f.st.Loops[wl.ID]
+		for j := range wl.Changed {
+			t := &wl.Changed[j]
+			var old *wire.Task
+			if ls != nil {
+				old = ls.Tasks[t.ID]
+			}
+			if old == nil || t.Steps <= old.Steps || t.BusyNS < old.BusyNS {
+				continue
+			}
+			h := f.hist[t.ID]
+			if h == nil {
+				h = new(stepHist)
+				f.hist[t.ID] = h
+			}
+			h.add(t.Steps-old.Steps, time.Duration(t.BusyNS-old.BusyNS))
+		}
+		for _, e := range wl.Ended {
+			delete(f.hist, e.ID)
+		}
 	}
 	f.st.Apply(m)
 	for i := range m.Loops {
@@ -47,6 +95,10 @@ func (f *topFold) data() topData {
 	slices.SortFunc(d.Loops, func(a, b topLoop) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(d.Tasks, func(a, b wire.Task) int { return cmp.Compare(a.ID, b.ID) })
 	d.Blocking = slices.Clone(f.blocks)
+	d.StepHist = make(map[uint64]stepHist, len(f.hist))
+	for id, h := range f.hist {
+		d.StepHist[id] = *h
+	}
 	for i := range d.Blocking {
 		e := &d.Blocking[i]
 		if !e.Ongoing {

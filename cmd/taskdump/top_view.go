@@ -431,7 +431,7 @@ func (m topModel) detailLines(w int) []string {
 	}
 	field("timings", fmt.Sprintf("busy %s  sched %s  idle %s  steps %d",
 		compact(time.Duration(t.BusyNS)), compact(time.Duration(t.SchedWaitNS)), compact(time.Duration(t.IdleNS)), t.Steps))
-	lines = append(lines, stepLines(t)...)
+	lines = append(lines, m.stepLines(t)...)
 	lines = append(lines, "", m.st.head.Render("STACK")+" (innermost first)")
 	stack := t.Stack
 	if len(stack) == 0 && m.stackID == t.ID {
@@ -452,18 +452,39 @@ func (m topModel) detailLines(w int) []string {
 	return lines
 }
 
-// stepLines says how long the task's steps took. The records carry the
-// total busy time and the step count, not each step's duration, so the
-// view shows the mean and says the histogram is not recorded.
-func stepLines(t *wire.Task) []string {
+// stepLines say how long the task's steps took: the mean over its life,
+// and a histogram of the steps seen since the stream began. The records
+// carry a task's total busy time and step count, not each step's
+// duration, so the steps between two messages are counted at their mean,
+// and the view says so.
+func (m topModel) stepLines(t *wire.Task) []string {
 	if t.Steps == 0 {
 		return []string{"  step time  no step yet"}
 	}
 	mean := time.Duration(t.BusyNS / int64(t.Steps))
-	return []string{
-		fmt.Sprintf("  step time  mean %s over %s", compact(mean), plural(int(t.Steps), "step")),
-		"             (no histogram: the agent does not record each step's duration)",
+	lines := []string{fmt.Sprintf("  step time  mean %s over %s", compact(mean), plural(int(t.Steps), "step"))}
+	if m.data.StepHist == nil {
+		return append(lines, "             (no histogram: this source does not stream the task's changes)")
 	}
+	h, ok := m.data.StepHist[t.ID]
+	var total uint64
+	for _, n := range h {
+		total += n
+	}
+	if !ok || total == 0 {
+		return append(lines, "             (no step since the view began: no histogram yet)")
+	}
+	lines = append(lines, fmt.Sprintf("  histogram  %s since the view began, each update's at their mean:", plural(int(total), "step")))
+	labels := []string{"<10µs", "<100µs", "<1ms", "<10ms", "<100ms", "≥100ms"}
+	var most uint64
+	for _, n := range h {
+		most = max(most, n)
+	}
+	for i, n := range h {
+		bar := strings.Repeat("█", int((n*30+most-1)/most))
+		lines = append(lines, fmt.Sprintf("  %10s %-30s %d", labels[i], bar, n))
+	}
+	return lines
 }
 
 // taskRef names a task by id, with its name and state when it is live.
