@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -246,13 +247,30 @@ func fromSnapshot(s wire.Snapshot) topData {
 	return d
 }
 
-// topGoneReason says why the stream ended: the process exited, or its agent
-// went away.
+// topGoneReason says why the stream ended: the process exited (it is
+// given up to 2s to finish exiting, since its agent closes first), or its
+// agent went away.
 func topGoneReason(pid int, err error) string {
-	if pid > 0 && errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
-		return fmt.Sprintf("process %d exited", pid)
+	for i := 0; pid > 0 && i < 20; i++ {
+		if exited(pid) {
+			return fmt.Sprintf("process %d exited", pid)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	return "the agent went away: " + clean(err.Error())
+}
+
+// exited reports whether process pid is gone or a zombie.
+func exited(pid int) bool {
+	if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+		return true
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	return i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z'
 }
 
 // loadReplay reads a recording made by taskdump record (client.

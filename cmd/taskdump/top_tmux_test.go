@@ -254,7 +254,7 @@ func TestTopTmuxTargetExits(t *testing.T) {
 	tm := newTmux(t, 80, 24, []string{"TASKDUMP_DIR=" + p.dir}, bins.taskdump+" top "+strconv.Itoa(p.pid))
 	tm.wait("the task list", row("last-words"))
 	p.stop(t)
-	s := tm.wait("that the process exited", regexp.MustCompile(`process \d+ exited|the agent went away`))
+	s := tm.wait("that the process exited", regexp.MustCompile(`process \d+ exited; showing the last state`))
 	if !row("last-words").MatchString(s) || !strings.Contains(s, "ENDED") {
 		t.Errorf("the last state is not kept on screen:\n%s", s)
 	}
