@@ -87,7 +87,7 @@ func TestCollapse(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tr := BuildTree(tt.tasks)
 			before := renderFolded(tr)
-			if got := renderFolded(Collapse(tr)); got != tt.want {
+			if got := renderFolded(Collapse(tr, 2)); got != tt.want {
 				t.Errorf("Collapse =\n%s\nwant\n%s", got, tt.want)
 			}
 			if after := renderFolded(tr); after != before {
@@ -104,7 +104,7 @@ func TestCollapseWide(t *testing.T) {
 	for i := 2; i <= n+1; i++ {
 		tasks = append(tasks, Task{ID: uint64(i), ParentID: 1, Awaiting: "sleep(1s)"})
 	}
-	tr := Collapse(BuildTree(tasks))
+	tr := Collapse(BuildTree(tasks), 2)
 	if len(tr.Roots) != 1 || len(tr.Roots[0].Children) != 1 || len(tr.Roots[0].Children[0].Folded) != n-1 {
 		t.Fatalf("want one root with one child folding %d", n-1)
 	}
@@ -119,12 +119,32 @@ func TestCollapseDeepChain(t *testing.T) {
 			tasks[i].Awaits = []uint64{uint64(i + 2)}
 		}
 	}
-	tr := Collapse(BuildTree(tasks))
+	tr := Collapse(BuildTree(tasks), 2)
 	depth := 0
 	for nd := tr.Roots[0]; len(nd.Children) > 0; nd = nd.Children[0] {
 		depth++
 	}
 	if depth != n-1 {
 		t.Errorf("deep chain collapsed to depth %d, want %d", depth, n-1)
+	}
+}
+
+// TestCollapseMin: fewer identical siblings than min are left alone.
+func TestCollapseMin(t *testing.T) {
+	sleeper := func(id uint64) Task { return Task{ID: id, ParentID: 1, Awaiting: "sleep(1s)"} }
+	future := func(id uint64) Task { return Task{ID: id, ParentID: 1, Awaiting: "future"} }
+	tasks := []Task{{ID: 1}, sleeper(2), future(3), sleeper(4), future(5), sleeper(6)}
+	for _, tt := range []struct {
+		min  int
+		want string
+	}{
+		{0, "1\n  2 x[4 6]\n  3 x[5]\n"},
+		{2, "1\n  2 x[4 6]\n  3 x[5]\n"},
+		{3, "1\n  2 x[4 6]\n  3\n  5\n"},
+		{4, "1\n  2\n  3\n  4\n  5\n  6\n"},
+	} {
+		if got := renderFolded(Collapse(BuildTree(tasks), tt.min)); got != tt.want {
+			t.Errorf("Collapse(min %d) =\n%s\nwant\n%s", tt.min, got, tt.want)
+		}
 	}
 }

@@ -126,9 +126,12 @@ func BuildTree(tasks []Task) Tree {
 // same edge and with identical subtrees (folded the same way) become one
 // node, whose Folded lists the others' ids. Cycle and Ref nodes are never
 // folded. Names and ids do not count: worker-1 ... worker-50, all asleep
-// at one line, become worker-1 with 49 ids folded. tr is not modified;
-// the nodes of the result are new. Collapse costs O(nodes) time.
-func Collapse(tr Tree) Tree {
+// at one line, become worker-1 with 49 ids folded. Only min or more
+// identical siblings fold (min below 2 counts as 2): fewer are left as
+// they are. tr is not modified; the nodes of the result are new. Collapse
+// costs O(nodes) time.
+func Collapse(tr Tree, min int) Tree {
+	min = max(min, 2)
 	classes := map[string]int{}
 	var key strings.Builder
 	// collapse returns a copy of n's subtree, folded, and its class: equal
@@ -136,7 +139,7 @@ func Collapse(tr Tree) Tree {
 	var collapse func(n *TreeNode) (*TreeNode, int)
 	collapse = func(n *TreeNode) (*TreeNode, int) {
 		out := &TreeNode{Task: n.Task, Edge: n.Edge, Cycle: n.Cycle, Ref: n.Ref, Folded: slices.Clone(n.Folded)}
-		children, sigs := fold(n.Children, collapse)
+		children, sigs := fold(n.Children, min, collapse)
 		out.Children = children
 		if n.Cycle || n.Ref {
 			return out, -1 // unique: never folded
@@ -156,31 +159,41 @@ func Collapse(tr Tree) Tree {
 		}
 		return out, c
 	}
-	roots, _ := fold(tr.Roots, collapse)
+	roots, _ := fold(tr.Roots, min, collapse)
 	return Tree{Roots: roots, Cycles: tr.Cycles}
 }
 
-// fold collapses each of nodes and folds those of one class into the
-// first of them; it returns the nodes left, in order, and their classes.
-func fold(nodes []*TreeNode, collapse func(*TreeNode) (*TreeNode, int)) ([]*TreeNode, []int) {
+// fold collapses each of nodes and folds the nodes of a class that has
+// min or more into the first of them; it returns the nodes left, in
+// order, and their classes.
+func fold(nodes []*TreeNode, min int, collapse func(*TreeNode) (*TreeNode, int)) ([]*TreeNode, []int) {
 	if len(nodes) == 0 {
 		return nil, nil
 	}
-	out := make([]*TreeNode, 0, len(nodes))
-	var sigs []int
-	first := map[int]int{} // class -> index in out
-	for _, n := range nodes {
-		c, sig := collapse(n)
-		if sig >= 0 {
-			if i, ok := first[sig]; ok {
-				out[i].Folded = append(out[i].Folded, c.Task.ID)
-				out[i].Folded = append(out[i].Folded, c.Folded...)
+	all := make([]*TreeNode, len(nodes))
+	sigs := make([]int, len(nodes))
+	count := map[int]int{}
+	for i, n := range nodes {
+		all[i], sigs[i] = collapse(n)
+		if sigs[i] >= 0 {
+			count[sigs[i]]++
+		}
+	}
+	out := all[:0]
+	kept := sigs[:0]
+	first := map[int]*TreeNode{} // class -> the node the others fold into
+	for i, c := range all {
+		sig := sigs[i]
+		if sig >= 0 && count[sig] >= min {
+			if f, ok := first[sig]; ok {
+				f.Folded = append(f.Folded, c.Task.ID)
+				f.Folded = append(f.Folded, c.Folded...)
 				continue
 			}
-			first[sig] = len(out)
+			first[sig] = c
 		}
 		out = append(out, c)
-		sigs = append(sigs, sig)
+		kept = append(kept, sig)
 	}
-	return out, sigs
+	return out, kept
 }
