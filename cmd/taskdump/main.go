@@ -6,7 +6,8 @@
 // Usage:
 //
 //	taskdump ps
-//	taskdump tasks PID [--state S] [--name GLOB] [--older-than D] [--loop L] [--json [--stacks]]
+//	taskdump tasks PID [--state S] [--name GLOB] [--older-than D] [--waiting-longer-than D] [--loop L]
+//		[--sort [-]COLUMN] [--reverse] [--group] [--json [--stacks]]
 //	taskdump tree PID [--json]
 //	taskdump resources PID [--kind K] [--json]
 //	taskdump stack PID ID [--all] [--json]
@@ -86,6 +87,12 @@ type opts struct {
 	last      int
 	// stuckAfter is doctor's --stuck-after.
 	stuckAfter time.Duration
+	// waitingLongerThan, sortBy, reverse and group are tasks' flags of
+	// those names (sortBy is --sort).
+	waitingLongerThan time.Duration
+	sortBy            string
+	reverse           bool
+	group             bool
 }
 
 // env is where a command writes. stdout is buffered: flush shows what was

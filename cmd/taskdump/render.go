@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -68,20 +69,43 @@ func multiLoop(ts []wire.Task) bool {
 }
 
 func renderTasks(w io.Writer, ts []wire.Task, now time.Time) error {
+	return renderTaskTable(w, ts, now, "")
+}
+
+// renderTaskTable writes the tasks table: ID, NAME, STATE, AGE (since
+// creation), WAITING (at the current await; - when not waiting), SUSPENDED
+// AT and AWAITING, with a LOOP column first when the tasks belong to
+// several loops and, after WAITING, extra ("BUSY" or "STEPS", the column
+// tasks --sort sorted on) if not empty.
+func renderTaskTable(w io.Writer, ts []wire.Task, now time.Time, extra string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	p := printer{tw}
 	loops := multiLoop(ts)
 	if loops {
 		p.printf("LOOP\t")
 	}
-	p.printf("ID\tNAME\tSTATE\tAGE\tSUSPENDED AT\tAWAITING\n")
+	p.printf("ID\tNAME\tSTATE\tAGE\tWAITING\t")
+	if extra != "" {
+		p.printf("%s\t", extra)
+	}
+	p.printf("SUSPENDED AT\tAWAITING\n")
 	for i := range ts {
 		t := &ts[i]
 		if loops {
 			p.printf("%s\t", t.Loop)
 		}
-		p.printf("%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.State, age(now.Sub(t.Created)),
-			suspendedAt(t), orDash(t.Awaiting))
+		wait := "-"
+		if !t.WaitingSince.IsZero() {
+			wait = age(now.Sub(t.WaitingSince))
+		}
+		p.printf("%d\t%s\t%s\t%s\t%s\t", t.ID, t.Name, t.State, age(now.Sub(t.Created)), wait)
+		switch extra {
+		case "BUSY":
+			p.printf("%s\t", age(time.Duration(t.BusyNS)))
+		case "STEPS":
+			p.printf("%d\t", t.Steps)
+		}
+		p.printf("%s\t%s\n", suspendedAt(t), orDash(t.Awaiting))
 	}
 	return tw.Flush()
 }
@@ -126,6 +150,9 @@ func renderTree(w io.Writer, tr wire.Tree) {
 		if n.Ref {
 			line += "  (awaited by several tasks; shown above)"
 		}
+		if len(n.Folded) > 0 {
+			line += "  × " + strconv.Itoa(1+len(n.Folded)) + " (also " + taskIDs(n.Folded, 3) + ")"
+		}
 		p.printf("%s%s%s\n", prefix, branch, line)
 		for i, c := range n.Children {
 			walk(c, prefix+next, i == len(n.Children)-1)
@@ -149,6 +176,23 @@ func renderTree(w io.Writer, tr wire.Tree) {
 		}
 		p.printf("await cycle: %s\n", strings.Join(ids, " -> "))
 	}
+}
+
+// taskIDs renders ids as "#13, #14, #15, +46": at most max of them, then
+// how many more.
+func taskIDs(ids []uint64, max int) string {
+	var b strings.Builder
+	for i, id := range ids {
+		if i == max {
+			b.WriteString(", +" + strconv.Itoa(len(ids)-max))
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("#" + strconv.FormatUint(id, 10))
+	}
+	return b.String()
 }
 
 func writeFrames(p printer, fs []wire.Frame, indent string) {

@@ -155,7 +155,7 @@ func resIDs(ids []uint64, max int) string {
 	var b strings.Builder
 	for i, id := range ids {
 		if i == max {
-			fmt.Fprintf(&b, " +%d more", len(ids)-max)
+			b.WriteString(" +" + strconv.Itoa(len(ids)-max) + " more")
 			break
 		}
 		if i > 0 {

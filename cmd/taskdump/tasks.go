@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -10,28 +11,46 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/taskdump/taskdump/inspect/client"
+	"github.com/taskdump/taskdump/inspect/wire"
 )
 
 func tasksCmd() *command {
 	return &command{
 		name: "tasks", args: "PID", short: "list live tasks: state, age, where suspended, what awaited",
 		long: "Tasks lists the live tasks of every loop in the process, in creation order:\n" +
-			"ID, NAME, STATE, AGE, SUSPENDED AT (file:line of the await) and AWAITING.\n" +
-			"Ended tasks (finished, failed, cancelled) are listed by 'taskdump history'.\n" +
-			"In a --name glob, * and ? match any characters, / included.",
+			"ID, NAME, STATE, AGE (since the task was created), WAITING (how long it has waited at\n" +
+			"its current await; - while it runs or before it starts), SUSPENDED AT (file:line of\n" +
+			"the await) and AWAITING. Ended tasks (finished, failed, cancelled) are listed by\n" +
+			"'taskdump history'. In a --name glob, * and ? match any characters, / included.\n\n" +
+			"--sort orders the rows by one of " + strings.Join(taskSortKeys, ", ") + ",\n" +
+			"smallest first (ages and durations shortest first, names and states alphabetically;\n" +
+			"ties keep creation order). A - prefix (--sort=-waiting) or --reverse inverts it;\n" +
+			"sorting on busy or steps adds that column.\n\n" +
+			"--group collapses the tasks of one loop in one state suspended at the same point (and,\n" +
+			"with --stacks, with the same stack) into one row: COUNT, NAME (shared, or the names'\n" +
+			"common prefix and *), OLDEST and NEWEST age. Groups come largest first; --sort takes\n" +
+			strings.Join(groupSortKeys, ", ") + " there.",
 		flags: func(fs *pflag.FlagSet, o *opts) {
 			fs.StringSliceVar(&o.states, "state", nil, "only tasks in these states: pending, running, cancelling")
 			fs.StringVar(&o.name, "name", "", "only tasks whose name matches this glob ('worker-*', 'fetch *')")
-			fs.DurationVar(&o.olderThan, "older-than", 0, "only tasks created longer ago than this (10s)")
+			fs.DurationVar(&o.olderThan, "older-than", 0, "only tasks whose age, the time since they were created, is over this (10s)")
+			fs.DurationVar(&o.waitingLongerThan, "waiting-longer-than", 0, "only tasks that have waited at their current await for over this (10s)")
 			fs.StringVar(&o.loop, "loop", "", "only tasks of this loop (name or id)")
-			boolFlag(fs, &o.stacks, "stacks", false, "include every task's full stack (needs --json; for one task, see 'taskdump stack')")
-			boolFlag(fs, &o.json, "json", false, "print a JSON array of task records")
+			fs.StringVar(&o.sortBy, "sort", "", "sort by this column: "+strings.Join(taskSortKeys, ", ")+" (-COLUMN: the other way)")
+			boolFlag(fs, &o.reverse, "reverse", false, "invert the order (of --sort, or of creation)")
+			boolFlag(fs, &o.group, "group", false, "one row per suspension point: count, oldest and newest age")
+			boolFlag(fs, &o.stacks, "stacks", false, "include every task's full stack (needs --json, or --group to group by stack)")
+			boolFlag(fs, &o.json, "json", false, "print a JSON array of task records (of groups, with --group)")
 		},
 		run: func(ctx context.Context, e *env, o *opts, args []string) error {
 			if err := wantArgs(args, 1, "PID"); err != nil {
 				return err
 			}
 			if err := checkTaskFlags(o); err != nil {
+				return err
+			}
+			sort, err := parseSort(o.sortBy, o.reverse, o.group)
+			if err != nil {
 				return err
 			}
 			c, err := dial(o.dir, args[0])
@@ -44,18 +63,59 @@ func tasksCmd() *command {
 					return err
 				}
 			}
-			f := client.TaskFilter{States: o.states, Name: o.name, OlderThan: o.olderThan, Loop: o.loop, Stacks: o.stacks}
-			if o.json {
-				return c.WriteTasks(ctx, f, e.stdout)
+			f := client.TaskFilter{States: o.states, Name: o.name, OlderThan: o.olderThan, WaitingLongerThan: o.waitingLongerThan,
+				Loop: o.loop, Stacks: o.stacks}
+			if o.json && !o.group && sort == (taskSort{}) {
+				return c.WriteTasks(ctx, f, e.stdout) // exact, streamed
 			}
-			f.Fields = tableFields
-			ts, err := c.Tasks(ctx, f)
+			if !o.json {
+				f.Fields = append(slices.Clone(tableFields), sort.fields()...)
+				if o.stacks {
+					f.Fields = append(f.Fields, "stack") // --group --stacks: grouped by stack
+				}
+			}
+			ts, err := tasksOf(ctx, c, f)
 			if err != nil {
 				return err
 			}
-			return renderTasks(e.stdout, ts, e.now())
+			now := e.now()
+			if o.group {
+				gs := groupTasks(ts)
+				sortGroups(gs, sort, now)
+				if o.json {
+					if gs == nil {
+						gs = []*taskGroup{}
+					}
+					return writeJSONTo(e.stdout, gs)
+				}
+				if len(gs) == 0 {
+					return renderTasks(e.stdout, nil, now) // the header alone, as without --group
+				}
+				return renderGroups(e.stdout, gs, now)
+			}
+			sortTasks(ts, sort, now)
+			if o.json {
+				if ts == nil {
+					ts = []wire.Task{}
+				}
+				return writeJSONTo(e.stdout, ts)
+			}
+			return renderTaskTable(e.stdout, ts, now, sort.column())
 		},
 	}
+}
+
+// tasksOf returns the tasks f selects. An agent older than this taskdump
+// refuses the fields it does not know (waiting_since, say): then it asks
+// again for whole records, and the columns of the missing fields show -.
+func tasksOf(ctx context.Context, c *client.Client, f client.TaskFilter) ([]wire.Task, error) {
+	ts, err := c.Tasks(ctx, f)
+	var ae *client.APIError
+	if len(f.Fields) > 0 && errors.As(err, &ae) && ae.Code == wire.CodeBadRequest && strings.Contains(ae.Message, "bad fields") {
+		f.Fields = nil
+		return c.Tasks(ctx, f)
+	}
+	return ts, err
 }
 
 // liveStates are the states a live task can be in: what tasks --state
@@ -76,8 +136,11 @@ func checkTaskFlags(o *opts) error {
 	if o.olderThan < 0 {
 		return usagef("bad --older-than %s: want a positive duration such as 10s", o.olderThan)
 	}
-	if o.stacks && !o.json {
-		return usagef("--stacks needs --json (the table has no room for stacks; 'taskdump stack PID ID' prints one)")
+	if o.waitingLongerThan < 0 {
+		return usagef("bad --waiting-longer-than %s: want a positive duration such as 10s", o.waitingLongerThan)
+	}
+	if o.stacks && !o.json && !o.group {
+		return usagef("--stacks needs --json or --group (the table has no room for stacks; 'taskdump stack PID ID' prints one)")
 	}
 	return checkGlob(o.name)
 }
@@ -103,4 +166,4 @@ func checkLoop(ctx context.Context, c *client.Client, loop string) error {
 }
 
 // tableFields are the task fields the tasks table shows.
-var tableFields = []string{"name", "state", "loop", "loop_id", "running", "created", "started", "suspended_at", "awaiting"}
+var tableFields = []string{"name", "state", "loop", "loop_id", "running", "created", "started", "suspended_at", "awaiting", "waiting_since"}

@@ -14,9 +14,14 @@ func treeCmd() *command {
 	return &command{
 		name: "tree", args: "PID", short: "draw the await tree (who awaits whom, who spawned whom)",
 		long: "Tree draws the live tasks as a tree: under each task, the tasks it awaits, then the\n" +
-			"tasks it spawned that nobody awaits. Await cycles are flagged.",
+			"tasks it spawned that nobody awaits. Await cycles are flagged.\n\n" +
+			"Three or more identical siblings (the same state, function, suspension point and\n" +
+			"awaiting, with identical subtrees) are drawn once, with × N and the others' ids, as\n" +
+			"parallel stacks views do: worker-1 ... worker-50 asleep at one line make one line.\n" +
+			"--all draws each.",
 		flags: func(fs *pflag.FlagSet, o *opts) {
-			boolFlag(fs, &o.json, "json", false, "print the tree as JSON")
+			boolFlag(fs, &o.all, "all", false, "draw identical siblings one by one, not folded into one line")
+			boolFlag(fs, &o.json, "json", false, "print the tree as JSON (every task: never folded)")
 		},
 		run: func(ctx context.Context, e *env, o *opts, args []string) error {
 			if err := wantArgs(args, 1, "PID"); err != nil {
@@ -24,7 +29,17 @@ func treeCmd() *command {
 			}
 			return show(e, o.dir, args[0], o.json,
 				func(c *client.Client) (wire.Tree, error) { return c.Tree(ctx) },
-				func(w io.Writer, t wire.Tree) error { renderTree(w, t); return nil })
+				func(w io.Writer, t wire.Tree) error {
+					if !o.all {
+						t = wire.Collapse(t, foldMin)
+					}
+					renderTree(w, t)
+					return nil
+				})
 		},
 	}
 }
+
+// foldMin is how many identical siblings tree folds into one line: two
+// are shown as they are.
+const foldMin = 3
