@@ -41,10 +41,12 @@
 //	S=$(taskdump socket 4242)    # the socket path, once the agent answers there
 //	curl --unix-socket $S http://x/v1/tasks
 //	curl --unix-socket $S 'http://x/v1/tasks?state=pending&name=worker-*&older_than=10s'
+//	curl --unix-socket $S 'http://x/v1/tasks?waiting_longer_than=10s'
 //	curl --unix-socket $S http://x/v1/tasks/17
 //	curl --unix-socket $S http://x/v1/tasks/17/stack
 //	curl --unix-socket $S -X POST -d '{"msg":"stuck"}' http://x/v1/tasks/17/cancel
 //	curl --unix-socket $S http://x/v1/tree
+//	curl --unix-socket $S http://x/v1/resources
 //	curl --unix-socket $S http://x/v1/blocking
 //	curl --unix-socket $S http://x/v1/history
 //	curl --unix-socket $S 'http://x/v1/snapshot?stacks=1'

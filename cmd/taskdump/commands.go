@@ -16,7 +16,7 @@ import (
 )
 
 // Each subcommand is in the file of its name (ps.go, tasks.go, tree.go,
-// stack.go, blocking.go, history.go, snapshot.go, profile.go, cancel.go,
+// resources.go, stack.go, blocking.go, history.go, snapshot.go, profile.go, cancel.go,
 // socket.go), registered in allCommands; what several of them share is
 // here: reaching the agent (dial, show), checking arguments, writing JSON
 // and files. Rendering is in render.go, escaping in term.go.

@@ -57,7 +57,7 @@ func CheckSchema(agent int) error {
 const (
 	PathProcess  = "/v1/process"
 	PathLoops    = "/v1/loops"
-	PathTasks    = "/v1/tasks"    // GET; query: state, name, older_than, loop
+	PathTasks    = "/v1/tasks"    // GET; query: state, name, older_than, waiting_longer_than, loop, stacks, fields
 	PathTask     = "/v1/tasks/"   // GET /v1/tasks/{id}, /v1/tasks/{id}/stack; POST /v1/tasks/{id}/cancel
 	PathTree     = "/v1/tree"     // GET
 	PathBlocking = "/v1/blocking" // GET
