@@ -248,14 +248,17 @@ func fromSnapshot(s wire.Snapshot) topData {
 }
 
 // topGoneReason says why the stream ended: the process exited (it is
-// given up to 2s to finish exiting, since its agent closes first), or its
-// agent went away.
+// given up to 2s to finish exiting, since its agent closes first), the
+// agent sent more than the client accepts, or the agent went away.
 func topGoneReason(pid int, err error) string {
 	for i := 0; pid > 0 && i < 20; i++ {
 		if exited(pid) {
 			return fmt.Sprintf("process %d exited", pid)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	if errors.Is(err, client.ErrTooLarge) {
+		return "the stream stopped: " + clean(err.Error())
 	}
 	return "the agent went away: " + clean(err.Error())
 }
