@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -85,4 +86,55 @@ func TestResourcesEscaped(t *testing.T) {
 	if got := b.String(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
+}
+
+// TestResourcesScenarios runs taskdump resources against the doctor's
+// deadlock and stalled scenarios: the two locks, each held by one task and
+// awaited by the other, made at the marked lines; the two events, clear,
+// each awaited by one task.
+func TestResourcesScenarios(t *testing.T) {
+	res := func(p *proc, kind string) []wire.Resource {
+		t.Helper()
+		var rs []wire.Resource
+		if err := json.Unmarshal([]byte(ok(t, p.dir, "resources", pidArg(p), "--json", "--kind", kind)), &rs); err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	t.Run("deadlock", func(t *testing.T) {
+		p := startScenario(t, "deadlock")
+		m, file := marks(t, "deadlock")
+		locks := res(p, "lock")
+		if len(locks) != 2 {
+			t.Fatalf("resources --kind lock: %d locks, want 2: %+v", len(locks), locks)
+		}
+		for i, mark := range []string{"accounts", "audit"} {
+			l, other := locks[i], locks[1-i]
+			if l.CreatedAt.File != file || l.CreatedAt.Line != m[mark] || !l.Set || len(l.Holders) != 1 ||
+				!slices.Equal(l.Waiters, other.Holders) {
+				t.Errorf("lock %s = %+v; want made at line %d, held by one task, awaited by the other lock's holder", mark, l, m[mark])
+			}
+		}
+		out := ok(t, p.dir, "resources", pidArg(p))
+		for _, want := range []string{"KIND", "lock", "held by", fmt.Sprintf("main.go:%d", m["accounts"])} {
+			if !strings.Contains(out, want) {
+				t.Errorf("resources: no %q in\n%s", want, out)
+			}
+		}
+	})
+	t.Run("stalled", func(t *testing.T) {
+		p := startScenario(t, "stalled")
+		evs := res(p, "event")
+		if len(evs) != 2 {
+			t.Fatalf("resources --kind event: %d events, want 2: %+v", len(evs), evs)
+		}
+		for _, ev := range evs {
+			if ev.Set || len(ev.Waiters) != 1 || ev.CreatedAt.Line == 0 {
+				t.Errorf("event %+v; want clear, awaited by one task, with its creation site", ev)
+			}
+		}
+		if out := ok(t, p.dir, "resources", pidArg(p), "--kind", "event"); strings.Count(out, " clear ") != 2 {
+			t.Errorf("resources --kind event: want two clear events:\n%s", out)
+		}
+	})
 }
