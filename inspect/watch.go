@@ -109,6 +109,9 @@ func (w *watcher) build(full bool) *wire.WatchMessage {
 	}
 	opts := runtime.SnapshotOptions{Stacks: w.stacks}
 	seen := make(map[uint64]bool)
+	// Tasks suspended at the same place share the runtime's stack slice:
+	// they share its conversion too.
+	stacks := make(map[*runtime.Frame][]wire.Frame)
 	for _, l := range runtime.Loops() {
 		c := w.loops[l.ID()]
 		if c == nil {
@@ -117,7 +120,17 @@ func (w *watcher) build(full bool) *wire.WatchMessage {
 		var wl wire.WatchLoop
 		ch := l.EachTaskSince(c.since, opts, func(ti *runtime.TaskInfo, isNew bool) bool {
 			var t wire.Task
+			st := ti.Stack
+			ti.Stack = nil
 			wireTask(&t, ti)
+			if len(st) > 0 {
+				ws, ok := stacks[&st[0]]
+				if !ok {
+					ws = wireFrames(st)
+					stacks[&st[0]] = ws
+				}
+				t.Stack = ws
+			}
 			if isNew {
 				wl.New = append(wl.New, t)
 			} else {
@@ -130,7 +143,6 @@ func (w *watcher) build(full bool) *wire.WatchMessage {
 		}
 		wl.Loop = wireLoop(&ch.LoopSnapshot)
 		wl.Tasks = ch.Live
-		wl.Stats = wireStats(ch.Stats)
 		for _, e := range ch.Ended {
 			wl.Ended = append(wl.Ended, wire.EndedTask{ID: e.ID, Name: e.Name, State: e.State.String(), Finished: e.Finished, Error: e.Error})
 		}
@@ -221,18 +233,21 @@ func (h *handler) serveWatch(q *exchange) *apiError {
 	start := time.Now()
 	var k int64 // the tick of the message being sent
 	var dropped uint64
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	var buf []byte
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	<-timer.C
 	for {
-		buf.Reset()
-		if err := enc.Encode(w.next(dropped)); err != nil {
+		var err error
+		if buf, err = w.next(dropped).AppendJSON(buf[:0]); err != nil {
 			return nil // nothing to say on a stream already started
 		}
-		if err := writeStream(q.w, rc, buf.Bytes()); err != nil {
+		buf = append(buf, '\n')
+		if err := writeStream(q.w, rc, buf); err != nil {
 			return nil // the client left or stalled
+		}
+		if cap(buf) > 64<<20 {
+			buf = nil // a huge snapshot's buffer is not kept between ticks
 		}
 		// The next tick due; those that passed while this message was
 		// made and written are skipped and counted.

@@ -1,8 +1,6 @@
 package inspect
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"sync"
@@ -16,10 +14,11 @@ import (
 // flightMaxMem bytes of them, as encoded); what falls out is folded into
 // base, the state before the oldest message kept.
 type flight struct {
-	keep time.Duration
-	w    *watcher // used by run only
-	stop chan struct{}
-	done chan struct{}
+	keep    time.Duration
+	w       *watcher // used by run only
+	scratch []byte   // used by run only: to measure a message
+	stop    chan struct{}
+	done    chan struct{}
 
 	mu   sync.Mutex
 	base wire.WatchState
@@ -65,10 +64,11 @@ func (f *flight) run() {
 // record keeps m and folds into base what is now older than keep or over
 // the memory bound (never the newest message).
 func (f *flight) record(m *wire.WatchMessage) {
-	b, err := json.Marshal(m)
+	b, err := m.AppendJSON(f.scratch[:0])
 	if err != nil {
 		return
 	}
+	f.scratch = b[:0]
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.msgs = append(f.msgs, flightMsg{m: m, size: len(b)})
@@ -121,7 +121,7 @@ func stateSnapshot(s *wire.WatchState) *wire.WatchMessage {
 	p.Loops = nil
 	for _, id := range ids {
 		ls := s.Loops[id]
-		wl := wire.WatchLoop{Loop: ls.Loop, Stats: ls.Stats, New: make([]wire.Task, 0, len(ls.Tasks))}
+		wl := wire.WatchLoop{Loop: ls.Loop, New: make([]wire.Task, 0, len(ls.Tasks))}
 		for _, t := range ls.Tasks {
 			wl.New = append(wl.New, *t)
 		}
@@ -152,16 +152,17 @@ func (h *handler) serveFlight(q *exchange) *apiError {
 	if f == nil {
 		return errorf(http.StatusNotFound, wire.CodeNotFound, "no flight recorder: it runs in an Agent whose Options.FlightRecorder is not negative")
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	var buf []byte
 	for _, m := range f.dump() {
-		if err := enc.Encode(m); err != nil {
+		var err error
+		if buf, err = m.AppendJSON(buf); err != nil {
 			return errorf(http.StatusInternalServerError, wire.CodeInternal, "encoding: %v", err)
 		}
+		buf = append(buf, '\n')
 	}
 	q.release()
 	q.w.Header().Set("Content-Type", "application/x-ndjson")
 	q.w.Header().Set("X-Content-Type-Options", "nosniff")
-	_, _ = q.w.Write(buf.Bytes()) // a write error means the peer left
+	_, _ = q.w.Write(buf) // a write error means the peer left
 	return nil
 }

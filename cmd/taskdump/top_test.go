@@ -449,7 +449,7 @@ func topRecording() []wire.WatchMessage {
 		{Type: wire.WatchSnapshot, Seq: 1, Time: topT0, Process: proc, Findings: []wire.Finding{},
 			Loops: []wire.WatchLoop{{Loop: loop, New: []wire.Task{t1, t2}}}},
 		{Type: wire.WatchUpdate, Seq: 2, Time: topT0.Add(time.Second),
-			Loops: []wire.WatchLoop{{Loop: loop, Stats: wire.LoopStats{LagNS: 5e3}, New: []wire.Task{t3}}}},
+			Loops: []wire.WatchLoop{{Loop: func() wire.Loop { l := loop; l.Stats = wire.LoopStats{LagNS: 5e3}; return l }(), New: []wire.Task{t3}}}},
 		{Type: wire.WatchUpdate, Seq: 3, Time: topT0.Add(2 * time.Second), Dropped: 1,
 			Loops: []wire.WatchLoop{{Loop: loop, Ended: []wire.EndedTask{{ID: 2, State: "finished"}},
 				BlockList: []wire.BlockEvent{{TaskID: 1, TaskName: "main", Started: topT0.Add(1500 * time.Millisecond), DurationNS: 2e8}}}}},

@@ -26,7 +26,7 @@ type Recorder struct {
 	w       io.Writer
 	started time.Time
 	header  bool
-	buf     bytes.Buffer
+	buf     []byte
 	msgs    int64
 	bytes   int64
 	tasks   map[uint64]struct{}
@@ -43,22 +43,25 @@ func NewRecorder(w io.Writer) *Recorder {
 // (it carries the process the header describes): the header is written
 // with it.
 func (r *Recorder) Write(m *wire.WatchMessage) error {
-	r.buf.Reset()
-	enc := json.NewEncoder(&r.buf)
+	r.buf = r.buf[:0]
 	if !r.header {
 		if m.Type != wire.WatchSnapshot || m.Process == nil {
 			return fmt.Errorf("client: a recording starts with a snapshot, not a message of type %q", m.Type)
 		}
 		h := wire.RecordingHeader{Format: wire.RecordingFormat, Version: wire.RecordingVersion,
 			Schema: m.Process.Schema, Started: r.started, Flight: r.Flight, Process: *m.Process}
-		if err := enc.Encode(&h); err != nil {
+		b, err := json.Marshal(&h)
+		if err != nil {
 			return fmt.Errorf("client: recording header: %w", err)
 		}
+		r.buf = append(append(r.buf, b...), '\n')
 	}
-	if err := enc.Encode(m); err != nil {
+	var err error
+	if r.buf, err = m.AppendJSON(r.buf); err != nil {
 		return fmt.Errorf("client: recording message %d: %w", m.Seq, err)
 	}
-	n, err := r.w.Write(r.buf.Bytes())
+	r.buf = append(r.buf, '\n')
+	n, err := r.w.Write(r.buf)
 	r.bytes += int64(n)
 	if err != nil {
 		return fmt.Errorf("client: writing the recording: %w", err)
@@ -162,8 +165,8 @@ func (rec *Recording) Next() (*wire.WatchMessage, error) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		m := new(wire.WatchMessage)
-		if err := json.Unmarshal(line, m); err != nil {
+		m, err := wire.DecodeWatchMessage(line)
+		if err != nil {
 			return nil, fmt.Errorf("client: recording line %d: %w", rec.line, err)
 		}
 		if m.Type == "" {

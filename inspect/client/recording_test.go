@@ -27,7 +27,7 @@ func stream() []*wire.WatchMessage {
 		{Type: wire.WatchSnapshot, Seq: 1, Time: t0, Process: p, Findings: []wire.Finding{},
 			Loops: []wire.WatchLoop{{Loop: wire.Loop{ID: 1, Name: "main", Tasks: 1}, New: []wire.Task{task(1, "a", "pending")}}}},
 		{Type: wire.WatchUpdate, Seq: 2, Time: t0.Add(time.Second),
-			Loops: []wire.WatchLoop{{Loop: wire.Loop{ID: 1, Name: "main", Tasks: 2}, Stats: wire.LoopStats{Ready: 1, LagNS: 5},
+			Loops: []wire.WatchLoop{{Loop: wire.Loop{ID: 1, Name: "main", Tasks: 2, Stats: wire.LoopStats{Ready: 1, LagNS: 5}},
 				New: []wire.Task{task(2, "b", "pending")}, Changed: []wire.Task{task(1, "a", "cancelling")}}}},
 		{Type: wire.WatchUpdate, Seq: 3, Time: t0.Add(2 * time.Second), Dropped: 2,
 			Loops: []wire.WatchLoop{{Loop: wire.Loop{ID: 1, Name: "main", Tasks: 1},

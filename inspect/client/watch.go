@@ -3,7 +3,6 @@ package client
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -88,8 +87,8 @@ func readMessage(br *bufio.Reader, max int) (*wire.WatchMessage, error) {
 		if len(line) == 0 {
 			continue
 		}
-		m := new(wire.WatchMessage)
-		if err := json.Unmarshal(line, m); err != nil {
+		m, err := wire.DecodeWatchMessage(line)
+		if err != nil {
 			return nil, fmt.Errorf("decoding a message: %w", err)
 		}
 		if m.Type == "" {

@@ -1,6 +1,13 @@
 package wire
 
-import "time"
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+)
 
 // Paths of the stream.
 const (
@@ -84,11 +91,10 @@ type WatchMessage struct {
 }
 
 // WatchLoop is one loop in a WatchMessage: its summary (Loop: id, name,
-// task count, the step running now and an ongoing block), its stats, and
-// what changed among its tasks.
+// task count, the step running now, an ongoing block, its stats), and what
+// changed among its tasks.
 type WatchLoop struct {
 	Loop
-	Stats LoopStats `json:"stats"`
 	// New are the tasks that appeared since the previous message (in a
 	// snapshot: every live task), full records.
 	New []Task `json:"new,omitempty"`
@@ -216,4 +222,215 @@ func (s *WatchState) Apply(m *WatchMessage) {
 			delete(ls.Tasks, e.ID)
 		}
 	}
+}
+
+// AppendJSON appends m as one JSON object (without a newline) to dst and
+// returns the extended buffer. It is what json.Marshal gives, but for the
+// keys' order (each loop's task lists come last), and several times faster
+// on long task lists: their records are written by Task.AppendJSON. The
+// agent writes the stream with it.
+func (m *WatchMessage) AppendJSON(dst []byte) ([]byte, error) {
+	env := *m
+	env.Loops = nil
+	b, err := json.Marshal(&env)
+	if err != nil {
+		return dst, err
+	}
+	// "loops":null cannot occur inside a string: its quotes would be
+	// escaped.
+	i := bytes.Index(b, []byte(`"loops":null`))
+	if i < 0 {
+		return dst, errLoopsKey
+	}
+	dst = append(dst, b[:i]...)
+	dst = append(dst, `"loops":[`...)
+	for j := range m.Loops {
+		if j > 0 {
+			dst = append(dst, ',')
+		}
+		if dst, err = m.Loops[j].appendJSON(dst); err != nil {
+			return dst, err
+		}
+	}
+	dst = append(dst, ']')
+	return append(dst, b[i+len(`"loops":null`):]...), nil
+}
+
+var errLoopsKey = jsonError("wire: encoding a watch message: no loops key")
+
+type jsonError string
+
+func (e jsonError) Error() string { return string(e) }
+
+func (wl *WatchLoop) appendJSON(dst []byte) ([]byte, error) {
+	rest := *wl
+	rest.New, rest.Changed = nil, nil
+	b, err := json.Marshal(&rest)
+	if err != nil {
+		return dst, err
+	}
+	dst = append(dst, b[:len(b)-1]...) // without its '}'
+	for _, l := range [2]struct {
+		key string
+		ts  []Task
+	}{{`,"new":[`, wl.New}, {`,"changed":[`, wl.Changed}} {
+		if len(l.ts) == 0 {
+			continue
+		}
+		dst = append(dst, l.key...)
+		for k := range l.ts {
+			if k > 0 {
+				dst = append(dst, ',')
+			}
+			dst = l.ts[k].AppendJSON(dst, 0)
+		}
+		dst = append(dst, ']')
+	}
+	return append(dst, '}'), nil
+}
+
+// UnmarshalJSON decodes a loop of a watch message, its task lists with
+// DecodeTasks's decoder (several times faster than encoding/json, same
+// result).
+func (wl *WatchLoop) UnmarshalJSON(data []byte) error {
+	// Into a loop that holds something already, encoding/json merges
+	// field by field (and element by element): leave that to it.
+	if reflect.ValueOf(wl).Elem().IsZero() {
+		d := decoder{data: data}
+		var out WatchLoop
+		if err := d.watchLoop(&out); err == nil && d.end() {
+			*wl = out
+			return nil
+		}
+	}
+	return json.Unmarshal(data, (*plainLoop)(wl))
+}
+
+// plainLoop is WatchLoop decoded by encoding/json alone.
+type plainLoop WatchLoop
+
+// DecodeWatchMessage decodes one message of the stream (a line without its
+// newline). It is json.Unmarshal into a WatchMessage, with the same result
+// for any input, several times faster on the agent's own output: task
+// records go through DecodeTasks's decoder, and only the small rest
+// through encoding/json.
+func DecodeWatchMessage(data []byte) (*WatchMessage, error) {
+	d := decoder{data: data}
+	m := new(WatchMessage)
+	var rest []byte
+	seen := false
+	err := d.object(func(k string) error {
+		if k == "loops" && !seen {
+			seen = true
+			m.Loops = []WatchLoop{}
+			return d.array(func() error {
+				m.Loops = append(m.Loops, WatchLoop{})
+				return d.watchLoop(&m.Loops[len(m.Loops)-1])
+			})
+		}
+		if strings.EqualFold(k, "loops") {
+			return errSlow // repeated, or cased otherwise: encoding/json's rules
+		}
+		var err error
+		rest, err = d.member(rest, k)
+		return err
+	})
+	if err == nil && d.end() {
+		if err = unmarshalRest(rest, m); err == nil {
+			return m, nil
+		}
+	}
+	m = new(WatchMessage)
+	if err := json.Unmarshal(data, m); err != nil {
+		return nil, fmt.Errorf("wire: decoding a watch message: %w", err)
+	}
+	return m, nil
+}
+
+// watchLoop reads a WatchLoop object: task lists fast, the rest through
+// encoding/json.
+func (d *decoder) watchLoop(wl *WatchLoop) error {
+	var rest []byte
+	var seenNew, seenChanged bool
+	err := d.object(func(k string) error {
+		switch {
+		case k == "new" && !seenNew:
+			seenNew = true
+			return d.taskList(&wl.New)
+		case k == "changed" && !seenChanged:
+			seenChanged = true
+			return d.taskList(&wl.Changed)
+		case strings.EqualFold(k, "new") || strings.EqualFold(k, "changed"):
+			return errSlow
+		}
+		var err error
+		rest, err = d.member(rest, k)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if rest == nil {
+		return nil
+	}
+	p := plainLoop{New: wl.New, Changed: wl.Changed}
+	if err := json.Unmarshal(append(rest, '}'), &p); err != nil {
+		return err
+	}
+	*wl = WatchLoop(p)
+	return nil
+}
+
+// taskList reads an array of tasks, or null.
+func (d *decoder) taskList(ts *[]Task) error {
+	d.ws()
+	if d.i+4 <= len(d.data) && string(d.data[d.i:d.i+4]) == "null" {
+		d.i += 4
+		return nil
+	}
+	out := []Task{}
+	err := d.array(func() error {
+		out = append(out, Task{})
+		return d.task(&out[len(out)-1])
+	})
+	*ts = out
+	return err
+}
+
+// member appends the key k and the raw value that follows to the object
+// being built in rest ("{" first), checking the value's syntax.
+func (d *decoder) member(rest []byte, k string) ([]byte, error) {
+	d.ws()
+	start := d.i
+	if err := d.skip(0); err != nil {
+		return rest, err
+	}
+	if rest == nil {
+		rest = append(rest, '{')
+	} else {
+		rest = append(rest, ',')
+	}
+	rest = append(rest, '"')
+	rest = append(rest, k...) // str accepted it: plain ASCII, no escapes
+	rest = append(rest, '"', ':')
+	return append(rest, d.data[start:d.i]...), nil
+}
+
+// end reports whether only white space is left.
+func (d *decoder) end() bool {
+	d.ws()
+	return d.i == len(d.data)
+}
+
+// unmarshalRest decodes the members other than loops into m.
+func unmarshalRest(rest []byte, m *WatchMessage) error {
+	if rest == nil {
+		return nil
+	}
+	loops := m.Loops
+	if err := json.Unmarshal(append(rest, '}'), m); err != nil {
+		return err
+	}
+	m.Loops = loops
+	return nil
 }
