@@ -1,132 +1,157 @@
 #!/usr/bin/env bash
-# Run the W1-W4 workloads for taskdump (Go benchmarks in ./runtime), Python
-# asyncio and Node.js, and print a markdown table with peer/ours ratios.
+# Run the W1-W4 workloads for taskdump (the Go benchmarks of ./runtime),
+# Python asyncio and Node.js, each in a fresh process, and print a markdown
+# table of medians with peer/taskdump ratios.
+#
+# Every (implementation, workload) pair runs in its own fresh process, twice
+# in a row: the first run is "cold" (nothing touched yet: what a program
+# sees), the second "warm" (the same process again, pages and caches warm).
+# W4 (memory) runs once. ROUNDS rounds are interleaved, the order of the
+# implementations rotating each round, so that load from other users of the
+# machine spreads over all of them; the table shows the median of the rounds.
 #
 # Usage: bench/compare.sh            (from any directory)
-# Env:   COUNT=3          go test -count (best value of the runs is used)
-#        GO_TIMEOUT=20m   wall-clock limit for go test; on expiry the test
-#                         binary gets SIGQUIT (goroutine dump), then SIGKILL
+# Env:   ROUNDS=3         rounds (fresh processes per pair)
+#        WORKLOADS="W1 W2 W3 W4"
+#        GO_BINS="old=/tmp/old.test new=/tmp/new.test"
+#                         compare prebuilt test binaries of ./runtime
+#                         (go test -c); by default the working tree is built
+#                         as "taskdump". With two or more, the last is the
+#                         one the peer ratios use and a first/last column
+#                         shows how many times faster the last is.
+#        TIMEOUT=10m      wall-clock limit of one process
 #        PYTHON=python3   Python interpreter for bench/peers/asyncio_bench.py
 #        NODE=node        Node binary for bench/peers/node_bench.js
+#        KEEP=dir         keep the raw per-run values (runs.txt) in dir
 #
-# All four metrics are "lower is better", so ratio = peer / taskdump, i.e.
-# "how many times taskdump is better".  A missing tool or failed run shows as
-# n/a; the script exits 1 if any run that was attempted failed.
+# All metrics are "lower is better", so ratio = peer / taskdump, i.e. "how
+# many times taskdump is better". A missing tool or failed run shows as n/a;
+# the script exits 1 if any run that was attempted failed.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root="$(pwd)"
 
-COUNT="${COUNT:-3}"
-GO_TIMEOUT="${GO_TIMEOUT:-20m}"
+ROUNDS="${ROUNDS:-3}"
+WORKLOADS="${WORKLOADS:-W1 W2 W3 W4}"
+TIMEOUT="${TIMEOUT:-10m}"
 PYTHON="${PYTHON:-python3}"
 NODE="${NODE:-node}"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 status=0
+runs="$tmp/runs.txt" # lines: <impl> <workload>@<run> <unit> <value>
+: >"$runs"
 
-# Every result file ends up as lines "W<n> <unit> <value>".
+declare -A gobench=(
+  [W1]=BenchmarkW1SpawnGather [W2]=BenchmarkW2PingPong
+  [W3]=BenchmarkW3Sleep [W4]=BenchmarkW4PendingEvent
+)
+declare -A unit=([W1]=ns/task [W2]=ns/handoff [W3]=ms-over-floor [W4]=B/task)
 
-# --- taskdump (Go) ------------------------------------------------------------
-echo "running go benchmarks (count=$COUNT)..." >&2
-go_rc=0
-if command -v go >/dev/null 2>&1; then
-  # timeout signals the whole process group, so the test binary (not just the
-  # go command, which ignores SIGQUIT) dumps its goroutines if it hangs.
-  timeout -s QUIT -k 30s "$GO_TIMEOUT" \
-    go test -run '^$' -bench 'W[1-4]' -benchmem -count "$COUNT" ./runtime \
-    >"$tmp/go.raw" 2>&1 || go_rc=$?
-else
-  echo "warning: go not found; taskdump column will be n/a" >&2
-  go_rc=-1
-fi
-: >"$tmp/go.txt"
-if [ "$go_rc" -eq 0 ]; then
-  # Lines look like:
-  #   BenchmarkW1SpawnGather-2  5  123 ns/op  180.5 ns/task  64 B/op  2 allocs/op
-  # Keep the lowest value of the custom metric for each benchmark.
-  awk '
-    BEGIN {
-      bench["BenchmarkW1SpawnGather"]  = "W1"; unit["W1"] = "ns/task"
-      bench["BenchmarkW2PingPong"]     = "W2"; unit["W2"] = "ns/handoff"
-      bench["BenchmarkW3Sleep"]        = "W3"; unit["W3"] = "ms-over-floor"
-      bench["BenchmarkW4PendingEvent"] = "W4"; unit["W4"] = "B/task"
-    }
-    /^Benchmark/ {
-      name = $1; sub(/-[0-9]+$/, "", name)   # strip the -GOMAXPROCS suffix
-      if (!(name in bench)) next
-      w = bench[name]
-      for (i = 3; i < NF; i++)
-        if ($(i + 1) == unit[w] && (!(w in best) || $i + 0 < best[w] + 0))
-          best[w] = $i
-    }
-    END { for (w in best) print w, unit[w], best[w] }
-  ' "$tmp/go.raw" | sort >"$tmp/go.txt"
-  for w in W1 W2 W3 W4; do
-    grep -q "^$w " "$tmp/go.txt" ||
-      echo "warning: no $w metric in go test output (benchmark missing or no b.ReportMetric?)" >&2
+# --- implementations ----------------------------------------------------------
+impls=()
+declare -A gobin=()
+if [ -n "${GO_BINS:-}" ]; then
+  for spec in $GO_BINS; do
+    impls+=("${spec%%=*}")
+    gobin["${spec%%=*}"]="$(realpath "${spec#*=}")"
   done
-elif [ "$go_rc" -gt 0 ]; then
-  if [ "$go_rc" -eq 124 ] || [ "$go_rc" -eq 137 ]; then
-    echo "warning: go test timed out after $GO_TIMEOUT; taskdump column will be n/a. Output:" >&2
+elif command -v go >/dev/null 2>&1; then
+  echo "building the runtime test binary..." >&2
+  if go test -c -o "$tmp/taskdump.test" ./runtime >"$tmp/build.log" 2>&1; then
+    impls+=(taskdump)
+    gobin[taskdump]="$tmp/taskdump.test"
   else
-    echo "warning: go test failed; taskdump column will be n/a. Output:" >&2
-  fi
-  sed 's/^/  | /' "$tmp/go.raw" >&2
-  status=1
-fi
-
-# --- peers --------------------------------------------------------------------
-# run_peer <label> <result file> <command...>
-run_peer() {
-  local label="$1" out="$2"
-  shift 2
-  : >"$out"
-  if ! command -v "$1" >/dev/null 2>&1; then
-    echo "warning: $1 not found; $label column will be n/a" >&2
-    return 0
-  fi
-  echo "running $label peer..." >&2
-  # Per-run diagnostics on stderr are kept in a log, shown only on failure.
-  if ! "$@" >"$out" 2>"$out.log"; then
-    echo "warning: $label peer failed; its column will be n/a. Output:" >&2
-    sed 's/^/  | /' "$out.log" >&2
-    : >"$out"
+    echo "warning: go test -c failed; taskdump column will be n/a:" >&2
+    sed 's/^/  | /' "$tmp/build.log" >&2
     status=1
   fi
+else
+  echo "warning: go not found; taskdump column will be n/a" >&2
+fi
+gos=("${impls[@]}")
+peers=()
+command -v "$PYTHON" >/dev/null 2>&1 && peers+=(asyncio) || echo "warning: $PYTHON not found; asyncio column will be n/a" >&2
+command -v "$NODE" >/dev/null 2>&1 && peers+=(node) || echo "warning: $NODE not found; node column will be n/a" >&2
+impls+=("${peers[@]}")
+
+# run_one <impl> <workload>: one fresh process; appends its runs to $runs.
+run_one() {
+  local impl="$1" w="$2" n=2 out="$tmp/out" rc=0
+  [ "$w" = W4 ] && n=1
+  case "$impl" in
+  asyncio) BENCH_RUNS=$n timeout -k 10s "$TIMEOUT" "$PYTHON" bench/peers/asyncio_bench.py "$w" >"$out" 2>"$out.log" || rc=$? ;;
+  node) BENCH_RUNS=$n timeout -k 10s "$TIMEOUT" "$NODE" --expose-gc bench/peers/node_bench.js "$w" >"$out" 2>"$out.log" || rc=$? ;;
+  *)
+    # A fresh test binary, -benchtime 1x: each -count is one run of the
+    # workload, the first in an untouched process. SIGQUIT on a hang dumps
+    # the goroutines.
+    (cd "$root/runtime" && timeout -s QUIT -k 10s "$TIMEOUT" "${gobin[$impl]}" \
+      -test.run '^$' -test.bench "^${gobench[$w]}\$" -test.benchtime 1x \
+      -test.count "$n" -test.benchmem >"$out.raw" 2>"$out.log") || rc=$?
+    awk -v w="$w" -v u="${unit[$w]}" '
+      $1 ~ /^Benchmark/ { for (i = 3; i < NF; i++) if ($(i + 1) == u) { print w "@" k++, u, $i; break } }
+    ' "$out.raw" >"$out"
+    ;;
+  esac
+  if [ "$rc" -ne 0 ] || ! [ -s "$out" ]; then
+    echo "warning: $impl $w failed (rc=$rc):" >&2
+    sed 's/^/  | /' "$out.log" "$out.raw" 2>/dev/null | tail -20 >&2
+    status=1
+    return 0
+  fi
+  sed "s/^/$impl /" "$out" >>"$runs"
+  echo "  $impl $w: $(tr '\n' ' ' <"$out")" >&2
 }
 
-run_peer asyncio "$tmp/asyncio.txt" "$PYTHON" bench/peers/asyncio_bench.py
-run_peer node "$tmp/node.txt" "$NODE" --expose-gc bench/peers/node_bench.js
+for ((r = 0; r < ROUNDS; r++)); do
+  echo "round $((r + 1))/$ROUNDS..." >&2
+  for w in $WORKLOADS; do
+    k=${#impls[@]}
+    for ((i = 0; i < k; i++)); do
+      run_one "${impls[$(((i + r) % k))]}" "$w"
+    done
+  done
+done
+[ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp "$runs" "$KEEP/runs.txt"
 
 # --- table --------------------------------------------------------------------
-# Values are keyed by file name; rows are fixed W1..W4.
-awk '
-  BEGIN {
-    split("W1 W2 W3 W4", order, " ")
-    title["W1"] = "W1 spawn+gather"; unit["W1"] = "ns/task"
-    title["W2"] = "W2 ping-pong";    unit["W2"] = "ns/handoff"
-    title["W3"] = "W3 sleep";        unit["W3"] = "ms-over-floor"
-    title["W4"] = "W4 pending mem";  unit["W4"] = "B/task"
+awk -v gos="${gos[*]}" -v works="$WORKLOADS" '
+  function median(key,   n, i, j, t, a) {
+    n = cnt[key]; if (n == 0) return "n/a"
+    for (i = 1; i <= n; i++) a[i] = v[key, i]
+    for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+    return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   }
-  $1 ~ /^W[1-4]$/ && $2 == unit[$1] && $3 ~ /^-?[0-9.]+([eE][-+]?[0-9]+)?$/ {
-    val[FILENAME, $1] = $3
-  }
-  function get(f, w) { return ((f, w) in val) ? val[f, w] : "n/a" }
-  function ratio(peer, ours) {
-    if (peer == "n/a" || ours == "n/a" || ours + 0 <= 0) return "n/a"
-    return sprintf("%.1f", peer / ours)
-  }
+  function fmt(x) { return x == "n/a" ? x : (x >= 100 ? sprintf("%.0f", x) : sprintf("%.1f", x)) }
+  function ratio(p, o) { return (p == "n/a" || o == "n/a" || o <= 0) ? "n/a" : sprintf("%.2f×", p / o) }
+  { key = $1 SUBSEP $2; v[key, ++cnt[key]] = $4 + 0; u[$2] = $3 }
   END {
-    print "| workload | metric | taskdump | asyncio | node | asyncio/taskdump | node/taskdump |"
-    print "|---|---|---:|---:|---:|---:|---:|"
-    for (k = 1; k <= 4; k++) {
-      w = order[k]
-      g = get(GO, w); p = get(PY, w); n = get(NODE, w)
-      printf "| %s | %s | %s | %s | %s | %s | %s |\n", title[w], unit[w], g, p, n, ratio(p, g), ratio(n, g)
+    ng = split(gos, g, " "); split(works, ws, " ")
+    last = ng ? g[ng] : "taskdump"
+    hdr = "| workload | metric |"; sep = "|---|---|"
+    for (i = 1; i <= ng; i++) { hdr = hdr " " g[i] " |"; sep = sep "---:|" }
+    hdr = hdr " asyncio | node | asyncio/" last " | node/" last " |"; sep = sep "---:|---:|---:|---:|"
+    if (ng > 1) { hdr = hdr " " g[1] "/" last " |"; sep = sep "---:|" }
+    print hdr; print sep
+    title["W1"] = "W1 spawn+gather 200k"; title["W2"] = "W2 ping-pong 1M"
+    title["W3"] = "W3 100k sleeps"; title["W4"] = "W4 100k pending"
+    for (k = 1; k in ws; k++) {
+      w = ws[k]
+      for (run = 0; run < (w == "W4" ? 1 : 2); run++) {
+        id = w "@" run
+        m = ""; for (i = 1; i <= ng; i++) { mg[i] = median(g[i] SUBSEP id); m = m " " fmt(mg[i]) " |" }
+        py = median("asyncio" SUBSEP id); nd = median("node" SUBSEP id)
+        o = ng ? mg[ng] : "n/a"
+        un = (id in u) ? u[id] : ""
+        line = "| " title[w] (w == "W4" ? "" : (run ? ", warm" : ", cold")) " | " un " |" m " " fmt(py) " | " fmt(nd) " | " ratio(py, o) " | " ratio(nd, o) " |"
+        if (ng > 1) line = line " " ratio(mg[1], o) " |"
+        print line
+      }
     }
   }
-' GO="$tmp/go.txt" PY="$tmp/asyncio.txt" NODE="$tmp/node.txt" \
-  "$tmp/go.txt" "$tmp/asyncio.txt" "$tmp/node.txt"
-
+' "$runs"
+echo "(medians of $ROUNDS rounds; cold = first run in a fresh process, warm = the second run in it)"
 exit "$status"

@@ -10,6 +10,7 @@ Keep in sync with node_bench.js and the Go benchmarks in ./runtime.
 
 import asyncio
 import gc
+import os
 import random
 import sys
 import time
@@ -19,6 +20,21 @@ W1_TASKS, W1_RUNS = 200_000, 5  # best of 5 after 1 warm-up
 W2_HANDOFFS, W2_RUNS = 1_000_000, 3
 W3_TASKS, W3_RUNS, W3_MAX_MS = 100_000, 3, 100.0
 W4_TASKS = 100_000
+
+# BENCH_RUNS=N (bench/compare.sh sets it): run each workload exactly N times
+# in this process, no warm-up, and print every run as "W1@<i> ns/task <x>";
+# run 0 is the cold one (fresh process), the later ones warm.
+RUNS = int(os.environ.get("BENCH_RUNS", "0"))
+runs_seen = []
+
+
+def runs(default):
+    """How many runs a workload makes: default, or BENCH_RUNS when set."""
+    return RUNS if RUNS > 0 else default
+
+
+def seen(v):
+    runs_seen.append(v)
 
 
 def log(*args):
@@ -42,11 +58,12 @@ async def w1_once(n):
 
 async def w1():
     best = float("inf")
-    for run in range(W1_RUNS + 1):
+    for run in range(runs(W1_RUNS + 1)):
         gc.collect()
         v = await w1_once(W1_TASKS)
+        seen(v)
         log(f"W1 run {run}{' (warm-up)' if run == 0 else ''}: {v:.1f} ns/task")
-        if run > 0:
+        if run > 0 or RUNS > 0:
             best = min(best, v)
     return best
 
@@ -85,9 +102,10 @@ async def w2_once(n):
 
 async def w2():
     best = float("inf")
-    for run in range(W2_RUNS):
+    for run in range(runs(W2_RUNS)):
         gc.collect()
         v = await w2_once(W2_HANDOFFS)
+        seen(v)
         log(f"W2 run {run}: {v:.1f} ns/handoff")
         best = min(best, v)
     return best
@@ -106,9 +124,10 @@ async def w3_once(n, rng):
 async def w3():
     rng = random.Random(42)
     best = float("inf")
-    for run in range(W3_RUNS):
+    for run in range(runs(W3_RUNS)):
         gc.collect()
         v = await w3_once(W3_TASKS, rng)
+        seen(v)
         log(f"W3 run {run}: {v:.1f} ms over floor")
         best = min(best, v)
     return best
@@ -175,7 +194,12 @@ def main(argv):
         return 2
     for name in names:
         fn, unit, fmt = WORKLOADS[name]
+        runs_seen.clear()
         value = asyncio.run(fn())  # fresh event loop per workload
+        if RUNS > 0:
+            for i, v in enumerate(runs_seen or [value]):
+                print(f"{name}@{i} {unit} {fmt.format(v)}", flush=True)
+            continue
         print(f"{name} {unit} {fmt.format(value)}", flush=True)
     return 0
 

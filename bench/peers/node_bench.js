@@ -16,6 +16,13 @@ const W2_HANDOFFS = 1_000_000, W2_RUNS = 3;
 const W3_TASKS = 100_000, W3_RUNS = 3, W3_MAX_MS = 100;
 const W4_TASKS = 100_000;
 
+// BENCH_RUNS=N (bench/compare.sh sets it): run each workload exactly N times
+// in this process, no warm-up, and print every run as "W1@<i> ns/task <x>";
+// run 0 is the cold one (fresh process), the later ones warm.
+const RUNS = Number(process.env.BENCH_RUNS || 0);
+const runs = (dflt) => (RUNS > 0 ? RUNS : dflt);
+let runsSeen = [];
+
 // W4 needs a real GC; obtain it even when --expose-gc was not passed.
 if (typeof global.gc !== 'function') {
   v8.setFlagsFromString('--expose-gc');
@@ -61,11 +68,12 @@ async function w1Once(n) {
 
 async function w1() {
   let best = Infinity;
-  for (let run = 0; run <= W1_RUNS; run++) {
+  for (let run = 0; run < runs(W1_RUNS + 1); run++) {
     global.gc();
     const v = await w1Once(W1_TASKS);
+    runsSeen.push(v);
     log(`W1 run ${run}${run === 0 ? ' (warm-up)' : ''}: ${v.toFixed(1)} ns/task`);
-    if (run > 0) best = Math.min(best, v);
+    if (run > 0 || RUNS > 0) best = Math.min(best, v);
   }
   return best;
 }
@@ -99,9 +107,10 @@ async function w2Once(n) {
 
 async function w2() {
   let best = Infinity;
-  for (let run = 0; run < W2_RUNS; run++) {
+  for (let run = 0; run < runs(W2_RUNS); run++) {
     global.gc();
     const v = await w2Once(W2_HANDOFFS);
+    runsSeen.push(v);
     log(`W2 run ${run}: ${v.toFixed(1)} ns/handoff`);
     best = Math.min(best, v);
   }
@@ -126,9 +135,10 @@ async function w3Once(n, rand) {
 async function w3() {
   const rand = rng(42);
   let best = Infinity;
-  for (let run = 0; run < W3_RUNS; run++) {
+  for (let run = 0; run < runs(W3_RUNS); run++) {
     global.gc();
     const v = await w3Once(W3_TASKS, rand);
+    runsSeen.push(v);
     log(`W3 run ${run}: ${v.toFixed(1)} ms over floor`);
     best = Math.min(best, v);
   }
@@ -179,7 +189,12 @@ async function main(argv) {
   }
   for (const name of names) {
     const [fn, unit, digits] = WORKLOADS[name];
+    runsSeen = [];
     const value = await fn();
+    if (RUNS > 0) {
+      (runsSeen.length ? runsSeen : [value]).forEach((v, i) => console.log(`${name}@${i} ${unit} ${v.toFixed(digits)}`));
+      continue;
+    }
     console.log(`${name} ${unit} ${value.toFixed(digits)}`);
   }
   return 0;
