@@ -240,7 +240,7 @@ func pollOnce(ctx context.Context, c *client.Client, timeout time.Duration) (top
 func fromSnapshot(s wire.Snapshot) topData {
 	d := topData{Taken: s.Taken, PID: s.Process.PID, Command: s.Process.Command, ReadOnly: s.Process.ReadOnly}
 	for _, l := range s.Loops {
-		d.Loops = append(d.Loops, topLoop{Loop: l.Loop})
+		d.Loops = append(d.Loops, topLoop{Loop: l.Loop, HasStats: l.Stats.WindowNS > 0})
 		d.Tasks = append(d.Tasks, l.TaskList...)
 		d.Blocking = append(d.Blocking, l.BlockList...)
 	}

@@ -34,11 +34,11 @@ type topData struct {
 	Dropped uint64
 }
 
-// topLoop is one loop of the header: its summary and, from a stream
-// (HasStats), its recent activity and lag.
+// topLoop is one loop of the header: its summary, with its recent
+// activity and lag (Stats) when HasStats says the source sent them (an
+// agent that predates them does not).
 type topLoop struct {
 	wire.Loop
-	Stats    wire.LoopStats
 	HasStats bool
 }
 

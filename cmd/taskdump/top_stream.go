@@ -87,7 +87,7 @@ func (f *topFold) data() topData {
 	d := topData{Taken: f.st.Time, PID: p.PID, Command: p.Command, ReadOnly: p.ReadOnly,
 		Findings: f.st.Findings, Dropped: f.st.Dropped}
 	for _, ls := range f.st.Loops {
-		d.Loops = append(d.Loops, topLoop{Loop: ls.Loop, Stats: ls.Stats, HasStats: true})
+		d.Loops = append(d.Loops, topLoop{Loop: ls.Loop, HasStats: true})
 		for _, t := range ls.Tasks {
 			d.Tasks = append(d.Tasks, *t)
 		}

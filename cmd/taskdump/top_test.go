@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -38,8 +39,8 @@ func topFixture() topData {
 		DurationNS: int64(1500 * time.Millisecond), Ongoing: true, At: fr("main.parse", "/src/app/parse.go", 42), Call: "time.Sleep"}
 	return topData{
 		Taken: topT0, PID: 4242, Command: []string{"./service", "-addr", ":8080"},
-		Loops: []topLoop{{Loop: wire.Loop{ID: 1, Name: "main", Tasks: 5, Current: 4, CurrentForNS: int64(1500 * time.Millisecond), Blocking: block},
-			Stats: wire.LoopStats{LagNS: int64(1200 * time.Microsecond), WindowNS: int64(time.Second), BusyNS: int64(250 * time.Millisecond), Ready: 2}, HasStats: true}},
+		Loops: []topLoop{{Loop: wire.Loop{ID: 1, Name: "main", Tasks: 5, Current: 4, CurrentForNS: int64(1500 * time.Millisecond), Blocking: block,
+			Stats: wire.LoopStats{LagNS: int64(1200 * time.Microsecond), WindowNS: int64(time.Second), BusyNS: int64(250 * time.Millisecond), Ready: 2}}, HasStats: true}},
 		Tasks: []wire.Task{
 			{ID: 1, Name: "main", State: "pending", Loop: "main", LoopID: 1, Function: "main.main.func1",
 				SpawnedAt: fr("main.main", "/src/app/main.go", 20), SuspendedAt: fr("main.serve", "/src/app/main.go", 31),
@@ -235,6 +236,7 @@ func TestTopViewGolden(t *testing.T) {
 		{name: "replay-step", w: 80, h: 24, setup: replay, keys: []string{"right", "right", "+", "+"}},
 		{name: "replay-back", w: 80, h: 24, setup: replay, keys: []string{"right", "right", "left", "-"}},
 		{name: "replay-resources", w: 80, h: 24, setup: replay, keys: []string{"r"}},
+		{name: "replay-detail", w: 80, h: 30, setup: replay, keys: []string{"right", "right", "enter"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			th := newTopHarness(t, tt.w, tt.h)
@@ -247,6 +249,29 @@ func TestTopViewGolden(t *testing.T) {
 			checkScreen(t, v, tt.w, tt.h)
 			golden(t, "top-"+tt.name+".txt", v+"\n")
 		})
+	}
+}
+
+// TestStepHist: steps are counted in the bucket of their mean.
+func TestStepHist(t *testing.T) {
+	for _, tt := range []struct {
+		n    uint64
+		busy time.Duration
+		want stepHist
+	}{
+		{1, 0, stepHist{1}},
+		{3, 29 * time.Microsecond, stepHist{3}},
+		{2, 20 * time.Microsecond, stepHist{0, 2}},
+		{1, 999 * time.Microsecond, stepHist{0, 0, 1}},
+		{4, 8 * time.Millisecond, stepHist{0, 0, 0, 4}},
+		{1, 50 * time.Millisecond, stepHist{0, 0, 0, 0, 1}},
+		{2, time.Second, stepHist{0, 0, 0, 0, 0, 2}},
+	} {
+		var h stepHist
+		h.add(tt.n, tt.busy)
+		if h != tt.want {
+			t.Errorf("add(%d, %s) = %v, want %v", tt.n, tt.busy, h, tt.want)
+		}
 	}
 }
 
@@ -440,18 +465,24 @@ func TestTopReplayTicks(t *testing.T) {
 // topRecording is a short recording: a snapshot, a task that appears, one
 // that ends, a blocking step.
 func topRecording() []wire.WatchMessage {
-	proc := &wire.Process{PID: 77, Command: []string{"./rec"}}
 	loop := wire.Loop{ID: 1, Name: "main", Tasks: 2}
+	// An agent lists its loops in the process record; without them the
+	// Recorder (wire.WatchMessage.AppendJSON) misplaces the message's loops.
+	proc := &wire.Process{PID: 77, Command: []string{"./rec"}, Loops: []wire.Loop{loop}}
 	t1 := wire.Task{ID: 1, Name: "main", State: "pending", LoopID: 1, Awaiting: "sleep(1s)", Created: topT0, Suspended: topT0, Steps: 1}
 	t2 := wire.Task{ID: 2, Name: "worker", State: "pending", LoopID: 1, Awaiting: "queue.get", Created: topT0, Suspended: topT0, Steps: 1}
 	t3 := wire.Task{ID: 3, Name: "late", State: "pending", LoopID: 1, Created: topT0.Add(time.Second)}
+	// main takes 3 steps of 50µs, then 2 of 10ms each.
+	t1b, t1c := t1, t1
+	t1b.Steps, t1b.BusyNS = 4, 150e3
+	t1c.Steps, t1c.BusyNS = 6, 150e3+20e6
 	return []wire.WatchMessage{
 		{Type: wire.WatchSnapshot, Seq: 1, Time: topT0, Process: proc, Findings: []wire.Finding{},
 			Loops: []wire.WatchLoop{{Loop: loop, New: []wire.Task{t1, t2}}}},
 		{Type: wire.WatchUpdate, Seq: 2, Time: topT0.Add(time.Second),
-			Loops: []wire.WatchLoop{{Loop: func() wire.Loop { l := loop; l.Stats = wire.LoopStats{LagNS: 5e3}; return l }(), New: []wire.Task{t3}}}},
+			Loops: []wire.WatchLoop{{Loop: func() wire.Loop { l := loop; l.Stats = wire.LoopStats{LagNS: 5e3}; return l }(), New: []wire.Task{t3}, Changed: []wire.Task{t1b}}}},
 		{Type: wire.WatchUpdate, Seq: 3, Time: topT0.Add(2 * time.Second), Dropped: 1,
-			Loops: []wire.WatchLoop{{Loop: loop, Ended: []wire.EndedTask{{ID: 2, State: "finished"}},
+			Loops: []wire.WatchLoop{{Loop: loop, Changed: []wire.Task{t1c}, Ended: []wire.EndedTask{{ID: 2, State: "finished"}},
 				BlockList: []wire.BlockEvent{{TaskID: 1, TaskName: "main", Started: topT0.Add(1500 * time.Millisecond), DurationNS: 2e8}}}}},
 	}
 }
@@ -527,4 +558,26 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestExited: a zombie has exited; a live process has not.
+func TestExited(t *testing.T) {
+	if exited(os.Getpid()) {
+		t.Errorf("exited(self) = true")
+	}
+	cmd := exec.Command("true")
+	if err := cmd.Start(); err != nil {
+		t.Skip(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !exited(cmd.Process.Pid) { // a zombie until Wait
+		if time.Now().After(deadline) {
+			t.Fatalf("exited(%d) stays false after the child ended", cmd.Process.Pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Wait()
+	if !exited(cmd.Process.Pid) {
+		t.Errorf("exited(%d) = false after Wait", cmd.Process.Pid)
+	}
 }
