@@ -90,7 +90,7 @@ func runTop(ctx context.Context, e *env, o *opts, to *topOpts, args []string) er
 		m.replay = newTopReplay(msgs)
 		m.seek(0)
 		if cut {
-			m.status = "the recording's last line is cut short (was its recorder killed?): it ends before"
+			m.status = "the recording's last line is cut short (was its recorder killed?): the replay ends before it"
 		}
 	} else {
 		c, err := dial(o.dir, args[0])
