@@ -3,6 +3,8 @@ package runtime
 import (
 	"slices"
 	"sync/atomic"
+	"time"
+	"unsafe"
 )
 
 // Awaitables have an identity for a diagnosis: every Future, Event, Lock,
@@ -260,34 +262,51 @@ func taskIDsOf(dst []uint64, ts []*task) []uint64 {
 // task (a package variable, a zero value) has no creation site, CreatedBy 0
 // and gets its id when a task first uses it.
 func (l *Loop) Resources() []ResourceInfo {
-	// ref is what is copied under the lock: a registry entry (task 0, with
-	// its published state, whose slices point into ids) or a task's wait.
+	out, _ := l.resources()
+	return out
+}
+
+// resources is Resources; it also returns how long it held loop.mu.
+func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
+	// What is copied under the lock is kept small, so that the loop pauses
+	// as little as it can (100,000 waiting tasks: a few ms): a registry
+	// entry with its published state (whose slices point into ids), and
+	// for each waiting task a pair (awaitable, kind and task id). A wait's
+	// creator is read after: the awaitables a task waits on outside the
+	// registry (a Future, a TaskGroup, a ToThread call) never change theirs,
+	// and the others are in the registry, whose entries carry theirs.
 	type ref struct {
 		r       *resource
 		by      uint64
-		task    uint64
 		kind    resKind
 		created int64
 		pub     resPub
 	}
-	// Allocate outside the lock, as snapshots do: the loop must not wait
-	// for the allocator.
+	type wait struct {
+		r    *resource
+		task uint64 // kind<<56 | task id
+	}
+	// Allocate outside the lock, as snapshots do, and touch every page
+	// there too: the loop must not wait for the allocator, nor for the
+	// kernel to fault in fresh pages (~13 µs a page on a VM).
 	l.mu.Lock()
-	n, nids := l.nlive+len(l.resReg), 0
+	nreg, nwait, nids := len(l.resReg), l.nlive, 0
 	for _, d := range l.resReg {
 		if p := d.o.state().pub; p != nil {
 			nids += len(p.holders) + len(p.waiters) + len(p.putters)
 		}
 	}
 	l.mu.Unlock()
-	refs := make([]ref, 0, n+n/8+16)
-	ids := make([]uint64, 0, nids+nids/8+16)
+	refs := prefault(make([]ref, 0, nreg+nreg/8+16))
+	waits := prefault(make([]wait, 0, nwait+nwait/8+16))
+	ids := prefault(make([]uint64, 0, nids+nids/8+16))
 	clone := func(src []uint64) []uint64 {
 		start := len(ids)
 		ids = append(ids, src...)
 		return ids[start:len(ids):len(ids)]
 	}
 	l.mu.Lock()
+	t0 := l.clock()
 	for _, d := range l.resReg {
 		ps := d.o.state()
 		x := ref{r: d.r, kind: ps.kind, created: ps.created}
@@ -300,18 +319,16 @@ func (l *Loop) Resources() []ResourceInfo {
 		}
 		refs = append(refs, x)
 	}
+	cur := l.cur
 	for _, t := range l.live {
-		if t == nil || t.done() || t == l.cur || t.pub.started == 0 {
+		if t == nil || t == cur || t.pub.started == 0 || t.done() {
 			continue
 		}
 		if r := t.pub.await.rsc(); r != nil {
-			x := ref{r: r, task: t.id, kind: awaitKinds[t.pub.await.kind].res}
-			if r.by != nil {
-				x.by = r.by.id
-			}
-			refs = append(refs, x)
+			waits = append(waits, wait{r, uint64(awaitKinds[t.pub.await.kind].res)<<56 | t.id})
 		}
 	}
+	held := time.Duration(l.clock() - t0)
 	l.mu.Unlock()
 
 	type entry struct {
@@ -322,19 +339,30 @@ func (l *Loop) Resources() []ResourceInfo {
 		kind    resKind
 		created int64
 	}
-	byRes := make(map[*resource]*entry)
+	byRes := make(map[*resource]*entry, len(refs)+len(waits)/4)
 	for i := range refs {
 		x := &refs[i]
-		e := byRes[x.r]
-		if e == nil {
-			e = &entry{r: x.r, kind: x.kind, by: x.by, pub: x.pub, created: x.created}
-			byRes[x.r] = e
+		if byRes[x.r] == nil {
+			byRes[x.r] = &entry{r: x.r, kind: x.kind, by: x.by, pub: x.pub, created: x.created}
 		}
-		if x.task != 0 {
-			switch e.kind {
+	}
+	for _, w := range waits {
+		e := byRes[w.r]
+		kind := resKind(w.task >> 56)
+		if e == nil {
+			e = &entry{r: w.r, kind: kind}
+			switch kind {
 			case resFuture, resTaskGroup, resThread:
-				e.derived = append(e.derived, x.task)
+				// Never in the registry, never swept: by stays as made.
+				if w.r.by != nil {
+					e.by = w.r.by.id
+				}
 			}
+			byRes[w.r] = e
+		}
+		switch e.kind {
+		case resFuture, resTaskGroup, resThread:
+			e.derived = append(e.derived, w.task&(1<<56-1))
 		}
 	}
 
@@ -370,5 +398,21 @@ func (l *Loop) Resources() []ResourceInfo {
 		}
 		return 0
 	})
-	return out
+	return out, held
+}
+
+// prefault writes the zero value at every 4 KiB of s's backing array
+// (len(s) stays): a fresh allocation's pages are faulted in by the caller,
+// outside any lock, not by whoever fills s under one.
+func prefault[E any](s []E) []E {
+	var zero E
+	size := int(unsafe.Sizeof(zero))
+	if size == 0 {
+		return s
+	}
+	full := s[:cap(s)]
+	for i := len(s); i < len(full); i += max(1, 4096/size) {
+		full[i] = zero
+	}
+	return s
 }
