@@ -238,8 +238,7 @@ func (m topModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case topDataMsg:
 		m.data, m.loaded = msg.data, true
-		m.refresh()
-		return m, tea.Batch(m.act.next, m.fetchResources())
+		return m, tea.Batch(m.act.next, m.refresh(), m.fetchResources())
 	case topGoneMsg:
 		m.gone = msg.reason
 		return m, nil
@@ -252,7 +251,7 @@ func (m topModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case topStackMsg:
 		if msg.id == m.stackID {
-			m.stack = msg.stack
+			m.stack, m.stackErr = msg.stack, ""
 			if msg.err != nil {
 				m.stackErr = clean(msg.err.Error())
 			}
@@ -470,13 +469,21 @@ func (m *topModel) seek(pos int) {
 }
 
 // refresh follows new data: the detail view's record and the selection.
-func (m *topModel) refresh() {
+//
+// It returns the command that fetches the open task's stack again when the
+// task moved on since (it stepped: its step count changed).
+func (m *topModel) refresh() tea.Cmd {
+	var cmd tea.Cmd
 	if m.mode == modeDetail {
 		if t := m.find(m.stackID); t != nil {
+			if t.Steps != m.detail.Steps && len(t.Stack) == 0 && m.act.stack != nil {
+				cmd = m.act.stack(t.ID)
+			}
 			m.detail = *t
 		}
 	}
 	m.fit()
+	return cmd
 }
 
 // find returns the live task id, or nil.

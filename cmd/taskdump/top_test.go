@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -415,6 +416,33 @@ func TestTopSortColumns(t *testing.T) {
 				t.Errorf("sorted by %s desc=%v: %v, want %v", colNames[col], desc, got, w)
 			}
 		}
+	}
+}
+
+// TestTopDetailFollows: the open task's record follows the stream, and
+// its stack is fetched again once it has stepped.
+func TestTopDetailFollows(t *testing.T) {
+	th := newTopHarness(t, 80, 24)
+	d := topFixture()
+	th.send(topDataMsg{d})
+	th.keys("j", "enter") // task 2, whose record has no stack
+	th.send(topDataMsg{d})
+	if want := []uint64{2}; !slicesEqual(th.stacks, want) {
+		t.Fatalf("stacks fetched %v, want %v (no step, no new fetch)", th.stacks, want)
+	}
+	d.Tasks[1].Steps++
+	d.Tasks[1].Awaiting = "sleep(2s)"
+	th.send(topDataMsg{d})
+	if want := []uint64{2, 2}; !slicesEqual(th.stacks, want) {
+		t.Errorf("stacks fetched %v, want %v", th.stacks, want)
+	}
+	if v := th.m.View(); !strings.Contains(v, "awaiting   sleep(2s)") {
+		t.Errorf("the detail does not follow the record:\n%s", v)
+	}
+	d.Tasks = slices.Delete(d.Tasks, 1, 2)
+	th.send(topDataMsg{d})
+	if v := th.m.View(); !strings.Contains(v, "this task has ended; its last record follows") || !strings.Contains(v, "sleep(2s)") {
+		t.Errorf("the detail of an ended task:\n%s", v)
 	}
 }
 
