@@ -55,6 +55,15 @@
 //	curl --unix-socket $S -o tasks.pb.gz http://x/v1/profile/tasks
 //	curl --unix-socket $S -o blocking.pb.gz http://x/v1/profile/blocking
 //	curl --unix-socket $S 'http://x/v1/doctor?stuck_after=10s'
+//	curl -N --unix-socket $S 'http://x/v1/watch?interval=1s'  # JSON lines, until ^C
+//	curl --unix-socket $S http://x/v1/flight                  # the last 30s of them
+//
+// /v1/watch streams a snapshot, then what changed, one JSON line per
+// interval (wire.WatchMessage documents the stream and the recording
+// format); a reader slower than the stream gets fewer, fuller messages
+// with a dropped count, never a growing backlog (at most 8 streams at
+// once). /v1/flight is the Agent's flight recorder (Options.FlightRecorder):
+// the same stream's last seconds, from a snapshot.
 //
 // The two profiles are gzipped pprof protocol buffers built by package
 // taskprof (application/octet-stream, offered as a download): open them

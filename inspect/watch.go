@@ -64,6 +64,10 @@ type watcher struct {
 	seq      uint64
 	loops    map[uint64]*watchCursor
 	findings []byte // JSON of the findings last sent
+	// sent is the stack last sent for each live task (with stacks): a
+	// changed task whose stack is the same is listed in SameStack
+	// instead of carrying it again.
+	sent map[uint64][]wire.Frame
 }
 
 type watchCursor struct {
@@ -106,6 +110,9 @@ func (w *watcher) build(full bool) *wire.WatchMessage {
 	if full {
 		m.Type = wire.WatchSnapshot
 		w.loops = make(map[uint64]*watchCursor)
+		if w.stacks {
+			w.sent = make(map[uint64][]wire.Frame)
+		}
 	}
 	opts := runtime.SnapshotOptions{Stacks: w.stacks}
 	seen := make(map[uint64]bool)
@@ -123,13 +130,21 @@ func (w *watcher) build(full bool) *wire.WatchMessage {
 			st := ti.Stack
 			ti.Stack = nil
 			wireTask(&t, ti)
-			if len(st) > 0 {
-				ws, ok := stacks[&st[0]]
-				if !ok {
-					ws = wireFrames(st)
-					stacks[&st[0]] = ws
+			if w.stacks {
+				if prev, ok := w.sent[t.ID]; ok && !isNew && sameFrames(prev, st) {
+					wl.SameStack = append(wl.SameStack, t.ID)
+				} else {
+					var ws []wire.Frame
+					if len(st) > 0 {
+						var ok bool
+						if ws, ok = stacks[&st[0]]; !ok {
+							ws = wireFrames(st)
+							stacks[&st[0]] = ws
+						}
+					}
+					t.Stack = ws
+					w.sent[t.ID] = ws
 				}
-				t.Stack = ws
 			}
 			if isNew {
 				wl.New = append(wl.New, t)
@@ -144,6 +159,7 @@ func (w *watcher) build(full bool) *wire.WatchMessage {
 		wl.Loop = wireLoop(&ch.LoopSnapshot)
 		wl.Tasks = ch.Live
 		for _, e := range ch.Ended {
+			delete(w.sent, e.ID)
 			wl.Ended = append(wl.Ended, wire.EndedTask{ID: e.ID, Name: e.Name, State: e.State.String(), Finished: e.Finished, Error: e.Error})
 		}
 		for _, ev := range l.Blocking() {
@@ -172,6 +188,19 @@ func (w *watcher) build(full bool) *wire.WatchMessage {
 		m.Process = &p
 	}
 	return m
+}
+
+// sameFrames reports whether the stack sent, ws, is the stack rs.
+func sameFrames(ws []wire.Frame, rs []runtime.Frame) bool {
+	if len(ws) != len(rs) {
+		return false
+	}
+	for i := range ws {
+		if ws[i] != wireFrame(rs[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func wireStats(s runtime.LoopStats) wire.LoopStats {

@@ -446,3 +446,67 @@ func TestFlightRecorder(t *testing.T) {
 		t.Errorf("Flight with the recorder off = %v, want an API error %q", err, wire.CodeNotFound)
 	}
 }
+
+// TestWatchStacks: with stacks, a task that keeps changing at the same
+// await comes without its stack after the first time (listed in
+// SameStack), one that moves comes with its new stack; folded, every task
+// has the stack of where it waits.
+func TestWatchStacks(t *testing.T) {
+	startLoop(t, "stacked", func(ctx context.Context) {
+		runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+			for {
+				if err := runtime.Sleep(ctx, 5*time.Millisecond); err != nil {
+					return 0, err
+				}
+			}
+		}, runtime.Named("same"))
+		runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+			for {
+				if err := runtime.Sleep(ctx, 30*time.Millisecond); err != nil {
+					return 0, err
+				}
+				if err := runtime.Sleep(ctx, 70*time.Millisecond); err != nil {
+					return 0, err
+				}
+			}
+		}, runtime.Named("moving"))
+	})
+	_, c := listen(t, Options{FlightRecorder: -1})
+	msgs, _ := streamOf(t, c, 100*time.Millisecond, client.WatchStacks())
+	var seq uint64
+	var state wire.WatchState
+	var same, moved int
+	for range 15 {
+		m := nextUntil(t, msgs, &seq, "a message", func(*wire.WatchMessage) bool { return true })
+		state.Apply(m)
+		wl, _ := watchLoop(m, "stacked")
+		for _, tk := range wl.Changed {
+			inSame := slices.Contains(wl.SameStack, tk.ID)
+			if inSame && tk.Stack != nil {
+				t.Errorf("task %s in SameStack with a stack", tk.Name)
+			}
+			if tk.Name == "same" && inSame {
+				same++
+			}
+			if tk.Name == "moving" && !inSame && len(tk.Stack) > 0 {
+				moved++
+			}
+		}
+		for _, ls := range state.Loops {
+			if ls.Loop.Name != "stacked" {
+				continue
+			}
+			for _, tk := range ls.Tasks {
+				if tk.SuspendedAt.Line == 0 {
+					continue // running, or not yet started
+				}
+				if !slices.ContainsFunc(tk.Stack, func(f wire.Frame) bool { return f.Line == tk.SuspendedAt.Line && f.File == tk.SuspendedAt.File }) {
+					t.Fatalf("message %d: folded task %s suspended at %d has stack %v", m.Seq, tk.Name, tk.SuspendedAt.Line, tk.Stack)
+				}
+			}
+		}
+	}
+	if same == 0 || moved == 0 {
+		t.Errorf("in 15 messages: %d times the same stack omitted, %d moves with a new stack; want some of each", same, moved)
+	}
+}

@@ -49,11 +49,16 @@ const (
 // with their final state), and the blocking events that began since the
 // previous message. A loop that has ended comes once with Closed set and is
 // not listed again. A task that appeared and ended between two messages is
-// listed in Ended only.
+// listed in Ended only. Time alone changes no record: a task parked at an
+// await is not listed again while it waits (readers compute how long from
+// suspended and the message's time). In a stream with stacks (stacks=1), a
+// changed task whose stack is the one last sent for it comes without it
+// and is listed in SameStack.
 //
 // A reader keeps a map of live tasks per loop: on a snapshot it drops
-// everything; on each message it stores New and Changed by id and deletes
-// Ended (WatchState does exactly this).
+// everything; on each message it stores New and Changed by id (keeping the
+// stack of those in SameStack) and deletes Ended (WatchState does exactly
+// this).
 //
 // Findings are the doctor's findings for the whole process, sent in full
 // when they differ from the previous message's (a snapshot always carries
@@ -101,6 +106,10 @@ type WatchLoop struct {
 	// Changed are the tasks whose record changed since the previous
 	// message, full records.
 	Changed []Task `json:"changed,omitempty"`
+	// SameStack lists, in a stream that carries stacks (stacks=1), the
+	// tasks of Changed whose stack is the one sent last for them: their
+	// record here has none, the reader keeps the one it has.
+	SameStack []uint64 `json:"same_stack,omitempty"`
 	// Ended are the tasks that ended since the previous message.
 	Ended []EndedTask `json:"ended,omitempty"`
 	// BlockList are the blocking events that began since the previous
@@ -185,7 +194,8 @@ type WatchLoopState struct {
 }
 
 // Apply folds m into s: a snapshot replaces everything, an update stores
-// New and Changed tasks by id, deletes Ended ones and closed loops.
+// New and Changed tasks by id (a Changed task listed in SameStack keeps
+// the stack it had), deletes Ended ones and closed loops.
 func (s *WatchState) Apply(m *WatchMessage) {
 	if m.Type == WatchSnapshot || s.Loops == nil {
 		s.Loops = make(map[uint64]*WatchLoopState, len(m.Loops))
@@ -214,8 +224,18 @@ func (s *WatchState) Apply(m *WatchMessage) {
 			t := wl.New[j]
 			ls.Tasks[t.ID] = &t
 		}
+		var same map[uint64]bool
+		if len(wl.SameStack) > 0 {
+			same = make(map[uint64]bool, len(wl.SameStack))
+			for _, id := range wl.SameStack {
+				same[id] = true
+			}
+		}
 		for j := range wl.Changed {
 			t := wl.Changed[j]
+			if old := ls.Tasks[t.ID]; old != nil && same[t.ID] {
+				t.Stack = old.Stack
+			}
 			ls.Tasks[t.ID] = &t
 		}
 		for _, e := range wl.Ended {

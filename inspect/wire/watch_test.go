@@ -87,13 +87,19 @@ func TestWatchLoopDecodeErrors(t *testing.T) {
 // ones come, and sum the dropped counts.
 func TestWatchStateApply(t *testing.T) {
 	t0 := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
-	task := func(id uint64, state string) Task { return Task{ID: id, State: state} }
+	task := func(id uint64, state string) Task {
+		t := Task{ID: id, State: state}
+		if state == "pending" {
+			t.Stack = []Frame{{Function: "f", Line: int(id)}}
+		}
+		return t
+	}
 	f := []Finding{{Kind: KindStuck}}
 	msgs := []*WatchMessage{
 		{Type: WatchSnapshot, Seq: 1, Time: t0, Process: &Process{PID: 7}, Findings: f,
 			Loops: []WatchLoop{{Loop: Loop{ID: 1}, New: []Task{task(1, "pending"), task(2, "pending")}}, {Loop: Loop{ID: 2}, New: []Task{task(3, "pending")}}}},
 		{Type: WatchUpdate, Seq: 2, Dropped: 3, Loops: []WatchLoop{
-			{Loop: Loop{ID: 1, Tasks: 2, Stats: LoopStats{Ready: 4}}, New: []Task{task(4, "pending")}, Changed: []Task{task(1, "cancelling")}, Ended: []EndedTask{{ID: 2, State: "finished"}}},
+			{Loop: Loop{ID: 1, Tasks: 2, Stats: LoopStats{Ready: 4}}, New: []Task{task(4, "pending")}, Changed: []Task{task(1, "cancelling")}, SameStack: []uint64{1}, Ended: []EndedTask{{ID: 2, State: "finished"}}},
 			{Loop: Loop{ID: 2}, Closed: true}}},
 		{Type: WatchUpdate, Seq: 3, Dropped: 1, Findings: []Finding{}, Loops: []WatchLoop{{Loop: Loop{ID: 1}, Ended: []EndedTask{{ID: 99}}}}},
 	}
@@ -126,7 +132,8 @@ func TestWatchStateApply(t *testing.T) {
 		slices.Sort(loops)
 		slices.Sort(tasks)
 		if !slices.Equal(loops, tt.loops) || !slices.Equal(tasks, tt.tasks) || s.Loops[1].Tasks[1].State != tt.state1 ||
-			len(s.Findings) != tt.findings || s.Dropped != tt.dropped || s.Seq != tt.seq || s.Process.PID != tt.processID {
+			len(s.Findings) != tt.findings || s.Dropped != tt.dropped || s.Seq != tt.seq || s.Process.PID != tt.processID ||
+			len(s.Loops[1].Tasks[1].Stack) != 1 {
 			t.Errorf("after %d messages: loops %v tasks %v state %q findings %d dropped %d seq %d pid %d; want %+v",
 				tt.upto, loops, tasks, s.Loops[1].Tasks[1].State, len(s.Findings), s.Dropped, s.Seq, s.Process.PID, tt)
 		}

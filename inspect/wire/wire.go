@@ -26,6 +26,15 @@
 // TestGeneratedUpToDate fails until you do). Then fill the field in
 // inspect's convert.go and refresh the golden file with
 // go test ./inspect/wire -run TestGolden -update.
+//
+// # Stream and recordings
+//
+// GET /v1/watch (PathWatch) streams WatchMessages as JSON lines: a
+// snapshot, then updates with only what changed, and a dropped count when
+// the reader is slow. A recording (taskdump record, the flight recorder at
+// PathFlight) is a RecordingHeader line then the same messages. WatchMessage
+// documents both as a contract; WatchState folds them, DecodeWatchMessage
+// and WatchMessage.AppendJSON read and write them fast.
 package wire
 
 import (
