@@ -38,11 +38,18 @@ func NewFuture[T any](ctx context.Context) *Future[T] {
 }
 
 // SetResult resolves f with v and wakes its waiters. It reports false, and
-// does nothing, if f is already done.
-func (f *Future[T]) SetResult(v T) bool { return f.resolve(v, nil) }
+// does nothing, if f is already done. Call it on f's loop (from a task or a
+// callback of that loop): from any other goroutine it panics at once, with
+// a message naming Loop.CallSoonThreadsafe, which is how to resolve f from
+// there. SetError and Cancel are checked the same way.
+func (f *Future[T]) SetResult(v T) bool {
+	f.res.loopOf(nil).mustOnLoop("Future.SetResult")
+	return f.resolve(v, nil)
+}
 
 // SetError resolves f with err. It reports false if f is already done.
 func (f *Future[T]) SetError(err error) bool {
+	f.res.loopOf(nil).mustOnLoop("Future.SetError")
 	var zero T
 	return f.resolve(zero, err)
 }
@@ -50,6 +57,7 @@ func (f *Future[T]) SetError(err error) bool {
 // Cancel resolves f with a cancellation (ErrCancelled with the optional
 // message). It reports false if f is already done.
 func (f *Future[T]) Cancel(msg ...string) bool {
+	f.res.loopOf(nil).mustOnLoop("Future.Cancel")
 	var zero T
 	return f.resolve(zero, cancelErr(strings.Join(msg, " ")))
 }

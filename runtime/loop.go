@@ -263,13 +263,14 @@ func (l *Loop) shutdown() {
 		l.wakeTimer.Stop()
 	}
 	l.status.Store(loopClosed)
-	l.loopG.Store(0)
 	// The coroutines' goroutines have ended and their identities may be
 	// reused: no goroutine may pass for the loop's any more (onLoop).
 	l.steppingG.Store(0)
 	unregister(l)
-	// Anything posted after close: fail submitted tasks, drop the rest.
+	// Anything posted before close that the loop did not run: fail
+	// submitted tasks, run the rest here, still as the loop (onLoop).
 	l.drainClosed()
+	l.loopG.Store(0)
 	for _, t := range l.unretr {
 		if !t.retrieved && !t.retrievedOut.Load() && (l.exit == nil || !errors.Is(t.err, ErrGoexit)) {
 			l.cfg.logger.Error("runtime: task error was never retrieved", "task", t.repr(), "error", t.err)

@@ -78,8 +78,11 @@ func (q *Queue[T]) Put(ctx context.Context, v T) error {
 	return nil
 }
 
-// PutNowait adds v, or returns ErrQueueFull.
+// PutNowait adds v, or returns ErrQueueFull. Called from a goroutine that
+// is neither q's loop nor one of its tasks, it panics at once (use
+// Loop.CallSoonThreadsafe from there); GetNowait too.
 func (q *Queue[T]) PutNowait(v T) error {
+	q.res.loopOf(q.loop).mustOnLoop("Queue.PutNowait")
 	if q.Full() {
 		return ErrQueueFull
 	}
@@ -130,6 +133,7 @@ func (q *Queue[T]) Get(ctx context.Context) (T, error) {
 
 // GetNowait removes and returns the first item, or returns ErrQueueEmpty.
 func (q *Queue[T]) GetNowait() (T, error) {
+	q.res.loopOf(q.loop).mustOnLoop("Queue.GetNowait")
 	if q.Len() == 0 {
 		var zero T
 		return zero, ErrQueueEmpty

@@ -43,8 +43,11 @@ func (e *Event) at() (*Loop, int64) {
 	return l, l.now
 }
 
-// Set sets the flag and wakes every waiter.
+// Set sets the flag and wakes every waiter. Call it on the loop of the
+// task that made e or waits on it: from any other goroutine it panics at
+// once, with a message naming Loop.CallSoonThreadsafe (Clear too).
 func (e *Event) Set() {
+	e.res.loopOf(e.loop).mustOnLoop("Event.Set")
 	if e.set {
 		return
 	}
@@ -59,6 +62,7 @@ func (e *Event) Set() {
 
 // Clear unsets the flag.
 func (e *Event) Clear() {
+	e.res.loopOf(e.loop).mustOnLoop("Event.Clear")
 	if !e.set {
 		return
 	}
@@ -160,8 +164,10 @@ func (m *Lock) Lock(ctx context.Context) error {
 
 // Unlock releases the lock, handing it to the first waiter whose
 // cancellation is not pending, if there is one. Unlocking an unlocked Lock
-// panics.
+// panics, and so does Unlock called from a goroutine that is neither m's
+// loop nor one of its tasks (use Loop.CallSoonThreadsafe from there).
 func (m *Lock) Unlock() {
+	m.res.loopOf(m.loop).mustOnLoop("Lock.Unlock")
 	if !m.locked {
 		panic("runtime: Unlock of unlocked Lock")
 	}
@@ -279,8 +285,11 @@ func (s *Semaphore) Acquire(ctx context.Context) error {
 }
 
 // Release returns a permit, handing it to the first waiter whose
-// cancellation is not pending, if there is one.
+// cancellation is not pending, if there is one. Called from a goroutine
+// that is neither s's loop nor one of its tasks, it panics at once (use
+// Loop.CallSoonThreadsafe from there).
 func (s *Semaphore) Release() {
+	s.res.loopOf(s.loop).mustOnLoop("Semaphore.Release")
 	s.value++
 	if len(s.held) > 0 {
 		i := 0

@@ -364,6 +364,38 @@ func offLoop(op string, t *task, use string) string {
 		use + " from other goroutines"
 }
 
+// mustOnLoop panics at once, naming op and Loop.CallSoonThreadsafe, unless
+// the calling goroutine may touch l's state (onLoop): the methods of
+// futures and primitives that change them (Future.SetResult, Event.Set,
+// Lock.Unlock, Queue.PutNowait...) would race with the loop otherwise. A
+// nil l (a primitive no task has made or used yet) is not checked. It costs
+// what onLoop does.
+func (l *Loop) mustOnLoop(op string) {
+	if l != nil && !l.onLoop() {
+		panic(offLoopOp(op, l))
+	}
+}
+
+// offLoopOp is the panic message of mustOnLoop.
+//
+//go:noinline
+func offLoopOp(op string, l *Loop) string {
+	return "runtime: " + op + " called from a goroutine that runs neither loop " + l.name +
+		" nor one of its tasks (was it called from another goroutine, a ToThread function or a context.AfterFunc?); use Loop.CallSoonThreadsafe from other goroutines"
+}
+
+// loopOf returns the loop of a future or primitive: the one it is bound to,
+// else the one of the task that made it (nil if neither is known).
+func (r *resource) loopOf(bound *Loop) *Loop {
+	if bound != nil {
+		return bound
+	}
+	if r.by != nil {
+		return r.by.loop
+	}
+	return nil
+}
+
 // CurrentTask returns the task ctx belongs to, or nil outside any task.
 func CurrentTask(ctx context.Context) Handle {
 	if t := taskOf(ctx); t != nil {
