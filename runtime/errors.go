@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 var (
@@ -15,9 +16,12 @@ var (
 	// that wrap ErrCancelled.
 	ErrCancelled error = cancelledError{}
 
-	// ErrTimeout is returned when a WaitFor or AsCompleted time limit passes.
-	// errors.Is(err, context.DeadlineExceeded) also holds.
-	ErrTimeout = fmt.Errorf("runtime: timeout: %w", context.DeadlineExceeded)
+	// ErrTimeout is matched (errors.Is) by the error of a WaitFor or
+	// AsCompleted whose time limit passed. Its text is "runtime: timed
+	// out"; the errors WaitFor and AsCompleted return say after how long
+	// ("runtime: timed out after 1s"). errors.Is(err,
+	// context.DeadlineExceeded) also holds.
+	ErrTimeout error = timeoutError{}
 
 	// ErrNotDone is returned by Result while a task or future is not done.
 	ErrNotDone = errors.New("runtime: not done")
@@ -47,6 +51,40 @@ var (
 	ErrQueueFull  = errors.New("runtime: queue full")
 	ErrQueueEmpty = errors.New("runtime: queue empty")
 )
+
+// timeoutError is ErrTimeout: its own text, and context.DeadlineExceeded
+// for errors.Is.
+type timeoutError struct{}
+
+func (timeoutError) Error() string { return "runtime: timed out" }
+
+func (timeoutError) Unwrap() error { return context.DeadlineExceeded }
+
+// Timeout reports true, as context.DeadlineExceeded's does.
+func (timeoutError) Timeout() bool { return true }
+
+// timedOutError is the error of a WaitFor or AsCompleted whose limit d
+// passed: "runtime: timed out after <d>" (d > 0), else ErrTimeout's text.
+// It matches ErrTimeout and context.DeadlineExceeded.
+type timedOutError struct{ after time.Duration }
+
+func timeoutAfter(d time.Duration) error {
+	if d <= 0 {
+		return ErrTimeout // the limit had passed already: "after -1s" says nothing
+	}
+	return &timedOutError{after: d}
+}
+
+func (e *timedOutError) Error() string { return "runtime: timed out after " + e.after.String() }
+
+// Is matches ErrTimeout.
+func (e *timedOutError) Is(target error) bool { return target == ErrTimeout }
+
+// Unwrap returns context.DeadlineExceeded.
+func (e *timedOutError) Unwrap() error { return context.DeadlineExceeded }
+
+// Timeout reports true, as context.DeadlineExceeded's does.
+func (e *timedOutError) Timeout() bool { return true }
 
 // CancelError is the error an await returns when its task is cancelled with
 // a message (Task.Cancel("why")). It wraps ErrCancelled, so errors.Is(err,

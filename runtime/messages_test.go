@@ -55,7 +55,7 @@ func TestWaitForAwaitingTextAfterTimeout(t *testing.T) {
 		}
 		released = true
 		_, err := waiter.Await(ctx)
-		if err != runtime.ErrTimeout {
+		if !errors.Is(err, runtime.ErrTimeout) {
 			t.Errorf("WaitFor = %v; want ErrTimeout", err)
 		}
 		return 0, nil
@@ -130,4 +130,55 @@ func TestCancelErrorText(t *testing.T) {
 	if got := runtime.ErrCancelled.Error(); got != "runtime: task cancelled" {
 		t.Errorf("ErrCancelled = %q; want %q", got, "runtime: task cancelled")
 	}
+}
+
+// TestTimeoutErrorText: a timeout reads "runtime: timed out", and WaitFor's
+// and AsCompleted's say after how long (before, every one read "runtime:
+// timeout: context deadline exceeded"); errors.Is holds for ErrTimeout and
+// context.DeadlineExceeded.
+func TestTimeoutErrorText(t *testing.T) {
+	cases := []struct {
+		name string
+		get  func(ctx context.Context) error
+		want string
+	}{
+		{"ErrTimeout", func(context.Context) error { return runtime.ErrTimeout }, "runtime: timed out"},
+		{"WaitFor", func(ctx context.Context) error {
+			_, err := runtime.WaitFor(ctx, 5*time.Millisecond, runtime.Spawn(ctx, sleeper(time.Hour)))
+			return err
+		}, "runtime: timed out after 5ms"},
+		{"WaitFor 0", func(ctx context.Context) error {
+			_, err := runtime.WaitFor(ctx, 0, runtime.Spawn(ctx, sleeper(time.Hour)))
+			return err
+		}, "runtime: timed out"},
+		{"AsCompleted", func(ctx context.Context) error {
+			for _, err := range runtime.AsCompleted(ctx, []*runtime.Task[int]{runtime.Spawn(ctx, sleeper(time.Hour))}, runtime.WithTimeout(3*time.Millisecond)) {
+				return err
+			}
+			return nil
+		}, "runtime: timed out after 3ms"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var err error
+			_, runErr := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+				err = c.get(ctx)
+				return 0, nil
+			}, quietLogger())
+			if runErr != nil {
+				t.Fatalf("Run: %v", runErr)
+			}
+			if err == nil || err.Error() != c.want {
+				t.Errorf("err = %v; want %q", err, c.want)
+			}
+			if !errors.Is(err, runtime.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("err = %v; want it to match ErrTimeout and context.DeadlineExceeded", err)
+			}
+		})
+	}
+}
+
+// sleeper returns a task function that sleeps for d.
+func sleeper(d time.Duration) func(context.Context) (int, error) {
+	return func(ctx context.Context) (int, error) { return 0, runtime.Sleep(ctx, d) }
 }

@@ -110,7 +110,8 @@ func Wait(ctx context.Context, tasks []Handle, opts ...WaitOption) (done, pendin
 
 // AsCompleted yields each task's value and error in the order the tasks end
 // (asyncio.as_completed); a task given more than once is yielded once. With
-// WithTimeout, when time runs out it yields one ErrTimeout and stops; if the
+// WithTimeout, when time runs out it yields one error matching ErrTimeout
+// ("runtime: timed out after 1s") and stops; if the
 // calling task is cancelled it yields the cancellation and stops. It never
 // cancels the tasks. Range over it from a task of the tasks' loop.
 func AsCompleted[T any](ctx context.Context, tasks []*Task[T], opts ...WaitOption) iter.Seq2[T, error] {
@@ -160,7 +161,7 @@ func AsCompleted[T any](ctx context.Context, tasks []*Task[T], opts ...WaitOptio
 				return
 			}
 			if deadline > 0 && tm.idx < 0 {
-				yield(zero, ErrTimeout)
+				yield(zero, timeoutAfter(cfg.timeout))
 				return
 			}
 			prev := cur.waitingOn

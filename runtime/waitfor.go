@@ -7,7 +7,8 @@ import (
 
 // WaitFor waits for t for at most d (asyncio.wait_for) and returns t's
 // value and error. When d passes, t is cancelled and WaitFor waits for it
-// to finish unwinding: if t ends Cancelled WaitFor returns ErrTimeout; if t
+// to finish unwinding: if t ends Cancelled WaitFor returns an error
+// matching ErrTimeout ("runtime: timed out after 1s"); if t
 // catches the cancellation and returns a value, WaitFor returns it; if t
 // returns another error while unwinding, that error reaches the caller.
 // A d ≤ 0 has passed already: a t that is done gives its result, any other
@@ -48,7 +49,7 @@ func WaitFor[T any](ctx context.Context, d time.Duration, t *Task[T]) (T, error)
 			case Failed:
 				return zero, t.err
 			}
-			return zero, ErrTimeout
+			return zero, timeoutAfter(d)
 		}
 	}
 	t.markRetrieved()
