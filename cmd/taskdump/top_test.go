@@ -224,6 +224,7 @@ func TestTopViewGolden(t *testing.T) {
 		{name: "detail", w: 80, h: 24, keys: []string{"enter"}},
 		{name: "detail-hostile", w: 80, h: 30, keys: []string{"j", "j", "enter"}},
 		{name: "detail-back", w: 80, h: 24, keys: []string{"j", "enter", "esc"}},
+		{name: "detail-queue", w: 80, h: 24, keys: []string{"G", "enter"}},
 		{name: "resources", w: 80, h: 24, keys: []string{"r"}},
 		{name: "blocking", w: 80, h: 24, keys: []string{"b"}},
 		{name: "findings", w: 80, h: 24, keys: []string{"w"}},

@@ -525,11 +525,17 @@ func (m topModel) holderLines(t *wire.Task) []string {
 		waits := r.ID == t.WaitResource && t.WaitResource != 0 || slices.Contains(r.Waiters, t.ID) || slices.Contains(r.Putters, t.ID)
 		if waits {
 			field("waits on", resourceText(r))
-			if len(r.Holders) == 0 {
-				field("held by", "nobody")
-			}
-			for _, h := range r.Holders {
-				field("held by", m.taskRef(h))
+			switch r.Kind {
+			case wire.ResourceLock, wire.ResourceSemaphore:
+				if len(r.Holders) == 0 {
+					field("held by", "nobody")
+				}
+				for _, h := range r.Holders {
+					field("held by", m.taskRef(h))
+				}
+			case wire.ResourceQueue:
+				field("with it", fmt.Sprintf("%s waiting to get, %s waiting to put",
+					plural(len(r.Waiters), "task"), plural(len(r.Putters), "task")))
 			}
 		}
 		if slices.Contains(r.Holders, t.ID) && r.Kind != wire.ResourceTaskGroup {
