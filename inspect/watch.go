@@ -21,6 +21,7 @@ const (
 	doctorEvery   = 5 * time.Second        // findings are recomputed at most this often, shared by all streams
 	flightDefault = 30 * time.Second       // Options.FlightRecorder's zero value
 	flightTick    = time.Second            // the flight recorder's interval
+	flightShare   = 100                    // the recorder spends at most 1/flightShare of its time making messages
 	flightMaxMem  = 32 << 20               // bytes of updates the flight recorder keeps, at most
 )
 

@@ -47,18 +47,36 @@ func (hub *watchHub) stopFlight() {
 	}
 }
 
+// run records a message every flightTick, or less often when making one
+// costs more than flightShare of that time (a loop of thousands of busy
+// tasks): the recorder's cost stays near that share of a core, and the
+// messages say in Dropped how many ticks each covers.
 func (f *flight) run() {
 	defer close(f.done)
-	t := time.NewTicker(flightTick)
+	t := time.NewTimer(0)
 	defer t.Stop()
+	<-t.C
+	var dropped uint64
 	for {
-		f.record(f.w.next(0))
+		start := time.Now()
+		f.record(f.w.next(dropped))
+		wait := flightWait(time.Since(start))
+		dropped = uint64(wait/flightTick) - 1
+		t.Reset(wait)
 		select {
 		case <-f.stop:
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// flightWait is how long the recorder waits after a tick that cost took:
+// a whole number of flightTick, at least one, so that cost is at most
+// flightShare of it (and at most a minute).
+func flightWait(cost time.Duration) time.Duration {
+	n := cost/(flightTick/flightShare) + 1
+	return min(n, 60) * flightTick
 }
 
 // record keeps m and folds into base what is now older than keep or over

@@ -510,3 +510,20 @@ func TestWatchStacks(t *testing.T) {
 		t.Errorf("in 15 messages: %d times the same stack omitted, %d moves with a new stack; want some of each", same, moved)
 	}
 }
+
+// TestFlightWait: the flight recorder ticks every second while a tick
+// costs under 10ms, and waits whole seconds enough to spend at most 1%
+// of its time beyond that, a minute at most.
+func TestFlightWait(t *testing.T) {
+	for _, tt := range []struct{ cost, want time.Duration }{
+		{0, time.Second},
+		{9 * time.Millisecond, time.Second},
+		{10 * time.Millisecond, 2 * time.Second},
+		{55 * time.Millisecond, 6 * time.Second},
+		{time.Hour, time.Minute},
+	} {
+		if got := flightWait(tt.cost); got != tt.want {
+			t.Errorf("flightWait(%v) = %v, want %v", tt.cost, got, tt.want)
+		}
+	}
+}
