@@ -79,7 +79,7 @@ func (v *view) blocking(out []wire.Finding) []wire.Finding {
 			g.tasks = append(g.tasks, ev.TaskID)
 			g.names[ev.TaskID] = ev.TaskName
 		}
-		v.blockers[ev.TaskID] = true
+		v.blocked[ev.TaskID] += overlap(ev.Started, end, v.now.Add(-v.in.Snapshot.Stats.Window), v.now)
 	}
 	for _, k := range order {
 		out = append(out, v.blockFinding(groups[k]))
@@ -154,8 +154,10 @@ func (v *view) ended(id uint64) *runtime.TaskInfo {
 }
 
 // hog reports the task that takes most of a busy loop's recent time in
-// steps under the slow-step threshold (one that blocked is a blocking
-// finding instead).
+// steps under the slow-step threshold. A task whose recent time is mostly
+// steps that blocked is a blocking finding instead; one that crossed the
+// threshold now and then (a loaded machine stretches short steps) is
+// still a hog.
 func (v *view) hog(out []wire.Finding) []wire.Finding {
 	st := v.in.Snapshot.Stats
 	if st.Window <= 0 || st.Busy*2 < st.Window {
@@ -168,7 +170,7 @@ func (v *view) hog(out []wire.Finding) []wire.Finding {
 			top = t
 		}
 	}
-	if top == nil || top.RecentBusy*2 < st.Busy || v.blockers[top.ID] {
+	if top == nil || top.RecentBusy*2 < st.Busy || v.blocked[top.ID]*2 >= top.RecentBusy {
 		return out
 	}
 	share := float64(top.RecentBusy) / float64(st.Window) * 100
@@ -184,6 +186,17 @@ func (v *view) hog(out []wire.Finding) []wire.Finding {
 		Sites: sites(top.SpawnedAt),
 		Fix:   "Move the CPU-heavy work into runtime.ToThread(ctx, fn), or do less of it per step and await runtime.Yield(ctx) between pieces.",
 	})
+}
+
+// overlap returns how much of [start, end] lies in [from, to].
+func overlap(start, end, from, to time.Time) time.Duration {
+	if start.Before(from) {
+		start = from
+	}
+	if end.After(to) {
+		end = to
+	}
+	return max(end.Sub(start), 0)
 }
 
 // wireFrame converts a runtime frame, its kind by name.

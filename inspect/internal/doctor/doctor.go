@@ -177,9 +177,9 @@ type view struct {
 	d     time.Duration
 	byID  map[uint64]*runtime.TaskInfo
 	res   map[uint64]*runtime.ResourceInfo
-	// blockers are the tasks that blocked the loop recently (their time
-	// is a blocking finding, not a hog's).
-	blockers map[uint64]bool
+	// blocked is how long each task blocked the loop within the recent
+	// window (that time is a blocking finding's, not a hog's).
+	blocked map[uint64]time.Duration
 	// told are tasks a finding already explains (a deadlock, a leak, a
 	// stall): stuck does not repeat them.
 	told map[uint64]bool
@@ -187,10 +187,10 @@ type view struct {
 
 func newView(in *Loop, opts Options) *view {
 	v := &view{in: in, opts: opts, now: opts.Now, alive: opts.Now, d: opts.StuckAfter,
-		byID:     make(map[uint64]*runtime.TaskInfo, len(in.Snapshot.Tasks)),
-		res:      make(map[uint64]*runtime.ResourceInfo, len(in.Resources)),
-		blockers: make(map[uint64]bool),
-		told:     make(map[uint64]bool),
+		byID:    make(map[uint64]*runtime.TaskInfo, len(in.Snapshot.Tasks)),
+		res:     make(map[uint64]*runtime.ResourceInfo, len(in.Resources)),
+		blocked: make(map[uint64]time.Duration),
+		told:    make(map[uint64]bool),
 	}
 	if b := in.Snapshot.Blocking; b != nil && !b.Started.IsZero() && b.Started.Before(v.alive) {
 		v.alive = b.Started

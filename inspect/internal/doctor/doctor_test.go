@@ -238,6 +238,29 @@ func TestDiagnose(t *testing.T) {
 			want: []string{"hog/warning n=1 [1@12]"},
 		},
 		{
+			name: "a hog whose step crossed the threshold once is still a hog",
+			in: func() Loop {
+				st := runtime.LoopStats{LastWork: t0, Ready: 1, Window: 5 * time.Second, Busy: 4800 * time.Millisecond}
+				l := loop(st, with(task(1, "crunch", 10, 12, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 4500 * time.Millisecond }))
+				l.Blocking = []runtime.BlockEvent{{TaskID: 1, TaskName: "crunch", Started: t0.Add(-2 * time.Second), Duration: 900 * time.Millisecond, At: at(12)}}
+				return l
+			}(),
+			want: []string{"blocking/warning n=1 [1@12]", "hog/warning n=1 [1@12]"},
+		},
+		{
+			name: "a task whose busy time is its blocking steps is no hog",
+			in: func() Loop {
+				st := runtime.LoopStats{LastWork: t0, Ready: 1, Window: 5 * time.Second, Busy: 4800 * time.Millisecond}
+				l := loop(st, with(task(1, "sleepy", 10, 12, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 4500 * time.Millisecond }))
+				l.Blocking = []runtime.BlockEvent{
+					{TaskID: 1, TaskName: "sleepy", Started: t0.Add(-6 * time.Second), Duration: 2 * time.Second, At: at(12), Call: "time.Sleep"},
+					{TaskID: 1, TaskName: "sleepy", Started: t0.Add(-3 * time.Second), Duration: 2 * time.Second, At: at(12), Call: "time.Sleep"},
+				}
+				return l
+			}(),
+			want: []string{"blocking/warning n=1 [1@12]"},
+		},
+		{
 			name: "a busy loop shared by many is no hog",
 			in: func() Loop {
 				st := runtime.LoopStats{LastWork: t0, Ready: 1, Window: 5 * time.Second, Busy: 4800 * time.Millisecond}
