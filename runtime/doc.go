@@ -21,11 +21,15 @@
 // returns an error wrapping ErrCancelled (and context.Canceled); cancelling
 // a task that awaits a task, Gather or WaitFor cancels what it awaits (not
 // through Shield, Wait or AsCompleted); a panic fails only its task, with a
-// *PanicError; an await cycle fails at once. A task that calls
-// runtime.Goexit (t.Fatal does) ends the loop, and Run returns an error
-// matching ErrGoexit (asyncio's SystemExit). Misuse is a clear error, never a
-// hang or a crash: awaiting functions called off their loop return an error
-// wrapping ErrNotInTask, and Spawn, CallSoon, CallLater and AddDoneCallback
+// *PanicError; a panic in a callback (CallSoon, CallLater, AddDoneCallback,
+// Loop.CallSoonThreadsafe) is logged and the loop goes on
+// (call_exception_handler); an await cycle fails at once. A task, callback
+// or Observer that calls runtime.Goexit (t.Fatal does) ends the loop, and
+// Run returns an error matching ErrGoexit (asyncio's SystemExit). Misuse is
+// a clear error, never a hang or a crash: awaiting functions called off
+// their loop return an error wrapping ErrNotInTask, and Spawn, CallSoon,
+// CallLater, AddDoneCallback and the methods that change a Future, Event,
+// Lock, Semaphore or Queue (SetResult, Set, Unlock, Release, PutNowait...)
 // called from a goroutine that is not running the loop panic naming
 // Loop.Submit or Loop.CallSoonThreadsafe.
 //

@@ -153,12 +153,16 @@ func cycleErr(path []*task) error {
 type goexitError struct {
 	name     string
 	id       uint64
-	inThread bool // in a function the task ran with ToThread
+	inThread bool   // in a function the task ran with ToThread
+	what     string // not a task: a callback or Observer method the loop ran
 }
 
 func goexitErr(t *task) error { return &goexitError{name: t.displayName(), id: t.id} }
 
 func (e *goexitError) Error() string {
+	if e.what != "" {
+		return "runtime: " + e.what + " called runtime.Goexit; t.Fatal and t.FailNow do: there, use t.Error and return"
+	}
 	where := ""
 	if e.inThread {
 		where = "a ToThread function of "

@@ -151,7 +151,12 @@ func (l *Loop) clock() int64 { return int64(time.Since(l.epoch)) + 1 }
 // the loop as asyncio's SystemExit does: main and every other task left are
 // cancelled and awaited, the loop closes, and Run returns that error (the
 // first one, if several tasks called Goexit). The goroutine that called Run
-// goes on.
+// goes on. A callback the loop runs (CallSoon, CallLater, AddDoneCallback,
+// CallSoonThreadsafe) or an Observer that calls runtime.Goexit ends the
+// loop the same way, and Run returns an error matching ErrGoexit that names
+// it: the loop runs on a coroutine of its own, not on the goroutine that
+// called Run, which the Goexit cannot reach. A panic in a callback is
+// logged and the loop goes on.
 //
 // Run may be called once per loop.
 //
@@ -164,7 +169,7 @@ func (l *Loop) Run(ctx context.Context, main func(context.Context) error) error 
 	t := spawnTask(l, nil, ctx, func(ctx context.Context) (struct{}, error) { return struct{}{}, main(ctx) }, pc, []TaskOption{Named("main")})
 	t.fnPC = funcPC(main)
 	t.retrieved = true // Run returns main's error: it is not "never retrieved"
-	l.runUntilDone(ctx, &t.task)
+	l.runContained(ctx, &t.task)
 	if l.exit != nil {
 		return l.exit
 	}
@@ -185,7 +190,7 @@ func Run[T any](ctx context.Context, main func(context.Context) (T, error), opts
 	}
 	t := spawnTask(l, nil, ctx, main, pc, []TaskOption{Named("main")})
 	t.retrieved = true // Run returns main's error: it is not "never retrieved"
-	l.runUntilDone(ctx, &t.task)
+	l.runContained(ctx, &t.task)
 	if l.exit != nil {
 		var zero T
 		return zero, l.exit
@@ -285,7 +290,7 @@ func (l *Loop) drainClosed() {
 	l.inbox = nil
 	l.imu.Unlock()
 	for _, fn := range in {
-		fn()
+		l.runCallback(fn)
 	}
 }
 
@@ -308,7 +313,11 @@ func (l *Loop) Submit(fn func(context.Context) error, opts ...TaskOption) *Task[
 	l.link(&t.task)
 	posted := l.post(func() {
 		if l.status.Load() == loopClosed {
-			l.failClosed(&t.task)
+			// Run at close (drainClosed): shutdown may have cancelled it
+			// already (it was linked), and its waiters may have read it.
+			if !t.task.done() {
+				l.failClosed(&t.task)
+			}
 			return
 		}
 		l.emit(&t.task, TaskCreated)
@@ -340,7 +349,10 @@ func LoopOf(ctx context.Context) *Loop {
 
 // CallSoonThreadsafe schedules fn to run on the loop goroutine, from any
 // goroutine (loop.call_soon_threadsafe). fn must not block. Calls made after
-// the loop closed are dropped.
+// the loop closed are dropped. A panic or runtime.Goexit in fn is handled
+// as CallSoon says: the panic is logged (one error with the panic value,
+// fn's function and its stack) and the loop goes on; the Goexit ends the
+// loop and Run returns an error matching ErrGoexit that names fn.
 func (l *Loop) CallSoonThreadsafe(fn func()) {
 	l.post(fn)
 }
@@ -401,7 +413,7 @@ func (l *Loop) iterate() {
 		} else {
 			l.flush()
 			l.workAt = l.now
-			e.fn()
+			l.runCallback(e.fn)
 			l.fresh = false
 		}
 	}
@@ -414,7 +426,7 @@ func (l *Loop) drainInbox() {
 	l.inboxN.Store(0)
 	l.imu.Unlock()
 	for i, fn := range in {
-		fn()
+		l.runCallback(fn)
 		in[i] = nil
 	}
 	l.spare = in[:0]
@@ -820,22 +832,38 @@ func (l *Loop) liveHandles() []Handle {
 	return out
 }
 
-// emit hands a lifecycle event to the observer, unless it has panicked.
+// emit hands a lifecycle event to the observer, unless it has panicked. An
+// observer that calls runtime.Goexit ends the loop: Run returns an error
+// matching ErrGoexit that names it (see runContained).
 func (l *Loop) emit(t *task, k EventKind) {
 	if l.obs == nil || l.obsFailed {
 		return
 	}
-	defer l.recoverObserver("OnTask", k.String())
+	returned := false
+	defer func() {
+		if !returned {
+			if r := recover(); r != nil {
+				l.observerPanicked("OnTask", k.String(), r)
+			} else { // runtime.Goexit: not called again while the loop shuts down
+				l.obsFailed = true
+				l.goexitOnLoop(&goexitError{what: "the loop's Observer (OnTask, " + k.String() + ")"})
+			}
+		}
+	}()
 	l.obs.OnTask(l.taskEvent(t, k))
+	returned = true
 }
 
 // recoverObserver, deferred around a call of the observer, contains its
 // panic: the loop logs it once and stops calling the observer.
 func (l *Loop) recoverObserver(method, event string) {
-	r := recover()
-	if r == nil {
-		return
+	if r := recover(); r != nil {
+		l.observerPanicked(method, event, r)
 	}
+}
+
+// observerPanicked logs the observer's panic r and stops calling it.
+func (l *Loop) observerPanicked(method, event string, r any) {
 	l.obsFailed = true
 	l.cfg.logger.Error("runtime: the loop's Observer panicked; the loop goes on without it",
 		"loop", l.name, "method", method, "event", event, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))

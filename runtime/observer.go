@@ -18,7 +18,9 @@ import (
 // panic value and its stack, at the loop's logger, WithLogger) and goes on
 // without the observer, which that loop does not call again. The task whose
 // transition was being reported is not affected, and Run's result does not
-// change.
+// change. An OnTask that calls runtime.Goexit (t.Fatal does) ends the loop
+// as a task's Goexit does: Run returns an error matching ErrGoexit that
+// names the Observer, and the observer is not called again.
 type Observer interface {
 	// OnTask is called for each transition of a task.
 	OnTask(ev TaskEvent)

@@ -139,7 +139,9 @@ func (t *Task[T]) String() string { return t.task.repr() }
 // AddDoneCallback arranges for fn to be called on the loop, soon after t is
 // done (at once, soon, if it is already done). Call it from the loop (a task
 // or a callback of t's loop); from any other goroutine it panics (use
-// Loop.CallSoonThreadsafe to get onto the loop first).
+// Loop.CallSoonThreadsafe to get onto the loop first). A panic or
+// runtime.Goexit in fn is handled as CallSoon says: the panic is logged
+// and the loop goes on; the Goexit ends the loop and Run returns it.
 func (t *Task[T]) AddDoneCallback(fn func(Handle)) {
 	if !t.loop.onLoop() {
 		panic(offLoop("AddDoneCallback", &t.task, "Loop.CallSoonThreadsafe"))

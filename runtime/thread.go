@@ -178,6 +178,11 @@ func (p *threadPool) wait() { p.wg.Wait() }
 // CallSoon schedules fn to run on ctx's loop after the tasks that are ready
 // now (loop.call_soon). ctx must belong to a task and CallSoon be called on
 // its loop (else it panics); fn must not block.
+//
+// A panic in fn is logged (one error with the panic value, fn's function
+// and its stack) and the loop goes on, as asyncio's call_exception_handler
+// does; an fn that calls runtime.Goexit (t.Fatal does) ends the loop, and
+// Run returns an error matching ErrGoexit that names fn.
 func CallSoon(ctx context.Context, fn func()) {
 	t := taskOf(ctx)
 	if t == nil {
@@ -197,7 +202,8 @@ type TimerHandle struct {
 
 // CallLater schedules fn to run on ctx's loop after d (loop.call_later).
 // ctx must belong to a task and CallLater be called on its loop (else it
-// panics); fn must not block.
+// panics); fn must not block. A panic or runtime.Goexit in fn is handled
+// as CallSoon says.
 func CallLater(ctx context.Context, d time.Duration, fn func()) *TimerHandle {
 	t := taskOf(ctx)
 	if t == nil {
