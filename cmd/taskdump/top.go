@@ -187,7 +187,7 @@ func watchFeed(ctx context.Context, c *client.Client, interval, timeout time.Dur
 		return
 	}
 	if ctx.Err() == nil {
-		send(topGoneMsg{reason: topGoneReason(pid, err)})
+		_ = send(topGoneMsg{reason: topGoneReason(pid, err)}) // the view may have quit: nothing to tell
 	}
 }
 
@@ -203,7 +203,7 @@ func pollFeed(ctx context.Context, c *client.Client, interval, timeout time.Dura
 			return
 		}
 		if err != nil {
-			send(topGoneMsg{reason: topGoneReason(pid, err)})
+			_ = send(topGoneMsg{reason: topGoneReason(pid, err)}) // the view may have quit: nothing to tell
 			return
 		}
 		pid = d.PID

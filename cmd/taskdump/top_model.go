@@ -301,43 +301,14 @@ func (m topModel) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return next, tea.Sequence(cmds...)
 	}
 	s := k.String()
-	if s == "ctrl+c" {
+	switch {
+	case s == "ctrl+c":
 		return m, tea.Quit
-	}
-	if m.editing {
-		switch k.Type {
-		case tea.KeyEnter:
-			m.filter, m.editing = strings.TrimSpace(m.input), false
-			m.offset = 0
-			m.fit()
-		case tea.KeyEsc:
-			m.filter, m.input, m.editing = "", "", false
-			m.fit()
-		case tea.KeyBackspace:
-			if r := []rune(m.input); len(r) > 0 {
-				m.input = string(r[:len(r)-1])
-			}
-		case tea.KeyRunes, tea.KeySpace:
-			if len(m.input) < 200 {
-				m.input += string(k.Runes)
-			}
-		}
-		return m, nil
-	}
-	if m.confirmID != 0 {
-		id, name := m.confirmID, m.confirmName
-		m.confirmID, m.confirmName = 0, ""
-		switch s {
-		case "y", "Y":
-			m.status = fmt.Sprintf("cancelling task %d %s…", id, escape(name))
-			return m, m.act.cancel(id, name)
-		case "q":
-			return m, tea.Quit
-		}
-		m.status = "cancel: not confirmed"
-		return m, nil
-	}
-	if s == "q" {
+	case m.editing:
+		return m.editKey(k)
+	case m.confirmID != 0:
+		return m.confirmKey(s)
+	case s == "q":
 		return m, tea.Quit
 	}
 	if m.replay != nil {
@@ -357,26 +328,77 @@ func (m topModel) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	if m.mode != modeTasks {
-		switch s {
-		case "esc", "backspace":
-			m.setMode(modeTasks)
-		case "up", "k":
-			m.scroll = max(m.scroll-1, 0)
-		case "down", "j":
-			m.scroll++
-		case "pgup":
-			m.scroll = max(m.scroll-m.bodyHeight(), 0)
-		case "pgdown", " ":
-			m.scroll += m.bodyHeight()
-		case "home", "g":
-			m.scroll = 0
-		case "c":
-			if m.mode == modeDetail {
-				m.askCancel()
-			}
-		}
+		m.viewKey(s)
 		return m, nil
 	}
+	return m.tableKey(s)
+}
+
+// editKey handles a key while the filter prompt is open: Enter applies,
+// Esc clears.
+func (m topModel) editKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	switch k.Type {
+	case tea.KeyEnter:
+		m.filter, m.editing = strings.TrimSpace(m.input), false
+		m.offset = 0
+		m.fit()
+	case tea.KeyEsc:
+		m.filter, m.input, m.editing = "", "", false
+		m.fit()
+	case tea.KeyBackspace:
+		if r := []rune(m.input); len(r) > 0 {
+			m.input = string(r[:len(r)-1])
+		}
+	case tea.KeyRunes, tea.KeySpace:
+		if len(m.input) < 200 {
+			m.input += string(k.Runes)
+		}
+	}
+	return m, nil
+}
+
+// confirmKey answers the cancel question: y cancels, q quits, anything
+// else does not cancel.
+func (m topModel) confirmKey(s string) (tea.Model, tea.Cmd) {
+	id, name := m.confirmID, m.confirmName
+	m.confirmID, m.confirmName = 0, ""
+	switch s {
+	case "y", "Y":
+		m.status = fmt.Sprintf("cancelling task %d %s…", id, escape(name))
+		return m, m.act.cancel(id, name)
+	case "q":
+		return m, tea.Quit
+	}
+	m.status = "cancel: not confirmed"
+	return m, nil
+}
+
+// viewKey handles a key in the detail, resources, blocking and findings
+// views: scrolling, Esc back to the table, c to cancel from the detail.
+func (m *topModel) viewKey(s string) {
+	switch s {
+	case "esc", "backspace":
+		m.setMode(modeTasks)
+	case "up", "k":
+		m.scroll = max(m.scroll-1, 0)
+	case "down", "j":
+		m.scroll++
+	case "pgup":
+		m.scroll = max(m.scroll-m.bodyHeight(), 0)
+	case "pgdown", " ":
+		m.scroll += m.bodyHeight()
+	case "home", "g":
+		m.scroll = 0
+	case "c":
+		if m.mode == modeDetail {
+			m.askCancel()
+		}
+	}
+}
+
+// tableKey handles a key in the task table: selection, sorting, the
+// filter, Enter to open a task, c to cancel it.
+func (m topModel) tableKey(s string) (tea.Model, tea.Cmd) {
 	switch s {
 	case "up", "k":
 		m.move(-1)
