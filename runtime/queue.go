@@ -35,10 +35,11 @@ func NewQueue[T any](maxsize int) *Queue[T] {
 	return q
 }
 
+// publish copies the length and capacity: O(1) per change. The getters and
+// putters are not copied (with 20,000 idle getters that cost a fifth of the
+// loop's time): Loop.Resources reads them from the waiting tasks' records.
 func (q *Queue[T]) publish(p *resPub) {
 	p.len, p.cap = q.Len(), max(q.maxsize, 0)
-	p.waiters = taskIDsOf(p.waiters, q.getters.ts)
-	p.putters = taskIDsOf(p.putters, q.putters.ts)
 }
 
 func (q *Queue[T]) state() *pubState { return &q.ps }

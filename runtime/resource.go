@@ -271,20 +271,18 @@ func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
 	// What is copied under the lock is kept small, so that the loop pauses
 	// as little as it can (100,000 waiting tasks: a few ms): a registry
 	// entry with its published state (whose slices point into ids), and
-	// for each waiting task a pair (awaitable, kind and task id). A wait's
-	// creator is read after: the awaitables a task waits on outside the
-	// registry (a Future, a TaskGroup, a ToThread call) never change theirs,
-	// and the others are in the registry, whose entries carry theirs.
+	// for each waiting task (awaitable, await kind and task id, since). A
+	// wait's creator is read after: the awaitables a task waits on outside
+	// the registry (a Future, a TaskGroup, a ToThread call) never change
+	// theirs, and the others are in the registry, whose entries carry
+	// theirs. A Queue's getters and putters come from the task records too
+	// (Queue.publish does not copy them: see there).
 	type ref struct {
 		r       *resource
 		by      uint64
 		kind    resKind
 		created int64
 		pub     resPub
-	}
-	type wait struct {
-		r    *resource
-		task uint64 // kind<<56 | task id
 	}
 	// Allocate outside the lock, as snapshots do, and touch every page
 	// there too: the loop must not wait for the allocator, nor for the
@@ -298,7 +296,7 @@ func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
 	}
 	l.mu.Unlock()
 	refs := prefault(make([]ref, 0, nreg+nreg/8+16))
-	waits := prefault(make([]wait, 0, nwait+nwait/8+16))
+	waits := prefault(make([]resWait, 0, nwait+nwait/8+16))
 	ids := prefault(make([]uint64, 0, nids+nids/8+16))
 	clone := func(src []uint64) []uint64 {
 		start := len(ids)
@@ -325,7 +323,7 @@ func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
 			continue
 		}
 		if r := t.pub.await.rsc(); r != nil {
-			waits = append(waits, wait{r, uint64(awaitKinds[t.pub.await.kind].res)<<56 | t.id})
+			waits = append(waits, resWait{r, uint64(t.pub.await.kind)<<56 | t.id, t.pub.since})
 		}
 	}
 	held := time.Duration(l.clock() - t0)
@@ -334,7 +332,9 @@ func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
 	type entry struct {
 		r       *resource
 		pub     resPub
-		derived []uint64 // waiters (or a ToThread call's holder) from task records
+		derived []uint64  // waiters (or a ToThread call's holder) from task records
+		qget    []resWait // a Queue's getters and putters, from task records
+		qput    []resWait
 		by      uint64
 		kind    resKind
 		created int64
@@ -348,7 +348,9 @@ func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
 	}
 	for _, w := range waits {
 		e := byRes[w.r]
-		kind := resKind(w.task >> 56)
+		ak := awaitKind(w.task >> 56)
+		kind := awaitKinds[ak].res
+		w.task &= 1<<56 - 1
 		if e == nil {
 			e = &entry{r: w.r, kind: kind}
 			switch kind {
@@ -360,9 +362,13 @@ func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
 			}
 			byRes[w.r] = e
 		}
-		switch e.kind {
-		case resFuture, resTaskGroup, resThread:
-			e.derived = append(e.derived, w.task&(1<<56-1))
+		switch {
+		case ak == awaitQueueGet:
+			e.qget = append(e.qget, w)
+		case ak == awaitQueuePut:
+			e.qput = append(e.qput, w)
+		case e.kind == resFuture || e.kind == resTaskGroup || e.kind == resThread:
+			e.derived = append(e.derived, w.task)
 		}
 	}
 
@@ -386,6 +392,8 @@ func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
 			if e.kind == resTaskGroup && e.by != 0 {
 				ri.Holders = []uint64{e.by} // its owner
 			}
+		case resQueue:
+			ri.Waiters, ri.Putters = servedOrder(e.qget), servedOrder(e.qput)
 		}
 		out = append(out, ri)
 	}
@@ -399,6 +407,47 @@ func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
 		return 0
 	})
 	return out, held
+}
+
+// servedOrder returns the task ids of a Queue's getters (or putters) in the
+// order the queue serves them, the order in which they began to wait: a
+// waiter woken for nothing stays in its place (awaitAt.since is kept), and
+// no two tasks begin to wait in the same step. Where the clock did not
+// advance between those steps (a synctest bubble), ties go by task id.
+func servedOrder(ws []resWait) []uint64 {
+	if len(ws) == 0 {
+		return nil
+	}
+	slices.SortFunc(ws, func(a, b resWait) int {
+		if a.since != b.since {
+			return cmpInt(a.since, b.since)
+		}
+		return cmpInt(a.task, b.task)
+	})
+	out := make([]uint64, len(ws))
+	for i, w := range ws {
+		out[i] = w.task
+	}
+	return out
+}
+
+// resWait is a task's wait on an awaitable, as Resources copies it from
+// the task's record: the awaitable, the await kind (top byte) and task id,
+// and since when it waits (loop clock).
+type resWait struct {
+	r     *resource
+	task  uint64
+	since int64
+}
+
+func cmpInt[I int64 | uint64](a, b I) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // prefault writes the zero value at every 4 KiB of s's backing array
