@@ -95,8 +95,8 @@ func renderTaskTable(w io.Writer, ts []wire.Task, now time.Time, extra string) e
 			p.printf("%s\t", t.Loop)
 		}
 		wait := "-"
-		if !t.WaitingSince.IsZero() {
-			wait = age(now.Sub(t.WaitingSince))
+		if d := waitingFor(t, now); d > 0 {
+			wait = age(d)
 		}
 		p.printf("%d\t%s\t%s\t%s\t%s\t", t.ID, t.Name, t.State, age(now.Sub(t.Created)), wait)
 		switch extra {

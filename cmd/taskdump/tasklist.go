@@ -76,10 +76,14 @@ func (s taskSort) column() string {
 // waitingFor returns how long t has waited at its current await, 0 if it is
 // not waiting.
 func waitingFor(t *wire.Task, now time.Time) time.Duration {
-	if t.WaitingSince.IsZero() {
+	since := t.WaitingSince
+	if since.IsZero() {
+		since = t.Suspended // from an agent that predates waiting_since
+	}
+	if t.Running || since.IsZero() || t.Done() {
 		return 0
 	}
-	return max(now.Sub(t.WaitingSince), 0)
+	return max(now.Sub(since), 0)
 }
 
 // sortTasks sorts ts by s, stably: ties keep the agent's order (loop,

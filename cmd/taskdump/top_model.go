@@ -601,7 +601,7 @@ func compareCol(col int, a, b *wire.Task, now time.Time) int {
 	case colSteps:
 		return cmp.Compare(a.Steps, b.Steps)
 	case colWaiting:
-		return cmp.Compare(topWaiting(a, now), topWaiting(b, now))
+		return cmp.Compare(waitingFor(a, now), waitingFor(b, now))
 	case colAwaiting:
 		return strings.Compare(a.Awaiting, b.Awaiting)
 	case colLocation:
@@ -618,19 +618,6 @@ func stateRank(t *wire.Task) int {
 		return r
 	}
 	return len(stateOrder)
-}
-
-// topWaiting is how long t has been in its current await (since
-// WaitingSince): 0 while it runs or before its first step.
-func topWaiting(t *wire.Task, now time.Time) time.Duration {
-	since := t.WaitingSince
-	if since.IsZero() {
-		since = t.Suspended // from an agent that predates WaitingSince
-	}
-	if t.Running || since.IsZero() || t.Done() {
-		return 0
-	}
-	return max(now.Sub(since), 0)
 }
 
 // selected returns the selected task, or nil.

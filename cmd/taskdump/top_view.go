@@ -266,7 +266,7 @@ func taskCells(t *wire.Task, now time.Time) [numCols]string {
 		state = "running"
 	}
 	wait := "-"
-	if d := topWaiting(t, now); d > 0 {
+	if d := waitingFor(t, now); d > 0 {
 		wait = compact(d)
 	}
 	return [numCols]string{
@@ -403,7 +403,7 @@ func (m topModel) detailLines(w int) []string {
 		field("awaiting", "nothing: it runs a step now")
 	case t.Awaiting != "":
 		since := ""
-		if d := topWaiting(t, now); d > 0 {
+		if d := waitingFor(t, now); d > 0 {
 			since = " for " + compact(d)
 		}
 		field("awaiting", escape(t.Awaiting)+since)
