@@ -19,7 +19,7 @@ func blockingCmd() *command {
 			"Move such work into runtime.ToThread.",
 		flags: func(fs *pflag.FlagSet, o *opts) {
 			fs.IntVarP(&o.last, "last", "n", 0, "only the last N events (0: all the agent keeps)")
-			boolFlag(fs, &o.all, "all", false, "also show the frames of the Go and task runtimes around the user's code")
+			boolFlag(fs, &o.all, "all", false, "also show the Go and task runtime frames between the user's frames")
 			boolFlag(fs, &o.json, "json", false, "print a JSON array of blocking events")
 		},
 		run: func(ctx context.Context, e *env, o *opts, args []string) error {

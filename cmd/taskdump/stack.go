@@ -16,7 +16,7 @@ func stackCmd() *command {
 		long: "Stack prints the full stack of a task, innermost call first, as a Go traceback:\n" +
 			"where a suspended task waits, or the live stack of a task whose step is running.",
 		flags: func(fs *pflag.FlagSet, o *opts) {
-			boolFlag(fs, &o.all, "all", false, "also show the frames of the Go and task runtimes around the user's code")
+			boolFlag(fs, &o.all, "all", false, "also show the Go and task runtime frames between the user's frames")
 			boolFlag(fs, &o.json, "json", false, "print the stack as JSON")
 		},
 		run: func(ctx context.Context, e *env, o *opts, args []string) error {
