@@ -275,8 +275,8 @@ func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
 	// wait's creator is read after: the awaitables a task waits on outside
 	// the registry (a Future, a TaskGroup, a ToThread call) never change
 	// theirs, and the others are in the registry, whose entries carry
-	// theirs. A Queue's getters and putters come from the task records too
-	// (Queue.publish does not copy them: see there).
+	// theirs. A Queue's getters and putters and an Event's waiters come from
+	// the task records too (their publish does not copy them: see there).
 	type ref struct {
 		r       *resource
 		by      uint64
@@ -333,7 +333,7 @@ func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
 		r       *resource
 		pub     resPub
 		derived []uint64  // waiters (or a ToThread call's holder) from task records
-		qget    []resWait // a Queue's getters and putters, from task records
+		qget    []resWait // a Queue's getters (an Event's waiters) and putters, from task records
 		qput    []resWait
 		by      uint64
 		kind    resKind
@@ -363,7 +363,7 @@ func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
 			byRes[w.r] = e
 		}
 		switch {
-		case ak == awaitQueueGet:
+		case ak == awaitQueueGet || ak == awaitEvent:
 			e.qget = append(e.qget, w)
 		case ak == awaitQueuePut:
 			e.qput = append(e.qput, w)
@@ -394,6 +394,12 @@ func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
 			}
 		case resQueue:
 			ri.Waiters, ri.Putters = servedOrder(e.qget), servedOrder(e.qput)
+		case resEvent:
+			// A set Event has woken every waiter: those whose records still
+			// say they wait on it have not resumed yet, and will return.
+			if !e.pub.set {
+				ri.Waiters = servedOrder(e.qget)
+			}
 		}
 		out = append(out, ri)
 	}
@@ -409,8 +415,9 @@ func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
 	return out, held
 }
 
-// servedOrder returns the task ids of a Queue's getters (or putters) in the
-// order the queue serves them, the order in which they began to wait: a
+// servedOrder returns the task ids of a Queue's getters (or putters, or an
+// Event's waiters) in the order they are served, the order in which they
+// began to wait: a
 // waiter woken for nothing stays in its place (awaitAt.since is kept), and
 // no two tasks begin to wait in the same step. Where the clock did not
 // advance between those steps (a synctest bubble), ties go by task id.

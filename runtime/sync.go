@@ -72,9 +72,11 @@ func (e *Event) Clear() {
 	l.touch(&e.res, e)
 }
 
+// publish copies the flag and its times: O(1) per change. The waiters are
+// not copied (100,000 tasks that begin to wait one step after another cost
+// O(n²): 13 s): Loop.Resources reads them from the waiting tasks' records.
 func (e *Event) publish(p *resPub) {
 	p.set, p.lastSet, p.lastCleared = e.set, e.lastSet, e.lastCleared
-	p.waiters = taskIDsOf(p.waiters, e.waiters.ts)
 }
 
 func (e *Event) state() *pubState { return &e.ps }
