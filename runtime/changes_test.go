@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"maps"
 	"testing"
 	"time"
@@ -305,4 +306,32 @@ func BenchmarkEachTaskSinceQuiet100k(b *testing.B) {
 	for b.Loop() {
 		seq = l.EachTaskSince(seq, runtime.SnapshotOptions{}, func(*runtime.TaskInfo, bool) bool { return true }).Seq
 	}
+}
+
+// BenchmarkYield10k is the loop's cost per step with 10,000 tasks that
+// yield in turn: every step moves a task to the tail of the change list,
+// which touches its neighbours in the list (the list's cost on a busy loop).
+func BenchmarkYield10k(b *testing.B) {
+	const tasks = 10_000
+	for b.Loop() {
+		err := runtime.NewLoop(runtime.WithLogger(slog.New(slog.DiscardHandler))).Run(context.Background(), func(ctx context.Context) error {
+			ts := make([]*runtime.Task[int], tasks)
+			for i := range ts {
+				ts[i] = runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+					for range 20 {
+						if err := runtime.Yield(ctx); err != nil {
+							return 0, err
+						}
+					}
+					return 0, nil
+				})
+			}
+			_, err := runtime.Gather(ctx, ts...)
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*tasks*21), "ns/step")
 }
