@@ -103,8 +103,14 @@ func (l *Loop) runContained(ctx context.Context, main *task) {
 				panic(r) // iter.Pull re-raises it on Run's goroutine
 			}
 			// runtime.Goexit on the loop's goroutine: it cannot be stopped,
-			// so the loop is shut down here, while it unwinds.
-			l.goexitOnLoop(&goexitError{what: "a callback or Observer method the loop ran"})
+			// so the loop is shut down here, while it unwinds. Callbacks and
+			// OnTask named themselves (l.exit); what did not is an Observer's
+			// OnBlock or OnDeadlock, or the loop's logger. The observer is
+			// not called again: a second Goexit would end Run's caller.
+			if l.exit == nil {
+				l.obsFailed = true
+				l.exit = &goexitError{what: "the loop's Observer (OnBlock or OnDeadlock) or its logger"}
+			}
 			goexited = true
 			if l.status.Load() != loopClosed {
 				l.shutdown()

@@ -109,6 +109,12 @@ func (goexitObserver) OnTask(ev runtime.TaskEvent) {
 }
 func (goexitObserver) OnBlock(runtime.BlockEvent) {}
 
+// goexitOnBlock calls runtime.Goexit in OnBlock.
+type goexitOnBlock struct{}
+
+func (goexitOnBlock) OnTask(runtime.TaskEvent)   {}
+func (goexitOnBlock) OnBlock(runtime.BlockEvent) { goruntime.Goexit() }
+
 // TestGoexitInCallbackEndsRun: a callback (or an Observer method) that calls
 // runtime.Goexit, as t.Fatal does, ends the loop: Run returns an error
 // matching ErrGoexit that names it, the loop is unregistered, the tasks
@@ -145,6 +151,16 @@ func TestGoexitInCallbackEndsRun(t *testing.T) {
 		_, err := runtime.Spawn(ctx, sleepHour, runtime.Named("victim")).Await(ctx)
 		return err
 	}, "the loop's Observer (OnTask, started)"})
+	cases = append(cases, struct {
+		name string
+		opts []runtime.Option
+		main func(ctx context.Context) error
+		want string
+	}{"Observer OnBlock", []runtime.Option{runtime.WithObserver(goexitOnBlock{}), runtime.WithSlowStepThreshold(5 * time.Millisecond)},
+		func(ctx context.Context) error {
+			time.Sleep(30 * time.Millisecond) // a blocking step: OnBlock
+			return runtime.Sleep(ctx, time.Hour)
+		}, "the loop's Observer (OnBlock or OnDeadlock)"})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			l := runtime.NewLoop(append(c.opts, quietLogger())...)

@@ -125,7 +125,7 @@ func TestFatalInTaskFailsTheTest(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs child test processes")
 	}
-	for _, mode := range []string{"run", "submit", "thread"} {
+	for _, mode := range []string{"run", "submit", "thread", "callback"} {
 		t.Run(mode, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
@@ -139,7 +139,11 @@ func TestFatalInTaskFailsTheTest(t *testing.T) {
 			if !errors.As(err, &exit) {
 				t.Fatalf("child: %v; want it to exit with a failure; output:\n%s", err, out)
 			}
-			for _, want := range []string{"--- FAIL: TestHelperFatalInTask", "fatal inside the task", "returned: runtime: ", "task ", "called runtime.Goexit"} {
+			what := "task "
+			if mode == "callback" {
+				what = "callback "
+			}
+			for _, want := range []string{"--- FAIL: TestHelperFatalInTask", "fatal inside the task", "returned: runtime: ", what, "called runtime.Goexit"} {
 				if !strings.Contains(string(out), want) {
 					t.Errorf("child output lacks %q:\n%s", want, out)
 				}
@@ -152,7 +156,8 @@ func TestFatalInTaskFailsTheTest(t *testing.T) {
 // process; it does nothing otherwise. With TASKDUMP_HELPER_FATAL_IN_TASK=run
 // the test goroutine runs the loop; with =thread the t.Fatal is in a
 // ToThread function; with =submit it submits the task to a loop running on
-// another goroutine and awaits it.
+// another goroutine and awaits it; with =callback the t.Fatal is in a
+// callback the loop runs (CallSoon), on the loop's own goroutine.
 func TestHelperFatalInTask(t *testing.T) {
 	fatal := func(ctx context.Context) error {
 		runtime.Spawn(ctx, sleepHour)
@@ -173,6 +178,12 @@ func TestHelperFatalInTask(t *testing.T) {
 				return 0, nil
 			})
 			return err
+		})
+		t.Logf("Run returned: %v", err)
+	case "callback":
+		err := runtime.NewLoop(quietLogger()).Run(context.Background(), func(ctx context.Context) error {
+			runtime.CallSoon(ctx, func() { t.Fatal("fatal inside the task's callback") })
+			return runtime.Sleep(ctx, time.Hour)
 		})
 		t.Logf("Run returned: %v", err)
 	case "submit":
