@@ -75,8 +75,8 @@ func (f *flight) run() {
 // a whole number of flightTick, at least one, so that cost is at most
 // flightShare of it (and at most a minute).
 func flightWait(cost time.Duration) time.Duration {
-	n := cost/(flightTick/flightShare) + 1
-	return min(n, 60) * flightTick
+	n := int64(cost/(flightTick/flightShare)) + 1 // ticks
+	return time.Duration(min(n, 60)) * flightTick
 }
 
 // record keeps m and folds into base what is now older than keep or over

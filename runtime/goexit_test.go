@@ -105,9 +105,8 @@ func TestGoexitInTaskEndsRun(t *testing.T) {
 func TestGoexitTaskCoroutineIsNotReused(t *testing.T) {
 	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
 		q := runtime.Spawn(ctx, func(context.Context) (int, error) { goruntime.Goexit(); return 0, nil })
-		var ts []*runtime.Task[int]
 		for i := range 20 {
-			ts = append(ts, runtime.Spawn(ctx, yields(2, i)))
+			runtime.Spawn(ctx, yields(2, i))
 		}
 		_, err := q.Await(ctx)
 		return 0, err

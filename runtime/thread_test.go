@@ -126,11 +126,10 @@ func TestSeveralLoopsOnSeveralGoroutines(t *testing.T) {
 	barrier.Add(n)
 	counted.Add(n)
 	type result struct {
-		sum        int
-		loopID     uint64
-		sawLoops   int
-		ownLoopIDs bool
-		err        error
+		sum      int
+		loopID   uint64
+		sawLoops int
+		err      error
 	}
 	results := make([]result, n)
 	var wg sync.WaitGroup
