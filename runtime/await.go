@@ -324,7 +324,7 @@ func (w *waiter) listen() {
 			}
 			continue
 		}
-		x.listeners = append(x.listeners, w)
+		x.listen(w)
 	}
 }
 
@@ -334,15 +334,7 @@ func (w *waiter) unlisten() {
 		if x.done() {
 			continue
 		}
-		for i, y := range x.listeners {
-			if y == w {
-				last := len(x.listeners) - 1
-				x.listeners[i] = x.listeners[last]
-				x.listeners[last] = nil
-				x.listeners = x.listeners[:last]
-				break
-			}
-		}
+		x.dropListener(w)
 	}
 }
 
@@ -459,9 +451,9 @@ func (cur *task) awaitTasksUntil(w *waiter, propagate bool, deadline int64, d ti
 		}
 	}()
 	if deadline > 0 {
-		cur.tm.t = cur
-		l.addTimer(&cur.tm, deadline)
-		defer l.removeTimer(&cur.tm)
+		tm := cur.timer()
+		l.addTimer(tm, deadline)
+		defer l.removeTimer(tm)
 	}
 	desc := awaitAt{awaitDesc: waitTasks(w.kind, w, deadline, d)}
 	if w.res != nil {

@@ -100,7 +100,7 @@ func (l *Loop) dlTask(h, target *task, path *[]dlEdge) bool {
 	if h == target {
 		return true
 	}
-	if h.done() || h.cancelPending || h.queued || h.visit == l.gen || h.tm.idx >= 0 {
+	if h.done() || h.cancelPending || h.queued || h.visit == l.gen || h.sleeping() {
 		return false
 	}
 	h.visit = l.gen

@@ -711,11 +711,17 @@ func (l *Loop) completeNotify(t *task) {
 			l.emit(t, TaskCancelled)
 		}
 	}
-	for i, w := range t.listeners {
+	if w := t.listener; w != nil {
+		t.listener = nil
 		w.notify(l, t)
-		t.listeners[i] = nil
 	}
-	t.listeners = nil
+	if t.extra != nil {
+		ws := t.extra.listeners
+		t.extra.listeners = nil
+		for _, w := range ws {
+			w.notify(l, t)
+		}
+	}
 	if t.extra != nil {
 		for _, cb := range t.extra.callbacks {
 			h := t.impl

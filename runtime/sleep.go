@@ -23,13 +23,13 @@ func Sleep(ctx context.Context, d time.Duration) error {
 		return err
 	}
 	l := cur.loop
-	cur.tm.t = cur
-	l.addTimer(&cur.tm, l.clock()+int64(d))
-	desc := awaitAt{awaitDesc: awaitDesc{kind: awaitSleep, d: int64(d), until: cur.tm.when}}
-	for cur.tm.idx >= 0 { // until the timer fires
+	tm := cur.timer()
+	l.addTimer(tm, l.clock()+int64(d))
+	desc := awaitAt{awaitDesc: awaitDesc{kind: awaitSleep, d: int64(d), until: tm.when}}
+	for tm.idx >= 0 { // until the timer fires
 		cur.parkAt(&desc)
 		if cur.cancelPending {
-			l.removeTimer(&cur.tm)
+			l.removeTimer(tm)
 			return cur.takeCancel()
 		}
 	}

@@ -33,9 +33,10 @@ type taskImpl interface {
 // await points: asyncio.Task. Create one with Spawn, SpawnIn or
 // Loop.Submit; the zero Task is not usable.
 //
-// A Task costs one allocation of about 400 bytes plus, while it is suspended,
-// a parked coroutine goroutine (a 2 KiB stack); finished tasks return their
-// coroutine to a pool.
+// A Task costs one allocation of 384 bytes (a Task[int]) plus, while it is
+// suspended, a parked coroutine goroutine (a 2 KiB stack); finished tasks
+// return their coroutine to a pool. Its first Sleep or timeout adds a 48-byte
+// timer, its second concurrent awaiter a list.
 type Task[T any] struct {
 	task
 	fn  func(context.Context) (T, error)
@@ -179,7 +180,7 @@ type task struct {
 	impl     taskImpl
 	id       uint64
 	parentID uint64
-	name     string
+	name     *string // nil: "Task-<id>" (a pointer: most tasks have no name)
 	fnPC     uintptr
 	spawnPC  uintptr
 	created  int64
@@ -203,18 +204,65 @@ type task struct {
 	err           error
 	co            *coro
 	readyAt       int64
-	listeners     []*waiter // tasks waiting for this one to end
-	listenBuf     [1]*waiter
+	listener      *waiter // the first waiting for this one to end; the others in extra.listeners
 	waitingOn     *waiter // what this task awaits, while it does
-	tm            timer
+	tm            *timer  // its Sleep or await timeout, made at its first (timer)
 	extra         *taskExtra
 }
 
-// taskExtra holds what few tasks need, allocated on first use.
+// taskExtra holds what few tasks need, allocated on first use: a task that
+// never suspends pays for none of it (W1's bytes per task).
 type taskExtra struct {
 	callbacks []func(Handle)
+	listeners []*waiter // waiting for the task to end, after task.listener
 	trace     traceTask
 }
+
+// listen adds w to the waiters notified when t ends (loop goroutine).
+func (t *task) listen(w *waiter) {
+	if t.listener == nil {
+		t.listener = w
+		return
+	}
+	x := t.more()
+	x.listeners = append(x.listeners, w)
+}
+
+// dropListener removes w from t's listeners, if it is there.
+func (t *task) dropListener(w *waiter) {
+	var rest []*waiter
+	if t.extra != nil {
+		rest = t.extra.listeners
+	}
+	if t.listener == w {
+		t.listener = nil
+		if n := len(rest); n > 0 {
+			t.listener, rest[n-1] = rest[n-1], nil
+			t.extra.listeners = rest[:n-1]
+		}
+		return
+	}
+	for i, y := range rest {
+		if y == w {
+			last := len(rest) - 1
+			rest[i], rest[last] = rest[last], nil
+			t.extra.listeners = rest[:last]
+			return
+		}
+	}
+}
+
+// timer returns t's timer, making it at the first Sleep or timeout: a task
+// that never sleeps does not carry one.
+func (t *task) timer() *timer {
+	if t.tm == nil {
+		t.tm = &timer{idx: -1, t: t}
+	}
+	return t.tm
+}
+
+// sleeping reports whether t's timer is pending.
+func (t *task) sleeping() bool { return t.tm != nil && t.tm.idx >= 0 }
 
 func (t *task) more() *taskExtra {
 	if t.extra == nil {
@@ -263,8 +311,8 @@ func (c *cancelInfo) requester() string {
 }
 
 func (t *task) displayName() string {
-	if t.name != "" {
-		return t.name
+	if t.name != nil {
+		return *t.name
 	}
 	return "Task-" + itoa(int(t.id))
 }
@@ -305,9 +353,11 @@ func newTask[T any](l *Loop, parent *task, values context.Context, fn func(conte
 	t.loop = l
 	t.impl = t
 	t.id = nextTaskID()
-	t.name = tc.name
-	if t.name == "" && l.obs != nil {
-		t.name = "Task-" + itoa(int(t.id)) // observers see the name on every event: build it once
+	if tc.name != "" {
+		t.name = &tc.name
+	} else if l.obs != nil {
+		name := "Task-" + itoa(int(t.id)) // observers see the name on every event: build it once
+		t.name = &name
 	}
 	t.spawnPC = pc
 	t.fnPC = funcPC(fn)
@@ -316,9 +366,7 @@ func newTask[T any](l *Loop, parent *task, values context.Context, fn func(conte
 		t.parentID = parent.id
 	}
 	t.created = l.clock()
-	t.tm.idx = -1
 	t.liveIdx = -1
-	t.listeners = t.listenBuf[:0]
 	return t
 }
 
@@ -577,7 +625,7 @@ func (t *task) block(ctx context.Context) error {
 			close(ch)
 			return
 		}
-		t.listeners = append(t.listeners, &waiter{notifyCh: ch})
+		t.listen(&waiter{notifyCh: ch})
 	})
 	if !posted {
 		// The loop has closed: its tasks have ended, or (submitted just

@@ -56,7 +56,7 @@ func SpawnIn[T any](g *TaskGroup, fn func(context.Context) (T, error), opts ...T
 		return t
 	}
 	g.children = append(g.children, &t.task)
-	t.task.listeners = append(t.task.listeners, &waiter{group: g})
+	t.task.listen(&waiter{group: g})
 	return t
 }
 
