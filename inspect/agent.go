@@ -39,6 +39,12 @@ type Options struct {
 	// per second, less often on a loop so busy that a walk costs over 10ms
 	// (it spends at most about 1% of a core). A Handler has none.
 	FlightRecorder time.Duration
+	// FlightOnBlock, if not empty, is a directory (it must exist) where
+	// the flight recorder writes what it holds when it sees a step block
+	// a loop: a recording, as taskdump record --flight writes it, named
+	// taskdump-flight-<pid>-<UTC time>.jsonl.gz (mode 0600), at most one a
+	// minute. Errors writing it are dropped.
+	FlightOnBlock string
 }
 
 // Limits of the agent. Requests beyond them get a JSON error; nothing the
@@ -123,7 +129,7 @@ func Listen(opts Options) (*Agent, error) {
 		ConnState:      a.ln.connState,
 	}
 	if opts.FlightRecorder >= 0 {
-		a.h.watch.startFlight(cmp.Or(opts.FlightRecorder, flightDefault))
+		a.h.watch.startFlight(cmp.Or(opts.FlightRecorder, flightDefault), opts.FlightOnBlock)
 	}
 	go func() {
 		defer close(a.done)

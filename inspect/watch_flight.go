@@ -1,7 +1,12 @@
 package inspect
 
 import (
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -15,8 +20,10 @@ import (
 // base, the state before the oldest message kept.
 type flight struct {
 	keep    time.Duration
-	w       *watcher // used by run only
-	scratch []byte   // used by run only: to measure a message
+	onBlock string    // FlightOnBlock's directory, or ""
+	wrote   time.Time // when it last wrote there (run only)
+	w       *watcher  // used by run only
+	scratch []byte    // used by run only: to measure a message
 	stop    chan struct{}
 	done    chan struct{}
 
@@ -33,8 +40,8 @@ type flightMsg struct {
 
 // startFlight starts the flight recorder of the hub, keeping the last keep
 // of the stream. Agent.Close stops it (stopFlight).
-func (hub *watchHub) startFlight(keep time.Duration) {
-	f := &flight{keep: keep, w: newWatcher(hub, false), stop: make(chan struct{}), done: make(chan struct{})}
+func (hub *watchHub) startFlight(keep time.Duration, onBlock string) {
+	f := &flight{keep: keep, onBlock: onBlock, w: newWatcher(hub, false), stop: make(chan struct{}), done: make(chan struct{})}
 	hub.flight = f
 	go f.run()
 }
@@ -59,7 +66,12 @@ func (f *flight) run() {
 	var dropped uint64
 	for {
 		start := time.Now()
-		f.record(f.w.next(dropped))
+		m := f.w.next(dropped)
+		f.record(m)
+		if f.onBlock != "" && blocked(m) && time.Since(f.wrote) >= flightFileEvery {
+			f.wrote = time.Now()
+			f.writeFile(m.Time)
+		}
 		wait := flightWait(time.Since(start))
 		dropped = uint64(wait/flightTick) - 1
 		t.Reset(wait)
@@ -122,6 +134,56 @@ func (f *flight) dump() []*wire.WatchMessage {
 		out[i] = &c
 	}
 	return out
+}
+
+// flightFileEvery is the least time between two files of FlightOnBlock.
+const flightFileEvery = time.Minute
+
+// blocked reports whether m shows a step blocking a loop now or one that
+// did since the previous message.
+func blocked(m *wire.WatchMessage) bool {
+	for i := range m.Loops {
+		if m.Loops[i].Blocking != nil || len(m.Loops[i].BlockList) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// writeFile writes what the recorder holds to a new gzipped recording in
+// the FlightOnBlock directory.
+func (f *flight) writeFile(now time.Time) {
+	msgs := f.dump()
+	if len(msgs) == 0 || msgs[0].Process == nil {
+		return
+	}
+	name := filepath.Join(f.onBlock, fmt.Sprintf("taskdump-flight-%d-%s.jsonl.gz", os.Getpid(), now.UTC().Format("20060102T150405.000Z")))
+	file, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return
+	}
+	zw := gzip.NewWriter(file)
+	hdr := wire.RecordingHeader{Format: wire.RecordingFormat, Version: wire.RecordingVersion,
+		Schema: msgs[0].Process.Schema, Started: now, Flight: true, Process: *msgs[0].Process}
+	b, err := json.Marshal(&hdr)
+	b = append(b, '\n')
+	for _, m := range msgs {
+		if err != nil {
+			break
+		}
+		if b, err = m.AppendJSON(b); err == nil {
+			b = append(b, '\n')
+		}
+	}
+	if err == nil {
+		_, err = zw.Write(b)
+	}
+	if cerr := zw.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := file.Close(); err != nil || cerr != nil {
+		os.Remove(name) // no partial recording left behind
+	}
 }
 
 // stateSnapshot returns s as a snapshot message: loops by id, tasks by id.

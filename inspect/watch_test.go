@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -525,5 +528,60 @@ func TestFlightWait(t *testing.T) {
 		if got := flightWait(tt.cost); got != tt.want {
 			t.Errorf("flightWait(%v) = %v, want %v", tt.cost, got, tt.want)
 		}
+	}
+}
+
+// TestFlightOnBlock: with FlightOnBlock, a step that blocks the loop makes
+// the flight recorder write a gzipped recording there, which the client's
+// reader reads, with the block in it.
+func TestFlightOnBlock(t *testing.T) {
+	dir := privateDir(t)
+	startLoop(t, "blocky", func(ctx context.Context) {
+		runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+			if err := runtime.Sleep(ctx, 1500*time.Millisecond); err != nil {
+				return 0, err
+			}
+			time.Sleep(300 * time.Millisecond) //taskvet:ignore the blocking step this test needs
+			return 0, runtime.Sleep(ctx, time.Hour)
+		}, runtime.Named("blocker"))
+	})
+	listen(t, Options{FlightOnBlock: dir})
+	var files []string
+	waitFor(t, "a flight recording in "+dir, func() bool {
+		files, _ = filepath.Glob(filepath.Join(dir, "taskdump-flight-*.jsonl.gz"))
+		return len(files) > 0
+	})
+	f, err := os.Open(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if fi, _ := f.Stat(); fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %v, want 0600", files[0], fi.Mode().Perm())
+	}
+	rec, err := client.ReadRecording(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Header.Flight || rec.Header.Process.PID != os.Getpid() {
+		t.Errorf("header %+v, want a flight recording of this process", rec.Header)
+	}
+	sawBlock := false
+	for {
+		m, err := rec.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, wl := range m.Loops {
+			if wl.Blocking != nil && wl.Blocking.TaskName == "blocker" || slices.ContainsFunc(wl.BlockList, func(ev wire.BlockEvent) bool { return ev.TaskName == "blocker" }) {
+				sawBlock = true
+			}
+		}
+	}
+	if !sawBlock {
+		t.Errorf("the flight recording does not show the blocking step of task blocker")
 	}
 }
