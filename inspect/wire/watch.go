@@ -256,9 +256,9 @@ func (m *WatchMessage) AppendJSON(dst []byte) ([]byte, error) {
 	if err != nil {
 		return dst, err
 	}
-	// "loops":null cannot occur inside a string: its quotes would be
-	// escaped.
-	i := bytes.Index(b, []byte(`"loops":null`))
+	// The message's own key, not the process record's (whose loops are
+	// null when it has none).
+	i := topLevelKey(b, `"loops":null`)
 	if i < 0 {
 		return dst, errLoopsKey
 	}
@@ -277,6 +277,34 @@ func (m *WatchMessage) AppendJSON(dst []byte) ([]byte, error) {
 }
 
 var errLoopsKey = jsonError("wire: encoding a watch message: no loops key")
+
+// topLevelKey returns the index in the JSON object b of key (with what
+// follows it, as `"loops":null`) as a member of b itself, not of an object
+// or array nested in it, or -1. Strings are skipped whole.
+func topLevelKey(b []byte, key string) int {
+	depth, inString := 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inString:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			if depth == 1 && bytes.HasPrefix(b[i:], []byte(key)) {
+				return i
+			}
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return -1
+}
 
 type jsonError string
 

@@ -28,7 +28,10 @@ func fullMessage() *WatchMessage {
 // same keys and values), and both decode, with WatchLoop's fast decoder,
 // to the message encoded; the fast decoder agrees with encoding/json.
 func TestWatchMessageJSON(t *testing.T) {
-	for _, m := range []*WatchMessage{fullMessage(), {Type: WatchUpdate, Seq: 2, Loops: []WatchLoop{}}, {Type: WatchSnapshot, Findings: []Finding{}, Loops: []WatchLoop{{}}}} {
+	for _, m := range []*WatchMessage{fullMessage(), {Type: WatchUpdate, Seq: 2, Loops: []WatchLoop{}}, {Type: WatchSnapshot, Findings: []Finding{}, Loops: []WatchLoop{{}}},
+		// A process with no loop yet: its record's "loops":null comes first.
+		{Type: WatchSnapshot, Process: &Process{PID: 7}, Loops: []WatchLoop{{Loop: Loop{ID: 1, Name: "main"}, New: []Task{{ID: 3, Name: "t"}}}}},
+	} {
 		fast, err := m.AppendJSON(nil)
 		if err != nil {
 			t.Fatal(err)
