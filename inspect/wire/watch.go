@@ -151,8 +151,11 @@ const (
 	RecordingFormat  = "taskdump-recording"
 	RecordingVersion = 1
 	// MaxRecordingLine bounds one line of a recording or of the stream a
-	// reader accepts.
-	MaxRecordingLine = 64 << 20
+	// reader accepts: sized, like the client's bound on a task list, for
+	// a first snapshot of 1,000,000 tasks (about 830 bytes each). A
+	// reader's line grows as it reads, so the bound costs nothing until
+	// a line is that long.
+	MaxRecordingLine = 5 << 28 // 1.25 GiB
 )
 
 // RecordingHeader is the first line of a recording.
