@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -71,9 +72,9 @@ func runRecord(ctx context.Context, e *env, o *opts, ro *recordOpts, args []stri
 	}
 	defer c.Close()
 
-	f, err := os.OpenFile(o.out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := createOutput(o.out)
 	if err != nil {
-		return fmt.Errorf("record: cannot write %s: %w", o.out, osErr(err))
+		return fmt.Errorf("record: %w", err)
 	}
 	fw := &fileWriter{f: f, name: o.out}
 	var w io.Writer = fw
@@ -154,6 +155,27 @@ func runRecord(ctx context.Context, e *env, o *opts, ro *recordOpts, args []stri
 		return fmt.Errorf("record: the stream stopped: %w", streamErr)
 	}
 	return nil
+}
+
+// createOutput opens name to write a recording to, creating it with mode
+// 0600 or truncating it. It never follows a symbolic link at name (one
+// planted there, in /tmp say, would have the recording overwrite the
+// file it points to): that is an error that says so, as is a FIFO with no
+// reader (open would wait for one). Errors name the
+// user's path: "cannot write /tmp/r.jsonl: it is a symbolic link (not
+// followed)".
+func createOutput(name string) (*os.File, error) {
+	if fi, err := os.Lstat(name); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return nil, fmt.Errorf("cannot write %s: it is a symbolic link (not followed): remove it or write elsewhere", name)
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|oNoFollow|oNonBlock, 0o600)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("cannot write %s: it is a symbolic link (not followed): remove it or write elsewhere", name)
+		}
+		return nil, fmt.Errorf("cannot write %s: %w", name, osErr(err))
+	}
+	return f, nil
 }
 
 // recordSpan is how much time the recording covers, rounded for people.

@@ -221,3 +221,31 @@ func TestRecordErrors(t *testing.T) {
 		t.Errorf("a failed record left its file")
 	}
 }
+
+// TestRecordSymlink: a symbolic link planted at the output path (in a
+// shared directory such as /tmp, by another user) is not followed: record
+// refuses it, and the file it points to is left as it was.
+func TestRecordSymlink(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("precious\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"rec.jsonl", "rec.jsonl.gz"} {
+		link := filepath.Join(dir, name)
+		if err := os.Symlink(victim, link); err != nil {
+			t.Fatal(err)
+		}
+		r := td(t, p.dir, "record", pidArg(p), "--flight", "-o", link)
+		if r.code != 1 || !strings.Contains(r.stderr, "cannot write "+link+": it is a symbolic link") {
+			t.Errorf("record -o %s (a symlink): exit %d, stderr %q; want 1 and a symbolic link refused", name, r.code, r.stderr)
+		}
+		if b, err := os.ReadFile(victim); err != nil || string(b) != "precious\n" {
+			t.Errorf("after record -o %s: the link's target holds %q, %v; want it untouched", name, b, err)
+		}
+		if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("after record -o %s: the link is gone or replaced (%v)", name, err)
+		}
+	}
+}
