@@ -1,0 +1,106 @@
+package main
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/taskdump/taskdump/inspect/wire"
+)
+
+// hostileText is what a hostile process or recording puts in every text
+// field: a title change, a screen clear, a forged line, a C1 CSI, a bidi
+// override, a line separator and a byte that is not UTF-8.
+const hostileText = "x\x1b]0;pwned\x07\x1b[2J\r\nforged\t\u009b31m\u202e\u2028\xff\x7f"
+
+// poison sets every string reachable from v (a pointer) to hostileText,
+// keeping enum-like fields (state, severity, kind) readable by prefixing
+// them instead, so the code that switches on them still sees a value.
+func poison(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			poison(v.Elem())
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				poison(v.Field(i))
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			poison(v.Index(i))
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			e := reflect.New(v.Type().Elem()).Elem()
+			e.Set(v.MapIndex(k))
+			poison(e)
+			v.SetMapIndex(k, e)
+		}
+	case reflect.String:
+		if v.CanSet() {
+			v.SetString(v.String() + hostileText)
+		}
+	}
+}
+
+// TestTopHostileText: whatever text the agent or a recording sends (task,
+// loop and resource names, states, errors, frames, findings, the command
+// line, the reasons a stream or fetch failed) reaches View() escaped, in
+// every view and in a replay: no control character but the newlines
+// between lines, whatever the source put in.
+func TestTopHostileText(t *testing.T) {
+	views := [][]string{
+		nil, {"enter"}, {"j", "enter"}, {"j", "j", "enter"}, {"G", "enter"},
+		{"r"}, {"b"}, {"w"}, {"j", "c"}, {"j", "c", "y"}, {"/", "x", "enter"},
+		{"r", "j", "j", "j", "j"}, {"w", "j", "j", "j", "j"}, {"b", "j", "j", "j"},
+	}
+	for _, w := range []int{60, 80, 200} {
+		for _, keys := range views {
+			t.Run(strings.Join(append([]string{"w", string(rune('0' + w/20))}, keys...), "-"), func(t *testing.T) {
+				th := newTopHarness(t, w, 40)
+				res := topResources()
+				poison(reflect.ValueOf(&res))
+				th.m.act.resources = func() tea.Msg { return topResourcesMsg{res: res} }
+				d := topFixture()
+				poison(reflect.ValueOf(&d))
+				th.send(topDataMsg{d})
+				th.keys(keys...)
+				if v := th.m.View(); !strings.Contains(v, `\x1b`) {
+					t.Errorf("the view shows no escaped hostile text:\n%s", v)
+				}
+				checkScreen(t, th.m.View(), w, 40)
+				th.send(topResourcesMsg{err: errors.New(hostileText)})
+				checkScreen(t, th.m.View(), w, 40)
+				th.send(topStackMsg{id: th.m.selID, err: errors.New(hostileText)})
+				checkScreen(t, th.m.View(), w, 40)
+				th.send(topCancelMsg{id: 3, name: hostileText, err: errors.New(hostileText)})
+				checkScreen(t, th.m.View(), w, 40)
+				th.send(topGoneMsg{reason: hostileText})
+				checkScreen(t, th.m.View(), w, 40)
+			})
+		}
+	}
+	t.Run("replay", func(t *testing.T) {
+		msgs := topRecording()
+		poison(reflect.ValueOf(&msgs))
+		for _, keys := range views {
+			th := newTopHarness(t, 80, 40)
+			th.m.act = topActions{tick: th.m.act.tick}
+			th.m.replay = newTopReplay(msgs)
+			th.m.seek(0)
+			for range 3 {
+				checkScreen(t, th.m.View(), 80, 40)
+				th.keys("right")
+			}
+			th.keys(keys...)
+			checkScreen(t, th.m.View(), 80, 40)
+		}
+	})
+	_ = wire.Schema
+}
