@@ -31,6 +31,8 @@ type flight struct {
 	base wire.WatchState
 	msgs []flightMsg // oldest first
 	size int         // bytes of msgs, encoded
+	// panicked is the value of the last panic a tick recovered, or "".
+	panicked string
 }
 
 type flightMsg struct {
@@ -66,12 +68,7 @@ func (f *flight) run() {
 	var dropped uint64
 	for {
 		start := time.Now()
-		m := f.w.next(dropped)
-		f.record(m)
-		if f.onBlock != "" && blocked(m) && time.Since(f.wrote) >= flightFileEvery {
-			f.wrote = time.Now()
-			f.writeFile(m.Time)
-		}
+		f.tick(dropped)
 		wait := flightWait(time.Since(start))
 		dropped = uint64(wait/flightTick) - 1
 		t.Reset(wait)
@@ -80,6 +77,28 @@ func (f *flight) run() {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// tick makes and records one message, and writes FlightOnBlock's file
+// when it is due. A panic in it (a bug: the recorder runs on its own
+// goroutine, where nothing else would recover it) does not take the
+// process down: it is kept in panicked, and the next tick starts over
+// from a snapshot.
+func (f *flight) tick(dropped uint64) {
+	defer func() {
+		if v := recover(); v != nil {
+			f.w = newWatcher(f.w.hub, false)
+			f.mu.Lock()
+			f.panicked = fmt.Sprint(v)
+			f.mu.Unlock()
+		}
+	}()
+	m := f.w.next(dropped)
+	f.record(m)
+	if f.onBlock != "" && blocked(m) && time.Since(f.wrote) >= flightFileEvery {
+		f.wrote = time.Now()
+		f.writeFile(m.Time)
 	}
 }
 
@@ -151,17 +170,23 @@ func blocked(m *wire.WatchMessage) bool {
 }
 
 // writeFile writes what the recorder holds to a new gzipped recording in
-// the FlightOnBlock directory.
+// the FlightOnBlock directory, mode 0600. The file appears whole, or not
+// at all.
 func (f *flight) writeFile(now time.Time) {
 	msgs := f.dump()
 	if len(msgs) == 0 || msgs[0].Process == nil {
 		return
 	}
 	name := filepath.Join(f.onBlock, fmt.Sprintf("taskdump-flight-%d-%s.jsonl.gz", os.Getpid(), now.UTC().Format("20060102T150405.000Z")))
-	file, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	// Written whole to a new hidden file (mode 0600, never an existing
+	// file or a link), then renamed: whoever lists the directory sees a
+	// whole recording or none.
+	file, err := os.CreateTemp(f.onBlock, ".taskdump-flight-*.tmp")
 	if err != nil {
 		return
 	}
+	tmp := file.Name()
+	defer os.Remove(tmp) // gone once renamed; left by nothing otherwise
 	zw := gzip.NewWriter(file)
 	hdr := wire.RecordingHeader{Format: wire.RecordingFormat, Version: wire.RecordingVersion,
 		Schema: msgs[0].Process.Schema, Started: now, Flight: true, Process: *msgs[0].Process}
@@ -181,8 +206,8 @@ func (f *flight) writeFile(now time.Time) {
 	if cerr := zw.Close(); err == nil {
 		err = cerr
 	}
-	if cerr := file.Close(); err != nil || cerr != nil {
-		os.Remove(name) // no partial recording left behind
+	if cerr := file.Close(); err == nil && cerr == nil {
+		_ = os.Rename(tmp, name)
 	}
 }
 

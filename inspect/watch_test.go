@@ -584,4 +584,27 @@ func TestFlightOnBlock(t *testing.T) {
 	if !sawBlock {
 		t.Errorf("the flight recording does not show the blocking step of task blocker")
 	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".taskdump-flight-*")); len(left) > 0 {
+		t.Errorf("temporary files left in %s: %v", dir, left)
+	}
+}
+
+// TestFlightRecorderPanic: a panic while the flight recorder makes a
+// message (here: a hub without its handler) is recovered on the
+// recorder's own goroutine, where nothing else would catch it: the
+// process lives on, the recorder keeps ticking and still stops.
+func TestFlightRecorderPanic(t *testing.T) {
+	hub := &watchHub{} // no handler: making a snapshot's process record panics
+	hub.startFlight(time.Second, "")
+	defer hub.stopFlight()
+	waitFor(t, "the recorder to recover a panic", func() bool {
+		hub.flight.mu.Lock()
+		defer hub.flight.mu.Unlock()
+		return hub.flight.panicked != ""
+	})
+	hub.flight.mu.Lock()
+	defer hub.flight.mu.Unlock()
+	if len(hub.flight.msgs) != 0 {
+		t.Errorf("the recorder kept %d messages of ticks that panicked", len(hub.flight.msgs))
+	}
 }
