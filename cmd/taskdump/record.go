@@ -163,17 +163,43 @@ func runRecord(ctx context.Context, e *env, o *opts, ro *recordOpts, args []stri
 // file it points to): that is an error that says so, as is a FIFO with no
 // reader (open would wait for one). Errors name the
 // user's path: "cannot write /tmp/r.jsonl: it is a symbolic link (not
-// followed)".
+// followed)". An existing file is refused when another user owns it
+// (planted where the user writes, it would let its owner read the
+// recording) before it is truncated; the user's own is truncated and
+// made mode 0600, as a new one is: a recording holds the process's task
+// names, stacks and errors.
 func createOutput(name string) (*os.File, error) {
 	if fi, err := os.Lstat(name); err == nil && fi.Mode()&os.ModeSymlink != 0 {
 		return nil, fmt.Errorf("cannot write %s: it is a symbolic link (not followed): remove it or write elsewhere", name)
 	}
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|oNoFollow|oNonBlock, 0o600)
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|oNoFollow|oNonBlock, 0o600)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
 			return nil, fmt.Errorf("cannot write %s: it is a symbolic link (not followed): remove it or write elsewhere", name)
 		}
 		return nil, fmt.Errorf("cannot write %s: %w", name, osErr(err))
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cannot write %s: %w", name, osErr(err))
+	}
+	if !fi.Mode().IsRegular() {
+		return f, nil // a device such as /dev/null, or a FIFO with a reader
+	}
+	if uid := fileOwner(fi); uid >= 0 && uid != os.Geteuid() {
+		f.Close()
+		return nil, fmt.Errorf("cannot write %s: it belongs to uid %d, not to you (uid %d), who could read the recording: remove it or write elsewhere", name, uid, os.Geteuid())
+	}
+	if err := f.Truncate(0); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cannot write %s: %w", name, osErr(err))
+	}
+	if fi.Mode().Perm() != 0o600 {
+		if err := f.Chmod(0o600); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("cannot write %s: %w", name, osErr(err))
+		}
 	}
 	return f, nil
 }

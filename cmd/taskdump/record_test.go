@@ -249,3 +249,42 @@ func TestRecordSymlink(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordExistingFile: an existing file of the user's is overwritten
+// and made mode 0600, as a new one is; one that another user owns (who
+// planted it to read the recording) is refused before it is truncated.
+func TestRecordExistingFile(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	dir := t.TempDir()
+	own := filepath.Join(dir, "own.jsonl")
+	if err := os.WriteFile(own, []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := td(t, p.dir, "record", pidArg(p), "--flight", "-o", own); r.code != 0 {
+		t.Fatalf("record -o over the user's own file: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if fi, err := os.Stat(own); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the recording over a 0644 file: %v, %v; want mode 0600", fi.Mode(), err)
+	}
+	if h, msgs := readRecordingFile(t, own); h.Process.PID != p.pid || len(msgs) == 0 {
+		t.Errorf("the recording over an old file: header %+v, %d messages", h, len(msgs))
+	}
+
+	if os.Geteuid() != 0 {
+		t.Skip("a file of another user needs root to make")
+	}
+	planted := filepath.Join(dir, "planted.jsonl")
+	if err := os.WriteFile(planted, []byte("planted\n"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(planted, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	r := td(t, p.dir, "record", pidArg(p), "--flight", "-o", planted)
+	if r.code != 1 || !strings.Contains(r.stderr, "cannot write "+planted+": it belongs to uid 65534") {
+		t.Errorf("record -o a file of uid 65534: exit %d, stderr %q; want 1 and the owner named", r.code, r.stderr)
+	}
+	if b, err := os.ReadFile(planted); err != nil || string(b) != "planted\n" {
+		t.Errorf("the planted file holds %q, %v; want it untouched", b, err)
+	}
+}
