@@ -280,8 +280,18 @@ func exited(pid int) bool {
 // ReadRecording: plain or gzipped; other formats, newer versions and
 // over-long lines refused). A last line cut short, as a killed recorder
 // leaves it, ends the replay at the complete messages before it, and cut
-// says so.
+// says so. A replay holds every message in memory: a recording of more
+// than maxReplayMessages is refused (a few kilobytes of gzip can expand to
+// tens of millions of tiny messages, and gigabytes once decoded).
 func loadReplay(name string) (msgs []wire.WatchMessage, cut bool, err error) {
+	return loadReplayMax(name, maxReplayMessages)
+}
+
+// maxReplayMessages bounds the messages top --replay holds: 1,000,000 is
+// 28 hours of a recording at the shortest --interval, 100ms.
+const maxReplayMessages = 1_000_000
+
+func loadReplayMax(name string, maxMsgs int) (msgs []wire.WatchMessage, cut bool, err error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, false, fmt.Errorf("top: %w", osErr(err))
@@ -302,6 +312,9 @@ func loadReplay(name string) (msgs []wire.WatchMessage, cut bool, err error) {
 		}
 		if err != nil {
 			return nil, false, fmt.Errorf("top: %s: %w", name, err)
+		}
+		if len(msgs) == maxMsgs {
+			return nil, false, fmt.Errorf("top: %s holds more than %d messages, more than a replay holds in memory: record a shorter one (--duration)", name, maxMsgs)
 		}
 		msgs = append(msgs, *m)
 	}

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"compress/gzip"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -103,4 +107,43 @@ func TestTopHostileText(t *testing.T) {
 		}
 	})
 	_ = wire.Schema
+}
+
+// TestTopReplayBounded: a recording of more messages than a replay holds
+// (a small gzip bomb of tiny updates would hold gigabytes) is refused
+// with the bound named; one at the bound plays.
+func TestTopReplayBounded(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "many.jsonl.gz")
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := gzip.NewWriter(f)
+	fmt.Fprintf(zw, `{"format":%q,"version":%d,"schema":%d}`+"\n", wire.RecordingFormat, wire.RecordingVersion, wire.Schema)
+	fmt.Fprintf(zw, `{"type":"snapshot","seq":1,"loops":[]}`+"\n")
+	for i := range 99 {
+		fmt.Fprintf(zw, `{"type":"update","seq":%d,"loops":[]}`+"\n", i+2)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		max  int
+		want string
+	}{
+		{100, ""},
+		{99, "holds more than 99 messages"},
+	} {
+		msgs, _, err := loadReplayMax(name, tt.max)
+		switch {
+		case tt.want == "" && (err != nil || len(msgs) != 100):
+			t.Errorf("max %d: %d messages, %v; want 100", tt.max, len(msgs), err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "top: ")):
+			t.Errorf("max %d: %d messages, %v; want an error with %q", tt.max, len(msgs), err, tt.want)
+		}
+	}
 }
