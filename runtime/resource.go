@@ -176,7 +176,12 @@ func (l *Loop) touch(r *resource, o resOwner) {
 		return
 	}
 	l.resID(r)
-	ps.kind = o.resKind() // a zero Lock or Event was made without initHere
+	// A zero Lock or Event was made without initHere: its kind is set here
+	// once, before the loop lists it (publishResLocked, under loop.mu), so
+	// that Resources, which reads it under loop.mu, never races this write.
+	if ps.kind == resNone {
+		ps.kind = o.resKind()
+	}
 	ps.dirty = true
 	l.dirty = append(l.dirty, dirtyRes{r, o})
 }
