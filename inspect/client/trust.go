@@ -25,6 +25,10 @@ type target struct {
 	path string
 	pid  int // the process whose agent it must be; 0 if unknown
 	uid  int // the uid its server must run as
+	// start is when process pid started (peercred.ProcessStart), 0 if
+	// unknown: a connection made after it exited and its pid went to
+	// another process is refused, though the pid matches.
+	start uint64
 }
 
 // pidOfPath returns the pid a socket path names (<dir>/<pid>.sock) if that
@@ -70,6 +74,7 @@ func newTarget(path string, pid int) (target, error) {
 			return target{}, fmt.Errorf("client: the user of process %d: %w", pid, err)
 		}
 		t.uid = uid
+		t.start, _ = peercred.ProcessStart(pid) // 0 where unknown
 	case self == 0:
 		t.uid = owner
 	default:
@@ -112,6 +117,12 @@ func (t target) check(c net.Conn) error {
 	if t.pid > 0 && p.PID > 0 && p.PID != t.pid {
 		return fmt.Errorf("client: %w %s: its server is process %d, not process %d (nothing was sent)",
 			ErrUntrusted, t.path, p.PID, t.pid)
+	}
+	if t.start != 0 {
+		if start, err := peercred.ProcessStart(t.pid); err != nil || start != t.start {
+			return fmt.Errorf("client: %w %s: process %d is not the one first reached: it exited, and its pid may be another process's now (nothing was sent)",
+				ErrUntrusted, t.path, t.pid)
+		}
 	}
 	return nil
 }

@@ -8,8 +8,13 @@
 package peercred
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"net"
+	"os"
+	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -38,6 +43,29 @@ func ProcessAlive(pid int) bool {
 	}
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// ProcessStart returns when process pid started, in clock ticks since
+// boot (field 22 of /proc/<pid>/stat): with the pid, it names one
+// process, where the pid alone may name another once the first exits
+// and the system reuses it. It fails where there is no /proc (macOS), or
+// when the process is gone.
+func ProcessStart(pid int) (uint64, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name, in parentheses, may hold spaces and parentheses:
+	// the fields that follow start after the last ')'.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("no command name in /proc/%d/stat", pid)
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 20 {
+		return 0, fmt.Errorf("/proc/%d/stat has %d fields after the command name, want at least 20", pid, len(f))
+	}
+	return strconv.ParseUint(f[19], 10, 64) // field 22; f[0] is field 3
 }
 
 // withFD runs get on the connection's file descriptor.

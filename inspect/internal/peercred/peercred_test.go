@@ -60,3 +60,21 @@ func TestProcess(t *testing.T) {
 		t.Error("ProcessUID(no such pid) succeeded")
 	}
 }
+
+// TestProcessStart: a live process's start time is read, the same each
+// time; a process that does not exist has none. (Linux: /proc.)
+func TestProcessStart(t *testing.T) {
+	a, err := ProcessStart(os.Getpid())
+	if err != nil {
+		if _, serr := os.Stat("/proc/self/stat"); serr != nil {
+			t.Skip("no /proc here")
+		}
+		t.Fatal(err)
+	}
+	if b, err := ProcessStart(os.Getpid()); err != nil || b != a || a == 0 {
+		t.Errorf("ProcessStart(self) = %d, then %d, %v; want the same, not 0", a, b, err)
+	}
+	if s, err := ProcessStart(1 << 30); err == nil {
+		t.Errorf("ProcessStart(no such process) = %d, want an error", s)
+	}
+}
