@@ -23,7 +23,8 @@ import (
 // (Await, Shield, GatherAll, Wait with AllCompleted, TaskGroup.Wait) or
 // with the one it awaits. A Semaphore counts only when every task holding a
 // permit leads back, so a cycle through one of several holders, which the
-// others can break by releasing, is not reported.
+// others can break by releasing, is not reported; nor is one while a waiter
+// that was handed a permit has not resumed yet (it holds one too, and runs).
 //
 // Cost: nothing on a free lock or permit; a walk of the tasks and
 // primitives reachable from the holders (visited once each) when a task
@@ -72,8 +73,8 @@ func (l *Loop) checkDeadlockAwait(cur *task, w *waiter) {
 // through the first to path.
 func (l *Loop) dlGrantor(g grantor, target *task, path *[]dlEdge) bool {
 	hs := g.holders()
-	if len(hs) == 0 {
-		return false
+	if len(hs) == 0 || g.handedOut() {
+		return false // a waiter handed it will run, and may release it
 	}
 	for i, h := range hs {
 		l.gen++
@@ -106,8 +107,11 @@ func (l *Loop) dlTask(h, target *task, path *[]dlEdge) bool {
 	h.visit = l.gen
 	n := len(*path)
 	if g := l.waitingGrantor(h); g != nil {
-		if g.free() {
-			return false // it will be handed what it waits for
+		if g.free() || g.handedOut() {
+			// It will be handed what it waits for, or a waiter that was
+			// handed it (a holder not in holders) will run and may
+			// release it.
+			return false
 		}
 		*path = append(*path, dlEdge{h, g.resource(), g.state().kind})
 		hs := g.holders()

@@ -268,6 +268,9 @@ type grantor interface {
 	holders() []*task
 	// free reports whether it can be handed to a waiter now.
 	free() bool
+	// handedOut reports whether a waiter was handed it and has not resumed
+	// yet: that waiter holds it too, though holders does not list it.
+	handedOut() bool
 }
 
 // waitGrant parks cur on q until something hands it what it waits for

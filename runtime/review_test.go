@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -40,5 +41,59 @@ func TestTouchKindNoRace(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatalf("runtime: Run: %v", err)
+	}
+}
+
+// TestDeadlockSemaphoreHandedPermit checks that a Semaphore permit Release
+// handed to a waiter that has not resumed yet counts as held: C waits for
+// the semaphore while A (awaiting C) and B hold its two permits, and X, handed
+// B's permit, runs next and releases it, so C is not deadlocked.
+func TestDeadlockSemaphoreHandedPermit(t *testing.T) {
+	lg, buf := newLogger()
+	var deadlocks []runtime.Deadlock
+	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+		sem := runtime.NewSemaphore(2)
+		a := runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+			if err := sem.Acquire(ctx); err != nil {
+				return 0, err
+			}
+			defer sem.Release()
+			c := runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+				runtime.Yield(ctx)
+				if err := sem.Acquire(ctx); err != nil {
+					return 0, err
+				}
+				sem.Release()
+				return 0, nil
+			}, runtime.Named("C"))
+			return c.Await(ctx)
+		}, runtime.Named("A"))
+		b := runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+			if err := sem.Acquire(ctx); err != nil {
+				return 0, err
+			}
+			runtime.Yield(ctx)
+			sem.Release()
+			return 0, nil
+		}, runtime.Named("B"))
+		x := runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+			if err := sem.Acquire(ctx); err != nil {
+				return 0, err
+			}
+			sem.Release()
+			return 0, nil
+		}, runtime.Named("X"))
+		_, err := runtime.Gather(ctx, a, b, x)
+		deadlocks = runtime.LoopOf(ctx).Deadlocks()
+		return 0, err
+	}, runtime.WithLogger(lg))
+	if err != nil {
+		t.Fatalf("runtime: Run: %v", err)
+	}
+	if got := buf.String(); strings.Contains(got, "deadlock") {
+		t.Errorf("log = %s, want no deadlock", got)
+	}
+	if len(deadlocks) != 0 {
+		t.Errorf("Deadlocks() = %v, want none", deadlocks)
 	}
 }

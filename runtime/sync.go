@@ -200,6 +200,8 @@ func (m *Lock) holders() []*task {
 
 func (m *Lock) free() bool { return !m.locked }
 
+func (m *Lock) handedOut() bool { return m.waiters.handed > 0 }
+
 func (m *Lock) publish(p *resPub) {
 	p.holders = p.holders[:0]
 	if m.holder != nil {
@@ -311,6 +313,8 @@ func (s *Semaphore) resource() *resource { return &s.res }
 func (s *Semaphore) holders() []*task { return s.held }
 
 func (s *Semaphore) free() bool { return s.value > 0 }
+
+func (s *Semaphore) handedOut() bool { return s.waiters.handed > 0 }
 
 func (s *Semaphore) publish(p *resPub) {
 	p.holders = taskIDsOf(p.holders, s.held)
