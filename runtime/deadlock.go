@@ -20,8 +20,9 @@ import (
 // A task does not count as stuck when it is ready to run, has a
 // cancellation pending, or has a timer (a timeout) that will wake it. A
 // task awaiting tasks counts only when its wait ends with all of them
-// (Await, Shield, GatherAll, Wait with AllCompleted, TaskGroup.Wait) or
-// with the one it awaits. A Semaphore counts only when every task holding a
+// (Await, Shield, GatherAll, Wait with AllCompleted, TaskGroup.Wait with one
+// live child: with more, a failing child aborts the group and cancels the
+// rest) or with the one it awaits. A Semaphore counts only when every task holding a
 // permit leads back, so a cycle through one of several holders, which the
 // others can break by releasing, is not reported; nor is one while a waiter
 // that was handed a permit has not resumed yet (it holds one too, and runs).
@@ -52,7 +53,7 @@ func (l *Loop) checkDeadlock(cur *task, g grantor) {
 // closes, through a task of w that waits for a lock or semaphore (loop
 // goroutine, in cur's step, before it parks).
 func (l *Loop) checkDeadlockAwait(cur *task, w *waiter) {
-	if w.each || (len(w.ts) > 1 && w.cond != AllCompleted) {
+	if !dlEndsWithAll(w) {
 		return
 	}
 	l.gen++
@@ -139,7 +140,7 @@ func (l *Loop) dlTask(h, target *task, path *[]dlEdge) bool {
 		return true
 	}
 	w := h.waitingOn
-	if w == nil || !w.parked || w.each || w.unwinding || (len(w.ts) > 1 && w.cond != AllCompleted) {
+	if w == nil || !w.parked || w.unwinding || !dlEndsWithAll(w) {
 		return false
 	}
 	for _, y := range w.ts {
@@ -153,6 +154,26 @@ func (l *Loop) dlTask(h, target *task, path *[]dlEdge) bool {
 		*path = (*path)[:n]
 	}
 	return false
+}
+
+// dlEndsWithAll reports whether the wait w ends only when each of its tasks
+// has ended, so that one stuck task keeps it waiting. A TaskGroup.Wait with
+// more than one live child does not count: a failing child aborts the group
+// and cancels the others, the stuck one included (as FirstException would).
+func dlEndsWithAll(w *waiter) bool {
+	if w.each || (len(w.ts) > 1 && w.cond != AllCompleted) {
+		return false
+	}
+	if w.kind == awaitTaskGroup {
+		live := 0
+		for _, y := range w.ts {
+			if !y.done() {
+				live++
+			}
+		}
+		return live <= 1
+	}
+	return true
 }
 
 // waitingGrantor returns the Lock or Semaphore the parked task h waits

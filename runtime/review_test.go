@@ -2,9 +2,11 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/taskdump/taskdump/runtime"
 )
@@ -95,5 +97,41 @@ func TestDeadlockSemaphoreHandedPermit(t *testing.T) {
 	}
 	if len(deadlocks) != 0 {
 		t.Errorf("Deadlocks() = %v, want none", deadlocks)
+	}
+}
+
+// TestDeadlockTaskGroupAbort checks that a TaskGroup.Wait with several live
+// children does not close a cycle: main holds L and waits for the group, B
+// waits for L, but C fails, the group aborts and cancels main's wait.
+func TestDeadlockTaskGroupAbort(t *testing.T) {
+	lg, buf := newLogger()
+	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+		m := runtime.NewLock()
+		if err := m.Lock(ctx); err != nil {
+			return 0, err
+		}
+		defer m.Unlock()
+		g, _ := runtime.NewTaskGroup(ctx)
+		runtime.SpawnIn(g, func(ctx context.Context) (int, error) {
+			if err := m.Lock(ctx); err != nil {
+				return 0, err
+			}
+			m.Unlock()
+			return 0, nil
+		}, runtime.Named("B"))
+		runtime.SpawnIn(g, func(ctx context.Context) (int, error) {
+			runtime.Sleep(ctx, 10*time.Millisecond)
+			return 0, errors.New("sibling failed")
+		}, runtime.Named("C"))
+		if err := g.Wait(ctx); err == nil {
+			return 0, errors.New("runtime: TaskGroup.Wait = nil, want the group's error")
+		}
+		return 0, nil
+	}, runtime.WithLogger(lg))
+	if err != nil {
+		t.Fatalf("runtime: Run: %v", err)
+	}
+	if got := buf.String(); strings.Contains(got, "deadlock") {
+		t.Errorf("log = %s, want no deadlock", got)
 	}
 }
