@@ -135,3 +135,38 @@ func TestDeadlockTaskGroupAbort(t *testing.T) {
 		t.Errorf("log = %s, want no deadlock", got)
 	}
 }
+
+// TestPrimitivesAfterRun checks that a Queue and an Event a task made may be
+// used once Run has returned: nothing runs on the closed loop to race with,
+// so their methods must not panic naming Loop.CallSoonThreadsafe.
+func TestPrimitivesAfterRun(t *testing.T) {
+	var q *runtime.Queue[int]
+	var ev *runtime.Event
+	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+		q = runtime.NewQueue[int](0)
+		ev = runtime.NewEvent()
+		return 0, q.Put(ctx, 1)
+	})
+	if err != nil {
+		t.Fatalf("runtime: Run: %v", err)
+	}
+	tests := []struct {
+		name string
+		f    func()
+	}{
+		{"Queue.GetNowait", func() { q.GetNowait() }},
+		{"Queue.PutNowait", func() { q.PutNowait(2) }},
+		{"Event.Set", func() { ev.Set() }},
+		{"Event.Clear", func() { ev.Clear() }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s after Run returned: panic %v, want none", tt.name, r)
+				}
+			}()
+			tt.f()
+		})
+	}
+}

@@ -418,12 +418,20 @@ func offLoop(op string, t *task, use string) string {
 // the calling goroutine may touch l's state (onLoop): the methods of
 // futures and primitives that change them (Future.SetResult, Event.Set,
 // Lock.Unlock, Queue.PutNowait...) would race with the loop otherwise. A
-// nil l (a primitive no task has made or used yet) is not checked. It costs
-// what onLoop does.
+// nil l (a primitive no task has made or used yet) is not checked, nor is a
+// loop that has closed and whose goroutine is gone (Run has returned or is
+// returning): nothing runs on it any more to race with. It costs what onLoop
+// does.
 func (l *Loop) mustOnLoop(op string) {
-	if l != nil && !l.onLoop() {
+	if l != nil && !l.onLoop() && !l.gone() {
 		panic(offLoopOp(op, l))
 	}
+}
+
+// gone reports whether l has closed and its goroutine no longer runs it:
+// nothing it ran is left (shutdown cleared loopG after the last callback).
+func (l *Loop) gone() bool {
+	return l.status.Load() == loopClosed && l.loopG.Load() == 0
 }
 
 // offLoopOp is the panic message of mustOnLoop.
