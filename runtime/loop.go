@@ -773,6 +773,14 @@ func (l *Loop) isCurrent(t *task) bool {
 func (l *Loop) link(t *task) {
 	l.mu.Lock()
 	t.liveIdx = int32(len(l.live))
+	if len(l.live) == cap(l.live) {
+		// Double: append grows a large slice by 1.25×, which allocates
+		// about five times the final list over its growth (40 B per task
+		// in W1), doubling twice (16 B).
+		live := make([]*task, len(l.live), max(64, 2*cap(l.live)))
+		copy(live, l.live)
+		l.live = live
+	}
 	l.live = append(l.live, t)
 	l.nlive++
 	l.bornLocked(t)
