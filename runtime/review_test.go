@@ -170,3 +170,43 @@ func TestPrimitivesAfterRun(t *testing.T) {
 		})
 	}
 }
+
+// TestResultOffLoopNoRace checks that Task.Result called from a goroutine
+// outside the loop does not write the loop's own record of the retrieval,
+// which the loop reads when it closes: run with -race. The goroutine's
+// Result is ordered with nothing the loop does after it saw ready closed.
+func TestResultOffLoopNoRace(t *testing.T) {
+	loop := runtime.NewLoop()
+	started, ready, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var result error
+	go func() {
+		defer close(done)
+		<-started
+		tk := loop.Submit(func(ctx context.Context) error { return errors.New("boom") })
+		for !tk.Done() {
+			time.Sleep(time.Millisecond)
+		}
+		close(ready)
+		_, result = tk.Result()
+	}()
+	err := loop.Run(context.Background(), func(ctx context.Context) error {
+		close(started)
+		for {
+			select {
+			case <-ready:
+				return nil
+			default:
+			}
+			if err := runtime.Sleep(ctx, time.Millisecond); err != nil {
+				return err
+			}
+		}
+	})
+	<-done
+	if err != nil {
+		t.Fatalf("runtime: Run: %v", err)
+	}
+	if result == nil || result.Error() != "boom" {
+		t.Errorf("Result() error = %v, want boom", result)
+	}
+}

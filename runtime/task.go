@@ -89,13 +89,19 @@ func (t *Task[T]) Await(ctx context.Context) (T, error) {
 	return t.val, t.err
 }
 
-// Result returns t's result once it is done, and ErrNotDone before.
+// Result returns t's result once it is done, and ErrNotDone before. It may
+// be called from any goroutine: off the loop it records the retrieval
+// atomically only, as Await outside any task does.
 func (t *Task[T]) Result() (T, error) {
 	var zero T
 	if !t.task.done() {
 		return zero, ErrNotDone
 	}
-	t.markRetrieved()
+	if t.loop.onLoop() {
+		t.markRetrieved()
+	} else {
+		t.retrievedOut.Store(true) // not t.retrieved: that one is the loop's
+	}
 	return t.val, t.err
 }
 
