@@ -163,8 +163,10 @@ func (q *Queue[T]) pop() T {
 
 // TaskDone marks one item taken with Get as processed; when every item put
 // has been marked, Join returns. Calling it more often than items were put
-// panics.
+// panics, and so does calling it from a goroutine that is neither q's loop
+// nor one of its tasks (use Loop.CallSoonThreadsafe from there).
 func (q *Queue[T]) TaskDone() {
+	q.res.loopOf(q.loop).mustOnLoop("Queue.TaskDone")
 	if q.unfinished <= 0 {
 		panic("runtime: Queue.TaskDone called more times than there were items")
 	}

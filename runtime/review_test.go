@@ -210,3 +210,60 @@ func TestResultOffLoopNoRace(t *testing.T) {
 		t.Errorf("Result() error = %v, want boom", result)
 	}
 }
+
+// TestOffLoopPanics checks that TimerHandle.Cancel and Queue.TaskDone,
+// called from a goroutine that is neither the loop nor one of its tasks,
+// panic at once naming Loop.CallSoonThreadsafe, as the other primitives'
+// methods do, rather than edit the loop's state unsynchronised.
+func TestOffLoopPanics(t *testing.T) {
+	tests := []struct {
+		name string
+		// prepare runs in a task and returns what the other goroutine calls.
+		prepare func(ctx context.Context) func()
+	}{
+		{"TimerHandle.Cancel", func(ctx context.Context) func() {
+			h := runtime.CallLater(ctx, time.Hour, func() {})
+			return func() { h.Cancel() }
+		}},
+		{"Queue.TaskDone", func(ctx context.Context) func() {
+			q := runtime.NewQueue[int](0)
+			if err := q.PutNowait(1); err != nil {
+				panic(err)
+			}
+			if _, err := q.GetNowait(); err != nil {
+				panic(err)
+			}
+			return func() { q.TaskDone() }
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got any
+			_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+				f := tt.prepare(ctx)
+				done := make(chan any, 1)
+				go func() {
+					defer func() { done <- recover() }()
+					f()
+				}()
+				for {
+					select {
+					case got = <-done:
+						return 0, nil
+					default:
+					}
+					if err := runtime.Sleep(ctx, time.Millisecond); err != nil {
+						return 0, err
+					}
+				}
+			})
+			if err != nil {
+				t.Fatalf("runtime: Run: %v", err)
+			}
+			msg, _ := got.(string)
+			if !strings.Contains(msg, tt.name) || !strings.Contains(msg, "CallSoonThreadsafe") {
+				t.Errorf("%s off the loop: recover() = %v, want a panic naming it and Loop.CallSoonThreadsafe", tt.name, got)
+			}
+		})
+	}
+}

@@ -220,8 +220,11 @@ func CallLater(ctx context.Context, d time.Duration, fn func()) *TimerHandle {
 }
 
 // Cancel unschedules the callback and reports whether it was still pending.
-// Call it on the loop goroutine.
+// Call it on the loop goroutine: called from a goroutine that is neither the
+// loop nor one of its tasks, it panics at once (use
+// Loop.CallSoonThreadsafe from there).
 func (h *TimerHandle) Cancel() bool {
+	h.l.mustOnLoop("TimerHandle.Cancel")
 	if h.tm.idx < 0 {
 		return false
 	}
