@@ -174,7 +174,7 @@ type Changes struct {
 // Time alone changes nothing: a task parked at an await for an hour is not
 // visited again (its Idle grows from Suspended). ti is reused between calls,
 // as in EachTask. Safe from any goroutine, including while a step blocks
-// the loop.
+// the loop; fn holds no lock of the loop's and may call its other methods.
 //
 // Cost: the loop pauses while the changed records are copied (about 70 ns
 // each, as Snapshot's); a loop where nothing changed pauses for a few
@@ -257,8 +257,6 @@ func (l *Loop) EachTaskSince(since uint64, opts SnapshotOptions, fn func(ti *Tas
 		}
 		ch.Ended = append(ch.Ended, e)
 	}
-	fc := l.readerFrames()
-	defer l.rfcMu.Unlock()
 	var sc stackCache
 	if opts.Stacks {
 		sc = make(stackCache)
@@ -266,7 +264,7 @@ func (l *Loop) EachTaskSince(since uint64, opts SnapshotOptions, fn func(ti *Tas
 	var ti TaskInfo
 	for i := range raws {
 		isNew := since == 0 || borns[i] > since
-		l.info(&ti, &raws[i], fc, sc)
+		l.infoLocked(&ti, &raws[i], sc)
 		if !fn(&ti, isNew) {
 			break
 		}

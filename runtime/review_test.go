@@ -267,3 +267,63 @@ func TestOffLoopPanics(t *testing.T) {
 		})
 	}
 }
+
+// TestEachTaskReentrant checks that the function EachTask and
+// EachTaskSince call may call the loop's other readers (here Loop.Task):
+// it ran with the reader frame cache locked, so that call deadlocked.
+func TestEachTaskReentrant(t *testing.T) {
+	tests := []struct {
+		name string
+		walk func(l *runtime.Loop, fn func(id uint64))
+	}{
+		{"EachTask", func(l *runtime.Loop, fn func(id uint64)) {
+			l.EachTask(runtime.SnapshotOptions{}, func(ti *runtime.TaskInfo) bool { fn(ti.ID); return true })
+		}},
+		{"EachTaskSince", func(l *runtime.Loop, fn func(id uint64)) {
+			l.EachTaskSince(0, runtime.SnapshotOptions{Stacks: true}, func(ti *runtime.TaskInfo, _ bool) bool { fn(ti.ID); return true })
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			loop := runtime.NewLoop()
+			started, walked := make(chan struct{}), make(chan int, 1)
+			go func() {
+				<-started
+				n := 0
+				tt.walk(loop, func(id uint64) {
+					if _, ok := loop.Task(id); ok {
+						n++
+					}
+				})
+				walked <- n
+			}()
+			var got int
+			err := loop.Run(context.Background(), func(ctx context.Context) error {
+				runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+					return 0, runtime.Sleep(ctx, time.Hour) // cancelled when main returns
+				})
+				close(started)
+				deadline := time.Now().Add(30 * time.Second)
+				for {
+					select {
+					case got = <-walked:
+						return nil
+					default:
+					}
+					if time.Now().After(deadline) {
+						return errors.New("runtime: the walk did not return in 30s (deadlocked)")
+					}
+					if err := runtime.Sleep(ctx, time.Millisecond); err != nil {
+						return err
+					}
+				}
+			})
+			if err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			if got < 1 {
+				t.Errorf("%s: Task found %d of the tasks visited, want at least 1", tt.name, got)
+			}
+		})
+	}
+}

@@ -166,7 +166,8 @@ func (l *Loop) Snapshot(opts ...SnapshotOptions) LoopSnapshot {
 // It returns the snapshot's header, with no Tasks. Unlike Snapshot it
 // allocates almost nothing per task, so polling a process with many tasks
 // makes little garbage (and so few GC cycles, which must scan every
-// suspended task's stack). Safe from any goroutine, like Snapshot.
+// suspended task's stack). Safe from any goroutine, like Snapshot; fn holds
+// no lock of the loop's and may call its other methods (Task, Resources...).
 func (l *Loop) EachTask(opts SnapshotOptions, fn func(ti *TaskInfo) bool) LoopSnapshot {
 	return l.walk(opts, nil, fn)
 }
@@ -179,20 +180,27 @@ func (l *Loop) walk(opts SnapshotOptions, start func(n int), fn func(ti *TaskInf
 	if start != nil {
 		start(len(raws))
 	}
-	fc := l.readerFrames()
-	defer l.rfcMu.Unlock()
 	var sc stackCache
 	if opts.Stacks {
 		sc = make(stackCache)
 	}
 	var ti TaskInfo
 	for i := range raws {
-		l.info(&ti, &raws[i], fc, sc)
+		l.infoLocked(&ti, &raws[i], sc)
 		if !fn(&ti) {
 			break
 		}
 	}
 	return snap
+}
+
+// infoLocked is info with the reader frame cache locked around it only, so
+// that fn, called after, may call the loop's other readers (Task,
+// Snapshot...) and a slow fn does not stall them.
+func (l *Loop) infoLocked(ti *TaskInfo, r *rawTask, sc stackCache) {
+	fc := l.readerFrames()
+	defer l.rfcMu.Unlock()
+	l.info(ti, r, fc, sc)
 }
 
 // getRaws returns an empty buffer for at least n raw records, reusing the
