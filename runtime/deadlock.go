@@ -187,7 +187,7 @@ func (l *Loop) waitingGrantor(h *task) grantor {
 	if (a.kind != awaitLock && a.kind != awaitSemaphore) || r == nil {
 		return nil
 	}
-	if d, ok := l.resReg[r.id]; ok {
+	if d, ok := l.registered(r.id); ok {
 		g, _ := d.o.(grantor)
 		return g
 	}

@@ -91,7 +91,8 @@ type Loop struct {
 	droppedHist uint64
 	afterFuncs  map[*task][]*afterFunc
 	started     time.Time
-	resReg      map[uint64]dirtyRes // primitives Resources lists (resource.go)
+	resReg      map[uint64]dirtyRes  // primitives Resources lists (resource.go)
+	resWeak     map[uint64]weakOwner // idle ones a live task made, held weakly (resource.go)
 	resSweepAt  int
 	deadlocks   []Deadlock // deadlocks that hold now (deadlock.go)
 	stats       loopStats  // stats.go

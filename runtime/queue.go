@@ -1,6 +1,9 @@
 package runtime
 
-import "context"
+import (
+	"context"
+	"weak"
+)
 
 // Queue is a FIFO queue for tasks (asyncio.Queue). With maxsize > 0, Put
 // suspends while the queue is full; Get suspends while it is empty.
@@ -43,6 +46,10 @@ func (q *Queue[T]) publish(p *resPub) {
 }
 
 func (q *Queue[T]) state() *pubState { return &q.ps }
+
+func (q *Queue[T]) resource() *resource { return &q.res }
+
+func (q *Queue[T]) weakRef() weakOwner { return weakOf[Queue[T], *Queue[T]]{weak.Make(q)} }
 
 func (q *Queue[T]) resKind() resKind { return resQueue }
 

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+	"weak"
 )
 
 // Awaitables have an identity for a diagnosis: every Future, Event, Lock,
@@ -61,7 +62,8 @@ type resource struct {
 type pubState struct {
 	kind    resKind
 	dirty   bool    // in loop.dirty (loop goroutine)
-	listed  bool    // in loop.resReg (loop goroutine)
+	listed  bool    // in loop.resReg or loop.resWeak (loop goroutine)
+	weakly  bool    // listed in loop.resWeak (loop goroutine)
 	created int64   // loop clock of the creating step's start, 0 if unknown
 	pub     *resPub // published state, guarded by loop.mu; nil until published
 }
@@ -91,6 +93,38 @@ type resOwner interface {
 type dirtyRes struct {
 	r *resource
 	o resOwner
+}
+
+// weakable is a primitive the registry may hold weakly while it is idle
+// (a Queue, Event or Semaphore a live task made, that no task holds or
+// waits on): once the user dropped it, nothing can make it busy again, so
+// the loop need not keep it alive.
+type weakable interface {
+	resOwner
+	weakRef() weakOwner
+}
+
+// weakOwner is a weak reference to a primitive; get returns it, or a zero
+// dirtyRes once it was collected.
+type weakOwner interface {
+	get() dirtyRes
+}
+
+// weakOf is the weakOwner of a *T.
+type weakOf[T any, PT interface {
+	*T
+	resOwner
+	resource() *resource
+}] struct {
+	p weak.Pointer[T]
+}
+
+func (w weakOf[T, PT]) get() dirtyRes {
+	p := PT(w.p.Value())
+	if p == nil {
+		return dirtyRes{}
+	}
+	return dirtyRes{p.resource(), p}
 }
 
 // resIDs is the process-wide counter of awaitable ids; loops take blocks.
@@ -207,19 +241,65 @@ func (l *Loop) publishResLocked() {
 			ps.pub = new(resPub)
 		}
 		d.o.publish(ps.pub)
-		if !ps.listed && (d.o.busy() || r.madeByLive(ps)) {
-			if l.resReg == nil {
-				l.resReg = make(map[uint64]dirtyRes)
-			}
-			l.resReg[r.id] = d
-			ps.listed = true
+		switch busy := d.o.busy(); {
+		case ps.listed && ps.weakly && busy:
+			delete(l.resWeak, r.id)
+			l.listStrong(r.id, d)
+		case ps.listed:
+		case busy:
+			l.listStrong(r.id, d)
+		case r.madeByLive(ps):
+			l.listWeak(r.id, d)
 		}
 		l.dirty[i] = dirtyRes{}
 	}
 	l.dirty = l.dirty[:0]
-	if len(l.resReg) >= l.resSweepAt {
+	if len(l.resReg)+len(l.resWeak) >= l.resSweepAt {
 		l.sweepResLocked()
 	}
+}
+
+// listStrong puts d in the registry, holding it (a primitive a task holds or
+// waits on: loop goroutine, under l.mu).
+func (l *Loop) listStrong(id uint64, d dirtyRes) {
+	if l.resReg == nil {
+		l.resReg = make(map[uint64]dirtyRes)
+	}
+	l.resReg[id] = d
+	ps := d.o.state()
+	ps.listed, ps.weakly = true, false
+}
+
+// listWeak puts d in the registry without keeping it alive, if it can be
+// held weakly (an idle Queue, Event or Semaphore a live task made), else
+// as listStrong does (loop goroutine, under l.mu). It costs the weak
+// pointer: one small allocation, once per primitive.
+func (l *Loop) listWeak(id uint64, d dirtyRes) {
+	w, ok := d.o.(weakable)
+	if !ok {
+		l.listStrong(id, d)
+		return
+	}
+	if l.resWeak == nil {
+		l.resWeak = make(map[uint64]weakOwner)
+	}
+	l.resWeak[id] = w.weakRef()
+	ps := d.o.state()
+	ps.listed, ps.weakly = true, true
+}
+
+// registered returns the registry entry of id, if it is listed and alive
+// (loop goroutine, or under l.mu).
+func (l *Loop) registered(id uint64) (dirtyRes, bool) {
+	if d, ok := l.resReg[id]; ok {
+		return d, true
+	}
+	if w, ok := l.resWeak[id]; ok {
+		if d := w.get(); d.r != nil {
+			return d, true
+		}
+	}
+	return dirtyRes{}, false
 }
 
 // sweepResLocked drops from the registry what no live task holds, waits on
@@ -227,16 +307,39 @@ func (l *Loop) publishResLocked() {
 // the next sweep happens when the registry has doubled.
 func (l *Loop) sweepResLocked() {
 	for id, d := range l.resReg {
-		if d.o.busy() || d.r.madeByLive(d.o.state()) {
+		if d.o.busy() {
 			continue
 		}
-		d.o.state().listed = false
-		if d.r.by != nil && d.r.by.done() {
-			d.r.by = nil // do not keep a dead task's record alive
-		}
 		delete(l.resReg, id)
+		if d.r.madeByLive(d.o.state()) {
+			l.listWeak(id, d) // idle: held weakly from now on
+			continue
+		}
+		l.unlist(d)
 	}
-	l.resSweepAt = max(256, 2*len(l.resReg))
+	for id, w := range l.resWeak {
+		d := w.get()
+		switch {
+		case d.r == nil: // collected
+			delete(l.resWeak, id)
+		case d.o.busy():
+			delete(l.resWeak, id)
+			l.listStrong(id, d)
+		case !d.r.madeByLive(d.o.state()):
+			delete(l.resWeak, id)
+			l.unlist(d)
+		}
+	}
+	l.resSweepAt = max(256, 2*(len(l.resReg)+len(l.resWeak)))
+}
+
+// unlist marks d, dropped from the registry, as not listed.
+func (l *Loop) unlist(d dirtyRes) {
+	ps := d.o.state()
+	ps.listed, ps.weakly = false, false
+	if d.r.by != nil && d.r.by.done() {
+		d.r.by = nil // do not keep a dead task's record alive
+	}
 }
 
 // taskIDsOf appends the ids of ts to dst[:0].
@@ -261,8 +364,12 @@ func taskIDsOf(dst []uint64, ts []*task) []uint64 {
 // live task holds, waits on or made them, each time the registry doubles,
 // so it holds at most about twice what matters and never keeps a dead
 // primitive alive for long (a registry entry costs about 200 bytes: the map
-// slot and the published copy of the primitive's state). Weak pointers
-// would spare the sweep but cost an allocation per primitive made. A Future or a TaskGroup is listed while a task
+// slot and the published copy of the primitive's state). It keeps alive
+// only the ones a task holds or waits on: an idle one a live task made is
+// held through a weak pointer (one small allocation per primitive made in
+// a task), so one the program dropped is collected and no longer listed,
+// and a long-lived task that makes a Queue or an Event per request does
+// not grow the registry without bound. A Future or a TaskGroup is listed while a task
 // waits on it, a ToThread call while it runs. A primitive made outside any
 // task (a package variable, a zero value) has no creation site, CreatedBy 0
 // and gets its id when a task first uses it.
@@ -293,7 +400,7 @@ func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
 	// there too: the loop must not wait for the allocator, nor for the
 	// kernel to fault in fresh pages (~13 µs a page on a VM).
 	l.mu.Lock()
-	nreg, nwait, nids := len(l.resReg), l.nlive, 0
+	nreg, nwait, nids := len(l.resReg)+len(l.resWeak), l.nlive, 0
 	for _, d := range l.resReg {
 		if p := d.o.state().pub; p != nil {
 			nids += len(p.holders) + len(p.waiters) + len(p.putters)
@@ -310,7 +417,7 @@ func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
 	}
 	l.mu.Lock()
 	t0 := l.clock()
-	for _, d := range l.resReg {
+	add := func(d dirtyRes) {
 		ps := d.o.state()
 		x := ref{r: d.r, kind: ps.kind, created: ps.created}
 		if d.r.by != nil {
@@ -321,6 +428,14 @@ func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
 			x.pub.holders, x.pub.waiters, x.pub.putters = clone(p.holders), clone(p.waiters), clone(p.putters)
 		}
 		refs = append(refs, x)
+	}
+	for _, d := range l.resReg {
+		add(d)
+	}
+	for _, w := range l.resWeak {
+		if d := w.get(); d.r != nil { // nil: collected, dropped at the next sweep
+			add(d)
+		}
 	}
 	cur := l.cur
 	for _, t := range l.live {

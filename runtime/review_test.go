@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	goruntime "runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -323,6 +324,93 @@ func TestEachTaskReentrant(t *testing.T) {
 			}
 			if got < 1 {
 				t.Errorf("%s: Task found %d of the tasks visited, want at least 1", tt.name, got)
+			}
+		})
+	}
+}
+
+// TestRegistryDropsUnreachablePrimitives checks that the Queues and Events a
+// long-lived task made and dropped are not kept by the loop's registry
+// (every one was held until the task ended), while one it still holds stays
+// listed.
+func TestRegistryDropsUnreachablePrimitives(t *testing.T) {
+	const rounds, perRound = 3, 20000
+	var got []int
+	var keptListed bool
+	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+		l := runtime.LoopOf(ctx)
+		kept := runtime.NewQueue[int](0)
+		if err := kept.PutNowait(7); err != nil {
+			return 0, err
+		}
+		for range rounds {
+			for i := range perRound {
+				q := runtime.NewQueue[[64]byte](0)
+				if err := q.PutNowait([64]byte{}); err != nil {
+					return 0, err
+				}
+				if _, err := q.GetNowait(); err != nil {
+					return 0, err
+				}
+				runtime.NewEvent().Set()
+				if i%1000 == 999 {
+					runtime.Yield(ctx) // the step ends: publish and sweep run
+				}
+			}
+			goruntime.GC()
+			runtime.Yield(ctx)
+			got = append(got, len(l.Resources()))
+		}
+		for _, ri := range l.Resources() {
+			if ri.Kind == "queue" && ri.Len == 1 {
+				keptListed = true
+			}
+		}
+		goruntime.KeepAlive(kept)
+		return 0, nil
+	})
+	if err != nil {
+		t.Fatalf("runtime: Run: %v", err)
+	}
+	for i, n := range got {
+		if n > 2000 {
+			t.Errorf("round %d: Resources() lists %d primitives, want at most 2000 (the ones made since the last GC)", i, n)
+		}
+	}
+	if !keptListed {
+		t.Errorf("Resources() lost the queue the task still holds")
+	}
+}
+
+// BenchmarkNewPrimitiveInTask measures making a Queue or an Event in a task
+// and using it once, including its registration with the loop at the end
+// of the step (a step every 100 primitives), and the sweeps.
+func BenchmarkNewPrimitiveInTask(b *testing.B) {
+	benches := []struct {
+		name string
+		make func()
+	}{
+		{"Queue", func() {
+			q := runtime.NewQueue[int](0)
+			_ = q.PutNowait(1)
+		}},
+		{"Event", func() { runtime.NewEvent().Set() }},
+	}
+	for _, bb := range benches {
+		b.Run(bb.name, func(b *testing.B) {
+			b.ReportAllocs()
+			_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+				i := 0
+				for b.Loop() {
+					bb.make()
+					if i++; i%100 == 0 {
+						runtime.Yield(ctx)
+					}
+				}
+				return 0, nil
+			})
+			if err != nil {
+				b.Fatalf("runtime: Run: %v", err)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"slices"
+	"weak"
 )
 
 // Event is a flag that tasks can wait for (asyncio.Event). The zero Event is
@@ -80,6 +81,10 @@ func (e *Event) publish(p *resPub) {
 }
 
 func (e *Event) state() *pubState { return &e.ps }
+
+func (e *Event) resource() *resource { return &e.res }
+
+func (e *Event) weakRef() weakOwner { return weakOf[Event, *Event]{weak.Make(e)} }
 
 func (e *Event) resKind() resKind { return resEvent }
 
@@ -309,6 +314,8 @@ func (s *Semaphore) Release() {
 }
 
 func (s *Semaphore) resource() *resource { return &s.res }
+
+func (s *Semaphore) weakRef() weakOwner { return weakOf[Semaphore, *Semaphore]{weak.Make(s)} }
 
 func (s *Semaphore) holders() []*task { return s.held }
 
