@@ -29,7 +29,13 @@ import (
 //
 // Cost: nothing on a free lock or permit; a walk of the tasks and
 // primitives reachable from the holders (visited once each) when a task
-// must actually wait. Only a cycle allocates.
+// must actually wait, of at most dlBudget tasks: a check that runs out
+// reports nothing (it may miss a deadlock, never invents one), so that n
+// tasks queueing for a lock held by a task awaiting k others cost O(n),
+// not O(n·k). Only a cycle allocates.
+
+// dlBudget is how many tasks one deadlock check visits at most.
+const dlBudget = 4096
 
 // dlEdge is one step of a cycle: t waits for res of kind (nil: for the
 // next task).
@@ -43,6 +49,7 @@ type dlEdge struct {
 // goroutine, in cur's step, before it parks).
 func (l *Loop) checkDeadlock(cur *task, g grantor) {
 	path := []dlEdge{{cur, g.resource(), g.state().kind}}
+	l.dlBudget = dlBudget
 	if !l.dlGrantor(g, cur, &path) {
 		return
 	}
@@ -56,8 +63,12 @@ func (l *Loop) checkDeadlockAwait(cur *task, w *waiter) {
 	if !dlEndsWithAll(w) {
 		return
 	}
+	l.dlBudget = dlBudget
 	l.gen++
 	for _, y := range w.ts {
+		if l.dlBudget <= 0 {
+			return
+		}
 		if y.done() || l.waitingGrantor(y) == nil {
 			continue
 		}
@@ -102,6 +113,9 @@ func (l *Loop) dlTask(h, target *task, path *[]dlEdge) bool {
 	if h == target {
 		return true
 	}
+	if l.dlBudget--; l.dlBudget < 0 {
+		return false // out of budget: this path counts as not leading back
+	}
 	if h.done() || h.cancelPending || h.queued || h.visit == l.gen || h.sleeping() {
 		return false
 	}
@@ -144,6 +158,9 @@ func (l *Loop) dlTask(h, target *task, path *[]dlEdge) bool {
 		return false
 	}
 	for _, y := range w.ts {
+		if l.dlBudget <= 0 {
+			return false
+		}
 		if y.done() {
 			continue
 		}

@@ -38,6 +38,7 @@ type Loop struct {
 	deadCoros     []*coro // of tasks that called runtime.Goexit, stopped at close
 	exit          error   // the first Goexit of a task: Run returns it
 	gen           uint32
+	dlBudget      int // tasks the running deadlock check may still visit (deadlock.go)
 	unretr        []*task
 	frames        frameCache
 	stageBuf      [64]uintptr

@@ -415,3 +415,58 @@ func BenchmarkNewPrimitiveInTask(b *testing.B) {
 		})
 	}
 }
+
+// TestDeadlockCheckBudget checks that a deadlock check visits a bounded
+// number of tasks: H holds L and awaits (GatherAll) k sleeping tasks and
+// then X, which waits for L. With few tasks the cycle is found; behind 5,000
+// the check runs out of budget and reports nothing (it may miss a
+// deadlock, never invents one) instead of walking them all for each
+// waiter, which cost O(n·k) on the loop.
+func TestDeadlockCheckBudget(t *testing.T) {
+	tests := []struct {
+		k    int
+		want int // deadlocks reported
+	}{
+		{k: 10, want: 1},
+		{k: 5000, want: 0},
+	}
+	for _, tt := range tests {
+		lg, _ := newLogger()
+		var got int
+		_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+			m := runtime.NewLock()
+			runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+				if err := m.Lock(ctx); err != nil {
+					return 0, err
+				}
+				defer m.Unlock()
+				ts := make([]*runtime.Task[int], 0, tt.k+1)
+				for range tt.k {
+					ts = append(ts, runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+						return 0, runtime.Sleep(ctx, time.Hour)
+					}))
+				}
+				ts = append(ts, runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+					if err := m.Lock(ctx); err != nil {
+						return 0, err
+					}
+					m.Unlock()
+					return 0, nil
+				}, runtime.Named("X")))
+				_, err := runtime.GatherAll(ctx, ts...)
+				return 0, err
+			}, runtime.Named("H"))
+			for range 3 {
+				runtime.Yield(ctx)
+			}
+			got = len(runtime.LoopOf(ctx).Deadlocks())
+			return 0, nil // the loop's shutdown cancels H and the rest
+		}, runtime.WithLogger(lg))
+		if err != nil {
+			t.Fatalf("k=%d: runtime: Run: %v", tt.k, err)
+		}
+		if got != tt.want {
+			t.Errorf("k=%d: %d deadlocks reported, want %d", tt.k, got, tt.want)
+		}
+	}
+}
