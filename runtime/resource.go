@@ -387,8 +387,9 @@ func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
 	// wait's creator is read after: the awaitables a task waits on outside
 	// the registry (a Future, a TaskGroup, a ToThread call) never change
 	// theirs, and the others are in the registry, whose entries carry
-	// theirs. A Queue's getters and putters and an Event's waiters come from
-	// the task records too (their publish does not copy them: see there).
+	// theirs. A Queue's getters and putters and the waiters of an Event, a
+	// Lock or a Semaphore come from the task records too (their publish does
+	// not copy them: see there).
 	type ref struct {
 		r       *resource
 		by      uint64
@@ -453,7 +454,7 @@ func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
 		r       *resource
 		pub     resPub
 		derived []uint64  // waiters (or a ToThread call's holder) from task records
-		qget    []resWait // a Queue's getters (an Event's waiters) and putters, from task records
+		qget    []resWait // a Queue's getters (an Event's, Lock's or Semaphore's waiters) and putters, from task records
 		qput    []resWait
 		by      uint64
 		kind    resKind
@@ -483,7 +484,7 @@ func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
 			byRes[w.r] = e
 		}
 		switch {
-		case ak == awaitQueueGet || ak == awaitEvent:
+		case ak == awaitQueueGet || ak == awaitEvent || ak == awaitLock || ak == awaitSemaphore:
 			e.qget = append(e.qget, w)
 		case ak == awaitQueuePut:
 			e.qput = append(e.qput, w)
@@ -520,6 +521,10 @@ func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
 			if !e.pub.set {
 				ri.Waiters = servedOrder(e.qget)
 			}
+		case resLock, resSemaphore:
+			// In the order they are served (FIFO); a waiter handed the lock
+			// or a permit is listed until it resumes and holds it.
+			ri.Waiters = servedOrder(e.qget)
 		}
 		out = append(out, ri)
 	}

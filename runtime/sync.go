@@ -207,13 +207,15 @@ func (m *Lock) free() bool { return !m.locked }
 
 func (m *Lock) handedOut() bool { return m.waiters.handed > 0 }
 
+// publish copies the holder and the flag: O(1) per change. The waiters are
+// not copied (n tasks that queue for it one step after another cost
+// O(n²)): Loop.Resources reads them from the waiting tasks' records.
 func (m *Lock) publish(p *resPub) {
 	p.holders = p.holders[:0]
 	if m.holder != nil {
 		p.holders = append(p.holders, m.holder.id)
 	}
 	p.set = m.locked
-	p.waiters = taskIDsOf(p.waiters, m.waiters.ts)
 }
 
 func (m *Lock) state() *pubState { return &m.ps }
@@ -323,9 +325,11 @@ func (s *Semaphore) free() bool { return s.value > 0 }
 
 func (s *Semaphore) handedOut() bool { return s.waiters.handed > 0 }
 
+// publish copies the holders and the counts: O(holders) per change. The
+// waiters are not copied (n tasks that queue for it one step after another
+// cost O(n²)): Loop.Resources reads them from the waiting tasks' records.
 func (s *Semaphore) publish(p *resPub) {
 	p.holders = taskIDsOf(p.holders, s.held)
-	p.waiters = taskIDsOf(p.waiters, s.waiters.ts)
 	p.len, p.cap = s.value, s.initial
 }
 
