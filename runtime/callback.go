@@ -112,9 +112,7 @@ func (l *Loop) runContained(ctx context.Context, main *task) {
 				l.exit = &goexitError{what: "the loop's Observer (OnBlock or OnDeadlock) or its logger"}
 			}
 			goexited = true
-			if l.status.Load() != loopClosed {
-				l.shutdown()
-			}
+			l.shutdownContained()
 			for yield(struct{}{}) {
 				// Never resumed: Run stops this coroutine (stopDead).
 			}
@@ -129,6 +127,48 @@ func (l *Loop) runContained(ctx context.Context, main *task) {
 		return
 	}
 	stop()
+}
+
+// shutdownContained shuts the loop down (after a runtime.Goexit on its
+// coroutine) on coroutines of its own, so that another Goexit in a callback
+// shutdown runs (a done callback of a task it cancels, one left in the
+// inbox) ends that coroutine only, not Run's caller (a Goexit on the
+// coroutine of iter.Pull is re-raised on the goroutine that resumed it):
+// shutdown then goes on from where it was on a fresh one.
+func (l *Loop) shutdownContained() {
+	for l.goexitContained(l.shutdown) {
+	}
+}
+
+// goexitContained runs fn as the loop on a coroutine and reports whether fn
+// called runtime.Goexit. A panic in fn is re-raised on the caller.
+func (l *Loop) goexitContained(fn func()) (goexited bool) {
+	next, stop := iter.Pull(func(yield func(struct{}) bool) {
+		l.loopG.Store(getg())
+		finished := false
+		defer func() {
+			if finished {
+				return
+			}
+			if r := recover(); r != nil {
+				panic(r) // iter.Pull re-raises it on the caller
+			}
+			goexited = true
+			for yield(struct{}{}) {
+				// Never resumed: stopUnwound stops this coroutine.
+			}
+			panic(errGoexitUnwind)
+		}()
+		fn()
+		finished = true
+	})
+	next()
+	if goexited {
+		stopUnwound(stop)
+		return true
+	}
+	stop()
+	return false
 }
 
 // stopUnwound stops the loop's coroutine after a runtime.Goexit on it

@@ -228,7 +228,9 @@ func (l *Loop) runUntilDone(ctx context.Context, main *task) {
 	l.shutdown()
 }
 
-// shutdown cancels and drains every task left, then closes the loop.
+// shutdown cancels and drains every task left, then closes the loop. It
+// may be called again after a runtime.Goexit in a callback it ran ended it
+// midway (shutdownContained): it goes on from where it was.
 func (l *Loop) shutdown() {
 	for {
 		l.flush()
@@ -257,23 +259,25 @@ func (l *Loop) shutdown() {
 	}
 	l.threads.wait()
 	l.flush()
-	l.dog.stop()
-	for _, c := range l.coros {
-		c.stop()
+	if l.status.Load() != loopClosed {
+		l.dog.stop()
+		for _, c := range l.coros {
+			c.stop()
+		}
+		l.coros = nil
+		for _, c := range l.deadCoros {
+			c.stopDead()
+		}
+		l.deadCoros = nil
+		if l.wakeTimer != nil {
+			l.wakeTimer.Stop()
+		}
+		l.status.Store(loopClosed)
+		// The coroutines' goroutines have ended and their identities may
+		// be reused: no goroutine may pass for the loop's any more (onLoop).
+		l.steppingG.Store(0)
+		unregister(l)
 	}
-	l.coros = nil
-	for _, c := range l.deadCoros {
-		c.stopDead()
-	}
-	l.deadCoros = nil
-	if l.wakeTimer != nil {
-		l.wakeTimer.Stop()
-	}
-	l.status.Store(loopClosed)
-	// The coroutines' goroutines have ended and their identities may be
-	// reused: no goroutine may pass for the loop's any more (onLoop).
-	l.steppingG.Store(0)
-	unregister(l)
 	// Anything posted before close that the loop did not run: fail
 	// submitted tasks, run the rest here, still as the loop (onLoop).
 	l.drainClosed()
@@ -286,12 +290,21 @@ func (l *Loop) shutdown() {
 	l.unretr = nil
 }
 
+// drainClosed runs the callbacks posted before close that the loop did not
+// run, one at a time, so that a runtime.Goexit in one leaves the others for
+// the shutdown that goes on after it (shutdownContained).
 func (l *Loop) drainClosed() {
-	l.imu.Lock()
-	in := l.inbox
-	l.inbox = nil
-	l.imu.Unlock()
-	for _, fn := range in {
+	for {
+		l.imu.Lock()
+		if len(l.inbox) == 0 {
+			l.inbox = nil
+			l.imu.Unlock()
+			return
+		}
+		fn := l.inbox[0]
+		l.inbox[0] = nil
+		l.inbox = l.inbox[1:]
+		l.imu.Unlock()
 		l.runCallback(fn)
 	}
 }

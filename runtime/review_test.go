@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	goruntime "runtime"
 	"strings"
 	"sync/atomic"
@@ -468,5 +469,46 @@ func TestDeadlockCheckBudget(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("k=%d: %d deadlocks reported, want %d", tt.k, got, tt.want)
 		}
+	}
+}
+
+// TestSecondGoexitDuringShutdown checks that a runtime.Goexit in a callback
+// the shutdown runs, after a first Goexit ended the loop (t.Fatal in a
+// callback, then in a done callback of a task the shutdown cancels), ends
+// neither Run's caller nor the shutdown: Run returns an error matching
+// ErrGoexit.
+func TestSecondGoexitDuringShutdown(t *testing.T) {
+	returned := make(chan error, 1)
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+			t1 := runtime.Spawn(ctx, func(ctx context.Context) (int, error) { return 0, runtime.Sleep(ctx, time.Hour) })
+			t1.AddDoneCallback(func(runtime.Handle) { goruntime.Goexit() })
+			runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+				err := runtime.Sleep(ctx, time.Hour)
+				for range 3 {
+					runtime.Yield(ctx)
+				}
+				return 0, err
+			})
+			runtime.Yield(ctx)
+			runtime.CallSoon(ctx, func() { goruntime.Goexit() })
+			return 0, runtime.Sleep(ctx, time.Hour)
+		}, runtime.WithLogger(slog.New(slog.DiscardHandler)))
+		returned <- err
+	}()
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("runtime: Run did not return in 30s")
+	}
+	select {
+	case err := <-returned:
+		if !errors.Is(err, runtime.ErrGoexit) {
+			t.Errorf("Run() error = %v, want one matching ErrGoexit", err)
+		}
+	default:
+		t.Error("Run never returned: the second Goexit ended its caller's goroutine")
 	}
 }
