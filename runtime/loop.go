@@ -231,12 +231,24 @@ func (l *Loop) runUntilDone(ctx context.Context, main *task) {
 // shutdown cancels and drains every task left, then closes the loop. It
 // may be called again after a runtime.Goexit in a callback it ran ended it
 // midway (shutdownContained): it goes on from where it was.
+//
+// Callbacks queued as the last tasks end (their done callbacks, main's, a
+// CallSoon made while unwinding) run, as asyncio runs them before it
+// closes: the loop iterates while it has some, up to shutdownRounds
+// iterations once no task is left (a callback that queues itself again
+// would never end); drainClosed runs those left after that, once.
 func (l *Loop) shutdown() {
+	rounds := 0
 	for {
 		l.flush()
 		live := l.liveTasks()
 		if len(live) == 0 {
-			break
+			if l.ready.len() == 0 || rounds >= shutdownRounds || l.status.Load() == loopClosed {
+				break // (closed: a shutdown going on after a Goexit; drainClosed runs them)
+			}
+			rounds++
+			l.iterate() // runs the callbacks queued: they may spawn tasks
+			continue
 		}
 		for _, t := range live {
 			if State(t.state.Load()) != Cancelling {
@@ -290,10 +302,20 @@ func (l *Loop) shutdown() {
 	l.unretr = nil
 }
 
-// drainClosed runs the callbacks posted before close that the loop did not
-// run, one at a time, so that a runtime.Goexit in one leaves the others for
-// the shutdown that goes on after it (shutdownContained).
+// shutdownRounds bounds the iterations shutdown runs for callbacks once no
+// task is left.
+const shutdownRounds = 100
+
+// drainClosed runs the callbacks queued that the loop did not run (those
+// in its ready queue at that time, then those posted before close), one at
+// a time, so that a runtime.Goexit in one leaves the others for the
+// shutdown that goes on after it (shutdownContained).
 func (l *Loop) drainClosed() {
+	for n := l.ready.len(); n > 0 && l.ready.len() > 0; n-- {
+		if e := l.ready.pop(); e.t == nil && e.fn != nil {
+			l.runCallback(e.fn)
+		}
+	}
 	for {
 		l.imu.Lock()
 		if len(l.inbox) == 0 {

@@ -512,3 +512,48 @@ func TestSecondGoexitDuringShutdown(t *testing.T) {
 		t.Error("Run never returned: the second Goexit ended its caller's goroutine")
 	}
 }
+
+// TestCallbacksAtShutdown checks that callbacks queued as the last tasks
+// end run before Run returns, as asyncio runs them: a done callback of a
+// task the shutdown cancels, main's own done callback, a CallSoon made by a
+// task unwinding at shutdown.
+func TestCallbacksAtShutdown(t *testing.T) {
+	tests := []struct {
+		name string
+		main func(ctx context.Context, ran *bool) (int, error)
+	}{
+		{"done callback of a task cancelled at shutdown", func(ctx context.Context, ran *bool) (int, error) {
+			c := runtime.Spawn(ctx, func(ctx context.Context) (int, error) { return 0, runtime.Sleep(ctx, time.Hour) })
+			c.AddDoneCallback(func(runtime.Handle) { *ran = true })
+			runtime.Yield(ctx)
+			return 0, nil
+		}},
+		{"main's done callback", func(ctx context.Context, ran *bool) (int, error) {
+			runtime.CurrentTask(ctx).(*runtime.Task[int]).AddDoneCallback(func(runtime.Handle) { *ran = true })
+			return 0, nil
+		}},
+		{"CallSoon while unwinding at shutdown", func(ctx context.Context, ran *bool) (int, error) {
+			runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+				err := runtime.Sleep(ctx, time.Hour)
+				runtime.CallSoon(ctx, func() { *ran = true })
+				return 0, err
+			})
+			runtime.Yield(ctx)
+			return 0, nil
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ran := false
+			_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+				return tt.main(ctx, &ran)
+			})
+			if err != nil {
+				t.Fatalf("runtime: Run: %v", err)
+			}
+			if !ran {
+				t.Errorf("%s: the callback never ran, want it run before Run returns", tt.name)
+			}
+		})
+	}
+}
