@@ -290,9 +290,10 @@ func topLevelKey(b []byte, key string) int {
 		c := b[i]
 		switch {
 		case inString:
-			if c == '\\' {
+			switch c {
+			case '\\':
 				i++
-			} else if c == '"' {
+			case '"':
 				inString = false
 			}
 		case c == '"':
