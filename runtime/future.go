@@ -83,7 +83,7 @@ var errResolved = errors.New("runtime: future resolved")
 
 // result returns f's value and error once it is done.
 func (f *Future[T]) result() (T, error) {
-	if f.err == errResolved {
+	if f.err == errResolved { //nolint:errorlint // the package's own sentinel, stored as is and never wrapped
 		return f.val, nil
 	}
 	return f.val, f.err

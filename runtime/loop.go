@@ -75,29 +75,28 @@ type Loop struct {
 
 	// mu guards the published view: the live list, each task's record, the
 	// current step, history and blocking events.
-	mu          sync.Mutex
-	live        []*task // live tasks in creation order; nil where one ended (a hole)
-	holes       int
-	nlive       int
-	cur         *task
-	curStart    int64
-	curCoro     *coro
-	history     []*task
-	histNext    int
-	histFull    bool
-	blocking    []BlockEvent
-	blockNext   int
-	blockFull   bool
-	ongoing     *BlockEvent
-	droppedHist uint64
-	afterFuncs  map[*task][]*afterFunc
-	started     time.Time
-	resReg      map[uint64]dirtyRes  // primitives Resources lists (resource.go)
-	resWeak     map[uint64]weakOwner // idle ones a live task made, held weakly (resource.go)
-	resSweepAt  int
-	deadlocks   []Deadlock // deadlocks that hold now (deadlock.go)
-	stats       loopStats  // stats.go
-	chg         changeLog  // changes.go
+	mu         sync.Mutex
+	live       []*task // live tasks in creation order; nil where one ended (a hole)
+	holes      int
+	nlive      int
+	cur        *task
+	curStart   int64
+	curCoro    *coro
+	history    []*task
+	histNext   int
+	histFull   bool
+	blocking   []BlockEvent
+	blockNext  int
+	blockFull  bool
+	ongoing    *BlockEvent
+	afterFuncs map[*task][]*afterFunc
+	started    time.Time
+	resReg     map[uint64]dirtyRes  // primitives Resources lists (resource.go)
+	resWeak    map[uint64]weakOwner // idle ones a live task made, held weakly (resource.go)
+	resSweepAt int
+	deadlocks  []Deadlock // deadlocks that hold now (deadlock.go)
+	stats      loopStats  // stats.go
+	chg        changeLog  // changes.go
 
 	// rfc caches PC resolutions for readers (snapshots) across calls.
 	rfcMu   sync.Mutex

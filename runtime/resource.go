@@ -450,30 +450,48 @@ func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
 	held := time.Duration(l.clock() - t0)
 	l.mu.Unlock()
 
-	type entry struct {
-		r       *resource
-		pub     resPub
-		derived []uint64  // waiters (or a ToThread call's holder) from task records
-		qget    []resWait // a Queue's getters (an Event's, Lock's or Semaphore's waiters) and putters, from task records
-		qput    []resWait
-		by      uint64
-		kind    resKind
-		created int64
-	}
-	byRes := make(map[*resource]*entry, len(refs)+len(waits)/4)
+	byRes := make(map[*resource]*resEntry, len(refs)+len(waits)/4)
 	for i := range refs {
 		x := &refs[i]
 		if byRes[x.r] == nil {
-			byRes[x.r] = &entry{r: x.r, kind: x.kind, by: x.by, pub: x.pub, created: x.created}
+			byRes[x.r] = &resEntry{r: x.r, kind: x.kind, by: x.by, pub: x.pub, created: x.created}
 		}
 	}
+	groupWaits(byRes, waits)
+
+	fc := l.readerFrames()
+	defer l.rfcMu.Unlock()
+	out := make([]ResourceInfo, 0, len(byRes))
+	for _, e := range byRes {
+		out = append(out, l.resourceInfo(e, fc))
+	}
+	slices.SortFunc(out, func(a, b ResourceInfo) int { return cmpInt(a.ID, b.ID) })
+	return out, held
+}
+
+// resEntry is one awaitable as Resources groups it, after the lock.
+type resEntry struct {
+	r       *resource
+	pub     resPub
+	derived []uint64  // waiters (or a ToThread call's holder) from task records
+	qget    []resWait // a Queue's getters (an Event's, Lock's or Semaphore's waiters) and putters, from task records
+	qput    []resWait
+	by      uint64
+	kind    resKind
+	created int64
+}
+
+// groupWaits files each waiting task under the awaitable it waits on,
+// adding the awaitables that are not in the registry (a Future, a
+// TaskGroup, a ToThread call).
+func groupWaits(byRes map[*resource]*resEntry, waits []resWait) {
 	for _, w := range waits {
 		e := byRes[w.r]
 		ak := awaitKind(w.task >> 56)
 		kind := awaitKinds[ak].res
 		w.task &= 1<<56 - 1
 		if e == nil {
-			e = &entry{r: w.r, kind: kind}
+			e = &resEntry{r: w.r, kind: kind}
 			switch kind {
 			case resFuture, resTaskGroup, resThread:
 				// Never in the registry, never swept: by stays as made.
@@ -492,52 +510,40 @@ func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
 			e.derived = append(e.derived, w.task)
 		}
 	}
+}
 
-	fc := l.readerFrames()
-	defer l.rfcMu.Unlock()
-	out := make([]ResourceInfo, 0, len(byRes))
-	for _, e := range byRes {
-		r := e.r
-		ri := ResourceInfo{
-			ID: r.id, Kind: e.kind.String(), CreatedAt: fc.frame(r.pc), Created: l.wall(e.created),
-			Holders: e.pub.holders, Waiters: e.pub.waiters, Putters: e.pub.putters,
-			Len: e.pub.len, Cap: e.pub.cap, Set: e.pub.set,
-			LastSet: l.wall(e.pub.lastSet), LastCleared: l.wall(e.pub.lastCleared),
+// resourceInfo converts a grouped awaitable; fc resolves its creation site.
+func (l *Loop) resourceInfo(e *resEntry, fc frameCache) ResourceInfo {
+	r := e.r
+	ri := ResourceInfo{
+		ID: r.id, Kind: e.kind.String(), CreatedAt: fc.frame(r.pc), Created: l.wall(e.created),
+		Holders: e.pub.holders, Waiters: e.pub.waiters, Putters: e.pub.putters,
+		Len: e.pub.len, Cap: e.pub.cap, Set: e.pub.set,
+		LastSet: l.wall(e.pub.lastSet), LastCleared: l.wall(e.pub.lastCleared),
+	}
+	ri.CreatedBy = e.by
+	switch e.kind {
+	case resThread:
+		ri.Holders = e.derived
+	case resFuture, resTaskGroup:
+		ri.Waiters = e.derived
+		if e.kind == resTaskGroup && e.by != 0 {
+			ri.Holders = []uint64{e.by} // its owner
 		}
-		ri.CreatedBy = e.by
-		switch e.kind {
-		case resThread:
-			ri.Holders = e.derived
-		case resFuture, resTaskGroup:
-			ri.Waiters = e.derived
-			if e.kind == resTaskGroup && e.by != 0 {
-				ri.Holders = []uint64{e.by} // its owner
-			}
-		case resQueue:
-			ri.Waiters, ri.Putters = servedOrder(e.qget), servedOrder(e.qput)
-		case resEvent:
-			// A set Event has woken every waiter: those whose records still
-			// say they wait on it have not resumed yet, and will return.
-			if !e.pub.set {
-				ri.Waiters = servedOrder(e.qget)
-			}
-		case resLock, resSemaphore:
-			// In the order they are served (FIFO); a waiter handed the lock
-			// or a permit is listed until it resumes and holds it.
+	case resQueue:
+		ri.Waiters, ri.Putters = servedOrder(e.qget), servedOrder(e.qput)
+	case resEvent:
+		// A set Event has woken every waiter: those whose records still
+		// say they wait on it have not resumed yet, and will return.
+		if !e.pub.set {
 			ri.Waiters = servedOrder(e.qget)
 		}
-		out = append(out, ri)
+	case resLock, resSemaphore:
+		// In the order they are served (FIFO); a waiter handed the lock
+		// or a permit is listed until it resumes and holds it.
+		ri.Waiters = servedOrder(e.qget)
 	}
-	slices.SortFunc(out, func(a, b ResourceInfo) int {
-		switch {
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
-		}
-		return 0
-	})
-	return out, held
+	return ri
 }
 
 // servedOrder returns the task ids of a Queue's getters (or putters, or an

@@ -591,8 +591,7 @@ func (t *task) closeCtx() {
 }
 
 type afterFunc struct {
-	f    func()
-	stop bool
+	f func()
 }
 
 func (t *task) afterFunc(f func()) func() bool {
