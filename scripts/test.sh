@@ -4,7 +4,8 @@
 # It builds and starts a real Jaeger on loopback for the trace integration
 # tests (scripts/jaeger.sh; the first build takes ~15 minutes and is cached
 # under ~/.cache/taskdump), then runs gofmt, go vet and go test -race on
-# every package, and stops Jaeger again.
+# every package, and stops Jaeger again. golangci-lint runs with
+# .golangci.yml (scripts/lint.sh builds it once into ~/.cache/taskdump).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,9 @@ fi
 
 echo "== go vet"
 go vet ./...
+
+echo "== golangci-lint (.golangci.yml; installed by scripts/lint.sh)"
+scripts/lint.sh
 
 echo "== tools (tmux, for the terminal tests of taskdump top; scripts/tools.sh)"
 scripts/tools.sh
