@@ -3,51 +3,16 @@ package inspect
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/taskdump/taskdump/inspect/client"
+	"github.com/taskdump/taskdump/inspect/inspecttest"
 )
-
-// silentAgent listens on path, accepts every connection and never answers,
-// until the end of the test.
-func silentAgent(t *testing.T, path string) {
-	t.Helper()
-	l, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-}
 
 // TestPsSilentAgent: one agent that accepts and never answers costs Ps one
 // per-agent timeout, not the caller's whole deadline; the healthy agent is
@@ -59,7 +24,7 @@ func TestPsSilentAgent(t *testing.T) {
 	}
 	dir := privateDir(t)
 	healthy := startChild(t, self, "agent", dir, nil)
-	silentAgent(t, SocketPath(dir, os.Getpid()))
+	inspecttest.SilentAgent(t, SocketPath(dir, os.Getpid()))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

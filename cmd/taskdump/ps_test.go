@@ -1,16 +1,15 @@
 package main
 
 import (
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/taskdump/taskdump/inspect/inspecttest"
 	"github.com/taskdump/taskdump/inspect/wire"
 )
 
@@ -22,32 +21,7 @@ func TestSilentAgent(t *testing.T) {
 	p := startProc(t, bins.fixture)
 	// This test process plays the silent agent: its socket carries its own
 	// pid, so that the client trusts it.
-	l, err := net.Listen("unix", filepath.Join(p.dir, strconv.Itoa(os.Getpid())+".sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	defer func() {
-		l.Close()
-		<-done
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
+	inspecttest.SilentAgent(t, filepath.Join(p.dir, strconv.Itoa(os.Getpid())+".sock"))
 	start := time.Now()
 	r := td(t, p.dir, "ps")
 	if took := time.Since(start); took > 10*time.Second {
