@@ -610,3 +610,27 @@ func TestExited(t *testing.T) {
 		t.Errorf("exited(%d) = false after Wait", cmd.Process.Pid)
 	}
 }
+
+// TestFrameFit: a frame too long for its room loses the start of its path
+// first, then the end of its function; the file and line always show.
+func TestFrameFit(t *testing.T) {
+	f := wire.Frame{Function: "main.sleepHour", File: "/tmp/a/long/checkout/cmd/taskdump/testdata/fixture/main.go", Line: 75}
+	tests := []struct {
+		room int
+		want string
+	}{
+		{200, "main.sleepHour  /tmp/a/long/checkout/cmd/taskdump/testdata/fixture/main.go:75"},
+		{40, "main.sleepHour  …data/fixture/main.go:75"},
+		{30, "main.sleepHour  …re/main.go:75"},
+		{20, "main.sl…  main.go:75"},
+	}
+	for _, tt := range tests {
+		got := frameFit(f, tt.room)
+		if got != tt.want {
+			t.Errorf("frameFit(room %d) = %q, want %q", tt.room, got, tt.want)
+		}
+		if w := ansi.StringWidth(got); w > tt.room {
+			t.Errorf("frameFit(room %d) is %d columns wide", tt.room, w)
+		}
+	}
+}

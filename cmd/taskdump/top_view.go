@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -380,8 +381,9 @@ func (m topModel) detailLines(w int) []string {
 		lines = append(lines, m.st.warn.Render("  this task has ended; its last record follows"))
 	}
 	field := func(k, v string) { lines = append(lines, fmt.Sprintf("  %-10s %s", k, v)) }
+	room := w - 13 // "  " + a 10-column key + " "
 	field("function", orDash(escape(t.Function)))
-	field("spawned", frameText(t.SpawnedAt))
+	field("spawned", frameFit(t.SpawnedAt, room))
 	if t.ParentID != 0 {
 		field("parent", m.taskRef(t.ParentID))
 	} else {
@@ -411,7 +413,7 @@ func (m topModel) detailLines(w int) []string {
 		field("awaiting", "-")
 	}
 	if !t.SuspendedAt.IsZero() {
-		field("at", frameText(t.SuspendedAt))
+		field("at", frameFit(t.SuspendedAt, room))
 	}
 	for _, id := range t.Awaits {
 		field("awaits", m.taskRef(id))
@@ -584,6 +586,23 @@ func frameText(f wire.Frame) string {
 		return "-"
 	}
 	return escape(f.Function) + "  " + escape(fileLine(f))
+}
+
+// frameFit is frameText in at most room columns: what is cut is the start
+// of the file's path ("…/fixture/main.go:75"), then the end of the
+// function, so the file and line stay readable at 80 columns.
+func frameFit(f wire.Frame, room int) string {
+	full := frameText(f)
+	if f.IsZero() || ansi.StringWidth(full) <= room {
+		return full
+	}
+	fn, fl := escape(f.Function), escape(fileLine(f))
+	if keep := room - ansi.StringWidth(fn) - 3; keep >= len([]rune(filepath.Base(fl))) {
+		r := []rune(fl)
+		return fn + "  …" + string(r[max(len(r)-keep, 0):])
+	}
+	base := escape(filepath.Base(f.File) + ":" + strconv.Itoa(f.Line))
+	return ansi.Truncate(fn, max(room-ansi.StringWidth(base)-2, 1), "…") + "  " + base
 }
 
 func fileLine(f wire.Frame) string {
