@@ -11,18 +11,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/taskdump/taskdump/inspect"
+	"github.com/taskdump/taskdump/cmd/taskdump/testdata/doctor/scenario"
 	"github.com/taskdump/taskdump/runtime"
 )
 
 func main() {
-	agent, err := inspect.Listen(inspect.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+	agent := scenario.Listen()
 	defer agent.Close()
-	fmt.Println("agent", agent.Path())
 	// The poller ignores cancellation, so the loop could never wind down:
 	// a signal ends the process at once.
 	sig := make(chan os.Signal, 1)

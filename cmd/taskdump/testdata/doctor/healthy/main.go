@@ -9,26 +9,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
-	"github.com/taskdump/taskdump/inspect"
+	"github.com/taskdump/taskdump/cmd/taskdump/testdata/doctor/scenario"
 	"github.com/taskdump/taskdump/runtime"
 )
 
 func main() {
-	agent, err := inspect.Listen(inspect.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	defer agent.Close()
-	fmt.Println("agent", agent.Path())
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	_, _ = runtime.Run(ctx, serve)
+	scenario.Run(serve)
 }
 
 func serve(ctx context.Context) (struct{}, error) {

@@ -5,26 +5,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
-	"github.com/taskdump/taskdump/inspect"
+	"github.com/taskdump/taskdump/cmd/taskdump/testdata/doctor/scenario"
 	"github.com/taskdump/taskdump/runtime"
 )
 
 func main() {
-	agent, err := inspect.Listen(inspect.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	defer agent.Close()
-	fmt.Println("agent", agent.Path())
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	_, _ = runtime.Run(ctx, func(ctx context.Context) (struct{}, error) {
+	scenario.Run(func(ctx context.Context) (struct{}, error) {
 		for i := range 3 {
 			runtime.Spawn(ctx, awaitReply, runtime.Named(fmt.Sprintf("stuck-job-%d", i+1)))
 		}
