@@ -206,7 +206,7 @@ func (l *Loop) EachTaskSince(since uint64, opts SnapshotOptions, fn func(ti *Tas
 	}
 	ch.Seq = c.seq
 	ch.Live = l.nlive
-	ch.LoopSnapshot = l.headerLocked(now)
+	ch.LoopSnapshot, _ = l.headerLocked(now)
 	if since == 0 {
 		for _, t := range l.live {
 			if t == nil {
@@ -273,10 +273,12 @@ func (l *Loop) EachTaskSince(since uint64, opts SnapshotOptions, fn func(ti *Tas
 }
 
 // headerLocked returns the loop's snapshot header at now: who runs, the
-// ongoing block, the stats (under loop.mu).
-func (l *Loop) headerLocked(now int64) LoopSnapshot {
+// ongoing block, the stats, and the view of the stats its tasks' shares
+// are read against (under loop.mu).
+func (l *Loop) headerLocked(now int64) (LoopSnapshot, statsView) {
 	snap := LoopSnapshot{ID: l.id, Name: l.name, Started: l.started, Taken: l.wall(now)}
-	snap.Stats, _ = l.statsLocked(now)
+	var sv statsView
+	snap.Stats, sv = l.statsLocked(now)
 	if l.cur != nil {
 		snap.Current = l.cur.id
 		snap.CurrentFor = time.Duration(now - l.curStart)
@@ -286,5 +288,5 @@ func (l *Loop) headerLocked(now int64) LoopSnapshot {
 		ev.Duration = time.Duration(now - l.curStart)
 		snap.Blocking = &ev
 	}
-	return snap
+	return snap, sv
 }

@@ -112,18 +112,7 @@ func (l *Loop) snapshotRaw() ([]rawTask, LoopSnapshot, time.Duration) {
 	l.mu.Lock()
 	now := l.clock()
 	t0 := now
-	snap := LoopSnapshot{ID: l.id, Name: l.name, Started: l.started, Taken: l.wall(now)}
-	var sv statsView
-	snap.Stats, sv = l.statsLocked(now)
-	if l.cur != nil {
-		snap.Current = l.cur.id
-		snap.CurrentFor = time.Duration(now - l.curStart)
-	}
-	if l.ongoing != nil {
-		ev := *l.ongoing
-		ev.Duration = time.Duration(now - l.curStart)
-		snap.Blocking = &ev
-	}
+	snap, sv := l.headerLocked(now)
 	for _, t := range l.live {
 		if t == nil {
 			continue
