@@ -39,7 +39,11 @@ func newTmux(t *testing.T, w, h int, env []string, command string) *tmuxTerm {
 	tm := &tmuxTerm{t: t, sock: filepath.Join(t.TempDir(), "tmux.sock")}
 	// The command ends by printing its status and then waits, so that the
 	// screen can still be read after it quits.
-	line := fmt.Sprintf("env %s %s; echo EXIT=$?; sleep 600", strings.Join(env, " "), command)
+	// The terminal is a user's, not the test's: variables a CI machine sets
+	// (CI makes the TUI library assume no terminal, so no colour) or a
+	// developer's colour settings are cleared; env adds what a test wants.
+	unset := "-u CI -u NO_COLOR -u CLICOLOR -u CLICOLOR_FORCE -u COLORTERM"
+	line := fmt.Sprintf("env %s %s %s; echo EXIT=$?; sleep 600", unset, strings.Join(env, " "), command)
 	tm.run("new-session", "-d", "-x", strconv.Itoa(w), "-y", strconv.Itoa(h), "-s", "top", line)
 	t.Cleanup(func() { exec.Command("tmux", "-S", tm.sock, "kill-server").Run() })
 	return tm
