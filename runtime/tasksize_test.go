@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -59,6 +60,69 @@ func TestTaskListeners(t *testing.T) {
 			}
 		}
 		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSpawnAllocs: a Spawn without options allocates the task record and
+// nothing else (growing the ready ring and the live list is amortized away
+// over the runs); a name costs one more.
+func TestSpawnAllocs(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opts []TaskOption
+		want float64
+	}{
+		{"no options", nil, 1},
+		{"Named", []TaskOption{Named("worker")}, 2},
+	} {
+		l := NewLoop(quiet())
+		var got float64
+		err := l.Run(context.Background(), func(ctx context.Context) error {
+			trivial := func(context.Context) (int, error) { return 0, nil }
+			got = testing.AllocsPerRun(1000, func() { Spawn(ctx, trivial, tt.opts...) })
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != tt.want {
+			t.Errorf("%s: Spawn allocates %v times, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestSuspensionStackShared: tasks suspended at the same place publish one
+// stack between them (100,000 sleepers hold one, not 100,000), and a task
+// suspended elsewhere gets its own.
+func TestSuspensionStackShared(t *testing.T) {
+	l := NewLoop(quiet())
+	err := l.Run(context.Background(), func(ctx context.Context) error {
+		ev := NewEvent()
+		wait := func(ctx context.Context) (int, error) { return 0, ev.Wait(ctx) }
+		other := func(ctx context.Context) (int, error) { return 0, Sleep(ctx, time.Hour) }
+		a, b, c := Spawn(ctx, wait), Spawn(ctx, wait), Spawn(ctx, other)
+		if err := Yield(ctx); err != nil {
+			return err
+		}
+		l.mu.Lock()
+		sa, sb, sc := a.pub.stk, b.pub.stk, c.pub.stk
+		l.mu.Unlock()
+		if len(sa) == 0 || len(sc) == 0 {
+			t.Fatalf("no suspension stacks published: %d, %d frames", len(sa), len(sc))
+		}
+		if got, want := unsafe.SliceData(sb) == unsafe.SliceData(sa), true; got != want {
+			t.Errorf("two tasks waiting at one line share their stack = %v, want %v", got, want)
+		}
+		if got, want := unsafe.SliceData(sc) == unsafe.SliceData(sa), false; got != want {
+			t.Errorf("a task sleeping elsewhere shares the waiters' stack = %v, want %v", got, want)
+		}
+		c.Cancel()
+		ev.Set()
+		_, err := GatherAll(ctx, a, b, c)
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
