@@ -24,6 +24,10 @@
 #        NODE=node        Node binary for bench/peers/node_bench.js
 #        KEEP=dir         keep the raw per-run values (runs.txt) in dir
 #
+# After the table, the floors under the workloads (the last Go build's
+# BenchmarkFloor*: a coroutine round trip, creating 100,000 coroutines, a
+# parked coroutine's bytes), measured cold and warm the same way.
+#
 # All metrics are "lower is better", so ratio = peer / taskdump, i.e. "how
 # many times taskdump is better". A missing tool or failed run shows as n/a;
 # the script exits 1 if any run that was attempted failed.
@@ -106,6 +110,21 @@ run_one() {
   echo "  $impl $w: $(tr '\n' ' ' <"$out")" >&2
 }
 
+# run_floors <impl>: the floors under the workloads (runtime/floor_bench_test.go),
+# each in a fresh process of <impl>'s test binary, twice (cold, warm) but
+# the parked coroutine's bytes (once, as W4). Appends to $floors.
+floors="$tmp/floors.txt" # lines: <floor>@<run> <unit> <value>
+: >"$floors"
+run_floors() {
+  local bin="${gobin[$1]}" spec name n bt u
+  for spec in "Switch 2 2000000x ns/switch" "NewCoro 2 1x ms/100k" "ParkedCoro 1 1x B/coro"; do
+    read -r name n bt u <<<"$spec"
+    (cd "$root/runtime" && timeout -s QUIT -k 10s "$TIMEOUT" "$bin" -test.run '^$' \
+      -test.bench "^BenchmarkFloor${name}\$" -test.benchtime "$bt" -test.count "$n" 2>/dev/null) |
+      awk -v f="$name" -v u="$u" '$1 ~ /^Benchmark/ { for (i = 3; i < NF; i++) if ($(i + 1) == u) { print f "@" k++, u, $i; break } }' >>"$floors" || true
+  done
+}
+
 for ((r = 0; r < ROUNDS; r++)); do
   echo "round $((r + 1))/$ROUNDS..." >&2
   for w in $WORKLOADS; do
@@ -114,6 +133,7 @@ for ((r = 0; r < ROUNDS; r++)); do
       run_one "${impls[$(((i + r) % k))]}" "$w"
     done
   done
+  [ "${#gos[@]}" -gt 0 ] && run_floors "${gos[-1]}"
 done
 [ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp "$runs" "$KEEP/runs.txt"
 
@@ -154,4 +174,28 @@ awk -v gos="${gos[*]}" -v works="$WORKLOADS" '
   }
 ' "$runs"
 echo "(medians of $ROUNDS rounds; cold = first run in a fresh process, warm = the second run in it)"
+
+# --- floors -------------------------------------------------------------------
+# What the coroutines a task runs on cost before the runtime adds anything
+# (the last Go build's runtime/floor_bench_test.go; absent from older builds).
+if [ -s "$floors" ]; then
+  echo
+  awk '
+    function median(key,   n, i, j, t, a) {
+      n = cnt[key]; if (n == 0) return "n/a"
+      for (i = 1; i <= n; i++) a[i] = v[key, i]
+      for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+      return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    function fmt(x) { return x == "n/a" ? x : (x >= 100 ? sprintf("%.0f", x) : sprintf("%.1f", x)) }
+    { v[$1, ++cnt[$1]] = $3 + 0; u[$1] = $2 }
+    END {
+      print "| floor | under | metric | cold | warm |"
+      print "|---|---|---|---:|---:|"
+      print "| one coroutine round trip | W2, per handoff | ns/switch | " fmt(median("Switch@0")) " | " fmt(median("Switch@1")) " |"
+      print "| creating 100,000 parked coroutines | W3, per run | ms/100k | " fmt(median("NewCoro@0")) " | " fmt(median("NewCoro@1")) " |"
+      print "| a parked coroutine (heap and stack) | W4, per pending task | B/coro | " fmt(median("ParkedCoro@0")) " | |"
+    }
+  ' "$floors"
+fi
 exit "$status"
