@@ -281,17 +281,25 @@ func exited(pid int) bool {
 // over-long lines refused). A last line cut short, as a killed recorder
 // leaves it, ends the replay at the complete messages before it, and cut
 // says so. A replay holds every message in memory: a recording of more
-// than maxReplayMessages is refused (a few kilobytes of gzip can expand to
-// tens of millions of tiny messages, and gigabytes once decoded).
+// than maxReplayMessages, or whose messages hold more than maxReplayBytes
+// once decoded, is refused (a few kilobytes of gzip can expand to tens of
+// millions of tiny messages, and gigabytes once decoded; each message is
+// bounded by the wire decoder, wire.ErrTooLarge).
 func loadReplay(name string) (msgs []wire.WatchMessage, cut bool, err error) {
-	return loadReplayMax(name, maxReplayMessages)
+	return loadReplayMax(name, maxReplayMessages, maxReplayBytes)
 }
 
-// maxReplayMessages bounds the messages top --replay holds: 1,000,000 is
-// 28 hours of a recording at the shortest --interval, 100ms.
-const maxReplayMessages = 1_000_000
+const (
+	// maxReplayMessages bounds the messages top --replay holds: 1,000,000
+	// is 28 hours of a recording at the shortest --interval, 100ms.
+	maxReplayMessages = 1_000_000
+	// maxReplayBytes bounds what they hold decoded (wire's Footprint):
+	// a snapshot of 1,000,000 tasks and an hour of 1,000 tasks changing
+	// every second each hold about 2 GiB.
+	maxReplayBytes = 4 << 30
+)
 
-func loadReplayMax(name string, maxMsgs int) (msgs []wire.WatchMessage, cut bool, err error) {
+func loadReplayMax(name string, maxMsgs int, maxBytes int64) (msgs []wire.WatchMessage, cut bool, err error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, false, fmt.Errorf("top: %w", osErr(err))
@@ -301,6 +309,7 @@ func loadReplayMax(name string, maxMsgs int) (msgs []wire.WatchMessage, cut bool
 	if err != nil {
 		return nil, false, fmt.Errorf("top: %s: %w", name, err)
 	}
+	var held int64
 	for {
 		m, err := rec.Next()
 		if errors.Is(err, io.EOF) {
@@ -315,6 +324,9 @@ func loadReplayMax(name string, maxMsgs int) (msgs []wire.WatchMessage, cut bool
 		}
 		if len(msgs) == maxMsgs {
 			return nil, false, fmt.Errorf("top: %s holds more than %d messages, more than a replay holds in memory: record a shorter one (--duration)", name, maxMsgs)
+		}
+		if held += m.Footprint(); held > maxBytes {
+			return nil, false, fmt.Errorf("top: %s holds more than %d MiB once decoded, more than a replay holds in memory: record a shorter one (--duration)", name, maxBytes>>20)
 		}
 		msgs = append(msgs, *m)
 	}

@@ -138,12 +138,57 @@ func TestTopReplayBounded(t *testing.T) {
 		{100, ""},
 		{99, "holds more than 99 messages"},
 	} {
-		msgs, _, err := loadReplayMax(name, tt.max)
+		msgs, _, err := loadReplayMax(name, tt.max, maxReplayBytes)
 		switch {
 		case tt.want == "" && (err != nil || len(msgs) != 100):
 			t.Errorf("max %d: %d messages, %v; want 100", tt.max, len(msgs), err)
 		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "top: ")):
 			t.Errorf("max %d: %d messages, %v; want an error with %q", tt.max, len(msgs), err, tt.want)
 		}
+	}
+}
+
+// TestTopReplayExpanding: a recording whose lines would decode to far
+// more memory than they hold (a few kilobytes of gzip of empty tasks: it
+// took gigabytes) is refused with the bound named, per message and over
+// the whole replay.
+func TestTopReplayExpanding(t *testing.T) {
+	write := func(lines ...string) string {
+		name := filepath.Join(t.TempDir(), "r.jsonl.gz")
+		f, err := os.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zw := gzip.NewWriter(f)
+		fmt.Fprintf(zw, `{"format":%q,"version":%d,"schema":%d}`+"\n", wire.RecordingFormat, wire.RecordingVersion, wire.Schema)
+		for _, l := range lines {
+			fmt.Fprintln(zw, l)
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return name
+	}
+	empty := strings.TrimSuffix(strings.Repeat("{},", 2_000_000), ",")
+	bomb := write(`{"type":"snapshot","seq":1,"loops":[{"id":1,"new":[` + empty + `]}]}`)
+	if fi, err := os.Stat(bomb); err != nil || fi.Size() > 64<<10 {
+		t.Fatalf("the bomb is %v bytes (%v), want a few kilobytes", fi.Size(), err)
+	}
+	_, _, err := loadReplay(bomb)
+	if err == nil || !errors.Is(err, wire.ErrTooLarge) || !strings.HasPrefix(err.Error(), "top: ") {
+		t.Errorf("replay of an expanding line: %v, want an error wrapping wire.ErrTooLarge", err)
+	}
+
+	// Many small messages, each within its own bound, over the replay's.
+	few := `{"type":"update","seq":2,"loops":[{"id":1,"new":[` + strings.TrimSuffix(strings.Repeat("{},", 50), ",") + `]}]}`
+	many := write(`{"type":"snapshot","seq":1,"loops":[]}`, few, few, few, few)
+	if _, _, err := loadReplayMax(many, maxReplayMessages, 3*50*536); err == nil || !strings.Contains(err.Error(), "once decoded") {
+		t.Errorf("replay over its byte bound: %v, want an error saying so", err)
+	}
+	if msgs, _, err := loadReplayMax(many, maxReplayMessages, maxReplayBytes); err != nil || len(msgs) != 5 {
+		t.Errorf("the same under the bound: %d messages, %v; want 5, nil", len(msgs), err)
 	}
 }

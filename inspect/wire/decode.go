@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // DecodeTasks decodes a JSON array of tasks, as /v1/tasks and /v1/history
@@ -22,11 +23,21 @@ import (
 // earlier one, so a repeated frame object merges field by field and a
 // repeated stack array decodes its elements into the existing ones (see
 // decodeFrames).
+//
+// Input that would decode to far more memory than its size (a long array
+// of empty objects) is refused with an error wrapping ErrTooLarge, on
+// either path.
 func DecodeTasks(data []byte) ([]Task, error) {
-	d := decoder{data: data}
+	d := decoder{data: data, budget: decodeBudget(len(data))}
 	ts, err := d.tasks()
-	if err == nil {
+	switch {
+	case err == nil:
 		return ts, nil
+	case errors.Is(err, errBudget):
+		return nil, tooLarge("tasks", data)
+	}
+	if _, err := weigh(data, int64(unsafe.Sizeof(Task{})), decodeBudget(len(data))); errors.Is(err, errBudget) {
+		return nil, tooLarge("tasks", data)
 	}
 	ts = nil
 	if err := json.Unmarshal(data, &ts); err != nil {
@@ -39,8 +50,9 @@ func DecodeTasks(data []byte) ([]Task, error) {
 var errSlow = errors.New("wire: not the fast path")
 
 type decoder struct {
-	data []byte
-	i    int
+	data   []byte
+	i      int
+	budget int64 // bytes the decoded values may still allocate (charge)
 }
 
 func (d *decoder) ws() {
@@ -94,7 +106,7 @@ func (d *decoder) object(field func(k string) error) error {
 		return nil
 	}
 	for {
-		k, err := d.str()
+		k, err := d.plain()
 		if err != nil || !d.byte(':') {
 			return errSlow
 		}
@@ -114,7 +126,10 @@ func (d *decoder) object(field func(k string) error) error {
 func (d *decoder) tasks() ([]Task, error) {
 	ts := make([]Task, 0, len(d.data)/300+1)
 	err := d.array(func() error {
-		ts = append(ts, Task{})
+		if err := d.charge(unsafe.Sizeof(Task{})); err != nil {
+			return err
+		}
+		ts = append(grow(d, ts), Task{})
 		return d.task(&ts[len(ts)-1])
 	})
 	if err != nil {
@@ -127,8 +142,37 @@ func (d *decoder) tasks() ([]Task, error) {
 	return ts, nil
 }
 
-// str reads a string without escapes.
+// str reads a string value. One with escapes or non-ASCII text is
+// decoded by encoding/json, whose rules (invalid UTF-8 and lone
+// surrogates become U+FFFD) it follows; the others are copied as they are.
 func (d *decoder) str() (string, error) {
+	d.ws()
+	start := d.i
+	s, err := d.plain()
+	if err == nil || d.i != start || d.i >= len(d.data) || d.data[d.i] != '"' {
+		return s, err
+	}
+	return d.escaped()
+}
+
+// escaped reads the string at d.i through encoding/json (str's rare case:
+// apart, so that the string str returns is not moved to the heap for it).
+func (d *decoder) escaped() (string, error) {
+	start := d.i
+	if err := d.skipString(); err != nil {
+		return "", err
+	}
+	var s string
+	if err := json.Unmarshal(d.data[start:d.i], &s); err != nil {
+		return "", errSlow
+	}
+	return s, nil
+}
+
+// plain reads a string without escapes or non-ASCII text, as object keys
+// (which encoding/json matches to fields by its own folding) and times
+// must be on the fast path; anything else takes the slow path.
+func (d *decoder) plain() (string, error) {
 	d.ws()
 	if d.i >= len(d.data) || d.data[d.i] != '"' {
 		return "", errSlow
@@ -203,8 +247,11 @@ func (d *decoder) intN() (int, error) {
 func (d *decoder) uints() ([]uint64, error) {
 	s := []uint64{}
 	err := d.array(func() error {
+		if err := d.charge(8); err != nil {
+			return err
+		}
 		v, err := d.uint()
-		s = append(s, v)
+		s = append(grow(d, s), v)
 		return err
 	})
 	return s, err
@@ -360,7 +407,7 @@ func (d *decoder) skipNumber() error {
 func (d *decoder) time() (time.Time, error) {
 	d.ws()
 	start := d.i
-	if _, err := d.str(); err != nil {
+	if _, err := d.plain(); err != nil {
 		return time.Time{}, err
 	}
 	var t time.Time
@@ -390,12 +437,17 @@ func (d *decoder) bool() (bool, error) {
 // array is decoded into as well; the result is cut to the array's length,
 // and an empty array gives a new empty slice.
 func (d *decoder) frames(s []Frame) ([]Frame, error) {
-	i := 0
+	i, had := 0, cap(s) // frames past had are new memory, charged
 	err := d.array(func() error {
+		if i >= had {
+			if err := d.charge(unsafe.Sizeof(Frame{})); err != nil {
+				return err
+			}
+		}
 		if i < cap(s) {
 			s = s[:i+1]
 		} else {
-			s = append(s[:i], Frame{})
+			s = append(grow(d, s[:i]), Frame{})
 		}
 		i++
 		return d.frame(&s[i-1])

@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -101,6 +102,9 @@ func sameAsEncodingJSON(in []byte) error {
 	got, gotErr := DecodeTasks(in)
 	var want []Task
 	wantErr := json.Unmarshal(in, &want)
+	if errors.Is(gotErr, ErrTooLarge) && wantErr == nil && footprint(reflect.ValueOf(want)) > int64(len(in)) {
+		return nil // refused for what it expands to (TestDecodeBounded)
+	}
 	if (gotErr != nil) != (wantErr != nil) {
 		return fmt.Errorf("DecodeTasks(%q) error = %s, encoding/json says %s", in, fmt.Sprint(gotErr), fmt.Sprint(wantErr))
 	}

@@ -3,10 +3,12 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // Paths of the stream.
@@ -367,7 +369,7 @@ type plainLoop WatchLoop
 // records go through DecodeTasks's decoder, and only the small rest
 // through encoding/json.
 func DecodeWatchMessage(data []byte) (*WatchMessage, error) {
-	d := decoder{data: data}
+	d := decoder{data: data, budget: decodeBudget(len(data))}
 	m := new(WatchMessage)
 	var rest []byte
 	seen := false
@@ -388,9 +390,15 @@ func DecodeWatchMessage(data []byte) (*WatchMessage, error) {
 		return err
 	})
 	if err == nil && d.end() {
-		if err = unmarshalRest(rest, m); err == nil {
+		if err = d.unmarshal(rest, m); err == nil {
 			return m, nil
 		}
+	}
+	if errors.Is(err, errBudget) {
+		return nil, tooLarge("a watch message", data)
+	}
+	if _, err := weigh(data, 0, decodeBudget(len(data))); errors.Is(err, errBudget) {
+		return nil, tooLarge("a watch message", data)
 	}
 	m = new(WatchMessage)
 	if err := json.Unmarshal(data, m); err != nil {
@@ -426,7 +434,7 @@ func (d *decoder) watchLoop(wl *WatchLoop) error {
 		return nil
 	}
 	p := plainLoop{New: wl.New, Changed: wl.Changed}
-	if err := json.Unmarshal(append(rest, '}'), &p); err != nil {
+	if err := d.unmarshalJSON(append(rest, '}'), &p); err != nil {
 		return err
 	}
 	*wl = WatchLoop(p)
@@ -442,7 +450,10 @@ func (d *decoder) taskList(ts *[]Task) error {
 	}
 	out := []Task{}
 	err := d.array(func() error {
-		out = append(out, Task{})
+		if err := d.charge(unsafe.Sizeof(Task{})); err != nil {
+			return err
+		}
+		out = append(grow(d, out), Task{})
 		return d.task(&out[len(out)-1])
 	})
 	*ts = out
@@ -474,15 +485,26 @@ func (d *decoder) end() bool {
 	return d.i == len(d.data)
 }
 
-// unmarshalRest decodes the members other than loops into m.
-func unmarshalRest(rest []byte, m *WatchMessage) error {
+// unmarshal decodes the members other than loops into m.
+func (d *decoder) unmarshal(rest []byte, m *WatchMessage) error {
 	if rest == nil {
 		return nil
 	}
 	loops := m.Loops
-	if err := json.Unmarshal(append(rest, '}'), m); err != nil {
+	if err := d.unmarshalJSON(append(rest, '}'), m); err != nil {
 		return err
 	}
 	m.Loops = loops
 	return nil
+}
+
+// unmarshalJSON decodes data with encoding/json once what that can
+// allocate (weigh) is charged to the decode's budget.
+func (d *decoder) unmarshalJSON(data []byte, v any) error {
+	w, err := weigh(data, 0, d.budget)
+	if err != nil {
+		return err
+	}
+	d.budget -= w
+	return json.Unmarshal(data, v)
 }

@@ -1,0 +1,179 @@
+package wire
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// repeat is "[" + n copies of elem joined by commas + "]".
+func repeat(elem string, n int) string {
+	return "[" + strings.TrimSuffix(strings.Repeat(elem+",", n), ",") + "]"
+}
+
+// allocated runs f and returns the bytes it allocated.
+func allocated(f func()) uint64 {
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	f()
+	runtime.ReadMemStats(&m1)
+	return m1.TotalAlloc - m0.TotalAlloc
+}
+
+// TestDecodeBounded: input that would decode to far more memory than its
+// size is refused on every path (the fast decoder, encoding/json behind
+// it, the members of a watch message encoding/json decodes), before the
+// memory is taken: what a decode allocates stays within about ten times
+// its input (it was a thousand times: five megabytes of "{}," took five
+// gigabytes).
+func TestDecodeBounded(t *testing.T) {
+	const n = 200_000
+	msg := func(loop string) string {
+		return `{"type":"update","seq":2,"loops":[{"id":1,"name":"l"` + loop + `}]}`
+	}
+	for _, tt := range []struct {
+		name  string
+		tasks bool // DecodeTasks, else DecodeWatchMessage
+		in    string
+	}{
+		{"tasks of empty objects", true, repeat(`{}`, n)},
+		{"tasks on the slow path (a key cased otherwise)", true, "[{\"ID\":1}," + repeat(`{}`, n)[1:]},
+		{"a task's long stack", true, `[{"id":1,"stack":` + repeat(`{}`, n) + `}]`},
+		{"a task's awaits", true, `[{"id":1,"awaits":` + repeat(`1`, n) + `,"stack":` + repeat(`{}`, n) + `}]`},
+		{"new tasks", false, msg(`,"new":` + repeat(`{}`, n))},
+		{"changed tasks with stacks", false, msg(`,"changed":[{"id":1,"stack":` + repeat(`{}`, n) + `}]`)},
+		{"ended tasks (encoding/json)", false, msg(`,"ended":` + repeat(`{}`, n))},
+		{"blocking events (encoding/json)", false, msg(`,"blocking_events":` + repeat(`{}`, n))},
+		{"findings' tasks (encoding/json)", false, `{"type":"update","loops":[],"findings":[{"kind":"x","tasks":` + repeat(`{}`, n) + `}]}`},
+		{"an escaped key", false, msg(`,"n\u0065w":` + repeat(`{}`, n))},
+		{"a key encoding/json folds (ſ for s)", false, msg(`,"changed":[{"ſtack":` + repeat(`{}`, n) + `}]`)},
+		{"the whole message on the slow path", false, `{"TYPE":"update","loops":[{"id":1,"new":` + repeat(`{}`, n) + `}]}`},
+	} {
+		var err error
+		in := []byte(tt.in)
+		got := allocated(func() {
+			if tt.tasks {
+				_, err = DecodeTasks(in)
+			} else {
+				_, err = DecodeWatchMessage(in)
+			}
+		})
+		if !errors.Is(err, ErrTooLarge) || !strings.HasPrefix(err.Error(), "wire: ") {
+			t.Errorf("%s: error %v, want one wrapping ErrTooLarge", tt.name, err)
+		}
+		// The budget is 4× the input; slices growing towards it take
+		// twice that at most, and a task list starts with room for one
+		// task per 300 bytes.
+		if max := 12*uint64(len(tt.in)) + 1<<20; got > max {
+			t.Errorf("%s: %d bytes of input allocated %d, want at most %d", tt.name, len(tt.in), got, max)
+		}
+	}
+}
+
+// TestDecodeLargeLegit: what the agent writes for a big process (tasks
+// with stacks and names in any script, many short ended tasks, same_stack
+// lists) decodes, on the fast path for the tasks, to what encoding/json
+// gives.
+func TestDecodeLargeLegit(t *testing.T) {
+	const n = 20_000
+	base := sampleTasks()[1]
+	base.Stack = []Frame{{"main.work", "/src/app/main.go", 12, "user"}, {"main.main", "/src/app/main.go", 40, "user"}}
+	ts := make([]Task, n)
+	m := &WatchMessage{Type: WatchSnapshot, Seq: 1, Time: time.Date(2026, 11, 27, 19, 0, 0, 0, time.UTC)}
+	wl := WatchLoop{Loop: Loop{ID: 1, Name: "main"}}
+	for i := range ts {
+		ts[i] = base
+		ts[i].ID = uint64(i + 1)
+		ts[i].Name = fmt.Sprintf("wörker-%d \"q\"\n", i)
+		wl.Ended = append(wl.Ended, EndedTask{ID: uint64(n + i), State: "cancelled"})
+		wl.SameStack = append(wl.SameStack, uint64(i+1))
+	}
+	wl.New = ts
+	m.Loops = []WatchLoop{wl}
+	data, err := m.AppendJSON(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeWatchMessage(data)
+	if err != nil {
+		t.Fatalf("DecodeWatchMessage: %v", err)
+	}
+	want, err := slowDecode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("DecodeWatchMessage differs from encoding/json")
+	}
+	list := appendAll(ts)
+	fast := fastDecode(t, list) // names with escapes and non-ASCII text stay on the fast path
+	var slow []Task
+	if err := json.Unmarshal(list, &slow); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(fast, slow) {
+		t.Errorf("DecodeTasks differs from encoding/json")
+	}
+}
+
+// TestStrFast: string values with escapes and non-ASCII text, valid or
+// not, are read on the fast path as encoding/json reads them.
+func TestStrFast(t *testing.T) {
+	for _, in := range []string{
+		`"plain"`, `"caf\u00e9"`, "\"caf\xc3\xa9\"", `"tab\tquote\"back\\slash\/"`,
+		"\"bad \xff utf-8\"", `"lone \ud800 surrogate"`, `"pair \ud83d\ude00"`,
+	} {
+		d := decoder{data: []byte(in)}
+		got, err := d.str()
+		var want string
+		if werr := json.Unmarshal([]byte(in), &want); werr != nil {
+			t.Fatal(werr)
+		}
+		if err != nil || got != want || d.i != len(in) {
+			t.Errorf("str(%s) = %q, %v (at %d); want %q", in, got, err, d.i, want)
+		}
+	}
+}
+
+// TestFieldCosts: the costs come from the types, so a field of any of
+// them is charged; a name used by several fields costs the most of them.
+func TestFieldCosts(t *testing.T) {
+	for _, tt := range []struct {
+		key  string
+		want int64
+	}{
+		{"new", int64(reflect.TypeFor[Task]().Size())},
+		{"stack", int64(reflect.TypeFor[Frame]().Size())},
+		{"ended", int64(reflect.TypeFor[EndedTask]().Size())},
+		{"loops", int64(reflect.TypeFor[WatchLoop]().Size())},
+		{"process", int64(reflect.TypeFor[Process]().Size())},
+		{"same_stack", 8},
+		{"id", 0},
+	} {
+		if got := costs[tt.key]; got != tt.want {
+			t.Errorf("costs[%q] = %d, want %d", tt.key, got, tt.want)
+		}
+	}
+	if maxCost < int64(reflect.TypeFor[Task]().Size()) {
+		t.Errorf("maxCost = %d, below a task's size", maxCost)
+	}
+}
+
+// TestFootprint: a message's footprint counts its slices' elements and
+// pointed-to structs, nested.
+func TestFootprint(t *testing.T) {
+	size := func(v any) int64 { return int64(reflect.TypeOf(v).Size()) }
+	m := &WatchMessage{Process: &Process{}, Loops: []WatchLoop{{
+		New:   []Task{{Stack: make([]Frame, 3), Awaits: []uint64{1, 2}}},
+		Ended: make([]EndedTask, 2),
+	}}}
+	want := size(Process{}) + size(WatchLoop{}) + size(Task{}) + 3*size(Frame{}) + 2*8 + 2*size(EndedTask{})
+	if got := m.Footprint(); got != want {
+		t.Errorf("Footprint = %d, want %d", got, want)
+	}
+}
