@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -17,12 +16,23 @@ import (
 // decodes to about its own size.
 var ErrTooLarge = errors.New("input decodes to more memory than its size allows")
 
-// decodeBudget is how many bytes the values decoded from n bytes of JSON
-// may allocate (slices' elements and pointed-to structs; strings are
-// copies of the input, at most three times its size): four times the
-// input, and 64 KiB for small inputs, such as a test's hand-written
-// message of a few bare tasks.
-func decodeBudget(n int) int64 { return 4*int64(n) + 64<<10 }
+// The budgets of a decode: what the values decoded from n bytes of JSON
+// may allocate (slices' elements, pointed-to structs, strings) is
+// factor×n and 64 KiB for small inputs (a test's hand-written message of
+// a few bare tasks), and never more than maxBudget.
+const (
+	// watchFactor is a watch message's: its task records are whole (a
+	// few hundred bytes for a 536-byte Task), an ended task at least
+	// 25 bytes for 80.
+	watchFactor = 4
+	// tasksFactor is a task list's, whose records may be cut to the
+	// fields a client asked for: {"id":7} is nine bytes for 536.
+	tasksFactor = 64
+	// maxBudget holds 1,000,000 tasks with stacks of twenty frames.
+	maxBudget = 4 << 30
+)
+
+func decodeBudget(n int, factor int64) int64 { return min(factor*int64(n)+64<<10, maxBudget) }
 
 // errBudget is the decoders' own signal that the budget is spent; the
 // exported functions wrap ErrTooLarge instead.
@@ -56,19 +66,17 @@ func grow[T any](d *decoder, s []T) []T {
 }
 
 // tooLarge is the error for data over its budget.
-func tooLarge(what string, data []byte) error {
-	return fmt.Errorf("wire: decoding %s: %d bytes of JSON would decode to more than %d (%w)", what, len(data), decodeBudget(len(data)), ErrTooLarge)
+func tooLarge(what string, data []byte, factor int64) error {
+	return fmt.Errorf("wire: decoding %s: %d bytes of JSON would decode to more than %d (%w)", what, len(data), decodeBudget(len(data), factor), ErrTooLarge)
 }
 
 // costs is what one element of each slice field (or the value of each
 // pointer field) of the decoded types can allocate, by its JSON name in
 // lower case, derived from the types themselves so that a field added
 // later is covered. A name used by several fields gets the largest cost.
-// maxCost is the largest of all, charged where a name is not plain ASCII
-// (encoding/json folds some non-ASCII letters into ASCII ones).
-var costs, maxCost = fieldCosts(reflect.TypeFor[WatchMessage](), reflect.TypeFor[Task]())
+var costs = fieldCosts(reflect.TypeFor[WatchMessage](), reflect.TypeFor[Task]())
 
-func fieldCosts(roots ...reflect.Type) (map[string]int64, int64) {
+func fieldCosts(roots ...reflect.Type) map[string]int64 {
 	m := map[string]int64{}
 	seen := map[reflect.Type]bool{}
 	var visit func(t reflect.Type)
@@ -119,119 +127,83 @@ func fieldCosts(roots ...reflect.Type) (map[string]int64, int64) {
 	for _, t := range roots {
 		visit(t)
 	}
-	top := int64(0)
-	for _, c := range m {
-		top = max(top, c)
-	}
-	return m, top
+	return m
 }
 
 // weigh reports what encoding/json would allocate, at most, decoding data
 // into the wire types: each element of an array is charged the cost of
 // the field it is the value of (top, for a top-level array), each object
-// the value of a pointer field its cost. A key not among the fields is
-// charged nothing (encoding/json skips its value), one that is not plain
-// ASCII the most any field costs. It stops once the total passes limit,
-// and returns an error for what is not JSON (the caller's json.Unmarshal
-// then says what is wrong).
+// the value of a pointer field its cost, each string what str charges for
+// it. A key not among the fields is charged nothing (encoding/json
+// skips its value). It stops with errBudget once the total
+// passes limit, and returns another error for what it does not read as
+// JSON (the caller's json.Unmarshal then says what is wrong).
 func weigh(data []byte, top, limit int64) (int64, error) {
-	w := weigher{d: decoder{data: data}, limit: limit}
-	err := w.value(top, 0)
-	return w.total, err
+	d := decoder{data: data, budget: limit, anyKeys: true}
+	err := d.weigh(top, 0)
+	return limit - d.budget, err
 }
 
-type weigher struct {
-	d     decoder
-	total int64
-	limit int64
-}
+// maxWeighDepth is encoding/json's limit of nesting: weigh reads all that
+// encoding/json would decode.
+const maxWeighDepth = 10000
 
-// value reads one value, whose cost as an array element or pointer
-// target is cost.
-func (w *weigher) value(cost int64, depth int) error {
-	d := &w.d
+// weigh reads one value, whose cost as an array element or pointer target
+// is cost, charging what it holds.
+func (d *decoder) weigh(cost int64, depth int) error {
 	d.ws()
-	if d.i >= len(d.data) || depth > maxSkipDepth {
+	if d.i >= len(d.data) || depth > maxWeighDepth {
 		return errSlow
 	}
 	switch d.data[d.i] {
 	case '[':
-		d.i++
-		if d.byte(']') {
-			return nil
-		}
-		for {
-			w.total += cost
-			if w.total > w.limit {
-				return errBudget
-			}
-			if err := w.value(cost, depth+1); err != nil {
+		return d.array(func() error {
+			if err := d.charge(uintptr(cost)); err != nil {
 				return err
 			}
-			if d.byte(',') {
-				continue
-			}
-			if d.byte(']') {
-				return nil
-			}
-			return errSlow
-		}
+			return d.weigh(cost, depth+1)
+		})
 	case '{':
-		d.i++
-		if d.byte('}') {
-			return nil
-		}
-		for {
-			d.ws()
-			start := d.i
-			if d.i >= len(d.data) || d.data[d.i] != '"' || d.skipString() != nil || !d.byte(':') {
-				return errSlow
-			}
-			c := w.keyCost(d.data[start:d.i])
+		return d.object(func(k string) error {
+			c := keyCost(k)
 			if d.ws(); d.i < len(d.data) && d.data[d.i] == '{' {
-				w.total += c // a pointer field's struct
-				if w.total > w.limit {
-					return errBudget
+				if err := d.charge(uintptr(c)); err != nil { // a pointer field's struct
+					return err
 				}
 			}
-			if err := w.value(c, depth+1); err != nil {
-				return err
-			}
-			if d.byte(',') {
-				continue
-			}
-			if d.byte('}') {
-				return nil
-			}
-			return errSlow
-		}
+			return d.weigh(c, depth+1)
+		})
+	case '"':
+		_, err := d.str() // charged
+		return err
 	}
-	return d.skip(depth)
+	return d.skip(0) // a number, true, false or null
 }
 
-// keyCost is the cost of the field a key (a JSON string token, with its
-// colon) names, as encoding/json matches keys to fields: unescaped, then
-// exactly or without regard to case.
-func (w *weigher) keyCost(tok []byte) int64 {
-	tok = tok[:strings.LastIndexByte(string(tok), '"')+1]
-	k := string(tok[1 : len(tok)-1])
-	if strings.IndexByte(k, '\\') >= 0 {
-		if err := json.Unmarshal(tok, &k); err != nil {
-			return maxCost
-		}
-	}
+// keyCost is the cost of the field an (unescaped) key names, as
+// encoding/json matches keys to fields: exactly or as strings.EqualFold
+// does, which folds some non-ASCII letters into ASCII ones ("ſtack" is
+// "stack"). A key no field matches costs nothing: encoding/json skips its
+// value.
+func keyCost(k string) int64 {
 	for i := range len(k) {
 		if k[i] >= 0x80 {
-			return maxCost
+			c := int64(0)
+			for name, cost := range costs {
+				if strings.EqualFold(k, name) {
+					c = max(c, cost)
+				}
+			}
+			return c
 		}
 	}
 	return costs[strings.ToLower(k)]
 }
 
-// Footprint reports the memory the slices and pointers of a decoded
-// message hold (its tasks, their stacks, ended tasks, events, findings;
-// strings aside), what a reader that keeps many messages, such as a
-// replay, bounds. It costs a walk of every element.
+// Footprint reports the memory the slices, pointers and strings of a
+// decoded message hold (its tasks, their stacks, ended tasks, events,
+// findings), what a reader that keeps many messages, such as a replay,
+// bounds. It costs a walk of every element.
 func (m *WatchMessage) Footprint() int64 { return footprint(reflect.ValueOf(m).Elem()) }
 
 func footprint(v reflect.Value) int64 {
@@ -250,6 +222,8 @@ func footprint(v reflect.Value) int64 {
 		for i := range v.NumField() {
 			n += footprint(v.Field(i))
 		}
+	case reflect.String:
+		n += int64(v.Len())
 	}
 	return n
 }

@@ -26,16 +26,18 @@ func allocated(f func()) uint64 {
 }
 
 // TestDecodeBounded: input that would decode to far more memory than its
-// size is refused on every path (the fast decoder, encoding/json behind
-// it, the members of a watch message encoding/json decodes), before the
-// memory is taken: what a decode allocates stays within about ten times
-// its input (it was a thousand times: five megabytes of "{}," took five
-// gigabytes).
+// budget (decodeBudget: four times its size for a watch message, 64 for a
+// task list, whose records may be cut to one field) is refused on every
+// path (the fast decoder, encoding/json behind it, the members of a watch
+// message encoding/json decodes), before the memory is taken: what a
+// decode allocates stays within a few times its budget (it was a thousand
+// times its input: five megabytes of "{}," took five gigabytes).
 func TestDecodeBounded(t *testing.T) {
 	const n = 200_000
 	msg := func(loop string) string {
 		return `{"type":"update","seq":2,"loops":[{"id":1,"name":"l"` + loop + `}]}`
 	}
+	deep := strings.Repeat("[", 150) + strings.Repeat("]", 150)
 	for _, tt := range []struct {
 		name  string
 		tasks bool // DecodeTasks, else DecodeWatchMessage
@@ -43,9 +45,9 @@ func TestDecodeBounded(t *testing.T) {
 	}{
 		{"tasks of empty objects", true, repeat(`{}`, n)},
 		{"tasks on the slow path (a key cased otherwise)", true, "[{\"ID\":1}," + repeat(`{}`, n)[1:]},
-		{"a task's long stack", true, `[{"id":1,"stack":` + repeat(`{}`, n) + `}]`},
-		{"a task's awaits", true, `[{"id":1,"awaits":` + repeat(`1`, n) + `,"stack":` + repeat(`{}`, n) + `}]`},
+		{"tasks after a value nested deeper than the fast path reads", true, `[{"x":` + deep + `},` + repeat(`{}`, n)[1:]},
 		{"new tasks", false, msg(`,"new":` + repeat(`{}`, n))},
+		{"loops", false, `{"type":"update","loops":` + repeat(`{}`, n) + `}`},
 		{"changed tasks with stacks", false, msg(`,"changed":[{"id":1,"stack":` + repeat(`{}`, n) + `}]`)},
 		{"ended tasks (encoding/json)", false, msg(`,"ended":` + repeat(`{}`, n))},
 		{"blocking events (encoding/json)", false, msg(`,"blocking_events":` + repeat(`{}`, n))},
@@ -53,7 +55,13 @@ func TestDecodeBounded(t *testing.T) {
 		{"an escaped key", false, msg(`,"n\u0065w":` + repeat(`{}`, n))},
 		{"a key encoding/json folds (ſ for s)", false, msg(`,"changed":[{"ſtack":` + repeat(`{}`, n) + `}]`)},
 		{"the whole message on the slow path", false, `{"TYPE":"update","loops":[{"id":1,"new":` + repeat(`{}`, n) + `}]}`},
+		{"a value nested deeper than the fast path reads", false, `{"x":` + deep + `,"loops":[{"id":1,"new":` + repeat(`{}`, n) + `}]}`},
+		{"names of invalid UTF-8 (three bytes each decoded)", false, msg(`,"new":` + repeat(`{"name":"`+strings.Repeat("\xff", 64)+`"}`, n/64))},
 	} {
+		factor := int64(watchFactor)
+		if tt.tasks {
+			factor = tasksFactor
+		}
 		var err error
 		in := []byte(tt.in)
 		got := allocated(func() {
@@ -66,11 +74,19 @@ func TestDecodeBounded(t *testing.T) {
 		if !errors.Is(err, ErrTooLarge) || !strings.HasPrefix(err.Error(), "wire: ") {
 			t.Errorf("%s: error %v, want one wrapping ErrTooLarge", tt.name, err)
 		}
-		// The budget is 4× the input; slices growing towards it take
-		// twice that at most, and a task list starts with room for one
-		// task per 300 bytes.
-		if max := 12*uint64(len(tt.in)) + 1<<20; got > max {
-			t.Errorf("%s: %d bytes of input allocated %d, want at most %d", tt.name, len(tt.in), got, max)
+		if max := 4 * uint64(decodeBudget(len(in), factor)); got > max {
+			t.Errorf("%s: %d bytes of input allocated %d, want at most %d", tt.name, len(in), got, max)
+		}
+	}
+}
+
+// TestDecodeShortRecords: a task list of records cut to a few fields, as
+// a client asks for (Fields), is not taken for an attack.
+func TestDecodeShortRecords(t *testing.T) {
+	for _, rec := range []string{`{"id":7}`, `{"id":100,"name":"worker-0","state":"pending","loop":"main","loop_id":1,"created":"2026-11-27T19:00:00Z"}`} {
+		ts, err := DecodeTasks([]byte(repeat(rec, 100_000)))
+		if err != nil || len(ts) != 100_000 {
+			t.Errorf("100,000 of %s: %d tasks, %v; want them all", rec, len(ts), err)
 		}
 	}
 }
@@ -128,7 +144,7 @@ func TestStrFast(t *testing.T) {
 		`"plain"`, `"caf\u00e9"`, "\"caf\xc3\xa9\"", `"tab\tquote\"back\\slash\/"`,
 		"\"bad \xff utf-8\"", `"lone \ud800 surrogate"`, `"pair \ud83d\ude00"`,
 	} {
-		d := decoder{data: []byte(in)}
+		d := decoder{data: []byte(in), budget: decodeBudget(len(in), watchFactor)}
 		got, err := d.str()
 		var want string
 		if werr := json.Unmarshal([]byte(in), &want); werr != nil {
@@ -159,8 +175,18 @@ func TestFieldCosts(t *testing.T) {
 			t.Errorf("costs[%q] = %d, want %d", tt.key, got, tt.want)
 		}
 	}
-	if maxCost < int64(reflect.TypeFor[Task]().Size()) {
-		t.Errorf("maxCost = %d, below a task's size", maxCost)
+	for _, tt := range []struct {
+		key  string
+		want int64
+	}{
+		{"ſtack", int64(reflect.TypeFor[Frame]().Size())}, // encoding/json folds ſ into s
+		{"NEW", int64(reflect.TypeFor[Task]().Size())},
+		{"\x82", 0},
+		{"née", 0},
+	} {
+		if got := keyCost(tt.key); got != tt.want {
+			t.Errorf("keyCost(%q) = %d, want %d", tt.key, got, tt.want)
+		}
 	}
 }
 

@@ -28,16 +28,18 @@ import (
 // of empty objects) is refused with an error wrapping ErrTooLarge, on
 // either path.
 func DecodeTasks(data []byte) ([]Task, error) {
-	d := decoder{data: data, budget: decodeBudget(len(data))}
+	d := decoder{data: data, budget: decodeBudget(len(data), tasksFactor)}
 	ts, err := d.tasks()
 	switch {
 	case err == nil:
 		return ts, nil
 	case errors.Is(err, errBudget):
-		return nil, tooLarge("tasks", data)
+		return nil, tooLarge("tasks", data, tasksFactor)
 	}
-	if _, err := weigh(data, int64(unsafe.Sizeof(Task{})), decodeBudget(len(data))); errors.Is(err, errBudget) {
-		return nil, tooLarge("tasks", data)
+	// What the fast path took is garbage now; the slow path has what is
+	// left, so that both together stay within the budget.
+	if _, err := weigh(data, int64(unsafe.Sizeof(Task{})), d.budget); errors.Is(err, errBudget) {
+		return nil, tooLarge("tasks", data, tasksFactor)
 	}
 	ts = nil
 	if err := json.Unmarshal(data, &ts); err != nil {
@@ -50,9 +52,10 @@ func DecodeTasks(data []byte) ([]Task, error) {
 var errSlow = errors.New("wire: not the fast path")
 
 type decoder struct {
-	data   []byte
-	i      int
-	budget int64 // bytes the decoded values may still allocate (charge)
+	data    []byte
+	i       int
+	budget  int64 // bytes the decoded values may still allocate (charge)
+	anyKeys bool  // object keys may have escapes or non-ASCII text (weigh)
 }
 
 func (d *decoder) ws() {
@@ -106,7 +109,7 @@ func (d *decoder) object(field func(k string) error) error {
 		return nil
 	}
 	for {
-		k, err := d.plain()
+		k, err := d.key()
 		if err != nil || !d.byte(':') {
 			return errSlow
 		}
@@ -142,6 +145,19 @@ func (d *decoder) tasks() ([]Task, error) {
 	return ts, nil
 }
 
+// key reads an object's key: plain text when decoding (other keys go to
+// the slow path, which matches them to fields as encoding/json does), any
+// string when weighing.
+func (d *decoder) key() (string, error) {
+	if d.anyKeys {
+		budget := d.budget
+		k, err := d.str()
+		d.budget = budget // encoding/json keeps no key
+		return k, err
+	}
+	return d.plain()
+}
+
 // str reads a string value. One with escapes or non-ASCII text is
 // decoded by encoding/json, whose rules (invalid UTF-8 and lone
 // surrogates become U+FFFD) it follows; the others are copied as they are.
@@ -149,7 +165,10 @@ func (d *decoder) str() (string, error) {
 	d.ws()
 	start := d.i
 	s, err := d.plain()
-	if err == nil || d.i != start || d.i >= len(d.data) || d.data[d.i] != '"' {
+	if err == nil {
+		return s, d.charge(uintptr(len(s)))
+	}
+	if d.i != start || d.i >= len(d.data) || d.data[d.i] != '"' {
 		return s, err
 	}
 	return d.escaped()
@@ -160,6 +179,11 @@ func (d *decoder) str() (string, error) {
 func (d *decoder) escaped() (string, error) {
 	start := d.i
 	if err := d.skipString(); err != nil {
+		return "", err
+	}
+	// Unquoting takes a buffer, and each byte of invalid UTF-8 becomes
+	// three (U+FFFD).
+	if err := d.charge(uintptr(6 * (d.i - start))); err != nil {
 		return "", err
 	}
 	var s string
@@ -413,6 +437,12 @@ func (d *decoder) time() (time.Time, error) {
 	var t time.Time
 	if err := t.UnmarshalJSON(d.data[start:d.i]); err != nil {
 		return time.Time{}, errSlow
+	}
+	if loc := t.Location(); loc != time.UTC && loc != time.Local {
+		// An offset other than UTC's or the local one makes a zone.
+		if err := d.charge(256); err != nil {
+			return time.Time{}, err
+		}
 	}
 	return t, nil
 }

@@ -107,7 +107,7 @@ func mapKeys(m map[string]json.RawMessage) func(func(string) bool) {
 // fastDecode decodes data on the fast path only, failing on a fallback.
 func fastDecode(t *testing.T, data []byte) []Task {
 	t.Helper()
-	d := decoder{data: data, budget: decodeBudget(len(data))}
+	d := decoder{data: data, budget: decodeBudget(len(data), tasksFactor)}
 	ts, err := d.tasks()
 	if err != nil {
 		t.Fatalf("DecodeTasks takes the slow path on\n%s", data)

@@ -350,7 +350,7 @@ func (wl *WatchLoop) UnmarshalJSON(data []byte) error {
 	// Into a loop that holds something already, encoding/json merges
 	// field by field (and element by element): leave that to it.
 	if reflect.ValueOf(wl).Elem().IsZero() {
-		d := decoder{data: data}
+		d := decoder{data: data, budget: decodeBudget(len(data), watchFactor)}
 		var out WatchLoop
 		if err := d.watchLoop(&out); err == nil && d.end() {
 			*wl = out
@@ -369,7 +369,7 @@ type plainLoop WatchLoop
 // records go through DecodeTasks's decoder, and only the small rest
 // through encoding/json.
 func DecodeWatchMessage(data []byte) (*WatchMessage, error) {
-	d := decoder{data: data, budget: decodeBudget(len(data))}
+	d := decoder{data: data, budget: decodeBudget(len(data), watchFactor)}
 	m := new(WatchMessage)
 	var rest []byte
 	seen := false
@@ -378,7 +378,10 @@ func DecodeWatchMessage(data []byte) (*WatchMessage, error) {
 			seen = true
 			m.Loops = []WatchLoop{}
 			return d.array(func() error {
-				m.Loops = append(m.Loops, WatchLoop{})
+				if err := d.charge(unsafe.Sizeof(WatchLoop{})); err != nil {
+					return err
+				}
+				m.Loops = append(grow(&d, m.Loops), WatchLoop{})
 				return d.watchLoop(&m.Loops[len(m.Loops)-1])
 			})
 		}
@@ -395,10 +398,11 @@ func DecodeWatchMessage(data []byte) (*WatchMessage, error) {
 		}
 	}
 	if errors.Is(err, errBudget) {
-		return nil, tooLarge("a watch message", data)
+		return nil, tooLarge("a watch message", data, watchFactor)
 	}
-	if _, err := weigh(data, 0, decodeBudget(len(data))); errors.Is(err, errBudget) {
-		return nil, tooLarge("a watch message", data)
+	// The slow path has what the fast one left (DecodeTasks).
+	if _, err := weigh(data, 0, d.budget); errors.Is(err, errBudget) {
+		return nil, tooLarge("a watch message", data, watchFactor)
 	}
 	m = new(WatchMessage)
 	if err := json.Unmarshal(data, m); err != nil {
