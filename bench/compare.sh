@@ -138,7 +138,9 @@ done
 [ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp "$runs" "$KEEP/runs.txt"
 
 # --- table --------------------------------------------------------------------
-awk -v gos="${gos[*]}" -v works="$WORKLOADS" '
+# stats: the awk functions both tables use. median(key) is the median of the
+# values v[key, 1..cnt[key]] ("n/a" if none); fmt rounds for the table.
+stats='
   function median(key,   n, i, j, t, a) {
     n = cnt[key]; if (n == 0) return "n/a"
     for (i = 1; i <= n; i++) a[i] = v[key, i]
@@ -146,6 +148,9 @@ awk -v gos="${gos[*]}" -v works="$WORKLOADS" '
     return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   }
   function fmt(x) { return x == "n/a" ? x : (x >= 100 ? sprintf("%.0f", x) : sprintf("%.1f", x)) }
+
+'
+awk -v gos="${gos[*]}" -v works="$WORKLOADS" "$stats"'
   function ratio(p, o) { return (p == "n/a" || o == "n/a" || o <= 0) ? "n/a" : sprintf("%.2f×", p / o) }
   { key = $1 SUBSEP $2; v[key, ++cnt[key]] = $4 + 0; u[$2] = $3 }
   END {
@@ -180,14 +185,7 @@ echo "(medians of $ROUNDS rounds; cold = first run in a fresh process, warm = th
 # (the last Go build's runtime/floor_bench_test.go; absent from older builds).
 if [ -s "$floors" ]; then
   echo
-  awk '
-    function median(key,   n, i, j, t, a) {
-      n = cnt[key]; if (n == 0) return "n/a"
-      for (i = 1; i <= n; i++) a[i] = v[key, i]
-      for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-      return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-    }
-    function fmt(x) { return x == "n/a" ? x : (x >= 100 ? sprintf("%.0f", x) : sprintf("%.1f", x)) }
+  awk "$stats"'
     { v[$1, ++cnt[$1]] = $3 + 0; u[$1] = $2 }
     END {
       print "| floor | under | metric | cold | warm |"
