@@ -55,8 +55,9 @@ type ResourceInfo struct {
 	// Holders are the tasks that hold it: a Lock's holder, a Semaphore's
 	// permit holders (a task that holds two permits appears twice; a
 	// Release drops the releasing task's permit, or the oldest when another
-	// task or a callback releases), the task that called ToThread, a
-	// TaskGroup's owner. A holder may have ended without releasing.
+	// task or a callback releases; the 64 oldest of them, Cap-Len permits
+	// are taken in all), the task that called ToThread, a TaskGroup's
+	// owner. A holder may have ended without releasing.
 	Holders []uint64
 	// Waiters are the tasks waiting on it, in the order they will be
 	// served (a Queue's getters; its Join callers are not listed), in task

@@ -440,3 +440,65 @@ func TestQueueStaysFIFOAcrossCompaction(t *testing.T) {
 		t.Errorf("Len = %d, want %d", q.Len(), next-want)
 	}
 }
+
+// TestSemaphoreHoldersListed: Loop.Resources lists a semaphore's 64
+// oldest holders, in the order they took their permits, as holders
+// release from the front (the O(1) path) and from the middle; Cap-Len
+// counts them all.
+func TestSemaphoreHoldersListed(t *testing.T) {
+	const n = 100
+	l := runtime.NewLoop()
+	err := l.Run(context.Background(), func(ctx context.Context) error {
+		s := runtime.NewSemaphore(n)
+		holders := make([]*runtime.Task[int], n)
+		release := make([]*runtime.Event, n)
+		for i := range holders {
+			release[i] = runtime.NewEvent()
+			holders[i] = runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+				if err := s.Acquire(ctx); err != nil {
+					return 0, err
+				}
+				defer s.Release()
+				return 0, release[i].Wait(ctx)
+			})
+		}
+		check := func(what string, live []int) {
+			t.Helper()
+			if err := runtime.Yield(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var want []uint64
+			for _, i := range live[:min(len(live), 64)] {
+				want = append(want, holders[i].ID())
+			}
+			for _, r := range l.Resources() {
+				if r.Kind != "semaphore" {
+					continue
+				}
+				if !slices.Equal(r.Holders, want) || r.Cap-r.Len != len(live) {
+					t.Errorf("%s: holders %v (Cap-Len %d), want %v (%d)", what, r.Holders, r.Cap-r.Len, want, len(live))
+				}
+				return
+			}
+			t.Errorf("%s: no semaphore in Resources", what)
+		}
+		var live []int
+		for i := range n {
+			live = append(live, i)
+		}
+		check("all hold", live)
+		for _, i := range []int{0, 1, 2, 50} { // the oldest three, then one in the middle
+			release[i].Set()
+			live = slices.DeleteFunc(live, func(j int) bool { return j == i })
+			check(fmt.Sprintf("after %d released", i), live)
+		}
+		for _, e := range release {
+			e.Set()
+		}
+		_, err := runtime.Gather(ctx, holders...)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -84,7 +84,10 @@ func renderResources(w io.Writer, rs []wire.Resource, now time.Time) error {
 // resourceState says what a resource's record holds, by kind: "held by
 // 9", "free", "1/3 free, held by 4 5", "len 2/10", "set 3.0s ago".
 func resourceState(r *wire.Resource, now time.Time) string {
-	held := func() string { return "held by " + resIDs(r.Holders, 8) }
+	held := func() string {
+		// A semaphore lists its 64 oldest holders; Cap-Len are taken.
+		return "held by " + resIDs(r.Holders, max(len(r.Holders), r.Cap-r.Len), 8)
+	}
 	switch r.Kind {
 	case wire.ResourceLock:
 		switch {
@@ -119,11 +122,11 @@ func resourceState(r *wire.Resource, now time.Time) string {
 		return "pending"
 	case wire.ResourceTaskGroup:
 		if len(r.Holders) > 0 {
-			return "owned by " + resIDs(r.Holders, 8)
+			return "owned by " + resIDs(r.Holders, len(r.Holders), 8)
 		}
 	case wire.ResourceToThread:
 		if len(r.Holders) > 0 {
-			return "called by " + resIDs(r.Holders, 8)
+			return "called by " + resIDs(r.Holders, len(r.Holders), 8)
 		}
 		return "running"
 	}
@@ -138,10 +141,10 @@ func resourceState(r *wire.Resource, now time.Time) string {
 func resourceWaiters(r *wire.Resource) string {
 	var parts []string
 	if len(r.Waiters) > 0 {
-		parts = append(parts, resIDs(r.Waiters, 10))
+		parts = append(parts, resIDs(r.Waiters, len(r.Waiters), 10))
 	}
 	if len(r.Putters) > 0 {
-		parts = append(parts, "put: "+resIDs(r.Putters, 10))
+		parts = append(parts, "put: "+resIDs(r.Putters, len(r.Putters), 10))
 	}
 	if len(parts) == 0 {
 		return "-"
@@ -150,12 +153,12 @@ func resourceWaiters(r *wire.Resource) string {
 }
 
 // resIDs renders task ids separated by spaces, at most max of them and then
-// "+N more".
-func resIDs(ids []uint64, max int) string {
+// "+N more" of the total (a semaphore lists only its oldest holders).
+func resIDs(ids []uint64, total, max int) string {
 	var b strings.Builder
 	for i, id := range ids {
 		if i == max {
-			b.WriteString(" +" + strconv.Itoa(len(ids)-max) + " more")
+			b.WriteString(" +" + strconv.Itoa(total-max) + " more")
 			break
 		}
 		if i > 0 {

@@ -60,6 +60,8 @@ func TestResourceState(t *testing.T) {
 		{wire.Resource{Kind: "taskgroup", Holders: []uint64{5}}, "owned by 5"},
 		{wire.Resource{Kind: "to_thread", Holders: []uint64{7}}, "called by 7"},
 		{wire.Resource{Kind: "lock", Holders: []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}}, "held by 1 2 3 4 5 6 7 8 +2 more"},
+		// A semaphore lists its 64 oldest holders; Cap-Len counts them all.
+		{wire.Resource{Kind: "semaphore", Len: 0, Cap: 20000, Holders: []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}}, "0/20000 free, held by 1 2 3 4 5 6 7 8 +19992 more"},
 		{wire.Resource{Kind: "from-the-future"}, "-"},
 	}
 	for _, tt := range tests {

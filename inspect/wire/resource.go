@@ -33,7 +33,8 @@ type Resource struct {
 	CreatedBy uint64    `json:"created_by,omitempty"`
 	Created   time.Time `json:"created,omitzero"`
 	// Holders hold it: a Lock's holder, a Semaphore's permit holders (one
-	// entry per permit), a ToThread call's caller, a TaskGroup's owner.
+	// entry per permit, the 64 oldest: Cap-Len permits are taken in all),
+	// a ToThread call's caller, a TaskGroup's owner.
 	Holders []uint64 `json:"holders"`
 	// Waiters wait on it, in the order they will be served (a Queue's
 	// getters); Putters are a Queue's tasks waiting for room.

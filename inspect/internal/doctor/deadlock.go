@@ -34,8 +34,8 @@ func (v *view) waitGraph() map[uint64]edge {
 		switch k := waitKind(t); {
 		case k == waitLock || k == waitSemaphore:
 			r := v.res[t.Wait.Resource]
-			if r == nil || len(r.Holders) == 0 || (k == waitSemaphore && r.Len > 0) {
-				continue
+			if r == nil || len(r.Holders) == 0 || (k == waitSemaphore && (r.Len > 0 || len(r.Holders) < r.Cap-r.Len)) {
+				continue // free, or a semaphore whose holders are not all listed: may miss, never invents
 			}
 			g[t.ID] = edge{to: r.Holders, any: k == waitSemaphore, res: r}
 		case awaitsTasks(k) && len(t.Awaits) > 0:

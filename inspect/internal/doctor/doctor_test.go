@@ -183,6 +183,24 @@ func TestDiagnose(t *testing.T) {
 			want: []string{"deadlock/error n=2 [2@24 3@34]"},
 		},
 		{
+			// A semaphore lists its 64 oldest holders: with more permits
+			// taken than listed, one not listed may be running, so the
+			// waits are stuck, not a deadlock.
+			name: "semaphore holders not all listed: no deadlock claimed",
+			in: func() Loop {
+				l := loop(alive,
+					with(task(2, "a", 20, 24, "semaphore", time.Minute), res(70)),
+					with(task(3, "b", 30, 34, "lock", time.Minute), res(71)),
+				)
+				l.Resources = []runtime.ResourceInfo{
+					{ID: 70, Kind: "semaphore", CreatedAt: at(5), Holders: []uint64{3}, Len: 0, Cap: 2},
+					lockRes(71, 6, 2),
+				}
+				return l
+			}(),
+			want: []string{"stuck/warning n=1 [2@24]", "stuck/warning n=1 [3@34]"},
+		},
+		{
 			name: "stalled loop: tasks wait on each other's events, nothing else to do",
 			in: loop(runtime.LoopStats{LastWork: t0.Add(-20 * time.Second)},
 				with(task(1, "main", 1, 10, "gather", 20*time.Second), awaits(2, 3)),
