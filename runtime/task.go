@@ -165,34 +165,23 @@ func (t *Task[T]) AddDoneCallback(fn func(Handle)) {
 // task is the record every task shares, whatever its result type. Fields are
 // grouped by who may touch them.
 type task struct {
-	// Guarded by loop.mu: what readers (snapshots) see. First, with the
-	// state, so that a snapshot walking the live list touches as few cache
-	// lines per task as it can.
+	// Laid out by when they are touched: a snapshot copies the first two
+	// cache lines (the published record, the state) under loop.mu; a step
+	// and a task's end touch those and the next two; what was set at
+	// creation and what is rarely used follow.
+
+	// Guarded by loop.mu: what readers (snapshots) see.
 	pub     record
-	liveIdx int32  // position in loop.live
-	winGen  uint32 // the stats bucket busyCur belongs to (stats.go)
-	endTime int64
-	chg     change // its place in the loop's change list (changes.go)
+	state   atomic.Uint32 // any goroutine: Pending, Cancelling or a final state; Running is derived
+	liveIdx int32         // guarded by loop.mu: position in loop.live
 
-	// Atomic: any goroutine.
-	state        atomic.Uint32 // Pending, Cancelling or a final state; Running is derived
-	ctxCancelled atomic.Bool
-	doneCh       atomic.Pointer[chan struct{}]
-	retrievedOut atomic.Bool // its result was taken by an Await outside any task, or its error on the loop (markRetrieved)
-	busyCur      uint32      // guarded by loop.mu: busy ns in the loop's stats bucket winGen (stats.go; < 4.3 s)
-
-	// Set at creation, then read-only.
-	loop     *Loop
-	impl     taskImpl
-	id       uint64
-	parentID uint64
-	name     *string // nil: "Task-<id>" (a pointer: most tasks have no name)
-	fnPC     uintptr
-	spawnPC  uintptr
-	created  int64
-	values   context.Context // where the task context's values come from
-
-	// Loop goroutine only.
+	// Touched by every step and end (loop goroutine; chg, winGen and
+	// busyCur also under loop.mu).
+	readyAt       int64
+	co            *coro
+	chg           change // its place in the loop's change list (changes.go)
+	winGen        uint32 // the stats bucket busyCur belongs to (stats.go)
+	busyCur       uint32 // busy ns in the loop's stats bucket winGen (stats.go; < 4.3 s)
 	started       bool
 	queued        bool
 	bodyDone      bool
@@ -203,17 +192,34 @@ type task struct {
 	labelled      bool
 	unlinked      bool // guarded by loop.mu
 	ended         State
-	deadlocked    bool // it is in one of loop.deadlocks (deadlock.go)
+	deadlocked    bool   // it is in one of loop.deadlocks (deadlock.go)
+	busyPrev      uint32 // guarded by loop.mu: busy ns in the stats bucket before busyCur's (stats.go)
 	cancelReqs    int32
 	visit         uint32
-	busyPrev      uint32 // guarded by loop.mu: busy ns in the stats bucket before busyCur's (stats.go)
-	err           error
-	co            *coro
-	readyAt       int64
+	loop          *Loop // set at creation, then read-only
+	impl          taskImpl
 	listener      *waiter // the first waiting for this one to end; the others in extra.listeners
-	waitingOn     *waiter // what this task awaits, while it does
-	tm            *timer  // its Sleep or await timeout, made at its first (timer)
-	extra         *taskExtra
+	err           error
+	endTime       int64 // guarded by loop.mu
+
+	// Set at creation, then read-only.
+	id       uint64
+	parentID uint64
+	name     *string // nil: "Task-<id>" (a pointer: most tasks have no name)
+	fnPC     uintptr
+	spawnPC  uintptr
+	created  int64
+	values   context.Context // where the task context's values come from
+
+	// Any goroutine (atomic).
+	ctxCancelled atomic.Bool
+	retrievedOut atomic.Bool // its result was taken by an Await outside any task, or its error on the loop (markRetrieved)
+	doneCh       atomic.Pointer[chan struct{}]
+
+	// Loop goroutine only, rarely.
+	waitingOn *waiter // what this task awaits, while it does
+	tm        *timer  // its Sleep or await timeout, made at its first (timer)
+	extra     *taskExtra
 }
 
 // taskExtra holds what few tasks need, allocated on first use: a task that
