@@ -25,3 +25,9 @@ func callerpc() uintptr {
 // getg returns 0 where the goroutine identity is not available: the check
 // that an await runs on its task's goroutine is then skipped.
 func getg() uintptr { return 0 }
+
+// prefetchTask does nothing here: there is no portable prefetch.
+func prefetchTask(*task) {}
+
+// prefetchG does nothing here: there is no portable prefetch.
+func prefetchG(uintptr) {}

@@ -416,6 +416,10 @@ func (l *Loop) post(fn func()) bool {
 
 // iterate runs one loop iteration: inbox, due timers, then every entry that
 // was ready when it began.
+// prefetchAhead is how many ready entries ahead of the one it steps the
+// loop asks the CPU to load the task record of (prefetchTask).
+const prefetchAhead = 2
+
 func (l *Loop) iterate() {
 	drained := false
 	if l.inboxN.Load() != 0 {
@@ -444,6 +448,12 @@ func (l *Loop) iterate() {
 		return
 	}
 	for i := 0; i < n; i++ {
+		if t := l.ready.peekTask(prefetchAhead); t != nil {
+			prefetchTask(t)
+		}
+		if t := l.ready.peekTask(1); t != nil && t.co != nil && t.co.g != 0 {
+			prefetchG(t.co.g)
+		}
 		e := l.ready.pop()
 		if e.t != nil {
 			l.step(e.t)

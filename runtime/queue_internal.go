@@ -52,6 +52,15 @@ func (r *ring) push(e entry) {
 }
 
 // pop removes the first entry; the ring must not be empty.
+// peekTask returns the task k entries after the next pop, if that entry is
+// a task in the head chunk; nil otherwise.
+func (r *ring) peekTask(k int) *task {
+	if i := r.hi + k; k < r.n && i < ringChunkN {
+		return r.head.e[i].t
+	}
+	return nil
+}
+
 func (r *ring) pop() entry {
 	if r.hi == ringChunkN {
 		c := r.head
@@ -71,57 +80,70 @@ func (r *ring) pop() entry {
 
 // timer is a sleep, a timeout or a CallLater callback.
 type timer struct {
-	when int64 // loop clock ns
-	seq  uint64
-	idx  int // position in the heap, -1 when not in it
+	when int64 // loop clock ns, while in the heap
+	idx  int   // position in the heap, -1 when not in it
 	t    *task
 	fn   func()
 }
 
-// timerHeap is a binary min-heap on (when, seq).
-type timerHeap []*timer
+// timerHeap is a 4-ary min-heap on (when, seq) that keeps each timer's keys
+// beside its pointer: sifting compares entries in the heap's own array,
+// four children to a cache line and a half, and dereferences only the
+// timers it moves (to update idx). 100,000 timers: 9 levels, not 17, and
+// no pointer chased per comparison (W3).
+type timerHeap []timerSlot
 
-func (h timerHeap) less(i, j int) bool {
-	if h[i].when != h[j].when {
-		return h[i].when < h[j].when
-	}
-	return h[i].seq < h[j].seq
+type timerSlot struct {
+	when int64 // loop clock ns
+	seq  uint64
+	tm   *timer
 }
 
-func (h timerHeap) swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].idx = i
-	h[j].idx = j
+func (a *timerSlot) before(b *timerSlot) bool {
+	return a.when < b.when || a.when == b.when && a.seq < b.seq
 }
 
+// up moves the entry at i towards the root until its parent is before it.
 func (h timerHeap) up(i int) {
+	e := h[i]
 	for i > 0 {
-		p := (i - 1) / 2
-		if !h.less(i, p) {
-			return
+		p := (i - 1) / 4
+		if !e.before(&h[p]) {
+			break
 		}
-		h.swap(i, p)
+		h[i] = h[p]
+		h[i].tm.idx = i
 		i = p
 	}
+	h[i] = e
+	e.tm.idx = i
 }
 
+// down moves the entry at i towards the leaves until it is before each of
+// its children.
 func (h timerHeap) down(i int) {
 	n := len(h)
+	e := h[i]
 	for {
-		l := 2*i + 1
-		if l >= n {
-			return
+		c := 4*i + 1
+		if c >= n {
+			break
 		}
-		m := l
-		if r := l + 1; r < n && h.less(r, l) {
-			m = r
+		m := c
+		for k, end := c+1, min(c+4, n); k < end; k++ {
+			if h[k].before(&h[m]) {
+				m = k
+			}
 		}
-		if !h.less(m, i) {
-			return
+		if !h[m].before(&e) {
+			break
 		}
-		h.swap(i, m)
+		h[i] = h[m]
+		h[i].tm.idx = i
 		i = m
 	}
+	h[i] = e
+	e.tm.idx = i
 }
 
 // addTimer schedules tm at when.
@@ -131,10 +153,8 @@ func (l *Loop) addTimer(tm *timer, when int64) {
 	}
 	l.timerSeq++
 	tm.when = when
-	tm.seq = l.timerSeq
-	tm.idx = len(l.timers)
-	l.timers = append(l.timers, tm)
-	l.timers.up(tm.idx)
+	l.timers = append(l.timers, timerSlot{when: when, seq: l.timerSeq, tm: tm})
+	l.timers.up(len(l.timers) - 1)
 }
 
 // removeTimer unschedules tm if it is scheduled.
@@ -145,12 +165,12 @@ func (l *Loop) removeTimer(tm *timer) {
 	}
 	h := l.timers
 	last := len(h) - 1
-	if i != last {
-		h.swap(i, last)
-	}
-	h[last] = nil
-	l.timers = h[:last]
 	tm.idx = -1
+	if i != last {
+		h[i] = h[last]
+	}
+	h[last] = timerSlot{}
+	l.timers = h[:last]
 	if i != last {
 		l.timers.down(i)
 		l.timers.up(i)
@@ -160,7 +180,7 @@ func (l *Loop) removeTimer(tm *timer) {
 // fireTimers runs every timer due by l.now.
 func (l *Loop) fireTimers() {
 	for len(l.timers) > 0 && l.timers[0].when <= l.now {
-		tm := l.timers[0]
+		tm := l.timers[0].tm
 		l.removeTimer(tm)
 		if tm.t != nil {
 			l.schedule(tm.t)
