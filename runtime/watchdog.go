@@ -19,7 +19,8 @@ type BlockEvent struct {
 	Ongoing  bool
 	// Stack is the stack of the goroutine running the step, innermost first,
 	// captured while it was blocked (empty if the step ended before the
-	// watchdog looked). It has the shape of every task stack (see
+	// watchdog looked, or if the watchdog skipped the capture to bound its
+	// own cost: see captureBudget). It has the shape of every task stack (see
 	// TaskInfo.Stack): the call that blocked on top (time.Sleep), the user's
 	// frames down to the task's function, each frame with its Kind.
 	Stack []Frame
@@ -35,6 +36,31 @@ type BlockEvent struct {
 type watchdog struct {
 	stopCh chan struct{}
 	done   chan struct{}
+	budget captureBudget
+}
+
+// captureShare bounds the time the watchdog spends capturing stacks to
+// 1/captureShare of one core.
+const captureShare = 20
+
+// captureBudget rations the watchdog's stack captures. A capture takes a
+// goroutine profile of the whole process, about 1 µs and 300 bytes per
+// goroutine (100,000 pending tasks: ~95 ms and 33 MB); a process whose steps
+// block one after another would otherwise spend a core on capturing them.
+// After a capture that took d, none is made for (captureShare-1)·d: the
+// blocks in between are reported without a stack. With a few thousand
+// goroutines a capture takes a few milliseconds and every block keeps its
+// stack. The zero value allows a capture.
+type captureBudget struct {
+	next int64 // loop clock ns before which no capture is made
+}
+
+// allow reports whether a capture may start at now.
+func (b *captureBudget) allow(now int64) bool { return now >= b.next }
+
+// spent records a capture that ran from start to end.
+func (b *captureBudget) spent(start, end int64) {
+	b.next = end + (captureShare-1)*(end-start)
 }
 
 func (d *watchdog) start(l *Loop) {
@@ -75,10 +101,16 @@ func (d *watchdog) run(l *Loop) {
 		if now-start < int64(l.cfg.slowStep) {
 			continue
 		}
-		if ongoing != nil && ongoing.TaskID == cur.id && ongoing.Started.Equal(l.wall(start)) {
-			continue
+		allow := d.budget.allow(now)
+		if ongoing != nil && ongoing.TaskID == cur.id && ongoing.Started.Equal(l.wall(start)) &&
+			(ongoing.Stack != nil || !allow) {
+			continue // reported; a report made without a stack gets one when the budget allows
 		}
-		stack := liveStack(cur)
+		var stack []Frame
+		if allow {
+			stack = liveStack(cur)
+			d.budget.spent(now, l.clock())
+		}
 		ev := l.blockEvent(cur, start, now, stack)
 		ev.Ongoing = true
 		l.mu.Lock()

@@ -45,6 +45,15 @@ func (v *view) blocking(out []wire.Finding) []wire.Finding {
 		at   runtime.Frame
 		task uint64
 	}
+	// When capturing stacks is costly (many goroutines), the watchdog
+	// captures only some blocks' (runtime's captureBudget): a task's blocks
+	// without a stack count at the site of its latest block with one.
+	site := map[uint64]runtime.Frame{}
+	for i := range evs {
+		if !evs[i].At.IsZero() {
+			site[evs[i].TaskID] = evs[i].At
+		}
+	}
 	groups := map[key]*blockGroup{}
 	var order []key
 	for i := range evs {
@@ -55,11 +64,14 @@ func (v *view) blocking(out []wire.Finding) []wire.Finding {
 		}
 		k := key{at: ev.At}
 		if ev.At.IsZero() {
-			k.task = ev.TaskID
+			k.at = site[ev.TaskID]
+			if k.at.IsZero() {
+				k.task = ev.TaskID
+			}
 		}
 		g := groups[k]
 		if g == nil {
-			g = &blockGroup{at: ev.At, names: map[uint64]string{}}
+			g = &blockGroup{at: k.at, names: map[uint64]string{}}
 			groups[k] = g
 			order = append(order, k)
 		}
@@ -118,7 +130,7 @@ func (v *view) blockFinding(g *blockGroup) wire.Finding {
 	}
 	where := what + " at " + short(g.at)
 	if g.at.IsZero() {
-		where = "a step the watchdog did not catch in time (no stack)"
+		where = "no stack (the step ended before the watchdog looked, or it rationed its captures)"
 	}
 	who := subject(ts)
 	switch {

@@ -279,6 +279,20 @@ func TestDiagnose(t *testing.T) {
 			want: []string{"blocking/warning n=1 [1@12]"},
 		},
 		{
+			name: "a task's blocks without a stack count at the site of its block with one",
+			in: func() Loop {
+				l := loop(alive, with(task(6, "sync", 130, 131, "sleep", time.Second), sleeping), with(task(7, "other", 150, 151, "sleep", time.Second), sleeping))
+				l.Blocking = []runtime.BlockEvent{
+					{TaskID: 6, TaskName: "sync", Started: t0.Add(-time.Minute), Duration: 300 * time.Millisecond, At: at(140), Call: "net.Dial"},
+					{TaskID: 6, TaskName: "sync", Started: t0.Add(-50 * time.Second), Duration: 200 * time.Millisecond},
+					{TaskID: 7, TaskName: "other", Started: t0.Add(-40 * time.Second), Duration: 200 * time.Millisecond},
+					{TaskID: 6, TaskName: "sync", Started: t0.Add(-30 * time.Second), Duration: 200 * time.Millisecond},
+				}
+				return l
+			}(),
+			want: []string{"blocking/warning n=1 [6@140]", "blocking/warning n=1 [7@151]"},
+		},
+		{
 			name: "a busy loop shared by many is no hog",
 			in: func() Loop {
 				st := runtime.LoopStats{LastWork: t0, Ready: 1, Window: 5 * time.Second, Busy: 4800 * time.Millisecond}
