@@ -117,7 +117,7 @@ floors="$tmp/floors.txt" # lines: <floor>@<run> <unit> <value>
 : >"$floors"
 run_floors() {
   local bin="${gobin[$1]}" spec name n bt u
-  for spec in "Switch 2 2000000x ns/switch" "NewCoro 2 1x ms/100k" "ParkedCoro 1 1x B/coro"; do
+  for spec in "Task 2 1x ns/task" "Switch 2 2000000x ns/switch" "NewCoro 2 1x ms/100k" "ParkedCoro 1 1x B/coro"; do
     read -r name n bt u <<<"$spec"
     (cd "$root/runtime" && timeout -s QUIT -k 10s "$TIMEOUT" "$bin" -test.run '^$' \
       -test.bench "^BenchmarkFloor${name}\$" -test.benchtime "$bt" -test.count "$n" 2>/dev/null) |
@@ -190,6 +190,7 @@ if [ -s "$floors" ]; then
     END {
       print "| floor | under | metric | cold | warm |"
       print "|---|---|---|---:|---:|"
+      print "| a task record, two clock reads, one round trip | W1, per task | ns/task | " fmt(median("Task@0")) " | " fmt(median("Task@1")) " |"
       print "| one coroutine round trip | W2, per handoff | ns/switch | " fmt(median("Switch@0")) " | " fmt(median("Switch@1")) " |"
       print "| creating 100,000 parked coroutines | W3, per run | ms/100k | " fmt(median("NewCoro@0")) " | " fmt(median("NewCoro@1")) " |"
       print "| a parked coroutine (heap and stack) | W4, per pending task | B/coro | " fmt(median("ParkedCoro@0")) " | |"

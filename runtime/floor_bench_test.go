@@ -11,6 +11,8 @@ import (
 // before the runtime adds anything. A task is a stackful coroutine
 // (iter.Pull: a goroutine with its own stack, switched to directly), so
 //
+//   - W1 pays at least its record, two clock readings and a coroutine
+//     round trip per task (FloorTask);
 //   - W2 pays at least one coroutine round trip per handoff (FloorSwitch);
 //   - W3 pays a new coroutine for each task that sleeps while others do
 //     (FloorNewCoro), since every sleeping task keeps its stack;
@@ -99,4 +101,30 @@ func BenchmarkFloorParkedCoro(b *testing.B) {
 	}
 	b.ReportMetric(per, "B/coro")
 	b.ReportMetric(stack, "stack-B/coro")
+}
+
+// BenchmarkFloorTask is what W1 pays per task before any bookkeeping: its
+// record allocated (a Task[int], kept until the end as Gather keeps it),
+// two clock readings (creation, step) and one coroutine round trip (its
+// step). W1 per task minus this is the runtime's own work.
+func BenchmarkFloorTask(b *testing.B) {
+	l := NewLoop(quiet())
+	next, stop := iter.Pull(func(yield func(struct{}) bool) {
+		for yield(struct{}{}) {
+		}
+	})
+	defer stop()
+	ts := make([]*Task[int], w1Tasks)
+	for b.Loop() {
+		for j := range ts {
+			ts[j] = &Task[int]{}
+			ts[j].created = l.clock()
+		}
+		for _, t := range ts {
+			t.readyAt = l.clock()
+			next()
+		}
+		clear(ts)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*w1Tasks), "ns/task")
 }
