@@ -42,29 +42,16 @@ TEXT ·getg(SB),NOSPLIT|NOFRAME,$0-8
 	MOVQ AX, ret+0(FP)
 	RET
 
-// func prefetchTask(t *task)
+// func prefetch(addr uintptr)
 //
-// prefetchTask asks the CPU to bring the 384 bytes at t (a task record:
-// six cache lines) into its caches, without waiting for them.
-TEXT ·prefetchTask(SB),NOSPLIT|NOFRAME,$0-8
-	MOVQ t+0(FP), AX
+// prefetch asks the CPU to bring the 384 bytes at addr (six cache lines)
+// into its caches, without waiting for them. A prefetch never faults.
+TEXT ·prefetch(SB),NOSPLIT|NOFRAME,$0-8
+	MOVQ addr+0(FP), AX
 	PREFETCHT0 0(AX)
 	PREFETCHT0 64(AX)
 	PREFETCHT0 128(AX)
 	PREFETCHT0 192(AX)
 	PREFETCHT0 256(AX)
 	PREFETCHT0 320(AX)
-	RET
-
-// func prefetchG(gp uintptr)
-//
-// prefetchG asks the CPU to bring the first 256 bytes of the goroutine
-// descriptor at g (what a coroutine switch reads and writes) into its
-// caches, without waiting for them.
-TEXT ·prefetchG(SB),NOSPLIT|NOFRAME,$0-8
-	MOVQ gp+0(FP), AX
-	PREFETCHT0 0(AX)
-	PREFETCHT0 64(AX)
-	PREFETCHT0 128(AX)
-	PREFETCHT0 192(AX)
 	RET

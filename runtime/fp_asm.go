@@ -17,14 +17,9 @@ func callerpc() uintptr
 // never dereferenced), in about a nanosecond.
 func getg() uintptr
 
-// prefetchTask starts loading the 384 bytes of t's record into the CPU's
-// caches and returns at once (~1 ns): the loop calls it for the task it will
-// step next, so that a step's first touch of a record created long ago (W1
-// spawns 200,000, far more than the caches hold) does not wait on memory.
-//
-//go:noescape
-func prefetchTask(t *task)
-
-// prefetchG starts loading the goroutine descriptor at gp (getg's identity)
-// into the CPU's caches and returns at once.
-func prefetchG(gp uintptr)
+// prefetch starts loading the 384 bytes at addr into the CPU's caches and
+// returns at once (~1 ns); it never faults. The loop calls it for the task
+// record it will step two entries ahead and the goroutine of the next (a
+// step's first touch of a record created long ago, W1 spawns 200,000, far
+// more than the caches hold, otherwise waits on memory).
+func prefetch(addr uintptr)

@@ -26,8 +26,5 @@ func callerpc() uintptr {
 // that an await runs on its task's goroutine is then skipped.
 func getg() uintptr { return 0 }
 
-// prefetchTask does nothing here: there is no portable prefetch.
-func prefetchTask(*task) {}
-
-// prefetchG does nothing here: there is no portable prefetch.
-func prefetchG(uintptr) {}
+// prefetch does nothing here: there is no portable prefetch.
+func prefetch(uintptr) {}

@@ -211,7 +211,7 @@ func (c frameCache) funcFrame(pc uintptr) Frame {
 	if pc == 0 {
 		return Frame{}
 	}
-	key := pc | 1<<63 // keep entry lookups apart from return-address lookups
+	key := pc | ^(^uintptr(0) >> 1) // the top bit: keep entry lookups apart from return-address lookups
 	if fs, ok := c[key]; ok {
 		return fs[0]
 	}

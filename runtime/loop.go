@@ -414,12 +414,12 @@ func (l *Loop) post(fn func()) bool {
 	return true
 }
 
-// iterate runs one loop iteration: inbox, due timers, then every entry that
-// was ready when it began.
 // prefetchAhead is how many ready entries ahead of the one it steps the
-// loop asks the CPU to load the task record of (prefetchTask).
+// loop asks the CPU to load the task record of (prefetch).
 const prefetchAhead = 2
 
+// iterate runs one loop iteration: inbox, due timers, then every entry that
+// was ready when it began.
 func (l *Loop) iterate() {
 	drained := false
 	if l.inboxN.Load() != 0 {
@@ -449,10 +449,10 @@ func (l *Loop) iterate() {
 	}
 	for i := 0; i < n; i++ {
 		if t := l.ready.peekTask(prefetchAhead); t != nil {
-			prefetchTask(t)
+			prefetch(uintptr(unsafe.Pointer(t)))
 		}
 		if t := l.ready.peekTask(1); t != nil && t.co != nil && t.co.g != 0 {
-			prefetchG(t.co.g)
+			prefetch(t.co.g)
 		}
 		e := l.ready.pop()
 		if e.t != nil {

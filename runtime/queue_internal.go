@@ -51,7 +51,6 @@ func (r *ring) push(e entry) {
 	r.n++
 }
 
-// pop removes the first entry; the ring must not be empty.
 // peekTask returns the task k entries after the next pop, if that entry is
 // a task in the head chunk; nil otherwise.
 func (r *ring) peekTask(k int) *task {
@@ -61,6 +60,7 @@ func (r *ring) peekTask(k int) *task {
 	return nil
 }
 
+// pop removes the first entry; the ring must not be empty.
 func (r *ring) pop() entry {
 	if r.hi == ringChunkN {
 		c := r.head

@@ -37,6 +37,12 @@ type watchdog struct {
 	stopCh chan struct{}
 	done   chan struct{}
 	budget captureBudget
+	// tried is the step (task id, start) whose stack the watchdog last
+	// captured, found or not: one capture per blocking step.
+	tried struct {
+		task  uint64
+		start int64
+	}
 }
 
 // captureShare bounds the time the watchdog spends capturing stacks to
@@ -102,14 +108,16 @@ func (d *watchdog) run(l *Loop) {
 			continue
 		}
 		allow := d.budget.allow(now)
+		tried := d.tried.task == cur.id && d.tried.start == start
 		if ongoing != nil && ongoing.TaskID == cur.id && ongoing.Started.Equal(l.wall(start)) &&
-			(ongoing.Stack != nil || !allow) {
-			continue // reported; a report made without a stack gets one when the budget allows
+			(tried || !allow) {
+			continue // reported; one reported without a capture gets one when the budget allows
 		}
 		var stack []Frame
 		if allow {
 			stack = liveStack(cur)
 			d.budget.spent(now, l.clock())
+			d.tried.task, d.tried.start = cur.id, start
 		}
 		ev := l.blockEvent(cur, start, now, stack)
 		ev.Ongoing = true
@@ -173,7 +181,7 @@ func (l *Loop) blockedLocked(t *task, start, end int64) {
 // since the last call. Loop goroutine, outside the lock.
 func (l *Loop) reportBlocks() {
 	for _, ev := range l.pendingBlocks {
-		where := "an unknown place (the step ended before the watchdog captured its stack)"
+		where := "an unknown place (no stack: the step ended before the watchdog looked, or it rationed its captures)"
 		if !ev.At.IsZero() {
 			where = ev.At.Short()
 			if ev.Call != "" {

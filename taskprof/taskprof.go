@@ -183,7 +183,7 @@ func Blocking(events []runtime.BlockEvent) *profile.Profile {
 	for _, ev := range events {
 		stack := ev.Stack // time.Sleep on top: pprof -top puts the flat time on the blocking call
 		if len(stack) == 0 {
-			stack = []runtime.Frame{{Function: "(stack not captured: the step ended before the watchdog looked)"}}
+			stack = []runtime.Frame{{Function: "(stack not captured: the step ended before the watchdog looked, or it rationed its captures)"}}
 		}
 		labels := map[string][]string{
 			"task.name": {ev.TaskName},

@@ -24,6 +24,7 @@ type blockGroup struct {
 	ongoing *runtime.BlockEvent
 	tasks   []uint64
 	names   map[uint64]string
+	guessed int // finished blocks without a stack counted here (site)
 }
 
 // blocking reports steps that block the loop now (error) or did in the
@@ -45,27 +46,37 @@ func (v *view) blocking(out []wire.Finding) []wire.Finding {
 		at   runtime.Frame
 		task uint64
 	}
+	recent := func(ev *runtime.BlockEvent) bool {
+		return ev.Ongoing || v.now.Sub(ev.Started.Add(ev.Duration)) <= RecentBlocking
+	}
 	// When capturing stacks is costly (many goroutines), the watchdog
-	// captures only some blocks' (runtime's captureBudget): a task's blocks
-	// without a stack count at the site of its latest block with one.
-	site := map[uint64]runtime.Frame{}
+	// captures only some blocks' (runtime's captureBudget): a task's
+	// finished blocks without a stack count at the site of its latest
+	// recent block with one, and the finding says how many were. A block
+	// going on now is never placed by guess.
+	type place struct {
+		at   runtime.Frame
+		call string
+	}
+	site := map[uint64]place{}
 	for i := range evs {
-		if !evs[i].At.IsZero() {
-			site[evs[i].TaskID] = evs[i].At
+		if ev := &evs[i]; !ev.At.IsZero() && recent(ev) {
+			site[ev.TaskID] = place{ev.At, ev.Call}
 		}
 	}
 	groups := map[key]*blockGroup{}
 	var order []key
 	for i := range evs {
 		ev := &evs[i]
-		end := ev.Started.Add(ev.Duration)
-		if !ev.Ongoing && v.now.Sub(end) > RecentBlocking {
+		if !recent(ev) {
 			continue
 		}
-		k := key{at: ev.At}
+		end := ev.Started.Add(ev.Duration)
+		k, call, guessed := key{at: ev.At}, ev.Call, false
 		if ev.At.IsZero() {
-			k.at = site[ev.TaskID]
-			if k.at.IsZero() {
+			if p, ok := site[ev.TaskID]; ok && !ev.Ongoing {
+				k.at, call, guessed = p.at, p.call, true
+			} else {
 				k.task = ev.TaskID
 			}
 		}
@@ -75,10 +86,13 @@ func (v *view) blocking(out []wire.Finding) []wire.Finding {
 			groups[k] = g
 			order = append(order, k)
 		}
+		if guessed {
+			g.guessed++
+		}
 		g.n++
 		g.longest = max(g.longest, ev.Duration)
-		if ev.Call != "" {
-			g.call = ev.Call
+		if call != "" {
+			g.call = call
 		}
 		if ev.Ongoing {
 			g.ongoing = ev
@@ -130,7 +144,7 @@ func (v *view) blockFinding(g *blockGroup) wire.Finding {
 	}
 	where := what + " at " + short(g.at)
 	if g.at.IsZero() {
-		where = "no stack (the step ended before the watchdog looked, or it rationed its captures)"
+		where = "a step without a stack (it ended before the watchdog looked, or the watchdog rationed its captures)"
 	}
 	who := subject(ts)
 	switch {
@@ -145,6 +159,9 @@ func (v *view) blockFinding(g *blockGroup) wire.Finding {
 	default:
 		f.Summary = fmt.Sprintf("%s blocked the loop %d times in the last %s, up to %s each: %s.",
 			upper(who), g.n, human(RecentBlocking), human(g.longest), where)
+	}
+	if g.guessed > 0 {
+		f.Summary += fmt.Sprintf(" (%d of these without a stack: counted at the task's last block with one.)", g.guessed)
 	}
 	f.Sites = sites(append([]runtime.Frame{g.at}, spawned...)...)
 	if strings.HasSuffix(g.call, "time.Sleep") {

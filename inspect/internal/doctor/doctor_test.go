@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -474,5 +475,64 @@ func TestNeedResources(t *testing.T) {
 		if got := needResources(c.ts, opts); got != c.want {
 			t.Errorf("%s: needResources = %v, want %v", c.name, got, c.want)
 		}
+	}
+}
+
+// TestBlockingWithoutStack: when the watchdog rations its captures, a
+// task's recent finished blocks without a stack count at the site (and
+// call) of its latest recent block with one, and the finding says how
+// many; a block going on now, or one whose only site is older than
+// RecentBlocking, is never placed by guess.
+func TestBlockingWithoutStack(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		evs  []runtime.BlockEvent
+		want []string // summaries
+	}{
+		{
+			name: "counted at the last captured site",
+			evs: []runtime.BlockEvent{
+				{TaskID: 6, TaskName: "sync", Started: t0.Add(-time.Minute), Duration: 300 * time.Millisecond, At: at(140), Call: "time.Sleep"},
+				{TaskID: 6, TaskName: "sync", Started: t0.Add(-50 * time.Second), Duration: 200 * time.Millisecond},
+				{TaskID: 6, TaskName: "sync", Started: t0.Add(-30 * time.Second), Duration: 200 * time.Millisecond},
+			},
+			want: []string{`Task "sync" blocked the loop 3 times in the last 5m0s, up to 300ms each: time.Sleep at main.go:140. (2 of these without a stack: counted at the task's last block with one.)`},
+		},
+		{
+			name: "an ongoing block is not placed by guess",
+			evs: []runtime.BlockEvent{
+				{TaskID: 6, TaskName: "sync", Started: t0.Add(-time.Minute), Duration: 300 * time.Millisecond, At: at(140), Call: "time.Sleep"},
+				{TaskID: 6, TaskName: "sync", Started: t0.Add(-2 * time.Second), Duration: 2 * time.Second, Ongoing: true},
+			},
+			want: []string{
+				`Task "sync" blocks the loop now: a step without a stack (it ended before the watchdog looked, or the watchdog rationed its captures) has run for 2s, and every other task waits.`,
+				`Task "sync" blocked the loop for 300ms, 1m0s ago: time.Sleep at main.go:140.`,
+			},
+		},
+		{
+			name: "a site older than RecentBlocking is not borrowed",
+			evs: []runtime.BlockEvent{
+				{TaskID: 6, TaskName: "sync", Started: t0.Add(-6 * time.Minute), Duration: 300 * time.Millisecond, At: at(140), Call: "time.Sleep"},
+				{TaskID: 6, TaskName: "sync", Started: t0.Add(-30 * time.Second), Duration: 200 * time.Millisecond},
+			},
+			want: []string{`Task "sync" blocked the loop for 200ms, 30s ago: a step without a stack (it ended before the watchdog looked, or the watchdog rationed its captures).`},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := loop(alive, with(task(6, "sync", 130, 131, "sleep", time.Second), sleeping))
+			l.Blocking = tc.evs
+			if last := tc.evs[len(tc.evs)-1]; last.Ongoing {
+				l.Snapshot.Current, l.Snapshot.Blocking = last.TaskID, &last
+			}
+			got := []string{}
+			for _, f := range diagnose(l) {
+				if f.Kind == wire.KindBlocking {
+					got = append(got, f.Summary)
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("summaries:\n got %q\nwant %q", got, tc.want)
+			}
+		})
 	}
 }
