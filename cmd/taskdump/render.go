@@ -272,6 +272,9 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
+// noBlockStack is what `blocking` says of an event without a stack.
+const noBlockStack = "(no stack: the step ended before the watchdog looked, or the watchdog rationed its captures)"
+
 // renderBlocking writes the blocking events oldest first, as the agent
 // keeps them and blocking --json prints them: the ongoing one, if any, is
 // the last.
@@ -299,6 +302,8 @@ func renderBlocking(w io.Writer, evs []wire.BlockEvent, all bool) {
 				call = " calling " + ev.Call
 			}
 			p.printf("    at %s %s%s\n", ev.At.Function, short(ev.At), call)
+		} else if len(ev.Stack) == 0 {
+			p.printf("    %s\n", noBlockStack)
 		}
 		writeStack(p, ev.Stack, "    ", all)
 	}

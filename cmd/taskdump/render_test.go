@@ -87,3 +87,16 @@ await cycle: 1 -> 2 -> 1
 		t.Errorf("renderTasks with two loops:\n%s", b.String())
 	}
 }
+
+// TestRenderBlockingNoStack: an event without a stack says why there is
+// none instead of ending at its first line.
+func TestRenderBlockingNoStack(t *testing.T) {
+	var b bytes.Buffer
+	started := time.Date(2026, 11, 27, 20, 0, 0, 0, time.Local)
+	renderBlocking(&b, []wire.BlockEvent{{TaskID: 7, TaskName: "sync", Loop: "main", Started: started, DurationNS: int64(300 * time.Millisecond)}}, false)
+	want := `task 7 "sync" blocked loop main for 300ms (started 20:00:00.000)
+    ` + noBlockStack + "\n"
+	if got := b.String(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
