@@ -393,7 +393,15 @@ func upper(s string) string {
 func human(d time.Duration) string {
 	switch {
 	case d >= 10*time.Second:
-		return d.Round(time.Second).String()
+		// "5m", "1h", "1m30s": no "0s" or "0m" at the end.
+		s := d.Round(time.Second).String()
+		if strings.HasSuffix(s, "m0s") {
+			s = s[:len(s)-2]
+		}
+		if strings.HasSuffix(s, "h0m") {
+			s = s[:len(s)-2]
+		}
+		return s
 	case d >= time.Second:
 		return d.Round(100 * time.Millisecond).String()
 	case d >= time.Millisecond:

@@ -496,7 +496,7 @@ func TestBlockingWithoutStack(t *testing.T) {
 				{TaskID: 6, TaskName: "sync", Started: t0.Add(-50 * time.Second), Duration: 200 * time.Millisecond},
 				{TaskID: 6, TaskName: "sync", Started: t0.Add(-30 * time.Second), Duration: 200 * time.Millisecond},
 			},
-			want: []string{`Task "sync" blocked the loop 3 times in the last 5m0s, up to 300ms each: time.Sleep at main.go:140. (2 of these without a stack: counted at the task's last block with one.)`},
+			want: []string{`Task "sync" blocked the loop 3 times in the last 5m, up to 300ms each: time.Sleep at main.go:140. (2 of these without a stack: counted at the task's last block with one.)`},
 		},
 		{
 			name: "an ongoing block is not placed by guess",
@@ -506,7 +506,7 @@ func TestBlockingWithoutStack(t *testing.T) {
 			},
 			want: []string{
 				`Task "sync" blocks the loop now: a step without a stack (it ended before the watchdog looked, or the watchdog rationed its captures) has run for 2s, and every other task waits.`,
-				`Task "sync" blocked the loop for 300ms, 1m0s ago: time.Sleep at main.go:140.`,
+				`Task "sync" blocked the loop for 300ms, 1m ago: time.Sleep at main.go:140.`,
 			},
 		},
 		{
@@ -534,5 +534,27 @@ func TestBlockingWithoutStack(t *testing.T) {
 				t.Errorf("summaries:\n got %q\nwant %q", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestHuman(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{1500 * time.Microsecond, "2ms"},
+		{1234 * time.Millisecond, "1.2s"},
+		{10 * time.Second, "10s"},
+		{20 * time.Second, "20s"},
+		{time.Minute, "1m"},
+		{5 * time.Minute, "5m"},
+		{90 * time.Second, "1m30s"},
+		{time.Hour, "1h"},
+		{time.Hour + 5*time.Minute, "1h5m"},
+		{time.Hour + 10*time.Second, "1h0m10s"},
+	} {
+		if got := human(tc.d); got != tc.want {
+			t.Errorf("human(%v) = %q, want %q", tc.d, got, tc.want)
+		}
 	}
 }
