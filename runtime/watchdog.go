@@ -125,6 +125,11 @@ func (d *watchdog) run(l *Loop) {
 		if l.cur == cur && l.curStart == start {
 			l.ongoing = &ev
 			l.caught.Store(true)
+		} else if stack != nil {
+			// The step ended while the capture ran (with 100,000 goroutines
+			// a capture takes ~0.1-0.2 s, longer than many blocks): the
+			// event recorded at its end has no stack; give it this one.
+			l.lateStackLocked(ev)
 		}
 		l.mu.Unlock()
 	}
@@ -175,6 +180,20 @@ func (l *Loop) blockedLocked(t *task, start, end int64) {
 		}
 	}
 	l.pendingBlocks = append(l.pendingBlocks, ev)
+}
+
+// lateStackLocked gives ev's stack (and site) to the recorded event of the
+// same step, if it is still in the loop's blocking history without one. The
+// warning logged and the Observer's OnBlock at the step's end went without
+// it; Blocking (the agent, the doctor, the blocked profile) has it.
+func (l *Loop) lateStackLocked(ev BlockEvent) {
+	for i := range l.blocking {
+		e := &l.blocking[i]
+		if e.TaskID == ev.TaskID && e.Started.Equal(ev.Started) && len(e.Stack) == 0 && e.LoopID == ev.LoopID {
+			e.Stack, e.At, e.Call = ev.Stack, ev.At, ev.Call
+			return
+		}
+	}
 }
 
 // reportBlocks logs and hands to the observer the blocking events recorded

@@ -1,6 +1,9 @@
 package runtime
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // TestCaptureBudget: after a capture that took d, the watchdog makes none
 // for (captureShare-1)·d, so captures take at most 1/captureShare of a
@@ -29,5 +32,28 @@ func TestCaptureBudget(t *testing.T) {
 	b.spent(5000*ms, 5000*ms+100_000) // 100 µs: a small process
 	if got, want := b.allow(5002*ms), true; got != want {
 		t.Errorf("allow 2 ms after a 100 µs capture = %v, want %v", got, want)
+	}
+}
+
+// TestLateStack: a capture that finishes after its step ended gives its
+// stack to the event recorded at the step's end, and to no other.
+func TestLateStack(t *testing.T) {
+	l := NewLoop(quiet())
+	at := Frame{Function: "main.work", File: "/x/main.go", Line: 12, Kind: FrameUser}
+	sleep := Frame{Function: "time.Sleep", File: "/go/time.go", Line: 1, Kind: FrameGoRuntime}
+	t0 := l.wall(1)
+	l.blocking = []BlockEvent{
+		{LoopID: l.id, TaskID: 7, Started: t0},
+		{LoopID: l.id, TaskID: 7, Started: t0.Add(time.Second)},
+		{LoopID: l.id, TaskID: 8, Started: t0.Add(time.Second)},
+	}
+	l.mu.Lock()
+	l.lateStackLocked(BlockEvent{LoopID: l.id, TaskID: 7, Started: t0.Add(time.Second), Stack: []Frame{sleep, at}, At: at, Call: "time.Sleep"})
+	l.mu.Unlock()
+	for i, want := range []bool{false, true, false} {
+		e := l.blocking[i]
+		if got := len(e.Stack) > 0 && e.At == at && e.Call == "time.Sleep"; got != want {
+			t.Errorf("event %d (task %d at %v) got the late stack: %v, want %v", i, e.TaskID, e.Started.Sub(t0), got, want)
+		}
 	}
 }
