@@ -34,6 +34,9 @@ type Recorder struct {
 	last    time.Time
 }
 
+// maxKeptBuf bounds the encoding buffer a Recorder keeps between messages.
+const maxKeptBuf = 1 << 20
+
 // NewRecorder returns a Recorder writing to w.
 func NewRecorder(w io.Writer) *Recorder {
 	return &Recorder{w: w, started: time.Now(), tasks: make(map[uint64]struct{})}
@@ -62,6 +65,9 @@ func (r *Recorder) Write(m *wire.WatchMessage) error {
 	}
 	r.buf = append(r.buf, '\n')
 	n, err := r.w.Write(r.buf)
+	if cap(r.buf) > maxKeptBuf {
+		r.buf = nil // the first snapshot's: updates are small, do not hold it all along
+	}
 	r.bytes += int64(n)
 	if err != nil {
 		return fmt.Errorf("client: writing the recording: %w", err)
@@ -186,23 +192,33 @@ func (rec *Recording) readLine() ([]byte, error) {
 // end of the input it returns io.EOF, or io.ErrUnexpectedEOF after a
 // partial line.
 func readLine(br *bufio.Reader, max int) ([]byte, error) {
-	var out []byte
+	// A line longer than br's buffer arrives in fragments, each valid until
+	// the next read: they are copied aside and joined once at the end, so
+	// reading a line allocates twice its size (a 90 MB snapshot line took
+	// 480 MB when one slice grew by append).
+	var frags [][]byte
+	n := 0
 	for {
 		frag, err := br.ReadSlice('\n')
-		if len(out)+len(frag) > max+1 || len(out)+len(frag) == max+1 && frag[len(frag)-1] != '\n' {
+		if n+len(frag) > max+1 || n+len(frag) == max+1 && frag[len(frag)-1] != '\n' {
 			return nil, fmt.Errorf("a line over %s (%w)", byteSize(int64(max)), ErrTooLarge)
 		}
 		switch {
 		case err == nil:
-			if out == nil {
+			if frags == nil {
 				return frag[:len(frag)-1], nil
+			}
+			out := make([]byte, 0, n+len(frag)-1)
+			for _, f := range frags {
+				out = append(out, f...)
 			}
 			return append(out, frag[:len(frag)-1]...), nil
 		case errors.Is(err, bufio.ErrBufferFull):
-			out = append(out, frag...)
+			frags = append(frags, bytes.Clone(frag))
+			n += len(frag)
 		case errors.Is(err, io.EOF):
-			if len(out)+len(frag) > 0 {
-				return nil, fmt.Errorf("a last line of %d bytes without its end: %w", len(out)+len(frag), io.ErrUnexpectedEOF)
+			if n+len(frag) > 0 {
+				return nil, fmt.Errorf("a last line of %d bytes without its end: %w", n+len(frag), io.ErrUnexpectedEOF)
 			}
 			return nil, io.EOF
 		default:
