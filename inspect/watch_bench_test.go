@@ -191,3 +191,34 @@ func BenchmarkFlightTick10k(b *testing.B) {
 	}
 	b.ReportMetric(float64(f.size)/float64(len(f.msgs)), "bytes/tick")
 }
+
+// BenchmarkWatchSnapshot100k is the agent's work for a new watcher's first
+// message (with stacks) in a process of 100,000 pending tasks: the walk,
+// the conversion, and the encoding as it is written out. B/op is what the
+// watched process allocates for it (the message is ~110 MB).
+func BenchmarkWatchSnapshot100k(b *testing.B) {
+	startLoop(b, "big100k", func(ctx context.Context) {
+		ev := runtime.NewEvent()
+		for range 100_000 {
+			runtime.Spawn(ctx, func(ctx context.Context) (int, error) { return 0, ev.Wait(ctx) })
+		}
+	})
+	h := newHandler(Options{}, false)
+	b.ReportAllocs()
+	var cw countingDiscard
+	for b.Loop() {
+		cw = 0
+		if _, err := newWatcher(h.watch, true).next(0).WriteJSON(&cw, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(cw), "bytes/message")
+}
+
+// countingDiscard counts what is written to it and keeps nothing.
+type countingDiscard int
+
+func (c *countingDiscard) Write(p []byte) (int, error) {
+	*c += countingDiscard(len(p))
+	return len(p), nil
+}

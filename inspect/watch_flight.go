@@ -191,17 +191,15 @@ func (f *flight) writeFile(now time.Time) {
 	hdr := wire.RecordingHeader{Format: wire.RecordingFormat, Version: wire.RecordingVersion,
 		Schema: msgs[0].Process.Schema, Started: now, Flight: true, Process: *msgs[0].Process}
 	b, err := json.Marshal(&hdr)
-	b = append(b, '\n')
+	if err == nil {
+		_, err = zw.Write(append(b, '\n'))
+	}
+	b = nil
 	for _, m := range msgs {
 		if err != nil {
 			break
 		}
-		if b, err = m.AppendJSON(b); err == nil {
-			b = append(b, '\n')
-		}
-	}
-	if err == nil {
-		_, err = zw.Write(b)
+		b, err = m.WriteJSON(zw, b)
 	}
 	if cerr := zw.Close(); err == nil {
 		err = cerr

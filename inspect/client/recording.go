@@ -34,8 +34,17 @@ type Recorder struct {
 	last    time.Time
 }
 
-// maxKeptBuf bounds the encoding buffer a Recorder keeps between messages.
-const maxKeptBuf = 1 << 20
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
 
 // NewRecorder returns a Recorder writing to w.
 func NewRecorder(w io.Writer) *Recorder {
@@ -59,18 +68,21 @@ func (r *Recorder) Write(m *wire.WatchMessage) error {
 		}
 		r.buf = append(append(r.buf, b...), '\n')
 	}
+	if len(r.buf) > 0 { // the header
+		n, err := r.w.Write(r.buf)
+		r.bytes += int64(n)
+		if err != nil {
+			return fmt.Errorf("client: writing the recording: %w", err)
+		}
+	}
+	// Written as it is encoded, 64 KiB at a time (a snapshot of 100,000
+	// tasks with stacks is ~110 MB).
+	cw := &countingWriter{w: r.w}
 	var err error
-	if r.buf, err = m.AppendJSON(r.buf); err != nil {
-		return fmt.Errorf("client: recording message %d: %w", m.Seq, err)
-	}
-	r.buf = append(r.buf, '\n')
-	n, err := r.w.Write(r.buf)
-	if cap(r.buf) > maxKeptBuf {
-		r.buf = nil // the first snapshot's: updates are small, do not hold it all along
-	}
-	r.bytes += int64(n)
+	r.buf, err = m.WriteJSON(cw, r.buf)
+	r.bytes += cw.n
 	if err != nil {
-		return fmt.Errorf("client: writing the recording: %w", err)
+		return fmt.Errorf("client: writing the recording (message %d): %w", m.Seq, err)
 	}
 	r.header = true
 	r.msgs++

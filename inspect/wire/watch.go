@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"strings"
 	"time"
@@ -252,9 +253,38 @@ func (s *WatchState) Apply(m *WatchMessage) {
 // AppendJSON appends m as one JSON object (without a newline) to dst and
 // returns the extended buffer. It is what json.Marshal gives, but for the
 // keys' order (each loop's task lists come last), and several times faster
-// on long task lists: their records are written by Task.AppendJSON. The
-// agent writes the stream with it.
+// on long task lists: their records are written by Task.AppendJSON.
+// WriteJSON writes the same bytes without holding them all.
 func (m *WatchMessage) AppendJSON(dst []byte) ([]byte, error) {
+	return m.appendJSON(dst, nil)
+}
+
+// spillAt is the size at which WriteJSON writes out what it has encoded.
+const spillAt = 64 << 10
+
+// WriteJSON writes m to w as AppendJSON encodes it, followed by a newline,
+// in pieces of about 64 KiB: a message of 100,000 tasks with their stacks
+// (~110 MB) is never held whole, where appending it to one buffer
+// allocated ~5 times its size as the buffer grew. buf is a buffer to reuse
+// (nil for none); WriteJSON returns it for the next call. After an error w
+// may have received part of the message.
+func (m *WatchMessage) WriteJSON(w io.Writer, buf []byte) ([]byte, error) {
+	spill := func(b []byte) ([]byte, error) {
+		_, err := w.Write(b)
+		return b[:0], err
+	}
+	buf, err := m.appendJSON(buf[:0], spill)
+	if err != nil {
+		return buf[:0], err
+	}
+	buf = append(buf, '\n')
+	_, err = w.Write(buf)
+	return buf[:0], err
+}
+
+// appendJSON is AppendJSON; with spill, it hands spill what it has encoded
+// whenever that reaches spillAt, and goes on with what spill returns.
+func (m *WatchMessage) appendJSON(dst []byte, spill func([]byte) ([]byte, error)) ([]byte, error) {
 	env := *m
 	env.Loops = nil
 	b, err := json.Marshal(&env)
@@ -273,7 +303,7 @@ func (m *WatchMessage) AppendJSON(dst []byte) ([]byte, error) {
 		if j > 0 {
 			dst = append(dst, ',')
 		}
-		if dst, err = m.Loops[j].appendJSON(dst); err != nil {
+		if dst, err = m.Loops[j].appendJSON(dst, spill); err != nil {
 			return dst, err
 		}
 	}
@@ -316,7 +346,7 @@ type jsonError string
 
 func (e jsonError) Error() string { return string(e) }
 
-func (wl *WatchLoop) appendJSON(dst []byte) ([]byte, error) {
+func (wl *WatchLoop) appendJSON(dst []byte, spill func([]byte) ([]byte, error)) ([]byte, error) {
 	rest := *wl
 	rest.New, rest.Changed = nil, nil
 	b, err := json.Marshal(&rest)
@@ -337,6 +367,11 @@ func (wl *WatchLoop) appendJSON(dst []byte) ([]byte, error) {
 				dst = append(dst, ',')
 			}
 			dst = l.ts[k].AppendJSON(dst, 0)
+			if spill != nil && len(dst) >= spillAt {
+				if dst, err = spill(dst); err != nil {
+					return dst, err
+				}
+			}
 		}
 		dst = append(dst, ']')
 	}

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -231,4 +232,63 @@ func FuzzDecodeWatchMessage(f *testing.F) {
 			t.Fatalf("fast %+v\nslow %+v", got, want)
 		}
 	})
+}
+
+// chunkWriter records the size of every write and fails after failAfter
+// writes (never with a negative count).
+type chunkWriter struct {
+	bytes.Buffer
+	writes    []int
+	failAfter int
+}
+
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	if w.failAfter >= 0 && len(w.writes) == w.failAfter {
+		return 0, errors.New("the peer left")
+	}
+	w.writes = append(w.writes, len(p))
+	return w.Buffer.Write(p)
+}
+
+// TestWatchMessageWriteJSON: WriteJSON writes what AppendJSON encodes,
+// newline ended, in pieces of about spillAt bytes; a write error stops it
+// and is returned.
+func TestWatchMessageWriteJSON(t *testing.T) {
+	big := fullMessage()
+	for i := range 3000 {
+		big.Loops[0].New = append(big.Loops[0].New, Task{ID: uint64(1000 + i), Name: "worker", State: "pending",
+			Stack: []Frame{{Function: "main.work", File: "/src/main.go", Line: 42}}})
+	}
+	for _, tc := range []struct {
+		name string
+		m    *WatchMessage
+	}{{"small", fullMessage()}, {"3,000 tasks", big}} {
+		t.Run(tc.name, func(t *testing.T) {
+			want, err := tc.m.AppendJSON(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, '\n')
+			w := &chunkWriter{failAfter: -1}
+			buf, err := tc.m.WriteJSON(w, nil)
+			if err != nil || !bytes.Equal(w.Bytes(), want) {
+				t.Fatalf("WriteJSON wrote %d bytes (%v), want AppendJSON's %d", w.Len(), err, len(want))
+			}
+			if n := len(want)/spillAt + 1; len(w.writes) < n || len(w.writes) > n+1 {
+				t.Errorf("%d bytes in %d writes, want about %d", len(want), len(w.writes), n)
+			}
+			for i, n := range w.writes {
+				if n > 2*spillAt {
+					t.Errorf("write %d is %d bytes: more than twice spillAt", i, n)
+				}
+			}
+			if len(buf) != 0 || cap(buf) > 4*spillAt {
+				t.Errorf("returned buffer: len %d cap %d, want empty and small", len(buf), cap(buf))
+			}
+		})
+	}
+	w := &chunkWriter{failAfter: 1}
+	if _, err := big.WriteJSON(w, nil); err == nil || err.Error() != "the peer left" {
+		t.Errorf("a failing writer: err %v, want the peer left", err)
+	}
 }
