@@ -50,29 +50,7 @@ func (v *view) waitGraph() map[uint64]edge {
 // on. Tasks that wait on such a cycle are not repeated as stuck.
 func (v *view) deadlocks(out []wire.Finding) []wire.Finding {
 	g := v.waitGraph()
-	// The greatest set of tasks none of which can go on: drop a task
-	// while what it waits on can act.
-	in := make(map[uint64]bool, len(g))
-	for id := range g {
-		in[id] = true
-	}
-	for changed := true; changed; {
-		changed = false
-		for id := range in {
-			e := g[id]
-			inStuck := func(to uint64) bool { return in[to] }
-			// One waker acting frees an any-wait; a wait on each needs
-			// all of them, so one stuck waker keeps it stuck.
-			keep := slices.ContainsFunc(e.to, inStuck)
-			if e.any {
-				keep = !slices.ContainsFunc(e.to, func(to uint64) bool { return !in[to] })
-			}
-			if !keep {
-				delete(in, id)
-				changed = true
-			}
-		}
-	}
+	in, waiters := stuckSet(g)
 	// Walk from each lock or semaphore waiter through the stuck set
 	// until a task repeats: that is a cycle.
 	var starts []uint64
@@ -83,14 +61,18 @@ func (v *view) deadlocks(out []wire.Finding) []wire.Finding {
 	}
 	slices.Sort(starts)
 	inCycle := map[uint64]bool{}
+	walked := map[uint64]bool{} // by an earlier walk: what lies beyond is known
 	var cycles [][]uint64
 	for _, s := range starts {
-		if inCycle[s] {
+		if inCycle[s] || walked[s] {
 			continue
 		}
 		var path []uint64
 		pos := map[uint64]int{}
 		for cur := s; ; {
+			if walked[cur] {
+				break
+			}
 			if p, ok := pos[cur]; ok {
 				c := path[p:]
 				if !slices.ContainsFunc(c, func(id uint64) bool { return inCycle[id] }) &&
@@ -116,14 +98,87 @@ func (v *view) deadlocks(out []wire.Finding) []wire.Finding {
 			}
 			cur = next
 		}
+		for _, id := range path {
+			walked[id] = true
+		}
 	}
 	for id := range in {
 		v.told[id] = true
 	}
 	for _, c := range cycles {
-		out = append(out, v.cycleFinding(c, g, len(in)-len(c)))
+		out = append(out, v.cycleFinding(c, g, behind(c, in, inCycle, waiters)))
 	}
 	return v.runtimeDeadlocks(out, inCycle)
+}
+
+// stuckSet returns the greatest set of tasks of g none of which can go on
+// (a task is dropped while what it waits on can act), and each task's
+// waiters in g. Worklist: a task is looked at again only when one it waits
+// on is dropped, so a chain of 40,000 awaits costs 40,000 steps, not a
+// pass over the set per task dropped.
+func stuckSet(g map[uint64]edge) (in map[uint64]bool, waiters map[uint64][]uint64) {
+	in = make(map[uint64]bool, len(g))
+	waiters = make(map[uint64][]uint64)
+	live := make(map[uint64]int, len(g)) // a wait on each: its wakers still in the set
+	for id, e := range g {
+		in[id] = true
+		for _, to := range e.to {
+			waiters[to] = append(waiters[to], id)
+		}
+	}
+	var drop []uint64
+	for id, e := range g {
+		n := 0
+		for _, to := range e.to {
+			if in[to] {
+				n++
+			}
+		}
+		// One waker acting frees an any-wait; a wait on each needs all of
+		// them, so one stuck waker keeps it stuck.
+		if e.any && n < len(e.to) || !e.any && n == 0 {
+			drop = append(drop, id)
+		}
+		live[id] = n
+	}
+	for len(drop) > 0 {
+		id := drop[len(drop)-1]
+		drop = drop[:len(drop)-1]
+		if !in[id] {
+			continue
+		}
+		delete(in, id)
+		for _, w := range waiters[id] {
+			if !in[w] {
+				continue
+			}
+			live[w]--
+			if g[w].any || live[w] == 0 {
+				drop = append(drop, w)
+			}
+		}
+	}
+	return in, waiters
+}
+
+// behind counts the stuck tasks outside any cycle that wait, directly or
+// through others, on cycle c.
+func behind(c []uint64, in, inCycle map[uint64]bool, waiters map[uint64][]uint64) int {
+	seen := map[uint64]bool{}
+	queue := slices.Clone(c)
+	n := 0
+	for len(queue) > 0 {
+		id := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		for _, w := range waiters[id] {
+			if in[w] && !inCycle[w] && !seen[w] {
+				seen[w] = true
+				n++
+				queue = append(queue, w)
+			}
+		}
+	}
+	return n
 }
 
 // cycleFinding describes one cycle; behind is how many other tasks wait

@@ -69,10 +69,12 @@ func briefs(fs []wire.Finding) []string {
 	return out
 }
 
+// lockRes is a lock made at line, held by holder.
+func lockRes(id uint64, line int, holder uint64) runtime.ResourceInfo {
+	return runtime.ResourceInfo{ID: id, Kind: "lock", CreatedAt: at(line), Holders: []uint64{holder}}
+}
+
 func TestDiagnose(t *testing.T) {
-	lockRes := func(id uint64, line int, holder uint64) runtime.ResourceInfo {
-		return runtime.ResourceInfo{ID: id, Kind: "lock", CreatedAt: at(line), Holders: []uint64{holder}}
-	}
 	stuckJobs := []runtime.TaskInfo{
 		with(task(11, "stuck-job-1", 100, 223, "future", 12*time.Second), res(90)),
 		with(task(12, "stuck-job-2", 100, 223, "future", 13*time.Second), res(91)),
@@ -556,5 +558,45 @@ func TestHuman(t *testing.T) {
 		if got := human(tc.d); got != tc.want {
 			t.Errorf("human(%v) = %q, want %q", tc.d, got, tc.want)
 		}
+	}
+}
+
+// TestDeadlockBehind: a deadlock counts only the tasks that wait on it,
+// directly or through others, as the ones that cannot go on either; a
+// chain of 40,000 awaits into it is counted whole, in one pass (it took
+// seconds when the stuck set was found by repeated passes).
+func TestDeadlockBehind(t *testing.T) {
+	pair := func(a, b, ra, rb uint64) []runtime.TaskInfo {
+		return []runtime.TaskInfo{
+			with(task(a, fmt.Sprint("a", a), 20, 24, "lock", time.Minute), res(ra)),
+			with(task(b, fmt.Sprint("b", b), 30, 34, "lock", time.Minute), res(rb)),
+		}
+	}
+	const chain = 40_000
+	ts := append(pair(2, 3, 60, 61), pair(4, 5, 62, 63)...)
+	for i := range chain { // 100 awaits 101 awaits ... awaits task 2
+		id := uint64(100 + i)
+		next := id + 1
+		if i == chain-1 {
+			next = 2
+		}
+		ts = append(ts, with(task(id, "link", 40, 41, "task", time.Minute), awaits(next)))
+	}
+	l := loop(alive, ts...)
+	l.Resources = []runtime.ResourceInfo{lockRes(60, 11, 3), lockRes(61, 12, 2), lockRes(62, 13, 5), lockRes(63, 14, 4)}
+	var got []string
+	for _, f := range diagnose(l) {
+		if f.Kind == wire.KindDeadlock {
+			got = append(got, f.Summary)
+		}
+	}
+	if len(got) != 2 {
+		t.Fatalf("got %d deadlocks, want 2: %q", len(got), got)
+	}
+	if want := "(40000 more tasks waiting on them"; !strings.Contains(got[0], want) {
+		t.Errorf("first deadlock: %q\nwant it to say %s", got[0], want)
+	}
+	if strings.Contains(got[1], "more task") {
+		t.Errorf("second deadlock: %q\nwant no task behind it: nothing waits on it", got[1])
 	}
 }
