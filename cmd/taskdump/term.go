@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -41,7 +42,7 @@ func escape(s string) string {
 			b.WriteString(`\t`)
 		case r < 0x20 || r == 0x7f:
 			fmt.Fprintf(&b, `\x%02x`, r)
-		case unsafeRune(r):
+		case unsafeRune(r) && !joinsPictographs(s, i, size):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteString(s[i : i+size])
@@ -64,7 +65,7 @@ func unsafeAt(s string) int {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if (r == utf8.RuneError && size == 1) || unsafeRune(r) {
+		if (r == utf8.RuneError && size == 1) || unsafeRune(r) && !joinsPictographs(s, i, size) {
 			return i
 		}
 		i += size
@@ -72,10 +73,27 @@ func unsafeAt(s string) int {
 	return -1
 }
 
-// unsafeRune reports whether r, above ASCII, is a C1 control, a
-// bidirectional control or a line or paragraph separator.
+// joinsPictographs reports whether the rune of s at i (size bytes) is a
+// zero-width joiner between two symbols of the pictograph planes (U+2000
+// and above, as emoji are): "👩\u200d💻" is one glyph, kept as is. Anywhere
+// else a joiner is invisible, and escaped.
+func joinsPictographs(s string, i, size int) bool {
+	if s[i:i+size] != "\u200d" || i == 0 || i+size >= len(s) {
+		return false
+	}
+	prev, _ := utf8.DecodeLastRuneInString(s[:i])
+	next, _ := utf8.DecodeRuneInString(s[i+size:])
+	return prev >= 0x2000 && next >= 0x2000 && !unsafeRune(prev) && !unsafeRune(next)
+}
+
+// unsafeRune reports whether r, above ASCII, is a C1 control, a format
+// character (bidirectional controls, zero-width spaces and joiners, the
+// byte-order mark: invisible, they make names that look alike or shift a
+// table's columns) or a line or paragraph separator.
 func unsafeRune(r rune) bool {
 	switch {
+	case unicode.Is(unicode.Cf, r):
+		return true
 	case r >= 0x80 && r <= 0x9f: // C1: \u009b is CSI on some terminals
 		return true
 	case r == 0x061c, r == 0x200e, r == 0x200f: // bidi marks

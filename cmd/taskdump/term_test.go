@@ -37,6 +37,9 @@ func TestEscape(t *testing.T) {
 		{"sep\u2028\u2029", `sep\u2028\u2029`},
 		{"bad \xff\xfe utf8 \x9b", `bad \xff\xfe utf8 \x9b`},
 		{"zwj 👩\u200d💻 kept", "zwj 👩\u200d💻 kept"},
+		{"zw-\u200b\u200d\ufeff-x", `zw-\u200b\u200d\ufeff-x`},
+		{"joiner a\u200db, at the ends \u200d👩\u200d", `joiner a\u200db, at the ends \u200d👩\u200d`},
+		{"soft\u00adhyphen", `soft\u00adhyphen`},
 	}
 	for _, tt := range tests {
 		got := escape(tt.in)
@@ -59,7 +62,7 @@ func terminalSafe(s string) error {
 		if r == '\n' || r == '\t' {
 			continue
 		}
-		if r == utf8.RuneError || r < 0x20 || r == 0x7f || unsafeRune(r) {
+		if r == utf8.RuneError || r < 0x20 || r == 0x7f || unsafeRune(r) && !joinsPictographs(s, i, utf8.RuneLen(r)) {
 			return fmt.Errorf("unsafe %U at byte %d in %q", r, i, s)
 		}
 	}

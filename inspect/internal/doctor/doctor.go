@@ -410,6 +410,15 @@ func human(d time.Duration) string {
 	return d.String()
 }
 
+// article is "an" before an await kind that starts with a vowel ("an
+// event"), else "a".
+func article(kind string) string {
+	if kind != "" && strings.ContainsRune("aeiou", rune(kind[0])) {
+		return "an"
+	}
+	return "a"
+}
+
 // plural is "1 task" or "3 tasks".
 func plural(n int, word string) string {
 	if n == 1 {

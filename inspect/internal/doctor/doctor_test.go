@@ -600,3 +600,11 @@ func TestDeadlockBehind(t *testing.T) {
 		t.Errorf("second deadlock: %q\nwant no task behind it: nothing waits on it", got[1])
 	}
 }
+
+func TestArticle(t *testing.T) {
+	for kind, want := range map[string]string{"event": "an", "future": "a", "queue.get": "a", "lock": "a", "": "a"} {
+		if got := article(kind); got != want {
+			t.Errorf("article(%q) = %q, want %q", kind, got, want)
+		}
+	}
+}

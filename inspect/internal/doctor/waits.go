@@ -227,11 +227,11 @@ func (v *view) stuckFinding(k groupKey, ts []*runtime.TaskInfo) wire.Finding {
 		r = nil
 	}
 	f := wire.Finding{Kind: wire.KindStuck, Severity: wire.SeverityWarning, Count: len(ts), Tasks: v.refs(ts)}
-	what := "a " + k.kind
+	what := article(k.kind) + " " + k.kind
 	var made runtime.Frame
 	if r != nil && !r.CreatedAt.IsZero() {
 		made = r.CreatedAt
-		what = fmt.Sprintf("a %s (made at %s)", r.Kind, short(r.CreatedAt))
+		what = fmt.Sprintf("%s %s (made at %s)", article(r.Kind), r.Kind, short(r.CreatedAt))
 	}
 	verb := "have"
 	if len(ts) == 1 {
