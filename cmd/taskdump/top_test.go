@@ -634,3 +634,34 @@ func TestFrameFit(t *testing.T) {
 		}
 	}
 }
+
+// TestTopManyResources: the resources view of 20,000 awaitables, each with
+// a waiter, lists the first maxViewResources (naming each waiter through
+// the task index) and says how many more there are.
+func TestTopManyResources(t *testing.T) {
+	const n = 20_000
+	th := newTopHarness(t, 120, 40)
+	d := topData{Loops: []topLoop{{Loop: wire.Loop{ID: 1, Name: "main"}}}}
+	var res []wire.Resource
+	for i := range n {
+		id := uint64(i + 1)
+		d.Tasks = append(d.Tasks, wire.Task{ID: id, Name: fmt.Sprintf("job-%d", id), State: "pending", Loop: "main", LoopID: 1})
+		res = append(res, wire.Resource{ID: 100_000 + id, Kind: wire.ResourceFuture, Loop: "main", LoopID: 1, Waiters: []uint64{id}})
+	}
+	th.send(topDataMsg{data: d})
+	th.send(topResourcesMsg{res: res})
+	th.m.mode, th.m.resLoaded = modeResources, true
+	lines := th.m.resourceList()
+	if got, want := lines[len(lines)-1], fmt.Sprintf("  … and %d more held or awaited (taskdump resources PID lists them all)", n-maxViewResources); got != want {
+		t.Errorf("last line %q, want %q", got, want)
+	}
+	if got, want := lines[2], "      waiters 1 job-1 (pending)"; got != want {
+		t.Errorf("first waiters line %q, want %q", got, want)
+	}
+	if got := th.m.find(n); got == nil || got.Name != fmt.Sprintf("job-%d", n) {
+		t.Errorf("find(%d) = %v, want job-%d", n, got, n)
+	}
+	if got := th.m.find(n + 1); got != nil {
+		t.Errorf("find(%d) = %v, want nil", n+1, got)
+	}
+}

@@ -665,6 +665,10 @@ func (m topModel) resourceLines(w int) []string {
 
 // resourceList lists the awaitables that someone holds or waits on, those
 // with waiters first; the rest are counted.
+// maxViewResources bounds the awaitables the resources view lists (those
+// with the most waiters first): it is redrawn at every update.
+const maxViewResources = 1000
+
 func (m topModel) resourceList() []string {
 	var busy []*wire.Resource
 	for i := range m.res {
@@ -682,6 +686,10 @@ func (m topModel) resourceList() []string {
 	if len(busy) == 0 {
 		return append(lines, "  no task holds or waits on any")
 	}
+	more := 0
+	if len(busy) > maxViewResources {
+		busy, more = busy[:maxViewResources], len(busy)-maxViewResources
+	}
 	for _, r := range busy {
 		lines = append(lines, "  "+resourceText(r))
 		if len(r.Holders) > 0 {
@@ -693,6 +701,9 @@ func (m topModel) resourceList() []string {
 		if len(r.Putters) > 0 {
 			lines = append(lines, "      putters "+m.refs(r.Putters))
 		}
+	}
+	if more > 0 {
+		lines = append(lines, fmt.Sprintf("  … and %d more held or awaited (taskdump resources PID lists them all)", more))
 	}
 	return lines
 }
