@@ -125,6 +125,40 @@ func nodeLine(t *wire.Task) string {
 	return b.String()
 }
 
+// chainShown is how many tasks of a long chain (each the only child of
+// the one above) the tree draws: the first and last half.
+const chainShown = 6
+
+// singleChain returns the nodes below n while each is its parent's only
+// child: n's only child, its only child, and so on (the last may have
+// several).
+func singleChain(n *wire.TreeNode) []*wire.TreeNode {
+	var chain []*wire.TreeNode
+	for len(n.Children) == 1 {
+		n = n.Children[0]
+		chain = append(chain, n)
+	}
+	return chain
+}
+
+// treeLabel is a node's line of the tree, after its branch.
+func treeLabel(n *wire.TreeNode) string {
+	line := nodeLine(&n.Task)
+	if n.Edge == "spawned" {
+		line = "(spawned) " + line
+	}
+	if n.Cycle {
+		line += "  <- AWAIT CYCLE"
+	}
+	if n.Ref {
+		line += "  (awaited by several tasks; shown above)"
+	}
+	if len(n.Folded) > 0 {
+		line += "  × " + strconv.Itoa(1+len(n.Folded)) + " (also " + taskIDs(n.Folded, 3) + ")"
+	}
+	return line
+}
+
 func renderTree(w io.Writer, tr wire.Tree) {
 	p := printer{w}
 	loop := ""
@@ -140,20 +174,23 @@ func renderTree(w io.Writer, tr wire.Tree) {
 		if last {
 			branch, next = "└── ", "    "
 		}
-		line := nodeLine(&n.Task)
-		if n.Edge == "spawned" {
-			line = "(spawned) " + line
+		p.printf("%s%s%s\n", prefix, branch, treeLabel(n))
+		if n.Deeper > 0 {
+			p.printf("%s%s⋮ %s below, not shown: the tree stops %d levels deep (taskdump tasks lists them)\n",
+				prefix, next, plural(n.Deeper, "more task"), wire.MaxTreeDepth)
 		}
-		if n.Cycle {
-			line += "  <- AWAIT CYCLE"
+		if chain := singleChain(n); len(chain) > chainShown {
+			// A long chain of tasks each under the one above: its first
+			// and last few, without indenting each level.
+			pfx := prefix + next
+			for _, c := range chain[:chainShown/2] {
+				p.printf("%s└── %s\n", pfx, treeLabel(c))
+				pfx += "    "
+			}
+			p.printf("%s⋮ %s, each under the one above\n", pfx, plural(len(chain)-chainShown, "more task"))
+			walk(chain[len(chain)-chainShown/2], pfx, true)
+			return
 		}
-		if n.Ref {
-			line += "  (awaited by several tasks; shown above)"
-		}
-		if len(n.Folded) > 0 {
-			line += "  × " + strconv.Itoa(1+len(n.Folded)) + " (also " + taskIDs(n.Folded, 3) + ")"
-		}
-		p.printf("%s%s%s\n", prefix, branch, line)
 		for i, c := range n.Children {
 			walk(c, prefix+next, i == len(n.Children)-1)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -98,5 +99,37 @@ func TestRenderBlockingNoStack(t *testing.T) {
     ` + noBlockStack + "\n"
 	if got := b.String(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestRenderTreeChain: a long chain of tasks each awaiting the next shows
+// its first and last three, and a tree cut at MaxTreeDepth says how many
+// tasks are below.
+func TestRenderTreeChain(t *testing.T) {
+	var tasks []wire.Task
+	const n = 20
+	for i := range n {
+		tk := wire.Task{ID: uint64(i + 1), Name: fmt.Sprintf("t%d", i+1), State: "pending", Loop: "main"}
+		if i+1 < n {
+			tk.Awaits = []uint64{uint64(i + 2)}
+		}
+		tasks = append(tasks, tk)
+	}
+	var b bytes.Buffer
+	renderTree(&b, wire.BuildTree(tasks))
+	got := b.String()
+	for _, want := range []string{"t1 (#1)", "t2 (#2)", "t4 (#4)", "⋮ 13 more tasks, each under the one above", "t18 (#18)", "t20 (#20)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("tree of a chain of %d lacks %q:\n%s", n, want, got)
+		}
+	}
+	if strings.Contains(got, "t5 (#5)") || strings.Count(got, "\n") != 8 {
+		t.Errorf("tree of a chain of %d: want 8 lines, the middle folded:\n%s", n, got)
+	}
+	cut := wire.Tree{Roots: []*wire.TreeNode{{Task: tasks[0], Deeper: 42}}}
+	b.Reset()
+	renderTree(&b, cut)
+	if want := fmt.Sprintf("⋮ 42 more tasks below, not shown: the tree stops %d levels deep", wire.MaxTreeDepth); !strings.Contains(b.String(), want) {
+		t.Errorf("cut tree:\n%s\nwant it to say %q", b.String(), want)
 	}
 }

@@ -21,9 +21,17 @@ type TreeNode struct {
 	// Folded, on a node that stands for identical siblings (see Collapse),
 	// are the ids of the siblings folded into it, in order; the node's
 	// Task is the first of them. The agent never sets it.
-	Folded   []uint64    `json:"folded,omitempty"`
+	Folded []uint64 `json:"folded,omitempty"`
+	// Deeper, on a node at MaxTreeDepth, is how many tasks below it are
+	// not shown: the tree stops there.
+	Deeper   int         `json:"deeper,omitempty"`
 	Children []*TreeNode `json:"children,omitempty"`
 }
+
+// MaxTreeDepth is how deep BuildTree nests nodes: a chain of 20,000 tasks
+// each awaiting the next would otherwise nest 40,000 JSON levels, past what
+// encoding/json (and any sensible reader) accepts.
+const MaxTreeDepth = 1000
 
 // Tree is the await/parent forest of live tasks, and the await cycles found
 // in it (each a list of task ids, the first repeated at the end).
@@ -35,8 +43,9 @@ type Tree struct {
 // BuildTree arranges tasks into a Tree: roots are the tasks that nobody
 // awaits and whose parent is not live, plus one task of each await cycle
 // that no root reaches, in the order of tasks. Tasks are taken in the order given
-// (creation order from the agent). It costs O(tasks + awaits) time and
-// never loops, whatever the graph.
+// (creation order from the agent). A node MaxTreeDepth deep has no
+// children: Deeper counts the tasks below it. It costs O(tasks + awaits)
+// time and never loops, whatever the graph.
 func BuildTree(tasks []Task) Tree {
 	idx := make(map[uint64]int, len(tasks))
 	for i := range tasks {
@@ -63,6 +72,32 @@ func BuildTree(tasks []Task) Tree {
 	visited := make([]bool, len(tasks))
 	onPath := make([]bool, len(tasks))
 	var path []int
+	// below marks and counts the tasks under i not visited yet (the part
+	// of the tree past MaxTreeDepth), without recursion.
+	below := func(i int) int {
+		n := 0
+		stack := []int{i}
+		for len(stack) > 0 {
+			k := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			next := func(j int) {
+				if !visited[j] {
+					visited[j] = true
+					n++
+					stack = append(stack, j)
+				}
+			}
+			for _, a := range tasks[k].Awaits {
+				if j, ok := idx[a]; ok {
+					next(j)
+				}
+			}
+			for _, j := range spawned[tasks[k].ID] {
+				next(j)
+			}
+		}
+		return n
+	}
 	var walk func(i int, edge string) *TreeNode
 	walk = func(i int, edge string) *TreeNode {
 		n := &TreeNode{Task: tasks[i], Edge: edge}
@@ -81,6 +116,10 @@ func BuildTree(tasks []Task) Tree {
 			return n
 		}
 		visited[i] = true
+		if len(path) == MaxTreeDepth-1 {
+			n.Deeper = below(i)
+			return n
+		}
 		onPath[i] = true
 		path = append(path, i)
 		for _, a := range tasks[i].Awaits {
@@ -138,10 +177,10 @@ func Collapse(tr Tree, min int) Tree {
 	// classes mean identical subtrees.
 	var collapse func(n *TreeNode) (*TreeNode, int)
 	collapse = func(n *TreeNode) (*TreeNode, int) {
-		out := &TreeNode{Task: n.Task, Edge: n.Edge, Cycle: n.Cycle, Ref: n.Ref, Folded: slices.Clone(n.Folded)}
+		out := &TreeNode{Task: n.Task, Edge: n.Edge, Cycle: n.Cycle, Ref: n.Ref, Folded: slices.Clone(n.Folded), Deeper: n.Deeper}
 		children, sigs := fold(n.Children, min, collapse)
 		out.Children = children
-		if n.Cycle || n.Ref {
+		if n.Cycle || n.Ref || n.Deeper > 0 {
 			return out, -1 // unique: never folded
 		}
 		t := &n.Task
