@@ -254,6 +254,10 @@ func (l *Loop) recordDeadlock(path []dlEdge) {
 	}
 }
 
+// maxCycleShown is how many tasks of a cycle String names: a cycle of
+// 1,000 tasks would make a line of ~90 KB.
+const maxCycleShown = 8
+
 // String describes d in one line: for each task, what it waits for, who
 // holds it, and where it waits ("runtime: deadlock: task 3 "a" waits for
 // lock 7 (held by task 4 "b") at x.go:12; task 4 "b" waits for ...").
@@ -261,8 +265,17 @@ func (d Deadlock) String() string {
 	var b strings.Builder
 	b.WriteString("runtime: deadlock: ")
 	for i, id := range d.Tasks {
+		skip := len(d.Tasks) - maxCycleShown
+		if skip > 0 && i > maxCycleShown/2 && i < maxCycleShown/2+skip {
+			continue
+		}
 		if i > 0 {
 			b.WriteString("; ")
+		}
+		if skip > 0 && i == maxCycleShown/2 {
+			// A long cycle: its first and last few, and how many between.
+			fmt.Fprintf(&b, "… %d more tasks, each waiting for the next …", skip)
+			continue
 		}
 		next := (i + 1) % len(d.Tasks)
 		fmt.Fprintf(&b, "task %d %q ", id, d.Names[i])

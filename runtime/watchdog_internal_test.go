@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -55,5 +57,28 @@ func TestLateStack(t *testing.T) {
 		if got := len(e.Stack) > 0 && e.At == at && e.Call == "time.Sleep"; got != want {
 			t.Errorf("event %d (task %d at %v) got the late stack: %v, want %v", i, e.TaskID, e.Started.Sub(t0), got, want)
 		}
+	}
+}
+
+// TestDeadlockStringLongCycle: a cycle of 1,000 tasks is described by its
+// first and last tasks and how many lie between, on one short line.
+func TestDeadlockStringLongCycle(t *testing.T) {
+	const n = 1000
+	d := Deadlock{}
+	for i := range n {
+		d.Tasks = append(d.Tasks, uint64(i+1))
+		d.Names = append(d.Names, fmt.Sprint("ring-", i+1))
+		d.Resources = append(d.Resources, uint64(5000+i))
+		d.Kinds = append(d.Kinds, "lock")
+	}
+	s := d.String()
+	for _, want := range []string{`task 1 "ring-1" waits for lock 5000 (held by task 2 "ring-2")`, "… 992 more tasks, each waiting for the next …",
+		`task 1000 "ring-1000" waits for lock 5999 (held by task 1 "ring-1")`} {
+		if !strings.Contains(s, want) {
+			t.Errorf("String lacks %q:\n%s", want, s)
+		}
+	}
+	if len(s) > 1000 || strings.Contains(s, "ring-500\"") {
+		t.Errorf("String is %d bytes, names the middle of the cycle:\n%s", len(s), s)
 	}
 }

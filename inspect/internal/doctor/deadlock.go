@@ -184,14 +184,16 @@ func behind(c []uint64, in, inCycle map[uint64]bool, waiters map[uint64][]uint64
 // cycleFinding describes one cycle; behind is how many other tasks wait
 // on it.
 func (v *view) cycleFinding(c []uint64, g map[uint64]edge, behind int) wire.Finding {
-	f := wire.Finding{Kind: wire.KindDeadlock, Severity: wire.SeverityError}
+	f := wire.Finding{Kind: wire.KindDeadlock, Severity: wire.SeverityError, Count: len(c)}
 	var ts []*runtime.TaskInfo
 	var made []runtime.Frame
 	var clauses []string
 	for i, id := range c {
 		t := v.byID[id]
 		ts = append(ts, t)
-		f.Tasks = append(f.Tasks, v.ref(t))
+		if len(f.Tasks) < maxListed {
+			f.Tasks = append(f.Tasks, v.ref(t))
+		}
 		next := v.byID[c[(i+1)%len(c)]]
 		e := g[id]
 		if e.res != nil {
@@ -210,13 +212,29 @@ func (v *view) cycleFinding(c []uint64, g map[uint64]edge, behind int) wire.Find
 	if behind > 0 {
 		more = fmt.Sprintf(" (%s waiting on them cannot go on either)", plural(behind, "more task"))
 	}
-	f.Summary = who + ": " + strings.Join(clauses, "; ") + more + "."
+	f.Summary = who + ": " + cycleClauses(clauses) + more + "."
 	f.Sites = sites(made...)
 	f.Fix = "Take the locks in one order everywhere, or hold one at a time (release before awaiting the next); cancelling one task of the cycle frees the others."
 	if len(ts) == 1 {
 		f.Fix = "Do not take a lock the task already holds (runtime locks are not reentrant): release it first, or split the code that needs it."
 	}
 	return f
+}
+
+// maxClauses is how many of a cycle's tasks a deadlock's summary
+// describes: the first and last half, and how many lie between (a ring of
+// 1,000 tasks made an 83 KB sentence).
+const maxClauses = 6
+
+// cycleClauses joins the clauses of a cycle, each saying what one task
+// waits for, eliding the middle of a long one.
+func cycleClauses(clauses []string) string {
+	if n := len(clauses); n > maxClauses {
+		head, tail := clauses[:maxClauses/2], clauses[n-maxClauses/2:]
+		mid := fmt.Sprintf("… %d more tasks, each waiting for the next …", n-maxClauses)
+		clauses = append(append(slices.Clip(head), mid), tail...)
+	}
+	return strings.Join(clauses, "; ")
 }
 
 // describeRes names a resource for a sentence: "the lock made at
@@ -264,7 +282,9 @@ func (v *view) runtimeDeadlocks(out []wire.Finding, found map[uint64]bool) []wir
 			if i < len(d.At) && !d.At[i].IsZero() {
 				ft.At = wireFrame(d.At[i])
 			}
-			f.Tasks = append(f.Tasks, ft)
+			if len(f.Tasks) < maxListed {
+				f.Tasks = append(f.Tasks, ft)
+			}
 			next := v.byID[d.Tasks[(i+1)%len(d.Tasks)]]
 			what := "a lock"
 			if i < len(d.Resources) {
@@ -280,7 +300,8 @@ func (v *view) runtimeDeadlocks(out []wire.Finding, found map[uint64]bool) []wir
 		if len(ts) > 1 {
 			who = upper(subject(ts)) + " deadlock"
 		}
-		f.Summary = who + ": " + strings.Join(clauses, "; ") + "."
+		f.Summary = who + ": " + cycleClauses(clauses) + "."
+		f.Count = len(d.Tasks)
 		f.Sites = sites(made...)
 		f.Fix = "Take the locks in one order everywhere, or hold one at a time (release before awaiting the next); cancelling one task of the cycle frees the others."
 		out = append(out, f)

@@ -608,3 +608,28 @@ func TestArticle(t *testing.T) {
 		}
 	}
 }
+
+// TestDeadlockRing: a ring of 1,000 tasks, each holding a lock the
+// previous one waits for, is one finding naming its first and last three
+// tasks and counting all, listing at most maxListed.
+func TestDeadlockRing(t *testing.T) {
+	const n = 1000
+	var ts []runtime.TaskInfo
+	var rs []runtime.ResourceInfo
+	for i := range n {
+		id := uint64(i + 1)
+		ts = append(ts, with(task(id, fmt.Sprint("ring-", id), 20, 24, "lock", time.Minute), res(5000+id)))
+		rs = append(rs, lockRes(5000+id, 11, uint64(i+1)%n+1)) // task i waits for the lock task i+1 holds
+	}
+	l := loop(alive, ts...)
+	l.Resources = rs
+	fs := diagnose(l)
+	if len(fs) != 1 || fs[0].Kind != wire.KindDeadlock {
+		t.Fatalf("findings %q, want one deadlock", briefs(fs))
+	}
+	f := fs[0]
+	if f.Count != n || len(f.Tasks) != maxListed || len(f.Summary) > 1000 ||
+		!strings.Contains(f.Summary, "… 994 more tasks, each waiting for the next …") {
+		t.Errorf("count %d, %d tasks listed, summary of %d bytes: %s", f.Count, len(f.Tasks), len(f.Summary), f.Summary)
+	}
+}
