@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"reflect"
 	goruntime "runtime"
+	"strconv"
 	"strings"
 )
 
@@ -269,6 +270,21 @@ func taskStack(frames []Frame) []Frame {
 		return frames
 	}
 	return frames[max(first-1, 0) : last+1]
+}
+
+// cutFrame ends a stack whose capture was full: what called the frames
+// above it (down to the task's function) was not captured.
+func cutFrame(captured int) Frame {
+	return Frame{Function: "(… deeper frames not captured: only the innermost " + strconv.Itoa(captured) + " are kept)"}
+}
+
+// cutIfFull ends st with cutFrame if its capture filled all max slots (a
+// deeper stack was cut there). st is not modified.
+func cutIfFull(st []Frame, captured, max int) []Frame {
+	if captured < max || len(st) == 0 {
+		return st
+	}
+	return append(st[:len(st):len(st)], cutFrame(max))
 }
 
 // suspensionPoint returns the first user frame: the user's own await call,

@@ -41,7 +41,7 @@ type Loop struct {
 	dlBudget      int // tasks the running deadlock check may still visit (deadlock.go)
 	unretr        []*task
 	frames        frameCache
-	stageBuf      [64]uintptr
+	stageBuf      [maxStackPCs]uintptr
 	lastStk       []uintptr // the last suspension stack published, shared by the next task suspended at the same place (endLocked)
 	stageN        int
 	stage         awaitDesc // what the running task awaits, staged by park
@@ -413,6 +413,10 @@ func (l *Loop) post(fn func()) bool {
 	}
 	return true
 }
+
+// maxStackPCs is how many return addresses a task's suspension stack
+// keeps: the innermost; a deeper stack ends with cutFrame.
+const maxStackPCs = 64
 
 // prefetchAhead is how many ready entries ahead of the one it steps the
 // loop asks the CPU to load the task record of (prefetch).

@@ -233,7 +233,7 @@ func (sc stackCache) get(fc frameCache, pcs []uintptr) []Frame {
 	if st, ok := sc[key]; ok {
 		return st
 	}
-	st := taskStack(fc.stack(pcs))
+	st := cutIfFull(taskStack(fc.stack(pcs)), len(pcs), maxStackPCs)
 	sc[strings.Clone(key)] = st
 	return st
 }

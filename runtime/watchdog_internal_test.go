@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -80,5 +81,48 @@ func TestDeadlockStringLongCycle(t *testing.T) {
 	}
 	if len(s) > 1000 || strings.Contains(s, "ring-500\"") {
 		t.Errorf("String is %d bytes, names the middle of the cycle:\n%s", len(s), s)
+	}
+}
+
+func deepAwait(ctx context.Context, n int, f *Future[int]) error {
+	if n == 0 {
+		_, err := f.Await(ctx)
+		return err
+	}
+	return deepAwait(ctx, n-1, f)
+}
+
+// TestStackCut: a task suspended under 200 frames of its own recursion
+// has its innermost frames and a last frame saying the rest was not
+// captured; one suspended 3 deep has its whole stack and no such frame.
+func TestStackCut(t *testing.T) {
+	_, err := Run(context.Background(), func(ctx context.Context) (int, error) {
+		f := NewFuture[int](ctx)
+		deep := Spawn(ctx, func(ctx context.Context) (int, error) { return 0, deepAwait(ctx, 200, f) })
+		shallow := Spawn(ctx, func(ctx context.Context) (int, error) { return 0, deepAwait(ctx, 3, f) })
+		if err := Yield(ctx); err != nil {
+			return 0, err
+		}
+		l := taskOf(ctx).loop
+		for _, tc := range []struct {
+			id  uint64
+			cut bool
+		}{{deep.task.id, true}, {shallow.task.id, false}} {
+			ti, _ := l.Task(tc.id)
+			st := ti.Stack
+			last := st[len(st)-1]
+			if got := strings.Contains(last.Function, "deeper frames not captured"); got != tc.cut {
+				t.Errorf("task %d: %d frames, last %q: cut %v, want %v", tc.id, len(st), last.Function, got, tc.cut)
+			}
+			if tc.cut && len(st) < maxStackPCs-8 {
+				t.Errorf("task %d: only %d frames kept", tc.id, len(st))
+			}
+		}
+		f.SetResult(1)
+		_, err := Gather(ctx, deep, shallow)
+		return 0, err
+	}, quiet())
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -234,6 +234,10 @@ func taskIDs(ids []uint64, max int) string {
 
 func writeFrames(p printer, fs []wire.Frame, indent string) {
 	for _, f := range fs {
+		if f.File == "" && f.Line == 0 {
+			p.printf("%s%s\n", indent, f.Function) // not a call: the runtime's note (a stack cut short)
+			continue
+		}
 		p.printf("%s%s(...)\n%s\t%s:%d\n", indent, f.Function, indent, f.File, f.Line)
 	}
 }
