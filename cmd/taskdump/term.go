@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -140,6 +141,24 @@ func safeArg(a any) any {
 	return a
 }
 
+// maxText bounds one text the CLI prints (a task name, an error): a
+// 100 KB name would make every row of a table 100 KB wide. --json prints
+// them whole.
+const maxText = 512
+
+// clip cuts s to at most maxText bytes, at a character boundary, saying
+// how much it left out.
+func clip(s string) string {
+	if len(s) <= maxText {
+		return s
+	}
+	cut := maxText
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…(" + strconv.Itoa(len(s)-cut) + " more bytes)"
+}
+
 // safeText is text that is escaped whenever it is formatted.
 type safeText string
 
@@ -147,7 +166,7 @@ type safeText string
 // puts it in double quotes, with \" for a double quote, so a name reads
 // the same in a table and in a quoted message.
 func (s safeText) Format(f fmt.State, verb rune) {
-	e := escape(string(s))
+	e := escape(clip(string(s)))
 	if verb == 'q' {
 		e = `"` + strings.ReplaceAll(e, `"`, `\"`) + `"`
 	}

@@ -9,6 +9,7 @@ import (
 	"go/parser"
 	"go/token"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -246,5 +247,25 @@ func TestOnePrintLayer(t *testing.T) {
 				return true
 			})
 		}
+	}
+}
+
+func TestClip(t *testing.T) {
+	long := strings.Repeat("é", maxText) // 2 bytes each
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"worker-1", "worker-1"},
+		{strings.Repeat("x", maxText), strings.Repeat("x", maxText)},
+		{strings.Repeat("x", maxText+7), strings.Repeat("x", maxText) + "…(7 more bytes)"},
+		{long, strings.Repeat("é", maxText/2) + "…(" + strconv.Itoa(maxText) + " more bytes)"},
+	} {
+		if got := clip(tc.in); got != tc.want {
+			t.Errorf("clip(%d bytes) = %d bytes %.40q…, want %d bytes", len(tc.in), len(got), got, len(tc.want))
+		}
+	}
+	var b strings.Builder
+	printer{&b}.printf("%s|%q", strings.Repeat("n", 100_000), strings.Repeat("e", 100_000))
+	if b.Len() > 2*maxText+100 {
+		t.Errorf("printf of two 100 KB texts wrote %d bytes", b.Len())
 	}
 }
