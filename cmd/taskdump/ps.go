@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -78,7 +79,7 @@ func psCmd() *command {
 					n += l.Tasks
 					names[i] = l.Name
 				}
-				out.printf("%d\t%s\t%s\t%d\n", p.PID, commandLine(p.Command), strings.Join(names, ","), n)
+				out.printf("%d\t%s\t%s\t%d\n", p.PID, commandLine(p.Command), loopNames(names), n)
 			}
 			for _, st := range silent {
 				out.printf("%d\t(no answer within %s)\t-\t-\n", st.PID, client.PsTimeout)
@@ -86,6 +87,15 @@ func psCmd() *command {
 			return tw.Flush()
 		},
 	}
+}
+
+// loopNames lists a process's loops for ps: the first three, then how
+// many more (a process of 200 loops made a 1,700-character cell).
+func loopNames(names []string) string {
+	if len(names) > 3 {
+		return strings.Join(names[:3], ",") + fmt.Sprintf(",+%d more", len(names)-3)
+	}
+	return strings.Join(names, ",")
 }
 
 func commandLine(argv []string) string {

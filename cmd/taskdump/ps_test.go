@@ -104,3 +104,19 @@ func TestUntrustedDirRefused(t *testing.T) {
 		t.Errorf("stuck-1 = %q after the refused cancel, want pending", st.State)
 	}
 }
+
+func TestLoopNames(t *testing.T) {
+	for _, tc := range []struct {
+		in   []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"main"}, "main"},
+		{[]string{"a", "b", "c"}, "a,b,c"},
+		{[]string{"a", "b", "c", "d", "e"}, "a,b,c,+2 more"},
+	} {
+		if got := loopNames(tc.in); got != tc.want {
+			t.Errorf("loopNames(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
