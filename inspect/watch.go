@@ -104,8 +104,6 @@ func (w *watcher) sameFindings(f []wire.Finding) bool {
 	return err == nil && bytes.Equal(b, w.findings)
 }
 
-// build walks every loop from the cursors (from scratch with full), or
-// returns nil when a loop lost track of what ended and a snapshot is due.
 // taskList collects task records without the copies a slice grown by
 // append makes: in chunks of at most taskChunk, joined once. A snapshot of
 // 100,000 tasks allocates its 54 MB of records twice, where append
@@ -141,6 +139,8 @@ func (l *taskList) slice() []wire.Task {
 	return append(out, l.cur...)
 }
 
+// build walks every loop from the cursors (from scratch with full), or
+// returns nil when a loop lost track of what ended and a snapshot is due.
 func (w *watcher) build(full bool) *wire.WatchMessage {
 	m := &wire.WatchMessage{Type: wire.WatchUpdate, Loops: []wire.WatchLoop{}}
 	if full {

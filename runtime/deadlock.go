@@ -274,7 +274,11 @@ func (d Deadlock) String() string {
 		}
 		if skip > 0 && i == maxCycleShown/2 {
 			// A long cycle: its first and last few, and how many between.
-			fmt.Fprintf(&b, "… %d more tasks, each waiting for the next …", skip)
+			s := "s"
+			if skip == 1 {
+				s = ""
+			}
+			fmt.Fprintf(&b, "… %d more task%s, each waiting for the next …", skip, s)
 			continue
 		}
 		next := (i + 1) % len(d.Tasks)

@@ -278,10 +278,12 @@ func cutFrame(captured int) Frame {
 	return Frame{Function: "(… deeper frames not captured: only the innermost " + strconv.Itoa(captured) + " are kept)"}
 }
 
-// cutIfFull ends st with cutFrame if its capture filled all max slots (a
-// deeper stack was cut there). st is not modified.
-func cutIfFull(st []Frame, captured, max int) []Frame {
-	if captured < max || len(st) == 0 {
+// cutIfFull ends st, the task stack of raw (taskStack), with cutFrame if
+// raw's capture filled all max slots and raw ends in user code: a deeper
+// stack was cut there. A full capture that reached the coroutine's own
+// frames below the task's function is whole. st is not modified.
+func cutIfFull(st, raw []Frame, captured, max int) []Frame {
+	if captured < max || len(st) == 0 || len(raw) == 0 || raw[len(raw)-1].Kind != FrameUser {
 		return st
 	}
 	return append(st[:len(st):len(st)], cutFrame(max))

@@ -233,7 +233,8 @@ func (sc stackCache) get(fc frameCache, pcs []uintptr) []Frame {
 	if st, ok := sc[key]; ok {
 		return st
 	}
-	st := cutIfFull(taskStack(fc.stack(pcs)), len(pcs), maxStackPCs)
+	raw := fc.stack(pcs)
+	st := cutIfFull(taskStack(raw), raw, len(pcs), maxStackPCs)
 	sc[strings.Clone(key)] = st
 	return st
 }

@@ -297,13 +297,15 @@ func liveStack(t *task) []Frame {
 			}
 		}
 		if mine {
-			return cutIfFull(taskStack(frameCache(nil).stack(pcs)), len(pcs), len(recs[i].Stack0))
+			raw := frameCache(nil).stack(pcs)
+			return cutIfFull(taskStack(raw), raw, len(pcs), len(recs[i].Stack0))
 		}
 		fallback = pcs
 		fallbacks++
 	}
 	if fallbacks == 1 {
-		return cutIfFull(taskStack(frameCache(nil).stack(fallback)), len(fallback), len(recs[0].Stack0))
+		raw := frameCache(nil).stack(fallback)
+		return cutIfFull(taskStack(raw), raw, len(fallback), len(recs[0].Stack0))
 	}
 	return nil
 }

@@ -79,6 +79,11 @@ const humanTasks = 5
 // renderDoctor writes the findings in the agent's order (worst first),
 // each as a block: severity, kind and loop; the summary; the tasks with
 // where each is (at most humanTasks); the sites; the fix.
+// maxSummary bounds a finding's summary as doctor prints it: the doctor
+// bounds what it writes (a few tasks named, a long cycle elided), but the
+// names and errors it quotes are the process's.
+const maxSummary = 4096
+
 func renderDoctor(w io.Writer, d wire.Diagnosis, stuckAfter time.Duration) {
 	p := printer{w}
 	counts := map[string]int{}
@@ -109,13 +114,13 @@ func renderDoctor(w io.Writer, d wire.Diagnosis, stuckAfter time.Duration) {
 		if f.Loop != "" {
 			p.printf(" (loop %s)", f.Loop)
 		}
-		p.printf("\n    %s\n", flat(f.Summary))
+		p.printf("\n    %s\n", clipAt(flat(f.Summary), maxSummary))
 		for _, t := range f.Tasks[:min(len(f.Tasks), humanTasks)] {
 			at := short(t.At)
 			if at == "" {
 				at = "-"
 			}
-			p.printf("    task %d %q %s at %s", t.ID, t.Name, t.State, at)
+			p.printf("    task %d %q %s at %s", t.ID, clip(t.Name), t.State, at)
 			if t.At.Function != "" {
 				p.printf(" in %s", t.At.Function)
 			}

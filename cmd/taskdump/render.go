@@ -98,7 +98,7 @@ func renderTaskTable(w io.Writer, ts []wire.Task, now time.Time, extra string) e
 		if d := waitingFor(t, now); d > 0 {
 			wait = age(d)
 		}
-		p.printf("%d\t%s\t%s\t%s\t%s\t", t.ID, t.Name, t.State, age(now.Sub(t.Created)), wait)
+		p.printf("%d\t%s\t%s\t%s\t%s\t", t.ID, clip(t.Name), t.State, age(now.Sub(t.Created)), wait)
 		switch extra {
 		case "BUSY":
 			p.printf("%s\t", age(time.Duration(t.BusyNS)))
@@ -112,7 +112,7 @@ func renderTaskTable(w io.Writer, ts []wire.Task, now time.Time, extra string) e
 
 func nodeLine(t *wire.Task) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s (#%d) %s", t.Name, t.ID, t.State)
+	fmt.Fprintf(&b, "%s (#%d) %s", clip(t.Name), t.ID, t.State)
 	switch {
 	case t.Running && t.State != "running":
 		b.WriteString(", running")
@@ -282,7 +282,7 @@ func renderStack(w io.Writer, s wire.StackResult, now time.Time, all bool) {
 	if !t.Suspended.IsZero() && !s.Live {
 		status += ", suspended for " + age(now.Sub(t.Suspended))
 	}
-	p.printf("task %d %q on loop %s [%s]:\n", t.ID, t.Name, t.Loop, status)
+	p.printf("task %d %q on loop %s [%s]:\n", t.ID, clip(t.Name), clip(t.Loop), status)
 	if len(s.Stack) == 0 {
 		p.printf("(no stack: the task has not started yet)\n")
 		return
@@ -333,9 +333,9 @@ func renderBlocking(w io.Writer, evs []wire.BlockEvent, all bool) {
 		d := age(time.Duration(ev.DurationNS))
 		started := ev.Started.Local().Format("15:04:05.000")
 		if ev.Ongoing {
-			p.printf("BLOCKING NOW: task %d %q has blocked loop %s for %s (since %s)\n", ev.TaskID, ev.TaskName, ev.Loop, d, started)
+			p.printf("BLOCKING NOW: task %d %q has blocked loop %s for %s (since %s)\n", ev.TaskID, clip(ev.TaskName), clip(ev.Loop), d, started)
 		} else {
-			p.printf("task %d %q blocked loop %s for %s (started %s)\n", ev.TaskID, ev.TaskName, ev.Loop, d, started)
+			p.printf("task %d %q blocked loop %s for %s (started %s)\n", ev.TaskID, clip(ev.TaskName), clip(ev.Loop), d, started)
 		}
 		if !ev.At.IsZero() {
 			call := ""
@@ -358,7 +358,7 @@ func renderHistory(w io.Writer, ts []wire.Task, now time.Time) error {
 	p.printf("ID\tNAME\tSTATE\tENDED\tLIVED\tSTEPS\tERROR\n")
 	for i := range ts {
 		t := &ts[i]
-		p.printf("%d\t%s\t%s\t%s ago\t%s\t%d\t%s\n", t.ID, t.Name, t.State, age(now.Sub(t.Finished)),
+		p.printf("%d\t%s\t%s\t%s ago\t%s\t%d\t%s\n", t.ID, clip(t.Name), t.State, age(now.Sub(t.Finished)),
 			age(t.Finished.Sub(t.Created)), t.Steps, orDash(oneLine(t.Error)))
 	}
 	return tw.Flush()

@@ -277,7 +277,7 @@ func renderGroups(w io.Writer, gs []*taskGroup, now time.Time) error {
 		if loops {
 			p.printf("%s\t", g.Loop)
 		}
-		p.printf("%d\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Count, g.Name, g.State, age(now.Sub(g.Oldest)), age(now.Sub(g.Newest)),
+		p.printf("%d\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Count, clip(g.Name), g.State, age(now.Sub(g.Oldest)), age(now.Sub(g.Newest)),
 			suspendedAt(g.first), orDash(g.Awaiting))
 	}
 	return tw.Flush()

@@ -75,16 +75,23 @@ func unsafeAt(s string) int {
 }
 
 // joinsPictographs reports whether the rune of s at i (size bytes) is a
-// zero-width joiner between two symbols of the pictograph planes (U+2000
-// and above, as emoji are): "👩\u200d💻" is one glyph, kept as is. Anywhere
-// else a joiner is invisible, and escaped.
+// zero-width joiner between two emoji: "👩\u200d💻" is one glyph, kept as
+// is. Anywhere else (between letters, CJK included) a joiner is invisible,
+// and escaped.
 func joinsPictographs(s string, i, size int) bool {
 	if s[i:i+size] != "\u200d" || i == 0 || i+size >= len(s) {
 		return false
 	}
 	prev, _ := utf8.DecodeLastRuneInString(s[:i])
 	next, _ := utf8.DecodeRuneInString(s[i+size:])
-	return prev >= 0x2000 && next >= 0x2000 && !unsafeRune(prev) && !unsafeRune(next)
+	return emoji(prev) && emoji(next)
+}
+
+// emoji reports whether r is an emoji a joiner may follow or precede: the
+// pictographs (U+1F000-1FAFF), the dingbats and symbols (U+2600-27BF), or
+// the emoji presentation selector that ends many of them.
+func emoji(r rune) bool {
+	return r >= 0x1f000 && r <= 0x1faff || r >= 0x2600 && r <= 0x27bf || r == 0xfe0f
 }
 
 // unsafeRune reports whether r, above ASCII, is a C1 control, a format
@@ -141,18 +148,23 @@ func safeArg(a any) any {
 	return a
 }
 
-// maxText bounds one text the CLI prints (a task name, an error): a
-// 100 KB name would make every row of a table 100 KB wide. --json prints
-// them whole.
+// maxText bounds a text of the inspected process that the CLI prints in
+// a line of its own making (a task name, an error): a 100 KB name would
+// make every row of a table 100 KB wide. --json prints them whole.
 const maxText = 512
 
 // clip cuts s to at most maxText bytes, at a character boundary, saying
-// how much it left out.
-func clip(s string) string {
-	if len(s) <= maxText {
+// how much it left out. Callers clip the process's texts where they enter
+// a line, never a line the CLI assembled.
+func clip(s string) string { return clipAt(s, maxText) }
+
+// clipAt cuts s to at most n bytes, at a character boundary, saying how
+// much it left out.
+func clipAt(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	cut := maxText
+	cut := n
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
@@ -166,7 +178,7 @@ type safeText string
 // puts it in double quotes, with \" for a double quote, so a name reads
 // the same in a table and in a quoted message.
 func (s safeText) Format(f fmt.State, verb rune) {
-	e := escape(clip(string(s)))
+	e := escape(string(s))
 	if verb == 'q' {
 		e = `"` + strings.ReplaceAll(e, `"`, `\"`) + `"`
 	}

@@ -41,6 +41,8 @@ func TestEscape(t *testing.T) {
 		{"zw-\u200b\u200d\ufeff-x", `zw-\u200b\u200d\ufeff-x`},
 		{"joiner a\u200db, at the ends \u200d👩\u200d", `joiner a\u200db, at the ends \u200d👩\u200d`},
 		{"soft\u00adhyphen", `soft\u00adhyphen`},
+		{"cjk 中\u200d文, dots …\u200d…", `cjk 中\u200d文, dots …\u200d…`},
+		{"heart ❤\ufe0f\u200d🔥 kept", "heart ❤\ufe0f\u200d🔥 kept"},
 	}
 	for _, tt := range tests {
 		got := escape(tt.in)
@@ -263,9 +265,9 @@ func TestClip(t *testing.T) {
 			t.Errorf("clip(%d bytes) = %d bytes %.40q…, want %d bytes", len(tc.in), len(got), got, len(tc.want))
 		}
 	}
-	var b strings.Builder
-	printer{&b}.printf("%s|%q", strings.Repeat("n", 100_000), strings.Repeat("e", 100_000))
-	if b.Len() > 2*maxText+100 {
-		t.Errorf("printf of two 100 KB texts wrote %d bytes", b.Len())
+	var b bytes.Buffer
+	renderTasks(&b, []wire.Task{{ID: 1, Name: strings.Repeat("n", 100_000), State: "pending"}}, time.Now())
+	if b.Len() > 4*maxText {
+		t.Errorf("a task of a 100 KB name makes a %d-byte table", b.Len())
 	}
 }

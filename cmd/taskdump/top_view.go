@@ -663,12 +663,12 @@ func (m topModel) resourceLines(w int) []string {
 	return lines
 }
 
-// resourceList lists the awaitables that someone holds or waits on, those
-// with waiters first; the rest are counted.
 // maxViewResources bounds the awaitables the resources view lists (those
 // with the most waiters first): it is redrawn at every update.
 const maxViewResources = 1000
 
+// resourceList lists the awaitables that someone holds or waits on, those
+// with waiters first; the rest are counted.
 func (m topModel) resourceList() []string {
 	var busy []*wire.Resource
 	for i := range m.res {

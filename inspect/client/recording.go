@@ -74,6 +74,7 @@ func (r *Recorder) Write(m *wire.WatchMessage) error {
 		if err != nil {
 			return fmt.Errorf("client: writing the recording: %w", err)
 		}
+		r.header = true // written once, even if the message below fails
 	}
 	// Written as it is encoded, 64 KiB at a time (a snapshot of 100,000
 	// tasks with stacks is ~110 MB).

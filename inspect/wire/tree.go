@@ -30,7 +30,8 @@ type TreeNode struct {
 
 // MaxTreeDepth is how deep BuildTree nests nodes: a chain of 20,000 tasks
 // each awaiting the next would otherwise nest 40,000 JSON levels, past what
-// encoding/json (and any sensible reader) accepts.
+// encoding/json (and any sensible reader) accepts. Tree.Cycles lists the
+// cycles within that depth only.
 const MaxTreeDepth = 1000
 
 // Tree is the await/parent forest of live tasks, and the await cycles found
@@ -72,8 +73,10 @@ func BuildTree(tasks []Task) Tree {
 	visited := make([]bool, len(tasks))
 	onPath := make([]bool, len(tasks))
 	var path []int
-	// below marks and counts the tasks under i not visited yet (the part
-	// of the tree past MaxTreeDepth), without recursion.
+	// below counts the tasks under i not visited yet (the part of the
+	// tree past MaxTreeDepth), without recursion. They stay unvisited: a
+	// root that awaits one of them shows it there; none becomes a root.
+	counted := make([]bool, len(tasks))
 	below := func(i int) int {
 		n := 0
 		stack := []int{i}
@@ -81,8 +84,8 @@ func BuildTree(tasks []Task) Tree {
 			k := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
 			next := func(j int) {
-				if !visited[j] {
-					visited[j] = true
+				if !visited[j] && !counted[j] {
+					counted[j] = true
 					n++
 					stack = append(stack, j)
 				}
@@ -146,7 +149,7 @@ func BuildTree(tasks []Task) Tree {
 	// Whatever is left is reachable only through a cycle.
 	cyclic := false
 	for i := range tasks {
-		if !visited[i] {
+		if !visited[i] && !counted[i] {
 			tr.Roots = append(tr.Roots, walk(i, ""))
 			cyclic = true
 		}

@@ -151,3 +151,28 @@ func ExampleBuildTree() {
 	//   server (awaits)
 	//     conn-1 (spawned)
 }
+
+// TestBuildTreeCutShownElsewhere: a task counted below the cut of a long
+// chain, but awaited by another root too, is shown under that root (not as
+// "shown above"), and no task becomes a root of its own.
+func TestBuildTreeCutShownElsewhere(t *testing.T) {
+	const n = MaxTreeDepth + 5
+	var tasks []Task
+	for i := range n {
+		tk := Task{ID: uint64(i + 1)}
+		if i+1 < n {
+			tk.Awaits = []uint64{uint64(i + 2)}
+		}
+		tasks = append(tasks, tk)
+	}
+	deepID := uint64(MaxTreeDepth + 3) // below the cut
+	tasks = append(tasks, Task{ID: 9999, Awaits: []uint64{deepID}})
+	tr := BuildTree(tasks)
+	if len(tr.Roots) != 2 {
+		t.Fatalf("%d roots, want 2 (the chain's head and the other awaiter)", len(tr.Roots))
+	}
+	other := tr.Roots[1]
+	if other.Task.ID != 9999 || len(other.Children) != 1 || other.Children[0].Task.ID != deepID || other.Children[0].Ref {
+		t.Errorf("the other root: %+v; want task 9999 awaiting task %d, shown there", other.Task, deepID)
+	}
+}

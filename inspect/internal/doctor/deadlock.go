@@ -231,7 +231,7 @@ const maxClauses = 6
 func cycleClauses(clauses []string) string {
 	if n := len(clauses); n > maxClauses {
 		head, tail := clauses[:maxClauses/2], clauses[n-maxClauses/2:]
-		mid := fmt.Sprintf("… %d more tasks, each waiting for the next …", n-maxClauses)
+		mid := "… " + plural(n-maxClauses, "more task") + ", each waiting for the next …"
 		clauses = append(append(slices.Clip(head), mid), tail...)
 	}
 	return strings.Join(clauses, "; ")
