@@ -442,6 +442,10 @@ func (m topModel) detailLines(w int) []string {
 	switch {
 	case len(stack) > 0:
 		for _, f := range stack {
+			if f.File == "" && f.Line == 0 && f.Function != "" {
+				lines = append(lines, "  "+escape(f.Function)) // the runtime's note (a stack cut short)
+				continue
+			}
 			lines = append(lines, "  "+orDash(escape(f.Function)), "      "+escape(fileLine(f)))
 		}
 	case m.stackErr != "":
