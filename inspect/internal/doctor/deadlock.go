@@ -105,10 +105,80 @@ func (v *view) deadlocks(out []wire.Finding) []wire.Finding {
 	for id := range in {
 		v.told[id] = true
 	}
+	// Cycles of the same shape are one bug (a lock order taken by many
+	// pairs of workers): one finding, counting them all.
+	var groups [][][]uint64
+	shapes := map[string]int{}
 	for _, c := range cycles {
-		out = append(out, v.cycleFinding(c, g, behind(c, in, inCycle, waiters)))
+		k := v.cycleShape(c, g)
+		if i, ok := shapes[k]; ok && k != "" {
+			groups[i] = append(groups[i], c)
+			continue
+		}
+		shapes[k] = len(groups)
+		groups = append(groups, [][]uint64{c})
+	}
+	for _, grp := range groups {
+		n := 0
+		for _, c := range grp {
+			n += behind(c, in, inCycle, waiters)
+		}
+		f := v.cycleFinding(grp[0], g, n)
+		if len(grp) > 1 {
+			var others []string
+			for _, c := range grp[1:] {
+				f.Count += len(c)
+				for _, id := range c {
+					if len(f.Tasks) < maxListed {
+						f.Tasks = append(f.Tasks, v.ref(v.byID[id]))
+					}
+					if len(others) < 6 {
+						others = append(others, strconv.FormatUint(id, 10))
+					}
+				}
+			}
+			if f.Count-len(grp[0]) > len(others) {
+				others = append(others, "…")
+			}
+			verb := "deadlock"
+			if len(grp) == 2 {
+				verb = "deadlocks"
+			}
+			f.Summary += fmt.Sprintf(" %s of tasks %s the same way, at the same lines (tasks %s).",
+				upper(plural(len(grp)-1, "more group")), verb, strings.Join(others, ", "))
+		}
+		out = append(out, f)
 	}
 	return v.runtimeDeadlocks(out, inCycle)
+}
+
+// maxShaped is the longest cycle cycleShape compares with others.
+const maxShaped = 16
+
+// cycleShape is what makes two deadlocks the same bug: each task's
+// function, where it waits, and what it waits for (where the lock was
+// made, or an await), from the cycle's least rotation. "" for a cycle
+// longer than maxShaped: it is never grouped.
+func (v *view) cycleShape(c []uint64, g map[uint64]edge) string {
+	if len(c) > maxShaped {
+		return ""
+	}
+	parts := make([]string, len(c))
+	for i, id := range c {
+		t := v.byID[id]
+		what := "await"
+		if r := g[id].res; r != nil {
+			what = r.Kind + "@" + r.CreatedAt.File + ":" + strconv.Itoa(r.CreatedAt.Line)
+		}
+		parts[i] = t.Function + "@" + t.SuspendedAt.File + ":" + strconv.Itoa(t.SuspendedAt.Line) + ">" + what
+	}
+	best := ""
+	for r := range parts {
+		if s := strings.Join(slices.Concat(parts[r:], parts[:r]), "\x00"); r == 0 || s < best {
+			best = s
+		}
+	}
+	return best
 }
 
 // stuckSet returns the greatest set of tasks of g none of which can go on

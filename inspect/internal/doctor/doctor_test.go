@@ -633,3 +633,34 @@ func TestDeadlockRing(t *testing.T) {
 		t.Errorf("count %d, %d tasks listed, summary of %d bytes: %s", f.Count, len(f.Tasks), len(f.Summary), f.Summary)
 	}
 }
+
+// TestDeadlockGroups: 1,000 pairs of tasks deadlocked the same way (same
+// functions, lines and locks' creation lines) are one finding counting
+// them all; a pair deadlocked elsewhere is another.
+func TestDeadlockGroups(t *testing.T) {
+	var ts []runtime.TaskInfo
+	var rs []runtime.ResourceInfo
+	const pairs = 1000
+	for i := range pairs {
+		a, b := uint64(2*i+1), uint64(2*i+2)
+		ts = append(ts, with(task(a, fmt.Sprint("a", i), 20, 24, "lock", time.Minute), res(10_000+a)),
+			with(task(b, fmt.Sprint("b", i), 30, 34, "lock", time.Minute), res(10_000+b)))
+		rs = append(rs, lockRes(10_000+a, 11, b), lockRes(10_000+b, 12, a))
+	}
+	ts = append(ts, with(task(5001, "x", 50, 54, "lock", time.Minute), res(20_001)),
+		with(task(5002, "y", 60, 64, "lock", time.Minute), res(20_002)))
+	rs = append(rs, lockRes(20_001, 15, 5002), lockRes(20_002, 16, 5001))
+	l := loop(alive, ts...)
+	l.Resources = rs
+	fs := diagnose(l)
+	if len(fs) != 2 {
+		t.Fatalf("findings %q, want two deadlocks", briefs(fs))
+	}
+	if f := fs[0]; f.Count != 2*pairs || len(f.Tasks) != maxListed ||
+		!strings.HasSuffix(f.Summary, " 999 more groups of tasks deadlock the same way, at the same lines (tasks 3, 4, 5, 6, 7, 8, …).") {
+		t.Errorf("first: count %d, %d tasks, %s", f.Count, len(f.Tasks), f.Summary)
+	}
+	if f := fs[1]; f.Count != 2 || strings.Contains(f.Summary, "same way") {
+		t.Errorf("second: count %d, %s", f.Count, f.Summary)
+	}
+}
