@@ -175,7 +175,11 @@ func renderTree(w io.Writer, tr wire.Tree) {
 			branch, next = "└── ", "    "
 		}
 		p.printf("%s%s%s\n", prefix, branch, treeLabel(n))
-		if n.Deeper > 0 {
+		switch {
+		case n.Deeper > 0 && len(n.Children) > 0: // a chain cut short: its deepest task follows
+			p.printf("%s%s⋮ %s, each under the one above, not shown (the tree stops %d levels deep); the deepest:\n",
+				prefix, next, plural(n.Deeper, "more task"), wire.MaxTreeDepth)
+		case n.Deeper > 0:
 			p.printf("%s%s⋮ %s below, not shown: the tree stops %d levels deep (taskdump tasks lists them)\n",
 				prefix, next, plural(n.Deeper, "more task"), wire.MaxTreeDepth)
 		}

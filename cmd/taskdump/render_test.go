@@ -132,4 +132,10 @@ func TestRenderTreeChain(t *testing.T) {
 	if want := fmt.Sprintf("⋮ 42 more tasks below, not shown: the tree stops %d levels deep", wire.MaxTreeDepth); !strings.Contains(b.String(), want) {
 		t.Errorf("cut tree:\n%s\nwant it to say %q", b.String(), want)
 	}
+	cut.Roots[0].Children = []*wire.TreeNode{{Task: tasks[n-1], Edge: "awaits"}}
+	b.Reset()
+	renderTree(&b, cut)
+	if want := "⋮ 42 more tasks, each under the one above, not shown (the tree stops 1000 levels deep); the deepest:\n    └── t20 (#20)"; !strings.Contains(b.String(), want) {
+		t.Errorf("cut chain:\n%s\nwant it to say %q", b.String(), want)
+	}
 }

@@ -124,8 +124,8 @@ func TestCollapseDeepChain(t *testing.T) {
 	for nd := tr.Roots[0]; len(nd.Children) > 0; nd = nd.Children[0] {
 		depth++
 	}
-	if depth != MaxTreeDepth-1 {
-		t.Errorf("deep chain collapsed to depth %d, want %d", depth, MaxTreeDepth-1)
+	if depth != MaxTreeDepth {
+		t.Errorf("deep chain collapsed to depth %d, want %d (the cut, then the deepest task)", depth, MaxTreeDepth)
 	}
 }
 

@@ -23,7 +23,9 @@ type TreeNode struct {
 	// Task is the first of them. The agent never sets it.
 	Folded []uint64 `json:"folded,omitempty"`
 	// Deeper, on a node at MaxTreeDepth, is how many tasks below it are
-	// not shown: the tree stops there.
+	// not shown: the tree stops there. When those tasks form a chain, the
+	// node's one child is the chain's last (deepest) task, and Deeper
+	// counts the ones between.
 	Deeper   int         `json:"deeper,omitempty"`
 	Children []*TreeNode `json:"children,omitempty"`
 }
@@ -76,30 +78,41 @@ func BuildTree(tasks []Task) Tree {
 	// below counts the tasks under i not visited yet (the part of the
 	// tree past MaxTreeDepth), without recursion. They stay unvisited: a
 	// root that awaits one of them shows it there; none becomes a root.
+	// When they form a single chain, it also returns the chain's last task
+	// and the edge that reaches it (else -1): the deepest task of a long
+	// await chain is the one that waits on something else.
 	counted := make([]bool, len(tasks))
-	below := func(i int) int {
-		n := 0
+	below := func(i int) (n, last int, lastEdge string) {
+		last = -1
+		chain := true
 		stack := []int{i}
 		for len(stack) > 0 {
 			k := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
-			next := func(j int) {
+			pushed := 0
+			next := func(j int, edge string) {
 				if !visited[j] && !counted[j] {
 					counted[j] = true
 					n++
+					pushed++
 					stack = append(stack, j)
+					last, lastEdge = j, edge
 				}
 			}
 			for _, a := range tasks[k].Awaits {
 				if j, ok := idx[a]; ok {
-					next(j)
+					next(j, "awaits")
 				}
 			}
 			for _, j := range spawned[tasks[k].ID] {
-				next(j)
+				next(j, "spawned")
 			}
+			chain = chain && pushed <= 1
 		}
-		return n
+		if !chain {
+			last = -1
+		}
+		return n, last, lastEdge
 	}
 	var walk func(i int, edge string) *TreeNode
 	walk = func(i int, edge string) *TreeNode {
@@ -120,7 +133,14 @@ func BuildTree(tasks []Task) Tree {
 		}
 		visited[i] = true
 		if len(path) == MaxTreeDepth-1 {
-			n.Deeper = below(i)
+			d, last, edge := below(i)
+			n.Deeper = d
+			if last >= 0 {
+				// A chain: its deepest task is shown, the rest counted.
+				visited[last] = true
+				n.Deeper = d - 1
+				n.Children = []*TreeNode{{Task: tasks[last], Edge: edge}}
+			}
 			return n
 		}
 		onPath[i] = true
