@@ -589,8 +589,9 @@ func (m *topModel) askCancel() {
 func (m *topModel) visible() []*wire.Task {
 	ts := make([]*wire.Task, 0, len(m.data.Tasks))
 	for i := range m.data.Tasks {
-		if m.filter == "" || nameMatches(m.filter, m.data.Tasks[i].Name) {
-			ts = append(ts, &m.data.Tasks[i])
+		t := &m.data.Tasks[i]
+		if m.filter == "" || nameMatches(m.filter, t.Name) || len(m.data.Loops) > 1 && nameMatches(m.filter, tableName(t, true)) {
+			ts = append(ts, t)
 		}
 	}
 	now := m.data.Taken
@@ -605,6 +606,14 @@ func (m *topModel) visible() []*wire.Task {
 		return c
 	})
 	return ts
+}
+
+// tableName is the task's name in the table: "loop/name" with loops.
+func tableName(t *wire.Task, loops bool) string {
+	if loops {
+		return t.Loop + "/" + t.Name
+	}
+	return t.Name
 }
 
 // nameMatches reports whether a task's name matches the filter: as a glob

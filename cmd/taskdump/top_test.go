@@ -665,3 +665,30 @@ func TestTopManyResources(t *testing.T) {
 		t.Errorf("find(%d) = %v, want nil", n+1, got)
 	}
 }
+
+// TestTopLoops: with several loops the table names a task loop/name, and
+// the filter matches either form.
+func TestTopLoops(t *testing.T) {
+	th := newTopHarness(t, 120, 30)
+	d := topData{Loops: []topLoop{{Loop: wire.Loop{ID: 1, Name: "a"}}, {Loop: wire.Loop{ID: 2, Name: "b"}}}}
+	for i, l := range []string{"a", "b"} {
+		d.Tasks = append(d.Tasks, wire.Task{ID: uint64(i + 1), Name: "worker", State: "pending", Loop: l, LoopID: uint64(i + 1)})
+	}
+	th.send(topDataMsg{data: d})
+	if got := taskCells(&d.Tasks[1], time.Time{}, true)[colName]; got != "b/worker" {
+		t.Errorf("name cell %q, want b/worker", got)
+	}
+	for _, tc := range []struct {
+		filter string
+		want   []uint64
+	}{{"", []uint64{1, 2}}, {"worker", []uint64{1, 2}}, {"b/", []uint64{2}}, {"a/w*", []uint64{1}}} {
+		th.m.filter = tc.filter
+		var got []uint64
+		for _, tk := range th.m.visible() {
+			got = append(got, tk.ID)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("filter %q: tasks %v, want %v", tc.filter, got, tc.want)
+		}
+	}
+}

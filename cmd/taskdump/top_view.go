@@ -234,7 +234,7 @@ func (m topModel) taskTable(w int) []string {
 	shown := ts[m.offset:end]
 	cells := make([][numCols]string, len(shown))
 	for i, t := range shown {
-		cells[i] = taskCells(t, m.data.Taken)
+		cells[i] = taskCells(t, m.data.Taken, len(m.data.Loops) > 1)
 	}
 	heads := colNames
 	arrow := "▲"
@@ -260,8 +260,10 @@ func (m topModel) taskTable(w int) []string {
 	return lines
 }
 
-// taskCells renders one task's cells, escaped.
-func taskCells(t *wire.Task, now time.Time) [numCols]string {
+// taskCells renders one task's cells, escaped; with loops, the name is
+// the task's loop's and its own, "loop/name" (several loops may run the
+// same code, and their tasks the same names).
+func taskCells(t *wire.Task, now time.Time, loops bool) [numCols]string {
 	state := t.State
 	if t.Running {
 		state = "running"
@@ -272,7 +274,7 @@ func taskCells(t *wire.Task, now time.Time) [numCols]string {
 	}
 	return [numCols]string{
 		colID:       strconv.FormatUint(t.ID, 10),
-		colName:     escape(t.Name),
+		colName:     escape(tableName(t, loops)),
 		colState:    escape(state),
 		colBusy:     compact(time.Duration(t.BusyNS)),
 		colSched:    compact(time.Duration(t.SchedWaitNS)),
