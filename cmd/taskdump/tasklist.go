@@ -200,6 +200,20 @@ func groupTasks(ts []wire.Task) []*taskGroup {
 	return groups
 }
 
+// viaFunction names what sets g apart from the other groups of alike: the
+// function of the first frame of its stack that is not the same frame in
+// all of them, else its tasks' function.
+func viaFunction(g *taskGroup, alike []*taskGroup) string {
+	for i, f := range g.Stack {
+		for _, o := range alike {
+			if i >= len(o.Stack) || o.Stack[i].Function != f.Function || o.Stack[i].Line != f.Line {
+				return f.Function
+			}
+		}
+	}
+	return g.first.Function
+}
+
 func writeFrameKey(b *strings.Builder, f wire.Frame) {
 	b.WriteString(f.Function + "\x00" + f.File + "\x00" + strconv.Itoa(f.Line) + "\x00")
 }
@@ -273,11 +287,28 @@ func renderGroups(w io.Writer, gs []*taskGroup, now time.Time) error {
 		p.printf("LOOP\t")
 	}
 	p.printf("COUNT\tNAME\tSTATE\tOLDEST\tNEWEST\tSUSPENDED AT\tAWAITING\n")
+	// Groups apart by what the table does not show (their stacks below the
+	// suspension point) would read alike: each is told apart by the first
+	// function of its stack where it differs from the others, or by its
+	// tasks' function.
+	alike := map[string][]*taskGroup{}
+	row := func(g *taskGroup) string {
+		return g.Loop + "\x00" + g.Name + "\x00" + g.State + "\x00" + suspendedAt(g.first) + "\x00" + g.Awaiting
+	}
+	for _, g := range gs {
+		alike[row(g)] = append(alike[row(g)], g)
+	}
 	for _, g := range gs {
 		if loops {
 			p.printf("%s\t", g.Loop)
 		}
-		p.printf("%d\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Count, clip(g.Name), g.State, age(now.Sub(g.Oldest)), age(now.Sub(g.Newest)),
+		name := clip(g.Name)
+		if others := alike[row(g)]; len(others) > 1 {
+			if via := viaFunction(g, others); via != "" {
+				name += " (via " + clip(via) + ")"
+			}
+		}
+		p.printf("%d\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Count, name, g.State, age(now.Sub(g.Oldest)), age(now.Sub(g.Newest)),
 			suspendedAt(g.first), orDash(g.Awaiting))
 	}
 	return tw.Flush()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -263,5 +264,27 @@ func TestGroupAndFoldEscaped(t *testing.T) {
 	if strings.ContainsAny(out, "\x1b\r") || strings.Count(out, "\n") != 3 || !strings.Contains(out, `ev\x1b[2Jil\r\n*`) ||
 		!strings.Contains(out, "× 2 (also #2)") {
 		t.Errorf("output not escaped, or not 3 lines:\n%q", out)
+	}
+}
+
+// TestRenderGroupsAlike: two groups that differ only below the suspension
+// point are told apart by the first function where their stacks differ.
+func TestRenderGroupsAlike(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	at := wire.Frame{Function: "main.lockBoth", File: "/x/main.go", Line: 23}
+	task := func(id uint64, name, caller string) wire.Task {
+		return wire.Task{ID: id, Name: name, State: "pending", Loop: "l", LoopID: 1, Created: now, Started: now,
+			SuspendedAt: at, Awaiting: "lock", Function: caller,
+			Stack: []wire.Frame{{Function: "runtime.(*Lock).Acquire"}, at, {Function: caller, File: "/x/main.go", Line: 30}}}
+	}
+	ts := []wire.Task{task(1, "pair-1", "main.pairA"), task(2, "pair-2", "main.pairB"), task(3, "pair-3", "main.pairA"), task(4, "pair-4", "main.pairB")}
+	var b bytes.Buffer
+	if err := renderGroups(&b, groupTasks(ts), now); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"pair-* (via main.pairA)", "pair-* (via main.pairB)"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("groups:\n%s\nwant a row named %q", b.String(), want)
+		}
 	}
 }
