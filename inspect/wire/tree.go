@@ -50,135 +50,149 @@ type Tree struct {
 // children: Deeper counts the tasks below it. It costs O(tasks + awaits)
 // time and never loops, whatever the graph.
 func BuildTree(tasks []Task) Tree {
-	idx := make(map[uint64]int, len(tasks))
+	b := newTreeBuilder(tasks)
 	for i := range tasks {
-		idx[tasks[i].ID] = i
-	}
-	awaited := make([]bool, len(tasks))
-	for i := range tasks {
-		for _, a := range tasks[i].Awaits {
-			if j, ok := idx[a]; ok {
-				awaited[j] = true
-			}
-		}
-	}
-	spawned := make(map[uint64][]int)
-	for i := range tasks {
-		if awaited[i] {
+		if b.awaited[i] {
 			continue
 		}
-		if _, ok := idx[tasks[i].ParentID]; ok && tasks[i].ParentID != tasks[i].ID {
-			spawned[tasks[i].ParentID] = append(spawned[tasks[i].ParentID], i)
-		}
-	}
-	var tr Tree
-	visited := make([]bool, len(tasks))
-	onPath := make([]bool, len(tasks))
-	var path []int
-	// below counts the tasks under i not visited yet (the part of the
-	// tree past MaxTreeDepth), without recursion. They stay unvisited: a
-	// root that awaits one of them shows it there; none becomes a root.
-	// When they form a single chain, it also returns the chain's last task
-	// and the edge that reaches it (else -1): the deepest task of a long
-	// await chain is the one that waits on something else.
-	counted := make([]bool, len(tasks))
-	below := func(i int) (n, last int, lastEdge string) {
-		last = -1
-		chain := true
-		stack := []int{i}
-		for len(stack) > 0 {
-			k := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			pushed := 0
-			next := func(j int, edge string) {
-				if !visited[j] && !counted[j] {
-					counted[j] = true
-					n++
-					pushed++
-					stack = append(stack, j)
-					last, lastEdge = j, edge
-				}
-			}
-			for _, a := range tasks[k].Awaits {
-				if j, ok := idx[a]; ok {
-					next(j, "awaits")
-				}
-			}
-			for _, j := range spawned[tasks[k].ID] {
-				next(j, "spawned")
-			}
-			chain = chain && pushed <= 1
-		}
-		if !chain {
-			last = -1
-		}
-		return n, last, lastEdge
-	}
-	var walk func(i int, edge string) *TreeNode
-	walk = func(i int, edge string) *TreeNode {
-		n := &TreeNode{Task: tasks[i], Edge: edge}
-		if onPath[i] {
-			n.Cycle = true
-			start := slices.Index(path, i)
-			cyc := make([]uint64, 0, len(path)-start+1)
-			for _, p := range path[start:] {
-				cyc = append(cyc, tasks[p].ID)
-			}
-			tr.Cycles = append(tr.Cycles, append(cyc, tasks[i].ID))
-			return n
-		}
-		if visited[i] {
-			n.Ref = true
-			return n
-		}
-		visited[i] = true
-		if len(path) == MaxTreeDepth-1 {
-			d, last, edge := below(i)
-			n.Deeper = d
-			if last >= 0 {
-				// A chain: its deepest task is shown, the rest counted.
-				visited[last] = true
-				n.Deeper = d - 1
-				n.Children = []*TreeNode{{Task: tasks[last], Edge: edge}}
-			}
-			return n
-		}
-		onPath[i] = true
-		path = append(path, i)
-		for _, a := range tasks[i].Awaits {
-			if j, ok := idx[a]; ok {
-				n.Children = append(n.Children, walk(j, "awaits"))
-			}
-		}
-		for _, j := range spawned[tasks[i].ID] {
-			n.Children = append(n.Children, walk(j, "spawned"))
-		}
-		path = path[:len(path)-1]
-		onPath[i] = false
-		return n
-	}
-	for i := range tasks {
-		if awaited[i] {
+		if _, ok := b.idx[tasks[i].ParentID]; ok && tasks[i].ParentID != tasks[i].ID {
 			continue
 		}
-		if _, ok := idx[tasks[i].ParentID]; ok && tasks[i].ParentID != tasks[i].ID {
-			continue
-		}
-		tr.Roots = append(tr.Roots, walk(i, ""))
+		b.tr.Roots = append(b.tr.Roots, b.walk(i, ""))
 	}
 	// Whatever is left is reachable only through a cycle.
 	cyclic := false
 	for i := range tasks {
-		if !visited[i] && !counted[i] {
-			tr.Roots = append(tr.Roots, walk(i, ""))
+		if !b.visited[i] && !b.counted[i] {
+			b.tr.Roots = append(b.tr.Roots, b.walk(i, ""))
 			cyclic = true
 		}
 	}
 	if cyclic {
 		// Keep the roots in the order of the tasks given.
-		slices.SortStableFunc(tr.Roots, func(a, b *TreeNode) int { return idx[a.Task.ID] - idx[b.Task.ID] })
+		slices.SortStableFunc(b.tr.Roots, func(x, y *TreeNode) int { return b.idx[x.Task.ID] - b.idx[y.Task.ID] })
 	}
-	return tr
+	return b.tr
+}
+
+// treeBuilder is BuildTree's state: the tasks indexed, who awaits and
+// spawned whom, and the walk's marks.
+type treeBuilder struct {
+	tasks   []Task
+	idx     map[uint64]int
+	awaited []bool
+	spawned map[uint64][]int // by parent id: the children nobody awaits
+	visited []bool
+	counted []bool // below a cut at MaxTreeDepth, not shown there
+	onPath  []bool
+	path    []int
+	tr      Tree
+}
+
+func newTreeBuilder(tasks []Task) *treeBuilder {
+	b := &treeBuilder{tasks: tasks, idx: make(map[uint64]int, len(tasks)), awaited: make([]bool, len(tasks)),
+		spawned: make(map[uint64][]int), visited: make([]bool, len(tasks)), counted: make([]bool, len(tasks)),
+		onPath: make([]bool, len(tasks))}
+	for i := range tasks {
+		b.idx[tasks[i].ID] = i
+	}
+	for i := range tasks {
+		for _, a := range tasks[i].Awaits {
+			if j, ok := b.idx[a]; ok {
+				b.awaited[j] = true
+			}
+		}
+	}
+	for i := range tasks {
+		if b.awaited[i] {
+			continue
+		}
+		if _, ok := b.idx[tasks[i].ParentID]; ok && tasks[i].ParentID != tasks[i].ID {
+			b.spawned[tasks[i].ParentID] = append(b.spawned[tasks[i].ParentID], i)
+		}
+	}
+	return b
+}
+
+// children calls fn with each task under i, and the edge to it: those i
+// awaits, then those it spawned that nobody awaits.
+func (b *treeBuilder) children(i int, fn func(j int, edge string)) {
+	for _, a := range b.tasks[i].Awaits {
+		if j, ok := b.idx[a]; ok {
+			fn(j, "awaits")
+		}
+	}
+	for _, j := range b.spawned[b.tasks[i].ID] {
+		fn(j, "spawned")
+	}
+}
+
+// walk returns the subtree of task i, reached by edge.
+func (b *treeBuilder) walk(i int, edge string) *TreeNode {
+	n := &TreeNode{Task: b.tasks[i], Edge: edge}
+	if b.onPath[i] {
+		n.Cycle = true
+		start := slices.Index(b.path, i)
+		cyc := make([]uint64, 0, len(b.path)-start+1)
+		for _, p := range b.path[start:] {
+			cyc = append(cyc, b.tasks[p].ID)
+		}
+		b.tr.Cycles = append(b.tr.Cycles, append(cyc, b.tasks[i].ID))
+		return n
+	}
+	if b.visited[i] {
+		n.Ref = true
+		return n
+	}
+	b.visited[i] = true
+	if len(b.path) == MaxTreeDepth-1 {
+		d, last, edge := b.below(i)
+		n.Deeper = d
+		if last >= 0 {
+			// A chain: its deepest task is shown, the rest counted.
+			b.visited[last] = true
+			n.Deeper = d - 1
+			n.Children = []*TreeNode{{Task: b.tasks[last], Edge: edge}}
+		}
+		return n
+	}
+	b.onPath[i] = true
+	b.path = append(b.path, i)
+	b.children(i, func(j int, edge string) { n.Children = append(n.Children, b.walk(j, edge)) })
+	b.path = b.path[:len(b.path)-1]
+	b.onPath[i] = false
+	return n
+}
+
+// below counts the tasks under i not visited yet (the part of the tree
+// past MaxTreeDepth), without recursion. They stay unvisited: a root that
+// awaits one of them shows it there; none becomes a root. When they form a
+// single chain, it also returns the chain's last task and the edge that
+// reaches it (else -1): the deepest task of a long await chain is the one
+// that waits on something else.
+func (b *treeBuilder) below(i int) (n, last int, lastEdge string) {
+	last = -1
+	chain := true
+	stack := []int{i}
+	for len(stack) > 0 {
+		k := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		pushed := 0
+		b.children(k, func(j int, edge string) {
+			if !b.visited[j] && !b.counted[j] {
+				b.counted[j] = true
+				n++
+				pushed++
+				stack = append(stack, j)
+				last, lastEdge = j, edge
+			}
+		})
+		chain = chain && pushed <= 1
+	}
+	if !chain {
+		last = -1
+	}
+	return n, last, lastEdge
 }
 
 // Collapse returns tr with identical siblings folded into the first of
