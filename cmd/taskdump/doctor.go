@@ -76,14 +76,15 @@ func doctorCmd() *command {
 // has all the agent sent).
 const humanTasks = 5
 
-// renderDoctor writes the findings in the agent's order (worst first),
-// each as a block: severity, kind and loop; the summary; the tasks with
-// where each is (at most humanTasks); the sites; the fix.
 // maxSummary bounds a finding's summary as doctor prints it: the doctor
 // bounds what it writes (a few tasks named, a long cycle elided), but the
 // names and errors it quotes are the process's.
 const maxSummary = 4096
 
+// renderDoctor writes the findings in the agent's order (worst first),
+// each as a block: severity, kind and loop (the first and how many more
+// when several loops made the same finding); the summary; the tasks with
+// where each is (at most humanTasks); the sites; the fix.
 func renderDoctor(w io.Writer, d wire.Diagnosis, stuckAfter time.Duration) {
 	p := printer{w}
 	counts := map[string]int{}
@@ -111,8 +112,11 @@ func renderDoctor(w io.Writer, d wire.Diagnosis, stuckAfter time.Duration) {
 	for i := range d.Findings {
 		f := &d.Findings[i]
 		p.printf("\n%s %s", strings.ToUpper(f.Severity), f.Kind)
-		if f.Loop != "" {
-			p.printf(" (loop %s)", f.Loop)
+		switch {
+		case f.Loops > 1:
+			p.printf(" (loop %s and %d more)", clip(f.Loop), f.Loops-1)
+		case f.Loop != "":
+			p.printf(" (loop %s)", clip(f.Loop))
 		}
 		p.printf("\n    %s\n", clipAt(flat(f.Summary), maxSummary))
 		for _, t := range f.Tasks[:min(len(f.Tasks), humanTasks)] {

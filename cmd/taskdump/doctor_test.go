@@ -205,6 +205,49 @@ func TestDoctorScenarios(t *testing.T) {
 	}
 }
 
+// TestDoctorLoops runs the same stuck job on three loops of one process
+// and checks that doctor makes one finding of it, for the three loops, at
+// the job's line.
+func TestDoctorLoops(t *testing.T) {
+	t.Parallel()
+	lines, file := marks(t, "loops")
+	p := startScenario(t, "loops")
+	deadline := time.Now().Add(60 * time.Second)
+	var f wire.Finding
+	for {
+		d, _ := doctorJSON(t, p, wire.KindStuck)
+		var stuck []wire.Finding
+		for _, x := range d.Findings {
+			if x.Kind == wire.KindStuck {
+				stuck = append(stuck, x)
+			}
+		}
+		if len(stuck) == 1 && stuck[0].Loops == 3 {
+			f = stuck[0]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("want one stuck finding for 3 loops; got %+v", stuck)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if f.Count != 3 || len(f.Tasks) != 3 || !strings.HasPrefix(f.Loop, "shard-") {
+		t.Errorf("count %d, %d tasks, loop %q; want 3, 3, a shard", f.Count, len(f.Tasks), f.Loop)
+	}
+	for _, ft := range f.Tasks {
+		if ft.Name != "job" || ft.At.File != file || ft.At.Line != lines["stuck"] {
+			t.Errorf("task %q at %s:%d, want \"job\" at %s:%d", ft.Name, ft.At.File, ft.At.Line, file, lines["stuck"])
+		}
+	}
+	if !strings.Contains(f.Summary, "The same in loops \"shard-") {
+		t.Errorf("summary %q does not name the other loops", f.Summary)
+	}
+	r := td(t, p.dir, "doctor", pidArg(p), "--stuck-after", "1s")
+	if !regexp.MustCompile(`WARNING stuck \(loop shard-\d and 2 more\)`).MatchString(r.stdout) {
+		t.Errorf("doctor's human output does not name the loops:\n%s", r.stdout)
+	}
+}
+
 // TestDoctorHealthy checks that doctor stays silent on a healthy service:
 // nothing of severity warning or error, exit 0, several times over.
 func TestDoctorHealthy(t *testing.T) {
@@ -253,7 +296,8 @@ func TestDoctorAttachError(t *testing.T) {
 }
 
 // TestRenderDoctor checks the human output of hand-made diagnoses: none,
-// notes only, and a finding with more tasks than the output lists.
+// notes only, a finding with more tasks than the output lists, and one
+// that several loops made.
 func TestRenderDoctor(t *testing.T) {
 	task := func(id uint64, line int) wire.FindingTask {
 		return wire.FindingTask{ID: id, Name: fmt.Sprintf("handler-%d", id), State: "pending",
@@ -279,6 +323,12 @@ func TestRenderDoctor(t *testing.T) {
 			Tasks:   many,
 			Sites:   []wire.Frame{{Function: "main.main", File: "/src/app/main.go", Line: 29}},
 			Fix:     "Stop spawning tasks that cannot finish.",
+		}}}},
+		{"loops", wire.Diagnosis{Findings: []wire.Finding{{
+			Kind: "stuck", Severity: "warning", Loop: "shard-0", Loops: 8, Count: 8,
+			Summary: `Task "job" has waited 1m at main.go:43 on a future, and nothing has resolved it. The same in loops "shard-1", "shard-2", "shard-3" and 4 more.`,
+			Tasks:   many[:8],
+			Fix:     "Resolve the future on every path.",
 		}}}},
 	}
 	var b strings.Builder

@@ -47,6 +47,11 @@ type Finding struct {
 	// finding concerns (at least len(Tasks)).
 	Loop  string `json:"loop,omitempty"`
 	Count int    `json:"count,omitempty"`
+	// Loops, when more than one, is how many loops made this same finding
+	// (same kind, fix, sites and lines; a process running the same code on
+	// several loops): Loop is the first of them, the summary names the
+	// others, Count and Tasks cover them all. Zero means Loop's alone.
+	Loops int `json:"loops,omitempty"`
 }
 
 // FindingTask is one task of a finding.

@@ -140,6 +140,7 @@ func Diagnose(loops []Loop, opts Options) wire.Diagnosis {
 		v := newView(&loops[i], opts)
 		out = v.diagnose(out)
 	}
+	out = mergeLoops(out)
 	slices.SortStableFunc(out, func(a, b wire.Finding) int {
 		return cmp.Or(
 			cmp.Compare(severityRank(a.Severity), severityRank(b.Severity)),

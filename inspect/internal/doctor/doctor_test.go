@@ -664,3 +664,69 @@ func TestDeadlockGroups(t *testing.T) {
 		t.Errorf("second: count %d, %s", f.Count, f.Summary)
 	}
 }
+
+// TestMergeLoops: loops that run the same code and make the same finding
+// get one finding that counts them all and names the other loops; a loop
+// whose finding differs (another line) keeps its own.
+func TestMergeLoops(t *testing.T) {
+	stuckLoop := func(name string, id uint64, line int) Loop {
+		l := loop(alive, with(task(id, "job", 100, line, "future", time.Minute), res(id+1000)))
+		l.Snapshot.Name = name
+		for i := range l.Snapshot.Tasks {
+			l.Snapshot.Tasks[i].Loop = name
+		}
+		l.Resources = []runtime.ResourceInfo{{ID: id + 1000, Kind: "future", CreatedAt: at(222)}}
+		return l
+	}
+	type got struct {
+		brief, loop string
+		loops       int
+		tail        string
+	}
+	tail := func(s string) string {
+		if i := strings.Index(s, " The same in"); i >= 0 {
+			return s[i+1:]
+		}
+		return ""
+	}
+	for _, tt := range []struct {
+		name string
+		in   []Loop
+		want []got
+	}{
+		{
+			name: "one loop",
+			in:   []Loop{stuckLoop("a", 1, 223)},
+			want: []got{{"stuck/warning n=1 [1@223]", "a", 0, ""}},
+		},
+		{
+			name: "three alike, one not",
+			in:   []Loop{stuckLoop("a", 1, 223), stuckLoop("b", 2, 223), stuckLoop("c", 3, 999), stuckLoop("d", 4, 223)},
+			want: []got{
+				{"stuck/warning n=3 [1@223 2@223 4@223]", "a", 3, `The same in loops "b" and "d".`},
+				{"stuck/warning n=1 [3@999]", "c", 0, ""},
+			},
+		},
+		{
+			name: "many alike",
+			in: func() []Loop {
+				var ls []Loop
+				for i := range 20 {
+					ls = append(ls, stuckLoop(fmt.Sprintf("l%d", i), uint64(i+1), 223))
+				}
+				return ls
+			}(),
+			want: []got{{"stuck/warning n=20 [1@223 2@223 3@223 4@223 5@223 6@223 7@223 8@223 9@223 10@223]", "l0", 20, `The same in loops "l1", "l2", "l3" and 16 more.`}},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var gots []got
+			for _, f := range diagnose(tt.in...) {
+				gots = append(gots, got{brief(f), f.Loop, f.Loops, tail(f.Summary)})
+			}
+			if !slices.Equal(gots, tt.want) {
+				t.Errorf("got  %+v\nwant %+v", gots, tt.want)
+			}
+		})
+	}
+}
