@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -12,7 +13,8 @@ import (
 // lock or semaphore held by other tasks, or tasks it awaits), and so on.
 // If the walk comes back to the waiting task, the wait closes a cycle that
 // nothing inside the loop can break: the loop records a Deadlock, logs it
-// once at warning level, gives it to an Observer that implements
+// once at warning level (at the end of the iteration it formed in, one line
+// for the deadlocks of one shape formed there), gives it to an Observer that implements
 // DeadlockObserver, and keeps it for Loop.Deadlocks until one of its tasks
 // stops waiting (a cancellation, a timeout elsewhere). The wait itself goes
 // on as asyncio's would: nothing is cancelled or failed.
@@ -216,8 +218,9 @@ func isLock(g grantor) bool {
 	return ok
 }
 
-// recordDeadlock publishes, logs and reports the cycle path (loop
-// goroutine, in the step of path[0].t, which has not parked yet).
+// recordDeadlock publishes and reports the cycle path and queues it for
+// the log (loop goroutine, in the step of path[0].t, which has not parked
+// yet).
 func (l *Loop) recordDeadlock(path []dlEdge) {
 	d := Deadlock{LoopID: l.id, Loop: l.name, Time: l.wall(l.clock())}
 	fc := l.frames
@@ -245,13 +248,65 @@ func (l *Loop) recordDeadlock(path []dlEdge) {
 	l.mu.Lock()
 	l.deadlocks = append(l.deadlocks, d)
 	l.mu.Unlock()
-	l.cfg.logger.Warn(d.String(), "loop", l.name)
+	l.dlLog = append(l.dlLog, d)
 	if dob, ok := l.obs.(DeadlockObserver); ok && !l.obsFailed {
 		func() {
 			defer l.recoverObserver("OnDeadlock", "deadlock")
 			dob.OnDeadlock(d)
 		}()
 	}
+}
+
+// logDeadlocks logs the deadlocks formed in this iteration (dlLog), one
+// line per shape: deadlocks whose tasks wait at the same lines for the same
+// kinds (a bug in code many tasks run, 1,000 pairs deadlocked at once) are
+// one warning that counts the others, not 1,000 lines. Loop.Deadlocks, the
+// Observer and taskdump doctor still have each of them.
+func (l *Loop) logDeadlocks() {
+	type shape struct {
+		first Deadlock
+		more  int
+	}
+	var order []string
+	byKey := map[string]*shape{}
+	for _, d := range l.dlLog {
+		k := d.shape()
+		if s := byKey[k]; s != nil {
+			s.more++
+			continue
+		}
+		byKey[k] = &shape{first: d}
+		order = append(order, k)
+	}
+	clear(l.dlLog)
+	l.dlLog = l.dlLog[:0]
+	for _, k := range order {
+		s := byKey[k]
+		msg := s.first.String()
+		if s.more > 0 {
+			msg += fmt.Sprintf(" (and %d more like it, at the same lines: Loop.Deadlocks and taskdump doctor list them all)", s.more)
+		}
+		l.cfg.logger.Warn(msg, "loop", l.name)
+	}
+}
+
+// shape identifies what d's tasks wait for and where, whichever task
+// closed the cycle: the sorted list of each task's wait kind and line.
+func (d Deadlock) shape() string {
+	parts := make([]string, len(d.Tasks))
+	for i := range d.Tasks {
+		var kind string
+		var at Frame
+		if i < len(d.Kinds) {
+			kind = d.Kinds[i]
+		}
+		if i < len(d.At) {
+			at = d.At[i]
+		}
+		parts[i] = kind + "\x00" + at.Function + "\x00" + at.File + "\x00" + strconv.Itoa(at.Line)
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, "\x01")
 }
 
 // maxCycleShown is how many tasks of a cycle String names: a cycle of

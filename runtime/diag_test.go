@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -505,6 +506,67 @@ func TestDeadlocks(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDeadlockLog: deadlocks of one shape that form in one iteration
+// (pairs of tasks taking two locks in opposite orders, many pairs at once)
+// are one log line that counts the others; Loop.Deadlocks and the
+// Observer still have each, and a deadlock of another shape has its own
+// line.
+func TestDeadlockLog(t *testing.T) {
+	const pairs = 50
+	logger, logs := newLogger()
+	obs := &deadlockObserver{}
+	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+		l := runtime.LoopOf(ctx)
+		// Every task takes its first lock and waits for go; Set wakes them
+		// all in one batch, so every deadlock forms in one iteration.
+		start := runtime.NewEvent()
+		locker := func(first, second *runtime.Lock) func(context.Context) (int, error) {
+			return func(ctx context.Context) (int, error) {
+				if err := first.Lock(ctx); err != nil {
+					return 0, err
+				}
+				if err := start.Wait(ctx); err != nil {
+					return 0, err
+				}
+				return 0, second.Lock(ctx)
+			}
+		}
+		var ts []*runtime.Task[int]
+		for range pairs {
+			a, b := runtime.NewLock(), runtime.NewLock()
+			ts = append(ts, runtime.Spawn(ctx, locker(a, b)), runtime.Spawn(ctx, locker(b, a)))
+		}
+		// Another shape: a three-way cycle.
+		three := []*runtime.Lock{runtime.NewLock(), runtime.NewLock(), runtime.NewLock()}
+		for i := range three {
+			ts = append(ts, runtime.Spawn(ctx, locker(three[i], three[(i+1)%3])))
+		}
+		settle(ctx)
+		start.Set()
+		settle(ctx)
+		if got := len(l.Deadlocks()); got != pairs+1 {
+			t.Errorf("Deadlocks() has %d, want %d", got, pairs+1)
+		}
+		for _, tk := range ts {
+			tk.Cancel()
+		}
+		return 0, nil
+	}, runtime.WithLogger(logger), runtime.WithObserver(obs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if got := strings.Count(out, "runtime: deadlock: "); got != 2 {
+		t.Errorf("logged %d deadlock lines, want 2 (one per shape):\n%s", got, out)
+	}
+	if want := fmt.Sprintf("(and %d more like it, at the same lines", pairs-1); !strings.Contains(out, want) {
+		t.Errorf("log does not count the pairs alike (%q):\n%s", want, out)
+	}
+	if obs.count() != pairs+1 {
+		t.Errorf("Observer got %d deadlocks, want %d", obs.count(), pairs+1)
+	}
 }
 
 // TestNoFalseDeadlocks: contended locks and semaphores that will be

@@ -38,7 +38,8 @@ type Loop struct {
 	deadCoros     []*coro // of tasks that called runtime.Goexit, stopped at close
 	exit          error   // the first Goexit of a task: Run returns it
 	gen           uint32
-	dlBudget      int // tasks the running deadlock check may still visit (deadlock.go)
+	dlBudget      int        // tasks the running deadlock check may still visit (deadlock.go)
+	dlLog         []Deadlock // deadlocks formed in this iteration, logged at its end (logDeadlocks)
 	unretr        []*task
 	frames        frameCache
 	stageBuf      [maxStackPCs]uintptr
@@ -271,6 +272,9 @@ func (l *Loop) shutdown() {
 	}
 	l.threads.wait()
 	l.flush()
+	if len(l.dlLog) > 0 {
+		l.logDeadlocks() // an iteration a Goexit cut short
+	}
 	if l.status.Load() != loopClosed {
 		l.dog.stop()
 		for _, c := range l.coros {
@@ -467,6 +471,9 @@ func (l *Loop) iterate() {
 			l.runCallback(e.fn)
 			l.fresh = false
 		}
+	}
+	if len(l.dlLog) > 0 {
+		l.logDeadlocks()
 	}
 }
 
