@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"unicode/utf8"
 
 	"github.com/spf13/pflag"
@@ -69,7 +68,7 @@ func psCmd() *command {
 				}
 				return writeJSONTo(e.stdout, procs)
 			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			tw := newTable(e.stdout)
 			out := printer{tw}
 			out.printf("PID\tCOMMAND\tLOOPS\tTASKS\n")
 			for _, p := range procs {

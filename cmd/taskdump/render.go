@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 	"unicode/utf8"
 
@@ -78,7 +77,7 @@ func renderTasks(w io.Writer, ts []wire.Task, now time.Time) error {
 // several loops and, after WAITING, extra ("BUSY" or "STEPS", the column
 // tasks --sort sorted on) if not empty.
 func renderTaskTable(w io.Writer, ts []wire.Task, now time.Time, extra string) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	p := printer{tw}
 	loops := multiLoop(ts)
 	if loops {
@@ -357,7 +356,7 @@ func renderBlocking(w io.Writer, evs []wire.BlockEvent, all bool) {
 // renderHistory writes the ended tasks oldest first, as the agent keeps
 // them.
 func renderHistory(w io.Writer, ts []wire.Task, now time.Time) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	p := printer{tw}
 	p.printf("ID\tNAME\tSTATE\tENDED\tLIVED\tSTEPS\tERROR\n")
 	for i := range ts {

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -60,7 +59,7 @@ func renderResources(w io.Writer, rs []wire.Resource, now time.Time) error {
 		printer{w}.printf("(no awaitables)\n")
 		return nil
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	p := printer{tw}
 	loops := slices.ContainsFunc(rs, func(r wire.Resource) bool { return r.LoopID != rs[0].LoopID })
 	if loops {

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/taskdump/taskdump/inspect/wire"
@@ -280,7 +279,7 @@ func sortGroups(gs []*taskGroup, s taskSort, now time.Time) {
 // OLDEST and NEWEST ages, SUSPENDED AT and AWAITING, with a LOOP column
 // when the groups belong to several loops.
 func renderGroups(w io.Writer, gs []*taskGroup, now time.Time) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	p := printer{tw}
 	loops := slices.ContainsFunc(gs, func(g *taskGroup) bool { return g.first.LoopID != gs[0].first.LoopID })
 	if loops {
