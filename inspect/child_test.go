@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"os"
@@ -12,12 +13,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/taskdump/taskdump/inspect/client"
+	"github.com/taskdump/taskdump/inspect/wire"
 )
 
 // The test binary also runs as a child process for the tests that need an
 // agent in another process, or a hostile one running as another user.
 const (
-	envChild    = "INSPECT_TEST_CHILD" // "agent" or "fake"
+	envChild    = "INSPECT_TEST_CHILD" // "agent", "fake" or "watch"
 	envChildArg = "INSPECT_TEST_CHILD_ARG"
 )
 
@@ -31,6 +35,35 @@ func childAgent(dir string) {
 	os.Stdout.WriteString("ready " + a.Path() + "\n")
 	io.Copy(io.Discard, os.Stdin)
 	a.Close()
+	os.Exit(0)
+}
+
+// childWatch is another client process: it opens a stream from the agent
+// at path, prints "ready" once its first message came (or "error ..."),
+// and keeps reading until its standard input closes.
+func childWatch(path string) {
+	c, err := client.DialPath(path)
+	if err != nil {
+		os.Stdout.WriteString("error " + err.Error() + "\n")
+		os.Exit(1)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		cancel()
+	}()
+	first := true
+	err = c.Watch(ctx, time.Second, func(*wire.WatchMessage) error {
+		if first {
+			first = false
+			os.Stdout.WriteString("ready watching\n")
+		}
+		return nil
+	})
+	if first {
+		os.Stdout.WriteString("error " + err.Error() + "\n")
+		os.Exit(1)
+	}
 	os.Exit(0)
 }
 
@@ -82,7 +115,7 @@ type child struct {
 	pid   int
 }
 
-// startChild runs the test binary bin in mode ("agent" or "fake") with arg,
+// startChild runs the test binary bin in mode ("agent", "fake" or "watch") with arg,
 // as attr's user if attr is not nil, and waits until it is ready. It stops
 // at the end of the test.
 func startChild(t *testing.T, bin, mode, arg string, attr *syscall.SysProcAttr) *child {

@@ -24,6 +24,9 @@ func TestMain(m *testing.M) {
 	case "fake":
 		childFake(os.Getenv(envChildArg))
 		return
+	case "watch":
+		childWatch(os.Getenv(envChildArg))
+		return
 	}
 	goleak.VerifyTestMain(m)
 }

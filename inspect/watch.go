@@ -18,6 +18,7 @@ const (
 	watchMin      = 100 * time.Millisecond // the shortest interval a client may ask for
 	watchMax      = time.Hour              // the longest
 	maxWatchers   = 8                      // streams at once (each walks every loop each tick); more get 503
+	maxPeerWatch  = maxWatchers / 2        // streams one client process may hold, so that none takes them all
 	doctorEvery   = 5 * time.Second        // findings are recomputed at most this often, shared by all streams
 	flightDefault = 30 * time.Second       // Options.FlightRecorder's zero value
 	flightTick    = time.Second            // the flight recorder's interval
@@ -28,16 +29,40 @@ const (
 // watchHub is what the streams of one handler share: the count of open
 // streams, the cached findings and the flight recorder.
 type watchHub struct {
-	h        *handler
-	slots    chan struct{}
-	mu       sync.Mutex
+	h     *handler
+	slots chan struct{}
+	mu    sync.Mutex
+	// peers counts the open streams of each client process (by its pid,
+	// from the socket's peer credentials), guarded by mu.
+	peers    map[int]int
 	findings []wire.Finding
 	foundAt  time.Time
 	flight   *flight // nil unless an Agent runs one
 }
 
 func newWatchHub(h *handler) *watchHub {
-	return &watchHub{h: h, slots: make(chan struct{}, maxWatchers)}
+	return &watchHub{h: h, slots: make(chan struct{}, maxWatchers), peers: map[int]int{}}
+}
+
+// takePeer counts a new stream of the client process pid and reports
+// false, counting nothing, if it holds maxPeerWatch already.
+func (hub *watchHub) takePeer(pid int) bool {
+	hub.mu.Lock()
+	defer hub.mu.Unlock()
+	if hub.peers[pid] >= maxPeerWatch {
+		return false
+	}
+	hub.peers[pid]++
+	return true
+}
+
+// dropPeer counts a stream of pid as ended.
+func (hub *watchHub) dropPeer(pid int) {
+	hub.mu.Lock()
+	defer hub.mu.Unlock()
+	if hub.peers[pid]--; hub.peers[pid] <= 0 {
+		delete(hub.peers, pid)
+	}
 }
 
 // currentFindings returns the doctor's findings, computed at most once per
@@ -263,7 +288,7 @@ func parseInterval(s string) (time.Duration, *apiError) {
 // serveWatch streams the watch messages (wire.WatchMessage) as JSON lines,
 // one per interval, until the client leaves or the agent closes. It holds
 // no request slot (it gives it back at once) but one of maxWatchers stream
-// slots. It never holds more than one message: while a write waits for a
+// slots, and a client process may hold at most maxPeerWatch of them. It never holds more than one message: while a write waits for a
 // slow reader, ticks pass, and the next message folds in what changed
 // during them, with Dropped saying how many. Each write must make progress
 // within maxWriteStall, as every answer of the Agent (so a reader that
@@ -278,6 +303,15 @@ func (h *handler) serveWatch(q *exchange) *apiError {
 	stacks, err := parseBool(query.Get("stacks"))
 	if err != nil {
 		return err
+	}
+	if q.havePeer {
+		// One client process may hold only some of the streams: a client
+		// that opens them in a loop must not lock every other one out.
+		if !h.watch.takePeer(q.peer.PID) {
+			q.w.Header().Set("Retry-After", "1")
+			return errorf(http.StatusServiceUnavailable, wire.CodeBusy, "busy: process %d has %d streams open already (the most one client may hold)", q.peer.PID, maxPeerWatch)
+		}
+		defer h.watch.dropPeer(q.peer.PID)
 	}
 	select {
 	case h.watch.slots <- struct{}{}:

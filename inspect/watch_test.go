@@ -10,8 +10,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -335,21 +337,77 @@ func TestWatchErrors(t *testing.T) {
 		}
 	}
 	var stops []func() error
-	for range maxWatchers {
+	for range maxPeerWatch {
 		msgs, stop := streamOf(t, c, time.Second)
 		stops = append(stops, stop)
 		var seq uint64
 		nextUntil(t, msgs, &seq, "a first message", func(*wire.WatchMessage) bool { return true })
 	}
-	err := c.Watch(ctx, time.Second, func(*wire.WatchMessage) error { return nil })
+	if maxPeerWatch >= maxWatchers {
+		t.Fatalf("one client may hold %d streams of %d: all of them", maxPeerWatch, maxWatchers)
+	}
+	// This process holds all a client may: one more is refused (a stream
+	// it got would run until the timeout).
+	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err := c.Watch(tctx, time.Second, func(*wire.WatchMessage) error { return nil })
 	var ae *client.APIError
-	if !errors.As(err, &ae) || ae.Code != wire.CodeBusy {
-		t.Errorf("Watch past %d streams = %v, want an API error %q", maxWatchers, err, wire.CodeBusy)
+	if !errors.As(err, &ae) || ae.Code != wire.CodeBusy || !strings.Contains(ae.Message, "the most one client may hold") {
+		t.Errorf("Watch past %d streams of one client = %v, want an API error %q naming the client's limit", maxPeerWatch, err, wire.CodeBusy)
+	}
+	// ...but other client processes still get theirs, up to maxWatchers.
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var others []*child
+	for range maxWatchers - maxPeerWatch {
+		others = append(others, startChild(t, self, "watch", a.Path(), nil))
+	}
+	if got := len(a.h.watch.slots); got != maxWatchers {
+		t.Errorf("%d streams open, want %d", got, maxWatchers)
+	}
+	stops[0]()
+	stops = stops[1:]
+	waitFor(t, "the stream's slot", func() bool { return len(a.h.watch.slots) == maxWatchers-1 })
+	// The last slot: a fifth client process gets it, then one more is
+	// told the agent is busy.
+	msgs, stop := streamOf(t, c, time.Second)
+	stops = append(stops, stop)
+	var seq uint64
+	nextUntil(t, msgs, &seq, "a first message", func(*wire.WatchMessage) bool { return true })
+	if err := runChildWatch(t, self, a.Path()); !strings.Contains(err, "streams are open already") {
+		t.Errorf("a client past %d streams in all: %q, want busy", maxWatchers, err)
+	}
+	for _, o := range others {
+		o.stdin.Close()
 	}
 	for _, stop := range stops {
 		stop()
 	}
 	waitFor(t, "every stream's slot", func() bool { return len(a.h.watch.slots) == 0 })
+	waitFor(t, "every client's count", func() bool {
+		a.h.watch.mu.Lock()
+		defer a.h.watch.mu.Unlock()
+		return len(a.h.watch.peers) == 0
+	})
+}
+
+// runChildWatch runs a watch client process that is expected to be
+// refused, and returns what it printed.
+func runChildWatch(t *testing.T, bin, path string) string {
+	t.Helper()
+	cmd := exec.Command(bin, "-test.run=^$")
+	cmd.Env = append(os.Environ(), envChild+"=watch", envChildArg+"="+path)
+	pr, pw, err := os.Pipe() // held open: the child reads until it closes
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	cmd.Stdin = pr
+	out, _ := cmd.Output()
+	return string(out)
 }
 
 // TestWatchEndsOnClose: closing the agent ends its streams; Watch returns
