@@ -178,7 +178,7 @@ func (a *awaitDesc) external() bool { return awaitKinds[a.kind].external || a.un
 func (t *task) parkAt(at *awaitAt) {
 	t.parkSince(at.awaitDesc, at.since)
 	if at.since == 0 {
-		at.since = t.pub.since // written by the loop before this task resumed
+		at.since = t.co.susp.since // written by the loop before this task resumed
 	}
 }
 
@@ -389,7 +389,7 @@ func (l *Loop) path(from, target *task, p *[]*task) bool {
 	}
 	if from.visit != l.gen {
 		from.visit = l.gen
-		if w := from.waitingOn; w != nil {
+		if w := from.waiting(); w != nil {
 			for _, y := range w.ts {
 				if !y.done() && l.path(y, target, p) {
 					return true
@@ -411,7 +411,7 @@ func (l *Loop) reaches(from, target *task) bool {
 		return false
 	}
 	from.visit = l.gen
-	if w := from.waitingOn; w != nil {
+	if w := from.waiting(); w != nil {
 		for _, y := range w.ts {
 			if !y.done() && l.reaches(y, target) {
 				return true
@@ -441,10 +441,11 @@ func (cur *task) awaitTasksUntil(w *waiter, propagate bool, deadline int64, d ti
 		return false, nil
 	}
 	l := cur.loop
-	prev := cur.waitingOn
-	cur.waitingOn = w
+	c := cur.co
+	prev := c.waitingOn
+	c.waitingOn = w
 	defer func() {
-		cur.waitingOn = prev
+		c.waitingOn = prev
 		w.unlisten()
 		if cur.deadlocked {
 			l.clearDeadlocks(cur)
@@ -485,7 +486,7 @@ func (cur *task) awaitTasksUntil(w *waiter, propagate bool, deadline int64, d ti
 		if w.satisfied() {
 			return false, nil
 		}
-		if deadline > 0 && cur.tm.idx < 0 { // the timer fired
+		if deadline > 0 && c.tm.idx < 0 { // the timer fired
 			return true, nil
 		}
 		w.parked = true

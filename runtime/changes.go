@@ -208,7 +208,9 @@ func (l *Loop) EachTaskSince(since uint64, opts SnapshotOptions, fn func(ti *Tas
 	ch.Live = l.nlive
 	ch.LoopSnapshot, _ = l.headerLocked(now)
 	if since == 0 {
-		for _, t := range l.live {
+		live := l.live
+		for i, t := range live {
+			prefetchRecords(live, i)
 			if t == nil {
 				continue
 			}
@@ -216,7 +218,7 @@ func (l *Loop) EachTaskSince(since uint64, opts SnapshotOptions, fn func(ti *Tas
 			if st.Done() {
 				continue // ended; retired at the loop's next step
 			}
-			raws = append(raws, rawTask{t: t, state: st, rec: t.pub, run: t == l.cur})
+			raws = append(raws, rawTask{t: t, state: st, rec: t.recordLocked(), run: t == l.cur})
 		}
 	} else {
 		if since < c.lost || since > c.seq {
@@ -227,7 +229,7 @@ func (l *Loop) EachTaskSince(since uint64, opts SnapshotOptions, fn func(ti *Tas
 			if st.Done() {
 				continue // ended; reported once retired
 			}
-			raws = append(raws, rawTask{t: t, state: st, rec: t.pub, run: t == l.cur})
+			raws = append(raws, rawTask{t: t, state: st, rec: t.recordLocked(), run: t == l.cur})
 			borns = append(borns, t.chg.born)
 		}
 		// The ring, newest first, back to since.

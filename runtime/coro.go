@@ -22,6 +22,12 @@ type coro struct {
 	stopped bool
 	dead    bool    // its task called runtime.Goexit: parked for good (holdGoexit)
 	g       uintptr // the coroutine goroutine's identity (getg)
+
+	// Of the task bound to it (task.susp, task.timer, task.waiting):
+	susp      suspension // guarded by loop.mu: its published suspension (task.recordLocked)
+	win       busyWindow // guarded by loop.mu: its recent busy time (statsView.recent)
+	waitingOn *waiter    // what it awaits, while it awaits tasks
+	tm        *timer     // its Sleep or await timeout, made at the first one
 }
 
 // maxIdleCoros bounds the pool of parked coroutines per loop.
@@ -207,9 +213,9 @@ func (t *task) cancelDelivered() string {
 	if c == nil {
 		return ""
 	}
-	if c.stk == nil && t.pub.stk != nil {
+	if s := t.susp(); c.stk == nil && s != nil && s.stk != nil {
 		d := *c
-		d.stk = t.pub.stk
+		d.stk = s.stk
 		t.pub.cancel = &d
 		l.changedLocked(t)
 	}

@@ -155,7 +155,7 @@ func (l *Loop) dlTask(h, target *task, path *[]dlEdge) bool {
 		}
 		return true
 	}
-	w := h.waitingOn
+	w := h.waiting()
 	if w == nil || !w.parked || w.unwinding || !dlEndsWithAll(w) {
 		return false
 	}
@@ -201,7 +201,11 @@ func dlEndsWithAll(w *waiter) bool {
 // task's record is current) and the registry, which lists every primitive
 // a task waits on. With recording off (no records), it finds none.
 func (l *Loop) waitingGrantor(h *task) grantor {
-	a := &h.pub.await
+	s := h.susp()
+	if s == nil {
+		return nil
+	}
+	a := &s.await
 	r := a.rsc()
 	if (a.kind != awaitLock && a.kind != awaitSemaphore) || r == nil {
 		return nil
@@ -242,7 +246,11 @@ func (l *Loop) recordDeadlock(path []dlEdge) {
 		if i == 0 {
 			d.At = append(d.At, fc.suspension(here[:n]))
 		} else {
-			d.At = append(d.At, fc.suspension(t.pub.stk))
+			var stk []uintptr
+			if s := t.susp(); s != nil {
+				stk = s.stk
+			}
+			d.At = append(d.At, fc.suspension(stk))
 		}
 	}
 	l.mu.Lock()

@@ -547,16 +547,23 @@ func (l *Loop) step(t *task) {
 		l.now = now
 	}
 	first := !t.started
+	var c *coro
 	if first {
 		t.started = true
-		c := l.getCoro()
+		c = l.getCoro()
 		c.t = t
-		t.co = c
 	}
 	l.mu.Lock()
 	if l.last != nil {
 		l.endLocked(l.last, now)
 		l.last = nil
+	}
+	if first {
+		// Under the lock, after the last step's task was retired (if that
+		// task ended, c may be the coroutine it gave back): readers reach
+		// the suspension through t.co.
+		t.co = c
+		c.susp, c.win = suspension{}, busyWindow{}
 	}
 	l.cur = t
 	l.curStart = now
@@ -564,8 +571,8 @@ func (l *Loop) step(t *task) {
 	r := &t.pub
 	if first {
 		r.started = now
-	} else if r.suspended != 0 && t.readyAt > r.suspended {
-		r.idle += t.readyAt - r.suspended
+	} else if s := t.co.susp.suspended; s != 0 && t.readyAt > s {
+		r.idle += t.readyAt - s
 	}
 	r.steps++
 	if t.readyAt != 0 && now > t.readyAt {
@@ -587,7 +594,8 @@ func (l *Loop) step(t *task) {
 	l.stageN = 0
 	l.stepping = t
 	l.steppingG.Store(l.stepKey(t))
-	t.co.next()
+	c = t.co
+	c.next()
 	// steppingG keeps the last step's key: only the goroutine of a running
 	// step can match it, and l.stepping tells which task that is.
 	l.stepping = nil
@@ -603,8 +611,8 @@ func (l *Loop) step(t *task) {
 		l.flush()
 	}
 	if t.bodyDone {
-		c := t.co
-		t.co = nil
+		// t keeps c until it is retired (retireLocked; the flush above may
+		// have done it already), for readers of its suspension.
 		if t.goexited {
 			l.goexited(t, c)
 		} else {
@@ -674,23 +682,24 @@ func (l *Loop) endLocked(t *task, end int64) {
 		return
 	}
 	l.changedLocked(t)
-	t.pub.suspended = end
-	t.pub.await = l.stage
-	t.pub.since = l.stageSince
-	if t.pub.since == 0 {
-		t.pub.since = end // the first suspension of this await (parkAt)
+	s := &t.co.susp
+	s.suspended = end
+	s.await = l.stage
+	s.since = l.stageSince
+	if s.since == 0 {
+		s.since = end // the first suspension of this await (parkAt)
 	}
-	if n := l.stageN; n > 0 && !slices.Equal(t.pub.stk, l.stageBuf[:n]) {
+	if n := l.stageN; n > 0 && !slices.Equal(s.stk, l.stageBuf[:n]) {
 		// Published stacks are immutable, so snapshots copy only the slice
 		// header under the lock; a task suspended where it was last time
 		// (the common case, in a loop) keeps its slice, and one suspended
 		// where the previous task was (many tasks of one function) shares
 		// that one's: 100,000 sleepers hold one stack, not 100,000.
 		if slices.Equal(l.lastStk, l.stageBuf[:n]) {
-			t.pub.stk = l.lastStk
+			s.stk = l.lastStk
 		} else {
-			t.pub.stk = slices.Clone(l.stageBuf[:n])
-			l.lastStk = t.pub.stk
+			s.stk = slices.Clone(l.stageBuf[:n])
+			l.lastStk = s.stk
 		}
 	}
 }
@@ -723,6 +732,7 @@ func (l *Loop) retireLocked(t *task, end int64) {
 	st := t.endState()
 	t.ended = st
 	t.endTime = end
+	t.co = nil // its coroutine may serve another task now
 	l.unlinkLocked(t)
 	l.endedLocked(t)
 	if l.cfg.historySize > 0 {
@@ -814,7 +824,7 @@ func (l *Loop) deliverCancel(t *task, msg string) {
 		}
 		return
 	}
-	if l.stepping != t && t.co != nil {
+	if l.stepping != t && t.co != nil && !t.bodyDone {
 		l.schedule(t)
 	}
 }

@@ -439,12 +439,15 @@ func (l *Loop) resources() ([]ResourceInfo, time.Duration) {
 		}
 	}
 	cur := l.cur
-	for _, t := range l.live {
+	live := l.live
+	for i, t := range live {
+		prefetchRecords(live, i)
 		if t == nil || t == cur || t.pub.started == 0 || t.done() {
 			continue
 		}
-		if r := t.pub.await.rsc(); r != nil {
-			waits = append(waits, resWait{r, uint64(t.pub.await.kind)<<56 | t.id, t.pub.since})
+		s := &t.co.susp // started, not retired: t.co is set (under loop.mu)
+		if r := s.await.rsc(); r != nil {
+			waits = append(waits, resWait{r, uint64(s.await.kind)<<56 | t.id, s.since})
 		}
 	}
 	held := time.Duration(l.clock() - t0)

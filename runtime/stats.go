@@ -64,16 +64,25 @@ func (l *Loop) addBusyLocked(t *task, busy, end int64) {
 	s := &l.stats
 	s.rotateLocked(end)
 	s.busyCur += busy
-	if t.winGen != s.winGen {
-		if t.winGen+1 == s.winGen {
-			t.busyPrev = t.busyCur
+	w := &t.co.win // t has stepped: it has its coroutine until it is retired
+	if w.gen != s.winGen {
+		if w.gen+1 == s.winGen {
+			w.prev = w.cur
 		} else {
-			t.busyPrev = 0
+			w.prev = 0
 		}
-		t.busyCur = 0
-		t.winGen = s.winGen
+		w.cur = 0
+		w.gen = s.winGen
 	}
-	t.busyCur = uint32(min(int64(t.busyCur)+busy, math.MaxUint32)) // saturates at 4.29 s
+	w.cur = uint32(min(int64(w.cur)+busy, math.MaxUint32)) // saturates at 4.29 s
+}
+
+// busyWindow is a task's busy time in the loop's two most recent stats
+// buckets (the doctor's hog finding). It lives in the task's coroutine
+// (coro.win), like its suspension: a task that never ran has none.
+type busyWindow struct {
+	gen       uint32 // the stats bucket cur belongs to
+	cur, prev uint32 // busy ns in bucket gen and in the one before it (< 4.3 s)
 }
 
 // statsView is the loop's buckets as seen at one reading.
@@ -84,11 +93,16 @@ type statsView struct {
 // recent returns how long the steps of t ran in the window v sees (under
 // loop.mu).
 func (v statsView) recent(t *task) time.Duration {
-	switch v.gen - t.winGen {
+	c := t.co
+	if c == nil {
+		return 0
+	}
+	w := &c.win
+	switch v.gen - w.gen {
 	case 0:
-		return time.Duration(int64(t.busyCur) + int64(t.busyPrev))
+		return time.Duration(int64(w.cur) + int64(w.prev))
 	case 1:
-		return time.Duration(t.busyCur)
+		return time.Duration(w.cur)
 	}
 	return 0
 }

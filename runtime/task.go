@@ -33,10 +33,11 @@ type taskImpl interface {
 // await points: asyncio.Task. Create one with Spawn, SpawnIn or
 // Loop.Submit; the zero Task is not usable.
 //
-// A Task costs one allocation of 384 bytes (a Task[int]) plus, while it is
-// suspended, a parked coroutine goroutine (a 2 KiB stack); finished tasks
-// return their coroutine to a pool. Its first Sleep or timeout adds a 48-byte
-// timer, its second concurrent awaiter a list.
+// A Task costs one allocation of 288 bytes (a Task[int]) plus, while it is
+// suspended, a parked coroutine goroutine (a 2 KiB stack) whose record
+// holds where and on what the task waits; finished tasks return their
+// coroutine to a pool. The first Sleep or timeout on a coroutine adds a
+// 48-byte timer, a task's second concurrent awaiter a list.
 type Task[T any] struct {
 	task
 	fn  func(context.Context) (T, error)
@@ -170,18 +171,16 @@ type task struct {
 	// and a task's end touch those and the next two; what was set at
 	// creation and what is rarely used follow.
 
-	// Guarded by loop.mu: what readers (snapshots) see.
-	pub     record
+	// Guarded by loop.mu: what readers (snapshots) see, with co's susp.
+	pub     pubRecord
 	state   atomic.Uint32 // any goroutine: Pending, Cancelling or a final state; Running is derived
 	liveIdx int32         // guarded by loop.mu: position in loop.live
 
-	// Touched by every step and end (loop goroutine; chg, winGen and
-	// busyCur also under loop.mu).
+	// Touched by every step and end (loop goroutine; chg also under
+	// loop.mu).
 	readyAt       int64
-	co            *coro
+	co            *coro  // from its first step until it is retired; written under loop.mu (readers reach co.susp through it)
 	chg           change // its place in the loop's change list (changes.go)
-	winGen        uint32 // the stats bucket busyCur belongs to (stats.go)
-	busyCur       uint32 // busy ns in the loop's stats bucket winGen (stats.go; < 4.3 s)
 	started       bool
 	queued        bool
 	bodyDone      bool
@@ -192,8 +191,7 @@ type task struct {
 	labelled      bool
 	unlinked      bool // guarded by loop.mu
 	ended         State
-	deadlocked    bool   // it is in one of loop.deadlocks (deadlock.go)
-	busyPrev      uint32 // guarded by loop.mu: busy ns in the stats bucket before busyCur's (stats.go)
+	deadlocked    bool // it is in one of loop.deadlocks (deadlock.go)
 	cancelReqs    int32
 	visit         uint32
 	loop          *Loop // set at creation, then read-only
@@ -217,9 +215,7 @@ type task struct {
 	doneCh       atomic.Pointer[chan struct{}]
 
 	// Loop goroutine only, rarely.
-	waitingOn *waiter // what this task awaits, while it does
-	tm        *timer  // its Sleep or await timeout, made at its first (timer)
-	extra     *taskExtra
+	extra *taskExtra
 }
 
 // taskExtra holds what few tasks need, allocated on first use: a task that
@@ -264,17 +260,33 @@ func (t *task) dropListener(w *waiter) {
 	}
 }
 
-// timer returns t's timer, making it at the first Sleep or timeout: a task
-// that never sleeps does not carry one.
+// timer returns the timer of t, which is running: its coroutine's, made at
+// the first Sleep or timeout a task on it awaits (a coroutine that never
+// served a sleeper does not carry one). A timer is pending only while its
+// task awaits it, so the next task on the coroutine finds it idle.
 func (t *task) timer() *timer {
-	if t.tm == nil {
-		t.tm = &timer{idx: -1, t: t}
+	c := t.co
+	if c.tm == nil {
+		c.tm = &timer{idx: -1}
 	}
-	return t.tm
+	c.tm.t = t
+	return c.tm
 }
 
 // sleeping reports whether t's timer is pending.
-func (t *task) sleeping() bool { return t.tm != nil && t.tm.idx >= 0 }
+func (t *task) sleeping() bool {
+	c := t.co
+	return c != nil && c.t == t && c.tm != nil && c.tm.idx >= 0
+}
+
+// waiting returns the waiter t is parked on, awaiting other tasks (loop
+// goroutine), nil if none.
+func (t *task) waiting() *waiter {
+	if c := t.co; c != nil && c.t == t {
+		return c.waitingOn
+	}
+	return nil
+}
 
 func (t *task) more() *taskExtra {
 	if t.extra == nil {
@@ -283,18 +295,56 @@ func (t *task) more() *taskExtra {
 	return t.extra
 }
 
-// record is the published instrumentation of a task; loop.mu guards it.
+// record is what a reader copies of a task under loop.mu
+// (recordLocked): the instrumentation it carries all its life (pubRecord)
+// and where it last suspended (suspension).
 type record struct {
+	pubRecord
+	suspension
+}
+
+// pubRecord is the published instrumentation a task carries from its
+// creation to the end of its history; loop.mu guards it.
+type pubRecord struct {
 	started   int64 // first step, ns since loop epoch; 0 before
 	steps     uint64
 	busy      int64
 	schedWait int64
 	idle      int64
+	cancel    *cancelInfo // immutable once published
+}
+
+// suspension is where and on what a task last suspended, published with
+// its record (loop.mu guards it). It lives in the task's coroutine
+// (coro.susp), which a task holds from its first step until it is retired,
+// so a task that never suspends does not carry these 72 bytes: a Task[int]
+// is 288 bytes, not 384 (W1).
+type suspension struct {
 	suspended int64 // when it last suspended
 	stk       []uintptr
 	await     awaitDesc
-	since     int64       // since when it waits at this await (loop clock; awaitAt)
-	cancel    *cancelInfo // immutable once published
+	since     int64 // since when it waits at this await (loop clock; awaitAt)
+}
+
+// recordLocked returns t's published record (under loop.mu). A task that
+// has not started has no suspension; one that ended keeps its coroutine's
+// (reset only once the next task bound to it takes the lock, after t is
+// retired) until it is retired.
+func (t *task) recordLocked() record {
+	r := record{pubRecord: t.pub}
+	if c := t.co; c != nil {
+		r.suspension = c.susp
+	}
+	return r
+}
+
+// susp returns t's suspension on the loop goroutine, nil if t has not
+// started or has ended (its coroutine may serve another task already).
+func (t *task) susp() *suspension {
+	if c := t.co; c != nil && c.t == t {
+		return &c.susp
+	}
+	return nil
 }
 
 // cancelInfo is the last cancel request's message and who made it, when
@@ -695,10 +745,11 @@ func (t *task) repr() string {
 	b.WriteString(shortFunc(fc.funcFrame(t.fnPC).Function))
 	l := t.loop
 	l.mu.Lock()
-	started := t.pub.started != 0
-	stk := append([]uintptr(nil), t.pub.stk...)
-	aw := t.pub.await
-	msg := t.pub.cancel.message()
+	rec := t.recordLocked()
+	started := rec.started != 0
+	stk := append([]uintptr(nil), rec.stk...)
+	aw := rec.await
+	msg := rec.cancel.message()
 	l.mu.Unlock()
 	switch {
 	case st.Done():

@@ -164,12 +164,13 @@ func AsCompleted[T any](ctx context.Context, tasks []*Task[T], opts ...WaitOptio
 				yield(zero, timeoutAfter(cfg.timeout))
 				return
 			}
-			prev := cur.waitingOn
-			cur.waitingOn = w
+			c := cur.co
+			prev := c.waitingOn
+			c.waitingOn = w
 			w.parked = true
 			cur.parkAt(&desc)
 			w.parked = false
-			cur.waitingOn = prev
+			c.waitingOn = prev
 		}
 	}
 }
