@@ -84,7 +84,8 @@ const maxSummary = 4096
 // renderDoctor writes the findings in the agent's order (worst first),
 // each as a block: severity, kind and loop (the first and how many more
 // when several loops made the same finding); the summary; the tasks with
-// where each is (at most humanTasks); the sites; the fix.
+// where each is (at most humanTasks; and in which loop, when several); the
+// sites; the fix.
 func renderDoctor(w io.Writer, d wire.Diagnosis, stuckAfter time.Duration) {
 	p := printer{w}
 	counts := map[string]int{}
@@ -113,6 +114,8 @@ func renderDoctor(w io.Writer, d wire.Diagnosis, stuckAfter time.Duration) {
 		f := &d.Findings[i]
 		p.printf("\n%s %s", strings.ToUpper(f.Severity), f.Kind)
 		switch {
+		case f.Loops > 1 && f.Loop == "":
+			p.printf(" (%d loops)", f.Loops)
 		case f.Loops > 1:
 			p.printf(" (loop %s and %d more)", clip(f.Loop), f.Loops-1)
 		case f.Loop != "":
@@ -127,6 +130,9 @@ func renderDoctor(w io.Writer, d wire.Diagnosis, stuckAfter time.Duration) {
 			p.printf("    task %d %q %s at %s", t.ID, clip(t.Name), t.State, at)
 			if t.At.Function != "" {
 				p.printf(" in %s", t.At.Function)
+			}
+			if f.Loops > 1 && t.Loop != "" {
+				p.printf(" (loop %s)", clip(t.Loop))
 			}
 			p.printf("\n")
 		}

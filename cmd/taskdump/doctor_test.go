@@ -327,8 +327,14 @@ func TestRenderDoctor(t *testing.T) {
 		{"loops", wire.Diagnosis{Findings: []wire.Finding{{
 			Kind: "stuck", Severity: "warning", Loop: "shard-0", Loops: 8, Count: 8,
 			Summary: `Task "job" has waited 1m at main.go:43 on a future, and nothing has resolved it. The same in loops "shard-1", "shard-2", "shard-3" and 4 more.`,
-			Tasks:   many[:8],
-			Fix:     "Resolve the future on every path.",
+			Tasks: func() []wire.FindingTask {
+				ts := slices.Clone(many[:8])
+				for i := range ts {
+					ts[i].Loop = fmt.Sprintf("shard-%d", i)
+				}
+				return ts
+			}(),
+			Fix: "Resolve the future on every path.",
 		}}}},
 	}
 	var b strings.Builder

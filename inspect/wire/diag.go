@@ -60,6 +60,9 @@ type FindingTask struct {
 	Name  string `json:"name"`
 	State string `json:"state"`
 	At    Frame  `json:"at"`
+	// Loop names the task's loop (a finding of several loops lists tasks
+	// of each).
+	Loop string `json:"loop,omitempty"`
 }
 
 // Problem reports whether f is a warning or an error (the severities that

@@ -136,11 +136,16 @@ func Process(opts Options) wire.Diagnosis {
 func Diagnose(loops []Loop, opts Options) wire.Diagnosis {
 	opts = opts.withDefaults()
 	out := []wire.Finding{}
+	var from []int // the index in loops of each finding's loop
 	for i := range loops {
 		v := newView(&loops[i], opts)
+		n := len(out)
 		out = v.diagnose(out)
+		for range out[n:] {
+			from = append(from, i)
+		}
 	}
-	out = mergeLoops(out)
+	out = mergeLoops(out, from)
 	slices.SortStableFunc(out, func(a, b wire.Finding) int {
 		return cmp.Or(
 			cmp.Compare(severityRank(a.Severity), severityRank(b.Severity)),
@@ -318,7 +323,7 @@ func (v *view) ref(t *runtime.TaskInfo) wire.FindingTask {
 	if t.Running {
 		st = runtime.Running.String()
 	}
-	return wire.FindingTask{ID: t.ID, Name: t.Name, State: st, At: wireFrame(at)}
+	return wire.FindingTask{ID: t.ID, Name: t.Name, State: st, At: wireFrame(at), Loop: t.Loop}
 }
 
 // refs lists at most maxListed tasks.

@@ -669,14 +669,31 @@ func TestDeadlockGroups(t *testing.T) {
 // get one finding that counts them all and names the other loops; a loop
 // whose finding differs (another line) keeps its own.
 func TestMergeLoops(t *testing.T) {
-	stuckLoop := func(name string, id uint64, line int) Loop {
-		l := loop(alive, with(task(id, "job", 100, line, "future", time.Minute), res(id+1000)))
+	named := func(l Loop, name string) Loop {
 		l.Snapshot.Name = name
 		for i := range l.Snapshot.Tasks {
 			l.Snapshot.Tasks[i].Loop = name
 		}
-		l.Resources = []runtime.ResourceInfo{{ID: id + 1000, Kind: "future", CreatedAt: at(222)}}
 		return l
+	}
+	// stuckMade is a loop whose task id waits at line on a future made at made.
+	stuckMade := func(name string, id uint64, line, made int) Loop {
+		l := loop(alive, with(task(id, "job", 100, line, "future", time.Minute), res(id+1000)))
+		l.Resources = []runtime.ResourceInfo{{ID: id + 1000, Kind: "future", CreatedAt: at(made)}}
+		return named(l, name)
+	}
+	stuckLoop := func(name string, id uint64, line int) Loop { return stuckMade(name, id, line, 222) }
+	// ignoring is a loop with n tasks (ids from id) that ignored a cancel at line 75.
+	ignoring := func(name string, id uint64, n int) Loop {
+		var ts []runtime.TaskInfo
+		for i := range n {
+			tk := task(id+uint64(i), "poller", 70, 75, "sleep", time.Second)
+			sleeping(&tk)
+			tk.State = runtime.Cancelling
+			tk.CancelRequested = t0.Add(-time.Minute)
+			ts = append(ts, tk)
+		}
+		return named(loop(alive, ts...), name)
 	}
 	type got struct {
 		brief, loop string
@@ -717,6 +734,25 @@ func TestMergeLoops(t *testing.T) {
 				return ls
 			}(),
 			want: []got{{"stuck/warning n=20 [1@223 2@223 3@223 4@223 5@223 6@223 7@223 8@223 9@223 10@223]", "l0", 20, `The same in loops "l1", "l2", "l3" and 16 more.`}},
+		},
+		{
+			name: "loops that share a name",
+			in:   []Loop{stuckLoop("worker", 1, 223), stuckLoop("worker", 2, 223), stuckLoop("worker", 3, 223)},
+			want: []got{{"stuck/warning n=3 [1@223 2@223 3@223]", "worker", 3, `The same in loops "worker" and "worker".`}},
+		},
+		{
+			name: "other sites",
+			in:   []Loop{stuckMade("a", 1, 223, 222), stuckMade("b", 2, 223, 300)},
+			want: []got{{"stuck/warning n=1 [1@223]", "a", 0, ""}, {"stuck/warning n=1 [2@223]", "b", 0, ""}},
+		},
+		{
+			name: "a finding per task folds task by task",
+			in:   []Loop{ignoring("a", 1, 3), ignoring("b", 11, 2)},
+			want: []got{
+				{"cancel-ignored/warning n=2 [1@75 11@75]", "a", 2, `The same in loop "b".`},
+				{"cancel-ignored/warning n=2 [2@75 12@75]", "a", 2, `The same in loop "b".`},
+				{"cancel-ignored/warning n=1 [3@75]", "a", 0, ""},
+			},
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,29 +12,39 @@ import (
 // a process that runs the same code on many loops (a loop per core, say)
 // has the same bug on each, and doctor should say it once, not once per
 // loop. Findings are alike when they have the same kind, severity, fix
-// and sites and their tasks are at the same lines (sameKey); only
-// findings of different loops are folded. The one kept is the first (the
-// loops' order), its Count the sum, its Tasks the first maxListed of all,
-// Loops the number of loops, and its summary names the others.
+// and sites and their tasks are at the same lines (sameKey); the k-th such
+// finding of one loop folds with the k-th of each other loop (a kind made
+// once per task, as cancel-ignored, folds task by task), so two findings
+// of one loop never fold. from[i] identifies out[i]'s loop (loops may
+// share a name). The one kept is the first (the loops' order), its Count
+// the sum, its Tasks the first maxListed of all, Loops the number of loops,
+// and its summary names the others.
 //
-// Cost: one key per finding, linear in what the findings list.
-func mergeLoops(out []wire.Finding) []wire.Finding {
+// Cost: one key per finding and a map lookup, linear in what the findings
+// list.
+func mergeLoops(out []wire.Finding, from []int) []wire.Finding {
 	if len(out) < 2 {
 		return out
 	}
 	type group struct {
 		at     int      // index of the kept finding in merged
-		others []string // the other loops, in order
+		others []string // the names of the other loops, in order
 	}
+	type seen struct {
+		key  string
+		loop int
+	}
+	nth := make(map[seen]int, len(out)) // findings of a key in a loop so far
 	byKey := make(map[string]*group, len(out))
 	merged := out[:0:0]
-	for _, f := range out {
+	for i, f := range out {
 		k := sameKey(&f)
+		n := nth[seen{k, from[i]}]
+		nth[seen{k, from[i]}] = n + 1
+		k += "#" + strconv.Itoa(n)
 		g := byKey[k]
-		if g == nil || merged[g.at].Loop == f.Loop || slices.Contains(g.others, f.Loop) {
-			if g == nil {
-				byKey[k] = &group{at: len(merged)}
-			}
+		if g == nil {
+			byKey[k] = &group{at: len(merged)}
 			merged = append(merged, f)
 			continue
 		}
@@ -89,7 +99,8 @@ func sameKey(f *wire.Finding) string {
 }
 
 // sameIn is the sentence a folded finding's summary ends with: `The same
-// in loops "b", "c", "d" and 7 more.`
+// in loops "b", "c", "d" and 7 more.` (loops that share a name are named
+// once each time).
 func sameIn(loops []string) string {
 	var b strings.Builder
 	b.WriteString("The same in ")
