@@ -33,7 +33,9 @@ type watchHub struct {
 	slots chan struct{}
 	mu    sync.Mutex
 	// peers counts the open streams of each client process (by its pid,
-	// from the socket's peer credentials), guarded by mu.
+	// from the socket's peer credentials, when it is known), guarded by
+	// mu. A pid is a weak identity (a client that forks gets another), but
+	// it keeps a client that loops on /v1/watch from locking others out.
 	peers    map[int]int
 	findings []wire.Finding
 	foundAt  time.Time
@@ -304,9 +306,12 @@ func (h *handler) serveWatch(q *exchange) *apiError {
 	if err != nil {
 		return err
 	}
-	if q.havePeer {
+	if q.havePeer && q.peer.PID > 0 {
 		// One client process may hold only some of the streams: a client
-		// that opens them in a loop must not lock every other one out.
+		// that opens them in a loop must not lock every other one out. A
+		// pid of 0 (a client in another pid namespace) or -1 (macOS, where
+		// the credentials carry none) names no process: those clients
+		// share only the overall limit.
 		if !h.watch.takePeer(q.peer.PID) {
 			q.w.Header().Set("Retry-After", "1")
 			return errorf(http.StatusServiceUnavailable, wire.CodeBusy, "busy: process %d has %d streams open already (the most one client may hold)", q.peer.PID, maxPeerWatch)

@@ -549,6 +549,11 @@ func TestDeadlockLog(t *testing.T) {
 		if got := len(l.Deadlocks()); got != pairs+1 {
 			t.Errorf("Deadlocks() has %d, want %d", got, pairs+1)
 		}
+		// Logged at the end of the iteration they formed in, while the
+		// loop runs on, not at its close.
+		if got := strings.Count(logs.String(), "runtime: deadlock: "); got != 2 {
+			t.Errorf("while the loop runs: logged %d deadlock lines, want 2", got)
+		}
 		for _, tk := range ts {
 			tk.Cancel()
 		}

@@ -59,6 +59,11 @@ func (t *table) Write(p []byte) (int, error) {
 
 func (t *table) addLine(s string, last bool) {
 	cells := strings.Split(s, "\t")
+	if last && len(cells) > 1 && cells[len(cells)-1] == "" {
+		// Text after the last newline that ends with a tab: tabwriter
+		// keeps its last cell only if it is not empty.
+		cells = cells[:len(cells)-1]
+	}
 	ln := tableLine{cells: cells, widths: make([]int, len(cells)), last: last}
 	for i, c := range cells {
 		ln.widths[i] = cellWidth(c)

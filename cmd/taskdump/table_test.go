@@ -28,8 +28,13 @@ func TestTableAsTabwriter(t *testing.T) {
 			}
 			in.WriteByte('\n')
 		}
-		if r.IntN(3) == 0 {
+		switch r.IntN(4) {
+		case 0:
 			in.WriteString("tail\twithout newline")
+		case 1:
+			in.WriteString("tail ending in a tab\t")
+		case 2:
+			in.WriteString("\t")
 		}
 		text := in.String()
 		var want, got strings.Builder
