@@ -30,7 +30,7 @@ func wireTask(dst *wire.Task, ti *runtime.TaskInfo) {
 		ID: ti.ID, Name: ti.Name, State: ti.State.String(), Loop: ti.Loop, LoopID: ti.LoopID,
 		ParentID: ti.ParentID, Running: ti.Running, Function: ti.Function,
 		SpawnedAt: wireFrame(ti.SpawnedAt), SuspendedAt: wireFrame(ti.SuspendedAt),
-		Awaiting: ti.Awaiting, Awaits: ti.Awaits,
+		Awaiting: ti.Awaiting, Awaits: orEmpty(ti.Awaits),
 		WaitKind: ti.Wait.Kind, WaitResource: ti.Wait.Resource, WaitingSince: ti.Wait.Since, WaitExternal: ti.Wait.External,
 		Until:   ti.Until,
 		Created: ti.Created, Started: ti.Started, Suspended: ti.Suspended,
@@ -62,4 +62,13 @@ func wireLoop(s *runtime.LoopSnapshot) wire.Loop {
 		lp.Blocking = &b
 	}
 	return lp
+}
+
+// orEmpty returns ids, or an empty list (not nil, which JSON writes as
+// null) if there are none: a task record's awaits is always a list.
+func orEmpty(ids []uint64) []uint64 {
+	if ids == nil {
+		return []uint64{}
+	}
+	return ids
 }

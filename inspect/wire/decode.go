@@ -269,6 +269,11 @@ func (d *decoder) intN() (int, error) {
 // decodes an array of numbers (a repeated key replaces the earlier array's
 // elements; an empty array gives an empty, non-nil slice).
 func (d *decoder) uints() ([]uint64, error) {
+	d.ws()
+	if d.i+4 <= len(d.data) && string(d.data[d.i:d.i+4]) == "null" {
+		d.i += 4
+		return nil, nil // as encoding/json decodes it
+	}
 	s := []uint64{}
 	err := d.array(func() error {
 		if err := d.charge(8); err != nil {

@@ -92,11 +92,11 @@ func (t *Task) AppendJSON(dst []byte, fs FieldSet) []byte {
 		dst = append(dst, `,"suspended_at":`...)
 		dst = t.SuspendedAt.appendJSON(dst)
 	}
-	if fs.has(10) && t.Awaiting != "" {
+	if fs.has(10) {
 		dst = append(dst, `,"awaiting":`...)
 		dst = appendString(dst, t.Awaiting)
 	}
-	if fs.has(11) && len(t.Awaits) != 0 {
+	if fs.has(11) {
 		dst = append(dst, `,"awaits":`...)
 		dst = appendUints(dst, t.Awaits)
 	}

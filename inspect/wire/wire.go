@@ -118,8 +118,8 @@ type Task struct {
 	// while it runs).
 	SpawnedAt   Frame    `json:"spawned_at"`
 	SuspendedAt Frame    `json:"suspended_at,omitzero"`
-	Awaiting    string   `json:"awaiting,omitempty"`
-	Awaits      []uint64 `json:"awaits,omitempty"`
+	Awaiting    string   `json:"awaiting"`
+	Awaits      []uint64 `json:"awaits"`
 	// WaitKind is what the task awaits, structured: the first word of
 	// Awaiting ("sleep", "future", "lock", "queue.get", "to_thread"...; see
 	// runtime.WaitInfo). WaitResource is the id of the awaitable waited on
