@@ -148,10 +148,17 @@ func runRecord(ctx context.Context, e *env, o *opts, ro *recordOpts, args []stri
 	if ro.flight {
 		what = "the flight recorder held"
 	}
-	e.outf("%s %d messages, %d tasks, over %s: wrote %s (%d bytes)\n", what, rec.Messages(), rec.Tasks(),
+	e.outf("%s %s, %s, over %s: wrote %s (%d bytes)\n", what, plural(int(rec.Messages()), "message"), plural(int(rec.Tasks()), "task"),
 		recordSpan(rec, ro.flight, start), o.out, fw.n)
 	if streamErr != nil {
-		// What came before is in the file; say why it stopped.
+		// What came before is in the file. A stream that broke because the
+		// process exited (or closed its agent) ended the recording the way
+		// the process did: say so, and succeed. Anything else is an error.
+		var ae *client.APIError
+		if !errors.As(streamErr, &ae) && ctx.Err() == nil && agentGone(c.Path()) {
+			e.outf("the recording ends there: %s\n", goneReason(c.Path()))
+			return nil
+		}
 		return fmt.Errorf("record: the stream stopped: %w", streamErr)
 	}
 	return nil

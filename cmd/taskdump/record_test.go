@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -45,7 +46,7 @@ func readRecordingFile(t *testing.T, name string) (wire.RecordingHeader, []*wire
 	}
 }
 
-var recordSummary = regexp.MustCompile(`^recorded (\d+) messages, (\d+) tasks, over [0-9.]+m?s: wrote (\S+) \((\d+) bytes\)\n$`)
+var recordSummary = regexp.MustCompile(`^recorded (\d+) messages?, (\d+) tasks?, over [0-9.]+m?s: wrote (\S+) \((\d+) bytes\)\n$`)
 
 // TestRecord records a real fixture process with the real binary, plain
 // and gzipped, while a task is cancelled: the file has the header naming
@@ -158,6 +159,47 @@ func TestRecordInterrupted(t *testing.T) {
 	_, msgs := readRecordingFile(t, out) // a complete gzip stream, read to its end
 	if len(msgs) < 2 {
 		t.Errorf("%d messages recorded, want at least 2", len(msgs))
+	}
+}
+
+// TestRecordProcessExits: a process that exits while it is recorded ends
+// the recording: record says so and exits 0, and the file is whole.
+func TestRecordProcessExits(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	out := filepath.Join(t.TempDir(), "exit.jsonl")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bins.taskdump, "record", pidArg(p), "-o", out, "--interval", "100ms")
+	cmd.Env = append(os.Environ(), "TASKDUMP_DIR="+p.dir)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFile := time.Now().Add(20 * time.Second)
+	for {
+		if fi, err := os.Stat(out); err == nil && fi.Size() > 100 {
+			break
+		}
+		if time.Now().After(waitFile) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("record wrote nothing in 20s; stderr %q", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.cmd.Wait()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("record after the process exited: %v; stdout %q, stderr %q", err, stdout.String(), stderr.String())
+	}
+	want := fmt.Sprintf("the recording ends there: process %d exited\n", p.pid)
+	first, rest, _ := strings.Cut(stdout.String(), "\n")
+	if !recordSummary.MatchString(first+"\n") || rest != want || stderr.Len() != 0 {
+		t.Errorf("record said %q, stderr %q; want the summary and %q", stdout.String(), stderr.String(), want)
+	}
+	if _, msgs := readRecordingFile(t, out); len(msgs) < 1 {
+		t.Errorf("%d messages recorded, want at least 1", len(msgs))
 	}
 }
 
