@@ -23,6 +23,10 @@ type TaskInfo struct {
 	// it runs).
 	SpawnedAt   Frame
 	SuspendedAt Frame
+	// ResumedFrom is, for a task whose step runs now, the await call that
+	// step resumed from: where in its code it runs (zero on its first
+	// step, and for a task that does not run).
+	ResumedFrom Frame
 	// Awaiting says what the task waits for ("sleep(1s)", "task 7",
 	// "queue.get"); Awaits lists the ids of the tasks it waits on.
 	Awaiting string
@@ -285,6 +289,9 @@ func (l *Loop) info(ti *TaskInfo, r *rawTask, fc frameCache, sc stackCache) {
 	}
 	if r.run && ti.State == Pending {
 		ti.State = Running
+	}
+	if r.run && len(rec.stk) > 0 {
+		ti.ResumedFrom = fc.suspension(rec.stk)
 	}
 	if rec.started != 0 && !r.run && !ti.State.Done() {
 		ti.Suspended = l.wall(rec.suspended)

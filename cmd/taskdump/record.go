@@ -148,20 +148,25 @@ func runRecord(ctx context.Context, e *env, o *opts, ro *recordOpts, args []stri
 	if ro.flight {
 		what = "the flight recorder held"
 	}
-	e.outf("%s %s, %s, over %s: wrote %s (%d bytes)\n", what, plural(int(rec.Messages()), "message"), plural(int(rec.Tasks()), "task"),
+	e.outf("%s %s, %s, over %s: wrote %s (%d bytes)\n", what, plural(int(rec.Messages()), "message"), plural(rec.Tasks(), "task"),
 		recordSpan(rec, ro.flight, start), o.out, fw.n)
-	if streamErr != nil {
-		// What came before is in the file. A stream that broke because the
-		// process exited (or closed its agent) ended the recording the way
-		// the process did: say so, and succeed. Anything else is an error.
-		var ae *client.APIError
-		if !errors.As(streamErr, &ae) && ctx.Err() == nil && agentGone(c.Path()) {
-			e.outf("the recording ends there: %s\n", goneReason(c.Path()))
-			return nil
-		}
-		return fmt.Errorf("record: the stream stopped: %w", streamErr)
+	return streamEnd(ctx, e, c, streamErr)
+}
+
+// streamEnd says why a recording's stream stopped, once what came before
+// is in the file: nil when it did not fail; nil, saying so, when it broke
+// because the process exited (or closed its agent), which ends a recording
+// the way the process did; an error otherwise.
+func streamEnd(ctx context.Context, e *env, c *client.Client, streamErr error) error {
+	if streamErr == nil {
+		return nil
 	}
-	return nil
+	var ae *client.APIError
+	if !errors.As(streamErr, &ae) && ctx.Err() == nil && agentGone(c.Path()) {
+		e.outf("the recording ends there: %s\n", goneReason(c.Path()))
+		return nil
+	}
+	return fmt.Errorf("record: the stream stopped: %w", streamErr)
 }
 
 // createOutput opens name to write a recording to, creating it with mode

@@ -128,11 +128,15 @@ func (v *view) blockFinding(g *blockGroup) wire.Finding {
 		ts = append(ts, t)
 		spawned = append(spawned, t.SpawnedAt)
 		ft := v.ref(t)
-		if !g.at.IsZero() {
-			ft.At = wireFrame(g.at)
-		}
-		if g.ongoing != nil && g.ongoing.TaskID == id {
+		now := g.ongoing != nil && g.ongoing.TaskID == id
+		if now {
 			ft.State = runtime.Running.String()
+		}
+		if !g.at.IsZero() && (now || t.SuspendedAt.IsZero()) {
+			// Where it runs (blocking now) or, ended or running another
+			// step, the blocking call; a task waiting now is at its await
+			// (the blocking call is the finding's first site).
+			ft.At = wireFrame(g.at)
 		}
 		if len(f.Tasks) < maxListed {
 			f.Tasks = append(f.Tasks, ft)
@@ -207,11 +211,19 @@ func (v *view) hog(out []wire.Finding) []wire.Finding {
 	if st.Lag > 0 {
 		lag = fmt.Sprintf("; tasks that become ready wait %s to run", human(st.Lag))
 	}
+	ref := v.ref(top)
+	steps := "in steps too short to count as blocking"
+	if at := top.SuspendedAt; !at.IsZero() || !top.ResumedFrom.IsZero() {
+		if at.IsZero() {
+			at = top.ResumedFrom
+		}
+		steps = fmt.Sprintf("in steps too short to count as blocking (those between its awaits at %s)", short(at))
+	}
 	return append(out, wire.Finding{
 		Kind: wire.KindHog, Severity: wire.SeverityWarning,
-		Summary: fmt.Sprintf("Task %q (spawned at %s) took %.0f%% of the loop's time over the last %s, in steps too short to count as blocking%s.",
-			top.Name, short(top.SpawnedAt), share, human(st.Window), lag),
-		Tasks: []wire.FindingTask{v.ref(top)},
+		Summary: fmt.Sprintf("Task %q (spawned at %s) took %.0f%% of the loop's time over the last %s, %s%s.",
+			top.Name, short(top.SpawnedAt), share, human(st.Window), steps, lag),
+		Tasks: []wire.FindingTask{ref},
 		Sites: sites(top.SpawnedAt),
 		Fix:   "Move the CPU-heavy work into runtime.ToThread(ctx, fn), or do less of it per step and await runtime.Yield(ctx) between pieces.",
 	})

@@ -308,14 +308,17 @@ func external(t *runtime.TaskInfo) bool {
 	return false
 }
 
-// ref is t as a finding lists it, at where it waits (or, running, where
-// it blocks, or else where it was spawned).
+// ref is t as a finding lists it, at where it waits or, running, where it
+// blocks or the await its step resumed from; else where it was spawned.
 func (v *view) ref(t *runtime.TaskInfo) wire.FindingTask {
 	at := t.SuspendedAt
 	if at.IsZero() {
-		if b := v.in.Snapshot.Blocking; b != nil && b.TaskID == t.ID && !b.At.IsZero() {
+		switch b := v.in.Snapshot.Blocking; {
+		case b != nil && b.TaskID == t.ID && !b.At.IsZero():
 			at = b.At
-		} else {
+		case !t.ResumedFrom.IsZero():
+			at = t.ResumedFrom
+		default:
 			at = t.SpawnedAt
 		}
 	}

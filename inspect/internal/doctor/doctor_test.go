@@ -293,7 +293,7 @@ func TestDiagnose(t *testing.T) {
 				}
 				return l
 			}(),
-			want: []string{"blocking/warning n=1 [6@140]", "blocking/warning n=1 [7@151]"},
+			want: []string{"blocking/warning n=1 [6@131]", "blocking/warning n=1 [7@151]"},
 		},
 		{
 			name: "a busy loop shared by many is no hog",
@@ -324,7 +324,7 @@ func TestDiagnose(t *testing.T) {
 				}
 				return l
 			}(),
-			want: []string{"blocking/error n=1 [5@252]", "blocking/warning n=1 [6@140]"},
+			want: []string{"blocking/error n=1 [5@252]", "blocking/warning n=1 [6@131]"},
 		},
 		{
 			name: "a blocked loop: waits and cancels count only while it could run",

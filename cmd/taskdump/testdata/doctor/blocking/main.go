@@ -27,7 +27,7 @@ func main() {
 // refreshCache blocks the loop: time.Sleep instead of runtime.Sleep.
 func refreshCache(ctx context.Context) (struct{}, error) {
 	for {
-		if err := runtime.Sleep(ctx, 200*time.Millisecond); err != nil {
+		if err := runtime.Sleep(ctx, 200*time.Millisecond); err != nil { // doctor:waits
 			return struct{}{}, err
 		}
 		time.Sleep(300 * time.Millisecond) // doctor:blocking
