@@ -779,22 +779,37 @@ func findEnded(id uint64) (runtime.TaskInfo, bool) {
 	return runtime.TaskInfo{}, false
 }
 
+// endedText says that task id has ended, and how: "task 8 already ended
+// (cancelled)".
+func endedText(id uint64, ti runtime.TaskInfo) string {
+	return fmt.Sprintf("task %d already ended (%s)", id, ti.State)
+}
+
+// endedErr is the 409 for task id, which ended between two reads: how,
+// when its record is still in the history; then more.
+func endedErr(id uint64, more string) *apiError {
+	if ti, ok := findEnded(id); ok {
+		return errorf(http.StatusConflict, wire.CodeFinished, "%s%s", endedText(id, ti), more)
+	}
+	return errorf(http.StatusConflict, wire.CodeFinished, "task %d already ended%s", id, more)
+}
+
 func taskStack(id uint64) (wire.StackResult, *apiError) {
 	var res wire.StackResult
 	l, ok := runtime.FindTask(id)
 	if !ok {
-		if _, ok := findEnded(id); ok {
-			return res, errorf(http.StatusConflict, wire.CodeFinished, "task %d already finished: it has no stack", id)
+		if ti, ok := findEnded(id); ok {
+			return res, errorf(http.StatusConflict, wire.CodeFinished, "%s: it has no stack", endedText(id, ti))
 		}
 		return res, errorf(http.StatusNotFound, wire.CodeNoSuchTask, "no such task %d", id)
 	}
 	ti, ok := l.Task(id)
 	if !ok {
-		return res, errorf(http.StatusConflict, wire.CodeFinished, "task %d already finished: it has no stack", id)
+		return res, endedErr(id, ": it has no stack")
 	}
 	st, err := l.TaskStack(id)
 	if err != nil {
-		return res, errorf(http.StatusConflict, wire.CodeFinished, "task %d already finished: it has no stack", id)
+		return res, endedErr(id, ": it has no stack")
 	}
 	wireTask(&res.Task, &ti)
 	res.Task.Stack = nil
@@ -810,14 +825,14 @@ func cancelTask(id uint64, msg, by string) (wire.CancelResult, *apiError) {
 	res := wire.CancelResult{ID: id}
 	l, ok := runtime.FindTask(id)
 	if !ok {
-		if _, ok := findEnded(id); ok {
-			return res, errorf(http.StatusConflict, wire.CodeFinished, "task %d already finished", id)
+		if ti, ok := findEnded(id); ok {
+			return res, errorf(http.StatusConflict, wire.CodeFinished, "%s", endedText(id, ti))
 		}
 		return res, errorf(http.StatusNotFound, wire.CodeNoSuchTask, "no such task %d", id)
 	}
 	if err := l.CancelTask(id, msg, by); err != nil {
-		if _, ok := findEnded(id); ok {
-			return res, errorf(http.StatusConflict, wire.CodeFinished, "task %d already finished", id)
+		if ti, ok := findEnded(id); ok {
+			return res, errorf(http.StatusConflict, wire.CodeFinished, "%s", endedText(id, ti))
 		}
 		return res, errorf(http.StatusConflict, wire.CodeFinished, "task %d: %v", id, err)
 	}

@@ -361,8 +361,9 @@ func TestFixtureViews(t *testing.T) {
 	}{
 		{[]string{"stack", pid, "999"}, "taskdump: no such task 999\n"},
 		{[]string{"cancel", pid, "999"}, "taskdump: no such task 999\n"},
-		{[]string{"cancel", pid, "2"}, "taskdump: task 2 already finished\n"},
-		{[]string{"stack", pid, "3"}, "taskdump: task 3 already finished: it has no stack\n"},
+		{[]string{"cancel", pid, "2"}, "taskdump: task 2 already ended (finished)\n"},
+		{[]string{"stack", pid, "3"}, "taskdump: task 3 already ended (failed): it has no stack\n"},
+		{[]string{"cancel", pid, "4"}, "taskdump: task 4 already ended (cancelled)\n"},
 	} {
 		r := td(t, p.dir, tt.args...)
 		if r.code != 1 || r.stderr != tt.want {
