@@ -193,7 +193,7 @@ var (
 		re   *regexp.Regexp
 		repl string
 	}{
-		{regexp.MustCompile(`\b\d+h\d\dm\b|\b\d+m\d\ds\b|\b\d+(\.\d+)?(ms|s)\b`), "<dur>"},
+		{regexp.MustCompile(`\b\d+h\d\dm\b|\b\d+m\d\ds\b|\b\d+(\.\d+)?(ms|s|µs|ns)\b`), "<dur>"},
 		{regexp.MustCompile(`\b\d\d:\d\d:\d\d\.\d\d\d\b`), "<time>"},
 		{regexp.MustCompile(`\.\.\. \d+ frames of`), "... N frames of"},
 		{regexp.MustCompile(`(\$(GOROOT|ROOT)/(runtime|src)/[\w/.-]+\.[gs]o?):\d+`), "$1:N"},

@@ -100,7 +100,7 @@ func renderTaskTable(w io.Writer, ts []wire.Task, now time.Time, extra string) e
 		p.printf("%d\t%s\t%s\t%s\t%s\t", t.ID, clip(t.Name), t.State, age(now.Sub(t.Created)), wait)
 		switch extra {
 		case "BUSY":
-			p.printf("%s\t", age(time.Duration(t.BusyNS)))
+			p.printf("%s\t", compact(time.Duration(t.BusyNS))) // CPU time: a step is microseconds
 		case "STEPS":
 			p.printf("%d\t", t.Steps)
 		}
@@ -362,7 +362,7 @@ func renderHistory(w io.Writer, ts []wire.Task, now time.Time) error {
 	for i := range ts {
 		t := &ts[i]
 		p.printf("%d\t%s\t%s\t%s ago\t%s\t%d\t%s\n", t.ID, clip(t.Name), t.State, age(now.Sub(t.Finished)),
-			age(t.Finished.Sub(t.Created)), t.Steps, orDash(oneLine(t.Error)))
+			compact(t.Finished.Sub(t.Created)), t.Steps, orDash(oneLine(t.Error)))
 	}
 	return tw.Flush()
 }
