@@ -244,6 +244,7 @@ func TestRecordErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"record", pidArg(p)}, 2, "want -o FILE"},
+		{[]string{"record", pidArg(p), "-o", "-"}, 2, "a recording goes to a file"},
 		{[]string{"record"}, 2, "want PID"},
 		{[]string{"record", pidArg(p), "-o", dir}, 2, "-o " + dir + " is a directory"},
 		{[]string{"record", pidArg(p), "-o", "x", "--interval", "10ms"}, 2, "bad --interval 10ms"},

@@ -302,7 +302,7 @@ const (
 func loadReplayMax(name string, maxMsgs int, maxBytes int64) (msgs []wire.WatchMessage, cut bool, err error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, false, fmt.Errorf("top: %w", osErr(err))
+		return nil, false, fmt.Errorf("top: %s: %w", name, osErr(err))
 	}
 	defer f.Close()
 	rec, err := client.ReadRecording(f)

@@ -557,7 +557,7 @@ func TestTopLoadReplay(t *testing.T) {
 		{"gzip", gz, 3, ""},
 		{"cut", write("cut.jsonl", string(must(os.ReadFile(good)))[:len(must(os.ReadFile(good)))-10]), 2, ""},
 		{"empty", write("empty.jsonl", hdr(1, 1)), 0, "holds no messages"},
-		{"missing", filepath.Join(dir, "nope"), 0, "no such file"},
+		{"missing", filepath.Join(dir, "nope"), 0, filepath.Join(dir, "nope") + ": no such file"},
 		{"not-a-recording", write("x.json", `{"id":1}`+"\n"), 0, "not a taskdump recording"},
 		{"newer-version", write("v2.jsonl", hdr(wire.RecordingVersion+1, 1)), 0, "upgrade"},
 		{"newer-schema", write("s2.jsonl", hdr(1, wire.Schema+1)), 0, "upgrade"},
