@@ -201,14 +201,16 @@ func (l *Loop) lateStackLocked(ev BlockEvent) {
 func (l *Loop) reportBlocks() {
 	for _, ev := range l.pendingBlocks {
 		where := "an unknown place (no stack: the step ended before the watchdog looked, or it rationed its captures)"
+		advice := "; if the task does blocking work there, move it to runtime.ToThread (a garbage collection of a very large heap can also hold the loop)"
 		if !ev.At.IsZero() {
 			where = ev.At.Short()
 			if ev.Call != "" {
 				where += " (" + ev.Call + ")"
 			}
+			advice = "; move blocking work to runtime.ToThread"
 		}
 		l.cfg.logger.Warn("task \""+ev.TaskName+"\" blocked the loop for "+ev.Duration.Round(time.Millisecond).String()+
-			" at "+where+"; move blocking work to runtime.ToThread",
+			" at "+where+advice,
 			"loop", l.name, "task_id", ev.TaskID, "duration", ev.Duration, "file", ev.At.File, "line", ev.At.Line)
 		if l.obs != nil && !l.obsFailed {
 			l.onBlock(ev)

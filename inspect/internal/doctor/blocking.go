@@ -168,9 +168,15 @@ func (v *view) blockFinding(g *blockGroup) wire.Finding {
 		f.Summary += fmt.Sprintf(" (%d of these without a stack: counted at the task's last block with one.)", g.guessed)
 	}
 	f.Sites = sites(append([]runtime.Frame{g.at}, spawned...)...)
-	if strings.HasSuffix(g.call, "time.Sleep") {
+	switch {
+	case g.at.IsZero():
+		// No block of the task was caught with a stack: its code may not be
+		// the cause (a collection of a very large heap, or a starved
+		// machine, also holds the loop's thread), so do not point at it.
+		f.Fix = "No stack was caught, so the cause is not known: look at what the task does between its awaits (taskdump stack, taskdump profile while it runs); if it only awaits, the Go runtime (a garbage collection of a very large heap) or a busy machine held the loop."
+	case strings.HasSuffix(g.call, "time.Sleep"):
 		f.Fix = "Wait with runtime.Sleep(ctx, d), which lets the other tasks run; move other blocking work into runtime.ToThread(ctx, fn)."
-	} else {
+	default:
 		f.Fix = "Move the blocking call into runtime.ToThread(ctx, fn), so that the loop runs the other tasks meanwhile."
 	}
 	return f

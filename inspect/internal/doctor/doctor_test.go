@@ -490,6 +490,7 @@ func TestBlockingWithoutStack(t *testing.T) {
 		name string
 		evs  []runtime.BlockEvent
 		want []string // summaries
+		fix  string   // the first finding's fix begins so
 	}{
 		{
 			name: "counted at the last captured site",
@@ -499,6 +500,7 @@ func TestBlockingWithoutStack(t *testing.T) {
 				{TaskID: 6, TaskName: "sync", Started: t0.Add(-30 * time.Second), Duration: 200 * time.Millisecond},
 			},
 			want: []string{`Task "sync" blocked the loop 3 times in the last 5m, up to 300ms each: time.Sleep at main.go:140. (2 of these without a stack: counted at the task's last block with one.)`},
+			fix:  "Wait with runtime.Sleep(ctx, d)",
 		},
 		{
 			name: "an ongoing block is not placed by guess",
@@ -518,6 +520,7 @@ func TestBlockingWithoutStack(t *testing.T) {
 				{TaskID: 6, TaskName: "sync", Started: t0.Add(-30 * time.Second), Duration: 200 * time.Millisecond},
 			},
 			want: []string{`Task "sync" blocked the loop for 200ms, 30s ago: a step without a stack (it ended before the watchdog looked, or the watchdog rationed its captures).`},
+			fix:  "No stack was caught, so the cause is not known", // not "move the blocking call"
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -527,13 +530,18 @@ func TestBlockingWithoutStack(t *testing.T) {
 				l.Snapshot.Current, l.Snapshot.Blocking = last.TaskID, &last
 			}
 			got := []string{}
+			var fixes []string
 			for _, f := range diagnose(l) {
 				if f.Kind == wire.KindBlocking {
 					got = append(got, f.Summary)
+					fixes = append(fixes, f.Fix)
 				}
 			}
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("summaries:\n got %q\nwant %q", got, tc.want)
+			}
+			if tc.fix != "" && (len(fixes) == 0 || !strings.HasPrefix(fixes[0], tc.fix)) {
+				t.Errorf("fixes %q, want the first to begin %q", fixes, tc.fix)
 			}
 		})
 	}
