@@ -616,6 +616,16 @@ func tableName(t *wire.Task, loops bool) string {
 	return t.Name
 }
 
+// badGlob returns why filter, taken as a glob (it has *, ? or [), is not a
+// valid one, or nil.
+func badGlob(filter string) error {
+	if !strings.ContainsAny(filter, "*?[") {
+		return nil
+	}
+	_, err := path.Match(filter, "")
+	return err
+}
+
 // nameMatches reports whether a task's name matches the filter: as a glob
 // when the filter has *, ? or [, else as a substring, ignoring case.
 func nameMatches(filter, name string) bool {

@@ -221,6 +221,7 @@ func TestTopViewGolden(t *testing.T) {
 		{name: "filter-applied", w: 80, h: 24, keys: []string{"/", "hand", "enter"}},
 		{name: "filter-cleared", w: 80, h: 24, keys: []string{"/", "hand", "enter", "esc"}},
 		{name: "filter-none", w: 80, h: 24, keys: []string{"/", "nomatch", "enter"}},
+		{name: "filter-bad-glob", w: 80, h: 24, keys: []string{"/", "job-[", "enter"}},
 		{name: "detail", w: 80, h: 24, keys: []string{"enter"}},
 		{name: "detail-hostile", w: 80, h: 30, keys: []string{"j", "j", "enter"}},
 		{name: "detail-back", w: 80, h: 24, keys: []string{"j", "enter", "esc"}},

@@ -226,6 +226,9 @@ func (m topModel) taskTable(w int) []string {
 	ts := m.vis
 	if len(ts) == 0 {
 		if m.filter != "" {
+			if err := badGlob(m.filter); err != nil {
+				return []string{"", fmt.Sprintf("  bad pattern %q: %v (Esc clears the filter)", escape(m.filter), err)}
+			}
 			return []string{"", fmt.Sprintf("  no task's name matches %q (Esc clears the filter)", escape(m.filter))}
 		}
 		return []string{"", "  no live tasks"}
