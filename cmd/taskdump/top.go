@@ -101,6 +101,8 @@ func runTop(ctx context.Context, e *env, o *opts, to *topOpts, args []string) er
 		feed := make(chan tea.Msg, 1)
 		go watchFeed(session, c, to.interval, o.timeout, feed)
 		m.act = liveActions(session, c, o.timeout, feed)
+		m.act.interval = to.interval
+		m.act.clock = func() tea.Cmd { return tea.Tick(time.Second, func(time.Time) tea.Msg { return topClockMsg{} }) }
 	}
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(session), tea.WithOutput(os.Stdout))
 	_, err := p.Run()

@@ -66,6 +66,10 @@ type (
 	}
 	// topTickMsg advances a replay; gen tells stale ticks from the current one.
 	topTickMsg struct{ gen int }
+	// topClockMsg comes every second of a live view (topActions.clock):
+	// the view counts those without a new state, to say when the agent
+	// stopped answering (a stopped or hung process).
+	topClockMsg struct{}
 	// topResourcesMsg carries the awaitables of every loop, fetched while
 	// the resources or a task's detail is on screen.
 	topResourcesMsg struct {
@@ -118,6 +122,12 @@ type topActions struct {
 	// tick makes the replay's clock: a topTickMsg{gen} after d. nil is
 	// tea.Tick.
 	tick func(d time.Duration, gen int) tea.Cmd
+	// clock makes a command that sends a topClockMsg a second later (a
+	// new one each time: tea.Tick's timer starts when it is made); nil: no
+	// clock (the view never calls the stream quiet).
+	clock func() tea.Cmd
+	// interval is how often the stream sends a state.
+	interval time.Duration
 }
 
 // topReplay is the state of a replay: the recorded messages, where the
@@ -164,6 +174,8 @@ type topModel struct {
 	data   topData
 	loaded bool
 	gone   string
+	// quiet counts the seconds (topClockMsg) since the last new state.
+	quiet int
 
 	mode     topMode
 	sortCol  int
@@ -222,7 +234,21 @@ func (m topModel) Init() tea.Cmd {
 	if m.replay != nil {
 		return m.tick()
 	}
-	return m.act.next
+	return tea.Batch(m.act.next, m.clock())
+}
+
+// clock is the next topClockMsg's command, nil without a clock.
+func (m topModel) clock() tea.Cmd {
+	if m.act.clock == nil {
+		return nil
+	}
+	return m.act.clock()
+}
+
+// quietAfter is how many seconds without a new state make a live view say
+// so: three intervals, and at least three seconds.
+func (m topModel) quietAfter() int {
+	return max(3, int(3*m.act.interval/time.Second))
 }
 
 // tick schedules the replay's next step: the recorded gap to the next
@@ -250,8 +276,14 @@ func (m topModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.fit()
 		return m, nil
 	case topDataMsg:
-		m.data, m.loaded = msg.data, true
+		m.data, m.loaded, m.quiet = msg.data, true, 0
 		return m, tea.Batch(m.act.next, m.refresh(), m.fetchResources())
+	case topClockMsg:
+		if m.replay != nil || m.gone != "" {
+			return m, nil
+		}
+		m.quiet++
+		return m, m.clock()
 	case topGoneMsg:
 		m.gone = msg.reason
 		return m, nil

@@ -466,6 +466,33 @@ func TestTopGone(t *testing.T) {
 	}
 }
 
+// TestTopQuiet: a live view whose agent stops answering (a stopped or hung
+// process) says so after three intervals, and a new state clears it.
+func TestTopQuiet(t *testing.T) {
+	th := newTopHarness(t, 100, 24)
+	th.m.act.interval = 2 * time.Second // quiet after 6 s
+	th.send(topDataMsg{topFixture()})
+	for i := 1; i <= 7; i++ {
+		th.send(topClockMsg{})
+		v := th.m.View()
+		quiet := strings.Contains(v, fmt.Sprintf("NO UPDATE FOR %ds (last 03:04:05)", i))
+		if quiet != (i >= 6) || strings.Contains(v, "live 03:04:05") == quiet {
+			t.Fatalf("after %ds without a state: quiet shown %v, want %v:\n%s", i, quiet, i >= 6, v)
+		}
+	}
+	th.send(topDataMsg{topFixture()})
+	if v := th.m.View(); !strings.Contains(v, "live 03:04:05") || strings.Contains(v, "NO UPDATE") {
+		t.Errorf("a new state does not clear the quiet mark:\n%s", v)
+	}
+	th.send(topGoneMsg{reason: "process 4242 exited"})
+	for range 10 {
+		th.send(topClockMsg{})
+	}
+	if v := th.m.View(); !strings.Contains(v, "ENDED 03:04:05") {
+		t.Errorf("an ended view is called quiet:\n%s", v)
+	}
+}
+
 // TestTopReplayTicks: a playing replay advances on its own tick and
 // ignores stale ones; pause stops it.
 func TestTopReplayTicks(t *testing.T) {

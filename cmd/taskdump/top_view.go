@@ -86,6 +86,8 @@ func (m topModel) header(w int) []string {
 		right = fmt.Sprintf("replay %d/%d %s x%s %s", r.pos+1, len(r.msgs), clock(d.Taken), speedText(r.speed), play)
 	case m.gone != "":
 		right = "ENDED " + clock(d.Taken)
+	case m.loaded && m.quiet >= m.quietAfter():
+		right = fmt.Sprintf("NO UPDATE FOR %ds (last %s)", m.quiet, clock(d.Taken))
 	case m.loaded:
 		right = "live " + clock(d.Taken)
 	default:
