@@ -174,6 +174,10 @@ type topModel struct {
 	data   topData
 	loaded bool
 	gone   string
+	// cancelled is the task of the last cancel the agent accepted, whose
+	// end the status line follows (followCancel); 0 once it ended.
+	cancelled     uint64
+	cancelledName string
 	// quiet counts the seconds (topClockMsg) since the last new state.
 	quiet int
 
@@ -245,6 +249,23 @@ func (m topModel) clock() tea.Cmd {
 	return m.act.clock()
 }
 
+// followCancel updates the status line of an accepted cancel as the task
+// goes: still cancelling, or gone from the live tasks (it ended).
+func (m *topModel) followCancel() {
+	if m.cancelled == 0 || !strings.HasPrefix(m.status, "cancel requested: ") {
+		m.cancelled = 0
+		return
+	}
+	for i := range m.data.Tasks {
+		if t := &m.data.Tasks[i]; t.ID == m.cancelled {
+			m.status = fmt.Sprintf("cancel requested: task %d %s (%s)", t.ID, escape(m.cancelledName), escape(t.State))
+			return
+		}
+	}
+	m.status = fmt.Sprintf("cancel requested: task %d %s has ended", m.cancelled, escape(m.cancelledName))
+	m.cancelled = 0
+}
+
 // quietAfter is how many seconds without a new state make a live view say
 // so: three intervals, and at least three seconds.
 func (m topModel) quietAfter() int {
@@ -277,6 +298,7 @@ func (m topModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case topDataMsg:
 		m.data, m.loaded, m.quiet = msg.data, true, 0
+		m.followCancel()
 		return m, tea.Batch(m.act.next, m.refresh(), m.fetchResources())
 	case topClockMsg:
 		if m.replay != nil || m.gone != "" {
@@ -292,6 +314,7 @@ func (m topModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.status = fmt.Sprintf("cancel of task %d %s failed: %s", msg.id, escape(msg.name), escape(clean(msg.err.Error())))
 		} else {
 			m.status = fmt.Sprintf("cancel requested: task %d %s (%s)", msg.id, escape(msg.name), escape(msg.state))
+			m.cancelled, m.cancelledName = msg.id, msg.name
 		}
 		return m, nil
 	case topStackMsg:

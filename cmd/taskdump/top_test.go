@@ -466,6 +466,32 @@ func TestTopGone(t *testing.T) {
 	}
 }
 
+// TestTopCancelFollows: after a cancel the agent accepted, the status line
+// follows the task: its state while it is live, then that it ended.
+func TestTopCancelFollows(t *testing.T) {
+	th := newTopHarness(t, 100, 24)
+	d := topFixture()
+	th.send(topDataMsg{d})
+	th.keys("j", "c", "y")
+	if len(th.cancels) != 1 {
+		t.Fatalf("cancels %v, want one", th.cancels)
+	}
+	id := th.cancels[0]
+	if !strings.Contains(th.m.status, fmt.Sprintf("cancel requested: task %d", id)) {
+		t.Fatalf("status %q", th.m.status)
+	}
+	th.send(topDataMsg{d}) // still live: its state
+	if !strings.Contains(th.m.status, "(") || strings.Contains(th.m.status, "ended") {
+		t.Errorf("status while the task lives: %q", th.m.status)
+	}
+	gone := d
+	gone.Tasks = slices.DeleteFunc(slices.Clone(d.Tasks), func(x wire.Task) bool { return x.ID == id })
+	th.send(topDataMsg{gone})
+	if want := fmt.Sprintf("task %d", id); !strings.Contains(th.m.status, want) || !strings.HasSuffix(th.m.status, "has ended") {
+		t.Errorf("status once the task ended: %q", th.m.status)
+	}
+}
+
 // TestTopQuiet: a live view whose agent stops answering (a stopped or hung
 // process) says so after three intervals, and a new state clears it.
 func TestTopQuiet(t *testing.T) {
