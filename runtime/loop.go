@@ -169,8 +169,7 @@ func (l *Loop) Run(ctx context.Context, main func(context.Context) error) error 
 	if err := l.begin(&ctx); err != nil {
 		return err
 	}
-	t := spawnTask(l, nil, ctx, func(ctx context.Context) (struct{}, error) { return struct{}{}, main(ctx) }, pc, []TaskOption{Named("main")})
-	t.fnPC = funcPC(main)
+	t := spawnTaskAs(l, nil, ctx, func(ctx context.Context) (struct{}, error) { return struct{}{}, main(ctx) }, funcPC(main), pc, []TaskOption{Named("main")})
 	t.retrieved = true // Run returns main's error: it is not "never retrieved"
 	l.runContained(ctx, &t.task)
 	if l.exit != nil {
@@ -732,7 +731,16 @@ func (l *Loop) retireLocked(t *task, end int64) {
 	st := t.endState()
 	t.ended = st
 	t.endTime = end
-	t.co = nil // its coroutine may serve another task now
+	if c := t.co; c != nil {
+		// Its coroutine goes on to another task or to the pool: it must
+		// not keep t, or what t awaited, alive (its suspension's waiter,
+		// its timer's task).
+		c.susp = suspension{}
+		if c.tm != nil {
+			c.tm.t = nil
+		}
+		t.co = nil
+	}
 	l.unlinkLocked(t)
 	l.endedLocked(t)
 	if l.cfg.historySize > 0 {

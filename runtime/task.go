@@ -393,6 +393,13 @@ func (t *task) stateNow() State {
 // spawnTask creates a task record on loop l and schedules it (Spawn,
 // SpawnIn, Run). It panics if called off the loop.
 func spawnTask[T any](l *Loop, parent *task, values context.Context, fn func(context.Context) (T, error), pc uintptr, opts []TaskOption) *Task[T] {
+	return spawnTaskAs(l, parent, values, fn, 0, pc, opts)
+}
+
+// spawnTaskAs is spawnTask for a task whose function, as readers show it,
+// is at fnPC (0: fn's own): Loop.Run's main runs through a wrapper. It is
+// set before the task is linked, where snapshots may read it.
+func spawnTaskAs[T any](l *Loop, parent *task, values context.Context, fn func(context.Context) (T, error), fnPC, pc uintptr, opts []TaskOption) *Task[T] {
 	if fn == nil {
 		panic("runtime: Spawn of a nil function")
 	}
@@ -400,6 +407,9 @@ func spawnTask[T any](l *Loop, parent *task, values context.Context, fn func(con
 		panic(offLoop("Spawn", parent, "Loop.Submit"))
 	}
 	t := newTask(l, parent, values, fn, pc, opts)
+	if fnPC != 0 {
+		t.fnPC = fnPC
+	}
 	l.link(&t.task)
 	l.emit(&t.task, TaskCreated)
 	l.schedule(&t.task)
