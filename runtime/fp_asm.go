@@ -23,9 +23,8 @@ func getg() uintptr
 // step's first touch of a record created long ago, W1 spawns 200,000, far
 // more than the caches hold, otherwise waits on memory); snapshots for the
 // records and coroutines they copy (prefetchRecords). 384 bytes is more
-// than a Task[int] (288) or a coroutine's suspension and busy window
-// (84) but measured
-// better: records made one after another are neighbours, and the extra
-// lines are the start of the next one (two lines for the suspension made
-// a snapshot's pause 20% longer).
+// than a Task[int] (288) or a coroutine's suspension and busy window (84)
+// but measured better: records made one after another are neighbours, and
+// the extra lines are the start of the next one (two lines for the
+// suspension made a snapshot's pause 20% longer).
 func prefetch(addr uintptr)

@@ -243,6 +243,43 @@ func TestLastN(t *testing.T) {
 	}
 }
 
+// TestHistoryFilters: history --state and --name keep some of the ended
+// tasks (the fixture's quick-ok, quick-fail and quick-cancel), -n the last
+// of those; a state no ended task has is a usage error.
+func TestHistoryFilters(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	names := func(args ...string) []string {
+		var hist []wire.Task
+		out := ok(t, p.dir, append([]string{"history", pidArg(p), "--json"}, args...)...)
+		if err := json.Unmarshal([]byte(out), &hist); err != nil {
+			t.Fatalf("history %v: %v", args, err)
+		}
+		var got []string
+		for _, h := range hist {
+			if strings.HasPrefix(h.Name, "quick-") {
+				got = append(got, h.Name)
+			}
+		}
+		return got
+	}
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--state", "failed"}, []string{"quick-fail"}},
+		{[]string{"--state", "finished,cancelled"}, []string{"quick-ok", "quick-cancel"}},
+		{[]string{"--name", "quick-c*"}, []string{"quick-cancel"}},
+		{[]string{"--name", "quick-*", "-n", "2"}, []string{"quick-fail", "quick-cancel"}},
+	} {
+		if got := names(tt.args...); !slices.Equal(got, tt.want) {
+			t.Errorf("history %v = %v, want %v", tt.args, got, tt.want)
+		}
+	}
+	if r := td(t, p.dir, "history", pidArg(p), "--state", "pending"); r.code != 2 || !strings.Contains(r.stderr, "history lists ended tasks") {
+		t.Errorf("history --state pending: exit %d, %q; want 2 and why", r.code, r.stderr)
+	}
+}
+
 // deadPID returns a pid with no process.
 func deadPID(t *testing.T) int {
 	for pid := 4_000_000; pid > 3_000_000; pid -= 7919 {
