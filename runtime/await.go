@@ -357,8 +357,8 @@ func (cur *task) checkAwait(op string, ts []*task) error {
 		if x.loop != cur.loop {
 			return fmt.Errorf("runtime: %s: task %s: %w", op, x.displayName(), ErrWrongLoop)
 		}
-		if x.done() {
-			continue
+		if x.done() || !x.started {
+			continue // a task that has not run awaits nothing: no cycle goes through it
 		}
 		if path := cur.loop.cycle(cur, x); path != nil {
 			return fmt.Errorf("runtime: %s: %w", op, cycleErr(path))
