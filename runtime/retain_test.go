@@ -100,3 +100,45 @@ func TestRunMainReadable(t *testing.T) {
 	close(stop)
 	<-done
 }
+
+// TestSpawnClock: tasks spawned in a row share clock readings
+// (spawnClock), but a task spawned after its step blocked gets a fresh one:
+// its created time is never the blocked step's start.
+func TestSpawnClock(t *testing.T) {
+	l := runtime.NewLoop(runtime.WithSlowStepThreshold(20*time.Millisecond), quietLogger())
+	var before, after, last runtime.TaskInfo
+	err := l.Run(context.Background(), func(ctx context.Context) error {
+		start := time.Now()
+		a := runtime.Spawn(ctx, func(ctx context.Context) (int, error) { return 0, nil })
+		for range 10 {
+			runtime.Spawn(ctx, func(ctx context.Context) (int, error) { return 0, nil })
+		}
+		time.Sleep(300 * time.Millisecond) // blocks the loop: the watchdog catches it (it looks every 10ms)
+		b := runtime.Spawn(ctx, func(ctx context.Context) (int, error) { return 0, nil })
+		var ok bool
+		if before, ok = l.Task(a.ID()); !ok {
+			t.Fatal("no record of a")
+		}
+		if after, ok = l.Task(b.ID()); !ok {
+			t.Fatal("no record of b")
+		}
+		var c *runtime.Task[int]
+		for range 200 {
+			c = runtime.Spawn(ctx, func(ctx context.Context) (int, error) { return 0, nil })
+		}
+		last, _ = l.Task(c.ID())
+		if d := before.Created.Sub(start); d < -time.Millisecond {
+			t.Errorf("a created %v before the step that made it", -d)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := after.Created.Sub(before.Created); d < 250*time.Millisecond {
+		t.Errorf("b, spawned after the step blocked 300ms, was created %v after a", d)
+	}
+	if last.Created.Before(after.Created) {
+		t.Errorf("a later spawn created at %v, before b's %v", last.Created, after.Created)
+	}
+}

@@ -407,6 +407,7 @@ func spawnTaskAs[T any](l *Loop, parent *task, values context.Context, fn func(c
 		panic(offLoop("Spawn", parent, "Loop.Submit"))
 	}
 	t := newTask(l, parent, values, fn, pc, opts)
+	t.created = l.spawnClock()
 	if fnPC != 0 {
 		t.fnPC = fnPC
 	}
@@ -443,7 +444,6 @@ func newTask[T any](l *Loop, parent *task, values context.Context, fn func(conte
 	if parent != nil {
 		t.parentID = parent.id
 	}
-	t.created = l.clock()
 	t.liveIdx = -1
 	return t
 }
