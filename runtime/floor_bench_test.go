@@ -105,7 +105,8 @@ func BenchmarkFloorParkedCoro(b *testing.B) {
 
 // BenchmarkFloorTask is what W1 pays per task before any bookkeeping: its
 // record allocated (a Task[int], kept until the end as Gather keeps it),
-// two clock readings (creation, step) and one coroutine round trip (its
+// its clock readings (one for its step, and its creation's share of one
+// read per spawnClockEvery spawns) and one coroutine round trip (its
 // step). W1 per task minus this is the runtime's own work.
 func BenchmarkFloorTask(b *testing.B) {
 	l := NewLoop(quiet())
@@ -116,9 +117,13 @@ func BenchmarkFloorTask(b *testing.B) {
 	defer stop()
 	ts := make([]*Task[int], w1Tasks)
 	for b.Loop() {
+		var at int64
 		for j := range ts {
 			ts[j] = &Task[int]{}
-			ts[j].created = l.clock()
+			if j%spawnClockEvery == 0 {
+				at = l.clock()
+			}
+			ts[j].created = at
 		}
 		for _, t := range ts {
 			t.readyAt = l.clock()
