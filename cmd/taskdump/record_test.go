@@ -122,24 +122,24 @@ func TestRecord(t *testing.T) {
 	}
 }
 
-// TestRecordInterrupted: without --duration, record runs until SIGINT,
-// then closes the file (gzip complete) and says what it wrote, exit 0.
-func TestRecordInterrupted(t *testing.T) {
-	p := startProc(t, bins.fixture)
-	out := filepath.Join(t.TempDir(), "int.jsonl.gz")
+// startRecording starts taskdump record of p into out, without
+// --duration, and returns once the file has its first message; the
+// command is killed at the end of the test if it still runs.
+func startRecording(t *testing.T, p *proc, out string) (cmd *exec.Cmd, stdout, stderr *bytes.Buffer) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bins.taskdump, "record", pidArg(p), "-o", out, "--interval", "100ms")
+	t.Cleanup(cancel)
+	cmd = exec.CommandContext(ctx, bins.taskdump, "record", pidArg(p), "-o", out, "--interval", "100ms")
 	cmd.Env = append(os.Environ(), "TASKDUMP_DIR="+p.dir)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	stdout, stderr = new(bytes.Buffer), new(bytes.Buffer)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	waitFile := time.Now().Add(20 * time.Second)
 	for {
 		if fi, err := os.Stat(out); err == nil && fi.Size() > 100 {
-			break
+			return cmd, stdout, stderr
 		}
 		if time.Now().After(waitFile) {
 			cmd.Process.Kill()
@@ -148,6 +148,14 @@ func TestRecordInterrupted(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestRecordInterrupted: without --duration, record runs until SIGINT,
+// then closes the file (gzip complete) and says what it wrote, exit 0.
+func TestRecordInterrupted(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	out := filepath.Join(t.TempDir(), "int.jsonl.gz")
+	cmd, stdout, stderr := startRecording(t, p, out)
 	time.Sleep(500 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGINT)
 	if err := cmd.Wait(); err != nil {
@@ -167,27 +175,7 @@ func TestRecordInterrupted(t *testing.T) {
 func TestRecordProcessExits(t *testing.T) {
 	p := startProc(t, bins.fixture)
 	out := filepath.Join(t.TempDir(), "exit.jsonl")
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bins.taskdump, "record", pidArg(p), "-o", out, "--interval", "100ms")
-	cmd.Env = append(os.Environ(), "TASKDUMP_DIR="+p.dir)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitFile := time.Now().Add(20 * time.Second)
-	for {
-		if fi, err := os.Stat(out); err == nil && fi.Size() > 100 {
-			break
-		}
-		if time.Now().After(waitFile) {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("record wrote nothing in 20s; stderr %q", stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	cmd, stdout, stderr := startRecording(t, p, out)
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	p.cmd.Wait()
 	if err := cmd.Wait(); err != nil {
