@@ -219,11 +219,12 @@ func waitEnded(ctx context.Context, c *client.Client, id uint64) (wire.Task, err
 }
 
 // agentGone reports whether nothing listens on the socket at path any
-// more.
+// more, or the process it names has exited (a killed process leaves its
+// socket behind).
 func agentGone(path string) bool {
 	c, err := client.DialPath(path)
 	if err != nil {
-		return errors.Is(err, client.ErrNoAgent)
+		return errors.Is(err, client.ErrNoAgent) || errors.Is(err, client.ErrNoProcess)
 	}
 	c.Close()
 	return false
@@ -233,17 +234,27 @@ func agentGone(path string) bool {
 // 4242 exited" if the process named by the socket's file name has exited
 // (within a second), else "the agent closed its socket".
 func goneReason(sock string) string {
+	if reason, ok := exitedReason(sock); ok {
+		return reason
+	}
+	return "the agent closed its socket"
+}
+
+// exitedReason waits up to a second for the process named by the socket's
+// file name to have exited (a zombie counts) and then says so: "process
+// 4242 exited". ok is false if it still runs, or the name names none.
+func exitedReason(sock string) (reason string, ok bool) {
 	pid, err := strconv.Atoi(strings.TrimSuffix(filepath.Base(sock), ".sock"))
 	if err != nil || pid <= 0 {
-		return "the agent closed its socket"
+		return "", false
 	}
 	for range 50 {
 		if processExited(pid) {
-			return fmt.Sprintf("process %d exited", pid)
+			return fmt.Sprintf("process %d exited", pid), true
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return "the agent closed its socket"
+	return "", false
 }
 
 // processExited reports whether pid has no process, or only a zombie

@@ -157,15 +157,24 @@ func runRecord(ctx context.Context, e *env, o *opts, ro *recordOpts, args []stri
 
 // streamEnd says why a recording's stream stopped, once what came before
 // is in the file: nil when it did not fail; nil, saying so, when it broke
-// because the process exited (or closed its agent), which ends a recording
-// the way the process did; an error otherwise.
+// because the process exited (cleanly or killed, its socket left behind or
+// not) or closed its agent, which ends a recording the way the process
+// did; an error otherwise (an answer of the agent's, or an interrupt; the
+// --timeout deadline on ctx bounds only the connection).
 func streamEnd(ctx context.Context, e *env, c *client.Client, streamErr error) error {
 	if streamErr == nil {
 		return nil
 	}
 	var ae *client.APIError
-	if !errors.As(streamErr, &ae) && ctx.Err() == nil && agentGone(c.Path()) {
-		e.outf("the recording ends there: %s\n", goneReason(c.Path()))
+	if errors.As(streamErr, &ae) || errors.Is(ctx.Err(), context.Canceled) {
+		return fmt.Errorf("record: the stream stopped: %w", streamErr)
+	}
+	if reason, ok := exitedReason(c.Path()); ok {
+		e.outf("the recording ends there: %s\n", reason) // killed or not, socket left or not
+		return nil
+	}
+	if agentGone(c.Path()) {
+		e.outf("the recording ends there: the agent closed its socket\n")
 		return nil
 	}
 	return fmt.Errorf("record: the stream stopped: %w", streamErr)

@@ -125,11 +125,11 @@ func TestRecord(t *testing.T) {
 // startRecording starts taskdump record of p into out, without
 // --duration, and returns once the file has its first message; the
 // command is killed at the end of the test if it still runs.
-func startRecording(t *testing.T, p *proc, out string) (cmd *exec.Cmd, stdout, stderr *bytes.Buffer) {
+func startRecording(t *testing.T, p *proc, out string, args ...string) (cmd *exec.Cmd, stdout, stderr *bytes.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
-	cmd = exec.CommandContext(ctx, bins.taskdump, "record", pidArg(p), "-o", out, "--interval", "100ms")
+	cmd = exec.CommandContext(ctx, bins.taskdump, append([]string{"record", pidArg(p), "-o", out, "--interval", "100ms"}, args...)...)
 	cmd.Env = append(os.Environ(), "TASKDUMP_DIR="+p.dir)
 	stdout, stderr = new(bytes.Buffer), new(bytes.Buffer)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
@@ -171,23 +171,41 @@ func TestRecordInterrupted(t *testing.T) {
 }
 
 // TestRecordProcessExits: a process that exits while it is recorded ends
-// the recording: record says so and exits 0, and the file is whole.
+// the recording: record says so and exits 0, and the file is whole;
+// whether the process ended cleanly (its agent removed the socket) or was
+// killed (the socket is left behind), and after --timeout passed (it
+// bounds the connection, not the recording).
 func TestRecordProcessExits(t *testing.T) {
-	p := startProc(t, bins.fixture)
-	out := filepath.Join(t.TempDir(), "exit.jsonl")
-	cmd, stdout, stderr := startRecording(t, p, out)
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	p.cmd.Wait()
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("record after the process exited: %v; stdout %q, stderr %q", err, stdout.String(), stderr.String())
-	}
-	want := fmt.Sprintf("the recording ends there: process %d exited\n", p.pid)
-	first, rest, _ := strings.Cut(stdout.String(), "\n")
-	if !recordSummary.MatchString(first+"\n") || rest != want || stderr.Len() != 0 {
-		t.Errorf("record said %q, stderr %q; want the summary and %q", stdout.String(), stderr.String(), want)
-	}
-	if _, msgs := readRecordingFile(t, out); len(msgs) < 1 {
-		t.Errorf("%d messages recorded, want at least 1", len(msgs))
+	for _, tt := range []struct {
+		name  string
+		sig   syscall.Signal
+		args  []string
+		after time.Duration
+	}{
+		{"terminated", syscall.SIGTERM, nil, 0},
+		{"killed", syscall.SIGKILL, nil, 0},
+		{"after --timeout", syscall.SIGTERM, []string{"--timeout", "1s"}, 1500 * time.Millisecond},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := startProc(t, bins.fixture)
+			out := filepath.Join(t.TempDir(), "exit.jsonl")
+			cmd, stdout, stderr := startRecording(t, p, out, tt.args...)
+			time.Sleep(tt.after)
+			p.cmd.Process.Signal(tt.sig)
+			p.cmd.Wait()
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("record after the process exited: %v; stdout %q, stderr %q", err, stdout.String(), stderr.String())
+			}
+			want := fmt.Sprintf("the recording ends there: process %d exited\n", p.pid)
+			first, rest, _ := strings.Cut(stdout.String(), "\n")
+			if !recordSummary.MatchString(first+"\n") || rest != want || stderr.Len() != 0 {
+				t.Errorf("record said %q, stderr %q; want the summary and %q", stdout.String(), stderr.String(), want)
+			}
+			if _, msgs := readRecordingFile(t, out); len(msgs) < 1 {
+				t.Errorf("%d messages recorded, want at least 1", len(msgs))
+			}
+		})
 	}
 }
 

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"syscall"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -254,7 +252,7 @@ func fromSnapshot(s wire.Snapshot) topData {
 // agent sent more than the client accepts, or the agent went away.
 func topGoneReason(pid int, err error) string {
 	for i := 0; pid > 0 && i < 20; i++ {
-		if exited(pid) {
+		if processExited(pid) {
 			return fmt.Sprintf("process %d exited", pid)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -263,19 +261,6 @@ func topGoneReason(pid int, err error) string {
 		return "the stream stopped: " + clean(err.Error())
 	}
 	return "the agent went away: " + clean(err.Error())
-}
-
-// exited reports whether process pid is gone or a zombie.
-func exited(pid int) bool {
-	if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
-		return true
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(stat, ')')
-	return i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z'
 }
 
 // loadReplay reads a recording made by taskdump record (client.

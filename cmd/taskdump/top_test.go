@@ -643,25 +643,25 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-// TestExited: a zombie has exited; a live process has not.
+// TestExited: a zombie has exited; a live process has not (processExited).
 func TestExited(t *testing.T) {
-	if exited(os.Getpid()) {
-		t.Errorf("exited(self) = true")
+	if processExited(os.Getpid()) {
+		t.Errorf("processExited(self) = true")
 	}
 	cmd := exec.Command("true")
 	if err := cmd.Start(); err != nil {
 		t.Skip(err)
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for !exited(cmd.Process.Pid) { // a zombie until Wait
+	for !processExited(cmd.Process.Pid) { // a zombie until Wait
 		if time.Now().After(deadline) {
-			t.Fatalf("exited(%d) stays false after the child ended", cmd.Process.Pid)
+			t.Fatalf("processExited(%d) stays false after the child ended", cmd.Process.Pid)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	cmd.Wait()
-	if !exited(cmd.Process.Pid) {
-		t.Errorf("exited(%d) = false after Wait", cmd.Process.Pid)
+	if !processExited(cmd.Process.Pid) {
+		t.Errorf("processExited(%d) = false after Wait", cmd.Process.Pid)
 	}
 }
 
