@@ -18,7 +18,6 @@ import (
 // and Run returns an error matching ErrGoexit that names the callback
 // (runContained). The deferred check costs a nanosecond or two.
 func (l *Loop) runCallback(fn func()) {
-	l.spawnLeft = 0 // a spawn in fn reads the clock anew (spawnClock)
 	returned := false
 	defer func() {
 		if !returned {

@@ -41,7 +41,7 @@ type Loop struct {
 	dlBudget      int        // tasks the running deadlock check may still visit (deadlock.go)
 	dlLog         []Deadlock // deadlocks formed in this iteration, logged at its end (logDeadlocks)
 	spawnAt       int64      // the clock spawnClock read last
-	spawnLeft     int        // spawns that may still use spawnAt; 0 at each step and callback
+	spawnLeft     int        // spawns that may still use spawnAt; 0 outside a step's body
 	unretr        []*task
 	frames        frameCache
 	stageBuf      [maxStackPCs]uintptr
@@ -424,21 +424,25 @@ func (l *Loop) post(fn func()) bool {
 // share one clock reading (spawnClock).
 const spawnClockEvery = 64
 
-// spawnClock is the creation time of a task spawned on the loop goroutine:
-// a clock reading shared by up to spawnClockEvery spawns in a row within
-// one step or callback, so that a loop spawning 200,000 tasks reads the
-// clock 3,125 times, not 200,000 (~20 ns each here, 5% of W1). A task's
-// created time is then early by at most the time those spawns took (tens
-// of microseconds) or, if the step blocked between them, until the
-// watchdog caught the block (about the slow-step threshold); never before
-// the step that made it began.
+// spawnClock is the creation time of a task spawned on the loop goroutine.
+// Within the body of a step the watchdog watches, up to spawnClockEvery
+// spawns in a row share one clock reading, so that a loop spawning 200,000
+// tasks reads the clock 3,125 times, not 200,000 (~20 ns each here, 5% of
+// W1). Such a task's created time is early by what ran since that reading:
+// at most the time of a step too short to be caught blocking, since a
+// block the watchdog caught starts a new reading (so about the slow-step
+// threshold), and never before its step began. Elsewhere (callbacks,
+// Observer calls around a step, a loop without a watchdog) every spawn
+// reads the clock.
 func (l *Loop) spawnClock() int64 {
 	if l.spawnLeft > 0 && !l.caught.Load() {
 		l.spawnLeft--
 		return l.spawnAt
 	}
 	l.spawnAt = l.clock()
-	l.spawnLeft = spawnClockEvery - 1
+	if l.stepping != nil && l.cfg.slowStep > 0 && l.cfg.record {
+		l.spawnLeft = spawnClockEvery - 1
+	}
 	return l.spawnAt
 }
 
@@ -616,7 +620,6 @@ func (l *Loop) step(t *task) {
 		}
 	}
 	l.stageN = 0
-	l.spawnLeft = 0
 	l.stepping = t
 	l.steppingG.Store(l.stepKey(t))
 	c = t.co
@@ -624,6 +627,7 @@ func (l *Loop) step(t *task) {
 	// steppingG keeps the last step's key: only the goroutine of a running
 	// step can match it, and l.stepping tells which task that is.
 	l.stepping = nil
+	l.spawnLeft = 0 // the reading spawns shared ends with the body (spawnClock)
 	l.fresh = false
 	l.last = t
 	l.lastStart = now

@@ -102,43 +102,63 @@ func TestRunMainReadable(t *testing.T) {
 }
 
 // TestSpawnClock: tasks spawned in a row share clock readings
-// (spawnClock), but a task spawned after its step blocked gets a fresh one:
-// its created time is never the blocked step's start.
+// (spawnClock), but never across a block: a task spawned after the code
+// before it blocked gets a fresh reading — in a step the watchdog caught,
+// in a callback (not watched: every spawn reads the clock), and in a step
+// of a loop without a watchdog (the same).
 func TestSpawnClock(t *testing.T) {
-	l := runtime.NewLoop(runtime.WithSlowStepThreshold(20*time.Millisecond), quietLogger())
-	var before, after, last runtime.TaskInfo
-	err := l.Run(context.Background(), func(ctx context.Context) error {
-		start := time.Now()
-		a := runtime.Spawn(ctx, func(ctx context.Context) (int, error) { return 0, nil })
-		for range 10 {
-			runtime.Spawn(ctx, func(ctx context.Context) (int, error) { return 0, nil })
-		}
-		time.Sleep(300 * time.Millisecond) // blocks the loop: the watchdog catches it (it looks every 10ms)
-		b := runtime.Spawn(ctx, func(ctx context.Context) (int, error) { return 0, nil })
-		var ok bool
-		if before, ok = l.Task(a.ID()); !ok {
-			t.Fatal("no record of a")
-		}
-		if after, ok = l.Task(b.ID()); !ok {
-			t.Fatal("no record of b")
-		}
-		var c *runtime.Task[int]
-		for range 200 {
-			c = runtime.Spawn(ctx, func(ctx context.Context) (int, error) { return 0, nil })
-		}
-		last, _ = l.Task(c.ID())
-		if d := before.Created.Sub(start); d < -time.Millisecond {
-			t.Errorf("a created %v before the step that made it", -d)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := after.Created.Sub(before.Created); d < 250*time.Millisecond {
-		t.Errorf("b, spawned after the step blocked 300ms, was created %v after a", d)
-	}
-	if last.Created.Before(after.Created) {
-		t.Errorf("a later spawn created at %v, before b's %v", last.Created, after.Created)
+	noop := func(ctx context.Context) (int, error) { return 0, nil }
+	for _, tt := range []struct {
+		name     string
+		opts     []runtime.Option
+		callback bool
+	}{
+		{"step caught blocking", []runtime.Option{runtime.WithSlowStepThreshold(20 * time.Millisecond)}, false},
+		{"callback", []runtime.Option{runtime.WithSlowStepThreshold(20 * time.Millisecond)}, true},
+		{"no watchdog", []runtime.Option{runtime.WithSlowStepThreshold(0)}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l := runtime.NewLoop(append(tt.opts, quietLogger())...)
+			var before, after, last runtime.TaskInfo
+			var start time.Time
+			err := l.Run(context.Background(), func(ctx context.Context) error {
+				spawnAll := func() {
+					start = time.Now()
+					a := runtime.Spawn(ctx, noop)
+					for range 10 {
+						runtime.Spawn(ctx, noop)
+					}
+					time.Sleep(300 * time.Millisecond) // blocks the loop (a watchdog looks every 10ms)
+					b := runtime.Spawn(ctx, noop)
+					var c *runtime.Task[int]
+					for range 200 {
+						c = runtime.Spawn(ctx, noop)
+					}
+					before, _ = l.Task(a.ID())
+					after, _ = l.Task(b.ID())
+					last, _ = l.Task(c.ID())
+				}
+				if !tt.callback {
+					spawnAll()
+					return nil
+				}
+				done := runtime.NewEvent()
+				runtime.Spawn(ctx, noop) // this step's reading must not reach the callback
+				runtime.CallSoon(ctx, func() { spawnAll(); done.Set() })
+				return done.Wait(ctx)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := before.Created.Sub(start); d < -time.Millisecond {
+				t.Errorf("a created %v before the code that made it ran", -d)
+			}
+			if d := after.Created.Sub(before.Created); d < 250*time.Millisecond {
+				t.Errorf("b, spawned after a 300ms block, was created %v after a", d)
+			}
+			if last.Created.Before(after.Created) {
+				t.Errorf("a later spawn created at %v, before b's %v", last.Created, after.Created)
+			}
+		})
 	}
 }
