@@ -480,9 +480,16 @@ func TestTopCancelFollows(t *testing.T) {
 	if !strings.Contains(th.m.status, fmt.Sprintf("cancel requested: task %d", id)) {
 		t.Fatalf("status %q", th.m.status)
 	}
-	th.send(topDataMsg{d}) // still live: its state
-	if !strings.Contains(th.m.status, "(") || strings.Contains(th.m.status, "ended") {
-		t.Errorf("status while the task lives: %q", th.m.status)
+	live := d // still live, in another state than the cancel's answer: the status follows it
+	live.Tasks = slices.Clone(d.Tasks)
+	for i := range live.Tasks {
+		if live.Tasks[i].ID == id {
+			live.Tasks[i].State = "pending"
+		}
+	}
+	th.send(topDataMsg{live})
+	if want := fmt.Sprintf("cancel requested: task %d ", id); !strings.HasPrefix(th.m.status, want) || !strings.HasSuffix(th.m.status, "(pending)") {
+		t.Errorf("status while the task lives: %q, want %q... (pending)", th.m.status, want)
 	}
 	gone := d
 	gone.Tasks = slices.DeleteFunc(slices.Clone(d.Tasks), func(x wire.Task) bool { return x.ID == id })
@@ -497,9 +504,21 @@ func TestTopCancelFollows(t *testing.T) {
 func TestTopQuiet(t *testing.T) {
 	th := newTopHarness(t, 100, 24)
 	th.m.act.interval = 2 * time.Second // quiet after 6 s
+	armed := 0
+	th.m.act.clock = func() tea.Cmd {
+		armed++
+		return func() tea.Msg { return nil }
+	}
+	th.run(th.m.Init())
+	if armed != 1 {
+		t.Fatalf("Init armed the clock %d times, want 1", armed)
+	}
 	th.send(topDataMsg{topFixture()})
 	for i := 1; i <= 7; i++ {
 		th.send(topClockMsg{})
+		if armed != i+1 {
+			t.Fatalf("after %d clock messages the clock was armed %d times, want %d", i, armed, i+1)
+		}
 		v := th.m.View()
 		quiet := strings.Contains(v, fmt.Sprintf("NO UPDATE FOR %ds (last 03:04:05)", i))
 		if quiet != (i >= 6) || strings.Contains(v, "live 03:04:05") == quiet {

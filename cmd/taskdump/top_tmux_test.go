@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -262,6 +263,26 @@ func TestTopTmuxTargetExits(t *testing.T) {
 	if !row("last-words").MatchString(s) || !strings.Contains(s, "ENDED") {
 		t.Errorf("the last state is not kept on screen:\n%s", s)
 	}
+	tm.keys("q")
+	tm.waitFor("EXIT=0")
+}
+
+// TestTopTmuxStopped: a process that stops answering (SIGSTOP) is marked
+// as such in the header after three intervals; once it runs again, the
+// view is live again.
+func TestTopTmuxStopped(t *testing.T) {
+	p := startProc(t, bins.fixture, "-name", "frozen")
+	tm := newTmux(t, 100, 24, []string{"TASKDUMP_DIR=" + p.dir}, bins.taskdump+" top "+strconv.Itoa(p.pid))
+	tm.wait("the task list", row("frozen"))
+	if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.cmd.Process.Signal(syscall.SIGCONT) }) // before its stop, if the test fails here
+	tm.wait("the quiet mark", regexp.MustCompile(`NO UPDATE FOR \d+s \(last \d\d:\d\d:\d\d\)`))
+	if err := p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	tm.wait("the view live again", regexp.MustCompile(`live \d\d:\d\d:\d\d`))
 	tm.keys("q")
 	tm.waitFor("EXIT=0")
 }
