@@ -178,6 +178,8 @@ type topModel struct {
 	// end the status line follows (followCancel); 0 once it ended.
 	cancelled     uint64
 	cancelledName string
+	// visKey is what vis was made from (fit).
+	visKey visKey
 	// quiet counts the seconds (topClockMsg) since the last new state.
 	quiet int
 
@@ -640,6 +642,31 @@ func (m *topModel) askCancel() {
 	}
 }
 
+// visKey is what the table's rows (topModel.vis) were made from: the same
+// key, the same rows. The tasks are known by their slice, which a new
+// state replaces only when a task changed (topFold.data); the clock
+// counts only for the WAITING order.
+type visKey struct {
+	tasks  *wire.Task
+	n      int
+	loops  int
+	filter string
+	col    int
+	desc   bool
+	now    time.Time
+}
+
+func (m *topModel) visKeyNow() visKey {
+	k := visKey{n: len(m.data.Tasks), loops: len(m.data.Loops), filter: m.filter, col: m.sortCol, desc: m.sortDesc}
+	if k.n > 0 {
+		k.tasks = &m.data.Tasks[0]
+	}
+	if m.sortCol == colWaiting {
+		k.now = m.data.Taken
+	}
+	return k
+}
+
 // visible returns the tasks the table shows: filtered by name, sorted.
 func (m *topModel) visible() []*wire.Task {
 	ts := make([]*wire.Task, 0, len(m.data.Tasks))
@@ -745,7 +772,9 @@ func (m *topModel) move(d int) {
 // fit keeps the selection on a visible task (the first one when the
 // selected task is gone or filtered out) and in the window of rows shown.
 func (m *topModel) fit() {
-	m.vis = m.visible()
+	if k := m.visKeyNow(); k != m.visKey || m.vis == nil {
+		m.vis, m.visKey = m.visible(), k
+	}
 	ts := m.vis
 	i := slices.IndexFunc(ts, func(t *wire.Task) bool { return t.ID == m.selID })
 	if i < 0 {

@@ -18,6 +18,14 @@ type topFold struct {
 	st     wire.WatchState
 	blocks []wire.BlockEvent
 	hist   map[uint64]*stepHist
+	// tasks and hists are data's tasks, by id, and step histograms as of
+	// the last message that changed a task; stale says one did since. A
+	// process whose 100,000 tasks are idle sends messages that change
+	// none: data then hands out the same (read-only) slice and map rather
+	// than copying and sorting them every second.
+	tasks []wire.Task
+	hists map[uint64]stepHist
+	stale bool
 }
 
 // stepHistBounds are the upper bounds of stepHist's buckets; the last
@@ -71,7 +79,16 @@ func (f *topFold) apply(m *wire.WatchMessage) {
 			delete(f.hist, e.ID)
 		}
 	}
+	loops := len(f.st.Loops)
 	f.st.Apply(m)
+	if m.Type == wire.WatchSnapshot || len(f.st.Loops) != loops || f.tasks == nil {
+		f.stale = true
+	}
+	for i := range m.Loops {
+		if wl := &m.Loops[i]; len(wl.New) > 0 || len(wl.Changed) > 0 || len(wl.Ended) > 0 || wl.Closed {
+			f.stale = true
+		}
+	}
 	for i := range m.Loops {
 		f.blocks = append(f.blocks, m.Loops[i].BlockList...)
 	}
@@ -88,17 +105,24 @@ func (f *topFold) data() topData {
 		Findings: f.st.Findings, Dropped: f.st.Dropped}
 	for _, ls := range f.st.Loops {
 		d.Loops = append(d.Loops, topLoop{Loop: ls.Loop, HasStats: true})
-		for _, t := range ls.Tasks {
-			d.Tasks = append(d.Tasks, *t)
-		}
 	}
 	slices.SortFunc(d.Loops, func(a, b topLoop) int { return cmp.Compare(a.ID, b.ID) })
-	slices.SortFunc(d.Tasks, func(a, b wire.Task) int { return cmp.Compare(a.ID, b.ID) })
-	d.Blocking = slices.Clone(f.blocks)
-	d.StepHist = make(map[uint64]stepHist, len(f.hist))
-	for id, h := range f.hist {
-		d.StepHist[id] = *h
+	if f.stale || f.tasks == nil {
+		var ts []wire.Task
+		for _, ls := range f.st.Loops {
+			for _, t := range ls.Tasks {
+				ts = append(ts, *t)
+			}
+		}
+		slices.SortFunc(ts, func(a, b wire.Task) int { return cmp.Compare(a.ID, b.ID) })
+		hs := make(map[uint64]stepHist, len(f.hist))
+		for id, h := range f.hist {
+			hs[id] = *h
+		}
+		f.tasks, f.hists, f.stale = ts, hs, false
 	}
+	d.Tasks, d.StepHist = f.tasks, f.hists
+	d.Blocking = slices.Clone(f.blocks)
 	for i := range d.Blocking {
 		e := &d.Blocking[i]
 		if !e.Ongoing {
