@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -531,4 +532,55 @@ func TestListenPathTooLong(t *testing.T) {
 	} else if !strings.Contains(err.Error(), "set TASKDUMP_DIR to a shorter directory") {
 		t.Errorf("err = %v, want advice to shorten the path", err)
 	}
+}
+
+// TestFoldedTree: /v1/tree?fold=N answers the tree with N or more
+// identical siblings folded by the agent (five sleepers spawned by one
+// task are one node with four ids); a bad fold is a 400.
+func TestFoldedTree(t *testing.T) {
+	var parent uint64
+	startLoop(t, "folded", func(ctx context.Context) {
+		p := runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+			for range 5 {
+				runtime.Spawn(ctx, func(ctx context.Context) (int, error) { return 0, runtime.Sleep(ctx, time.Hour) })
+			}
+			return 0, runtime.Sleep(ctx, time.Hour)
+		}, runtime.Named("folding-parent"))
+		parent = p.ID()
+	})
+	a, c := listen(t, Options{})
+	ctx := context.Background()
+	waitFor(t, "the five sleepers", func() bool {
+		tr, err := c.Tree(ctx)
+		n := findNode(tr.Roots, parent)
+		return err == nil && n != nil && len(n.Children) == 5
+	})
+	tr, err := c.FoldedTree(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := findNode(tr.Roots, parent)
+	if n == nil || len(n.Children) != 1 || len(n.Children[0].Folded) != 4 {
+		t.Fatalf("folded tree under the parent: %+v", n)
+	}
+	dial := func() (net.Conn, error) { return net.Dial("unix", a.Path()) }
+	for _, bad := range []string{"1", "x", "-3"} {
+		resp, body := rawRequest(t, dial, "GET", wire.PathTree+"?fold="+bad)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "bad fold") {
+			t.Errorf("fold=%s: %d %s; want 400 and why", bad, resp.StatusCode, body)
+		}
+	}
+}
+
+// findNode returns the node of task id in the tree under nodes, or nil.
+func findNode(nodes []*wire.TreeNode, id uint64) *wire.TreeNode {
+	for _, n := range nodes {
+		if n.Task.ID == id {
+			return n
+		}
+		if f := findNode(n.Children, id); f != nil {
+			return f
+		}
+	}
+	return nil
 }

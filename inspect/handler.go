@@ -323,12 +323,28 @@ func (h *handler) serveCancel(q *exchange) *apiError {
 	return writeJSON(q.w, res, q.release)
 }
 
+// serveTree answers the await tree of every loop; with fold=N, N or more
+// identical siblings come folded into one node (wire.Collapse), so that a
+// tree of 100,000 tasks, mostly alike, is a few lines rather than 100,000
+// records to send and decode.
 func (h *handler) serveTree(q *exchange) *apiError {
+	fold := 0
+	if s := q.r.URL.Query().Get("fold"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 2 || n > 1<<20 {
+			return errorf(http.StatusBadRequest, wire.CodeBadRequest, "bad fold %q: want a count of identical siblings, 2 or more", clip(s))
+		}
+		fold = n
+	}
 	var all []wire.Task
 	for _, s := range runtime.Snapshot() {
 		all = appendTasks(all, s.Tasks, nil)
 	}
-	return writeJSON(q.w, wire.BuildTree(all), q.release)
+	tr := wire.BuildTree(all)
+	if fold > 0 {
+		tr = wire.Collapse(tr, fold)
+	}
+	return writeJSON(q.w, tr, q.release)
 }
 
 func (h *handler) serveBlocking(q *exchange) *apiError {

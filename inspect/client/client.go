@@ -548,6 +548,14 @@ func (c *Client) Tree(ctx context.Context) (wire.Tree, error) {
 	return get[wire.Tree](ctx, c, wire.PathTree, nil, c.maxList)
 }
 
+// FoldedTree is Tree with min or more identical siblings folded by the
+// agent (wire.Collapse): far less to send and decode when many tasks are
+// alike. An agent older than the fold query sends the whole tree: fold it
+// again with wire.Collapse, which leaves a folded tree as it is.
+func (c *Client) FoldedTree(ctx context.Context, min int) (wire.Tree, error) {
+	return get[wire.Tree](ctx, c, wire.PathTree, url.Values{"fold": {strconv.Itoa(min)}}, c.maxList)
+}
+
 // Blocking returns the recent blocking events of every loop, oldest first,
 // ongoing ones included.
 func (c *Client) Blocking(ctx context.Context) ([]wire.BlockEvent, error) {

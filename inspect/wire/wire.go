@@ -68,7 +68,7 @@ const (
 	PathLoops    = "/v1/loops"
 	PathTasks    = "/v1/tasks"    // GET; query: state, name, older_than, waiting_longer_than, loop, stacks, fields
 	PathTask     = "/v1/tasks/"   // GET /v1/tasks/{id}, /v1/tasks/{id}/stack; POST /v1/tasks/{id}/cancel
-	PathTree     = "/v1/tree"     // GET
+	PathTree     = "/v1/tree"     // GET; query: fold=N folds N or more identical siblings (Collapse)
 	PathBlocking = "/v1/blocking" // GET
 	PathHistory  = "/v1/history"  // GET
 	PathSnapshot = "/v1/snapshot" // GET; query: stacks=1
