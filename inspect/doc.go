@@ -45,7 +45,7 @@
 //	curl --unix-socket $S http://x/v1/tasks/17
 //	curl --unix-socket $S http://x/v1/tasks/17/stack
 //	curl --unix-socket $S -X POST -d '{"msg":"stuck"}' http://x/v1/tasks/17/cancel
-//	curl --unix-socket $S http://x/v1/tree
+//	curl --unix-socket $S http://x/v1/tree                  # ?fold=3: alike siblings folded
 //	curl --unix-socket $S http://x/v1/resources
 //	curl --unix-socket $S http://x/v1/blocking
 //	curl --unix-socket $S http://x/v1/history
