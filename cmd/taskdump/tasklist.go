@@ -219,7 +219,9 @@ func writeFrameKey(b *strings.Builder, f wire.Frame) {
 
 // commonName returns the name all of names share, or their longest common
 // prefix followed by "*" ("worker-*"), or, when they share no prefix, the
-// first two and how many more ("api, db-pool, +3").
+// first two and how many more ("api, db-pool, +3"). The prefix ends before
+// any digits it ends with: job-21 and job-25 are "job-*", not "job-2*",
+// which would change with the tasks alive and read like a filter.
 func commonName(names []string) string {
 	prefix := names[0]
 	same := true
@@ -236,7 +238,8 @@ func commonName(names []string) string {
 	if same {
 		return names[0]
 	}
-	if prefix = strings.ToValidUTF8(prefix, ""); prefix != "" {
+	prefix = strings.TrimRight(strings.ToValidUTF8(prefix, ""), "0123456789")
+	if prefix != "" {
 		return prefix + "*"
 	}
 	name := names[0] + ", " + names[1]

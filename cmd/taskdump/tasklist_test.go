@@ -174,7 +174,10 @@ func TestCommonName(t *testing.T) {
 		{[]string{"worker-1", "worker-2", "worker-10"}, "worker-*"},
 		{[]string{"api", "db"}, "api, db"},
 		{[]string{"api", "db", "x", "y"}, "api, db, +2"},
-		{[]string{"é1", "è2"}, "é1, è2"}, // a prefix cut inside a rune is no prefix
+		{[]string{"é1", "è2"}, "é1, è2"},                     // a prefix cut inside a rune is no prefix
+		{[]string{"job-21-orders", "job-25-users"}, "job-*"}, // not job-2*: digits shared by chance
+		{[]string{"12a", "13b"}, "12a, 13b"},
+		{[]string{"v2-fetch-1", "v2-fetch-2"}, "v2-fetch-*"},
 	}
 	for _, tt := range tests {
 		if got := commonName(tt.names); got != tt.want {
