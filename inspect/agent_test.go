@@ -564,7 +564,10 @@ func TestFoldedTree(t *testing.T) {
 		t.Fatalf("folded tree under the parent: %+v", n)
 	}
 	dial := func() (net.Conn, error) { return net.Dial("unix", a.Path()) }
-	for _, bad := range []string{"1", "x", "-3"} {
+	if resp, body := rawRequest(t, dial, "GET", wire.PathTree+"?fold=2000000"); resp.StatusCode != http.StatusOK {
+		t.Errorf("fold=2000000 (folds nothing): %d %s; want 200", resp.StatusCode, body)
+	}
+	for _, bad := range []string{"1", "x", "-3", "99999999999999999999"} {
 		resp, body := rawRequest(t, dial, "GET", wire.PathTree+"?fold="+bad)
 		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "bad fold") {
 			t.Errorf("fold=%s: %d %s; want 400 and why", bad, resp.StatusCode, body)

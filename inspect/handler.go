@@ -331,7 +331,7 @@ func (h *handler) serveTree(q *exchange) *apiError {
 	fold := 0
 	if s := q.r.URL.Query().Get("fold"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 2 || n > 1<<20 {
+		if err != nil || n < 2 {
 			return errorf(http.StatusBadRequest, wire.CodeBadRequest, "bad fold %q: want a count of identical siblings, 2 or more", clip(s))
 		}
 		fold = n

@@ -219,9 +219,10 @@ func writeFrameKey(b *strings.Builder, f wire.Frame) {
 
 // commonName returns the name all of names share, or their longest common
 // prefix followed by "*" ("worker-*"), or, when they share no prefix, the
-// first two and how many more ("api, db-pool, +3"). The prefix ends before
-// any digits it ends with: job-21 and job-25 are "job-*", not "job-2*",
-// which would change with the tasks alive and read like a filter.
+// first two and how many more ("api, db-pool, +3"). A prefix that splits a
+// number ends before it: job-21 and job-25 are "job-*", not "job-2*",
+// which would change with the tasks alive and read like a filter (s3 and
+// s3-retry stay "s3*").
 func commonName(names []string) string {
 	prefix := names[0]
 	same := true
@@ -238,7 +239,10 @@ func commonName(names []string) string {
 	if same {
 		return names[0]
 	}
-	prefix = strings.TrimRight(strings.ToValidUTF8(prefix, ""), "0123456789")
+	prefix = strings.ToValidUTF8(prefix, "")
+	if splitsNumber(prefix, names) {
+		prefix = strings.TrimRight(prefix, "0123456789")
+	}
 	if prefix != "" {
 		return prefix + "*"
 	}
@@ -248,6 +252,22 @@ func commonName(names []string) string {
 	}
 	return name
 }
+
+// splitsNumber reports whether prefix ends with a digit that some name
+// continues with another: the prefix stops inside a number.
+func splitsNumber(prefix string, names []string) bool {
+	if prefix == "" || !isDigit(prefix[len(prefix)-1]) {
+		return false
+	}
+	for _, n := range names {
+		if len(n) > len(prefix) && isDigit(n[len(prefix)]) {
+			return true
+		}
+	}
+	return false
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // sortGroups sorts the groups by s, stably (a zero s keeps them largest
 // first).

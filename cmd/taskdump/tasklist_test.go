@@ -178,6 +178,10 @@ func TestCommonName(t *testing.T) {
 		{[]string{"job-21-orders", "job-25-users"}, "job-*"}, // not job-2*: digits shared by chance
 		{[]string{"12a", "13b"}, "12a, 13b"},
 		{[]string{"v2-fetch-1", "v2-fetch-2"}, "v2-fetch-*"},
+		{[]string{"job-2", "job-21"}, "job-*"},
+		{[]string{"s3", "s3-retry"}, "s3*"}, // a whole word's digits stay
+		{[]string{"http2", "http2-stream"}, "http2*"},
+		{[]string{"x1y", "x1z"}, "x1*"},
 	}
 	for _, tt := range tests {
 		if got := commonName(tt.names); got != tt.want {

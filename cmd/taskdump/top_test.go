@@ -621,6 +621,39 @@ func TestTopFoldReuse(t *testing.T) {
 	if got := f.data(); len(got.Tasks) != 3 || got.Tasks[2].ID != 4 {
 		t.Errorf("a new task is not in the view's tasks: %+v", got.Tasks)
 	}
+	// A message with only a changed task.
+	f.apply(&wire.WatchMessage{Type: wire.WatchUpdate, Seq: 5, Time: topT0.Add(4 * time.Second),
+		Loops: []wire.WatchLoop{{Loop: loop, Changed: []wire.Task{{ID: 4, Name: "newest", State: "cancelling", LoopID: 1}}}}})
+	if got := f.data(); len(got.Tasks) != 3 || got.Tasks[2].State != "cancelling" {
+		t.Errorf("a changed task is stale in the view's tasks: %+v", got.Tasks)
+	}
+	// A snapshot (a resync) with no tasks left.
+	f.apply(&wire.WatchMessage{Type: wire.WatchSnapshot, Seq: 6, Time: topT0.Add(5 * time.Second), Process: msgs[0].Process,
+		Loops: []wire.WatchLoop{{Loop: loop}}})
+	if got := f.data(); len(got.Tasks) != 0 {
+		t.Errorf("an empty snapshot left %d tasks in the view", len(got.Tasks))
+	}
+}
+
+// TestTopRowsFollow: the table's rows (reused while the tasks, filter and
+// order are the same) follow a new task list and a new filter.
+func TestTopRowsFollow(t *testing.T) {
+	th := newTopHarness(t, 100, 24)
+	d := topFixture()
+	th.send(topDataMsg{d})
+	n := len(th.m.vis)
+	fewer := d
+	fewer.Tasks = slices.Clone(d.Tasks[1:])
+	th.send(topDataMsg{fewer})
+	if len(th.m.vis) != n-1 {
+		t.Errorf("rows after a task left: %d, want %d", len(th.m.vis), n-1)
+	}
+	th.keys("/", "hand", "enter")
+	for _, r := range th.m.vis {
+		if !strings.Contains(r.Name, "hand") {
+			t.Errorf("row %q shown under the filter hand", r.Name)
+		}
+	}
 }
 
 // TestTopNotTerminal: top refuses a standard output that is not a
