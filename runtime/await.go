@@ -308,11 +308,18 @@ func (w *waiter) satisfied() bool {
 	return false
 }
 
-// listen registers w on every task of w.ts that has not ended and records
-// the ones that have.
-func (w *waiter) listen() {
+// listen registers w, for cur, on every task of w.ts that has not ended
+// and records the ones that have. It first checks each task with
+// checkAwaitOne, in the same pass (one walk of the tasks, not two: W1 gathers
+// 200,000 of them); on an error it leaves no registration behind.
+func (w *waiter) listen(cur *task, op string) error {
+	w.t = cur
 	w.remaining = len(w.ts)
-	for _, x := range w.ts {
+	for i, x := range w.ts {
+		if err := cur.checkAwaitOne(op, x); err != nil {
+			w.unlistenFirst(i)
+			return err
+		}
 		if x.done() {
 			w.remaining--
 			st := State(x.state.Load())
@@ -326,11 +333,22 @@ func (w *waiter) listen() {
 		}
 		x.listen(w)
 	}
+	return nil
 }
 
-// unlisten removes w from the tasks still running.
+// unlisten removes w from the tasks still running. When every task w
+// counts has ended, each one dropped w as it ended, and there is nothing
+// to walk.
 func (w *waiter) unlisten() {
-	for _, x := range w.ts {
+	if w.remaining == 0 && w.group == nil && w.notifyCh == nil {
+		return
+	}
+	w.unlistenFirst(len(w.ts))
+}
+
+// unlistenFirst removes w from the first n tasks of w.ts still running.
+func (w *waiter) unlistenFirst(n int) {
+	for _, x := range w.ts[:n] {
 		if x.done() {
 			continue
 		}
@@ -350,19 +368,17 @@ func current(ctx context.Context, op string) (*task, error) {
 	return t, nil
 }
 
-// checkLoop verifies that every task of w belongs to cur's loop and that
-// waiting on them makes no cycle.
-func (cur *task) checkAwait(op string, ts []*task) error {
-	for _, x := range ts {
-		if x.loop != cur.loop {
-			return fmt.Errorf("runtime: %s: task %s: %w", op, x.displayName(), ErrWrongLoop)
-		}
-		if x.done() || !x.started {
-			continue // a task that has not run awaits nothing: no cycle goes through it
-		}
-		if path := cur.loop.cycle(cur, x); path != nil {
-			return fmt.Errorf("runtime: %s: %w", op, cycleErr(path))
-		}
+// checkAwaitOne verifies that x belongs to cur's loop and that waiting on
+// it makes no cycle.
+func (cur *task) checkAwaitOne(op string, x *task) error {
+	if x.loop != cur.loop {
+		return fmt.Errorf("runtime: %s: task %s: %w", op, x.displayName(), ErrWrongLoop)
+	}
+	if x.done() || !x.started {
+		return nil // a task that has not run awaits nothing: no cycle goes through it
+	}
+	if path := cur.loop.cycle(cur, x); path != nil {
+		return fmt.Errorf("runtime: %s: %w", op, cycleErr(path))
 	}
 	return nil
 }
@@ -432,11 +448,9 @@ func (cur *task) awaitTasks(w *waiter, propagate bool) error {
 
 // d is the time limit the caller asked for (shown as is in reprs).
 func (cur *task) awaitTasksUntil(w *waiter, propagate bool, deadline int64, d time.Duration) (timedOut bool, err error) {
-	if err := cur.checkAwait(w.kind.String(), w.ts); err != nil {
+	if err := w.listen(cur, w.kind.String()); err != nil {
 		return false, err
 	}
-	w.t = cur
-	w.listen()
 	if w.satisfied() {
 		return false, nil
 	}

@@ -62,14 +62,15 @@ func Gather[T any](ctx context.Context, tasks ...*Task[T]) ([]T, error) {
 	if err := cur.awaitTasks(w, true); err != nil {
 		return nil, err
 	}
-	for _, t := range tasks {
-		t.markRetrieved()
-	}
 	if w.failed != nil {
+		for _, t := range tasks {
+			t.markRetrieved()
+		}
 		return nil, w.failed.err
 	}
 	out := make([]T, len(tasks))
 	for i, t := range tasks {
+		t.markRetrieved()
 		out[i] = t.val
 	}
 	return out, nil

@@ -2,8 +2,10 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
+	"time"
 )
 
 // TestLockSemaphorePublishIsConstant checks that a change to a Lock or a
@@ -86,5 +88,48 @@ func TestLockSemaphorePublishIsConstant(t *testing.T) {
 				t.Fatalf("runtime: Run: %v", err)
 			}
 		})
+	}
+}
+
+// TestListenErrorLeavesNoListener checks that an await that fails its
+// checks part-way through its tasks (here a cycle through the second)
+// leaves no registration on the tasks it checked first: listen checks and
+// registers in one pass and must undo what it did.
+func TestListenErrorLeavesNoListener(t *testing.T) {
+	var x, a, b *Task[int]
+	var gotErr error
+	var left int
+	_, _ = Run(context.Background(), func(ctx context.Context) (int, error) {
+		x = Spawn(ctx, func(ctx context.Context) (int, error) { return 0, Sleep(ctx, 50*time.Millisecond) })
+		fut := NewFuture[int](ctx)
+		a = Spawn(ctx, func(ctx context.Context) (int, error) {
+			if _, err := fut.Await(ctx); err != nil {
+				return 0, err
+			}
+			_, gotErr = Gather(ctx, x, b)
+			if x.listener != nil {
+				left++
+			}
+			if x.extra != nil {
+				left += len(x.extra.listeners)
+			}
+			return 0, gotErr
+		})
+		b = Spawn(ctx, func(ctx context.Context) (int, error) { return a.Await(ctx) })
+		if err := Sleep(ctx, 0); err != nil { // x, a and b start: b awaits a
+			return 0, err
+		}
+		fut.SetResult(1)
+		if err := Sleep(ctx, 0); err != nil { // a runs its Gather
+			return 0, err
+		}
+		_, _ = GatherAll(ctx, x, a, b)
+		return 0, nil
+	})
+	if !errors.Is(gotErr, ErrAwaitCycle) {
+		t.Fatalf("Gather(x, b) in a, with b awaiting a = %v, want ErrAwaitCycle", gotErr)
+	}
+	if left != 0 {
+		t.Errorf("after the failed Gather, x has %d listeners, want 0", left)
 	}
 }

@@ -127,12 +127,10 @@ func AsCompleted[T any](ctx context.Context, tasks []*Task[T], opts ...WaitOptio
 			return
 		}
 		w := &waiter{ts: uniqueTasks(baseTasks(tasks)), cond: AllCompleted, kind: awaitAsCompleted, each: true}
-		if err := cur.checkAwait("AsCompleted", w.ts); err != nil {
+		if err := w.listen(cur, "AsCompleted"); err != nil {
 			yield(zero, err)
 			return
 		}
-		w.t = cur
-		w.listen()
 		defer w.unlisten()
 		l := cur.loop
 		deadline := cfg.deadline(l)

@@ -30,7 +30,7 @@ func WaitFor[T any](ctx context.Context, d time.Duration, t *Task[T]) (T, error)
 			w := &waiter{ts: ts, kind: awaitWaitFor}
 			timedOut, err = cur.awaitTasksUntil(w, true, cur.loop.clock()+int64(d), d)
 		} else {
-			err = cur.checkAwait("WaitFor", ts)
+			err = cur.checkAwaitOne("WaitFor", &t.task)
 		}
 		if err != nil {
 			return zero, err
