@@ -89,9 +89,9 @@ const (
 	// MaxSmallBytes bounds the other answers (Process, Loops, Task, Stack,
 	// Cancel, Blocking) and error answers.
 	MaxSmallBytes = 64 << 20
-	// MaxCopyBytes bounds WriteTasks and WriteSnapshot, which copy the
-	// answer to a writer without holding it: room for 1,000,000 tasks with
-	// their stacks.
+	// MaxCopyBytes bounds WriteTasks, WriteTree and WriteSnapshot, which
+	// copy the answer to a writer without holding it: room for 1,000,000
+	// tasks with their stacks.
 	MaxCopyBytes = 8 << 30
 )
 
@@ -410,15 +410,23 @@ func readErr(what string, err error) error {
 	return fmt.Errorf("client: reading %s: %w", what, err)
 }
 
-// copyTo copies the body of a GET of p to w as it comes; what names it in
-// errors.
+// copyTo copies the body of a GET of p to w as it comes, up to the first
+// byte that no JSON document holds (jsonGuard); what names it in errors.
 func (c *Client) copyTo(ctx context.Context, p string, q url.Values, w io.Writer, what string) error {
 	rc, err := c.do(ctx, http.MethodGet, p, q, nil, c.maxCopy)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	if _, err := io.Copy(w, rc); err != nil {
+	g := &jsonGuard{w: w}
+	_, err = io.Copy(g, rc)
+	if err == nil {
+		err = g.finish()
+	}
+	if errors.Is(err, ErrNotJSON) {
+		return fmt.Errorf("client: %s: %w", what, err)
+	}
+	if err != nil {
 		return readErr(what, err)
 	}
 	return nil
@@ -546,6 +554,12 @@ func (c *Client) Cancel(ctx context.Context, id uint64, msg string) (wire.Cancel
 // Tree returns the await tree of the live tasks.
 func (c *Client) Tree(ctx context.Context) (wire.Tree, error) {
 	return get[wire.Tree](ctx, c, wire.PathTree, nil, c.maxList)
+}
+
+// WriteTree copies the JSON of the await tree (Tree's) to w as the agent
+// sends it, without decoding it: every task, at the cost of a copy.
+func (c *Client) WriteTree(ctx context.Context, w io.Writer) error {
+	return c.copyTo(ctx, wire.PathTree, nil, w, "tree")
 }
 
 // FoldedTree is Tree with min or more identical siblings folded by the

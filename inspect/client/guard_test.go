@@ -1,0 +1,76 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestJSONGuard feeds each answer to a jsonGuard cut at every place (a
+// character split between two writes included) and checks what it lets
+// through: all of a JSON document, and of anything else what comes before
+// the first byte no JSON document holds.
+func TestJSONGuard(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+		bad            bool
+	}{
+		{"json", "[\n{\"id\":1,\"name\":\"w\\u001b\"},\r\n\t{}]\n", "[\n{\"id\":1,\"name\":\"w\\u001b\"},\r\n\t{}]\n", false},
+		{"utf-8", `{"name":"héllo 世界 👩‍💻"}`, `{"name":"héllo 世界 👩‍💻"}`, false},
+		{"escape sequence", "{\"name\":\"\x1b]0;title\x07\"}", `{"name":"`, true},
+		{"nul", "[1,\x00]", "[1,", true},
+		{"not utf-8", "{\"name\":\"a\xffb\"}", `{"name":"a`, true},
+		{"cut character", "{\"name\":\"\xe4\xb8", `{"name":"`, true},
+		{"overlong", "[\"\xc0\xaf\"]", `["`, true},
+	}
+	for _, tt := range tests {
+		for cut := 0; cut <= len(tt.in); cut++ {
+			var out bytes.Buffer
+			g := &jsonGuard{w: &out}
+			_, err := g.Write([]byte(tt.in[:cut]))
+			if err == nil {
+				_, err = g.Write([]byte(tt.in[cut:]))
+			}
+			if err == nil {
+				err = g.finish()
+			}
+			if got := out.String(); got != tt.want {
+				t.Errorf("%s cut at %d: wrote %q, want %q", tt.name, cut, got, tt.want)
+			}
+			if got := errors.Is(err, ErrNotJSON); got != tt.bad {
+				t.Errorf("%s cut at %d: err = %v, want ErrNotJSON: %v", tt.name, cut, err, tt.bad)
+			}
+		}
+	}
+}
+
+// TestCopyRefusesNotJSON: a process whose agent answers with a raw escape
+// sequence gets an error, and the sequence does not reach the writer
+// (a terminal, for `taskdump tasks --json`).
+func TestCopyRefusesNotJSON(t *testing.T) {
+	c := fakeAgent(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte("[\n{\"id\":1,\"name\":\"\x1b]0;pwned\x07\"}\n]\n"))
+	})
+	tests := []struct {
+		name  string
+		write func(*bytes.Buffer) error
+	}{
+		{"WriteTasks", func(b *bytes.Buffer) error { return c.WriteTasks(context.Background(), TaskFilter{}, b) }},
+		{"WriteTree", func(b *bytes.Buffer) error { return c.WriteTree(context.Background(), b) }},
+		{"WriteSnapshot", func(b *bytes.Buffer) error { return c.WriteSnapshot(context.Background(), false, b) }},
+	}
+	for _, tt := range tests {
+		var out bytes.Buffer
+		err := tt.write(&out)
+		if !errors.Is(err, ErrNotJSON) || !strings.Contains(err.Error(), "byte 0x1b at offset 18 is a control character") {
+			t.Errorf("%s: err = %v, want ErrNotJSON naming 0x1b at offset 18 as a control character", tt.name, err)
+		}
+		if got, want := out.String(), "[\n{\"id\":1,\"name\":\""; got != want {
+			t.Errorf("%s wrote %q, want %q", tt.name, got, want)
+		}
+	}
+}
