@@ -27,9 +27,12 @@ func treeCmd() *command {
 			if err := wantArgs(args, 1, "PID"); err != nil {
 				return err
 			}
-			return show(e, o.dir, args[0], o.json,
+			if o.json {
+				return writeTreeJSON(ctx, e, o.dir, args[0])
+			}
+			return show(e, o.dir, args[0], false,
 				func(c *client.Client) (wire.Tree, error) {
-					if o.all || o.json {
+					if o.all {
 						return c.Tree(ctx)
 					}
 					return c.FoldedTree(ctx, foldMin) // folded by the agent: 100,000 alike tasks are a few nodes
@@ -48,3 +51,19 @@ func treeCmd() *command {
 // foldMin is how many identical siblings tree folds into one line: two
 // are shown as they are.
 const foldMin = 3
+
+// writeTreeJSON prints the whole tree as JSON, indented as it comes from the
+// agent: never decoded, so a tree of 100,000 tasks costs a copy, not its
+// records in memory twice (2.8 s and 550 MB before).
+func writeTreeJSON(ctx context.Context, e *env, dir, target string) error {
+	c, err := dial(dir, target)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	d := newIndenter(e.stdout)
+	if err := c.WriteTree(ctx, d); err != nil {
+		return err
+	}
+	return d.close()
+}
