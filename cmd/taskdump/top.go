@@ -241,7 +241,9 @@ func fromSnapshot(s wire.Snapshot) topData {
 	d := topData{Taken: s.Taken, PID: s.Process.PID, Command: s.Process.Command, ReadOnly: s.Process.ReadOnly}
 	for _, l := range s.Loops {
 		d.Loops = append(d.Loops, topLoop{Loop: l.Loop, HasStats: l.Stats.WindowNS > 0})
-		d.Tasks = append(d.Tasks, l.TaskList...)
+		for i := range l.TaskList {
+			d.Tasks = append(d.Tasks, &l.TaskList[i])
+		}
 		d.Blocking = append(d.Blocking, l.BlockList...)
 	}
 	return d

@@ -23,8 +23,10 @@ type topData struct {
 	Command  []string
 	ReadOnly bool
 	Loops    []topLoop
-	// Tasks are the live tasks of every loop.
-	Tasks    []wire.Task
+	// Tasks are the live tasks of every loop, read-only: the stream's
+	// records, shared rather than copied (a change to a task comes as a
+	// new record), so that 100,000 tasks are held once.
+	Tasks    []*wire.Task
 	Blocking []wire.BlockEvent
 	Findings []wire.Finding
 	// StepHist counts each task's steps by duration since the stream
@@ -226,7 +228,7 @@ type topModel struct {
 // tasks per awaitable, and 100,000 awaitables found each by a scan of
 // 100,000 tasks took seconds per frame.
 type taskIndex struct {
-	of  *wire.Task // the slice's first element
+	of  **wire.Task // the slice's first element
 	n   int
 	pos map[uint64]int
 }
@@ -258,8 +260,8 @@ func (m *topModel) followCancel() {
 		m.cancelled = 0
 		return
 	}
-	for i := range m.data.Tasks {
-		if t := &m.data.Tasks[i]; t.ID == m.cancelled {
+	for _, t := range m.data.Tasks {
+		if t.ID == m.cancelled {
 			m.status = fmt.Sprintf("cancel requested: task %d %s (%s)", t.ID, escape(m.cancelledName), escape(t.State))
 			return
 		}
@@ -588,7 +590,7 @@ func (m *topModel) find(id uint64) *wire.Task {
 	if x == nil || len(ts) < 64 {
 		for i := range ts {
 			if ts[i].ID == id {
-				return &ts[i]
+				return ts[i]
 			}
 		}
 		return nil
@@ -603,7 +605,7 @@ func (m *topModel) find(id uint64) *wire.Task {
 		}
 	}
 	if i, ok := x.pos[id]; ok {
-		return &ts[i]
+		return ts[i]
 	}
 	return nil
 }
@@ -647,7 +649,7 @@ func (m *topModel) askCancel() {
 // state replaces only when a task changed (topFold.data); the clock
 // counts only for the WAITING order.
 type visKey struct {
-	tasks  *wire.Task
+	tasks  **wire.Task
 	n      int
 	loops  int
 	filter string
@@ -670,8 +672,7 @@ func (m *topModel) visKeyNow() visKey {
 // visible returns the tasks the table shows: filtered by name, sorted.
 func (m *topModel) visible() []*wire.Task {
 	ts := make([]*wire.Task, 0, len(m.data.Tasks))
-	for i := range m.data.Tasks {
-		t := &m.data.Tasks[i]
+	for _, t := range m.data.Tasks {
 		if m.filter == "" || nameMatches(m.filter, t.Name) || len(m.data.Loops) > 1 && nameMatches(m.filter, tableName(t, true)) {
 			ts = append(ts, t)
 		}

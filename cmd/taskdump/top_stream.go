@@ -23,7 +23,7 @@ type topFold struct {
 	// process whose 100,000 tasks are idle sends messages that change
 	// none: data then hands out the same (read-only) slice and map rather
 	// than copying and sorting them every second.
-	tasks []wire.Task
+	tasks []*wire.Task
 	hists map[uint64]stepHist
 	stale bool
 }
@@ -108,13 +108,13 @@ func (f *topFold) data() topData {
 	}
 	slices.SortFunc(d.Loops, func(a, b topLoop) int { return cmp.Compare(a.ID, b.ID) })
 	if f.stale || f.tasks == nil {
-		var ts []wire.Task
+		var ts []*wire.Task
 		for _, ls := range f.st.Loops {
 			for _, t := range ls.Tasks {
-				ts = append(ts, *t)
+				ts = append(ts, t) // Apply replaces a changed task's record: this one stays as it is
 			}
 		}
-		slices.SortFunc(ts, func(a, b wire.Task) int { return cmp.Compare(a.ID, b.ID) })
+		slices.SortFunc(ts, func(a, b *wire.Task) int { return cmp.Compare(a.ID, b.ID) })
 		hs := make(map[uint64]stepHist, len(f.hist))
 		for id, h := range f.hist {
 			hs[id] = *h

@@ -42,7 +42,7 @@ func topFixture() topData {
 		Taken: topT0, PID: 4242, Command: []string{"./service", "-addr", ":8080"},
 		Loops: []topLoop{{Loop: wire.Loop{ID: 1, Name: "main", Tasks: 5, Current: 4, CurrentForNS: int64(1500 * time.Millisecond), Blocking: block,
 			Stats: wire.LoopStats{LagNS: int64(1200 * time.Microsecond), WindowNS: int64(time.Second), BusyNS: int64(250 * time.Millisecond), Ready: 2}}, HasStats: true}},
-		Tasks: []wire.Task{
+		Tasks: []*wire.Task{
 			{ID: 1, Name: "main", State: "pending", Loop: "main", LoopID: 1, Function: "main.main.func1",
 				SpawnedAt: fr("main.main", "/src/app/main.go", 20), SuspendedAt: fr("main.serve", "/src/app/main.go", 31),
 				Awaiting: "gather(3 tasks)", Awaits: []uint64{2, 3, 4}, Created: at(time.Hour), Suspended: at(59 * time.Minute),
@@ -284,7 +284,7 @@ func TestTopResize(t *testing.T) {
 	th := newTopHarness(t, 80, 24)
 	d := topFixture()
 	for i := range 200 {
-		d.Tasks = append(d.Tasks, wire.Task{ID: uint64(100 + i), Name: "bulk", State: "pending", Created: topT0})
+		d.Tasks = append(d.Tasks, &wire.Task{ID: uint64(100 + i), Name: "bulk", State: "pending", Created: topT0})
 	}
 	th.send(topDataMsg{d})
 	th.keys("G") // the last task
@@ -432,8 +432,11 @@ func TestTopDetailFollows(t *testing.T) {
 	if want := []uint64{2}; !slicesEqual(th.stacks, want) {
 		t.Fatalf("stacks fetched %v, want %v (no step, no new fetch)", th.stacks, want)
 	}
-	d.Tasks[1].Steps++
-	d.Tasks[1].Awaiting = "sleep(2s)"
+	c := *d.Tasks[1] // a new record, as the stream sends a changed task
+	c.Steps++
+	c.Awaiting = "sleep(2s)"
+	d.Tasks = slices.Clone(d.Tasks)
+	d.Tasks[1] = &c
 	th.send(topDataMsg{d})
 	if want := []uint64{2, 2}; !slicesEqual(th.stacks, want) {
 		t.Errorf("stacks fetched %v, want %v", th.stacks, want)
@@ -482,9 +485,11 @@ func TestTopCancelFollows(t *testing.T) {
 	}
 	live := d // still live, in another state than the cancel's answer: the status follows it
 	live.Tasks = slices.Clone(d.Tasks)
-	for i := range live.Tasks {
-		if live.Tasks[i].ID == id {
-			live.Tasks[i].State = "pending"
+	for i, x := range live.Tasks {
+		if x.ID == id {
+			c := *x // records are read-only: a change is a new record, as the stream's
+			c.State = "pending"
+			live.Tasks[i] = &c
 		}
 	}
 	th.send(topDataMsg{live})
@@ -492,7 +497,7 @@ func TestTopCancelFollows(t *testing.T) {
 		t.Errorf("status while the task lives: %q, want %q... (pending)", th.m.status, want)
 	}
 	gone := d
-	gone.Tasks = slices.DeleteFunc(slices.Clone(d.Tasks), func(x wire.Task) bool { return x.ID == id })
+	gone.Tasks = slices.DeleteFunc(slices.Clone(d.Tasks), func(x *wire.Task) bool { return x.ID == id })
 	th.send(topDataMsg{gone})
 	if want := fmt.Sprintf("task %d", id); !strings.Contains(th.m.status, want) || !strings.HasSuffix(th.m.status, "has ended") {
 		t.Errorf("status once the task ended: %q", th.m.status)
@@ -785,7 +790,7 @@ func TestTopManyResources(t *testing.T) {
 	var res []wire.Resource
 	for i := range n {
 		id := uint64(i + 1)
-		d.Tasks = append(d.Tasks, wire.Task{ID: id, Name: fmt.Sprintf("job-%d", id), State: "pending", Loop: "main", LoopID: 1})
+		d.Tasks = append(d.Tasks, &wire.Task{ID: id, Name: fmt.Sprintf("job-%d", id), State: "pending", Loop: "main", LoopID: 1})
 		res = append(res, wire.Resource{ID: 100_000 + id, Kind: wire.ResourceFuture, Loop: "main", LoopID: 1, Waiters: []uint64{id}})
 	}
 	th.send(topDataMsg{data: d})
@@ -812,10 +817,10 @@ func TestTopLoops(t *testing.T) {
 	th := newTopHarness(t, 120, 30)
 	d := topData{Loops: []topLoop{{Loop: wire.Loop{ID: 1, Name: "a"}}, {Loop: wire.Loop{ID: 2, Name: "b"}}}}
 	for i, l := range []string{"a", "b"} {
-		d.Tasks = append(d.Tasks, wire.Task{ID: uint64(i + 1), Name: "worker", State: "pending", Loop: l, LoopID: uint64(i + 1)})
+		d.Tasks = append(d.Tasks, &wire.Task{ID: uint64(i + 1), Name: "worker", State: "pending", Loop: l, LoopID: uint64(i + 1)})
 	}
 	th.send(topDataMsg{data: d})
-	if got := taskCells(&d.Tasks[1], time.Time{}, true)[colName]; got != "b/worker" {
+	if got := taskCells(d.Tasks[1], time.Time{}, true)[colName]; got != "b/worker" {
 		t.Errorf("name cell %q, want b/worker", got)
 	}
 	for _, tc := range []struct {

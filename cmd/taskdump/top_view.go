@@ -123,7 +123,7 @@ func (m topModel) header(w int) []string {
 }
 
 // taskCounts says how many tasks there are in each state.
-func taskCounts(ts []wire.Task) string {
+func taskCounts(ts []*wire.Task) string {
 	n := map[string]int{}
 	for i := range ts {
 		s := ts[i].State
@@ -397,8 +397,8 @@ func (m topModel) detailLines(w int) []string {
 		field("parent", "none (a root task)")
 	}
 	var kids []string
-	for i := range m.data.Tasks {
-		if c := &m.data.Tasks[i]; c.ParentID == t.ID {
+	for _, c := range m.data.Tasks {
+		if c.ParentID == t.ID {
 			kids = append(kids, fmt.Sprintf("%d %s", c.ID, escape(c.Name)))
 		}
 	}
@@ -640,8 +640,7 @@ func (m topModel) resourceLines(w int) []string {
 	}
 	var gs []*group
 	idx := map[string]*group{}
-	for i := range d.Tasks {
-		t := &d.Tasks[i]
+	for _, t := range d.Tasks {
 		if t.Awaiting == "" {
 			continue
 		}

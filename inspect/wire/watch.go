@@ -202,6 +202,12 @@ type WatchLoopState struct {
 // Apply folds m into s: a snapshot replaces everything, an update stores
 // New and Changed tasks by id (a Changed task listed in SameStack keeps
 // the stack it had), deletes Ended ones and closed loops.
+//
+// The records s holds are never changed: a changed task gets a new
+// record, so a caller may keep pointers to them. s holds the records of a
+// snapshot where m has them (100,000 tasks are held once, not twice):
+// do not change m's tasks after. Those of an update are copied, so that
+// one task that does not change again does not keep its whole update.
 func (s *WatchState) Apply(m *WatchMessage) {
 	if m.Type == WatchSnapshot || s.Loops == nil {
 		s.Loops = make(map[uint64]*WatchLoopState, len(m.Loops))
@@ -227,6 +233,10 @@ func (s *WatchState) Apply(m *WatchMessage) {
 		}
 		ls.Loop, ls.Stats = wl.Loop, wl.Stats
 		for j := range wl.New {
+			if m.Type == WatchSnapshot {
+				ls.Tasks[wl.New[j].ID] = &wl.New[j]
+				continue
+			}
 			t := wl.New[j]
 			ls.Tasks[t.ID] = &t
 		}

@@ -143,8 +143,25 @@ func TestWatchStateApply(t *testing.T) {
 				tt.upto, loops, tasks, s.Loops[1].Tasks[1].State, len(s.Findings), s.Dropped, s.Seq, s.Process.PID, tt)
 		}
 	}
-	// A second snapshot forgets everything.
+	// The records are never changed: a snapshot's are the message's own
+	// (held once), an update's are copies (one task that changes no more
+	// does not keep its whole message), and a record kept from before an
+	// update still says what it said.
 	var s WatchState
+	s.Apply(msgs[0])
+	held := s.Loops[1].Tasks[1]
+	if held != &msgs[0].Loops[0].New[0] {
+		t.Error("a snapshot's task is copied, not held where the message has it")
+	}
+	s.Apply(msgs[1])
+	if held.State != "pending" || s.Loops[1].Tasks[1].State != "cancelling" {
+		t.Errorf("a change to task 1: the record held before says %q, the state %q; want pending, cancelling", held.State, s.Loops[1].Tasks[1].State)
+	}
+	if s.Loops[1].Tasks[4] == &msgs[1].Loops[0].New[0] || s.Loops[1].Tasks[1] == &msgs[1].Loops[0].Changed[0] {
+		t.Error("an update's task is held where the message has it, not copied")
+	}
+	// A second snapshot forgets everything.
+	s = WatchState{}
 	s.Apply(msgs[0])
 	s.Apply(&WatchMessage{Type: WatchSnapshot, Seq: 4, Loops: []WatchLoop{{Loop: Loop{ID: 5}}}})
 	if len(s.Loops) != 1 || s.Loops[5] == nil {
