@@ -56,7 +56,19 @@ type decoder struct {
 	i       int
 	budget  int64 // bytes the decoded values may still allocate (charge)
 	anyKeys bool  // object keys may have escapes or non-ASCII text (weigh)
+	// texts are the short strings decoded so far (intern): 100,000 tasks
+	// of one loop, one state and a few functions, files and awaits share
+	// those strings rather than each holding its own.
+	texts map[string]string
 }
+
+// Bounds of decoder.texts: a string longer than maxText, or met once
+// maxTexts are known, is not shared (names, which mostly differ, fill it
+// first in vain; the texts that repeat come with the first task).
+const (
+	maxText  = 128
+	maxTexts = 4096
+)
 
 func (d *decoder) ws() {
 	for d.i < len(d.data) {
@@ -155,21 +167,29 @@ func (d *decoder) key() (string, error) {
 		d.budget = budget // encoding/json keeps no key
 		return k, err
 	}
-	return d.plain()
+	b, err := d.plain()
+	if err != nil || len(b) == 0 {
+		return "", err
+	}
+	// The key is only compared, never kept (a decoder's field functions
+	// switch on it): it can be the input's own bytes, which the decoder
+	// does not change, rather than a copy per key of every task.
+	return unsafe.String(&b[0], len(b)), nil
 }
 
 // str reads a string value. One with escapes or non-ASCII text is
 // decoded by encoding/json, whose rules (invalid UTF-8 and lone
-// surrogates become U+FFFD) it follows; the others are copied as they are.
+// surrogates become U+FFFD) it follows; the others are copied as they are,
+// or shared with the same short text decoded before (intern).
 func (d *decoder) str() (string, error) {
 	d.ws()
 	start := d.i
-	s, err := d.plain()
+	b, err := d.plain()
 	if err == nil {
-		return s, d.charge(uintptr(len(s)))
+		return d.intern(b)
 	}
 	if d.i != start || d.i >= len(d.data) || d.data[d.i] != '"' {
-		return s, err
+		return "", err
 	}
 	return d.escaped()
 }
@@ -193,28 +213,48 @@ func (d *decoder) escaped() (string, error) {
 	return s, nil
 }
 
+// intern returns b as a string: the one decoded before if the same short
+// text was, else a new one (charged), kept for the next (texts).
+func (d *decoder) intern(b []byte) (string, error) {
+	if s, ok := d.texts[string(b)]; ok {
+		return s, nil
+	}
+	s := string(b)
+	if err := d.charge(uintptr(len(s))); err != nil {
+		return "", err
+	}
+	if len(s) <= maxText && len(d.texts) < maxTexts {
+		if d.texts == nil {
+			d.texts = make(map[string]string)
+		}
+		d.texts[s] = s
+	}
+	return s, nil
+}
+
 // plain reads a string without escapes or non-ASCII text, as object keys
 // (which encoding/json matches to fields by its own folding) and times
-// must be on the fast path; anything else takes the slow path.
-func (d *decoder) plain() (string, error) {
+// must be on the fast path, and returns its bytes (the input's, not a
+// copy); anything else takes the slow path.
+func (d *decoder) plain() ([]byte, error) {
 	d.ws()
 	if d.i >= len(d.data) || d.data[d.i] != '"' {
-		return "", errSlow
+		return nil, errSlow
 	}
 	start := d.i + 1
 	for j := start; j < len(d.data); j++ {
 		c := d.data[j]
 		if c == '"' {
 			d.i = j + 1
-			return string(d.data[start:j]), nil
+			return d.data[start:j], nil
 		}
 		if c == '\\' || c < 0x20 || c >= 0x80 {
 			// Escapes and non-ASCII (whose validity encoding/json checks)
 			// take the slow path.
-			return "", errSlow
+			return nil, errSlow
 		}
 	}
-	return "", errSlow
+	return nil, errSlow
 }
 
 // num reads an integer in JSON's syntax: -?(0|[1-9][0-9]*), not followed

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func appendAll(ts []Task) []byte {
@@ -168,6 +170,7 @@ func BenchmarkDecodeTasks20k(b *testing.B) {
 	for i := range ts {
 		ts[i] = base
 		ts[i].ID = uint64(i + 1)
+		ts[i].Name = "worker-" + strconv.Itoa(i+1) // names differ; the rest repeats, as in a real process
 	}
 	known := appendAll(ts)
 	unknown := bytes.ReplaceAll(known, []byte(`{"id":`), []byte(`{"future_field":{"kind":"x","n":[1,2.5e3,true,null]},"id":`))
@@ -183,5 +186,36 @@ func BenchmarkDecodeTasks20k(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestDecodeSharesTexts: tasks decoded together share the text of a field
+// they have alike (one string for 100,000 "pending"), except where it is
+// long; the decoded values are those of encoding/json either way.
+func TestDecodeSharesTexts(t *testing.T) {
+	long := strings.Repeat("f", maxText+1)
+	ts := []Task{
+		{ID: 1, Name: "a", State: "pending", Function: long, SuspendedAt: Frame{Function: "main.f", File: "/src/main.go", Line: 1}},
+		{ID: 2, Name: "b", State: "pending", Function: long, SuspendedAt: Frame{Function: "main.f", File: "/src/main.go", Line: 2}},
+	}
+	got, err := DecodeTasks(appendAll(ts))
+	if err != nil || !reflect.DeepEqual(got, ts) {
+		t.Fatalf("DecodeTasks = %+v, %v; want %+v", got, err, ts)
+	}
+	same := func(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) }
+	tests := []struct {
+		field      string
+		a, b       string
+		wantShared bool
+	}{
+		{"state", got[0].State, got[1].State, true},
+		{"frame function", got[0].SuspendedAt.Function, got[1].SuspendedAt.Function, true},
+		{"frame file", got[0].SuspendedAt.File, got[1].SuspendedAt.File, true},
+		{"a long function", got[0].Function, got[1].Function, false},
+	}
+	for _, tt := range tests {
+		if got := same(tt.a, tt.b); got != tt.wantShared {
+			t.Errorf("%s: shared %v, want %v", tt.field, got, tt.wantShared)
+		}
 	}
 }
