@@ -47,21 +47,28 @@ func runCancel(ctx context.Context, e *env, o *opts, args []string) error {
 		return err
 	}
 	defer c.Close()
+	var listed map[uint64]string // the tasks --name matched, by id: their names
 	if o.name != "" {
-		ts, err := c.Tasks(ctx, client.TaskFilter{Name: o.name})
+		ts, err := tasksOf(ctx, c, client.TaskFilter{Name: o.name, Fields: []string{"name"}}) // ids and names: 100,000 matches are cheap
 		if err != nil {
 			return err
 		}
 		if len(ts) == 0 && len(ids) == 0 {
 			return fmt.Errorf("no live task matches %q", o.name)
 		}
+		given := make(map[uint64]bool, len(ids))
+		for _, id := range ids {
+			given[id] = true
+		}
+		listed = make(map[uint64]string, len(ts))
 		for _, t := range ts {
-			if !slices.Contains(ids, t.ID) {
+			if !given[t.ID] {
+				listed[t.ID] = t.Name
 				ids = append(ids, t.ID)
 			}
 		}
 	}
-	requested, failed, err := sendCancels(ctx, e, c, ids, o.msg)
+	requested, failed, err := sendCancels(ctx, e, c, ids, listed, o.msg)
 	if err != nil || requested == nil {
 		return err
 	}
@@ -99,11 +106,14 @@ func cancelIDs(args []string, glob string) ([]uint64, error) {
 
 // sendCancels asks the agent to cancel each task and prints each answer.
 // It returns the cancels the agent accepted and how many it refused for
-// reasons of their own (no such task, already finished: printed). An
+// reasons of their own (no such task, already finished: printed). A task
+// of listed (which --name matched a moment ago) that has ended since is
+// not a failure: it is what the cancel was for, and many may end at once
+// (a process that ends with its first cancelled task). An
 // answer that is not about one task (a read-only agent, a refused user, a
 // broken connection) is returned as the error, once; if the process exited
 // after a cancel was sent, that is printed and the requests are nil.
-func sendCancels(ctx context.Context, e *env, c *client.Client, ids []uint64, msg string) ([]wire.CancelResult, int, error) {
+func sendCancels(ctx context.Context, e *env, c *client.Client, ids []uint64, listed map[uint64]string, msg string) ([]wire.CancelResult, int, error) {
 	requested := []wire.CancelResult{}
 	failed := 0
 	for i, id := range ids {
@@ -124,6 +134,12 @@ func sendCancels(ctx context.Context, e *env, c *client.Client, ids []uint64, ms
 				err = fmt.Errorf("%w (%s not cancelled)", err, plural(left, "task"))
 			}
 			return nil, 0, err
+		case errors.Is(err, client.ErrNoTask) || errors.Is(err, client.ErrFinished):
+			if name, ok := listed[id]; ok {
+				e.outf("task %d %q: ended before the cancel reached it\n", id, name)
+				continue
+			}
+			fallthrough
 		default:
 			failed++
 			e.errf("taskdump: %s\n", reason(err))

@@ -183,6 +183,21 @@ func TestCancelEndsProcess(t *testing.T) {
 	t.Logf("%s", r.stdout)
 }
 
+// TestCancelNameEndsProcess: cancel --name of many tasks, the first of
+// which (main) ends the process. The tasks it matched that end before
+// their cancel reaches them (their loop closed) are what the cancel was
+// for, not failures: exit 0, nothing on stderr, one line per task.
+func TestCancelNameEndsProcess(t *testing.T) {
+	p := startProc(t, bins.fixture, "-tasks", "300")
+	r := td(t, p.dir, "cancel", pidArg(p), "--name", "*")
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	known := regexp.MustCompile(`^task \d+( "[^"]*": (cancel requested|ended before the cancel reached it)|: process \d+ exited after the cancel was sent)$`)
+	bad := slices.IndexFunc(lines, func(s string) bool { return !known.MatchString(s) })
+	if r.code != 0 || r.stderr != "" || bad >= 0 || !strings.HasPrefix(r.stdout, `task 1 "main": cancel requested`) {
+		t.Errorf("cancel --name '*': exit %d, stderr %q, stdout (line %d unexpected):\n%s", r.code, r.stderr, bad, r.stdout)
+	}
+}
+
 func TestWaitEndedAgentGone(t *testing.T) {
 	// An agent that answers one request, then closes its socket, as a
 	// process does when it exits.
