@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -319,6 +320,14 @@ func TestAttachErrors(t *testing.T) {
 		{"no agent", []string{"tree", strconv.Itoa(self)}, "taskdump: no agent in that process " + strconv.Itoa(self)},
 		{"no socket at path", []string{"tasks", filepath.Join(dir, "none.sock")}, "taskdump: no agent in that process (nothing listens on"},
 	}
+	// The dead process left its socket behind: it goes.
+	stale := filepath.Join(dir, strconv.Itoa(dead)+".sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: stale, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.SetUnlinkOnClose(false)
+	l.Close()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := td(t, dir, tt.args...)
@@ -326,6 +335,9 @@ func TestAttachErrors(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want exit 1 and one line starting %q", r.code, r.stderr, tt.want)
 			}
 		})
+	}
+	if _, err := os.Lstat(stale); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the dead process's socket is still there (%v): DESIGN says stale sockets are cleaned up", err)
 	}
 }
 

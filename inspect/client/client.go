@@ -115,7 +115,8 @@ var ErrTimeout = errors.New("timed out")
 // is process pid itself); before sending anything, it refuses any other
 // with an error wrapping ErrUntrusted. Errors wrap ErrNoProcess, ErrNoAgent
 // (saying which directories were searched), ErrPermission, ErrUntrusted or
-// ErrBadDir. A socket left by a dead incarnation of pid is removed.
+// ErrBadDir. A socket pid left behind (it died, or it lives without an
+// agent) is removed when nothing listens on it.
 func Dial(pid int, opts ...Option) (*Client, error) {
 	var cfg config
 	for _, o := range opts {
@@ -129,6 +130,9 @@ func Dial(pid int, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	if !peercred.ProcessAlive(pid) {
+		// A socket the dead process left behind goes (if nothing listens
+		// on it), as Scan removes the stale sockets it meets.
+		_, _ = sockdir.RemoveStale(sockdir.SocketPath(cfg.dir, pid))
 		return nil, fmt.Errorf("client: %w %d", ErrNoProcess, pid)
 	}
 	cands := []string{sockdir.SocketPath(cfg.dir, pid)}
