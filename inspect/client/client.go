@@ -279,10 +279,13 @@ type timeoutError struct {
 
 func (e *timeoutError) Error() string {
 	d := e.after
-	if d >= time.Second {
+	switch {
+	case d >= time.Second:
 		d = d.Round(100 * time.Millisecond)
-	} else {
+	case d >= 10*time.Millisecond:
 		d = d.Round(10 * time.Millisecond)
+	case d >= time.Microsecond:
+		d = d.Round(time.Microsecond) // a tiny --timeout: not "after 0s"
 	}
 	return fmt.Sprintf("client: timed out after %s waiting for the agent to answer %s", d, e.what)
 }

@@ -125,3 +125,25 @@ func TestTimeoutMessage(t *testing.T) {
 		t.Errorf("timeout while reading: err = %v, want ErrTimeout", err)
 	}
 }
+
+// TestTimeoutErrorText: how long a request waited is rounded to what the
+// wait's size makes readable, never to "0s".
+func TestTimeoutErrorText(t *testing.T) {
+	tests := []struct {
+		after time.Duration
+		want  string
+	}{
+		{1234567890, "1.2s"},
+		{123456789, "120ms"},
+		{12345678, "10ms"},
+		{1234567, "1.235ms"},
+		{45678, "46µs"},
+		{300, "300ns"},
+	}
+	for _, tt := range tests {
+		e := &timeoutError{what: "GET /v1/tasks", after: tt.after}
+		if got, want := e.Error(), "client: timed out after "+tt.want+" waiting for the agent to answer GET /v1/tasks"; got != want {
+			t.Errorf("after %d ns: %q, want %q", int64(tt.after), got, want)
+		}
+	}
+}
