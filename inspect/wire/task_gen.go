@@ -88,7 +88,7 @@ func (t *Task) AppendJSON(dst []byte, fs FieldSet) []byte {
 		dst = append(dst, `,"spawned_at":`...)
 		dst = t.SpawnedAt.appendJSON(dst)
 	}
-	if fs.has(9) && !t.SuspendedAt.IsZero() {
+	if fs.has(9) {
 		dst = append(dst, `,"suspended_at":`...)
 		dst = t.SuspendedAt.appendJSON(dst)
 	}

@@ -114,10 +114,11 @@ type Task struct {
 	Running  bool   `json:"running,omitempty"`
 	Function string `json:"function"`
 	// SpawnedAt is where the task was spawned; SuspendedAt is the user's
-	// await call where it is suspended (absent before its first step and
-	// while it runs).
+	// await call where it is suspended: the zero Frame (function and file
+	// "", line 0) before its first step, while it runs and once it has
+	// ended. Both are always written, as DESIGN lists them.
 	SpawnedAt   Frame    `json:"spawned_at"`
-	SuspendedAt Frame    `json:"suspended_at,omitzero"`
+	SuspendedAt Frame    `json:"suspended_at"`
 	Awaiting    string   `json:"awaiting"`
 	Awaits      []uint64 `json:"awaits"`
 	// WaitKind is what the task awaits, structured: the first word of
