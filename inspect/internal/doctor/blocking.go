@@ -182,14 +182,16 @@ func (v *view) blockFinding(g *blockGroup) wire.Finding {
 	return f
 }
 
-// ended returns the history record of task id, or nil.
+// ended returns the history record of task id, or nil. The first call
+// indexes the history (up to 1,000 records by default).
 func (v *view) ended(id uint64) *runtime.TaskInfo {
-	for i := range v.in.History {
-		if v.in.History[i].ID == id {
-			return &v.in.History[i]
+	if v.hist == nil {
+		v.hist = make(map[uint64]*runtime.TaskInfo, len(v.in.History))
+		for i := range v.in.History {
+			v.hist[v.in.History[i].ID] = &v.in.History[i]
 		}
 	}
-	return nil
+	return v.hist[id]
 }
 
 // hog reports the task that takes most of a busy loop's recent time in

@@ -182,6 +182,7 @@ type view struct {
 	alive time.Time
 	d     time.Duration
 	byID  map[uint64]*runtime.TaskInfo
+	hist  map[uint64]*runtime.TaskInfo // the history by id, made at the first look (ended)
 	res   map[uint64]*runtime.ResourceInfo
 	// blocked is how long each task blocked the loop within the recent
 	// window (that time is a blocking finding's, not a hog's).

@@ -774,3 +774,36 @@ func TestMergeLoops(t *testing.T) {
 		})
 	}
 }
+
+// TestHolderEnded: a lock or semaphore whose holder has ended (it
+// returned on an error path without releasing it) names that task and how
+// it ended, from the history, and lists where it was spawned: it is the
+// bug, and nothing else will release the lock.
+func TestHolderEnded(t *testing.T) {
+	reload := runtime.TaskInfo{ID: 3, Name: "reload", State: runtime.Failed, Loop: "main", Error: "reload: parse error", SpawnedAt: at(40)}
+	q8 := runtime.TaskInfo{ID: 8, Name: "query-8", State: runtime.Finished, Loop: "main", SpawnedAt: at(50)}
+	tests := []struct {
+		name        string
+		res         runtime.ResourceInfo
+		history     []runtime.TaskInfo
+		wantSummary string
+	}{
+		{"lock, holder in the history", lockRes(60, 36, 3), []runtime.TaskInfo{reload},
+			`Task "read-config" has waited 12s at main.go:69 on a lock (made at main.go:36), held by task 3 "reload" (failed: "reload: parse error"), which ended without releasing it.`},
+		{"semaphore, holders ended", runtime.ResourceInfo{ID: 60, Kind: "semaphore", CreatedAt: at(57), Holders: []uint64{8, 12}, Cap: 2},
+			[]runtime.TaskInfo{q8},
+			`Task "read-config" has waited 12s at main.go:69 on a semaphore (made at main.go:57), held by task 8 "query-8" (finished), task 12, which ended without releasing it.`},
+	}
+	for _, tt := range tests {
+		l := loop(alive, with(task(11, "read-config", 60, 69, tt.res.Kind, 12*time.Second), res(60)))
+		l.Resources = []runtime.ResourceInfo{tt.res}
+		l.History = tt.history
+		got := diagnose(l)
+		if len(got) != 1 || got[0].Kind != wire.KindStuck || got[0].Summary != tt.wantSummary || !strings.Contains(got[0].Fix, "has ended") {
+			t.Fatalf("%s:\n got %q\n     %+v\nwant %q", tt.name, briefs(got), got, tt.wantSummary)
+		}
+		if s := got[0].Sites; !slices.ContainsFunc(s, func(f wire.Frame) bool { return f.Line == tt.history[0].SpawnedAt.Line }) {
+			t.Errorf("%s: sites %v lack where the ended holder was spawned (line %d)", tt.name, s, tt.history[0].SpawnedAt.Line)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package doctor
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/taskdump/taskdump/inspect/wire"
@@ -196,6 +197,40 @@ func (v *view) leaks(out []wire.Finding) []wire.Finding {
 	return out
 }
 
+// endedHolders names the holders of ids (a lock's, a semaphore's) that are
+// not live, so ended: with how they ended, from the history (up to three,
+// then how many more); "" if every holder lives. spawned is where the first
+// of them the history knows was spawned.
+func (v *view) endedHolders(ids []uint64) (names string, spawned runtime.Frame) {
+	var parts []string
+	n := 0
+	for _, id := range ids {
+		if v.byID[id] != nil {
+			continue
+		}
+		n++
+		if len(parts) == 3 {
+			continue
+		}
+		h := v.ended(id)
+		if h != nil && spawned.IsZero() {
+			spawned = h.SpawnedAt
+		}
+		switch {
+		case h == nil:
+			parts = append(parts, fmt.Sprintf("task %d", id)) // dropped from the history
+		case h.Error != "":
+			parts = append(parts, fmt.Sprintf("task %d %q (%s: %q)", id, h.Name, h.State, h.Error))
+		default:
+			parts = append(parts, fmt.Sprintf("task %d %q (%s)", id, h.Name, h.State))
+		}
+	}
+	if n > len(parts) {
+		parts = append(parts, fmt.Sprintf("%d more", n-len(parts)))
+	}
+	return strings.Join(parts, ", "), spawned
+}
+
 // stuck reports tasks that have waited on a future, event, queue, lock or
 // semaphore for StuckAfter or longer while the loop lives, alike tasks
 // grouped. A consumer waiting on an empty queue is info.
@@ -251,8 +286,15 @@ func (v *view) stuckFinding(k groupKey, ts []*runtime.TaskInfo) wire.Finding {
 		f.Fix = "Set the event on every path that should wake its waiters, or wait with a timeout (runtime.WaitFor)."
 	case waitLock, waitSemaphore:
 		holder := ""
+		f.Fix = "Release it on every path (defer Unlock or Release right after taking it) and do not hold it across long awaits."
 		if r != nil && len(r.Holders) > 0 {
-			if h := v.byID[r.Holders[0]]; h != nil {
+			if gone, spawned := v.endedHolders(r.Holders); gone != "" {
+				// The bug is the ended task's: it took the lock (or a
+				// permit) and returned without giving it back.
+				holder = ", held by " + gone + ", which ended without releasing it"
+				extra = append(extra, spawned)
+				f.Fix = "Release it on every path, errors included: defer Unlock or Release right after taking it. Nothing else will: the task that holds it has ended."
+			} else if h := v.byID[r.Holders[0]]; h != nil {
 				holder = fmt.Sprintf(", held by %q", h.Name)
 				if !h.SuspendedAt.IsZero() {
 					holder += fmt.Sprintf(", which waits at %s on %s", short(h.SuspendedAt), h.Awaiting)
@@ -261,7 +303,6 @@ func (v *view) stuckFinding(k groupKey, ts []*runtime.TaskInfo) wire.Finding {
 			}
 		}
 		f.Summary = head + holder + "."
-		f.Fix = "Release it on every path (defer Unlock or Release right after taking it) and do not hold it across long awaits."
 	case waitGet:
 		f.Severity = wire.SeverityInfo
 		f.Summary = head + ": an idle consumer, nothing has been put there since."
