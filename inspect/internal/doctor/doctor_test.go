@@ -91,6 +91,19 @@ func TestDiagnose(t *testing.T) {
 		tk.Created = t0.Add(-time.Duration(30-i) * time.Second)
 		leak = append(leak, tk)
 	}
+	// sleepers pile up asleep: once each, until a time (sessions), or
+	// waking and sleeping again (loops nothing ends).
+	sleepers := func(steps uint64) []runtime.TaskInfo {
+		var ts []runtime.TaskInfo
+		for i := range 30 {
+			tk := with(task(uint64(300+i), fmt.Sprintf("session-%d", i), 60, 66, "sleep", time.Duration(30-i)*time.Second), sleeping)
+			tk.Created = t0.Add(-time.Duration(30-i) * time.Second)
+			tk.Until = t0.Add(time.Duration(i+1) * time.Second)
+			tk.Steps = steps
+			ts = append(ts, tk)
+		}
+		return ts
+	}
 	var pool []runtime.TaskInfo
 	for i := range 30 {
 		tk := task(uint64(200+i), fmt.Sprintf("pool-%d", i), 50, 55, "future", time.Duration(30-i)*time.Second)
@@ -232,6 +245,16 @@ func TestDiagnose(t *testing.T) {
 			name: "a growing group that never finishes is one leak",
 			in:   loop(alive, leak...),
 			want: []string{"leak/warning n=30 [100@44 101@44 102@44 103@44 104@44 105@44 106@44 107@44 108@44 109@44]"},
+		},
+		{
+			name: "tasks piling up in their first sleep are a note",
+			in:   loop(alive, sleepers(1)...),
+			want: []string{"leak/info n=30 [300@66 301@66 302@66 303@66 304@66 305@66 306@66 307@66 308@66 309@66]"},
+		},
+		{
+			name: "tasks piling up that wake and sleep again are a leak",
+			in:   loop(alive, sleepers(5)...),
+			want: []string{"leak/warning n=30 [300@66 301@66 302@66 303@66 304@66 305@66 306@66 307@66 308@66 309@66]"},
 		},
 		{
 			name: "a pool made at startup is not a leak",
@@ -805,5 +828,23 @@ func TestHolderEnded(t *testing.T) {
 		if s := got[0].Sites; !slices.ContainsFunc(s, func(f wire.Frame) bool { return f.Line == tt.history[0].SpawnedAt.Line }) {
 			t.Errorf("%s: sites %v lack where the ended holder was spawned (line %d)", tt.name, s, tt.history[0].SpawnedAt.Line)
 		}
+	}
+}
+
+// TestSleepLeakText: tasks that pile up asleep are told apart from tasks
+// that wait for something that never comes.
+func TestSleepLeakText(t *testing.T) {
+	var ts []runtime.TaskInfo
+	for i := range 12 {
+		tk := with(task(uint64(300+i), fmt.Sprintf("session-%d", i), 60, 66, "sleep", time.Duration(24-2*i)*time.Second), sleeping)
+		tk.Created = t0.Add(-time.Duration(24-2*i) * time.Second)
+		tk.Until = t0.Add(time.Duration(i+3) * time.Second)
+		tk.Steps = 1
+		ts = append(ts, tk)
+	}
+	got := diagnose(loop(alive, ts...))
+	want := `12 tasks spawned at main.go:60 ("session-0", "session-1", "session-2" and 9 more) pile up asleep at main.go:66: 0.5 more every second, each in its first sleep; none has ended yet, and the first wakes in 3s.`
+	if len(got) != 1 || got[0].Summary != want || got[0].Severity != wire.SeverityInfo {
+		t.Errorf("got %+v\nwant an info saying %q", got, want)
 	}
 }

@@ -185,16 +185,51 @@ func (v *view) leaks(out []wire.Finding) []wire.Finding {
 		if r := v.res[ts[0].Wait.Resource]; r != nil && ts[0].Wait.Resource != 0 {
 			made = r.CreatedAt
 		}
-		out = append(out, wire.Finding{
+		f := wire.Finding{
 			Kind: wire.KindLeak, Severity: wire.SeverityWarning, Count: len(ts),
 			Summary: fmt.Sprintf("%d tasks spawned at %s (%s) pile up waiting on %s at %s: %s more every second, the oldest for %s, and none has finished.",
 				len(ts), short(k.spawned), names(ts), k.kind, short(k.at), strconv.FormatFloat(rate, 'f', 1, 64), human(v.waited(waited))),
 			Tasks: v.refs(ts),
 			Sites: sites(k.spawned, k.at, made),
 			Fix:   "These tasks wait for something that never comes: make sure it is resolved (or the task cancelled) on every path, or await it with a timeout (runtime.WaitFor), and stop spawning tasks that cannot finish.",
-		})
+		}
+		if k.kind == waitSleep {
+			v.sleepLeak(&f, ts, rate)
+		}
+		out = append(out, f)
 	}
 	return out
+}
+
+// sleepLeak words f for tasks that pile up asleep: they wait for no one,
+// so the question is whether anything ends them. Tasks that have slept
+// once, each until a time, may end when they wake (sessions that last a
+// minute, spawned one a second, pile up for that minute): that is a note.
+// Tasks that wake and sleep again (one step per wake) are loops that
+// nothing ends.
+func (v *view) sleepLeak(f *wire.Finding, ts []*runtime.TaskInfo, rate float64) {
+	once := true
+	var first time.Time
+	for _, t := range ts {
+		if t.Steps > 1 || t.Until.IsZero() {
+			once = false
+			break
+		}
+		if first.IsZero() || t.Until.Before(first) {
+			first = t.Until
+		}
+	}
+	k := keyOf(ts[0])
+	head := fmt.Sprintf("%d tasks spawned at %s (%s) pile up asleep at %s: %s more every second",
+		len(ts), short(k.spawned), names(ts), short(k.at), strconv.FormatFloat(rate, 'f', 1, 64))
+	if once {
+		f.Severity = wire.SeverityInfo
+		f.Summary = fmt.Sprintf("%s, each in its first sleep; none has ended yet, and the first wakes in %s.", head, human(max(first.Sub(v.now), 0)))
+		f.Fix = "Nothing to do if they end when they wake. If they sleep again and nothing cancels them, they pile up for good: cancel each when what it serves goes away."
+		return
+	}
+	f.Summary = fmt.Sprintf("%s, each waking and sleeping again, and none has ended.", head)
+	f.Fix = "Something must end these loops: cancel each task when what it serves goes away (keep it, or spawn it in a TaskGroup that ends with it), or give its loop an end, and stop spawning tasks that never finish."
 }
 
 // endedHolders names the holders of ids (a lock's, a semaphore's) that are
