@@ -95,6 +95,10 @@ type LoopStats struct {
 	// Busy is how long steps ran in it.
 	Window time.Duration
 	Busy   time.Duration
+	// Calls is how many thread-safe calls (CallSoonThreadsafe, Submit) the
+	// loop has taken since it was made. A loop that takes them again and
+	// again is fed from outside, as a server hands its loop requests.
+	Calls uint64
 }
 
 // Deadlock is a cycle in the wait-for graph through tasks and the holders

@@ -348,6 +348,35 @@ func TestLoopStats(t *testing.T) {
 	}
 }
 
+// TestLoopStatsCalls: Calls counts the thread-safe calls a loop took
+// (CallSoonThreadsafe, Submit), not its own ToThread calls.
+func TestLoopStatsCalls(t *testing.T) {
+	l := runtime.NewLoop(quietLogger())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = l.Run(context.Background(), func(ctx context.Context) error {
+			_, err := runtime.ToThread(ctx, func() (int, error) { return 1, nil })
+			if err != nil {
+				return err
+			}
+			for range 3 {
+				l.CallSoonThreadsafe(func() {})
+			}
+			for range 2 {
+				if _, err := l.Submit(func(context.Context) error { return nil }).Await(ctx); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}()
+	<-done
+	if got := l.Stats().Calls; got != 5 {
+		t.Errorf("Calls = %d after 3 CallSoonThreadsafe, 2 Submit and a ToThread; want 5", got)
+	}
+}
+
 // deadlockObserver counts the deadlocks it is given.
 type deadlockObserver struct {
 	mu sync.Mutex

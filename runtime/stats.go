@@ -133,6 +133,7 @@ func (l *Loop) statsLocked(now int64) (LoopStats, statsView) {
 		Lag:     time.Duration(s.lag),
 		Window:  time.Duration(now - start),
 		Busy:    time.Duration(cur + prev),
+		Calls:   l.calls.Load(),
 	}, statsView{gen: gen}
 }
 

@@ -234,6 +234,25 @@ func TestDiagnose(t *testing.T) {
 			want: []string{"stalled/error n=2 [2@24 3@34]"},
 		},
 		{
+			name: "a few thread-safe calls (tasks submitted to start with): still stalled",
+			in: loop(runtime.LoopStats{LastWork: t0.Add(-20 * time.Second), Calls: fedCalls - 1},
+				task(2, "ping", 20, 24, "event", 20*time.Second),
+				task(3, "pong", 30, 34, "event", 20*time.Second),
+			),
+			want: []string{"stalled/error n=2 [2@24 3@34]"},
+		},
+		{
+			// A server hands its loop requests from its handlers'
+			// goroutines: idle, its workers wait for the next one.
+			name: "a loop fed from outside, idle: idle consumers are a note, not a stall",
+			in: loop(runtime.LoopStats{LastWork: t0.Add(-20 * time.Second), Calls: 500},
+				task(2, "worker-0", 20, 39, "queue.get", 20*time.Second),
+				task(3, "worker-1", 20, 39, "queue.get", 20*time.Second),
+				task(4, "reloader", 30, 34, "future", 20*time.Second),
+			),
+			want: []string{"stuck/warning n=1 [4@34]", "stuck/info n=2 [2@39 3@39]"},
+		},
+		{
 			name: "a timer pending: not stalled, the waits are stuck",
 			in: loop(runtime.LoopStats{LastWork: t0.Add(-20 * time.Second), Timers: 1},
 				task(2, "ping", 20, 24, "event", 20*time.Second),

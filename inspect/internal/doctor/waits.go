@@ -13,10 +13,19 @@ import (
 // MinLeak is the fewest like tasks a leak finding is made of.
 const MinLeak = 10
 
+// fedCalls is how many thread-safe calls make a loop one that is fed from
+// outside (runtime.LoopStats.Calls): a server whose handlers, on their own
+// goroutines, hand the loop work. Such a loop waits for its next request
+// when idle; stalled leaves it to stuck, which calls its idle consumers a
+// note and its tasks stuck on futures, events and locks a warning. A loop
+// that took a few calls (tasks submitted to start with) can still stall.
+const fedCalls = 10
+
 // stalled reports a loop with pending tasks and nothing that could wake
 // any of them (no ready task, no timer, no ToThread call, no thread-safe
-// call) for StuckAfter. It reports whether it did: its finding names the
-// waiting tasks, so stuck does not repeat them.
+// call) for StuckAfter, unless the loop is fed from outside (fedCalls). It
+// reports whether it did: its finding names the waiting tasks, so stuck
+// does not repeat them.
 func (v *view) stalled(out []wire.Finding) ([]wire.Finding, bool) {
 	s := &v.in.Snapshot
 	if len(s.Tasks) == 0 || s.Current != 0 || s.Blocking != nil {
@@ -35,7 +44,7 @@ func (v *view) stalled(out []wire.Finding) ([]wire.Finding, bool) {
 			}
 			last = maxTime(last, t.Suspended)
 		}
-	} else if st.Ready > 0 || st.Timers > 0 || st.Threads > 0 || st.Pending > 0 {
+	} else if st.Ready > 0 || st.Timers > 0 || st.Threads > 0 || st.Pending > 0 || st.Calls >= fedCalls {
 		return out, false
 	}
 	idle := v.now.Sub(last)
