@@ -700,3 +700,38 @@ func TestHistoryAndBlockingBounds(t *testing.T) {
 		})
 	}
 }
+
+// TestWatchdogLogsLongBlock: a step that still blocks the loop after
+// stillBlocking (a second here) is logged while it runs, with its call and
+// line, so that a block that never ends shows in the log; when it ends it
+// is logged again, with its whole duration. A shorter block is logged once
+// (TestWatchdogReportNamesFileLine).
+func TestWatchdogLogsLongBlock(t *testing.T) {
+	log, buf := newLogger()
+	l := runtime.NewLoop(runtime.WithSlowStepThreshold(20*time.Millisecond), runtime.WithLogger(log))
+	still := func() bool { return strings.Contains(buf.String(), "still blocks it") }
+	err := l.Run(context.Background(), func(ctx context.Context) error {
+		_, err := runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+			deadline := time.Now().Add(20 * time.Second)
+			for !still() && time.Now().Before(deadline) {
+				time.Sleep(2 * time.Millisecond) // mark:long-block
+			}
+			return 0, nil
+		}, runtime.Named("stuck-in-sleep")).Await(ctx)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := markLine(t, "long-block")
+	re := regexp.MustCompile(fmt.Sprintf(`^task "stuck-in-sleep" has blocked the loop for 1(\.\d+)?s so far and still blocks it, at instr_test\.go:%d \(time\.Sleep\); move blocking work to runtime\.ToThread$`, line))
+	var msgs []string
+	for _, r := range buf.records(t) {
+		if m := r["msg"].(string); strings.Contains(m, `"stuck-in-sleep"`) {
+			msgs = append(msgs, m)
+		}
+	}
+	if len(msgs) != 2 || !re.MatchString(msgs[0]) || !strings.HasPrefix(msgs[1], `task "stuck-in-sleep" blocked the loop for 1`) {
+		t.Errorf("logged %q; want the block while it runs (matching %s), then at its end", msgs, re)
+	}
+}

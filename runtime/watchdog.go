@@ -43,6 +43,20 @@ type watchdog struct {
 		task  uint64
 		start int64
 	}
+	// logged is the step the watchdog last logged as still blocking.
+	logged struct {
+		task  uint64
+		start int64
+	}
+}
+
+// stillBlocking is how long a step must block before the watchdog logs it
+// while it still runs: a second, or ten slow-step thresholds if that is
+// longer. A step that ends sooner is logged once, at its end, with its
+// whole duration; one that runs longer (time.Sleep(time.Hour) in a task)
+// is logged then too, so that a block that never ends is seen in the log.
+func stillBlocking(slowStep time.Duration) int64 {
+	return int64(max(time.Second, 10*slowStep))
 }
 
 // captureShare bounds the time the watchdog spends capturing stacks to
@@ -109,9 +123,17 @@ func (d *watchdog) run(l *Loop) {
 		}
 		allow := d.budget.allow(now)
 		tried := d.tried.task == cur.id && d.tried.start == start
-		if ongoing != nil && ongoing.TaskID == cur.id && ongoing.Started.Equal(l.wall(start)) &&
-			(tried || !allow) {
-			continue // reported; one reported without a capture gets one when the budget allows
+		reported := ongoing != nil && ongoing.TaskID == cur.id && ongoing.Started.Equal(l.wall(start))
+		logNow := now-start >= stillBlocking(l.cfg.slowStep) && (d.logged.task != cur.id || d.logged.start != start)
+		if reported && (tried || !allow) {
+			// Reported; one reported without a capture gets one when the
+			// budget allows.
+			if logNow {
+				ev := *ongoing
+				ev.Duration = time.Duration(now - start)
+				d.logStill(l, ev, start)
+			}
+			continue
 		}
 		var stack []Frame
 		if allow {
@@ -122,7 +144,8 @@ func (d *watchdog) run(l *Loop) {
 		ev := l.blockEvent(cur, start, now, stack)
 		ev.Ongoing = true
 		l.mu.Lock()
-		if l.cur == cur && l.curStart == start {
+		still := l.cur == cur && l.curStart == start
+		if still {
 			l.ongoing = &ev
 			l.caught.Store(true)
 		} else if stack != nil {
@@ -132,7 +155,35 @@ func (d *watchdog) run(l *Loop) {
 			l.lateStackLocked(ev)
 		}
 		l.mu.Unlock()
+		if still && logNow {
+			d.logStill(l, ev, start)
+		}
 	}
+}
+
+// logStill logs ev, a step that still blocks the loop after stillBlocking,
+// once per step (watchdog goroutine: the loop is blocked; the Observer
+// hears of the block on the loop goroutine, when the step ends).
+func (d *watchdog) logStill(l *Loop, ev BlockEvent, start int64) {
+	d.logged.task, d.logged.start = ev.TaskID, start
+	where, advice := blockText(ev)
+	l.cfg.logger.Warn("task \""+ev.TaskName+"\" has blocked the loop for "+ev.Duration.Round(time.Millisecond).String()+
+		" so far and still blocks it, at "+where+advice,
+		"loop", l.name, "task_id", ev.TaskID, "duration", ev.Duration, "ongoing", true, "file", ev.At.File, "line", ev.At.Line)
+}
+
+// blockText says where a block happened and what to do about it.
+func blockText(ev BlockEvent) (where, advice string) {
+	where = "an unknown place (no stack: the step ended before the watchdog looked, or it rationed its captures)"
+	advice = "; if the task does blocking work there, move it to runtime.ToThread (a garbage collection of a very large heap can also hold the loop)"
+	if !ev.At.IsZero() {
+		where = ev.At.Short()
+		if ev.Call != "" {
+			where += " (" + ev.Call + ")"
+		}
+		advice = "; move blocking work to runtime.ToThread"
+	}
+	return where, advice
 }
 
 func (l *Loop) blockEvent(t *task, start, now int64, stack []Frame) BlockEvent {
@@ -200,15 +251,7 @@ func (l *Loop) lateStackLocked(ev BlockEvent) {
 // since the last call. Loop goroutine, outside the lock.
 func (l *Loop) reportBlocks() {
 	for _, ev := range l.pendingBlocks {
-		where := "an unknown place (no stack: the step ended before the watchdog looked, or it rationed its captures)"
-		advice := "; if the task does blocking work there, move it to runtime.ToThread (a garbage collection of a very large heap can also hold the loop)"
-		if !ev.At.IsZero() {
-			where = ev.At.Short()
-			if ev.Call != "" {
-				where += " (" + ev.Call + ")"
-			}
-			advice = "; move blocking work to runtime.ToThread"
-		}
+		where, advice := blockText(ev)
 		l.cfg.logger.Warn("task \""+ev.TaskName+"\" blocked the loop for "+ev.Duration.Round(time.Millisecond).String()+
 			" at "+where+advice,
 			"loop", l.name, "task_id", ev.TaskID, "duration", ev.Duration, "file", ev.At.File, "line", ev.At.Line)
