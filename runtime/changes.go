@@ -172,7 +172,8 @@ type Changes struct {
 // sequence number to pass next time, and the tasks that ended after since.
 //
 // Time alone changes nothing: a task parked at an await for an hour is not
-// visited again (its Idle grows from Suspended). ti is reused between calls,
+// visited again (its Idle grows from Suspended). The task whose step runs
+// is visited at every walk: its Busy counts the step so far. ti is reused between calls,
 // as in EachTask. Safe from any goroutine, including while a step blocks
 // the loop; fn holds no lock of the loop's and may call its other methods.
 //
@@ -206,7 +207,8 @@ func (l *Loop) EachTaskSince(since uint64, opts SnapshotOptions, fn func(ti *Tas
 	}
 	ch.Seq = c.seq
 	ch.Live = l.nlive
-	ch.LoopSnapshot, _ = l.headerLocked(now)
+	var sv statsView
+	ch.LoopSnapshot, sv = l.headerLocked(now)
 	if since == 0 {
 		live := l.live
 		for i, t := range live {
@@ -218,7 +220,7 @@ func (l *Loop) EachTaskSince(since uint64, opts SnapshotOptions, fn func(ti *Tas
 			if st.Done() {
 				continue // ended; retired at the loop's next step
 			}
-			raws = append(raws, rawTask{t: t, state: st, rec: t.recordLocked(), run: t == l.cur})
+			raws = append(raws, l.rawLocked(t, st, now, sv))
 		}
 	} else {
 		if since < c.lost || since > c.seq {
@@ -229,7 +231,13 @@ func (l *Loop) EachTaskSince(since uint64, opts SnapshotOptions, fn func(ti *Tas
 			if st.Done() {
 				continue // ended; reported once retired
 			}
-			raws = append(raws, rawTask{t: t, state: st, rec: t.recordLocked(), run: t == l.cur})
+			raws = append(raws, l.rawLocked(t, st, now, sv))
+			borns = append(borns, t.chg.born)
+		}
+		if t := l.cur; t != nil && t.chg.seq <= since && !State(t.state.Load()).Done() {
+			// A running step changes its task's busy time every moment:
+			// the task is visited at every walk while it runs.
+			raws = append(raws, l.rawLocked(t, State(t.state.Load()), now, sv))
 			borns = append(borns, t.chg.born)
 		}
 		// The ring, newest first, back to since.

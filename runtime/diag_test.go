@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -665,5 +666,58 @@ func TestNoFalseDeadlocks(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "deadlock") || obs.count() != 0 {
 		t.Errorf("a contended lock was reported as a deadlock: %s", logs.String())
+	}
+}
+
+// TestRunningStepIsBusy: while a step runs (here, blocks the loop), its
+// time so far counts as busy: the task's Busy and RecentBusy, the loop's
+// Busy, and the change walk visits the task each time. Before, a step that
+// blocked for seconds read as 0 busy until it ended.
+func TestRunningStepIsBusy(t *testing.T) {
+	l := runtime.NewLoop(quietLogger())
+	var release atomic.Bool
+	defer release.Store(true)
+	done := make(chan error, 1)
+	go func() {
+		done <- l.Run(context.Background(), func(ctx context.Context) error {
+			_, err := runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+				deadline := time.Now().Add(20 * time.Second)
+				for !release.Load() && time.Now().Before(deadline) {
+					time.Sleep(time.Millisecond) // blocks the loop (misuse, on purpose)
+				}
+				return 0, nil
+			}, runtime.Named("blocker")).Await(ctx)
+			return err
+		})
+	}()
+	var snap runtime.LoopSnapshot
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		snap = l.Snapshot()
+		if snap.Current != 0 && snap.CurrentFor >= 60*time.Millisecond {
+			break
+		}
+	}
+	first := l.EachTaskSince(0, runtime.SnapshotOptions{}, func(*runtime.TaskInfo, bool) bool { return true })
+	var visited []uint64
+	l.EachTaskSince(first.Seq, runtime.SnapshotOptions{}, func(ti *runtime.TaskInfo, _ bool) bool {
+		visited = append(visited, ti.ID)
+		return true
+	})
+	release.Store(true)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var b runtime.TaskInfo
+	for _, ti := range snap.Tasks {
+		if ti.ID == snap.Current {
+			b = ti
+		}
+	}
+	if b.Name != "blocker" || b.Busy < 60*time.Millisecond || b.RecentBusy < 60*time.Millisecond || snap.Stats.Busy < 60*time.Millisecond {
+		t.Errorf("while %q ran for %v: its Busy %v, RecentBusy %v, the loop's Busy %v; want each ≥ 60ms",
+			b.Name, snap.CurrentFor, b.Busy, b.RecentBusy, snap.Stats.Busy)
+	}
+	if !slices.Contains(visited, snap.Current) {
+		t.Errorf("a change walk while the step runs visited %v, want the running task %d", visited, snap.Current)
 	}
 }

@@ -100,6 +100,9 @@ type rawTask struct {
 	state State
 	rec   record // stk points into the snapshot's arena
 	run   bool
+	// runFor is how long its step has run so far, when run: its busy
+	// time counts it (rawLocked).
+	runFor int64
 	// recent is the task's busy time in the loop's recent window.
 	recent time.Duration
 }
@@ -128,12 +131,24 @@ func (l *Loop) snapshotRaw() ([]rawTask, LoopSnapshot, time.Duration) {
 			continue // ended; retired at the loop's next step
 		}
 		// Published stacks are immutable: sharing the slice is safe.
-		raws = append(raws, rawTask{t: t, state: st, rec: t.recordLocked(), run: t == l.cur, recent: sv.recent(t)})
+		raws = append(raws, l.rawLocked(t, st, now, sv))
 	}
 	// Await texts read waiter lists, which are immutable once published.
 	held := time.Duration(l.clock() - t0)
 	l.mu.Unlock()
 	return raws, snap, held
+}
+
+// rawLocked copies t's record for a reader at now (under loop.mu), with
+// its share of the window sv sees. A task whose step runs has its busy time
+// so far counted: a step that blocks the loop for seconds is that long
+// busy while it runs, not 0 until it ends.
+func (l *Loop) rawLocked(t *task, st State, now int64, sv statsView) rawTask {
+	r := rawTask{t: t, state: st, rec: t.recordLocked(), recent: sv.recent(t)}
+	if t == l.cur {
+		r.run, r.runFor = true, now-l.curStart
+	}
+	return r
 }
 
 // Prefetch distances of prefetchRecords, in entries of the live list.
@@ -278,7 +293,7 @@ func (l *Loop) info(ti *TaskInfo, r *rawTask, fc frameCache, sc stackCache) {
 		Function:  fc.funcFrame(t.fnPC).Function,
 		SpawnedAt: fc.frame(t.spawnPC),
 		Created:   l.wall(t.created), Started: l.wall(rec.started),
-		Steps: rec.steps, Busy: time.Duration(rec.busy), SchedWait: time.Duration(rec.schedWait),
+		Steps: rec.steps, Busy: time.Duration(rec.busy + r.runFor), SchedWait: time.Duration(rec.schedWait),
 		Idle:      time.Duration(rec.idle),
 		CancelMsg: rec.cancel.message(), CancelBy: rec.cancel.requester(),
 		RecentBusy: r.recent,
@@ -318,8 +333,9 @@ func (l *Loop) Task(id uint64) (TaskInfo, bool) {
 			continue
 		}
 		if t.id == id {
-			_, sv := l.statsLocked(l.clock())
-			r = rawTask{t: t, state: State(t.state.Load()), rec: t.recordLocked(), run: t == l.cur, recent: sv.recent(t)}
+			now := l.clock()
+			_, sv := l.statsLocked(now)
+			r = l.rawLocked(t, State(t.state.Load()), now, sv)
 			found = true
 			break
 		}

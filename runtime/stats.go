@@ -88,6 +88,11 @@ type busyWindow struct {
 // statsView is the loop's buckets as seen at one reading.
 type statsView struct {
 	gen uint32 // the generation of the bucket that holds now
+	// cur is the task whose step runs at the reading, and curWin how long
+	// that step has run within the window: counted as busy already, for
+	// the loop and the task, though the step has not ended.
+	cur    *task
+	curWin int64
 }
 
 // recent returns how long the steps of t ran in the window v sees (under
@@ -98,13 +103,17 @@ func (v statsView) recent(t *task) time.Duration {
 		return 0
 	}
 	w := &c.win
+	var run int64
+	if t == v.cur {
+		run = v.curWin
+	}
 	switch v.gen - w.gen {
 	case 0:
-		return time.Duration(int64(w.cur) + int64(w.prev))
+		return time.Duration(int64(w.cur) + int64(w.prev) + run)
 	case 1:
-		return time.Duration(w.cur)
+		return time.Duration(int64(w.cur) + run)
 	}
-	return 0
+	return time.Duration(run)
 }
 
 // statsLocked returns the loop's stats at now (under loop.mu).
@@ -126,15 +135,21 @@ func (l *Loop) statsLocked(now int64) (LoopStats, statsView) {
 		s.winStart += k * statsBucket
 	}
 	start := max(s.winStart-statsBucket, 1)
+	sv := statsView{gen: gen}
+	if l.cur != nil {
+		// The running step is busy time too: a step that blocks the loop
+		// for seconds is the loop at 100%, not idle until it ends.
+		sv.cur, sv.curWin = l.cur, max(now-max(l.curStart, start), 0)
+	}
 	return LoopStats{
 		LastWork: l.wall(max(s.lastWork, 0)),
 		Ready:    s.ready, Timers: s.timers, Threads: s.threads,
 		Pending: int(l.inboxN.Load()),
 		Lag:     time.Duration(s.lag),
 		Window:  time.Duration(now - start),
-		Busy:    time.Duration(cur + prev),
+		Busy:    time.Duration(min(cur+prev+sv.curWin, now-start)),
 		Calls:   l.calls.Load(),
-	}, statsView{gen: gen}
+	}, sv
 }
 
 // Stats returns the loop's recent activity (as Snapshot's Stats). Safe
