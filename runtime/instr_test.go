@@ -194,7 +194,16 @@ func TestSnapshotsUnderLoad(t *testing.T) {
 	file := thisFile()
 	bl := startLoop(t, runtime.WithName("busy"), runtime.WithHistorySize(50), quietLogger())
 	const workers, rounds = 200, 20
+	var snaps atomic.Int64
 	driver := bl.L.Submit(func(ctx context.Context) error {
+		// The readers start after this task is submitted: wait for their
+		// first snapshot, so that the workload is read while it runs (on a
+		// loaded machine it could end before any reader looked).
+		for deadline := time.Now().Add(20 * time.Second); snaps.Load() == 0 && time.Now().Before(deadline); {
+			if err := runtime.Sleep(ctx, time.Millisecond); err != nil {
+				return err
+			}
+		}
 		q := runtime.NewQueue[int](10)
 		var lock runtime.Lock
 		ts := make([]*runtime.Task[int], workers)
@@ -230,7 +239,6 @@ func TestSnapshotsUnderLoad(t *testing.T) {
 	spawnLine := markLine(t, "spawn-worker")
 	var stop atomic.Bool
 	var wg sync.WaitGroup
-	var snaps atomic.Int64
 	errs := make(chan string, 100)
 	report := func(format string, args ...any) {
 		select {
