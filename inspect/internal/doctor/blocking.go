@@ -1,7 +1,9 @@
 package doctor
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,7 +22,8 @@ type blockGroup struct {
 	call    string
 	n       int
 	longest time.Duration
-	last    time.Time // when the latest one ended (or now, ongoing)
+	total   time.Duration // how long its blocks held the loop in all
+	last    time.Time     // when the latest one ended (or now, ongoing)
 	ongoing *runtime.BlockEvent
 	tasks   []uint64
 	names   map[uint64]string
@@ -91,6 +94,7 @@ func (v *view) blocking(out []wire.Finding) []wire.Finding {
 		}
 		g.n++
 		g.longest = max(g.longest, ev.Duration)
+		g.total += ev.Duration
 		if call != "" {
 			g.call = call
 		}
@@ -107,10 +111,23 @@ func (v *view) blocking(out []wire.Finding) []wire.Finding {
 		}
 		v.blocked[ev.TaskID] += overlap(ev.Started, end, v.now.Add(-v.in.Snapshot.Stats.Window), v.now)
 	}
+	// The worst first: what blocks the loop now, then by the time each
+	// site held the loop (Diagnose keeps this order for blocking).
+	slices.SortStableFunc(order, func(a, b key) int {
+		ga, gb := groups[a], groups[b]
+		return cmp.Or(cmp.Compare(boolRank(ga.ongoing == nil), boolRank(gb.ongoing == nil)), cmp.Compare(gb.total, ga.total))
+	})
 	for _, k := range order {
 		out = append(out, v.blockFinding(groups[k]))
 	}
 	return out
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (v *view) blockFinding(g *blockGroup) wire.Finding {
@@ -176,6 +193,8 @@ func (v *view) blockFinding(g *blockGroup) wire.Finding {
 		f.Fix = "No stack was caught, so the cause is not known: look at what the task does between its awaits (taskdump stack, taskdump profile while it runs); if it only awaits, the Go runtime (a garbage collection of a very large heap) or a busy machine held the loop."
 	case strings.HasSuffix(g.call, "time.Sleep"):
 		f.Fix = "Wait with runtime.Sleep(ctx, d), which lets the other tasks run; move other blocking work into runtime.ToThread(ctx, fn)."
+	case strings.HasPrefix(g.call, "sync."):
+		f.Fix = "A sync primitive that waits holds the whole loop: between tasks use runtime.Lock, Semaphore, Event or Queue, which suspend only the task; for state shared with goroutines, have them hold the sync lock only briefly, or take it in runtime.ToThread(ctx, fn)."
 	default:
 		f.Fix = "Move the blocking call into runtime.ToThread(ctx, fn), so that the loop runs the other tasks meanwhile."
 	}

@@ -132,7 +132,8 @@ func Process(opts Options) wire.Diagnosis {
 // Diagnose returns the findings of the given loops, ranked: errors, then
 // warnings, then info; within a severity by kind (deadlock, stalled,
 // blocking, cancel-ignored, stuck, leak, hog, unretrieved), then by the
-// number of tasks concerned. Findings is never nil.
+// number of tasks concerned, except blocking findings, which stay in the
+// order of the time each held the loop. Findings is never nil.
 func Diagnose(loops []Loop, opts Options) wire.Diagnosis {
 	opts = opts.withDefaults()
 	out := []wire.Finding{}
@@ -150,10 +151,19 @@ func Diagnose(loops []Loop, opts Options) wire.Diagnosis {
 		return cmp.Or(
 			cmp.Compare(severityRank(a.Severity), severityRank(b.Severity)),
 			cmp.Compare(kindRank(a.Kind), kindRank(b.Kind)),
-			cmp.Compare(b.Count, a.Count),
+			cmp.Compare(byCount(b), byCount(a)),
 		)
 	})
 	return wire.Diagnosis{Findings: out}
+}
+
+// byCount is what ranks findings of one severity and kind: the number of
+// tasks, but for blocking findings, which come ranked by time (blocking).
+func byCount(f wire.Finding) int {
+	if f.Kind == wire.KindBlocking {
+		return 0
+	}
+	return f.Count
 }
 
 func severityRank(s string) int {

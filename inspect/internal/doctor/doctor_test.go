@@ -338,6 +338,26 @@ func TestDiagnose(t *testing.T) {
 			want: []string{"blocking/warning n=1 [6@131]", "blocking/warning n=1 [7@151]"},
 		},
 		{
+			// Three short blocks of a CPU loop hold the loop less than
+			// one 2 s wait on a sync.Mutex: the worst first, not the
+			// most frequent.
+			name: "blocking findings rank by the time they held the loop",
+			in: func() Loop {
+				l := loop(alive, with(task(6, "hasher", 60, 61, "sleep", time.Second), sleeping),
+					with(task(7, "pinger", 70, 71, "sleep", time.Second), sleeping),
+					with(task(8, "stats", 80, 81, "sleep", time.Second), sleeping))
+				l.Blocking = []runtime.BlockEvent{
+					{TaskID: 6, TaskName: "hasher", Started: t0.Add(-50 * time.Second), Duration: 243 * time.Millisecond, At: at(52)},
+					{TaskID: 6, TaskName: "hasher", Started: t0.Add(-40 * time.Second), Duration: 243 * time.Millisecond, At: at(52)},
+					{TaskID: 7, TaskName: "pinger", Started: t0.Add(-35 * time.Second), Duration: 1500 * time.Millisecond, At: at(72), Call: "net.(*conn).Read"},
+					{TaskID: 6, TaskName: "hasher", Started: t0.Add(-30 * time.Second), Duration: 243 * time.Millisecond, At: at(52)},
+					{TaskID: 8, TaskName: "stats", Started: t0.Add(-20 * time.Second), Duration: 2 * time.Second, At: at(82), Call: "sync.(*Mutex).Lock"},
+				}
+				return l
+			}(),
+			want: []string{"blocking/warning n=1 [8@81]", "blocking/warning n=1 [7@71]", "blocking/warning n=1 [6@61]"},
+		},
+		{
 			name: "a busy loop shared by many is no hog",
 			in: func() Loop {
 				st := runtime.LoopStats{LastWork: t0, Ready: 1, Window: 5 * time.Second, Busy: 4800 * time.Millisecond}
@@ -865,5 +885,23 @@ func TestSleepLeakText(t *testing.T) {
 	want := `12 tasks spawned at main.go:60 ("session-0", "session-1", "session-2" and 9 more) pile up asleep at main.go:66: 0.5 more every second, each in its first sleep; none has ended yet, and the first wakes in 3s.`
 	if len(got) != 1 || got[0].Summary != want || got[0].Severity != wire.SeverityInfo {
 		t.Errorf("got %+v\nwant an info saying %q", got, want)
+	}
+}
+
+// TestBlockingFix: the fix of a blocking finding fits the call that
+// blocked.
+func TestBlockingFix(t *testing.T) {
+	tests := []struct{ call, want string }{
+		{"time.Sleep", "Wait with runtime.Sleep(ctx, d)"},
+		{"sync.(*Mutex).Lock", "A sync primitive that waits holds the whole loop: between tasks use runtime.Lock"},
+		{"net.(*conn).Read", "Move the blocking call into runtime.ToThread(ctx, fn)"},
+	}
+	for _, tt := range tests {
+		l := loop(alive, with(task(8, "stats", 80, 81, "sleep", time.Second), sleeping))
+		l.Blocking = []runtime.BlockEvent{{TaskID: 8, TaskName: "stats", Started: t0.Add(-20 * time.Second), Duration: 2 * time.Second, At: at(82), Call: tt.call}}
+		got := diagnose(l)
+		if len(got) != 1 || !strings.HasPrefix(got[0].Fix, tt.want) {
+			t.Errorf("%s: %+v, want a fix starting %q", tt.call, got, tt.want)
+		}
 	}
 }
