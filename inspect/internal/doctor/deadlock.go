@@ -258,6 +258,19 @@ func (v *view) cycleFinding(c []uint64, g map[uint64]edge, behind int) wire.Find
 	var ts []*runtime.TaskInfo
 	var made []runtime.Frame
 	var clauses []string
+	// Resources made at one line (locks a constructor makes) are told
+	// apart by their ids.
+	madeAt := map[runtime.Frame]map[uint64]bool{}
+	locks := 0
+	for _, id := range c {
+		if r := g[id].res; r != nil {
+			if madeAt[r.CreatedAt] == nil {
+				madeAt[r.CreatedAt] = map[uint64]bool{}
+			}
+			madeAt[r.CreatedAt][r.ID] = true
+			locks++
+		}
+	}
 	for i, id := range c {
 		t := v.byID[id]
 		ts = append(ts, t)
@@ -268,8 +281,12 @@ func (v *view) cycleFinding(c []uint64, g map[uint64]edge, behind int) wire.Find
 		e := g[id]
 		if e.res != nil {
 			made = append(made, e.res.CreatedAt)
+			what := describeRes(e.res)
+			if len(madeAt[e.res.CreatedAt]) > 1 {
+				what = describeResID(e.res)
+			}
 			clauses = append(clauses, fmt.Sprintf("%q waits at %s for %s held by %q",
-				t.Name, short(t.SuspendedAt), describeRes(e.res), next.Name))
+				t.Name, short(t.SuspendedAt), what, next.Name))
 		} else {
 			clauses = append(clauses, fmt.Sprintf("%q awaits %q at %s", t.Name, next.Name, short(t.SuspendedAt)))
 		}
@@ -284,9 +301,15 @@ func (v *view) cycleFinding(c []uint64, g map[uint64]edge, behind int) wire.Find
 	}
 	f.Summary = who + ": " + cycleClauses(clauses) + more + "."
 	f.Sites = sites(made...)
-	f.Fix = "Take the locks in one order everywhere, or hold one at a time (release before awaiting the next); cancelling one task of the cycle frees the others."
-	if len(ts) == 1 {
+	switch {
+	case len(ts) == 1:
 		f.Fix = "Do not take a lock the task already holds (runtime locks are not reentrant): release it first, or split the code that needs it."
+	case locks == 1:
+		// One lock and awaits: a task holds it while it awaits a task
+		// that needs it.
+		f.Fix = "Do not await, while holding a lock or permit, a task that needs it: release it before the await (or let the awaited task do without it); cancelling one task of the cycle frees the others."
+	default:
+		f.Fix = "Take the locks in one order everywhere, or hold one at a time (release before awaiting the next); cancelling one task of the cycle frees the others."
 	}
 	return f
 }
@@ -321,6 +344,19 @@ func describeRes(r *runtime.ResourceInfo) string {
 		return "a permit of the semaphore made at " + short(r.CreatedAt)
 	}
 	return "the " + kind + " made at " + short(r.CreatedAt)
+}
+
+// describeResID is describeRes with the resource's id, for resources made
+// at one place: "the lock 7 made at main.go:21".
+func describeResID(r *runtime.ResourceInfo) string {
+	if r.CreatedAt.IsZero() {
+		return describeRes(r) // with its id already
+	}
+	id := strconv.FormatUint(r.ID, 10)
+	if r.Kind == waitSemaphore {
+		return "a permit of the semaphore " + id + " made at " + short(r.CreatedAt)
+	}
+	return "the " + r.Kind + " " + id + " made at " + short(r.CreatedAt)
 }
 
 // runtimeDeadlocks adds the deadlocks the runtime saw form that the graph

@@ -905,3 +905,47 @@ func TestBlockingFix(t *testing.T) {
 		}
 	}
 }
+
+// TestDeadlockText: locks made at one line are told apart by their ids;
+// a cycle of one lock and an await gets the fix for holding a lock across
+// an await, not the lock-order one.
+func TestDeadlockText(t *testing.T) {
+	tests := []struct {
+		name             string
+		in               Loop
+		wantSummary, fix string
+	}{
+		{
+			name: "two locks made at one line",
+			in: func() Loop {
+				l := loop(alive,
+					with(task(2, "a", 20, 24, "lock", time.Minute), res(60)),
+					with(task(3, "b", 30, 34, "lock", time.Minute), res(61)),
+				)
+				l.Resources = []runtime.ResourceInfo{lockRes(60, 21, 3), lockRes(61, 21, 2)}
+				return l
+			}(),
+			wantSummary: `Tasks "a" and "b" deadlock: "a" waits at main.go:24 for the lock 60 made at main.go:21 held by "b"; "b" waits at main.go:34 for the lock 61 made at main.go:21 held by "a".`,
+			fix:         "Take the locks in one order everywhere",
+		},
+		{
+			name: "a lock held across an await of a task that needs it",
+			in: func() Loop {
+				l := loop(alive,
+					with(task(2, "parent", 20, 24, "task", time.Minute), awaits(3)),
+					with(task(3, "child", 30, 34, "lock", time.Minute), res(60)),
+				)
+				l.Resources = []runtime.ResourceInfo{lockRes(60, 11, 2)}
+				return l
+			}(),
+			wantSummary: `Tasks "child" and "parent" deadlock: "child" waits at main.go:34 for the lock made at main.go:11 held by "parent"; "parent" awaits "child" at main.go:24.`,
+			fix:         "Do not await, while holding a lock or permit, a task that needs it",
+		},
+	}
+	for _, tt := range tests {
+		got := diagnose(tt.in)
+		if len(got) != 1 || got[0].Summary != tt.wantSummary || !strings.HasPrefix(got[0].Fix, tt.fix) {
+			t.Errorf("%s: %q\n %+v\nwant %q, a fix starting %q", tt.name, briefs(got), got, tt.wantSummary, tt.fix)
+		}
+	}
+}
