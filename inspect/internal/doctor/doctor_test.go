@@ -131,7 +131,9 @@ func TestDiagnose(t *testing.T) {
 				l.Resources = []runtime.ResourceInfo{{ID: 50, Kind: "future"}, {ID: 51, Kind: "queue", Waiters: []uint64{4}}, lockRes(52, 5, 8)}
 				return l
 			}(),
-			want: []string{"stuck/info n=1 [4@42]"},
+			// Notes only: an idle consumer, and a ToThread call running
+			// for 30s (long work, or a call that never returns).
+			want: []string{"stuck/info n=1 [4@42]", "stuck/info n=1 [6@71]"},
 		},
 		{
 			name: "stuck futures are one finding",
@@ -947,5 +949,16 @@ func TestDeadlockText(t *testing.T) {
 		if len(got) != 1 || got[0].Summary != tt.wantSummary || !strings.HasPrefix(got[0].Fix, tt.fix) {
 			t.Errorf("%s: %q\n %+v\nwant %q, a fix starting %q", tt.name, briefs(got), got, tt.wantSummary, tt.fix)
 		}
+	}
+}
+
+// TestToThreadNote: a ToThread call that has not returned for --stuck-after
+// is a note (long work looks the same as a call that never returns).
+func TestToThreadNote(t *testing.T) {
+	l := loop(alive, with(task(7, "shard-4", 20, 26, "to_thread", 12*time.Second), func(t *runtime.TaskInfo) { t.Wait.External = true }))
+	got := diagnose(l)
+	want := `Task "shard-4" has waited 12s at main.go:26 on a ToThread call: its function has not returned.`
+	if len(got) != 1 || got[0].Severity != wire.SeverityInfo || got[0].Summary != want {
+		t.Errorf("got %+v\nwant an info saying %q", got, want)
 	}
 }

@@ -280,7 +280,13 @@ func (v *view) endedHolders(ids []uint64) (names string, spawned runtime.Frame) 
 // grouped. A consumer waiting on an empty queue is info.
 func (v *view) stuck(out []wire.Finding) []wire.Finding {
 	order, m := v.groups(func(t *runtime.TaskInfo) bool {
-		if external(t) || v.waited(t) <= v.d {
+		if v.waited(t) <= v.d {
+			return false
+		}
+		if waitKind(t) == waitThread {
+			return true // a call that does not return: a note
+		}
+		if external(t) {
 			return false
 		}
 		switch waitKind(t) {
@@ -308,7 +314,10 @@ func (v *view) stuckFinding(k groupKey, ts []*runtime.TaskInfo) wire.Finding {
 	f := wire.Finding{Kind: wire.KindStuck, Severity: wire.SeverityWarning, Count: len(ts), Tasks: v.refs(ts)}
 	what := article(k.kind) + " " + k.kind
 	var made runtime.Frame
-	if r != nil && !r.CreatedAt.IsZero() {
+	switch {
+	case k.kind == waitThread:
+		what = "a ToThread call"
+	case r != nil && !r.CreatedAt.IsZero():
 		made = r.CreatedAt
 		what = fmt.Sprintf("%s %s (made at %s)", article(r.Kind), r.Kind, short(r.CreatedAt))
 	}
@@ -357,6 +366,12 @@ func (v *view) stuckFinding(k groupKey, ts []*runtime.TaskInfo) wire.Finding {
 	case waitJoin:
 		f.Summary = head + ": some items taken from the queue were never marked done."
 		f.Fix = "Call TaskDone once for every item taken with Get, on every path (defer it)."
+	case waitThread:
+		// Long work offloaded is what ToThread is for; a call that never
+		// returns (a driver call without a deadline) looks the same.
+		f.Severity = wire.SeverityInfo
+		f.Summary = head + ": its function has not returned."
+		f.Fix = "Nothing to do if the work is that long. If it should have returned, a goroutine dump of the process (SIGQUIT) shows where its function waits: give what it calls a deadline or a context."
 	}
 	f.Sites = sites(append([]runtime.Frame{made, first.SpawnedAt}, extra...)...)
 	return f
