@@ -14,6 +14,8 @@ const (
 	adviceCond   = "use runtime.Event or runtime.Queue, or move it into runtime.ToThread"
 	adviceMutex  = "use runtime.Lock, or move it into runtime.ToThread"
 	adviceThread = "move it into runtime.ToThread"
+	adviceServe  = "serve on a goroutine of its own (go srv.Serve(ln)) and hand each request to the loop with Loop.Submit or Loop.CallSoonThreadsafe"
+	adviceTimer  = "use runtime.Sleep(ctx, d), or runtime.WaitFor for a timeout"
 )
 
 // An op is one kind of blocking operation.
@@ -29,6 +31,9 @@ var (
 	opRecv   = op{noun: "channel receive", verb: "receives from a channel", advice: adviceChan}
 	opRange  = op{noun: "range over a channel", verb: "ranges over a channel", advice: adviceChan}
 	opSelect = op{noun: "select without default", verb: "waits in a select without default", advice: adviceChan}
+	// A receive from time.After, time.Tick or a Timer's or Ticker's C: a
+	// sleep, with the sleep's advice.
+	opTimer = op{noun: "receive from a timer's channel", verb: "receives from a timer's channel", advice: adviceTimer}
 )
 
 // A rule names blocking functions of one standard package: those whose
@@ -55,6 +60,9 @@ var rules = []rule{
 	{pkg: "net/http", recvs: []string{"", "Client"}, names: []string{"Get", "Head", "Post", "PostForm"}, advice: adviceThread},
 	{pkg: "net/http", recvs: []string{"Client"}, names: []string{"Do"}, advice: adviceThread},
 	{pkg: "net/http", recvs: []string{"Transport"}, names: []string{"RoundTrip"}, advice: adviceThread},
+	// A server serves until it is shut down: on the loop, forever.
+	{pkg: "net/http", recvs: []string{"", "Server"}, names: []string{"ListenAndServe", "ListenAndServeTLS", "Serve", "ServeTLS"}, advice: adviceServe},
+	{pkg: "net/http", recvs: []string{"Server"}, names: []string{"Shutdown"}, advice: adviceThread},
 	{pkg: "net", recvs: []string{"", "Dialer", "Resolver"}, prefixes: []string{"Dial", "Lookup"}, advice: adviceThread},
 	{pkg: "net", recvs: []string{""}, prefixes: []string{"Resolve"}, advice: adviceThread},
 	// Conn, PacketConn, Listener and their concrete types (any receiver).

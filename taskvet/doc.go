@@ -36,7 +36,9 @@
 //     the task function has a ctx context.Context parameter in scope; it
 //     returns the error when the task function returns one).
 //   - channel sends and receives, range over a channel, select without a
-//     default case: use runtime.Queue, runtime.Event or runtime.Future.
+//     default case: use runtime.Queue, runtime.Event or runtime.Future. A
+//     receive from time.After, time.Tick or a Timer's or Ticker's C is a
+//     sleep: use runtime.Sleep(ctx, d), or runtime.WaitFor for a timeout.
 //   - (*sync.WaitGroup).Wait and (*sync.Cond).Wait: use runtime.TaskGroup,
 //     runtime.Gather or runtime.Event.
 //   - (*sync.Mutex).Lock, (*sync.RWMutex).Lock and RLock only with -mutex:
@@ -50,6 +52,11 @@
 //     and writes on *os.File); database/sql queries, executions, prepares,
 //     pings, transactions and row iteration: move them into
 //     runtime.ToThread.
+//   - an HTTP server run in a task (http.ListenAndServe, http.Serve and
+//     their TLS forms, (*http.Server).ListenAndServe and Serve), which
+//     serves on the loop until it is shut down: serve on a goroutine of its
+//     own and hand each request to the loop (Loop.Submit); and
+//     (*http.Server).Shutdown, which waits for connections to close.
 //   - functions marked blocking by a //taskvet:blocking line in their doc
 //     comment, and functions named with -blocking (a comma-separated list of
 //     full names as go/types prints them: "os.Stat,(*example.com/db.Pool).Get").

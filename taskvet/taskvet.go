@@ -330,7 +330,11 @@ func (c *checker) walk(body ast.Node, yield func(site)) {
 				emit(site{pos: n.Arrow, op: &opSend, nested: nested})
 			case *ast.UnaryExpr:
 				if n.Op == token.ARROW {
-					emit(site{pos: n.OpPos, op: &opRecv, nested: nested})
+					o := &opRecv
+					if timerChan(info, n.X) {
+						o = &opTimer
+					}
+					emit(site{pos: n.OpPos, op: o, nested: nested})
 				}
 			case *ast.RangeStmt:
 				if t := info.TypeOf(n.X); t != nil {
@@ -385,6 +389,29 @@ func (c *checker) calledLit(call *ast.CallExpr) *ast.FuncLit {
 		}
 	}
 	return nil
+}
+
+// timerChan reports whether e is a timer's channel: a call of time.After
+// or time.Tick, or the C field of a time.Timer or time.Ticker.
+func timerChan(info *types.Info, e ast.Expr) bool {
+	switch e := ast.Unparen(e).(type) {
+	case *ast.CallExpr:
+		if f, ok := typeutil.Callee(info, e).(*types.Func); ok && f.Pkg() != nil && f.Pkg().Path() == "time" {
+			return f.Name() == "After" || f.Name() == "Tick"
+		}
+	case *ast.SelectorExpr:
+		if e.Sel.Name != "C" {
+			return false
+		}
+		t := info.TypeOf(e.X)
+		if p, ok := t.(*types.Pointer); ok {
+			t = p.Elem()
+		}
+		if n, ok := t.(*types.Named); ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "time" {
+			return n.Obj().Name() == "Timer" || n.Obj().Name() == "Ticker"
+		}
+	}
+	return false
 }
 
 // visitRecv visits the channel operand of a select case's receive.

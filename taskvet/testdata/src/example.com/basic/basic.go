@@ -65,6 +65,19 @@ func kinds(ctx context.Context, ch chan int, wg *sync.WaitGroup, cond *sync.Cond
 		db.ExecContext(ctx, "delete") // want `^\(\*sql\.DB\)\.ExecContext blocks`
 		return v, nil
 	})
+	runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+		<-time.After(time.Second) // want `^receive from a timer's channel blocks the event loop; use runtime\.Sleep\(ctx, d\), or runtime\.WaitFor for a timeout$`
+		t := time.NewTimer(time.Second)
+		<-t.C // want `^receive from a timer's channel blocks`
+		tk := time.NewTicker(time.Second)
+		<-tk.C                         // want `^receive from a timer's channel blocks`
+		http.ListenAndServe(":0", nil) // want `^http\.ListenAndServe blocks the event loop; serve on a goroutine of its own`
+		srv := &http.Server{}
+		srv.Serve(nil)                                 // want `^\(\*http\.Server\)\.Serve blocks the event loop; serve on a goroutine`
+		srv.Shutdown(ctx)                              // want `^\(\*http\.Server\)\.Shutdown blocks the event loop; move it into runtime\.ToThread$`
+		go func() { http.ListenAndServe(":0", nil) }() // silent: its own goroutine
+		return 0, nil
+	})
 }
 
 // runners: each function the runtime runs on the loop.
