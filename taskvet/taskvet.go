@@ -633,6 +633,25 @@ func (c *checker) solveRunners() {
 			if len(params) == 0 {
 				continue
 			}
+			// The elements of a parameter that is a list of functions
+			// (fns ...func(...)): the variable ranging over it.
+			elems := make(map[*types.Var]int)
+			ast.Inspect(d.Body, func(n ast.Node) bool {
+				if r, ok := n.(*ast.RangeStmt); ok && r.Value != nil {
+					if x, ok := ast.Unparen(r.X).(*ast.Ident); ok {
+						if pv, ok := info.Uses[x].(*types.Var); ok {
+							if p, ok := params[pv]; ok {
+								if vid, ok := r.Value.(*ast.Ident); ok {
+									if vv, ok := info.Defs[vid].(*types.Var); ok {
+										elems[vv] = p
+									}
+								}
+							}
+						}
+					}
+				}
+				return true
+			})
 			ast.Inspect(d.Body, func(n ast.Node) bool {
 				call, ok := n.(*ast.CallExpr)
 				if !ok {
@@ -642,7 +661,11 @@ func (c *checker) solveRunners() {
 					if a >= len(call.Args) {
 						continue
 					}
-					id, ok := ast.Unparen(call.Args[a]).(*ast.Ident)
+					arg := ast.Unparen(call.Args[a])
+					if ix, ok := arg.(*ast.IndexExpr); ok {
+						arg = ast.Unparen(ix.X) // fns[i]
+					}
+					id, ok := arg.(*ast.Ident)
 					if !ok {
 						continue
 					}
@@ -650,7 +673,11 @@ func (c *checker) solveRunners() {
 					if !ok {
 						continue
 					}
-					if p, ok := params[v]; ok && !slices.Contains(c.runners[fn], p) {
+					p, ok := params[v]
+					if !ok {
+						p, ok = elems[v]
+					}
+					if ok && !slices.Contains(c.runners[fn], p) {
 						c.runners[fn] = append(c.runners[fn], p)
 						slices.Sort(c.runners[fn])
 						changed = true
@@ -698,29 +725,56 @@ func (c *checker) reportTasks() {
 				return true
 			}
 			for _, i := range c.taskArgs(call) {
-				if i >= len(call.Args) {
-					continue
-				}
-				arg := call.Args[i]
-				lit, fn := c.taskFunc(arg)
-				switch {
-				case lit != nil:
-					if !done[lit] {
-						done[lit] = true
-						c.reportBody(info.TypeOf(lit).(*types.Signature), lit.Type, lit.Body)
+				for _, arg := range c.taskExprs(call, i) {
+					lit, fn := c.taskFunc(arg)
+					switch {
+					case lit != nil:
+						if !done[lit] {
+							done[lit] = true
+							c.reportBody(info.TypeOf(lit).(*types.Signature), lit.Type, lit.Body)
+						}
+					case fn != nil && c.decls[fn] != nil:
+						if d := c.decls[fn]; !done[d] {
+							done[d] = true
+							c.reportBody(fn.Type().(*types.Signature), d.Type, d.Body)
+						}
+					case fn != nil:
+						c.reportForeignTask(arg, fn)
 					}
-				case fn != nil && c.decls[fn] != nil:
-					if d := c.decls[fn]; !done[d] {
-						done[d] = true
-						c.reportBody(fn.Type().(*types.Signature), d.Type, d.Body)
-					}
-				case fn != nil:
-					c.reportForeignTask(arg, fn)
 				}
 			}
 			return true
 		})
 	}
+}
+
+// taskExprs returns the expressions of call that are task code given that
+// its argument i is: that argument; every argument from i on when i is
+// the variadic parameter (runAll(ctx, f, g)); and the elements of a
+// composite literal (runAll(ctx, []func(...){f, g}...)).
+func (c *checker) taskExprs(call *ast.CallExpr, i int) []ast.Expr {
+	if i >= len(call.Args) {
+		return nil
+	}
+	args := call.Args[i : i+1]
+	if sig, ok := c.pass.TypesInfo.TypeOf(call.Fun).Underlying().(*types.Signature); ok &&
+		sig.Variadic() && i == sig.Params().Len()-1 && !call.Ellipsis.IsValid() {
+		args = call.Args[i:]
+	}
+	var out []ast.Expr
+	for _, a := range args {
+		if lit, ok := ast.Unparen(a).(*ast.CompositeLit); ok {
+			for _, e := range lit.Elts {
+				if kv, ok := e.(*ast.KeyValueExpr); ok {
+					e = kv.Value
+				}
+				out = append(out, e)
+			}
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // isObserverMethod reports whether fn is the OnTask or OnBlock method of

@@ -138,6 +138,34 @@ func runAllTwice(ctx context.Context, name string, fn func(context.Context) (int
 	runAll(ctx, fn)
 }
 
+// spawnAll passes each of its fns on to Spawn.
+func spawnAll(ctx context.Context, fns ...func(context.Context) (int, error)) { // want spawnAll:"runs task code: parameter 1"
+	for _, fn := range fns {
+		runtime.Spawn(ctx, fn)
+	}
+}
+
+// spawnEach passes its list's elements on to Spawn by index.
+func spawnEach(ctx context.Context, fns []func(context.Context) (int, error)) { // want spawnEach:"runs task code: parameter 1"
+	for i := range fns {
+		runtime.Spawn(ctx, fns[i])
+	}
+}
+
+func lists(ctx context.Context) {
+	spawnAll(ctx, func(ctx context.Context) (int, error) {
+		time.Sleep(1) // want `time\.Sleep blocks`
+		return 0, nil
+	}, func(ctx context.Context) (int, error) {
+		os.ReadFile("x") // want `os\.ReadFile blocks`
+		return 0, nil
+	})
+	spawnEach(ctx, []func(context.Context) (int, error){func(ctx context.Context) (int, error) {
+		time.Sleep(1) // want `time\.Sleep blocks`
+		return 0, nil
+	}})
+}
+
 func wrapped(ctx context.Context) (int, error) { // want wrapped:"blocking"
 	time.Sleep(time.Second) // want `time\.Sleep blocks`
 	return 0, nil
