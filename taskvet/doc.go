@@ -27,7 +27,7 @@
 // fn)) is a runner too, across packages, and so is one that passes on the
 // elements of a list of functions (spawnAll(ctx, fns ...func(...))
 // ranging over fns, or fns[i]): each function given in the list is task
-// code. Functions kept in struct fields are not followed. Calls through interfaces and
+// code. Functions kept in struct fields, calls through interfaces and
 // function values are not followed. The runtime package's own functions
 // (runtime.Sleep, (*Queue).Get, (*Lock).Lock, ...) suspend the task instead
 // of blocking and are never reported, nor is anything in the standard
