@@ -77,6 +77,12 @@ type ResourceInfo struct {
 	Set         bool
 	LastSet     time.Time
 	LastCleared time.Time
+	// LastPut is when an item was last put into a Queue (the start of that
+	// step; zero: never), and LastPutBy the task that put it (0: a
+	// callback, such as one a thread-safe call ran). A consumer waits in
+	// vain if that task has ended and no other puts.
+	LastPut   time.Time
+	LastPutBy uint64
 }
 
 // LoopStats is a loop's recent activity, as a diagnosis needs it.

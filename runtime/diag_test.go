@@ -721,3 +721,46 @@ func TestRunningStepIsBusy(t *testing.T) {
 		t.Errorf("a change walk while the step runs visited %v, want the running task %d", visited, snap.Current)
 	}
 }
+
+// TestQueueLastPut: a queue's record says when an item was last put and by
+// which task (0 from a callback): the doctor tells consumers whose last
+// producer has ended.
+func TestQueueLastPut(t *testing.T) {
+	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+		l := runtime.LoopOf(ctx)
+		q := runtime.NewQueue[int](0)
+		consumer := runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+			for {
+				if _, err := q.Get(ctx); err != nil {
+					return 0, err
+				}
+			}
+		})
+		producer := runtime.Spawn(ctx, func(ctx context.Context) (int, error) { return 0, q.Put(ctx, 1) })
+		if _, err := producer.Await(ctx); err != nil {
+			return 0, err
+		}
+		settle(ctx)
+		find := func() runtime.ResourceInfo {
+			for _, r := range l.Resources() {
+				if r.Kind == "queue" {
+					return r
+				}
+			}
+			return runtime.ResourceInfo{}
+		}
+		if r := find(); r.LastPutBy != producer.ID() || r.LastPut.IsZero() {
+			t.Errorf("after the producer's put: LastPutBy %d, LastPut %v; want %d and a time", r.LastPutBy, r.LastPut, producer.ID())
+		}
+		runtime.CallSoon(ctx, func() { _ = q.PutNowait(2) })
+		settle(ctx)
+		if r := find(); r.LastPutBy != 0 {
+			t.Errorf("after a callback's put: LastPutBy %d, want 0", r.LastPutBy)
+		}
+		consumer.Cancel()
+		return 0, nil
+	}, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -23,6 +23,8 @@ type Queue[T any] struct {
 	putters    waitq
 	joiners    waitq
 	unfinished int
+	lastPut    int64  // loop clock of the step that last put (0: never)
+	lastPutBy  uint64 // the task that last put (0: a callback)
 }
 
 // NewQueue returns a queue holding at most maxsize items (unbounded if
@@ -43,6 +45,7 @@ func NewQueue[T any](maxsize int) *Queue[T] {
 // loop's time): Loop.Resources reads them from the waiting tasks' records.
 func (q *Queue[T]) publish(p *resPub) {
 	p.len, p.cap = q.Len(), max(q.maxsize, 0)
+	p.lastPut, p.lastPutBy = q.lastPut, q.lastPutBy
 }
 
 func (q *Queue[T]) state() *pubState { return &q.ps }
@@ -107,6 +110,12 @@ func (q *Queue[T]) push(v T) {
 	}
 	q.items = append(q.items, v)
 	q.unfinished++
+	if l := q.loop; l != nil { // nil: not bound to a loop yet (used outside one)
+		q.lastPut, q.lastPutBy = max(l.now, 1), 0
+		if t := l.stepping; t != nil {
+			q.lastPutBy = t.id
+		}
+	}
 	q.loop.touch(&q.res, q)
 	if q.getters.len() > 0 {
 		q.loop.schedule(q.getters.ts[0])

@@ -74,6 +74,8 @@ type resPub struct {
 	len, cap                  int
 	set                       bool
 	lastSet, lastCleared      int64
+	lastPut                   int64
+	lastPutBy                 uint64
 }
 
 // resOwner is a primitive that publishes its state through the dirty list.
@@ -523,6 +525,7 @@ func (l *Loop) resourceInfo(e *resEntry, fc frameCache) ResourceInfo {
 		Holders: e.pub.holders, Waiters: e.pub.waiters, Putters: e.pub.putters,
 		Len: e.pub.len, Cap: e.pub.cap, Set: e.pub.set,
 		LastSet: l.wall(e.pub.lastSet), LastCleared: l.wall(e.pub.lastCleared),
+		LastPut: l.wall(e.pub.lastPut), LastPutBy: e.pub.lastPutBy,
 	}
 	ri.CreatedBy = e.by
 	switch e.kind {

@@ -962,3 +962,32 @@ func TestToThreadNote(t *testing.T) {
 		t.Errorf("got %+v\nwant an info saying %q", got, want)
 	}
 }
+
+// TestProducerGone: consumers of a queue whose last producer has ended are
+// told so; if it failed, that is a warning (they wait on work that died
+// with it), not an idle consumer's note.
+func TestProducerGone(t *testing.T) {
+	failed := runtime.TaskInfo{ID: 3, Name: "producer", State: runtime.Failed, Loop: "main", Error: "upstream: connection reset", SpawnedAt: at(52)}
+	done := failed
+	done.State, done.Error = runtime.Finished, ""
+	tests := []struct {
+		name     string
+		producer runtime.TaskInfo
+		severity string
+		summary  string
+	}{
+		{"failed", failed, wire.SeverityWarning,
+			`Task "consumer" has waited 12s at main.go:34 on a queue (made at main.go:51): the last task that put into it, task 3 "producer", has ended (its last item came 13s ago), failed: "upstream: connection reset".`},
+		{"finished", done, wire.SeverityInfo,
+			`Task "consumer" has waited 12s at main.go:34 on a queue (made at main.go:51): the last task that put into it, task 3 "producer", has ended (its last item came 13s ago).`},
+	}
+	for _, tt := range tests {
+		l := loop(alive, with(task(4, "consumer", 60, 34, "queue.get", 12*time.Second), res(51)))
+		l.Resources = []runtime.ResourceInfo{{ID: 51, Kind: "queue", CreatedAt: at(51), Waiters: []uint64{4}, LastPut: t0.Add(-13 * time.Second), LastPutBy: 3}}
+		l.History = []runtime.TaskInfo{tt.producer}
+		got := diagnose(l)
+		if len(got) != 1 || got[0].Severity != tt.severity || got[0].Summary != tt.summary {
+			t.Errorf("%s: %+v\nwant %s %q", tt.name, got, tt.severity, tt.summary)
+		}
+	}
+}

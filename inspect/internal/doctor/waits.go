@@ -241,6 +241,30 @@ func (v *view) sleepLeak(f *wire.Finding, ts []*runtime.TaskInfo, rate float64) 
 	f.Fix = "Something must end these loops: cancel each task when what it serves goes away (keep it, or spawn it in a TaskGroup that ends with it), or give its loop an end, and stop spawning tasks that never finish."
 }
 
+// producerGone words f for consumers of a queue whose last producer (the
+// task that last put into it) has ended: nothing may ever come. One that
+// failed is a warning: its consumers wait on work that died with it.
+func (v *view) producerGone(f *wire.Finding, head string, r *runtime.ResourceInfo, extra *[]runtime.Frame) {
+	who := fmt.Sprintf("task %d", r.LastPutBy)
+	h := v.ended(r.LastPutBy)
+	if h != nil {
+		who = fmt.Sprintf("task %d %q", h.ID, h.Name)
+		*extra = append(*extra, h.SpawnedAt)
+	}
+	f.Summary = fmt.Sprintf("%s: the last task that put into it, %s, has ended", head, who)
+	if !r.LastPut.IsZero() {
+		f.Summary += fmt.Sprintf(" (its last item came %s ago)", human(v.now.Sub(r.LastPut)))
+	}
+	if h != nil && h.State == runtime.Failed {
+		f.Severity = wire.SeverityWarning
+		f.Summary += fmt.Sprintf(", failed: %q.", h.Error)
+		f.Fix = "Its producer failed, and nothing else puts into the queue: handle the producer's error (await it, or run it in a TaskGroup with its consumers) and end the consumers' wait (cancel them, or put a last item that tells them to stop)."
+		return
+	}
+	f.Summary += "."
+	f.Fix = "Nothing to do if the producer is done and the consumers should idle; if more should come, see why the producer ended, or end the consumers' wait (cancel them, or put a last item that tells them to stop)."
+}
+
 // endedHolders names the holders of ids (a lock's, a semaphore's) that are
 // not live, so ended: with how they ended, from the history (up to three,
 // then how many more); "" if every holder lives. spawned is where the first
@@ -360,6 +384,9 @@ func (v *view) stuckFinding(k groupKey, ts []*runtime.TaskInfo) wire.Finding {
 		f.Severity = wire.SeverityInfo
 		f.Summary = head + ": an idle consumer, nothing has been put there since."
 		f.Fix = "Nothing to do if the queue is idle; if items should be arriving, check that its producers run."
+		if r != nil && r.LastPutBy != 0 && v.byID[r.LastPutBy] == nil {
+			v.producerGone(&f, head, r, &extra)
+		}
 	case waitPut:
 		f.Summary = head + ": the queue is full and nothing takes from it."
 		f.Fix = "Check that the queue's consumers run (and are not stuck themselves), or make the queue bigger."
