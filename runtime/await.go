@@ -360,7 +360,7 @@ func (w *waiter) unlistenFirst(n int) {
 func current(ctx context.Context, op string) (*task, error) {
 	t := taskOf(ctx)
 	if t == nil {
-		return nil, fmt.Errorf("runtime: %s: %w", op, ErrNotInTask)
+		return nil, opErr(op, ErrNotInTask)
 	}
 	if err := t.checkRunning(op); err != nil {
 		return nil, err
@@ -372,13 +372,13 @@ func current(ctx context.Context, op string) (*task, error) {
 // it makes no cycle.
 func (cur *task) checkAwaitOne(op string, x *task) error {
 	if x.loop != cur.loop {
-		return fmt.Errorf("runtime: %s: task %s: %w", op, x.displayName(), ErrWrongLoop)
+		return opErr(op+": task "+x.displayName(), ErrWrongLoop)
 	}
 	if x.done() || !x.started {
 		return nil // a task that has not run awaits nothing: no cycle goes through it
 	}
 	if path := cur.loop.cycle(cur, x); path != nil {
-		return fmt.Errorf("runtime: %s: %w", op, cycleErr(path))
+		return opErr(op, cycleErr(path))
 	}
 	return nil
 }

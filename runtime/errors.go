@@ -149,6 +149,22 @@ func cycleErr(path []*task) error {
 	return fmt.Errorf("%w: %s", ErrAwaitCycle, b.String())
 }
 
+// opError is err, one of this package's errors or one wrapping it, as op
+// returned it: "runtime: Gather: not called from a task" (the package's
+// prefix once, not "runtime: Gather: runtime: not called from a task").
+type opError struct {
+	op  string
+	err error
+}
+
+func opErr(op string, err error) error { return &opError{op: op, err: err} }
+
+func (e *opError) Error() string {
+	return "runtime: " + e.op + ": " + strings.TrimPrefix(e.err.Error(), "runtime: ")
+}
+
+func (e *opError) Unwrap() error { return e.err }
+
 // goexitError is the error of a task whose function called runtime.Goexit.
 type goexitError struct {
 	name     string

@@ -331,7 +331,7 @@ func bind(p **Loop, cur *task, op string) error {
 		return nil
 	}
 	if *p != cur.loop {
-		return fmt.Errorf("runtime: %s: %w", op, ErrWrongLoop)
+		return opErr(op, ErrWrongLoop)
 	}
 	return nil
 }
