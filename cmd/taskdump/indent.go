@@ -1,33 +1,56 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"io"
 )
+
+// Bounds of an indenter: what it is given comes from another process.
+const (
+	// maxIndentDepth is the deepest nesting it indents, as encoding/json
+	// (which the tree was decoded with before) refuses deeper documents.
+	// The agent's tree stops 1,000 tasks deep: about 2,000 levels.
+	maxIndentDepth = 10_000
+	// indentChunk is how much indented output it holds before writing it.
+	indentChunk = 64 << 10
+)
+
+// errIndent is wrapped by an indenter's errors about what it was given.
+var errIndent = errors.New("not the agent's JSON")
 
 // indenter writes the JSON document written to it indented as writeJSONTo
 // indents (json.Indent with two spaces, then a newline), as it comes: a
 // document of 100,000 tasks is passed on, never held or decoded. It keeps
 // the bytes of tokens as they are, so it must be given JSON (what
-// client.WriteTree lets through); it holds the indented form of one Write
-// (written out before Write returns) and a few flags. Its zero value is
-// not usable: use newIndenter.
+// client.WriteTree lets through). It holds at most indentChunk bytes of
+// output and a few counters, refuses nesting deeper than maxIndentDepth,
+// and stops after limit bytes of output (the bound of an answer copied as it
+// came, client.MaxCopyBytes): a small hostile answer cannot make it write
+// without end. Its zero value is not usable: use newIndenter.
 type indenter struct {
-	w     io.Writer
-	buf   []byte
-	depth int
-	str   bool // inside a string
-	esc   bool // after a backslash inside a string
-	open  bool // after { or [: the line break waits for what follows (none if it closes at once)
+	w       io.Writer
+	buf     []byte
+	depth   int
+	str     bool // inside a string
+	esc     bool // after a backslash inside a string
+	open    bool // after { or [: the line break waits for what follows (none if it closes at once)
+	written int64
+	limit   int64
 }
 
-func newIndenter(w io.Writer) *indenter { return &indenter{w: w} }
+func newIndenter(w io.Writer, limit int64) *indenter { return &indenter{w: w, limit: limit} }
 
 // Write indents p, which continues the document, and writes it out.
 func (d *indenter) Write(p []byte) (int, error) {
-	b := d.buf[:0]
 	for _, c := range p {
+		if len(d.buf) >= indentChunk {
+			if err := d.flush(); err != nil {
+				return 0, err
+			}
+		}
 		if d.str {
-			b = append(b, c)
+			d.buf = append(d.buf, c)
 			switch {
 			case d.esc:
 				d.esc = false
@@ -45,48 +68,63 @@ func (d *indenter) Write(p []byte) (int, error) {
 		if d.open {
 			d.open = false
 			if c == '}' || c == ']' {
-				b = append(b, c) // {} and [] stay on one line
+				d.buf = append(d.buf, c) // {} and [] stay on one line
 				continue
 			}
 			d.depth++
-			b = d.newline(b)
+			if d.depth > maxIndentDepth {
+				return 0, fmt.Errorf("%w: nested more than %d deep", errIndent, maxIndentDepth)
+			}
+			d.newline()
 		}
 		switch c {
 		case '{', '[':
-			b = append(b, c)
+			d.buf = append(d.buf, c)
 			d.open = true
 		case '}', ']':
 			d.depth--
-			b = d.newline(b)
-			b = append(b, c)
+			d.newline()
+			d.buf = append(d.buf, c)
 		case ',':
-			b = d.newline(append(b, c))
+			d.buf = append(d.buf, c)
+			d.newline()
 		case ':':
-			b = append(b, ':', ' ')
+			d.buf = append(d.buf, ':', ' ')
 		case '"':
-			b = append(b, c)
+			d.buf = append(d.buf, c)
 			d.str = true
 		default:
-			b = append(b, c)
+			d.buf = append(d.buf, c)
 		}
 	}
-	d.buf = b
-	if _, err := d.w.Write(b); err != nil {
+	if err := d.flush(); err != nil {
 		return 0, err
 	}
 	return len(p), nil
 }
 
-func (d *indenter) newline(b []byte) []byte {
-	b = append(b, '\n')
+// newline starts a line at the current depth; a line is at most
+// 2·maxIndentDepth+1 bytes, so the buffer stays near indentChunk.
+func (d *indenter) newline() {
+	d.buf = append(d.buf, '\n')
 	for range d.depth {
-		b = append(b, ' ', ' ')
+		d.buf = append(d.buf, ' ', ' ')
 	}
-	return b
+}
+
+// flush writes out what is buffered, within limit.
+func (d *indenter) flush() error {
+	if d.written+int64(len(d.buf)) > d.limit {
+		return fmt.Errorf("%w: it indents to more than %d bytes", errIndent, d.limit)
+	}
+	n, err := d.w.Write(d.buf)
+	d.written += int64(n)
+	d.buf = d.buf[:0]
+	return err
 }
 
 // close ends the document with a newline.
 func (d *indenter) close() error {
-	_, err := d.w.Write([]byte{'\n'})
-	return err
+	d.buf = append(d.buf, '\n')
+	return d.flush()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -30,7 +31,7 @@ func TestIndenterAsEncoder(t *testing.T) {
 		in := []byte(doc)
 		for size := 1; size <= len(in); size++ {
 			var got bytes.Buffer
-			d := newIndenter(&got)
+			d := newIndenter(&got, 1<<30)
 			for b := in; len(b) > 0; {
 				n := min(size, len(b))
 				if _, err := d.Write(b[:n]); err != nil {
@@ -47,3 +48,35 @@ func TestIndenterAsEncoder(t *testing.T) {
 		}
 	}
 }
+
+// TestIndenterBounded: what another process sends cannot make the
+// indenter nest without end, hold much, or write without end.
+func TestIndenterBounded(t *testing.T) {
+	deep := strings.Repeat("[", maxIndentDepth+2) + strings.Repeat("]", maxIndentDepth+2)
+	wide := "[" + strings.Repeat("[", 100) + strings.Repeat("0,", 100_000) + "0" + strings.Repeat("]", 100) + "]"
+	tests := []struct {
+		name  string
+		in    string
+		limit int64
+		want  string
+	}{
+		{"nested too deep", deep, 1 << 40, "nested more than 10000 deep"},
+		{"indents past the limit", wide, 1 << 20, "indents to more than 1048576 bytes"},
+	}
+	for _, tt := range tests {
+		var out countingWriter
+		d := newIndenter(&out, tt.limit)
+		_, err := d.Write([]byte(tt.in))
+		if !errors.Is(err, errIndent) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err %v, want one saying %q", tt.name, err, tt.want)
+		}
+		if out.n > tt.limit || cap(d.buf) > 2*indentChunk+4*maxIndentDepth {
+			t.Errorf("%s: wrote %d bytes (limit %d), holds %d", tt.name, out.n, tt.limit, cap(d.buf))
+		}
+	}
+}
+
+// countingWriter counts what is written to it.
+type countingWriter struct{ n int64 }
+
+func (w *countingWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }

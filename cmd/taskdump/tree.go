@@ -61,7 +61,7 @@ func writeTreeJSON(ctx context.Context, e *env, dir, target string) error {
 		return err
 	}
 	defer c.Close()
-	d := newIndenter(e.stdout)
+	d := newIndenter(e.stdout, client.MaxCopyBytes)
 	if err := c.WriteTree(ctx, d); err != nil {
 		return err
 	}
