@@ -265,38 +265,51 @@ func (v *view) producerGone(f *wire.Finding, head string, r *runtime.ResourceInf
 	f.Fix = "Nothing to do if the producer is done and the consumers should idle; if more should come, see why the producer ended, or end the consumers' wait (cancel them, or put a last item that tells them to stop)."
 }
 
-// endedHolders names the holders of ids (a lock's, a semaphore's) that are
-// not live, so ended: with how they ended, from the history (up to three,
-// then how many more); "" if every holder lives. spawned is where the first
-// of them the history knows was spawned.
-func (v *view) endedHolders(ids []uint64) (names string, spawned runtime.Frame) {
+// endedHolders names the holders of ids (a lock's, a semaphore's) that
+// have ended, as the history records them, with how they ended (up to
+// three, then how many more); "" if none has. A holder neither live nor in
+// the history is left out: it may have started after the snapshot (read
+// before the awaitables), or left the history. spawned is where the first
+// was spawned; handed are the live tasks they spawned, which may have been
+// handed the lock or permit to release (runtime locks and semaphores are
+// not owned by the task that took them).
+func (v *view) endedHolders(ids []uint64) (names string, spawned runtime.Frame, handed []*runtime.TaskInfo) {
 	var parts []string
 	n := 0
+	gone := map[uint64]bool{}
 	for _, id := range ids {
 		if v.byID[id] != nil {
 			continue
 		}
+		h := v.ended(id)
+		if h == nil {
+			continue
+		}
+		gone[id] = true
 		n++
 		if len(parts) == 3 {
 			continue
 		}
-		h := v.ended(id)
-		if h != nil && spawned.IsZero() {
+		if spawned.IsZero() {
 			spawned = h.SpawnedAt
 		}
-		switch {
-		case h == nil:
-			parts = append(parts, fmt.Sprintf("task %d", id)) // dropped from the history
-		case h.Error != "":
+		if h.Error != "" {
 			parts = append(parts, fmt.Sprintf("task %d %q (%s: %q)", id, h.Name, h.State, h.Error))
-		default:
+		} else {
 			parts = append(parts, fmt.Sprintf("task %d %q (%s)", id, h.Name, h.State))
 		}
 	}
 	if n > len(parts) {
 		parts = append(parts, fmt.Sprintf("%d more", n-len(parts)))
 	}
-	return strings.Join(parts, ", "), spawned
+	if n > 0 {
+		for i := range v.in.Snapshot.Tasks {
+			if t := &v.in.Snapshot.Tasks[i]; gone[t.ParentID] && !t.State.Done() {
+				handed = append(handed, t)
+			}
+		}
+	}
+	return strings.Join(parts, ", "), spawned, handed
 }
 
 // stuck reports tasks that have waited on a future, event, queue, lock or
@@ -365,12 +378,18 @@ func (v *view) stuckFinding(k groupKey, ts []*runtime.TaskInfo) wire.Finding {
 		holder := ""
 		f.Fix = "Release it on every path (defer Unlock or Release right after taking it) and do not hold it across long awaits."
 		if r != nil && len(r.Holders) > 0 {
-			if gone, spawned := v.endedHolders(r.Holders); gone != "" {
+			if gone, spawned, handed := v.endedHolders(r.Holders); gone != "" && len(handed) == 0 {
 				// The bug is the ended task's: it took the lock (or a
 				// permit) and returned without giving it back.
 				holder = ", held by " + gone + ", which ended without releasing it"
 				extra = append(extra, spawned)
 				f.Fix = "Release it on every path, errors included: defer Unlock or Release right after taking it. Nothing else will: the task that holds it has ended."
+			} else if gone != "" {
+				// It may have handed the lock on to a task it spawned, which
+				// is to release it.
+				holder = fmt.Sprintf(", taken by %s, which has ended: unless a task it spawned (%s) releases it, nothing will", gone, names(handed))
+				extra = append(extra, spawned)
+				f.Fix = "If the task that takes it hands it on, the task it hands it to must release it on every path (defer Unlock or Release); otherwise release it before the task that took it ends."
 			} else if h := v.byID[r.Holders[0]]; h != nil {
 				holder = fmt.Sprintf(", held by %q", h.Name)
 				if !h.SuspendedAt.IsZero() {
