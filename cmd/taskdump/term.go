@@ -5,8 +5,9 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/taskdump/taskdump/internal/textsafe"
 )
 
 // escape returns s with every character a terminal would act on rather
@@ -94,27 +95,9 @@ func emoji(r rune) bool {
 	return r >= 0x1f000 && r <= 0x1faff || r >= 0x2600 && r <= 0x27bf || r == 0xfe0f
 }
 
-// unsafeRune reports whether r, above ASCII, is a C1 control, a format
-// character (bidirectional controls, zero-width spaces and joiners, the
-// byte-order mark: invisible, they make names that look alike or shift a
-// table's columns) or a line or paragraph separator.
-func unsafeRune(r rune) bool {
-	switch {
-	case unicode.Is(unicode.Cf, r):
-		return true
-	case r >= 0x80 && r <= 0x9f: // C1: \u009b is CSI on some terminals
-		return true
-	case r == 0x061c, r == 0x200e, r == 0x200f: // bidi marks
-		return true
-	case r >= 0x202a && r <= 0x202e: // bidi embeddings and overrides
-		return true
-	case r >= 0x2066 && r <= 0x2069: // bidi isolates
-		return true
-	case r == 0x2028, r == 0x2029: // line and paragraph separators
-		return true
-	}
-	return false
-}
+// unsafeRune reports whether r, above ASCII, is one a terminal would act
+// on (textsafe.Unsafe: C1 controls, format characters, separators).
+func unsafeRune(r rune) bool { return textsafe.Unsafe(r) }
 
 // printer writes human-readable output (tables, trees, stacks, messages)
 // that will reach a terminal. Every string, []byte, error and fmt.Stringer

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/taskdump/taskdump/internal/textsafe"
 )
 
 // ErrNotJSON is wrapped by the error about an answer copied as it came
@@ -16,12 +19,15 @@ var ErrNotJSON = errors.New("answer is not JSON")
 // first byte that no JSON document holds: a control character other than
 // the whitespace between tokens (JSON writes the others escaped inside
 // strings) or a byte that is not UTF-8. What comes before that byte is
-// written; the byte and what follows are not. So a process that answers
-// with a raw escape sequence ("\x1b]0;title\x07") cannot reach the
-// terminal of whoever dumps its tasks, as it cannot through the decoded
-// answers. It costs one pass over the bytes and holds at most the three
-// bytes of a character split between two writes. Its zero value is not
-// usable: it needs w.
+// written; the byte and what follows are not. The characters above ASCII
+// that a terminal acts on (C1 controls such as U+009B, a CSI on some
+// terminals; bidirectional overrides; textsafe.Unsafe), which JSON allows
+// raw in strings, are written as \uXXXX escapes: the same JSON value. So a
+// process that answers with an escape sequence ("\x1b]0;title\x07",
+// "\u009b2J") cannot reach the terminal of whoever dumps its tasks, as it
+// cannot through the decoded answers. It costs one pass over the bytes and
+// holds at most the three bytes of a character split between two writes.
+// Its zero value is not usable: it needs w.
 type jsonGuard struct {
 	w    io.Writer
 	off  int64 // bytes of the answer checked so far
@@ -43,13 +49,9 @@ func (g *jsonGuard) Write(p []byte) (int, error) {
 		if !utf8.FullRune(g.part[:g.n]) {
 			return total, nil
 		}
-		if r, size := utf8.DecodeRune(g.part[:g.n]); r == utf8.RuneError && size == 1 {
-			return 0, g.bad(g.part[0])
-		}
-		if _, err := g.w.Write(g.part[:g.n]); err != nil {
+		if err := g.pass(g.part[:g.n]); err != nil {
 			return 0, err
 		}
-		g.off += int64(g.n)
 		g.n = 0
 	}
 	end := len(p)
@@ -61,19 +63,48 @@ func (g *jsonGuard) Write(p []byte) (int, error) {
 			break
 		}
 	}
-	if i := badByte(p[:end]); i >= 0 {
-		if _, err := g.w.Write(p[:i]); err != nil {
-			return 0, err
-		}
-		g.off += int64(i)
-		return 0, g.bad(p[i])
-	}
-	if _, err := g.w.Write(p[:end]); err != nil {
+	if err := g.pass(p[:end]); err != nil {
 		return 0, err
 	}
-	g.off += int64(end)
 	g.n = copy(g.part[:], p[end:])
 	return total, nil
+}
+
+// pass writes q, whole characters, up to its first bad byte (an error)
+// and with its unsafe characters escaped.
+func (g *jsonGuard) pass(q []byte) error {
+	for len(q) > 0 {
+		i, size := unsafeAt(q)
+		if i < 0 {
+			i = len(q)
+		}
+		if _, err := g.w.Write(q[:i]); err != nil {
+			return err
+		}
+		g.off += int64(i)
+		if i == len(q) {
+			return nil
+		}
+		r, _ := utf8.DecodeRune(q[i:])
+		if size == 0 {
+			return g.bad(q[i])
+		}
+		if _, err := g.w.Write(escapeRune(r)); err != nil {
+			return err
+		}
+		g.off += int64(size)
+		q = q[i+size:]
+	}
+	return nil
+}
+
+// escapeRune returns r as a JSON string escape: \uXXXX, or a surrogate
+// pair of them above U+FFFF.
+func escapeRune(r rune) []byte {
+	if r1, r2 := utf16.EncodeRune(r); r1 != utf8.RuneError {
+		return fmt.Appendf(nil, `\u%04x\u%04x`, r1, r2)
+	}
+	return fmt.Appendf(nil, `\u%04x`, r)
 }
 
 // finish reports an answer that ended in the middle of a character.
@@ -92,23 +123,28 @@ func (g *jsonGuard) bad(b byte) error {
 	return fmt.Errorf("%w: byte 0x%02x at offset %d is %s", ErrNotJSON, b, g.off, what)
 }
 
-// badByte returns the index of the first byte of p that no JSON document
-// holds, or -1.
-func badByte(p []byte) int {
+// unsafeAt returns the index of the first character of p that jsonGuard
+// does not pass as it is, and its size: 0 for a byte no JSON document
+// holds (an ASCII control other than whitespace, or not UTF-8), the
+// character's size for one it escapes (textsafe.Unsafe); -1 if none.
+func unsafeAt(p []byte) (int, int) {
 	for i := 0; i < len(p); {
 		c := p[i]
 		if c < utf8.RuneSelf {
 			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
-				return i
+				return i, 0
 			}
 			i++
 			continue
 		}
 		r, size := utf8.DecodeRune(p[i:])
 		if r == utf8.RuneError && size == 1 {
-			return i
+			return i, 0
+		}
+		if textsafe.Unsafe(r) {
+			return i, size
 		}
 		i += size
 	}
-	return -1
+	return -1, 0
 }

@@ -3,8 +3,10 @@ package client
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -19,7 +21,11 @@ func TestJSONGuard(t *testing.T) {
 		bad            bool
 	}{
 		{"json", "[\n{\"id\":1,\"name\":\"w\\u001b\"},\r\n\t{}]\n", "[\n{\"id\":1,\"name\":\"w\\u001b\"},\r\n\t{}]\n", false},
-		{"utf-8", `{"name":"héllo 世界 👩‍💻"}`, `{"name":"héllo 世界 👩‍💻"}`, false},
+		{"utf-8", `{"name":"héllo 世界 👩💻"}`, `{"name":"héllo 世界 👩💻"}`, false},
+		// What a terminal acts on but JSON allows raw is escaped: the same
+		// JSON value, nothing for the terminal (C1 CSI, a bidi override,
+		// a zero-width joiner, a tag character above U+FFFF).
+		{"c1 and format characters", "{\"name\":\"a\u009b2Jb\u202ec👩\u200d💻\U000e0001\"}", `{"name":"a\u009b2Jb\u202ec👩\u200d💻\udb40\udc01"}`, false},
 		{"escape sequence", "{\"name\":\"\x1b]0;title\x07\"}", `{"name":"`, true},
 		{"nul", "[1,\x00]", "[1,", true},
 		{"not utf-8", "{\"name\":\"a\xffb\"}", `{"name":"a`, true},
@@ -27,6 +33,15 @@ func TestJSONGuard(t *testing.T) {
 		{"overlong", "[\"\xc0\xaf\"]", `["`, true},
 	}
 	for _, tt := range tests {
+		if !tt.bad { // what is escaped is the same JSON value
+			var in, out any
+			if err := json.Unmarshal([]byte(tt.in), &in); err != nil {
+				t.Fatalf("%s: bad test input: %v", tt.name, err)
+			}
+			if err := json.Unmarshal([]byte(tt.want), &out); err != nil || !reflect.DeepEqual(in, out) {
+				t.Errorf("%s: %q decodes to %v (%v), want %v as the input does", tt.name, tt.want, out, err, in)
+			}
+		}
 		for cut := 0; cut <= len(tt.in); cut++ {
 			var out bytes.Buffer
 			g := &jsonGuard{w: &out}
