@@ -102,7 +102,8 @@ type LoopStats struct {
 	Window time.Duration
 	Busy   time.Duration
 	// Calls is how many thread-safe calls (CallSoonThreadsafe, Submit) the
-	// loop has taken since it was made. A loop that takes them again and
+	// loop has taken from other goroutines since it was made (its own tasks
+	// and callbacks are not counted). A loop that takes them again and
 	// again is fed from outside, as a server hands its loop requests.
 	Calls uint64
 }

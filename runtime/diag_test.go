@@ -349,32 +349,33 @@ func TestLoopStats(t *testing.T) {
 	}
 }
 
-// TestLoopStatsCalls: Calls counts the thread-safe calls a loop took
-// (CallSoonThreadsafe, Submit), not its own ToThread calls.
+// TestLoopStatsCalls: Calls counts the thread-safe calls a loop took from
+// other goroutines (CallSoonThreadsafe, Submit), not those its own tasks
+// make, nor its ToThread calls.
 func TestLoopStatsCalls(t *testing.T) {
 	l := runtime.NewLoop(quietLogger())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		_ = l.Run(context.Background(), func(ctx context.Context) error {
-			_, err := runtime.ToThread(ctx, func() (int, error) { return 1, nil })
-			if err != nil {
-				return err
-			}
-			for range 3 {
-				l.CallSoonThreadsafe(func() {})
-			}
-			for range 2 {
-				if _, err := l.Submit(func(context.Context) error { return nil }).Await(ctx); err != nil {
-					return err
+			l.CallSoonThreadsafe(func() {}) // from the loop's own task: not counted
+			fed := make(chan struct{})
+			go func() { // a server's handler, say
+				defer close(fed)
+				for range 3 {
+					l.CallSoonThreadsafe(func() {})
 				}
-			}
-			return nil
+				for range 2 {
+					_, _ = l.Submit(func(context.Context) error { return nil }).Await(context.Background())
+				}
+			}()
+			_, err := runtime.ToThread(ctx, func() (int, error) { <-fed; return 0, nil })
+			return err
 		})
 	}()
 	<-done
 	if got := l.Stats().Calls; got != 5 {
-		t.Errorf("Calls = %d after 3 CallSoonThreadsafe, 2 Submit and a ToThread; want 5", got)
+		t.Errorf("Calls = %d after 3 CallSoonThreadsafe and 2 Submit from another goroutine, one from a task and a ToThread; want 5", got)
 	}
 }
 

@@ -60,7 +60,7 @@ type Loop struct {
 	profiling     bool
 	profAt        int64
 	inboxN        atomic.Int32
-	calls         atomic.Uint64  // thread-safe calls taken: CallSoonThreadsafe and Submit (LoopStats.Calls)
+	calls         atomic.Uint64  // thread-safe calls from outside the loop: CallSoonThreadsafe and Submit (LoopStats.Calls)
 	caught        atomic.Bool    // the watchdog recorded the running step as blocking
 	loopG         atomic.Uintptr // the goroutine running the loop (getg)
 	hasAfter      atomic.Bool    // some task context has AfterFuncs registered
@@ -346,7 +346,7 @@ func (l *Loop) drainClosed() {
 //go:noinline
 func (l *Loop) Submit(fn func(context.Context) error, opts ...TaskOption) *Task[struct{}] {
 	pc := callerpc()
-	l.calls.Add(1)
+	l.countCall()
 	body := func(ctx context.Context) (struct{}, error) { return struct{}{}, fn(ctx) }
 	t := newTask(l, nil, context.Background(), body, pc, opts)
 	t.created = l.clock() // any goroutine: not spawnClock, which is the loop's
@@ -399,8 +399,16 @@ func LoopOf(ctx context.Context) *Loop {
 // fn's function and its stack) and the loop goes on; the Goexit ends the
 // loop and Run returns an error matching ErrGoexit that names fn.
 func (l *Loop) CallSoonThreadsafe(fn func()) {
-	l.calls.Add(1)
+	l.countCall()
 	l.post(fn)
+}
+
+// countCall counts a thread-safe call made from outside the loop (not by
+// its own tasks and callbacks): LoopStats.Calls.
+func (l *Loop) countCall() {
+	if !l.onLoop() {
+		l.calls.Add(1)
+	}
 }
 
 // post appends fn to the inbox and wakes the loop. It reports false, and
