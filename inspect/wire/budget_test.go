@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // repeat is "[" + n copies of elem joined by commas + "]".
@@ -201,5 +202,17 @@ func TestFootprint(t *testing.T) {
 	want := size(Process{}) + size(WatchLoop{}) + size(Task{}) + 3*size(Frame{}) + 2*8 + 2*size(EndedTask{})
 	if got := m.Footprint(); got != want {
 		t.Errorf("Footprint = %d, want %d", got, want)
+	}
+}
+
+// TestWeighChargesEveryString: weighing for encoding/json, which copies
+// every string, charges each one, even when the same text repeats (the
+// fast decoder shares such texts; encoding/json does not).
+func TestWeighChargesEveryString(t *testing.T) {
+	name := strings.Repeat("x", 500)
+	data := "[" + strings.Repeat(`{"name":"`+name+`"},`, 99) + `{"name":"` + name + `"}]`
+	used, err := weigh([]byte(data), int64(unsafe.Sizeof(Task{})), 1<<30)
+	if err != nil || used < 100*500 {
+		t.Errorf("weigh = %d, %v; want at least the 100 strings of 500 bytes", used, err)
 	}
 }

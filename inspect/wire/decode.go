@@ -216,6 +216,11 @@ func (d *decoder) escaped() (string, error) {
 // intern returns b as a string: the one decoded before if the same short
 // text was, else a new one (charged), kept for the next (texts).
 func (d *decoder) intern(b []byte) (string, error) {
+	if d.anyKeys {
+		// Weighing for encoding/json, which copies every string: charge
+		// each one.
+		return string(b), d.charge(uintptr(len(b)))
+	}
 	if s, ok := d.texts[string(b)]; ok {
 		return s, nil
 	}
