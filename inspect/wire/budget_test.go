@@ -209,10 +209,11 @@ func TestFootprint(t *testing.T) {
 // every string, charges each one, even when the same text repeats (the
 // fast decoder shares such texts; encoding/json does not).
 func TestWeighChargesEveryString(t *testing.T) {
-	name := strings.Repeat("x", 500)
+	name := strings.Repeat("x", maxText) // short enough to be shared
 	data := "[" + strings.Repeat(`{"name":"`+name+`"},`, 99) + `{"name":"` + name + `"}]`
-	used, err := weigh([]byte(data), int64(unsafe.Sizeof(Task{})), 1<<30)
-	if err != nil || used < 100*500 {
-		t.Errorf("weigh = %d, %v; want at least the 100 strings of 500 bytes", used, err)
+	elem := int64(unsafe.Sizeof(Task{}))
+	used, err := weigh([]byte(data), elem, 1<<30)
+	if want := 100 * (elem + maxText); err != nil || used < want {
+		t.Errorf("weigh = %d, %v; want at least %d: 100 records and their strings", used, err, want)
 	}
 }
