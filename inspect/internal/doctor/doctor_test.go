@@ -998,3 +998,20 @@ func TestProducerGone(t *testing.T) {
 		}
 	}
 }
+
+// TestSleepForeverLeak: tasks piling up in a first sleep that lasts
+// "forever" are no note that they may end when they wake.
+func TestSleepForeverLeak(t *testing.T) {
+	var ts []runtime.TaskInfo
+	for i := range 12 {
+		tk := with(task(uint64(300+i), fmt.Sprintf("waiter-%d", i), 60, 66, "sleep", time.Duration(24-2*i)*time.Second), sleeping)
+		tk.Created = t0.Add(-time.Duration(24-2*i) * time.Second)
+		tk.Until = t0.Add(1 << 62)
+		tk.Steps = 1
+		ts = append(ts, tk)
+	}
+	got := diagnose(loop(alive, ts...))
+	if len(got) != 1 || got[0].Severity != wire.SeverityWarning || !strings.Contains(got[0].Summary, "each in its first sleep, the first for ") {
+		t.Errorf("got %+v; want a warning", got)
+	}
+}

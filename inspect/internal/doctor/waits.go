@@ -213,9 +213,10 @@ func (v *view) leaks(out []wire.Finding) []wire.Finding {
 // sleepLeak words f for tasks that pile up asleep: they wait for no one,
 // so the question is whether anything ends them. Tasks that have slept
 // once, each until a time, may end when they wake (sessions that last a
-// minute, spawned one a second, pile up for that minute): that is a note.
-// Tasks that wake and sleep again (one step per wake) are loops that
-// nothing ends.
+// minute, spawned one a second, pile up for that minute): that is a note,
+// unless they sleep longer than maxFirstSleep. Others (that wake and sleep
+// again, or stepped before they slept) are a warning: nothing seen ends
+// them.
 func (v *view) sleepLeak(f *wire.Finding, ts []*runtime.TaskInfo, rate float64) {
 	once := true
 	var first time.Time
@@ -231,15 +232,24 @@ func (v *view) sleepLeak(f *wire.Finding, ts []*runtime.TaskInfo, rate float64) 
 	k := keyOf(ts[0])
 	head := fmt.Sprintf("%d tasks spawned at %s (%s) pile up asleep at %s: %s more every second",
 		len(ts), short(k.spawned), names(ts), short(k.at), strconv.FormatFloat(rate, 'f', 1, 64))
-	if once {
+	wake := max(first.Sub(v.now), 0)
+	if once && wake <= maxFirstSleep {
 		f.Severity = wire.SeverityInfo
-		f.Summary = fmt.Sprintf("%s, each in its first sleep; none has ended yet, and the first wakes in %s.", head, human(max(first.Sub(v.now), 0)))
+		f.Summary = fmt.Sprintf("%s, each in its first sleep; none has ended yet, and the first wakes in %s.", head, human(wake))
 		f.Fix = "Nothing to do if they end when they wake. If they sleep again and nothing cancels them, they pile up for good: cancel each when what it serves goes away."
 		return
 	}
-	f.Summary = fmt.Sprintf("%s, each waking and sleeping again, and none has ended.", head)
-	f.Fix = "Something must end these loops: cancel each task when what it serves goes away (keep it, or spawn it in a TaskGroup that ends with it), or give its loop an end, and stop spawning tasks that never finish."
+	f.Summary = head + ", and none has ended."
+	if once {
+		f.Summary = fmt.Sprintf("%s, each in its first sleep, the first for %s more, and none has ended.", head, human(wake))
+	}
+	f.Fix = "Something must end these tasks: cancel each when what it serves goes away (keep it, or spawn it in a TaskGroup that ends with it), or give its loop or sleep an end, and stop spawning tasks that never finish."
 }
+
+// maxFirstSleep is the longest first sleep of tasks piling up that is a
+// note (sleepLeak): they may end when they wake. Sleeping longer (a
+// "forever" sleep of 146 years) is no sign they will.
+const maxFirstSleep = 24 * time.Hour
 
 // producerGone words f for consumers of a queue whose last producer (the
 // task that last put into it) has ended: nothing may ever come. One that
