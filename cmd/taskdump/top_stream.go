@@ -18,6 +18,10 @@ type topFold struct {
 	st     wire.WatchState
 	blocks []wire.BlockEvent
 	hist   map[uint64]*stepHist
+	// base is each task's steps and busy time as of its last record that
+	// was not running: a running record's busy time counts a step that
+	// has not ended, which the histogram counts once it has.
+	base map[uint64]histBase
 	// tasks and hists are data's tasks, by id, and step histograms as of
 	// the last message that changed a task; stale says one did since. A
 	// process whose 100,000 tasks are idle sends messages that change
@@ -26,6 +30,12 @@ type topFold struct {
 	tasks []*wire.Task
 	hists map[uint64]stepHist
 	stale bool
+}
+
+// histBase is a task's steps and busy time (ns) the histogram counted to.
+type histBase struct {
+	steps uint64
+	busy  int64
 }
 
 // stepHistBounds are the upper bounds of stepHist's buckets; the last
@@ -55,17 +65,29 @@ func (f *topFold) apply(m *wire.WatchMessage) {
 	}
 	if f.hist == nil {
 		f.hist = make(map[uint64]*stepHist)
+		f.base = make(map[uint64]histBase)
 	}
 	for i := range m.Loops {
 		wl := &m.Loops[i]
 		ls := f.st.Loops[wl.ID]
+		for j := range wl.New {
+			if t := &wl.New[j]; !t.Running {
+				f.base[t.ID] = histBase{t.Steps, t.BusyNS}
+			}
+		}
 		for j := range wl.Changed {
 			t := &wl.Changed[j]
-			var old *wire.Task
-			if ls != nil {
-				old = ls.Tasks[t.ID]
+			if t.Running {
+				continue // its step has not ended: counted once it has
 			}
-			if old == nil || t.Steps <= old.Steps || t.BusyNS < old.BusyNS {
+			b, ok := f.base[t.ID]
+			if !ok && ls != nil {
+				if old := ls.Tasks[t.ID]; old != nil && !old.Running {
+					b, ok = histBase{old.Steps, old.BusyNS}, true
+				}
+			}
+			f.base[t.ID] = histBase{t.Steps, t.BusyNS}
+			if !ok || t.Steps <= b.steps || t.BusyNS < b.busy {
 				continue
 			}
 			h := f.hist[t.ID]
@@ -73,10 +95,11 @@ func (f *topFold) apply(m *wire.WatchMessage) {
 				h = new(stepHist)
 				f.hist[t.ID] = h
 			}
-			h.add(t.Steps-old.Steps, time.Duration(t.BusyNS-old.BusyNS))
+			h.add(t.Steps-b.steps, time.Duration(t.BusyNS-b.busy))
 		}
 		for _, e := range wl.Ended {
 			delete(f.hist, e.ID)
+			delete(f.base, e.ID)
 		}
 	}
 	loops := len(f.st.Loops)

@@ -837,3 +837,24 @@ func TestTopLoops(t *testing.T) {
 		}
 	}
 }
+
+// TestTopHistRunningStep: a record sent while a step runs (its busy time
+// counts the step so far) adds nothing to the step histogram; the step is
+// counted, whole, once a record says it ended.
+func TestTopHistRunningStep(t *testing.T) {
+	rec := func(steps uint64, busy time.Duration, running bool) wire.Task {
+		return wire.Task{ID: 1, Name: "w", State: "pending", Steps: steps, BusyNS: int64(busy), Running: running}
+	}
+	msgs := []*wire.WatchMessage{
+		{Type: wire.WatchSnapshot, Loops: []wire.WatchLoop{{Loop: wire.Loop{ID: 1}, New: []wire.Task{rec(1, 10*time.Microsecond, false)}}}},
+		{Type: wire.WatchUpdate, Loops: []wire.WatchLoop{{Loop: wire.Loop{ID: 1}, Changed: []wire.Task{rec(2, 50*time.Millisecond, true)}}}},
+		{Type: wire.WatchUpdate, Loops: []wire.WatchLoop{{Loop: wire.Loop{ID: 1}, Changed: []wire.Task{rec(2, 200*time.Millisecond, false)}}}},
+	}
+	var f topFold
+	for _, m := range msgs {
+		f.apply(m)
+	}
+	if got, want := f.data().StepHist[1], (stepHist{0, 0, 0, 0, 0, 1}); got != want {
+		t.Errorf("histogram %v, want %v: one step of about 200ms", got, want)
+	}
+}
