@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -100,4 +101,16 @@ func BenchmarkAppendJSON(b *testing.B) {
 			json.Marshal(&tk)
 		}
 	})
+}
+
+// TestSuspendedAtAlways: a task that is not suspended (not started,
+// running, ended) still has suspended_at, as DESIGN lists it for every
+// record: the zero frame.
+func TestSuspendedAtAlways(t *testing.T) {
+	for _, tk := range []Task{{ID: 1, State: "pending"}, {ID: 2, State: "running", Running: true}, {ID: 3, State: "finished"}} {
+		got := string(tk.AppendJSON(nil, 0))
+		if want := `"suspended_at":{"function":"","file":"","line":0}`; !strings.Contains(got, want) {
+			t.Errorf("task %d: %s lacks %s", tk.ID, got, want)
+		}
+	}
 }
