@@ -28,6 +28,9 @@ type blockGroup struct {
 	tasks   []uint64
 	names   map[uint64]string
 	guessed int // finished blocks without a stack counted here (site)
+	// via is the task's own call that led to at through helpers: the
+	// outermost user frame of a stack, when it is not at.
+	via runtime.Frame
 }
 
 // blocking reports steps that block the loop now (error) or did in the
@@ -98,6 +101,9 @@ func (v *view) blocking(out []wire.Finding) []wire.Finding {
 		if call != "" {
 			g.call = call
 		}
+		if f := outermostUser(ev.Stack); !f.IsZero() && f != k.at {
+			g.via = f
+		}
 		if ev.Ongoing {
 			g.ongoing = ev
 			end = v.now
@@ -121,6 +127,17 @@ func (v *view) blocking(out []wire.Finding) []wire.Finding {
 		out = append(out, v.blockFinding(groups[k]))
 	}
 	return out
+}
+
+// outermostUser returns the last user frame of stack (innermost first):
+// the task function's own, or zero.
+func outermostUser(stack []runtime.Frame) runtime.Frame {
+	for i := len(stack) - 1; i >= 0; i-- {
+		if stack[i].Kind == runtime.FrameUser {
+			return stack[i]
+		}
+	}
+	return runtime.Frame{}
 }
 
 func boolRank(b bool) int {
@@ -164,6 +181,9 @@ func (v *view) blockFinding(g *blockGroup) wire.Finding {
 		what = g.call
 	}
 	where := what + " at " + short(g.at)
+	if !g.via.IsZero() {
+		where += ", called from " + short(g.via)
+	}
 	if g.at.IsZero() {
 		where = "a step without a stack (it ended before the watchdog looked, or the watchdog rationed its captures)"
 	}
@@ -184,7 +204,7 @@ func (v *view) blockFinding(g *blockGroup) wire.Finding {
 	if g.guessed > 0 {
 		f.Summary += fmt.Sprintf(" (%d of these without a stack: counted at the task's last block with one.)", g.guessed)
 	}
-	f.Sites = sites(append([]runtime.Frame{g.at}, spawned...)...)
+	f.Sites = sites(append([]runtime.Frame{g.at, g.via}, spawned...)...)
 	switch {
 	case g.at.IsZero():
 		// No block of the task was caught with a stack: its code may not be

@@ -1015,3 +1015,18 @@ func TestSleepForeverLeak(t *testing.T) {
 		t.Errorf("got %+v; want a warning", got)
 	}
 }
+
+// TestBlockingCalledFrom: a block inside a helper names the task's own
+// call that led there, in the summary and the sites.
+func TestBlockingCalledFrom(t *testing.T) {
+	helper, own := at(52), at(77)
+	helper.Kind, own.Kind = runtime.FrameUser, runtime.FrameUser
+	stack := []runtime.Frame{{Function: "time.Sleep", File: "/go/src/time/sleep.go", Line: 1, Kind: runtime.FrameGoRuntime}, helper, own}
+	l := loop(alive, with(task(6, "hasher", 60, 61, "sleep", time.Second), sleeping))
+	l.Blocking = []runtime.BlockEvent{{TaskID: 6, TaskName: "hasher", Started: t0.Add(-20 * time.Second), Duration: time.Second, At: helper, Call: "time.Sleep", Stack: stack}}
+	got := diagnose(l)
+	if len(got) != 1 || !strings.Contains(got[0].Summary, "time.Sleep at main.go:52, called from main.go:77") ||
+		!slices.ContainsFunc(got[0].Sites, func(f wire.Frame) bool { return f.Line == 77 }) {
+		t.Errorf("got %+v; want the summary and sites to name main.go:77", got)
+	}
+}
