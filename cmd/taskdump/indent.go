@@ -8,10 +8,14 @@ import (
 
 // Bounds of an indenter: what it is given comes from another process.
 const (
-	// maxIndentDepth is the deepest nesting it indents, as encoding/json
-	// (which the tree was decoded with before) refuses deeper documents.
-	// The agent's tree stops 1,000 tasks deep: about 2,000 levels.
-	maxIndentDepth = 10_000
+	// maxIndentDepth is the deepest nesting it indents: the agent's tree
+	// stops 1,000 tasks deep, about 2,100 levels of JSON.
+	maxIndentDepth = 4096
+	// A document may indent to indentBase bytes plus indentPer times its
+	// size: a chain of 1,000 tasks, each awaiting the next, indents to
+	// 100-200 times its size.
+	indentBase = 64 << 20
+	indentPer  = 256
 	// indentChunk is how much indented output it holds before writing it.
 	indentChunk = 64 << 10
 )
@@ -25,9 +29,10 @@ var errIndent = errors.New("not the agent's JSON")
 // the bytes of tokens as they are, so it must be given JSON (what
 // client.WriteTree lets through). It holds at most indentChunk bytes of
 // output and a few counters, refuses nesting deeper than maxIndentDepth,
-// and stops after limit bytes of output (the bound of an answer copied as it
-// came, client.MaxCopyBytes): a small hostile answer cannot make it write
-// without end. Its zero value is not usable: use newIndenter.
+// and stops past indentBase + indentPer times the bytes it was given, or
+// past limit (the bound of an answer copied as it came,
+// client.MaxCopyBytes): a small hostile answer cannot make it write
+// gigabytes. Its zero value is not usable: use newIndenter.
 type indenter struct {
 	w       io.Writer
 	buf     []byte
@@ -36,6 +41,7 @@ type indenter struct {
 	esc     bool // after a backslash inside a string
 	open    bool // after { or [: the line break waits for what follows (none if it closes at once)
 	written int64
+	read    int64
 	limit   int64
 }
 
@@ -43,6 +49,7 @@ func newIndenter(w io.Writer, limit int64) *indenter { return &indenter{w: w, li
 
 // Write indents p, which continues the document, and writes it out.
 func (d *indenter) Write(p []byte) (int, error) {
+	d.read += int64(len(p))
 	for _, c := range p {
 		if len(d.buf) >= indentChunk {
 			if err := d.flush(); err != nil {
@@ -114,8 +121,9 @@ func (d *indenter) newline() {
 
 // flush writes out what is buffered, within limit.
 func (d *indenter) flush() error {
-	if d.written+int64(len(d.buf)) > d.limit {
-		return fmt.Errorf("%w: it indents to more than %d bytes", errIndent, d.limit)
+	limit := min(d.limit, indentBase+indentPer*d.read)
+	if d.written+int64(len(d.buf)) > limit {
+		return fmt.Errorf("%w: it indents to more than %d bytes", errIndent, limit)
 	}
 	n, err := d.w.Write(d.buf)
 	d.written += int64(n)

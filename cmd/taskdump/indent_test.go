@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/taskdump/taskdump/inspect/client"
 )
 
 // TestIndenterAsEncoder checks that the indenter, fed a document in pieces
@@ -60,8 +62,11 @@ func TestIndenterBounded(t *testing.T) {
 		limit int64
 		want  string
 	}{
-		{"nested too deep", deep, 1 << 40, "nested more than 10000 deep"},
+		{"nested too deep", deep, client.MaxCopyBytes, "nested more than 4096 deep"},
 		{"indents past the limit", wide, 1 << 20, "indents to more than 1048576 bytes"},
+		// Deep and wide, within the depth: tree --json's own limit.
+		{"indents past its size", strings.Repeat("[", maxIndentDepth) + "0" + strings.Repeat(",0", 100_000) + strings.Repeat("]", maxIndentDepth),
+			client.MaxCopyBytes, "indents to more than"},
 	}
 	for _, tt := range tests {
 		var out countingWriter
@@ -70,7 +75,7 @@ func TestIndenterBounded(t *testing.T) {
 		if !errors.Is(err, errIndent) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: err %v, want one saying %q", tt.name, err, tt.want)
 		}
-		if out.n > tt.limit || cap(d.buf) > 2*indentChunk+4*maxIndentDepth {
+		if out.n > min(tt.limit, indentBase+indentPer*int64(len(tt.in))) || cap(d.buf) > 2*indentChunk+4*maxIndentDepth {
 			t.Errorf("%s: wrote %d bytes (limit %d), holds %d", tt.name, out.n, tt.limit, cap(d.buf))
 		}
 	}
