@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -374,8 +375,12 @@ func TestLoopStatsCalls(t *testing.T) {
 		})
 	}()
 	<-done
-	if got := l.Stats().Calls; got != 5 {
-		t.Errorf("Calls = %d after 3 CallSoonThreadsafe and 2 Submit from another goroutine, one from a task and a ToThread; want 5", got)
+	want := uint64(5)
+	if goruntime.GOARCH != "amd64" {
+		want = 6 // no goroutine identity there (fp_other.go): every call counts
+	}
+	if got := l.Stats().Calls; got != want {
+		t.Errorf("Calls = %d after 3 CallSoonThreadsafe and 2 Submit from another goroutine, one from a task and a ToThread; want %d", got, want)
 	}
 }
 

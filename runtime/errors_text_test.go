@@ -32,6 +32,21 @@ func TestErrorTexts(t *testing.T) {
 		return 0, err
 	}, quietLogger())
 	_, notInTask := runtime.Gather[int](context.Background())
+	var other *runtime.Future[int]
+	_, _ = runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+		other = runtime.NewFuture[int](ctx)
+		return 0, nil
+	}, quietLogger())
+	var wrongLoop, offTask error
+	_, _ = runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+		_, wrongLoop = other.Await(ctx)
+		done := make(chan struct{})
+		go func() { // the task's context used on another goroutine
+			defer close(done)
+			offTask = runtime.Sleep(ctx, 0)
+		}()
+		return runtime.ToThread(ctx, func() (int, error) { <-done; return 0, nil })
+	}, quietLogger())
 	tests := []struct {
 		name   string
 		err    error
@@ -40,6 +55,8 @@ func TestErrorTexts(t *testing.T) {
 	}{
 		{"outside a task", notInTask, runtime.ErrNotInTask, "runtime: Gather: not called from a task"},
 		{"await cycle", cycle, runtime.ErrAwaitCycle, "runtime: task: await cycle: a (id "},
+		{"another loop's future", wrongLoop, runtime.ErrWrongLoop, "runtime: Future.Await: belongs to another loop"},
+		{"a task's context on another goroutine", offTask, runtime.ErrNotInTask, "runtime: Sleep: not called from a task (task main is not running"},
 	}
 	for _, tt := range tests {
 		if tt.err == nil || !errors.Is(tt.err, tt.target) || !strings.HasPrefix(tt.err.Error(), tt.prefix) || strings.Count(tt.err.Error(), "runtime:") != 1 {

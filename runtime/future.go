@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 )
 
@@ -112,7 +111,7 @@ func (f *Future[T]) Await(ctx context.Context) (T, error) {
 		return zero, err
 	}
 	if f.res.by.loop != cur.loop {
-		return zero, fmt.Errorf("runtime: Future.Await: %w", ErrWrongLoop)
+		return zero, opErr("Future.Await", ErrWrongLoop)
 	}
 	if err := cur.waitOn(&f.waiters, awaitFuture, &f.res, nil, func() bool { return f.err != nil }); err != nil {
 		return zero, err

@@ -404,9 +404,10 @@ func (l *Loop) CallSoonThreadsafe(fn func()) {
 }
 
 // countCall counts a thread-safe call made from outside the loop (not by
-// its own tasks and callbacks): LoopStats.Calls.
+// its own tasks and callbacks): LoopStats.Calls. Where goroutine identity
+// is unavailable (getg returns 0), every call counts.
 func (l *Loop) countCall() {
-	if !l.onLoop() {
+	if g := getg(); g == 0 || g != l.steppingG.Load() && g != l.loopG.Load() {
 		l.calls.Add(1)
 	}
 }

@@ -560,7 +560,7 @@ func (t *task) checkRunning(op string) error {
 		g = uintptr(unsafe.Pointer(t))
 	}
 	if l.steppingG.Load() != g || l.stepping != t {
-		return fmt.Errorf("runtime: %s: %w (task %s is not running: was its context passed to another goroutine?)", op, ErrNotInTask, t.displayName())
+		return opErr(op, fmt.Errorf("%w (task %s is not running: was its context passed to another goroutine?)", ErrNotInTask, t.displayName()))
 	}
 	return nil
 }
