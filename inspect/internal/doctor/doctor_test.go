@@ -859,11 +859,18 @@ func TestHolderEnded(t *testing.T) {
 			`Task "read-config" has waited 12s at main.go:69 on a semaphore (made at main.go:57), held by task 8 "query-8" (finished), which ended without releasing it.`},
 		{"handed to a task it spawned", lockRes(60, 36, 3), []runtime.TaskInfo{reload},
 			`Task "read-config" has waited 12s at main.go:69 on a lock (made at main.go:36), taken by task 3 "reload" (failed: "reload: parse error"), which has ended: unless a task it spawned ("worker") releases it, nothing will.`},
+		{"a task it spawned waits for it too", lockRes(60, 36, 3), []runtime.TaskInfo{reload},
+			`Tasks "read-config" and "worker" have waited up to 12s at main.go:69 on a lock (made at main.go:36), held by task 3 "reload" (failed: "reload: parse error"), which ended without releasing it.`},
 	}
 	for _, tt := range tests {
 		l := loop(alive, with(task(11, "read-config", 60, 69, tt.res.Kind, 12*time.Second), res(60)))
-		if strings.HasPrefix(tt.name, "handed") {
+		switch {
+		case strings.HasPrefix(tt.name, "handed"):
 			worker := with(task(9, "worker", 45, 46, "sleep", time.Second), sleeping)
+			worker.ParentID = 3
+			l.Snapshot.Tasks = append(l.Snapshot.Tasks, worker)
+		case strings.HasPrefix(tt.name, "a task it spawned"):
+			worker := with(task(9, "worker", 60, 69, "lock", 12*time.Second), res(60))
 			worker.ParentID = 3
 			l.Snapshot.Tasks = append(l.Snapshot.Tasks, worker)
 		}
@@ -971,8 +978,7 @@ func TestToThreadNote(t *testing.T) {
 }
 
 // TestProducerGone: consumers of a queue whose last producer has ended are
-// told so; if it failed, that is a warning (they wait on work that died
-// with it), not an idle consumer's note.
+// told so, and how it ended (a note: an idle consumer is info at most).
 func TestProducerGone(t *testing.T) {
 	failed := runtime.TaskInfo{ID: 3, Name: "producer", State: runtime.Failed, Loop: "main", Error: "upstream: connection reset", SpawnedAt: at(52)}
 	done := failed
@@ -983,7 +989,7 @@ func TestProducerGone(t *testing.T) {
 		severity string
 		summary  string
 	}{
-		{"failed", failed, wire.SeverityWarning,
+		{"failed", failed, wire.SeverityInfo,
 			`Task "consumer" has waited 12s at main.go:34 on a queue (made at main.go:51): the last task that put into it, task 3 "producer", has ended (its last item came 13s ago), failed: "upstream: connection reset".`},
 		{"finished", done, wire.SeverityInfo,
 			`Task "consumer" has waited 12s at main.go:34 on a queue (made at main.go:51): the last task that put into it, task 3 "producer", has ended (its last item came 13s ago).`},

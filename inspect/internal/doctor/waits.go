@@ -251,31 +251,25 @@ func (v *view) sleepLeak(f *wire.Finding, ts []*runtime.TaskInfo, rate float64) 
 // "forever" sleep of 146 years) is no sign they will.
 const maxFirstSleep = 24 * time.Hour
 
-// producerGone words f for consumers of a queue whose last producer (the
-// task that last put into it) has ended: nothing may ever come. One that
-// failed is a warning: its consumers wait on work that died with it.
-func (v *view) producerGone(f *wire.Finding, head string, r *runtime.ResourceInfo, extra *[]runtime.Frame) {
-	who := fmt.Sprintf("task %d", r.LastPutBy)
-	h := v.ended(r.LastPutBy)
-	if h != nil {
-		who = fmt.Sprintf("task %d %q", h.ID, h.Name)
-		*extra = append(*extra, h.SpawnedAt)
-	}
-	f.Summary = fmt.Sprintf("%s: the last task that put into it, %s, has ended", head, who)
+// producerGone words f, a note about idle consumers (DESIGN: info at
+// most), for a queue whose last producer, h (the task that last put into
+// it, in the history), has ended: nothing may come again, and if it
+// failed, its consumers may wait on work that died with it.
+func (v *view) producerGone(f *wire.Finding, head string, r *runtime.ResourceInfo, h *runtime.TaskInfo, extra *[]runtime.Frame) {
+	*extra = append(*extra, h.SpawnedAt)
+	f.Summary = fmt.Sprintf("%s: the last task that put into it, task %d %q, has ended", head, h.ID, h.Name)
 	if !r.LastPut.IsZero() {
 		f.Summary += fmt.Sprintf(" (its last item came %s ago)", human(v.now.Sub(r.LastPut)))
 	}
-	if h != nil && h.State == runtime.Failed {
-		f.Severity = wire.SeverityWarning
-		f.Summary += fmt.Sprintf(", failed: %q.", h.Error)
-		f.Fix = "Its producer failed, and nothing else puts into the queue: handle the producer's error (await it, or run it in a TaskGroup with its consumers) and end the consumers' wait (cancel them, or put a last item that tells them to stop)."
-		return
+	if h.State == runtime.Failed {
+		f.Summary += fmt.Sprintf(", failed: %q", h.Error)
 	}
 	f.Summary += "."
-	f.Fix = "Nothing to do if the producer is done and the consumers should idle; if more should come, see why the producer ended, or end the consumers' wait (cancel them, or put a last item that tells them to stop)."
+	f.Fix = "Nothing to do if the producers are done and the consumers should idle. If more should come, see why the producer ended (if it failed, its error), or end the consumers' wait: cancel them, or put a last item that tells them to stop."
 }
 
-// endedHolders names the holders of ids (a lock's, a semaphore's) that
+// endedHolders names the holders of ids (those of resource res, a lock or
+// a semaphore) that
 // have ended, as the history records them, with how they ended (up to
 // three, then how many more); "" if none has. A holder neither live nor in
 // the history is left out: it may have started after the snapshot (read
@@ -283,7 +277,7 @@ func (v *view) producerGone(f *wire.Finding, head string, r *runtime.ResourceInf
 // was spawned; handed are the live tasks they spawned, which may have been
 // handed the lock or permit to release (runtime locks and semaphores are
 // not owned by the task that took them).
-func (v *view) endedHolders(ids []uint64) (names string, spawned runtime.Frame, handed []*runtime.TaskInfo) {
+func (v *view) endedHolders(res uint64, ids []uint64) (names string, spawned runtime.Frame, handed []*runtime.TaskInfo) {
 	var parts []string
 	n := 0
 	gone := map[uint64]bool{}
@@ -314,7 +308,9 @@ func (v *view) endedHolders(ids []uint64) (names string, spawned runtime.Frame, 
 	}
 	if n > 0 {
 		for i := range v.in.Snapshot.Tasks {
-			if t := &v.in.Snapshot.Tasks[i]; gone[t.ParentID] && !t.State.Done() {
+			// A task it spawned that waits for the same lock was not
+			// handed it.
+			if t := &v.in.Snapshot.Tasks[i]; gone[t.ParentID] && !t.State.Done() && t.Wait.Resource != res {
 				handed = append(handed, t)
 			}
 		}
@@ -388,7 +384,7 @@ func (v *view) stuckFinding(k groupKey, ts []*runtime.TaskInfo) wire.Finding {
 		holder := ""
 		f.Fix = "Release it on every path (defer Unlock or Release right after taking it) and do not hold it across long awaits."
 		if r != nil && len(r.Holders) > 0 {
-			if gone, spawned, handed := v.endedHolders(r.Holders); gone != "" && len(handed) == 0 {
+			if gone, spawned, handed := v.endedHolders(r.ID, r.Holders); gone != "" && len(handed) == 0 {
 				// The bug is the ended task's: it took the lock (or a
 				// permit) and returned without giving it back.
 				holder = ", held by " + gone + ", which ended without releasing it"
@@ -414,7 +410,9 @@ func (v *view) stuckFinding(k groupKey, ts []*runtime.TaskInfo) wire.Finding {
 		f.Summary = head + ": an idle consumer, nothing has been put there since."
 		f.Fix = "Nothing to do if the queue is idle; if items should be arriving, check that its producers run."
 		if r != nil && r.LastPutBy != 0 && v.byID[r.LastPutBy] == nil {
-			v.producerGone(&f, head, r, &extra)
+			if h := v.ended(r.LastPutBy); h != nil {
+				v.producerGone(&f, head, r, h, &extra)
+			}
 		}
 	case waitPut:
 		f.Summary = head + ": the queue is full and nothing takes from it."
