@@ -63,9 +63,34 @@ func (f *topFold) apply(m *wire.WatchMessage) {
 	if m.Type == wire.WatchSnapshot {
 		f.blocks = nil
 	}
+	f.countSteps(m)
+	loops := len(f.st.Loops)
+	f.st.Apply(m)
+	if m.Type == wire.WatchSnapshot || len(f.st.Loops) != loops || f.tasks == nil {
+		f.stale = true
+	}
+	for i := range m.Loops {
+		if wl := &m.Loops[i]; len(wl.New) > 0 || len(wl.Changed) > 0 || len(wl.Ended) > 0 || wl.Closed {
+			f.stale = true
+		}
+	}
+	for i := range m.Loops {
+		f.blocks = append(f.blocks, m.Loops[i].BlockList...)
+	}
+	if n := len(f.blocks) - maxTopBlocks; n > 0 {
+		f.blocks = slices.Delete(f.blocks, 0, n)
+	}
+}
+
+// countSteps adds to the step histograms the steps m's records say ended
+// since each task's base (its last record that was not running), before m
+// is folded into the state.
+func (f *topFold) countSteps(m *wire.WatchMessage) {
 	if f.hist == nil {
 		f.hist = make(map[uint64]*stepHist)
-		f.base = make(map[uint64]histBase)
+	}
+	if f.base == nil || m.Type == wire.WatchSnapshot {
+		f.resetBases(m)
 	}
 	for i := range m.Loops {
 		wl := &m.Loops[i]
@@ -102,21 +127,26 @@ func (f *topFold) apply(m *wire.WatchMessage) {
 			delete(f.base, e.ID)
 		}
 	}
-	loops := len(f.st.Loops)
-	f.st.Apply(m)
-	if m.Type == wire.WatchSnapshot || len(f.st.Loops) != loops || f.tasks == nil {
-		f.stale = true
+}
+
+// resetBases starts the histograms' bases over. A snapshot (the first, or
+// one the agent sends to start over) lists every live task: the
+// histograms of the tasks it leaves out, which have ended, go.
+func (f *topFold) resetBases(m *wire.WatchMessage) {
+	f.base = make(map[uint64]histBase)
+	if m.Type != wire.WatchSnapshot {
+		return
 	}
+	live := make(map[uint64]bool)
 	for i := range m.Loops {
-		if wl := &m.Loops[i]; len(wl.New) > 0 || len(wl.Changed) > 0 || len(wl.Ended) > 0 || wl.Closed {
-			f.stale = true
+		for j := range m.Loops[i].New {
+			live[m.Loops[i].New[j].ID] = true
 		}
 	}
-	for i := range m.Loops {
-		f.blocks = append(f.blocks, m.Loops[i].BlockList...)
-	}
-	if n := len(f.blocks) - maxTopBlocks; n > 0 {
-		f.blocks = slices.Delete(f.blocks, 0, n)
+	for id := range f.hist {
+		if !live[id] {
+			delete(f.hist, id)
+		}
 	}
 }
 

@@ -858,3 +858,20 @@ func TestTopHistRunningStep(t *testing.T) {
 		t.Errorf("histogram %v, want %v: one step of about 200ms", got, want)
 	}
 }
+
+// TestTopHistPrunedBySnapshot: a snapshot the agent sends to start over
+// lists every live task; the histograms of the others go.
+func TestTopHistPrunedBySnapshot(t *testing.T) {
+	rec := func(id, steps uint64) wire.Task {
+		return wire.Task{ID: id, Name: "w", State: "pending", Steps: steps, BusyNS: int64(steps) * 1000}
+	}
+	var f topFold
+	for round := range uint64(50) {
+		id := 1000 + round
+		f.apply(&wire.WatchMessage{Type: wire.WatchSnapshot, Loops: []wire.WatchLoop{{Loop: wire.Loop{ID: 1}, New: []wire.Task{rec(id, 1)}}}})
+		f.apply(&wire.WatchMessage{Type: wire.WatchUpdate, Loops: []wire.WatchLoop{{Loop: wire.Loop{ID: 1}, Changed: []wire.Task{rec(id, 2)}}}})
+	}
+	if len(f.hist) != 1 || len(f.base) != 1 {
+		t.Errorf("after 50 snapshots of one task each: %d histograms, %d bases; want 1 and 1", len(f.hist), len(f.base))
+	}
+}
