@@ -339,7 +339,11 @@ func (c *checker) walk(body ast.Node, yield func(site)) {
 			case *ast.RangeStmt:
 				if t := info.TypeOf(n.X); t != nil {
 					if _, ok := t.Underlying().(*types.Chan); ok {
-						emit(site{pos: n.For, op: &opRange, nested: nested})
+						o := &opRange
+						if timerChan(info, n.X) {
+							o = &opTimer // for range ticker.C: a periodic sleep
+						}
+						emit(site{pos: n.For, op: o, nested: nested})
 					}
 				}
 			case *ast.SelectStmt:
@@ -391,6 +395,23 @@ func (c *checker) calledLit(call *ast.CallExpr) *ast.FuncLit {
 	return nil
 }
 
+// isList reports whether t is a slice, array or map (or a pointer to an
+// array): what a range statement takes elements of.
+func isList(t types.Type) bool {
+	if t == nil {
+		return false
+	}
+	u := t.Underlying()
+	if p, ok := u.(*types.Pointer); ok {
+		u = p.Elem().Underlying()
+	}
+	switch u.(type) {
+	case *types.Slice, *types.Array, *types.Map:
+		return true
+	}
+	return false
+}
+
 // timerChan reports whether e is a timer's channel: a call of time.After
 // or time.Tick, or the C field of a time.Timer or time.Ticker.
 func timerChan(info *types.Info, e ast.Expr) bool {
@@ -400,15 +421,11 @@ func timerChan(info *types.Info, e ast.Expr) bool {
 			return f.Name() == "After" || f.Name() == "Tick"
 		}
 	case *ast.SelectorExpr:
-		if e.Sel.Name != "C" {
-			return false
-		}
-		t := info.TypeOf(e.X)
-		if p, ok := t.(*types.Pointer); ok {
-			t = p.Elem()
-		}
-		if n, ok := t.(*types.Named); ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "time" {
-			return n.Obj().Name() == "Timer" || n.Obj().Name() == "Ticker"
+		// The field C of package time (Timer's or Ticker's), however
+		// reached: through an alias, or a struct embedding one.
+		if sel, ok := info.Selections[e]; ok && sel.Kind() == types.FieldVal {
+			f := sel.Obj()
+			return f.Name() == "C" && f.Pkg() != nil && f.Pkg().Path() == "time"
 		}
 	}
 	return false
@@ -637,7 +654,9 @@ func (c *checker) solveRunners() {
 			// (fns ...func(...)): the variable ranging over it.
 			elems := make(map[*types.Var]int)
 			ast.Inspect(d.Body, func(n ast.Node) bool {
-				if r, ok := n.(*ast.RangeStmt); ok && r.Value != nil {
+				// Over a list (slice, array, map), not an iterator function,
+				// whose body runs in the caller of the range.
+				if r, ok := n.(*ast.RangeStmt); ok && r.Value != nil && isList(info.TypeOf(r.X)) {
 					if x, ok := ast.Unparen(r.X).(*ast.Ident); ok {
 						if pv, ok := info.Uses[x].(*types.Var); ok {
 							if p, ok := params[pv]; ok {

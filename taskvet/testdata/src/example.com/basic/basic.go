@@ -5,6 +5,7 @@ package basic
 import (
 	"context"
 	"database/sql"
+	"iter"
 	"net"
 	"net/http"
 	"os"
@@ -76,7 +77,27 @@ func kinds(ctx context.Context, ch chan int, wg *sync.WaitGroup, cond *sync.Cond
 		srv.Serve(nil)                                 // want `^\(\*http\.Server\)\.Serve blocks the event loop; serve on a goroutine`
 		srv.Shutdown(ctx)                              // want `^\(\*http\.Server\)\.Shutdown blocks the event loop; move it into runtime\.ToThread$`
 		go func() { http.ListenAndServe(":0", nil) }() // silent: its own goroutine
+		for range tk.C {                               // want `^receive from a timer's channel blocks`
+		}
+		for range time.Tick(time.Second) { // want `^receive from a timer's channel blocks`
+		}
+		w := struct{ *time.Timer }{t}
+		<-w.C // want `^receive from a timer's channel blocks`
 		return 0, nil
+	})
+}
+
+// runSeq ranges over an iterator: the iterator's body runs here, in the
+// caller, not as a task; only what it yields is spawned.
+func runSeq(ctx context.Context, seq iter.Seq2[string, func(context.Context) (int, error)]) {
+	for _, fn := range seq {
+		runtime.Spawn(ctx, fn)
+	}
+}
+
+func iterators(ctx context.Context) {
+	runSeq(ctx, func(yield func(string, func(context.Context) (int, error)) bool) {
+		os.ReadFile("x") // silent: not task code
 	})
 }
 
