@@ -32,7 +32,8 @@ type jsonGuard struct {
 	w    io.Writer
 	off  int64 // bytes of the answer checked so far
 	part [utf8.UTFMax]byte
-	n    int // bytes held in part: a character cut by the end of a write
+	n    int  // bytes held in part: a character cut by the end of a write
+	odd  bool // after an odd run of backslashes: the next byte is escaped
 }
 
 // Write writes what of p is safe to g's writer. It reports len(p) when all
@@ -74,7 +75,7 @@ func (g *jsonGuard) Write(p []byte) (int, error) {
 // and with its unsafe characters escaped.
 func (g *jsonGuard) pass(q []byte) error {
 	for len(q) > 0 {
-		i, size := unsafeAt(q)
+		i, size := g.unsafeAt(q)
 		if i < 0 {
 			i = len(q)
 		}
@@ -117,25 +118,35 @@ func (g *jsonGuard) finish() error {
 
 func (g *jsonGuard) bad(b byte) error {
 	what := "not UTF-8"
-	if b < 0x20 {
+	switch {
+	case b < 0x20:
 		what = "a control character"
+	case g.odd:
+		what = "escaped by a backslash, which JSON allows only before ASCII"
 	}
 	return fmt.Errorf("%w: byte 0x%02x at offset %d is %s", ErrNotJSON, b, g.off, what)
 }
 
-// unsafeAt returns the index of the first character of p that jsonGuard
-// does not pass as it is, and its size: 0 for a byte no JSON document
-// holds (an ASCII control other than whitespace, or not UTF-8), the
-// character's size for one it escapes (textsafe.Unsafe); -1 if none.
-func unsafeAt(p []byte) (int, int) {
+// unsafeAt returns the index of the first character of p that g does not
+// pass as it is, and its size: 0 for a byte no JSON document holds (an
+// ASCII control other than whitespace, a byte that is not UTF-8, or one
+// above ASCII after a backslash, which JSON escapes never are), the
+// character's size for one it escapes (textsafe.Unsafe); -1 if none. It
+// follows runs of backslashes across calls (g.odd), so that an escaped
+// character is not taken for a raw one.
+func (g *jsonGuard) unsafeAt(p []byte) (int, int) {
 	for i := 0; i < len(p); {
 		c := p[i]
 		if c < utf8.RuneSelf {
 			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
 				return i, 0
 			}
+			g.odd = c == '\\' && !g.odd
 			i++
 			continue
+		}
+		if g.odd {
+			return i, 0
 		}
 		r, size := utf8.DecodeRune(p[i:])
 		if r == utf8.RuneError && size == 1 {

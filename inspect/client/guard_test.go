@@ -31,6 +31,10 @@ func TestJSONGuard(t *testing.T) {
 		{"not utf-8", "{\"name\":\"a\xffb\"}", `{"name":"a`, true},
 		{"cut character", "{\"name\":\"\xe4\xb8", `{"name":"`, true},
 		{"overlong", "[\"\xc0\xaf\"]", `["`, true},
+		// A backslash before a character above ASCII is no JSON escape:
+		// not turned into one.
+		{"backslash before C1", "[\"a\\\u009b\"]", `["a\`, true},
+		{"escaped backslash before C1", "[\"a\\\\\u009b\"]", `["a\\\u009b"]`, false},
 	}
 	for _, tt := range tests {
 		if !tt.bad { // what is escaped is the same JSON value
