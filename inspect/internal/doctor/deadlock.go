@@ -261,14 +261,18 @@ func (v *view) cycleFinding(c []uint64, g map[uint64]edge, behind int) wire.Find
 	// Resources made at one line (locks a constructor makes) are told
 	// apart by their ids.
 	madeAt := map[runtime.Frame]map[uint64]bool{}
-	locks := 0
+	locks := map[uint64]bool{} // the distinct locks and semaphores of the cycle
+	awaits := 0                // edges that await a task
 	for _, id := range c {
+		if g[id].res == nil {
+			awaits++
+		}
 		if r := g[id].res; r != nil {
 			if madeAt[r.CreatedAt] == nil {
 				madeAt[r.CreatedAt] = map[uint64]bool{}
 			}
 			madeAt[r.CreatedAt][r.ID] = true
-			locks++
+			locks[r.ID] = true
 		}
 	}
 	for i, id := range c {
@@ -304,7 +308,7 @@ func (v *view) cycleFinding(c []uint64, g map[uint64]edge, behind int) wire.Find
 	switch {
 	case len(ts) == 1:
 		f.Fix = "Do not take a lock the task already holds (runtime locks are not reentrant): release it first, or split the code that needs it."
-	case locks == 1:
+	case len(locks) == 1 && awaits > 0:
 		// One lock and awaits: a task holds it while it awaits a task
 		// that needs it.
 		f.Fix = "Do not await, while holding a lock or permit, a task that needs it: release it before the await (or let the awaited task do without it); cancelling one task of the cycle frees the others."

@@ -960,7 +960,7 @@ func TestDeadlockText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got := diagnose(tt.in)
-		if len(got) != 1 || got[0].Summary != tt.wantSummary || !strings.HasPrefix(got[0].Fix, tt.fix) {
+		if len(got) != 1 || tt.wantSummary != "" && got[0].Summary != tt.wantSummary || !strings.HasPrefix(got[0].Fix, tt.fix) {
 			t.Errorf("%s: %q\n %+v\nwant %q, a fix starting %q", tt.name, briefs(got), got, tt.wantSummary, tt.fix)
 		}
 	}
@@ -1034,5 +1034,24 @@ func TestBlockingCalledFrom(t *testing.T) {
 	if len(got) != 1 || !strings.Contains(got[0].Summary, "time.Sleep at main.go:52, called from main.go:77") ||
 		!slices.ContainsFunc(got[0].Sites, func(f wire.Frame) bool { return f.Line == 77 }) {
 		t.Errorf("got %+v; want the summary and sites to name main.go:77", got)
+	}
+}
+
+// TestLongFirstSleepLeak: what makes a pile of first sleeps a note is how
+// long each sleep is, not how soon the first wakes: 25-hour sleeps stay a
+// warning when the earliest is an hour from waking.
+func TestLongFirstSleepLeak(t *testing.T) {
+	var ts []runtime.TaskInfo
+	for i := range 12 {
+		tk := with(task(uint64(300+i), fmt.Sprintf("waiter-%d", i), 60, 66, "sleep", time.Duration(24-2*i)*time.Hour), sleeping)
+		tk.Created = t0.Add(-time.Duration(24-2*i) * time.Hour)
+		tk.Suspended = tk.Created
+		tk.Until = tk.Suspended.Add(25 * time.Hour)
+		tk.Steps = 1
+		ts = append(ts, tk)
+	}
+	got := diagnose(loop(alive, ts...))
+	if len(got) != 1 || got[0].Severity != wire.SeverityWarning {
+		t.Errorf("got %+v; want a warning", got)
 	}
 }

@@ -220,6 +220,7 @@ func (v *view) leaks(out []wire.Finding) []wire.Finding {
 func (v *view) sleepLeak(f *wire.Finding, ts []*runtime.TaskInfo, rate float64) {
 	once := true
 	var first time.Time
+	var longest time.Duration // of their sleeps, from when each began
 	for _, t := range ts {
 		if t.Steps > 1 || t.Until.IsZero() {
 			once = false
@@ -228,12 +229,13 @@ func (v *view) sleepLeak(f *wire.Finding, ts []*runtime.TaskInfo, rate float64) 
 		if first.IsZero() || t.Until.Before(first) {
 			first = t.Until
 		}
+		longest = max(longest, t.Until.Sub(t.Suspended))
 	}
 	k := keyOf(ts[0])
 	head := fmt.Sprintf("%d tasks spawned at %s (%s) pile up asleep at %s: %s more every second",
 		len(ts), short(k.spawned), names(ts), short(k.at), strconv.FormatFloat(rate, 'f', 1, 64))
 	wake := max(first.Sub(v.now), 0)
-	if once && wake <= maxFirstSleep {
+	if once && longest <= maxFirstSleep {
 		f.Severity = wire.SeverityInfo
 		f.Summary = fmt.Sprintf("%s, each in its first sleep; none has ended yet, and the first wakes in %s.", head, human(wake))
 		f.Fix = "Nothing to do if they end when they wake. If they sleep again and nothing cancels them, they pile up for good: cancel each when what it serves goes away."
