@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -81,15 +82,13 @@ func runTop(ctx context.Context, e *env, o *opts, to *topOpts, args []string) er
 	r.HasDarkBackground() // asked now, before the view reads the keyboard
 	m := newTopModel(newTopStyles(r), topActions{})
 	if to.replay != "" {
-		msgs, cut, err := loadReplay(to.replay)
+		msgs, note, err := loadReplay(to.replay)
 		if err != nil {
 			return err
 		}
 		m.replay = newTopReplay(msgs)
 		m.seek(0)
-		if cut {
-			m.status = "the recording's last line is cut short (was its recorder killed?): the replay ends before it"
-		}
+		m.status = note
 	} else {
 		c, err := dial(o.dir, args[0])
 		if err != nil {
@@ -103,8 +102,11 @@ func runTop(ctx context.Context, e *env, o *opts, to *topOpts, args []string) er
 		m.act.clock = func() tea.Cmd { return tea.Tick(time.Second, func(time.Time) tea.Msg { return topClockMsg{} }) }
 	}
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(session), tea.WithOutput(os.Stdout))
-	_, err := p.Run()
+	final, err := p.Run()
 	stop()
+	if fm, ok := final.(topModel); ok && fm.fatal != nil {
+		return fmt.Errorf("top: %w", fm.fatal)
+	}
 	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		return fmt.Errorf("top: %w", err)
 	}
@@ -187,7 +189,11 @@ func watchFeed(ctx context.Context, c *client.Client, interval, timeout time.Dur
 		return
 	}
 	if ctx.Err() == nil {
-		_ = send(topGoneMsg{reason: topGoneReason(pid, err)}) // the view may have quit: nothing to tell
+		gone := topGoneMsg{reason: topGoneReason(pid, err)}
+		if !got && errors.As(err, &ae) {
+			gone.refused = err // busy, say: nothing to show
+		}
+		_ = send(gone) // the view may have quit: nothing to tell
 	}
 }
 
@@ -268,13 +274,14 @@ func topGoneReason(pid int, err error) string {
 // loadReplay reads a recording made by taskdump record (client.
 // ReadRecording: plain or gzipped; other formats, newer versions and
 // over-long lines refused). A last line cut short, as a killed recorder
-// leaves it, ends the replay at the complete messages before it, and cut
-// says so. A replay holds every message in memory: a recording of more
+// leaves it, or a line that is no message after some that are, ends the
+// replay at the messages before it, and note says so (note also says when
+// a gzipped recording lacks only its trailer: nothing is lost). A replay holds every message in memory: a recording of more
 // than maxReplayMessages, or whose messages hold more than maxReplayBytes
 // once decoded, is refused (a few kilobytes of gzip can expand to tens of
 // millions of tiny messages, and gigabytes once decoded; each message is
 // bounded by the wire decoder, wire.ErrTooLarge).
-func loadReplay(name string) (msgs []wire.WatchMessage, cut bool, err error) {
+func loadReplay(name string) (msgs []wire.WatchMessage, note string, err error) {
 	return loadReplayMax(name, maxReplayMessages, maxReplayBytes)
 }
 
@@ -288,15 +295,18 @@ const (
 	maxReplayBytes = 4 << 30
 )
 
-func loadReplayMax(name string, maxMsgs int, maxBytes int64) (msgs []wire.WatchMessage, cut bool, err error) {
+func loadReplayMax(name string, maxMsgs int, maxBytes int64) (msgs []wire.WatchMessage, note string, err error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, false, fmt.Errorf("top: %s: %w", name, osErr(err))
+		return nil, "", fmt.Errorf("top: %s: %w", name, osErr(err))
 	}
 	defer f.Close()
 	rec, err := client.ReadRecording(f)
 	if err != nil {
-		return nil, false, fmt.Errorf("top: %s: %w", name, err)
+		if strings.HasPrefix(strings.TrimSpace(firstLine(name)), `{"taken"`) {
+			err = fmt.Errorf("%w (it looks like a taskdump snapshot: top --replay plays what taskdump record writes)", err)
+		}
+		return nil, "", fmt.Errorf("top: %s: %w", name, err)
 	}
 	var held int64
 	for {
@@ -304,23 +314,46 @@ func loadReplayMax(name string, maxMsgs int, maxBytes int64) (msgs []wire.WatchM
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		if errors.Is(err, client.ErrUnfinished) && len(msgs) > 0 {
+			note = "the recording's compressed stream has no end (was its recorder killed?): every message in it is here"
+			break
+		}
 		if errors.Is(err, io.ErrUnexpectedEOF) && len(msgs) > 0 {
-			cut = true
+			note = "the recording's last line is cut short (was its recorder killed?): the replay ends before it"
+			break
+		}
+		if err != nil && len(msgs) > 0 && !errors.Is(err, client.ErrTooLarge) {
+			// A damaged line: play what came before it.
+			note = "the replay ends before a damaged line: " + clean(err.Error())
 			break
 		}
 		if err != nil {
-			return nil, false, fmt.Errorf("top: %s: %w", name, err)
+			return nil, "", fmt.Errorf("top: %s: %w", name, err)
 		}
 		if len(msgs) == maxMsgs {
-			return nil, false, fmt.Errorf("top: %s holds more than %d messages, more than a replay holds in memory: record a shorter one (--duration)", name, maxMsgs)
+			return nil, "", fmt.Errorf("top: %s holds more than %d messages, more than a replay holds in memory: record a shorter one (--duration)", name, maxMsgs)
 		}
 		if held += m.Footprint(); held > maxBytes {
-			return nil, false, fmt.Errorf("top: %s holds more than %d MiB once decoded, more than a replay holds in memory: record a shorter one (--duration)", name, maxBytes>>20)
+			return nil, "", fmt.Errorf("top: %s holds more than %d MiB once decoded, more than a replay holds in memory: record a shorter one (--duration)", name, maxBytes>>20)
 		}
 		msgs = append(msgs, *m)
 	}
 	if len(msgs) == 0 {
-		return nil, false, fmt.Errorf("top: %s holds no messages", name)
+		return nil, "", fmt.Errorf("top: %s holds no messages", name)
 	}
-	return msgs, cut, nil
+	return msgs, note, nil
+}
+
+// firstLine returns the start of name's first line ("" if it cannot be
+// read): a hint of what the file is.
+func firstLine(name string) string {
+	f, err := os.Open(name)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	b := make([]byte, 64)
+	n, _ := io.ReadFull(f, b)
+	line, _, _ := strings.Cut(string(b[:n]), "\n")
+	return line
 }

@@ -49,8 +49,14 @@ type (
 	// topDataMsg is a new state of the process.
 	topDataMsg struct{ data topData }
 	// topGoneMsg says the stream ended: the target exited or the agent went
-	// away. The last state stays on screen.
-	topGoneMsg struct{ reason string }
+	// away. The last state stays on screen. refused is the agent's answer
+	// when it refused the stream before sending anything (busy: its
+	// streams are all taken): top then quits with that error, as there is
+	// no state to show.
+	topGoneMsg struct {
+		reason  string
+		refused error
+	}
 	// topCancelMsg is the answer to a cancel.
 	topCancelMsg struct {
 		id    uint64
@@ -176,6 +182,8 @@ type topModel struct {
 	data   topData
 	loaded bool
 	gone   string
+	// fatal is the error top quits with (topGoneMsg.refused).
+	fatal error
 	// cancelled is the task of the last cancel the agent accepted, whose
 	// end the status line follows (followCancel); 0 once it ended.
 	cancelled     uint64
@@ -311,6 +319,10 @@ func (m topModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.quiet++
 		return m, m.clock()
 	case topGoneMsg:
+		if msg.refused != nil && !m.loaded {
+			m.fatal = msg.refused
+			return m, tea.Quit
+		}
 		m.gone = msg.reason
 		return m, nil
 	case topCancelMsg:

@@ -693,26 +693,35 @@ func TestTopLoadReplay(t *testing.T) {
 	hdr := func(version, schema int) string {
 		return fmt.Sprintf(`{"format":%q,"version":%d,"schema":%d}`+"\n", wire.RecordingFormat, version, schema)
 	}
+	goodText := string(must(os.ReadFile(good)))
+	gzText := string(must(os.ReadFile(gz)))
+	lines := strings.SplitAfter(goodText, "\n")
 	for _, tt := range []struct {
 		name, file string
 		msgs       int
 		err        string
+		note       string
 	}{
-		{"plain", good, 3, ""},
-		{"gzip", gz, 3, ""},
-		{"cut", write("cut.jsonl", string(must(os.ReadFile(good)))[:len(must(os.ReadFile(good)))-10]), 2, ""},
-		{"empty", write("empty.jsonl", hdr(1, 1)), 0, "holds no messages"},
-		{"missing", filepath.Join(dir, "nope"), 0, filepath.Join(dir, "nope") + ": no such file"},
-		{"not-a-recording", write("x.json", `{"id":1}`+"\n"), 0, "not a taskdump recording"},
-		{"newer-version", write("v2.jsonl", hdr(wire.RecordingVersion+1, 1)), 0, "upgrade"},
-		{"newer-schema", write("s2.jsonl", hdr(1, wire.Schema+1)), 0, "upgrade"},
-		{"bad-line", write("bad.jsonl", hdr(1, 1)+"{\"type\":\n"), 0, "line 2"},
-		{"gzip-cut", write("cut.gz", "\x1f\x8b\x08"), 0, "gzip"},
+		{"plain", good, 3, "", ""},
+		{"gzip", gz, 3, "", ""},
+		{"cut", write("cut.jsonl", goodText[:len(goodText)-10]), 2, "", "last line is cut short"},
+		// A damaged line after good ones: what came before plays.
+		{"damaged", write("damaged.jsonl", lines[0]+lines[1]+lines[2]+"{\"type\": x}\n"+lines[3]), 2, "", "ends before a damaged line: recording line 4"},
+		// Whole lines, no gzip trailer (the recorder was killed): all here.
+		{"gzip-unfinished", write("unfinished.gz", gzText[:len(gzText)-8]), 3, "", "every message in it is here"},
+		{"snapshot", write("snap.json", `{"taken":"2026-11-27T00:00:00Z","process":{}}`+"\n"), 0, "looks like a taskdump snapshot", ""},
+		{"empty", write("empty.jsonl", hdr(1, 1)), 0, "holds no messages", ""},
+		{"missing", filepath.Join(dir, "nope"), 0, filepath.Join(dir, "nope") + ": no such file", ""},
+		{"not-a-recording", write("x.json", `{"id":1}`+"\n"), 0, "not a taskdump recording", ""},
+		{"newer-version", write("v2.jsonl", hdr(wire.RecordingVersion+1, 1)), 0, "upgrade", ""},
+		{"newer-schema", write("s2.jsonl", hdr(1, wire.Schema+1)), 0, "upgrade", ""},
+		{"bad-line", write("bad.jsonl", hdr(1, 1)+"{\"type\":\n"), 0, "line 2", ""},
+		{"gzip-cut", write("cut.gz", "\x1f\x8b\x08"), 0, "gzip", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			msgs, cut, err := loadReplay(tt.file)
-			if cut != (tt.name == "cut") {
-				t.Errorf("cut = %v", cut)
+			msgs, note, err := loadReplay(tt.file)
+			if tt.note == "" && note != "" || !strings.Contains(note, tt.note) {
+				t.Errorf("note %q, want one saying %q", note, tt.note)
 			}
 			if tt.err == "" {
 				if err != nil || len(msgs) != tt.msgs {
@@ -873,5 +882,27 @@ func TestTopHistPrunedBySnapshot(t *testing.T) {
 	}
 	if len(f.hist) != 1 || len(f.base) != 1 {
 		t.Errorf("after 50 snapshots of one task each: %d histograms, %d bases; want 1 and 1", len(f.hist), len(f.base))
+	}
+}
+
+// TestTopRefused: an agent that refuses the stream before sending
+// anything (its streams are all taken) makes top quit with its error, not
+// show an empty view as if the process had ended; once data came, the
+// last state stays.
+func TestTopRefused(t *testing.T) {
+	busy := errors.New("busy: 8 streams are open already")
+	m := newTopModel(newTopStyles(lipgloss.NewRenderer(io.Discard)), topActions{})
+	next, cmd := m.Update(topGoneMsg{reason: "the agent went away: " + busy.Error(), refused: busy})
+	if fm := next.(topModel); !errors.Is(fm.fatal, busy) || cmd == nil {
+		t.Fatalf("refused before any data: fatal %v, cmd %v; want the error and a quit", fm.fatal, cmd)
+	}
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Errorf("the command is not a quit")
+	}
+	th := newTopHarness(t, 80, 24)
+	th.send(topDataMsg{topFixture()})
+	th.send(topGoneMsg{reason: "process 4242 exited", refused: busy})
+	if th.m.fatal != nil || th.m.gone == "" {
+		t.Errorf("after data: fatal %v, gone %q; want the last state kept", th.m.fatal, th.m.gone)
 	}
 }

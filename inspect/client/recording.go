@@ -169,9 +169,16 @@ func readRecording(r io.Reader, maxLine int) (*Recording, error) {
 	return rec, nil
 }
 
+// ErrUnfinished is wrapped by Next's error about a compressed recording
+// that ends, after whole lines, without the end of its compressed stream:
+// its writer was killed, and nothing before was lost.
+var ErrUnfinished = errors.New("the compressed stream ends without its trailer")
+
 // Next returns the next message, or io.EOF after the last one. A last
 // line cut short (a recording whose writer was killed) is an error
-// wrapping io.ErrUnexpectedEOF, after the complete messages before it.
+// wrapping io.ErrUnexpectedEOF, after the complete messages before it; a
+// gzipped one whose lines are whole but whose stream has no end, one
+// wrapping ErrUnfinished.
 func (rec *Recording) Next() (*wire.WatchMessage, error) {
 	for {
 		line, err := rec.readLine()
@@ -234,6 +241,10 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 				return nil, fmt.Errorf("a last line of %d bytes without its end: %w", n+len(frag), io.ErrUnexpectedEOF)
 			}
 			return nil, io.EOF
+		case n+len(frag) == 0 && errors.Is(err, io.ErrUnexpectedEOF):
+			// Every line before is whole: only the compressed stream's
+			// end is missing (its writer was killed).
+			return nil, fmt.Errorf("%w: %w", ErrUnfinished, err)
 		default:
 			return nil, err
 		}
