@@ -23,6 +23,9 @@ type topData struct {
 	Command  []string
 	ReadOnly bool
 	Loops    []topLoop
+	// Ended are the tasks the last message says ended (the stream tells
+	// each end once): how, when, with what error.
+	Ended []wire.EndedTask
 	// Tasks are the live tasks of every loop, read-only: the stream's
 	// records, shared rather than copied (a change to a task comes as a
 	// new record), so that 100,000 tasks are held once.
@@ -213,10 +216,12 @@ type topModel struct {
 
 	// stackID is the task the detail view shows, detail its last record
 	// (kept when the task ends), stack its stack fetched on opening.
-	stackID  uint64
-	detail   wire.Task
-	stack    []wire.Frame
-	stackErr string
+	stackID uint64
+	detail  wire.Task
+	// detailEnd is how the open task ended, once the stream said so.
+	detailEnd *wire.EndedTask
+	stack     []wire.Frame
+	stackErr  string
 
 	// res are the awaitables as last fetched (resLoaded), resErr why the
 	// last fetch failed; resBusy says a fetch is under way.
@@ -585,7 +590,13 @@ func (m *topModel) refresh() tea.Cmd {
 			if t.Steps != m.detail.Steps && len(t.Stack) == 0 && m.act.stack != nil {
 				cmd = m.act.stack(t.ID)
 			}
-			m.detail = *t
+			m.detail, m.detailEnd = *t, nil
+		} else {
+			for i := range m.data.Ended {
+				if e := m.data.Ended[i]; e.ID == m.detail.ID {
+					m.detailEnd = &e
+				}
+			}
 		}
 	}
 	m.fit()

@@ -30,6 +30,8 @@ type topFold struct {
 	tasks []*wire.Task
 	hists map[uint64]stepHist
 	stale bool
+	// ended are the tasks the last message says ended.
+	ended []wire.EndedTask
 }
 
 // histBase is a task's steps and busy time (ns) the histogram counted to.
@@ -64,6 +66,10 @@ func (f *topFold) apply(m *wire.WatchMessage) {
 		f.blocks = nil
 	}
 	f.countSteps(m)
+	f.ended = nil // a new slice each message: the view keeps the last one
+	for i := range m.Loops {
+		f.ended = append(f.ended, m.Loops[i].Ended...)
+	}
 	loops := len(f.st.Loops)
 	f.st.Apply(m)
 	if m.Type == wire.WatchSnapshot || len(f.st.Loops) != loops || f.tasks == nil {
@@ -174,7 +180,7 @@ func (f *topFold) data() topData {
 		}
 		f.tasks, f.hists, f.stale = ts, hs, false
 	}
-	d.Tasks, d.StepHist = f.tasks, f.hists
+	d.Tasks, d.StepHist, d.Ended = f.tasks, f.hists, f.ended
 	d.Blocking = slices.Clone(f.blocks)
 	for i := range d.Blocking {
 		e := &d.Blocking[i]

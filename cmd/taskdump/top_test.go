@@ -444,10 +444,19 @@ func TestTopDetailFollows(t *testing.T) {
 	if v := th.m.View(); !strings.Contains(v, "awaiting   sleep(2s)") {
 		t.Errorf("the detail does not follow the record:\n%s", v)
 	}
+	gone := d.Tasks[1]
 	d.Tasks = slices.Delete(d.Tasks, 1, 2)
+	d.Ended = []wire.EndedTask{{ID: gone.ID, Name: gone.Name, State: "failed", Finished: d.Taken.Add(-3 * time.Second), Error: "boom\x1b[2J"}}
 	th.send(topDataMsg{d})
-	if v := th.m.View(); !strings.Contains(v, "this task has ended; its last record follows") || !strings.Contains(v, "sleep(2s)") {
-		t.Errorf("the detail of an ended task:\n%s", v)
+	v := th.m.View()
+	if !strings.Contains(v, "this task has ended: failed 3.00s ago, after 9m57s: boom\\x1b[2J") ||
+		!strings.Contains(v, "sleep(2s)") || !strings.Contains(v, "lock-holder  failed") {
+		t.Errorf("the detail of an ended task, with how it ended:\n%s", v)
+	}
+	d.Ended = nil // the next message does not repeat the end
+	th.send(topDataMsg{d})
+	if v2 := th.m.View(); !strings.Contains(v2, "this task has ended: failed") {
+		t.Errorf("the detail forgot how the task ended:\n%s", v2)
 	}
 }
 

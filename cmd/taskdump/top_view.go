@@ -372,21 +372,49 @@ func padRight(s string, w int) string {
 	return s + strings.Repeat(" ", max(w-ansi.StringWidth(s), 0))
 }
 
+// detailHead is the detail view's title and, for a task that has ended,
+// how (once the stream said so); now is the time its record is read
+// against: the end, for a task that ended, so that its times stop there.
+func (m topModel) detailHead() (lines []string, now time.Time) {
+	t := &m.detail
+	now = m.data.Taken
+	state := t.State
+	if t.Running {
+		state = "running"
+	}
+	end := m.detailEnd
+	if end != nil && end.ID == t.ID {
+		state = end.State
+		if !end.Finished.IsZero() {
+			now = end.Finished
+		}
+	} else {
+		end = nil
+	}
+	title := fmt.Sprintf("TASK %d %s  %s  loop %s", t.ID, escape(t.Name), escape(state), escape(t.Loop))
+	lines = []string{m.st.title.Render(title)}
+	switch {
+	case end != nil:
+		s := "  this task has ended: " + escape(end.State)
+		if !end.Finished.IsZero() {
+			s += " " + compact(m.data.Taken.Sub(end.Finished)) + " ago, after " + compact(end.Finished.Sub(t.Created))
+		}
+		if end.Error != "" {
+			s += ": " + escape(end.Error)
+		}
+		lines = append(lines, m.st.warn.Render(s+"; its last record follows"))
+	case m.find(t.ID) == nil:
+		lines = append(lines, m.st.warn.Render("  this task has ended; its last record follows"))
+	}
+	return lines, now
+}
+
 // detailLines draws the open task: what it is, where it was spawned, its
 // parent and children, what it awaits and who holds that, its timings
 // and its stack.
 func (m topModel) detailLines(w int) []string {
 	t := &m.detail
-	now := m.data.Taken
-	state := t.State
-	if t.Running {
-		state = "running"
-	}
-	title := fmt.Sprintf("TASK %d %s  %s  loop %s", t.ID, escape(t.Name), escape(state), escape(t.Loop))
-	lines := []string{m.st.title.Render(title)}
-	if m.find(t.ID) == nil {
-		lines = append(lines, m.st.warn.Render("  this task has ended; its last record follows"))
-	}
+	lines, now := m.detailHead()
 	field := func(k, v string) { lines = append(lines, fmt.Sprintf("  %-10s %s", k, v)) }
 	room := w - 13 // "  " + a 10-column key + " "
 	field("function", orDash(escape(t.Function)))
