@@ -138,7 +138,11 @@ func liveActions(ctx context.Context, c *client.Client, timeout time.Duration, f
 				ctx, cancel := bounded()
 				defer cancel()
 				res, err := c.Cancel(ctx, id, "cancelled from taskdump top")
-				return topCancelMsg{id: id, name: name, state: res.State, err: err}
+				state := res.State
+				if res.LoopBlocked {
+					state += "; loop " + res.Loop + " is blocked: delivered when it regains control"
+				}
+				return topCancelMsg{id: id, name: name, state: state, err: err}
 			}
 		},
 		resources: func() tea.Msg {

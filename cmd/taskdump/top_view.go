@@ -100,7 +100,13 @@ func (m topModel) header(w int) []string {
 	for _, l := range d.Loops {
 		s := escape(l.Name)
 		if st := l.Stats; l.HasStats {
-			s += " lag " + compact(time.Duration(st.LagNS))
+			lag := time.Duration(st.LagNS)
+			if b := l.Blocking; b != nil && b.Ongoing {
+				// The lag is measured as steps start: while one blocks,
+				// what is due waits at least as long as the block.
+				lag = max(lag, time.Duration(b.DurationNS))
+			}
+			s += " lag " + compact(lag)
 			if st.WindowNS > 0 {
 				s += fmt.Sprintf(" busy %d%%", min(100*st.BusyNS/st.WindowNS, 100))
 			}
@@ -882,8 +888,8 @@ func (m topModel) footer() []string {
 		act = [][2]string{{"space", "pause"}, {"←→", "step"}, {"+/-", "speed"}}
 	}
 	act = append(act, [2]string{"r", "resources"}, [2]string{"b", "blocking"}, [2]string{"w", "doctor"})
-	if m.replay == nil && (m.mode == modeTasks || m.mode == modeDetail) {
-		act = append(act, [2]string{"c", "cancel"})
+	if m.replay == nil && !m.data.ReadOnly && m.gone == "" && (m.mode == modeTasks || m.mode == modeDetail) {
+		act = append(act, [2]string{"c", "cancel"}) // not offered where it is refused
 	}
 	act = append(act, [2]string{"q", "quit"})
 	line := func(keys [][2]string) string {
