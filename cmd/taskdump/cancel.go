@@ -279,13 +279,27 @@ func processExited(pid int) bool {
 	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
 		return true
 	}
+	s := processState(pid)
+	return s == 'Z' || s == 'X'
+}
+
+// processStopped reports whether process pid is stopped (SIGSTOP, or
+// under a debugger), where /proc tells.
+func processStopped(pid int) bool {
+	s := processState(pid)
+	return s == 'T' || s == 't'
+}
+
+// processState returns the state letter /proc/PID/stat gives process pid
+// ('R', 'S', 'T', 'Z'...), 0 where it cannot be read.
+func processState(pid int) byte {
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return false
+		return 0
 	}
 	// pid (comm) S ...: the state follows the last ')'.
 	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
-		return stat[i+2] == 'Z' || stat[i+2] == 'X'
+		return stat[i+2]
 	}
-	return false
+	return 0
 }

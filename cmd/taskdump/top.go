@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -100,6 +101,9 @@ func runTop(ctx context.Context, e *env, o *opts, to *topOpts, args []string) er
 		m.act = liveActions(session, c, o.timeout, feed)
 		m.act.interval = to.interval
 		m.act.clock = func() tea.Cmd { return tea.Tick(time.Second, func(time.Time) tea.Msg { return topClockMsg{} }) }
+		if pid, err := strconv.Atoi(args[0]); err == nil && pid > 0 {
+			m.act.stopped = func() bool { return processStopped(pid) }
+		}
 	}
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(session), tea.WithOutput(os.Stdout))
 	final, err := p.Run()

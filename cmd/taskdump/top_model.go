@@ -139,6 +139,10 @@ type topActions struct {
 	clock func() tea.Cmd
 	// interval is how often the stream sends a state.
 	interval time.Duration
+	// stopped reports whether the process is stopped (SIGSTOP: its agent
+	// cannot answer), asked each second while no state comes; nil where
+	// it cannot be told.
+	stopped func() bool
 }
 
 // topReplay is the state of a replay: the recorded messages, where the
@@ -195,6 +199,9 @@ type topModel struct {
 	visKey visKey
 	// quiet counts the seconds (topClockMsg) since the last new state.
 	quiet int
+	// stopped says the process was stopped at the last clock tick that
+	// came without a new state.
+	stopped bool
 
 	mode     topMode
 	sortCol  int
@@ -314,7 +321,7 @@ func (m topModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.fit()
 		return m, nil
 	case topDataMsg:
-		m.data, m.loaded, m.quiet = msg.data, true, 0
+		m.data, m.loaded, m.quiet, m.stopped = msg.data, true, 0, false
 		m.followCancel()
 		return m, tea.Batch(m.act.next, m.refresh(), m.fetchResources())
 	case topClockMsg:
@@ -322,6 +329,9 @@ func (m topModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.quiet++
+		if m.act.stopped != nil && (!m.loaded || m.quiet >= m.quietAfter()) {
+			m.stopped = m.act.stopped()
+		}
 		return m, m.clock()
 	case topGoneMsg:
 		if msg.refused != nil && !m.loaded {

@@ -915,3 +915,31 @@ func TestTopRefused(t *testing.T) {
 		t.Errorf("after data: fatal %v, gone %q; want the last state kept", th.m.fatal, th.m.gone)
 	}
 }
+
+// TestTopStoppedProcess: while no state comes, top asks whether the
+// process is stopped (SIGSTOP) and says so, attaching or attached.
+func TestTopStoppedProcess(t *testing.T) {
+	th := newTopHarness(t, 120, 24)
+	stopped := true
+	th.m.act.stopped = func() bool { return stopped }
+	th.m.act.clock = func() tea.Cmd { return func() tea.Msg { return nil } }
+	for range 2 {
+		th.send(topClockMsg{})
+	}
+	if v := th.m.View(); !strings.Contains(v, "the process is stopped (kill -CONT resumes it): connecting 2s") {
+		t.Errorf("attaching to a stopped process:\n%s", v)
+	}
+	stopped = false
+	th.send(topClockMsg{})
+	if v := th.m.View(); !strings.Contains(v, "connecting 3s") || strings.Contains(v, "stopped") {
+		t.Errorf("attaching, the process resumed:\n%s", v)
+	}
+	th.send(topDataMsg{topFixture()})
+	stopped = true
+	for range 3 {
+		th.send(topClockMsg{})
+	}
+	if v := th.m.View(); !strings.Contains(v, "STOPPED: NO UPDATE FOR 3s (last 03:04:05)") {
+		t.Errorf("attached, the process stopped:\n%s", v)
+	}
+}

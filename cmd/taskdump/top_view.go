@@ -88,8 +88,15 @@ func (m topModel) header(w int) []string {
 		right = "ENDED " + clock(d.Taken)
 	case m.loaded && m.quiet >= m.quietAfter():
 		right = fmt.Sprintf("NO UPDATE FOR %ds (last %s)", m.quiet, clock(d.Taken))
+		if m.stopped {
+			right = fmt.Sprintf("STOPPED: NO UPDATE FOR %ds (last %s)", m.quiet, clock(d.Taken))
+		}
 	case m.loaded:
 		right = "live " + clock(d.Taken)
+	case m.stopped:
+		right = fmt.Sprintf("the process is stopped (kill -CONT resumes it): connecting %ds", m.quiet)
+	case m.quiet >= 3:
+		right = fmt.Sprintf("connecting %ds", m.quiet)
 	default:
 		right = "connecting"
 	}
