@@ -543,13 +543,19 @@ func (m topModel) tableKey(s string) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// replayKey handles the player's keys: space pauses, left and right step,
-// + and - change the speed.
+// replayKey handles the player's keys: space pauses (and, at the end,
+// plays again from the start), left and right step, + and - change the
+// speed.
 func (m *topModel) replayKey(s string) (tea.Cmd, bool) {
 	r := m.replay
 	switch s {
 	case " ":
-		r.paused = !r.paused
+		if r.pos == len(r.msgs)-1 {
+			m.seek(0) // at the end: from the start again
+			r.paused = false
+		} else {
+			r.paused = !r.paused
+		}
 		r.gen++
 		return m.tick(), true
 	case "left", "h":

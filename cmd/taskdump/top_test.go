@@ -576,6 +576,12 @@ func TestTopReplayTicks(t *testing.T) {
 	if len(th.cancels) != 0 || !strings.Contains(th.m.View(), "cancel: this is a replay") {
 		t.Errorf("a replay offered to cancel:\n%s", th.m.View())
 	}
+	// At the end, space plays again from the start.
+	th.m.seek(len(th.m.replay.msgs) - 1)
+	th.keys("space")
+	if th.m.replay.pos != 0 || th.m.replay.paused {
+		t.Errorf("space at the end: pos %d paused %v, want 0 and playing", th.m.replay.pos, th.m.replay.paused)
+	}
 }
 
 // topRecording is a short recording: a snapshot, a task that appears, one
