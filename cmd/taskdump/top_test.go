@@ -949,3 +949,21 @@ func TestTopStoppedProcess(t *testing.T) {
 		t.Errorf("attached, the process stopped:\n%s", v)
 	}
 }
+
+// TestTopResourcesCount: a long list of waiters says how many first, where
+// the view's edge cannot cut it off.
+func TestTopResourcesCount(t *testing.T) {
+	th := newTopHarness(t, 60, 24)
+	th.send(topDataMsg{topFixture()})
+	var ids []uint64
+	for i := range 90_000 {
+		ids = append(ids, uint64(1000+i))
+	}
+	th.m.act.resources = func() tea.Msg {
+		return topResourcesMsg{res: []wire.Resource{{ID: 7, Kind: "event", LoopID: 1, Waiters: ids}}}
+	}
+	th.keys("r")
+	if v := th.m.View(); !strings.Contains(v, "waiters (90000) ") {
+		t.Errorf("the resources view does not count the waiters:\n%s", v)
+	}
+}

@@ -743,14 +743,18 @@ func (m topModel) resourceList() []string {
 	}
 	for _, r := range busy {
 		lines = append(lines, "  "+resourceText(r))
-		if len(r.Holders) > 0 {
-			lines = append(lines, "      held by "+m.refs(r.Holders))
-		}
-		if len(r.Waiters) > 0 {
-			lines = append(lines, "      waiters "+m.refs(r.Waiters))
-		}
-		if len(r.Putters) > 0 {
-			lines = append(lines, "      putters "+m.refs(r.Putters))
+		for _, l := range []struct {
+			label string
+			ids   []uint64
+		}{{"held by", r.Holders}, {"waiters", r.Waiters}, {"putters", r.Putters}} {
+			if len(l.ids) == 0 {
+				continue
+			}
+			if len(l.ids) > maxRefs {
+				// How many, first: a long line is cut at the view's edge.
+				l.label += fmt.Sprintf(" (%d)", len(l.ids))
+			}
+			lines = append(lines, "      "+l.label+" "+m.refs(l.ids))
 		}
 	}
 	if more > 0 {
@@ -766,7 +770,7 @@ func (m topModel) refs(ids []uint64) string {
 	}
 	var s []string
 	for i, id := range ids {
-		if i == 8 {
+		if i == maxRefs {
 			s = append(s, fmt.Sprintf("and %d more", len(ids)-i))
 			break
 		}
@@ -774,6 +778,9 @@ func (m topModel) refs(ids []uint64) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// maxRefs is how many tasks refs names before it counts the rest.
+const maxRefs = 8
 
 // idList writes up to n ids, then how many more.
 func idList(ids []uint64, n int) string {
