@@ -860,6 +860,15 @@ func TestTopLoops(t *testing.T) {
 			t.Errorf("filter %q: tasks %v, want %v", tc.filter, got, tc.want)
 		}
 	}
+	// The findings name each task's loop too, and the header says loops.
+	th.m.filter = ""
+	d.Findings = []wire.Finding{{Kind: "deadlock", Severity: "error", Summary: "x", Count: 2,
+		Tasks: []wire.FindingTask{{ID: 1, Name: "worker", State: "pending", Loop: "a"}, {ID: 2, Name: "worker", State: "pending", Loop: "b"}}}}
+	th.send(topDataMsg{data: d})
+	th.keys("w")
+	if v := th.m.View(); !strings.Contains(v, "task 1 a/worker (pending)") || !strings.Contains(v, "task 2 b/worker (pending)") || !strings.Contains(v, "nothing blocks the loops") {
+		t.Errorf("findings of two loops:\n%s", v)
+	}
 }
 
 // TestTopHistRunningStep: a record sent while a step runs (its busy time

@@ -198,6 +198,9 @@ func (m topModel) blockLine() string {
 		return "now: waiting for the first update"
 	}
 	s := "now: nothing blocks the loop"
+	if len(d.Loops) > 1 {
+		s = "now: nothing blocks the loops"
+	}
 	var last *wire.BlockEvent
 	for i := range d.Blocking {
 		if e := &d.Blocking[i]; last == nil || e.Started.After(last.Started) {
@@ -851,7 +854,11 @@ func (m topModel) findingLines(w int) []string {
 		lines = append(lines, "  "+head)
 		wrap("    ", escape(f.Summary))
 		for _, t := range f.Tasks {
-			wrap("    ", fmt.Sprintf("task %d %s (%s) at %s", t.ID, escape(t.Name), escape(t.State), frameText(t.At)))
+			name := escape(t.Name)
+			if t.Loop != "" && len(m.data.Loops) > 1 {
+				name = escape(t.Loop) + "/" + name // as the table names tasks of several loops
+			}
+			wrap("    ", fmt.Sprintf("task %d %s (%s) at %s", t.ID, name, escape(t.State), frameText(t.At)))
 		}
 		if f.Count > len(f.Tasks) {
 			lines = append(lines, fmt.Sprintf("    … %d tasks in all", f.Count))
