@@ -123,6 +123,14 @@ func (th *topHarness) send(msg tea.Msg) {
 	th.run(cmd)
 }
 
+// clock sends n of the view's one-second clock messages.
+func (th *topHarness) clock(n int) {
+	th.t.Helper()
+	for range n {
+		th.send(topClockMsg{})
+	}
+}
+
 func (th *topHarness) run(cmd tea.Cmd) {
 	if cmd == nil {
 		return
@@ -544,9 +552,7 @@ func TestTopQuiet(t *testing.T) {
 		t.Errorf("a new state does not clear the quiet mark:\n%s", v)
 	}
 	th.send(topGoneMsg{reason: "process 4242 exited"})
-	for range 10 {
-		th.send(topClockMsg{})
-	}
+	th.clock(10)
 	if v := th.m.View(); !strings.Contains(v, "ENDED 03:04:05") {
 		t.Errorf("an ended view is called quiet:\n%s", v)
 	}
@@ -938,22 +944,18 @@ func TestTopStoppedProcess(t *testing.T) {
 	stopped := true
 	th.m.act.stopped = func() bool { return stopped }
 	th.m.act.clock = func() tea.Cmd { return func() tea.Msg { return nil } }
-	for range 2 {
-		th.send(topClockMsg{})
-	}
+	th.clock(2)
 	if v := th.m.View(); !strings.Contains(v, "the process is stopped (kill -CONT resumes it): connecting 2s") {
 		t.Errorf("attaching to a stopped process:\n%s", v)
 	}
 	stopped = false
-	th.send(topClockMsg{})
+	th.clock(1)
 	if v := th.m.View(); !strings.Contains(v, "connecting 3s") || strings.Contains(v, "stopped") {
 		t.Errorf("attaching, the process resumed:\n%s", v)
 	}
 	th.send(topDataMsg{topFixture()})
 	stopped = true
-	for range 3 {
-		th.send(topClockMsg{})
-	}
+	th.clock(3)
 	if v := th.m.View(); !strings.Contains(v, "STOPPED: NO UPDATE FOR 3s (last 03:04:05)") {
 		t.Errorf("attached, the process stopped:\n%s", v)
 	}
