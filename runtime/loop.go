@@ -407,7 +407,7 @@ func (l *Loop) CallSoonThreadsafe(fn func()) {
 // its own tasks and callbacks): LoopStats.Calls. Where goroutine identity
 // is unavailable (getg returns 0), every call counts.
 func (l *Loop) countCall() {
-	if g := getg(); g == 0 || g != l.steppingG.Load() && g != l.loopG.Load() {
+	if g := getg(); g == 0 || !l.isLoopG(g) {
 		l.calls.Add(1)
 	}
 }

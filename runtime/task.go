@@ -480,7 +480,12 @@ func Spawn[T any](ctx context.Context, fn func(context.Context) (T, error), opts
 // true: the check is skipped. It costs an atomic load and two comparisons.
 func (l *Loop) onLoop() bool {
 	g := getg()
-	return g == 0 || g == l.steppingG.Load() || g == l.loopG.Load()
+	return g == 0 || l.isLoopG(g)
+}
+
+// isLoopG reports whether goroutine g runs the loop or its current step.
+func (l *Loop) isLoopG(g uintptr) bool {
+	return g == l.steppingG.Load() || g == l.loopG.Load()
 }
 
 // offLoop is the panic message of op, about task t, called from a goroutine

@@ -44,7 +44,7 @@ func escape(s string) string {
 			b.WriteString(`\t`)
 		case r < 0x20 || r == 0x7f:
 			fmt.Fprintf(&b, `\x%02x`, r)
-		case unsafeRune(r) && !joinsPictographs(s, i, size):
+		case textsafe.Unsafe(r) && !joinsPictographs(s, i, size):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteString(s[i : i+size])
@@ -67,7 +67,7 @@ func unsafeAt(s string) int {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if (r == utf8.RuneError && size == 1) || unsafeRune(r) && !joinsPictographs(s, i, size) {
+		if (r == utf8.RuneError && size == 1) || textsafe.Unsafe(r) && !joinsPictographs(s, i, size) {
 			return i
 		}
 		i += size
@@ -94,10 +94,6 @@ func joinsPictographs(s string, i, size int) bool {
 func emoji(r rune) bool {
 	return r >= 0x1f000 && r <= 0x1faff || r >= 0x2600 && r <= 0x27bf || r == 0xfe0f
 }
-
-// unsafeRune reports whether r, above ASCII, is one a terminal would act
-// on (textsafe.Unsafe: C1 controls, format characters, separators).
-func unsafeRune(r rune) bool { return textsafe.Unsafe(r) }
 
 // printer writes human-readable output (tables, trees, stacks, messages)
 // that will reach a terminal. Every string, []byte, error and fmt.Stringer

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/taskdump/taskdump/inspect/wire"
+	"github.com/taskdump/taskdump/internal/textsafe"
 )
 
 // hostile is a task name that, printed raw, sets the terminal's title,
@@ -65,7 +66,7 @@ func terminalSafe(s string) error {
 		if r == '\n' || r == '\t' {
 			continue
 		}
-		if r == utf8.RuneError || r < 0x20 || r == 0x7f || unsafeRune(r) && !joinsPictographs(s, i, utf8.RuneLen(r)) {
+		if r == utf8.RuneError || r < 0x20 || r == 0x7f || textsafe.Unsafe(r) && !joinsPictographs(s, i, utf8.RuneLen(r)) {
 			return fmt.Errorf("unsafe %U at byte %d in %q", r, i, s)
 		}
 	}
