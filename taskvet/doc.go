@@ -31,7 +31,8 @@
 // function values are not followed. The runtime package's own functions
 // (runtime.Sleep, (*Queue).Get, (*Lock).Lock, ...) suspend the task instead
 // of blocking and are never reported, nor is anything in the standard
-// library followed: only the standard library calls listed below block.
+// library followed: only the standard library calls listed below block
+// (with the readers and writers that wrap connections and files).
 //
 // # What it reports
 //
@@ -55,6 +56,17 @@
 //     and writes on *os.File); database/sql queries, executions, prepares,
 //     pings, transactions and row iteration: move them into
 //     runtime.ToThread.
+//   - the same connections and files read or written through the standard
+//     library: handed to a function or method that reads or writes them
+//     (io.ReadAll(conn), io.Copy(w, conn), fmt.Fprintf(conn, ...),
+//     (*bytes.Buffer).ReadFrom(f)), or read and written through a wrapper
+//     built on them (bufio.NewReader(conn).ReadString,
+//     bufio.NewScanner(os.Stdin).Scan, json.NewDecoder(conn).Decode, also
+//     through a local variable holding the wrapper): "(*bufio.Reader).ReadString
+//     on a net.Conn". Building the wrapper does not block; writes to
+//     os.Stdout and os.Stderr are not reported, as fmt.Println and log are
+//     not. A wrapper kept in a struct field, or a stream received as an
+//     io.Reader parameter, is not followed to what it wraps.
 //   - an HTTP server run in a task (http.ListenAndServe, http.Serve and
 //     their TLS forms, (*http.Server).ListenAndServe and Serve), which
 //     serves on the loop until it is shut down: serve on a goroutine of its

@@ -82,17 +82,21 @@ func (l *nameList) Set(s string) error {
 
 // A checker is one package's analysis.
 type checker struct {
-	pass     *analysis.Pass
-	mutex    bool
-	listed   map[string]bool // -blocking
-	ignored  map[lineKey]bool
-	marked   map[*types.Func]bool
-	decls    map[*types.Func]*ast.FuncDecl
-	facts    map[*types.Func]*blockingFact // this package's
-	runners  map[*types.Func][]int         // this package's task-runner wrappers
-	litVars  map[*types.Var]*ast.FuncLit   // local variables assigned a literal once
-	stmtOf   map[*ast.CallExpr]*ast.ExprStmt
-	reported map[diagKey]bool
+	pass    *analysis.Pass
+	mutex   bool
+	listed  map[string]bool // -blocking
+	ignored map[lineKey]bool
+	marked  map[*types.Func]bool
+	decls   map[*types.Func]*ast.FuncDecl
+	facts   map[*types.Func]*blockingFact // this package's
+	runners map[*types.Func][]int         // this package's task-runner wrappers
+	litVars map[*types.Var]*ast.FuncLit   // local variables assigned a literal once
+	values  map[*types.Var][]ast.Expr     // what each variable is assigned, one value per assignment
+	// streamVars holds what stream each variable resolved so far is ("" for
+	// none, or while it is being resolved).
+	streamVars map[*types.Var]string
+	stmtOf     map[*ast.CallExpr]*ast.ExprStmt
+	reported   map[diagKey]bool
 }
 
 type lineKey struct {
@@ -126,17 +130,19 @@ func run(pass *analysis.Pass, cfg *Config) (any, error) {
 		return nil, nil
 	}
 	c := &checker{
-		pass:     pass,
-		mutex:    cfg.Mutex,
-		listed:   make(map[string]bool),
-		ignored:  make(map[lineKey]bool),
-		marked:   make(map[*types.Func]bool),
-		decls:    make(map[*types.Func]*ast.FuncDecl),
-		facts:    make(map[*types.Func]*blockingFact),
-		runners:  make(map[*types.Func][]int),
-		litVars:  make(map[*types.Var]*ast.FuncLit),
-		stmtOf:   make(map[*ast.CallExpr]*ast.ExprStmt),
-		reported: make(map[diagKey]bool),
+		pass:       pass,
+		mutex:      cfg.Mutex,
+		listed:     make(map[string]bool),
+		ignored:    make(map[lineKey]bool),
+		marked:     make(map[*types.Func]bool),
+		decls:      make(map[*types.Func]*ast.FuncDecl),
+		facts:      make(map[*types.Func]*blockingFact),
+		runners:    make(map[*types.Func][]int),
+		litVars:    make(map[*types.Var]*ast.FuncLit),
+		values:     make(map[*types.Var][]ast.Expr),
+		streamVars: make(map[*types.Var]string),
+		stmtOf:     make(map[*ast.CallExpr]*ast.ExprStmt),
+		reported:   make(map[diagKey]bool),
 	}
 	for _, n := range cfg.Blocking {
 		c.listed[n] = true
@@ -240,6 +246,7 @@ func (c *checker) scanDecls() {
 					}
 					assigned[v]++
 					if len(n.Lhs) == len(n.Rhs) {
+						c.values[v] = append(c.values[v], n.Rhs[i])
 						if lit, ok := ast.Unparen(n.Rhs[i]).(*ast.FuncLit); ok {
 							c.litVars[v] = lit
 						}
@@ -253,6 +260,7 @@ func (c *checker) scanDecls() {
 					}
 					if i < len(n.Values) {
 						assigned[v]++
+						c.values[v] = append(c.values[v], n.Values[i])
 						if lit, ok := ast.Unparen(n.Values[i]).(*ast.FuncLit); ok {
 							c.litVars[v] = lit
 						}
@@ -450,6 +458,10 @@ func (c *checker) callSite(call *ast.CallExpr) (site, bool) {
 	fn = fn.Origin()
 	s := site{pos: call.Pos(), call: call}
 	if o, ok := c.opOf(fn); ok {
+		s.op = &o
+		return s, true
+	}
+	if o, ok := c.streamOp(fn, call); ok {
 		s.op = &o
 		return s, true
 	}

@@ -76,3 +76,7 @@ func TestNewIsIndependent(t *testing.T) {
 		t.Errorf("Analyzer's -mutex = %s after New(Config{Mutex: true}), want false", got)
 	}
 }
+
+func TestStreams(t *testing.T) {
+	analysistest.Run(t, analysistest.TestData(), taskvet.Analyzer, "example.com/streams")
+}

@@ -1,0 +1,218 @@
+package taskvet
+
+import (
+	"go/ast"
+	"go/types"
+	"strings"
+
+	"golang.org/x/tools/go/types/typeutil"
+)
+
+// Blocking through the standard library's readers and writers: a network
+// connection or a file handed to io.ReadAll, io.Copy, fmt.Fprintf, or read
+// through a bufio.Reader, a bufio.Scanner or a json.Decoder built on it,
+// blocks as a Read on it does.
+//
+// A stream is an expression that reads or writes one of streamTypes: a
+// value of one of them, a standard constructor's wrapper of a stream
+// (bufio.NewReader(conn), json.NewDecoder(r), io.TeeReader(conn, w)), or a
+// local variable assigned one. A call of the standard library blocks when
+// it hands a stream to a parameter that reads or writes (one whose type has
+// a method named as ioPrefixes say), or calls such a method on a wrapper.
+
+// streamTypes are the types whose reads and writes block, by package and
+// name: connections and files.
+var streamTypes = map[string][]string{
+	"net":        {"Conn", "PacketConn", "TCPConn", "UDPConn", "UnixConn", "IPConn"},
+	"crypto/tls": {"Conn"},
+	"os":         {"File"},
+}
+
+// ioPrefixes are the prefixes of the names of methods that read or write
+// what a wrapper wraps.
+var ioPrefixes = []string{"Read", "Write", "Scan", "Decode", "Encode", "Flush", "Peek", "Discard", "Token", "More"}
+
+// wrapperFuncs are the standard functions not named New... that return a
+// wrapper of their argument rather than read or write it.
+var wrapperFuncs = map[string]bool{
+	"io.TeeReader": true, "io.LimitReader": true, "io.MultiReader": true,
+	"io.MultiWriter": true, "io.NopCloser": true,
+}
+
+// streamOp returns the blocking operation a call of fn is because it reads
+// or writes a stream, if it is one: fn is a standard function or method
+// given a stream to read or write, or a reading or writing method of a
+// wrapper of one. Constructors of wrappers do not block.
+func (c *checker) streamOp(fn *types.Func, call *ast.CallExpr) (op, bool) {
+	if !isStandard(fn.Pkg()) {
+		return op{}, false
+	}
+	name := displayName(fn)
+	if sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr); ok && recvName(fn) != "" && hasIOPrefix(fn.Name()) {
+		if what := c.stream(sel.X); what != "" {
+			return streamCallOp(name, what), true
+		}
+	}
+	if c.isWrapperCall(fn) {
+		return op{}, false
+	}
+	if what := c.streamArg(fn, call); what != "" {
+		return streamCallOp(name, what), true
+	}
+	return op{}, false
+}
+
+func streamCallOp(name, what string) op {
+	return op{noun: name + " on " + what, verb: "calls " + name + " on " + what, advice: adviceThread}
+}
+
+// streamArg describes the first stream call passes to a parameter of fn
+// that reads or writes it, or returns "".
+func (c *checker) streamArg(fn *types.Func, call *ast.CallExpr) string {
+	sig := fn.Type().(*types.Signature)
+	params := sig.Params()
+	for i, a := range call.Args {
+		var pt types.Type
+		switch {
+		case i < params.Len()-1 || i < params.Len() && !sig.Variadic():
+			pt = params.At(i).Type()
+		case sig.Variadic() && params.Len() > 0:
+			pt = params.At(params.Len() - 1).Type()
+			if s, ok := pt.(*types.Slice); ok && !call.Ellipsis.IsValid() {
+				pt = s.Elem()
+			}
+		default:
+			continue
+		}
+		if !hasIOMethod(pt) {
+			continue
+		}
+		if what := c.stream(a); what != "" {
+			return what
+		}
+	}
+	return ""
+}
+
+// isWrapperCall reports whether fn is a standard constructor of a wrapper:
+// named New... (bufio.NewReader, json.NewDecoder) or one of wrapperFuncs,
+// returning one value that reads or writes.
+func (c *checker) isWrapperCall(fn *types.Func) bool {
+	sig := fn.Type().(*types.Signature)
+	if sig.Recv() != nil || sig.Results().Len() != 1 || !hasIOMethod(sig.Results().At(0).Type()) {
+		return false
+	}
+	return strings.HasPrefix(fn.Name(), "New") || wrapperFuncs[fn.Pkg().Path()+"."+fn.Name()]
+}
+
+// stream describes the connection or file e reads or writes ("a net.Conn",
+// "an *os.File"), or returns "" if e is not a stream.
+func (c *checker) stream(e ast.Expr) string {
+	e = ast.Unparen(e)
+	info := c.pass.TypesInfo
+	if isStdio(info, e) {
+		return "" // writes to standard output and error, as log and fmt.Println do
+	}
+	if what := streamType(info.TypeOf(e)); what != "" {
+		return what
+	}
+	switch e := e.(type) {
+	case *ast.CallExpr:
+		fn, ok := typeutil.Callee(info, e).(*types.Func)
+		if !ok || !isStandard(fn.Pkg()) || !c.isWrapperCall(fn) {
+			return ""
+		}
+		for _, a := range e.Args {
+			if what := c.stream(a); what != "" {
+				return what
+			}
+		}
+	case *ast.Ident:
+		v, ok := info.Uses[e].(*types.Var)
+		if !ok {
+			return ""
+		}
+		if what, ok := c.streamVars[v]; ok {
+			return what // known, or "" while it is being resolved
+		}
+		c.streamVars[v] = ""
+		for _, rhs := range c.values[v] {
+			if what := c.stream(rhs); what != "" {
+				c.streamVars[v] = what
+				return what
+			}
+		}
+	}
+	return ""
+}
+
+// streamType describes t if it is one of streamTypes (or a pointer to
+// one), or returns "".
+func streamType(t types.Type) string {
+	if t == nil {
+		return ""
+	}
+	star := ""
+	if p, ok := t.(*types.Pointer); ok {
+		t, star = p.Elem(), "*"
+	}
+	n, ok := types.Unalias(t).(*types.Named)
+	if !ok || n.Obj().Pkg() == nil {
+		return ""
+	}
+	obj := n.Obj()
+	for _, name := range streamTypes[obj.Pkg().Path()] {
+		if name == obj.Name() {
+			s := obj.Pkg().Name() + "." + name
+			if strings.ContainsRune("aeiou", rune(s[0])) {
+				return "an " + star + s // "an *os.File"
+			}
+			return "a " + star + s
+		}
+	}
+	return ""
+}
+
+// isStdio reports whether e is os.Stdout or os.Stderr.
+func isStdio(info *types.Info, e ast.Expr) bool {
+	sel, ok := e.(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	v, ok := info.Uses[sel.Sel].(*types.Var)
+	return ok && v.Pkg() != nil && v.Pkg().Path() == "os" && (v.Name() == "Stdout" || v.Name() == "Stderr")
+}
+
+// hasIOMethod reports whether a value of type t has a method that reads
+// or writes (named with one of ioPrefixes).
+func hasIOMethod(t types.Type) bool {
+	if _, ok := t.Underlying().(*types.Pointer); !ok && !types.IsInterface(t) {
+		t = types.NewPointer(t) // the method set of *T holds T's too
+	}
+	ms := types.NewMethodSet(t)
+	for i := range ms.Len() {
+		if hasIOPrefix(ms.At(i).Obj().Name()) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasIOPrefix(name string) bool {
+	for _, p := range ioPrefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// isStandard reports whether pkg is in the standard library: its path's
+// first element has no dot (as skipPackage tells them).
+func isStandard(pkg *types.Package) bool {
+	if pkg == nil || pkg.Path() == runtimePath {
+		return false
+	}
+	first, _, _ := strings.Cut(pkg.Path(), "/")
+	return !strings.Contains(first, ".")
+}

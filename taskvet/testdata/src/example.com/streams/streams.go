@@ -1,0 +1,69 @@
+// Package streams reads and writes connections and files through the
+// standard library's readers and writers in task code.
+package streams
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/taskdump/taskdump/runtime"
+)
+
+type conf struct{ conn net.Conn }
+
+func streams(ctx context.Context, conn net.Conn, tc *net.TCPConn, f *os.File, cf conf, r io.Reader) {
+	runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+		io.ReadAll(conn)                 // want `^io\.ReadAll on a net\.Conn blocks the event loop; move it into runtime\.ToThread$`
+		io.Copy(os.Stdout, tc)           // want `^io\.Copy on a \*net\.TCPConn blocks`
+		io.ReadFull(f, nil)              // want `^io\.ReadFull on an \*os\.File blocks`
+		fmt.Fprintf(conn, "x")           // want `^fmt\.Fprintf on a net\.Conn blocks`
+		fmt.Fprintln(cf.conn, "x")       // want `^fmt\.Fprintln on a net\.Conn blocks`
+		fmt.Fprintln(os.Stderr, "x")     // silent: standard error, as log writes it
+		fmt.Sprint(conn)                 // silent: formatting, not writing
+		br := bufio.NewReader(conn)      // silent: building a reader
+		br.ReadString('\n')              // want `^\(\*bufio\.Reader\)\.ReadString on a net\.Conn blocks`
+		br.Buffered()                    // silent
+		sc := bufio.NewScanner(os.Stdin) // silent
+		for sc.Scan() {                  // want `^\(\*bufio\.Scanner\)\.Scan on an \*os\.File blocks`
+			_ = sc.Text() // silent
+		}
+		var v any
+		json.NewDecoder(conn).Decode(&v) // want `^\(\*json\.Decoder\)\.Decode on a net\.Conn blocks`
+		json.NewEncoder(f).Encode(v)     // want `^\(\*json\.Encoder\)\.Encode on an \*os\.File blocks`
+		w := bufio.NewWriter(io.MultiWriter(conn, os.Stdout))
+		w.WriteString("x") // want `^\(\*bufio\.Writer\)\.WriteString on a net\.Conn blocks`
+		w.Flush()          // want `^\(\*bufio\.Writer\)\.Flush on a net\.Conn blocks`
+		var rd io.Reader = bufio.NewReader(io.LimitReader(conn, 10))
+		rd.Read(nil) // want `^\(io\.Reader\)\.Read on a net\.Conn blocks`
+		var buf bytes.Buffer
+		buf.ReadFrom(conn)                 // want `^\(\*bytes\.Buffer\)\.ReadFrom on a net\.Conn blocks`
+		http.ReadRequest(br)               // want `^http\.ReadRequest on a net\.Conn blocks`
+		io.ReadAll(r)                      // silent: any reader
+		io.ReadAll(strings.NewReader("x")) // silent: in memory
+		buf.WriteString("x")               // silent
+		conn.SetDeadline(time.Time{})      // silent
+		return 0, nil
+	})
+}
+
+// readLine blocks through its reader: a task that calls it is reported
+// with the chain.
+func readLine(c net.Conn) (string, error) { // want readLine:`^blocking: readLine \(streams\.go:\d+\) calls \(\*bufio\.Reader\)\.ReadString on a net\.Conn$`
+	return bufio.NewReader(c).ReadString('\n')
+}
+
+func chained(ctx context.Context, conn net.Conn) {
+	runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+		_, err := readLine(conn) // want `^blocks the event loop: calls readLine \(streams\.go:\d+\), which calls \(\*bufio\.Reader\)\.ReadString on a net\.Conn; move it into runtime\.ToThread$`
+		return 0, err
+	})
+}
