@@ -58,6 +58,7 @@ const (
 	maxHeaderBytes = 16 << 10         // request line and headers
 	maxSocketPath  = 107              // sun_path holds 108 bytes with the NUL
 	maxWriteStall  = 2 * time.Second  // a write to a peer that reads nothing for this long drops it
+	closeGrace     = time.Second      // how long Close waits for the streams' last messages
 	idleTimeout    = 5 * time.Second  // a kept-alive connection with no request for this long is closed
 	newConnGrace   = time.Second      // a new connection that has sent nothing is not closed for a newcomer before this
 )
@@ -143,13 +144,16 @@ func Listen(opts Options) (*Agent, error) {
 // Path returns the socket's path.
 func (a *Agent) Path() string { return a.path }
 
-// Close stops the agent: it closes the socket and every open connection,
-// waits for the requests in progress to end (closing their connections
-// makes them end quickly) and for the serving goroutine to exit, and
-// removes the socket file. Calling it again does nothing and returns the
-// same error.
+// Close stops the agent. Each open stream (taskdump top, record) first gets
+// a last message, so that it sees how the program's last tasks and loops
+// ended; Close waits for those up to a second. It then closes the socket
+// and every open connection, waits for the requests in progress to end
+// (closing their connections makes them end quickly) and for the serving
+// goroutine to exit, and removes the socket file. Calling it again does
+// nothing and returns the same error.
 func (a *Agent) Close() error {
 	a.close.Do(func() {
+		a.h.watch.closeStreams(closeGrace)
 		err := a.srv.Close()
 		<-a.done
 		a.h.shut()

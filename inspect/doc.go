@@ -62,7 +62,8 @@
 // interval (wire.WatchMessage documents the stream and the recording
 // format); a reader slower than the stream gets fewer, fuller messages
 // with a dropped count, never a growing backlog (at most 8 streams at
-// once, 4 per client process, where its pid is known). /v1/flight is the Agent's flight recorder (Options.FlightRecorder):
+// once, 4 per client process, where its pid is known); Agent.Close sends
+// each stream a last message before it ends it. /v1/flight is the Agent's flight recorder (Options.FlightRecorder):
 // the same stream's last seconds, from a snapshot.
 //
 // The two profiles are gzipped pprof protocol buffers built by package

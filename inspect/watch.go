@@ -40,10 +40,64 @@ type watchHub struct {
 	findings []wire.Finding
 	foundAt  time.Time
 	flight   *flight // nil unless an Agent runs one
+	// streams counts the open streams, and ending says the Agent closes
+	// (guarded by mu): closing is closed then, and drained once streams
+	// is 0 after it.
+	streams int
+	ending  bool
+	closing chan struct{}
+	drained chan struct{}
 }
 
 func newWatchHub(h *handler) *watchHub {
-	return &watchHub{h: h, slots: make(chan struct{}, maxWatchers), peers: map[int]int{}}
+	return &watchHub{
+		h: h, slots: make(chan struct{}, maxWatchers), peers: map[int]int{},
+		closing: make(chan struct{}), drained: make(chan struct{}),
+	}
+}
+
+// startStream counts a new stream, or reports false when the Agent closes.
+func (hub *watchHub) startStream() bool {
+	hub.mu.Lock()
+	defer hub.mu.Unlock()
+	if hub.ending {
+		return false
+	}
+	hub.streams++
+	return true
+}
+
+// endStream counts a stream as ended.
+func (hub *watchHub) endStream() {
+	hub.mu.Lock()
+	defer hub.mu.Unlock()
+	if hub.streams--; hub.streams == 0 && hub.ending {
+		close(hub.drained)
+	}
+}
+
+// closeStreams asks every stream to send its last message and end, and
+// waits for them, at most grace: the Agent then closes their connections
+// whatever they are doing (a reader that reads nothing holds its stream's
+// last write up to maxWriteStall). Calling it again does nothing.
+func (hub *watchHub) closeStreams(grace time.Duration) {
+	hub.mu.Lock()
+	if hub.ending {
+		hub.mu.Unlock()
+		return
+	}
+	hub.ending = true
+	close(hub.closing)
+	if hub.streams == 0 {
+		close(hub.drained)
+	}
+	hub.mu.Unlock()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-hub.drained:
+	case <-t.C:
+	}
 }
 
 // takePeer counts a new stream of the client process pid and reports
@@ -99,6 +153,7 @@ type watcher struct {
 }
 
 type watchCursor struct {
+	loop      *runtime.Loop // kept for the ends of its tasks once it closes
 	name      string
 	since     uint64
 	lastBlock time.Time // Started of the newest blocking event sent
@@ -185,7 +240,7 @@ func (w *watcher) build(full bool) *wire.WatchMessage {
 	for _, l := range runtime.Loops() {
 		c := w.loops[l.ID()]
 		if c == nil {
-			c = &watchCursor{name: l.Name()}
+			c = &watchCursor{loop: l, name: l.Name()}
 		}
 		var wl wire.WatchLoop
 		var news, changed taskList
@@ -223,10 +278,7 @@ func (w *watcher) build(full bool) *wire.WatchMessage {
 		}
 		wl.Loop = wireLoop(&ch.LoopSnapshot)
 		wl.Tasks = ch.Live
-		for _, e := range ch.Ended {
-			delete(w.sent, e.ID)
-			wl.Ended = append(wl.Ended, wire.EndedTask{ID: e.ID, Name: e.Name, State: e.State.String(), Finished: e.Finished, Error: e.Error})
-		}
+		wl.Ended = w.ended(wl.Ended, ch.Ended)
 		for _, ev := range l.Blocking() {
 			if !ev.Ongoing && ev.Started.After(c.lastBlock) {
 				wl.BlockList = append(wl.BlockList, wireBlock(&ev))
@@ -240,7 +292,13 @@ func (w *watcher) build(full bool) *wire.WatchMessage {
 	}
 	for id, c := range w.loops {
 		if !seen[id] {
-			m.Loops = append(m.Loops, wire.WatchLoop{Loop: wire.Loop{ID: id, Name: c.name}, Closed: true})
+			wl := wire.WatchLoop{Loop: wire.Loop{ID: id, Name: c.name}, Closed: true}
+			// How its last tasks ended (cancelled by the loop's end,
+			// finished, failed), unless the loop lost track of them.
+			if ch := c.loop.EachTaskSince(c.since, runtime.SnapshotOptions{}, func(*runtime.TaskInfo, bool) bool { return true }); !ch.Lost {
+				wl.Ended = w.ended(nil, ch.Ended)
+			}
+			m.Loops = append(m.Loops, wl)
 			delete(w.loops, id)
 		}
 	}
@@ -253,6 +311,16 @@ func (w *watcher) build(full bool) *wire.WatchMessage {
 		m.Process = &p
 	}
 	return m
+}
+
+// ended appends the tasks of ends to dst, forgetting the stacks sent for
+// them.
+func (w *watcher) ended(dst []wire.EndedTask, ends []runtime.TaskEnd) []wire.EndedTask {
+	for _, e := range ends {
+		delete(w.sent, e.ID)
+		dst = append(dst, wire.EndedTask{ID: e.ID, Name: e.Name, State: e.State.String(), Finished: e.Finished, Error: e.Error})
+	}
+	return dst
 }
 
 // sameFrames reports whether the stack sent, ws, is the stack rs.
@@ -288,7 +356,8 @@ func parseInterval(s string) (time.Duration, *apiError) {
 }
 
 // serveWatch streams the watch messages (wire.WatchMessage) as JSON lines,
-// one per interval, until the client leaves or the agent closes. It holds
+// one per interval, until the client leaves or the agent closes (with a
+// last message: Agent.Close). It holds
 // no request slot (it gives it back at once) but one of maxWatchers stream
 // slots, and a client process may hold at most maxPeerWatch of them. It never holds more than one message: while a write waits for a
 // slow reader, ticks pass, and the next message folds in what changed
@@ -325,6 +394,11 @@ func (h *handler) serveWatch(q *exchange) *apiError {
 		return errorf(http.StatusServiceUnavailable, wire.CodeBusy, "busy: %d streams are open already", maxWatchers)
 	}
 	defer func() { <-h.watch.slots }()
+	if !h.watch.startStream() {
+		q.w.Header().Set("Retry-After", "1")
+		return errorf(http.StatusServiceUnavailable, wire.CodeBusy, "busy: the agent is closing")
+	}
+	defer h.watch.endStream()
 	q.release()
 	rc := http.NewResponseController(q.w)
 	// The server's ReadTimeout would end the stream's context: the
@@ -363,6 +437,14 @@ func (h *handler) serveWatch(q *exchange) *apiError {
 		case <-ctx.Done():
 			return nil
 		case <-timer.C:
+		case <-h.watch.closing:
+			// The Agent closes, most often as the program ends: one last
+			// message, so that what the end left (tasks ended, loops
+			// closed) reaches top and record, and the stream ends cleanly.
+			if _, err := w.next(0).WriteJSON(q.w, buf); err == nil {
+				_ = flushStream(rc)
+			}
+			return nil
 		}
 	}
 }

@@ -446,6 +446,61 @@ func TestWatchEndsOnClose(t *testing.T) {
 	}
 }
 
+// TestWatchLastMessageOnClose: when the agent closes, as a program does on
+// its way out, each stream gets a last message before it ends, whatever its
+// interval: a loop that ended since the last tick shows up ended, with its
+// tasks, and the stream ends cleanly.
+func TestWatchLastMessageOnClose(t *testing.T) {
+	ev := runtime.NewEvent()
+	l := runtime.NewLoop(runtime.WithName("ending"))
+	started, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- l.Run(context.Background(), func(ctx context.Context) error {
+			close(started)
+			return ev.Wait(ctx)
+		})
+	}()
+	<-started
+	a, c := listen(t, Options{})
+	msgs := make(chan *wire.WatchMessage, 16)
+	watched := make(chan error, 1)
+	go func() {
+		watched <- c.Watch(context.Background(), time.Hour, func(m *wire.WatchMessage) error {
+			msgs <- m
+			return nil
+		})
+	}()
+	var seq uint64
+	var main wire.Task
+	nextUntil(t, msgs, &seq, "the loop's main task", func(m *wire.WatchMessage) bool {
+		wl, ok := watchLoop(m, "ending")
+		if ok && len(wl.New) == 1 {
+			main = wl.New[0]
+		}
+		return main.ID != 0
+	})
+	l.CallSoonThreadsafe(ev.Set)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	last := nextUntil(t, msgs, &seq, "the last message", func(*wire.WatchMessage) bool { return true })
+	wl, ok := watchLoop(last, "ending")
+	if !ok || !wl.Closed || !slices.ContainsFunc(wl.Ended, func(e wire.EndedTask) bool { return e.ID == main.ID && e.State == "finished" }) {
+		t.Errorf("last message's loop %+v (found %v), want it closed, with task %d finished", wl, ok, main.ID)
+	}
+	select {
+	case err := <-watched:
+		if err == nil || !strings.Contains(err.Error(), "ended the stream") {
+			t.Errorf("Watch = %v, want the agent's end of the stream", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Watch still running 20s after the agent closed")
+	}
+}
+
 // TestFlightRecorder: the agent keeps the last seconds of the stream; the
 // dump is a snapshot of the oldest moment kept then updates, numbered from
 // 1, and folded it gives the live tasks, even once older messages were

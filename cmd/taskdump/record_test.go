@@ -202,8 +202,24 @@ func TestRecordProcessExits(t *testing.T) {
 			if !recordSummary.MatchString(first+"\n") || rest != want || stderr.Len() != 0 {
 				t.Errorf("record said %q, stderr %q; want the summary and %q", stdout.String(), stderr.String(), want)
 			}
-			if _, msgs := readRecordingFile(t, out); len(msgs) < 1 {
-				t.Errorf("%d messages recorded, want at least 1", len(msgs))
+			_, msgs := readRecordingFile(t, out)
+			if len(msgs) < 1 {
+				t.Fatalf("%d messages recorded, want at least 1", len(msgs))
+			}
+			if tt.sig != syscall.SIGTERM {
+				return
+			}
+			// A clean exit closes the agent, which sends a last message:
+			// the recording ends with the loop closed and how its tasks
+			// ended (cancelled by the loop's end).
+			closed := false
+			for _, m := range msgs {
+				for _, wl := range m.Loops {
+					closed = closed || wl.Closed && slices.ContainsFunc(wl.Ended, func(e wire.EndedTask) bool { return e.State == "cancelled" })
+				}
+			}
+			if !closed {
+				t.Errorf("no message of the recording closes the loop with its tasks cancelled (last: %+v)", msgs[len(msgs)-1])
 			}
 		})
 	}

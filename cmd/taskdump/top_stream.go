@@ -32,6 +32,11 @@ type topFold struct {
 	stale bool
 	// ended are the tasks the last message says ended.
 	ended []wire.EndedTask
+	// closed are the tasks of the loops that the last message that
+	// changed anything closed, each in the state it ended in: the view
+	// keeps them, as a process that exits leaves them (its agent's last
+	// message closes its loops), until something else changes.
+	closed []*wire.Task
 }
 
 // histBase is a task's steps and busy time (ns) the histogram counted to.
@@ -71,14 +76,19 @@ func (f *topFold) apply(m *wire.WatchMessage) {
 		f.ended = append(f.ended, m.Loops[i].Ended...)
 	}
 	loops := len(f.st.Loops)
-	f.st.Apply(m)
-	if m.Type == wire.WatchSnapshot || len(f.st.Loops) != loops || f.tasks == nil {
-		f.stale = true
-	}
+	changed := m.Type == wire.WatchSnapshot
 	for i := range m.Loops {
 		if wl := &m.Loops[i]; len(wl.New) > 0 || len(wl.Changed) > 0 || len(wl.Ended) > 0 || wl.Closed {
-			f.stale = true
+			changed = true
 		}
+	}
+	if changed {
+		f.closed = f.closedTasks(m)
+		f.stale = true
+	}
+	f.st.Apply(m)
+	if len(f.st.Loops) != loops || f.tasks == nil {
+		f.stale = true
 	}
 	for i := range m.Loops {
 		f.blocks = append(f.blocks, m.Loops[i].BlockList...)
@@ -86,6 +96,40 @@ func (f *topFold) apply(m *wire.WatchMessage) {
 	if n := len(f.blocks) - maxTopBlocks; n > 0 {
 		f.blocks = slices.Delete(f.blocks, 0, n)
 	}
+}
+
+// closedTasks returns the tasks of the loops m closes, as the state
+// before m holds them, in the states m says they ended in (a task that
+// began and ended between two messages has only its id and name).
+func (f *topFold) closedTasks(m *wire.WatchMessage) []*wire.Task {
+	var out []*wire.Task
+	for i := range m.Loops {
+		wl := &m.Loops[i]
+		if !wl.Closed {
+			continue
+		}
+		var live map[uint64]*wire.Task
+		if ls := f.st.Loops[wl.ID]; ls != nil {
+			live = ls.Tasks
+		}
+		ended := make(map[uint64]bool, len(wl.Ended))
+		for _, e := range wl.Ended {
+			ended[e.ID] = true
+			t := &wire.Task{ID: e.ID, Name: e.Name, Loop: wl.Name, LoopID: wl.ID}
+			if old := live[e.ID]; old != nil {
+				c := *old // the stream's records are read-only
+				t = &c
+			}
+			t.State, t.Running = e.State, false
+			out = append(out, t)
+		}
+		for id, t := range live {
+			if !ended[id] {
+				out = append(out, t) // its end not told (a loop that lost track): as last seen
+			}
+		}
+	}
+	return out
 }
 
 // countSteps adds to the step histograms the steps m's records say ended
@@ -173,6 +217,7 @@ func (f *topFold) data() topData {
 				ts = append(ts, t) // Apply replaces a changed task's record: this one stays as it is
 			}
 		}
+		ts = append(ts, f.closed...)
 		slices.SortFunc(ts, func(a, b *wire.Task) int { return cmp.Compare(a.ID, b.ID) })
 		hs := make(map[uint64]stepHist, len(f.hist))
 		for id, h := range f.hist {

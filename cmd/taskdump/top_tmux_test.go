@@ -253,15 +253,17 @@ func TestTopTmux(t *testing.T) {
 }
 
 // TestTopTmuxTargetExits: when the process exits, the view says so and
-// keeps the last state on screen; q still quits with status 0.
+// keeps the last state on screen, its tasks in the states they ended in
+// (the agent's last message, as the process closes it); q still quits
+// with status 0.
 func TestTopTmuxTargetExits(t *testing.T) {
 	p := startProc(t, bins.fixture, "-name", "last-words")
-	tm := newTmux(t, 80, 24, []string{"TASKDUMP_DIR=" + p.dir}, bins.taskdump+" top "+strconv.Itoa(p.pid))
+	tm := newTmux(t, 100, 24, []string{"TASKDUMP_DIR=" + p.dir}, bins.taskdump+" top "+strconv.Itoa(p.pid))
 	tm.wait("the task list", row("last-words"))
 	p.stop(t)
 	s := tm.wait("that the process exited", regexp.MustCompile(`process \d+ exited; showing the last state`))
-	if !row("last-words").MatchString(s) || !strings.Contains(s, "ENDED") {
-		t.Errorf("the last state is not kept on screen:\n%s", s)
+	if !regexp.MustCompile(`(?m)^[> ] +\d+ last-words +cancelled `).MatchString(s) || !strings.Contains(s, "ENDED") {
+		t.Errorf("the last state is not kept on screen, last-words cancelled:\n%s", s)
 	}
 	tm.keys("q")
 	tm.waitFor("EXIT=0")

@@ -118,7 +118,8 @@ type WatchLoop struct {
 	// BlockList are the blocking events that began since the previous
 	// message (an ongoing one is also in Loop.Blocking).
 	BlockList []BlockEvent `json:"blocking_events,omitempty"`
-	// Closed says the loop has ended; it is not listed again.
+	// Closed says the loop has ended; it is not listed again. Ended then
+	// lists how its tasks ended since the previous message.
 	Closed bool `json:"closed,omitempty"`
 }
 

@@ -31,7 +31,8 @@
 //
 // GET /v1/watch (PathWatch) streams WatchMessages as JSON lines: a
 // snapshot, then updates with only what changed, and a dropped count when
-// the reader is slow. A recording (taskdump record, the flight recorder at
+// the reader is slow; when the agent closes (the program ending), a last
+// update, out of turn, then the end of the stream. A recording (taskdump record, the flight recorder at
 // PathFlight) is a RecordingHeader line then the same messages. WatchMessage
 // documents both as a contract; WatchState folds them, DecodeWatchMessage
 // and WatchMessage.AppendJSON read and write them fast.
