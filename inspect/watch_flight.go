@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -26,6 +27,9 @@ type flight struct {
 	scratch []byte    // used by run only: to measure a message
 	stop    chan struct{}
 	done    chan struct{}
+	// now takes a dump's request for a message of the present: run makes
+	// one, unless its last is less than a tick old, and closes the channel.
+	now chan chan struct{}
 
 	mu   sync.Mutex
 	base wire.WatchState
@@ -43,7 +47,8 @@ type flightMsg struct {
 // startFlight starts the flight recorder of the hub, keeping the last keep
 // of the stream. Agent.Close stops it (stopFlight).
 func (hub *watchHub) startFlight(keep time.Duration, onBlock string) {
-	f := &flight{keep: keep, onBlock: onBlock, w: newWatcher(hub, false), stop: make(chan struct{}), done: make(chan struct{})}
+	f := &flight{keep: keep, onBlock: onBlock, w: newWatcher(hub, false), stop: make(chan struct{}), done: make(chan struct{}),
+		now: make(chan chan struct{})}
 	hub.flight = f
 	go f.run()
 }
@@ -58,25 +63,65 @@ func (hub *watchHub) stopFlight() {
 
 // run records a message every flightTick, or less often when making one
 // costs more than flightShare of that time (a loop of thousands of busy
-// tasks): the recorder's cost stays near that share of a core, and the
-// messages say in Dropped how many ticks each covers.
+// tasks, 100,000 tasks): the recorder's cost stays near that share of a
+// core, and the messages say in Dropped how many ticks each covers. A dump
+// (fresh) has it record one at once, so that what it holds reaches the
+// present however seldom it records.
 func (f *flight) run() {
 	defer close(f.done)
 	t := time.NewTimer(0)
 	defer t.Stop()
 	<-t.C
-	var dropped uint64
+	var last time.Time
+	var asked []chan struct{}
 	for {
 		start := time.Now()
-		f.tick(dropped)
-		wait := flightWait(time.Since(start))
-		dropped = uint64(wait/flightTick) - 1
-		t.Reset(wait)
-		select {
-		case <-f.stop:
-			return
-		case <-t.C:
+		var dropped uint64
+		if !last.IsZero() {
+			dropped = uint64(max(start.Sub(last)/flightTick-1, 0))
 		}
+		f.tick(dropped)
+		last = start
+		for _, c := range asked {
+			close(c)
+		}
+		asked = nil
+		t.Reset(flightWaitFor(time.Since(start)))
+	wait:
+		for {
+			select {
+			case <-f.stop:
+				return
+			case <-t.C:
+				break wait
+			case c := <-f.now:
+				if time.Since(start) < flightTick {
+					close(c) // the last message is the present
+					continue
+				}
+				t.Stop() // no stale tick after Stop (Go 1.23 timers)
+				asked = append(asked, c)
+				break wait
+			}
+		}
+	}
+}
+
+// fresh has run record a message of the present, unless its last is less
+// than a tick old, and waits for it (or for ctx, or the recorder's end).
+func (f *flight) fresh(ctx context.Context) {
+	c := make(chan struct{})
+	select {
+	case f.now <- c:
+	case <-ctx.Done():
+		return
+	case <-f.done:
+		return
+	}
+	select {
+	case <-c:
+	case <-ctx.Done():
+	case <-f.done:
 	}
 }
 
@@ -101,6 +146,9 @@ func (f *flight) tick(dropped uint64) {
 		f.writeFile(m.Time)
 	}
 }
+
+// flightWaitFor is flightWait; a test sets another.
+var flightWaitFor = flightWait
 
 // flightWait is how long the recorder waits after a tick that cost took:
 // a whole number of flightTick, at least one, so that cost is at most
@@ -255,6 +303,7 @@ func (h *handler) serveFlight(q *exchange) *apiError {
 	if f == nil {
 		return errorf(http.StatusNotFound, wire.CodeNotFound, "no flight recorder: it runs in an Agent whose Options.FlightRecorder is not negative")
 	}
+	f.fresh(q.r.Context())
 	var buf []byte
 	for _, m := range f.dump() {
 		var err error

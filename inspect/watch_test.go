@@ -505,6 +505,52 @@ func TestWatchLastMessageOnClose(t *testing.T) {
 // dump is a snapshot of the oldest moment kept then updates, numbered from
 // 1, and folded it gives the live tasks, even once older messages were
 // folded into the recorder's base (a task that ended there is gone).
+// TestFlightDumpReachesNow: a recorder that records seldom (its messages
+// are costly: 100,000 tasks) records one more when it is dumped, so the
+// dump ends at the present, not at its last tick.
+func TestFlightDumpReachesNow(t *testing.T) {
+	flightWaitFor = func(time.Duration) time.Duration { return time.Hour }
+	defer func() { flightWaitFor = flightWait }()
+	l := startLoop(t, "seldom", nil)
+	a, c := listen(t, Options{})
+	waitFor(t, "the recorder's first message", func() bool {
+		a.h.watch.flight.mu.Lock()
+		defer a.h.watch.flight.mu.Unlock()
+		return len(a.h.watch.flight.msgs) > 0
+	})
+	time.Sleep(flightTick) // the last message more than a tick old
+	l.Submit(func(ctx context.Context) error { return runtime.Sleep(ctx, time.Hour) }, runtime.Named("late"))
+	var state wire.WatchState
+	var msgs int
+	dump := func() {
+		t.Helper()
+		msgs = 0
+		err := c.Flight(context.Background(), func(m *wire.WatchMessage) error {
+			msgs++
+			state.Apply(m)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	dump()
+	found := false
+	for _, ls := range state.Loops {
+		for _, tk := range ls.Tasks {
+			found = found || tk.Name == "late"
+		}
+	}
+	if !found || msgs != 2 {
+		t.Errorf("dump of %d messages, task late found %v; want 2 messages, the last with the task spawned since the recorder's tick", msgs, found)
+	}
+	// A second dump at once: the last message is fresh, none is added.
+	dump()
+	if msgs != 2 {
+		t.Errorf("dump right after a dump has %d messages, want the same 2", msgs)
+	}
+}
+
 func TestFlightRecorder(t *testing.T) {
 	ev := runtime.NewEvent()
 	var early, stays uint64

@@ -104,6 +104,8 @@ type env struct {
 	flush  func()
 	// stdoutTTY says stdout is a terminal: binary output is refused there.
 	stdoutTTY bool
+	// stderrTTY says stderr is a terminal: record shows its progress there.
+	stderrTTY bool
 }
 
 // outf writes human-readable output to standard output, escaped (see
@@ -126,7 +128,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	out := bufio.NewWriterSize(os.Stdout, 64<<10)
 	code := run(ctx, os.Args[1:], &env{stdout: out, stderr: os.Stderr, now: time.Now, flush: func() { out.Flush() },
-		stdoutTTY: isTerminal(os.Stdout)})
+		stdoutTTY: isTerminal(os.Stdout), stderrTTY: isTerminal(os.Stderr)})
 	out.Flush()
 	stop()
 	os.Exit(code)

@@ -49,7 +49,8 @@ func recordCmd() *command {
 	}
 }
 
-func runRecord(ctx context.Context, e *env, o *opts, ro *recordOpts, args []string) error {
+// checkRecordArgs checks record's arguments and its output's path.
+func checkRecordArgs(o *opts, ro *recordOpts, args []string) error {
 	if err := wantArgs(args, 1, "PID"); err != nil {
 		return err
 	}
@@ -65,7 +66,13 @@ func runRecord(ctx context.Context, e *env, o *opts, ro *recordOpts, args []stri
 	case ro.flight && ro.duration != 0:
 		return usagef("--flight writes what the agent kept and returns: --duration does not apply")
 	}
-	if err := checkOutput(o.out); err != nil {
+	return checkOutput(o.out)
+}
+
+// runRecord writes the stream of the process args[0] (or its flight
+// recorder) to o.out, then says what it wrote and why the stream ended.
+func runRecord(ctx context.Context, e *env, o *opts, ro *recordOpts, args []string) error {
+	if err := checkRecordArgs(o, ro, args); err != nil {
 		return err
 	}
 	c, err := dial(o.dir, args[0])
@@ -87,6 +94,11 @@ func runRecord(ctx context.Context, e *env, o *opts, ro *recordOpts, args []stri
 	}
 	rec := client.NewRecorder(w)
 	rec.Flight = ro.flight
+	start := time.Now()
+	var prog progress
+	if e.stderrTTY && !ro.flight {
+		prog.w, prog.width = e.stderr, func() int { return termWidth(os.Stderr) }
+	}
 	write := func(m *wire.WatchMessage) error {
 		if err := rec.Write(m); err != nil {
 			return fmt.Errorf("record: %w", err)
@@ -98,10 +110,10 @@ func runRecord(ctx context.Context, e *env, o *opts, ro *recordOpts, args []stri
 				return fmt.Errorf("record: %w", err)
 			}
 		}
+		prog.show(func() string { return recordStatus(args[0], o.out, rec, start, ro.duration) })
 		return nil
 	}
 
-	start := time.Now()
 	var streamErr error
 	if ro.flight {
 		streamErr = c.Flight(ctx, write)
@@ -129,6 +141,7 @@ func runRecord(ctx context.Context, e *env, o *opts, ro *recordOpts, args []stri
 			streamErr = nil // interrupted, or --duration passed: the normal end
 		}
 	}
+	prog.clear()
 	var closeErr error
 	if zw != nil {
 		closeErr = zw.Close()
@@ -152,7 +165,62 @@ func runRecord(ctx context.Context, e *env, o *opts, ro *recordOpts, args []stri
 	}
 	e.outf("%s %s, %s, over %s: wrote %s (%d bytes)\n", what, plural(int(rec.Messages()), "message"), plural(rec.Tasks(), "task"),
 		recordSpan(rec, ro.flight, start), o.out, fw.n)
+	if ro.flight {
+		sparseFlight(e, rec)
+	}
 	return streamEnd(ctx, e, c, streamErr)
+}
+
+// recordStatus is record's progress line.
+func recordStatus(pid, out string, rec *client.Recorder, start time.Time, duration time.Duration) string {
+	until := "Ctrl-C stops"
+	if duration > 0 {
+		until = fmt.Sprintf("until %s or Ctrl-C", duration)
+	}
+	return fmt.Sprintf("recording pid %s to %s: %s, %s, %s (%s)", pid, out, plural(int(rec.Messages()), "message"),
+		plural(rec.Tasks(), "task"), time.Since(start).Round(time.Second), until)
+}
+
+// sparseFlight says so when the flight recorder's messages are seconds
+// apart: it records less often on a large process.
+func sparseFlight(e *env, rec *client.Recorder) {
+	n := rec.Messages()
+	if n < 2 {
+		return
+	}
+	if gap := rec.Span() / time.Duration(n-1); gap >= 2*time.Second {
+		e.outf("one message every %s on average: on a process this large the flight recorder records less often, to keep its cost near 1%% of a core (record without --flight takes one every --interval)\n", gap.Round(100*time.Millisecond))
+	}
+}
+
+// progress is a status line on a terminal, redrawn at most once a second;
+// with a nil w it shows nothing. width returns the terminal's width.
+type progress struct {
+	w     io.Writer
+	width func() int
+	shown time.Time
+}
+
+// show redraws the line with text(), unless it did less than a second ago.
+// The line is cut to the terminal's width (a line that wraps could not be
+// redrawn in place).
+func (p *progress) show(text func() string) {
+	if p.w == nil || time.Since(p.shown) < time.Second {
+		return
+	}
+	p.shown = time.Now()
+	line := []rune(escape(text()))
+	if w := p.width() - 1; len(line) > w {
+		line = append(line[:max(w-1, 0)], '…')
+	}
+	printer{p.w}.printf("\r\x1b[K%s", string(line))
+}
+
+// clear erases the line, if one was shown.
+func (p *progress) clear() {
+	if p.w != nil && !p.shown.IsZero() {
+		printer{p.w}.printf("\r\x1b[K")
+	}
 }
 
 // streamEnd says why a recording's stream stopped, once what came before

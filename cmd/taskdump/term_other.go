@@ -10,3 +10,6 @@ func isTerminal(f *os.File) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
+
+// termWidth returns 80: the width of a terminal is read on Linux only.
+func termWidth(*os.File) int { return 80 }

@@ -419,3 +419,17 @@ func TestTopTmuxRecordReplay(t *testing.T) {
 	tm.keys("q")
 	tm.waitFor("EXIT=0")
 }
+
+// TestRecordTmuxProgress: on a terminal, record shows its progress on
+// standard error while it runs, and clears that line before its summary.
+func TestRecordTmuxProgress(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	out := filepath.Join(t.TempDir(), "progress.jsonl")
+	tm := newTmux(t, 200, 10, []string{"TASKDUMP_DIR=" + p.dir}, bins.taskdump+" record "+strconv.Itoa(p.pid)+" -o "+out+" --duration 3s --interval 200ms")
+	tm.wait("the progress line", regexp.MustCompile(`recording pid \d+ to \S+progress\.jsonl: \d+ messages?, \d+ tasks, \d+s \(until 3s or Ctrl-C\)`))
+	s := tm.wait("the summary", regexp.MustCompile(`(?m)^recorded \d+ messages, \d+ tasks, over 3(\.\d+)?s: wrote `))
+	tm.waitFor("EXIT=0")
+	if strings.Contains(s, "recording pid") {
+		t.Errorf("the progress line is left on screen:\n%s", s)
+	}
+}
