@@ -679,7 +679,9 @@ func (m *topModel) askCancel() {
 	case m.data.ReadOnly:
 		m.status = "cancel: the agent is read-only"
 	default:
-		m.confirmID, m.confirmName = t.ID, t.Name
+		// With several loops, the question names the task's loop too
+		// (loop/name, as the table does): ids alone are easy to misread.
+		m.confirmID, m.confirmName = t.ID, tableName(t, len(m.data.Loops) > 1)
 	}
 }
 

@@ -875,6 +875,11 @@ func TestTopLoops(t *testing.T) {
 	if v := th.m.View(); !strings.Contains(v, "task 1 a/worker (pending)") || !strings.Contains(v, "task 2 b/worker (pending)") || !strings.Contains(v, "nothing blocks the loops") {
 		t.Errorf("findings of two loops:\n%s", v)
 	}
+	// The cancel question names the loop too.
+	th.keys("esc", "down", "c")
+	if v := th.m.View(); !strings.Contains(v, "Cancel task 2 b/worker? (y/n)") {
+		t.Errorf("cancel question with two loops:\n%s", v)
+	}
 }
 
 // TestTopHistRunningStep: a record sent while a step runs (its busy time
