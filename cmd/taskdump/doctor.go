@@ -31,7 +31,8 @@ func doctorCmd() *command {
 			"  stalled         pending tasks and nothing that could wake any of them\n" +
 			"  stuck           a wait on a future, event, queue or lock longer than --stuck-after\n" +
 			"  leak            like tasks that keep piling up, none ever finishing\n" +
-			"  hog             a task that takes most of the loop's time in short steps\n" +
+			"  hog             a task that takes most of the loop's time in short steps, or\n" +
+			"                  many that keep it busy, ready tasks waiting 100ms or more\n" +
 			"  cancel-ignored  asked to cancel, still running after --stuck-after\n" +
 			"  unretrieved     failed tasks whose error nobody retrieved\n" +
 			"A sleep is never stuck; a consumer idle on an empty queue is only info.\n" +

@@ -214,6 +214,31 @@ func TestDoctorScenarios(t *testing.T) {
 	}
 }
 
+// TestDoctorSaturated: a loop that 100 short-stepping workers keep busy
+// all the time is a hog finding of their spawn site, naming some of them
+// at their await, though none is a hog on its own.
+func TestDoctorSaturated(t *testing.T) {
+	t.Parallel()
+	lines, file := marks(t, "saturated")
+	p := startScenario(t, "saturated")
+	d, code := doctorJSON(t, p, wire.KindHog)
+	if code != exitProblems {
+		t.Errorf("exit %d, want %d", code, exitProblems)
+	}
+	f := d.Findings[slices.IndexFunc(d.Findings, func(f wire.Finding) bool { return f.Kind == wire.KindHog })]
+	if want := fmt.Sprintf("100 tasks spawned at main.go:%d took the most", lines["spawn"]); f.Severity != wire.SeverityWarning ||
+		!strings.Contains(f.Summary, want) || !strings.Contains(f.Summary, "more work than it can run") {
+		t.Errorf("finding %s %q, want a warning saying %q", f.Severity, f.Summary, want)
+	}
+	if f.Count != 100 || len(f.Tasks) == 0 || !strings.HasPrefix(f.Tasks[0].Name, "worker-") || f.Tasks[0].At.File != file ||
+		f.Tasks[0].At.Line != lines["work"] && f.Tasks[0].State != "running" {
+		t.Errorf("count %d, tasks %+v; want 100 workers, named at main.go:%d", f.Count, f.Tasks, lines["work"])
+	}
+	if !slices.ContainsFunc(f.Sites, func(s wire.Frame) bool { return s.File == file && s.Line == lines["spawn"] }) {
+		t.Errorf("sites %v lack the spawn line %d", f.Sites, lines["spawn"])
+	}
+}
+
 // TestDoctorLoops runs the same stuck job on three loops of one process
 // and checks that doctor makes one finding of it, for the three loops, at
 // the job's line.

@@ -11,7 +11,7 @@ const (
 	KindStalled       = "stalled"        // pending tasks and nothing that could wake any of them
 	KindStuck         = "stuck"          // a task waited on a future, event, queue or lock too long
 	KindLeak          = "leak"           // a group of like tasks that keeps growing, none finishing
-	KindHog           = "hog"            // a task that takes most of the loop's time in short steps
+	KindHog           = "hog"            // a task that takes most of the loop's time in short steps, or a saturated loop
 	KindCancelIgnored = "cancel-ignored" // asked to cancel, still running
 	KindUnretrieved   = "unretrieved"    // failed tasks whose error nobody retrieved
 )

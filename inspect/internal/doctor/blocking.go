@@ -251,7 +251,7 @@ func (v *view) hog(out []wire.Finding) []wire.Finding {
 		}
 	}
 	if top == nil || top.RecentBusy*2 < st.Busy || v.blocked[top.ID]*2 >= top.RecentBusy {
-		return out
+		return v.saturated(out)
 	}
 	share := float64(top.RecentBusy) / float64(st.Window) * 100
 	lag := ""
@@ -274,6 +274,80 @@ func (v *view) hog(out []wire.Finding) []wire.Finding {
 		Sites: sites(top.SpawnedAt),
 		Fix:   "Move the CPU-heavy work into runtime.ToThread(ctx, fn), or do less of it per step and await runtime.Yield(ctx) between pieces.",
 	})
+}
+
+// saturatedLag is the loop lag from which a loop busy nearly all the time
+// is saturated: the slow-step threshold's default, a wait the watchdog
+// would report as a block.
+const saturatedLag = 100 * time.Millisecond
+
+// saturated reports a loop kept busy by many tasks, none of them a hog:
+// busy 90% of the recent window or more, and tasks that become ready wait
+// saturatedLag or more to run. It names the spawn site whose tasks (live,
+// or ended within the window) took the most of that time. Time in steps
+// that blocked is the blocking findings'.
+func (v *view) saturated(out []wire.Finding) []wire.Finding {
+	st := v.in.Snapshot.Stats
+	var blocked time.Duration
+	for _, d := range v.blocked {
+		blocked += d
+	}
+	if st.Window <= 0 || st.Busy*10 < st.Window*9 || st.Lag < saturatedLag || blocked*2 >= st.Busy {
+		return out
+	}
+	type group struct {
+		n    int
+		busy time.Duration
+		live []*runtime.TaskInfo
+	}
+	groups := make(map[runtime.Frame]*group)
+	add := func(t *runtime.TaskInfo, busy time.Duration, live bool) {
+		g := groups[t.SpawnedAt]
+		if g == nil {
+			g = &group{}
+			groups[t.SpawnedAt] = g
+		}
+		g.n++
+		g.busy += busy
+		if live {
+			g.live = append(g.live, t)
+		}
+	}
+	for i := range v.in.Snapshot.Tasks {
+		if t := &v.in.Snapshot.Tasks[i]; t.RecentBusy > 0 {
+			add(t, t.RecentBusy, true)
+		}
+	}
+	from := v.now.Add(-st.Window)
+	for i := range v.in.History {
+		if t := &v.in.History[i]; t.Finished.After(from) && t.Busy > 0 {
+			add(t, min(t.Busy, t.Finished.Sub(from)), false)
+		}
+	}
+	var at runtime.Frame
+	var top *group
+	for f, g := range groups {
+		if top == nil || g.busy > top.busy || g.busy == top.busy && short(f) < short(at) {
+			at, top = f, g
+		}
+	}
+	if top == nil {
+		return out
+	}
+	f := wire.Finding{
+		Kind: wire.KindHog, Severity: wire.SeverityWarning,
+		Summary: fmt.Sprintf("The loop was busy %.0f%% of the last %s and tasks that become ready wait %s to run: it has more work than it can run. %s spawned at %s took the most, %.0f%% of the loop's time.",
+			float64(st.Busy)/float64(st.Window)*100, human(st.Window), human(st.Lag), plural(top.n, "task"), short(at),
+			float64(min(top.busy, st.Window))/float64(st.Window)*100),
+		Sites: sites(at),
+		Fix:   "Do less on the loop: move CPU-heavy work into runtime.ToThread(ctx, fn), bound how many of these tasks run at once (a runtime.Semaphore), or spread them over several loops.",
+	}
+	slices.SortFunc(top.live, func(a, b *runtime.TaskInfo) int { return cmp.Compare(b.RecentBusy, a.RecentBusy) })
+	f.Count = len(top.live)
+	for _, t := range top.live[:min(len(top.live), maxListed)] {
+		f.Tasks = append(f.Tasks, v.ref(t))
+	}
+	return append(out, f)
 }
 
 // overlap returns how much of [start, end] lies in [from, to].

@@ -372,6 +372,47 @@ func TestDiagnose(t *testing.T) {
 			want: []string{},
 		},
 		{
+			name: "a loop saturated by many tasks of one site",
+			in: func() Loop {
+				st := runtime.LoopStats{LastWork: t0, Ready: 40, Window: 5 * time.Second, Busy: 4900 * time.Millisecond, Lag: 150 * time.Millisecond}
+				var ts []runtime.TaskInfo
+				for i := range 12 {
+					ts = append(ts, with(task(uint64(i+1), "w", 10, 12, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = time.Duration(300+i) * time.Millisecond }))
+				}
+				ts = append(ts, with(task(20, "other", 20, 22, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 900 * time.Millisecond }))
+				return loop(st, ts...)
+			}(),
+			want: []string{"hog/warning n=12 [12@12 11@12 10@12 9@12 8@12 7@12 6@12 5@12 4@12 3@12]"},
+		},
+		{
+			// Short-lived tasks: the busiest site is that of tasks that
+			// ended within the window, found in the history.
+			name: "a loop saturated by short tasks that end",
+			in: func() Loop {
+				st := runtime.LoopStats{LastWork: t0, Ready: 40, Window: 5 * time.Second, Busy: 4900 * time.Millisecond, Lag: 150 * time.Millisecond}
+				l := loop(st, with(task(20, "other", 20, 22, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 900 * time.Millisecond }),
+					with(task(21, "req", 30, 32, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 10 * time.Millisecond }))
+				for i := range 500 {
+					l.History = append(l.History, runtime.TaskInfo{ID: uint64(100 + i), Name: "req", State: runtime.Finished, SpawnedAt: at(30),
+						Busy: 8 * time.Millisecond, Finished: t0.Add(-time.Duration(i) * 8 * time.Millisecond)})
+				}
+				return l
+			}(),
+			want: []string{"hog/warning n=1 [21@32]"},
+		},
+		{
+			name: "a busy loop whose lag is short is not saturated",
+			in: func() Loop {
+				st := runtime.LoopStats{LastWork: t0, Ready: 1, Window: 5 * time.Second, Busy: 4900 * time.Millisecond, Lag: 20 * time.Millisecond}
+				var ts []runtime.TaskInfo
+				for i := range 10 {
+					ts = append(ts, with(task(uint64(i+1), "w", 10, 12, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 490 * time.Millisecond }))
+				}
+				return loop(st, ts...)
+			}(),
+			want: []string{},
+		},
+		{
 			name: "blocking now and recently, old events forgotten",
 			in: func() Loop {
 				l := loop(alive, runtime.TaskInfo{ID: 5, Name: "cache-refresh", State: runtime.Pending, Running: true, SpawnedAt: at(120)},
