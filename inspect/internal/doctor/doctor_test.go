@@ -1063,6 +1063,33 @@ func TestSleepForeverLeak(t *testing.T) {
 	}
 }
 
+// TestShortSleepLeak: tasks that loop on short sleeps (keepalives never
+// cancelled) and pile up are a leak, though none waits long at its sleep;
+// the same tasks spawned at once (a pool) are not.
+func TestShortSleepLeak(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		spread time.Duration // between two spawns
+		want   []string
+	}{
+		{"spawned one after another", 2 * time.Second, []string{"leak/warning n=12 [300@66 301@66 302@66 303@66 304@66 305@66 306@66 307@66 308@66 309@66]"}},
+		{"spawned at once", 0, []string{}},
+	} {
+		var ts []runtime.TaskInfo
+		for i := range 12 {
+			tk := with(task(uint64(300+i), fmt.Sprintf("keepalive-%d", i), 60, 66, "sleep", 50*time.Millisecond), sleeping)
+			tk.Created = t0.Add(-30*time.Second + time.Duration(i)*tt.spread)
+			tk.Until = t0.Add(50 * time.Millisecond)
+			tk.Steps = 100
+			ts = append(ts, tk)
+		}
+		got := briefs(diagnose(loop(alive, ts...)))
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
 // TestBlockingCalledFrom: a block inside a helper names the task's own
 // call that led there, in the summary and the sites.
 func TestBlockingCalledFrom(t *testing.T) {

@@ -183,7 +183,13 @@ func (v *view) leaks(out []wire.Finding) []wire.Finding {
 			}
 		}
 		span := newest.Sub(oldest)
-		if span < v.d || v.now.Sub(newest) > max(v.d, span/4) || v.waited(waited) < v.d {
+		old := v.waited(waited)
+		if k.kind == waitSleep {
+			// Tasks that loop on short sleeps (keepalives, pollers) never
+			// wait long at one: how long the oldest has lived counts.
+			old = max(old, v.alive.Sub(oldest))
+		}
+		if span < v.d || v.now.Sub(newest) > max(v.d, span/4) || old < v.d {
 			continue // made at once (a pool), no longer growing, or young
 		}
 		rate := float64(len(ts)-1) / span.Seconds()
