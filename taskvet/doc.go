@@ -27,7 +27,11 @@
 // fn)) is a runner too, across packages, and so is one that passes on the
 // elements of a list of functions (spawnAll(ctx, fns ...func(...))
 // ranging over fns, or fns[i]): each function given in the list is task
-// code. Functions kept in struct fields, calls through interfaces and
+// code. A struct field of function type passed as a task function
+// (runtime.Spawn(ctx, job.Run), in a loop over jobs say) runs what the
+// package gives that field, in composite literals (Job{Run: fetch}) and
+// assignments (job.Run = fetch): each of those is task code. Values given
+// to the field in another package, calls through interfaces and other
 // function values are not followed. The runtime package's own functions
 // (runtime.Sleep, (*Queue).Get, (*Lock).Lock, ...) suspend the task instead
 // of blocking and are never reported, nor is anything in the standard

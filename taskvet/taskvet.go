@@ -92,6 +92,10 @@ type checker struct {
 	runners map[*types.Func][]int         // this package's task-runner wrappers
 	litVars map[*types.Var]*ast.FuncLit   // local variables assigned a literal once
 	values  map[*types.Var][]ast.Expr     // what each variable is assigned, one value per assignment
+	// fieldVals are the values the package gives each struct field of
+	// function type (literals, assignments): the task functions a task
+	// started as x.Field runs.
+	fieldVals map[*types.Var][]ast.Expr
 	// streamVars holds what stream each variable resolved so far is ("" for
 	// none, or while it is being resolved).
 	streamVars map[*types.Var]string
@@ -140,6 +144,7 @@ func run(pass *analysis.Pass, cfg *Config) (any, error) {
 		runners:    make(map[*types.Func][]int),
 		litVars:    make(map[*types.Var]*ast.FuncLit),
 		values:     make(map[*types.Var][]ast.Expr),
+		fieldVals:  make(map[*types.Var][]ast.Expr),
 		streamVars: make(map[*types.Var]string),
 		stmtOf:     make(map[*ast.CallExpr]*ast.ExprStmt),
 		reported:   make(map[diagKey]bool),
@@ -236,6 +241,11 @@ func (c *checker) scanDecls() {
 				}
 			case *ast.AssignStmt:
 				for i, lhs := range n.Lhs {
+					if sel, ok := lhs.(*ast.SelectorExpr); ok && len(n.Lhs) == len(n.Rhs) {
+						if s := c.pass.TypesInfo.Selections[sel]; s != nil && s.Kind() == types.FieldVal {
+							c.addField(s.Obj().(*types.Var), n.Rhs[i])
+						}
+					}
 					id, ok := lhs.(*ast.Ident)
 					if !ok {
 						continue
@@ -266,6 +276,8 @@ func (c *checker) scanDecls() {
 						}
 					}
 				}
+			case *ast.CompositeLit:
+				c.scanFields(n)
 			case *ast.UnaryExpr:
 				// &v lets anything assign v.
 				if id, ok := ast.Unparen(n.X).(*ast.Ident); ok && n.Op == token.AND {
@@ -281,6 +293,41 @@ func (c *checker) scanDecls() {
 		if assigned[v] != 1 || v.Parent() == c.pass.Pkg.Scope() {
 			delete(c.litVars, v)
 		}
+	}
+}
+
+// scanFields records the values a composite literal of a struct type
+// gives its fields of function type, keyed or in order.
+func (c *checker) scanFields(lit *ast.CompositeLit) {
+	t := c.pass.TypesInfo.TypeOf(lit)
+	if t == nil {
+		return
+	}
+	st, ok := t.Underlying().(*types.Struct)
+	if !ok {
+		return
+	}
+	for i, e := range lit.Elts {
+		if kv, ok := e.(*ast.KeyValueExpr); ok {
+			if id, ok := kv.Key.(*ast.Ident); ok {
+				for j := range st.NumFields() {
+					if f := st.Field(j); f.Name() == id.Name {
+						c.addField(f, kv.Value)
+					}
+				}
+			}
+			continue
+		}
+		if i < st.NumFields() {
+			c.addField(st.Field(i), e)
+		}
+	}
+}
+
+// addField records v as a value of field f, if f is of function type.
+func (c *checker) addField(f *types.Var, v ast.Expr) {
+	if _, ok := f.Type().Underlying().(*types.Signature); ok {
+		c.fieldVals[f.Origin()] = append(c.fieldVals[f.Origin()], v)
 	}
 }
 
@@ -741,8 +788,8 @@ func (c *checker) sortedDecls() []*types.Func {
 // reportTasks finds the task functions of the package and reports the
 // blocking calls in them.
 func (c *checker) reportTasks() {
-	info := c.pass.TypesInfo
 	done := make(map[ast.Node]bool)
+	fields := make(map[*types.Var]bool)
 	for _, fn := range c.sortedDecls() {
 		if d := c.decls[fn]; c.isObserverMethod(fn) && !done[d] {
 			done[d] = true
@@ -757,25 +804,47 @@ func (c *checker) reportTasks() {
 			}
 			for _, i := range c.taskArgs(call) {
 				for _, arg := range c.taskExprs(call, i) {
-					lit, fn := c.taskFunc(arg)
-					switch {
-					case lit != nil:
-						if !done[lit] {
-							done[lit] = true
-							c.reportBody(info.TypeOf(lit).(*types.Signature), lit.Type, lit.Body)
-						}
-					case fn != nil && c.decls[fn] != nil:
-						if d := c.decls[fn]; !done[d] {
-							done[d] = true
-							c.reportBody(fn.Type().(*types.Signature), d.Type, d.Body)
-						}
-					case fn != nil:
-						c.reportForeignTask(arg, fn)
-					}
+					c.reportTask(arg, done, fields)
 				}
 			}
 			return true
 		})
+	}
+}
+
+// reportTask reports the blocking calls of the task function arg, unless
+// done has its body: a literal, a function of this package or another, or
+// a struct field of function type, whose task functions are the values the
+// package gives it (fieldVals; fields has those done).
+func (c *checker) reportTask(arg ast.Expr, done map[ast.Node]bool, fields map[*types.Var]bool) {
+	info := c.pass.TypesInfo
+	if sel, ok := ast.Unparen(arg).(*ast.SelectorExpr); ok {
+		if s := info.Selections[sel]; s != nil && s.Kind() == types.FieldVal {
+			f := s.Obj().(*types.Var).Origin()
+			if fields[f] {
+				return // a field given another field's value, and back
+			}
+			fields[f] = true
+			for _, v := range c.fieldVals[f] {
+				c.reportTask(v, done, fields)
+			}
+			return
+		}
+	}
+	lit, fn := c.taskFunc(arg)
+	switch {
+	case lit != nil:
+		if !done[lit] {
+			done[lit] = true
+			c.reportBody(info.TypeOf(lit).(*types.Signature), lit.Type, lit.Body)
+		}
+	case fn != nil && c.decls[fn] != nil:
+		if d := c.decls[fn]; !done[d] {
+			done[d] = true
+			c.reportBody(fn.Type().(*types.Signature), d.Type, d.Body)
+		}
+	case fn != nil:
+		c.reportForeignTask(arg, fn)
 	}
 }
 

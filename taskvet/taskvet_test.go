@@ -80,3 +80,7 @@ func TestNewIsIndependent(t *testing.T) {
 func TestStreams(t *testing.T) {
 	analysistest.Run(t, analysistest.TestData(), taskvet.Analyzer, "example.com/streams")
 }
+
+func TestFields(t *testing.T) {
+	analysistest.Run(t, analysistest.TestData(), taskvet.Analyzer, "example.com/fields")
+}

@@ -1,0 +1,54 @@
+// Package fields keeps task functions in struct fields: a task started as
+// job.Run runs every function the package gives that field.
+package fields
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/taskdump/taskdump/runtime"
+)
+
+// A Job is a named task function.
+type Job struct {
+	Name string
+	Run  func(ctx context.Context) (int, error)
+}
+
+func jobs(ctx context.Context) {
+	js := []Job{
+		{Name: "keyed", Run: func(ctx context.Context) (int, error) {
+			time.Sleep(time.Second) // want `^time\.Sleep blocks the event loop`
+			return 0, nil
+		}},
+		{"in order", inOrder},
+	}
+	var j Job
+	j.Run = assigned
+	js = append(js, j)
+	for _, j := range js {
+		runtime.Spawn(ctx, j.Run)
+	}
+}
+
+func inOrder(ctx context.Context) (int, error) { // want inOrder:"blocking"
+	return <-make(chan int), nil // want `^channel receive blocks the event loop`
+}
+
+var wg sync.WaitGroup
+
+func assigned(ctx context.Context) (int, error) { // want assigned:"blocking"
+	wg.Wait() // want `^\(\*sync\.WaitGroup\)\.Wait blocks the event loop`
+	return 0, nil
+}
+
+// A Hook's function is never started as a task: silent.
+type Hook struct {
+	Do func()
+}
+
+func hooks() {
+	h := Hook{Do: func() { time.Sleep(time.Second) }}
+	h.Do()
+}
