@@ -146,15 +146,29 @@ func (a *Agent) Path() string { return a.path }
 
 // Close stops the agent. Each open stream (taskdump top, record) first gets
 // a last message, so that it sees how the program's last tasks and loops
-// ended; Close waits for those up to a second. It then closes the socket
-// and every open connection, waits for the requests in progress to end
-// (closing their connections makes them end quickly) and for the serving
-// goroutine to exit, and removes the socket file. Calling it again does
+// ended; Close waits for those, and for other requests in progress, up to
+// a second in all. It then closes the socket and every open connection,
+// waits for the requests still in progress to end (closing their
+// connections makes them end quickly) and for the serving goroutine to
+// exit, and removes the socket file. Calling it again does
 // nothing and returns the same error.
 func (a *Agent) Close() error {
 	a.close.Do(func() {
+		start := time.Now()
 		a.h.watch.closeStreams(closeGrace)
-		err := a.srv.Close()
+		// Shutdown lets each stream's last message end as a whole
+		// response (net/http writes its end after the handler returns)
+		// and closes the idle connections; Close then cuts what is still
+		// busy past the grace.
+		ctx, cancel := context.WithTimeout(context.Background(), max(closeGrace-time.Since(start), 100*time.Millisecond))
+		err := a.srv.Shutdown(ctx)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = nil
+		}
+		if cerr := a.srv.Close(); err == nil && cerr != nil && !errors.Is(cerr, net.ErrClosed) {
+			err = cerr
+		}
 		<-a.done
 		a.h.shut()
 		a.h.watch.stopFlight()

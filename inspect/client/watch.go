@@ -142,6 +142,10 @@ func (c *Client) watch(ctx context.Context, p string, interval time.Duration, fn
 				return ctx.Err()
 			case errors.Is(err, errEnd):
 				return fmt.Errorf("client: the agent ended the stream %s", p)
+			case errors.Is(err, ErrUnfinished):
+				// Whole lines, then the connection closed without the
+				// HTTP stream's end (ErrUnfinished's wording is a file's).
+				return fmt.Errorf("client: reading %s: the connection closed mid-stream: %w", p, io.ErrUnexpectedEOF)
 			}
 			return readErr(p, err)
 		}
