@@ -28,8 +28,11 @@ type flight struct {
 	stop    chan struct{}
 	done    chan struct{}
 	// now takes a dump's request for a message of the present: run makes
-	// one, unless its last is less than a tick old, and closes the channel.
+	// one, unless its last is recent (see run), and closes the channel.
 	now chan chan struct{}
+	// wait is how long run waits after a tick that cost its argument
+	// (flightWait).
+	wait func(time.Duration) time.Duration
 
 	mu   sync.Mutex
 	base wire.WatchState
@@ -48,7 +51,7 @@ type flightMsg struct {
 // of the stream. Agent.Close stops it (stopFlight).
 func (hub *watchHub) startFlight(keep time.Duration, onBlock string) {
 	f := &flight{keep: keep, onBlock: onBlock, w: newWatcher(hub, false), stop: make(chan struct{}), done: make(chan struct{}),
-		now: make(chan chan struct{})}
+		now: make(chan chan struct{}), wait: flightWaitFor}
 	hub.flight = f
 	go f.run()
 }
@@ -66,7 +69,8 @@ func (hub *watchHub) stopFlight() {
 // tasks, 100,000 tasks): the recorder's cost stays near that share of a
 // core, and the messages say in Dropped how many ticks each covers. A dump
 // (fresh) has it record one at once, so that what it holds reaches the
-// present however seldom it records.
+// present however seldom it records, unless its last message is recent:
+// a tick old, and ten times what it cost ago.
 func (f *flight) run() {
 	defer close(f.done)
 	t := time.NewTimer(0)
@@ -86,7 +90,9 @@ func (f *flight) run() {
 			close(c)
 		}
 		asked = nil
-		t.Reset(flightWaitFor(time.Since(start)))
+		end := time.Now()
+		cost := end.Sub(start)
+		t.Reset(f.wait(cost))
 	wait:
 		for {
 			select {
@@ -95,8 +101,11 @@ func (f *flight) run() {
 			case <-t.C:
 				break wait
 			case c := <-f.now:
-				if time.Since(start) < flightTick {
-					close(c) // the last message is the present
+				// A tick on request only if the last is a tick old and
+				// ten times its cost ago: a client that dumps in a loop
+				// costs at most a tenth of a core.
+				if time.Since(end) < max(flightTick, 10*cost) {
+					close(c) // what it holds is recent enough
 					continue
 				}
 				t.Stop() // no stale tick after Stop (Go 1.23 timers)
@@ -147,7 +156,8 @@ func (f *flight) tick(dropped uint64) {
 	}
 }
 
-// flightWaitFor is flightWait; a test sets another.
+// flightWaitFor is the wait of the recorders started from now on:
+// flightWait; a test sets another before it starts one.
 var flightWaitFor = flightWait
 
 // flightWait is how long the recorder waits after a tick that cost took:

@@ -501,16 +501,12 @@ func TestWatchLastMessageOnClose(t *testing.T) {
 	}
 }
 
-// TestFlightRecorder: the agent keeps the last seconds of the stream; the
-// dump is a snapshot of the oldest moment kept then updates, numbered from
-// 1, and folded it gives the live tasks, even once older messages were
-// folded into the recorder's base (a task that ended there is gone).
 // TestFlightDumpReachesNow: a recorder that records seldom (its messages
 // are costly: 100,000 tasks) records one more when it is dumped, so the
 // dump ends at the present, not at its last tick.
 func TestFlightDumpReachesNow(t *testing.T) {
 	flightWaitFor = func(time.Duration) time.Duration { return time.Hour }
-	defer func() { flightWaitFor = flightWait }()
+	t.Cleanup(func() { flightWaitFor = flightWait }) // after the agent's Close, a cleanup made later
 	l := startLoop(t, "seldom", nil)
 	a, c := listen(t, Options{})
 	waitFor(t, "the recorder's first message", func() bool {
@@ -551,6 +547,10 @@ func TestFlightDumpReachesNow(t *testing.T) {
 	}
 }
 
+// TestFlightRecorder: the agent keeps the last seconds of the stream; the
+// dump is a snapshot of the oldest moment kept then updates, numbered from
+// 1, and folded it gives the live tasks, even once older messages were
+// folded into the recorder's base (a task that ended there is gone).
 func TestFlightRecorder(t *testing.T) {
 	ev := runtime.NewEvent()
 	var early, stays uint64
@@ -765,5 +765,25 @@ func TestFlightRecorderPanic(t *testing.T) {
 	defer hub.flight.mu.Unlock()
 	if len(hub.flight.msgs) != 0 {
 		t.Errorf("the recorder kept %d messages of ticks that panicked", len(hub.flight.msgs))
+	}
+}
+
+// TestStreamsRefusedWhileClosing: once the Agent closes, a new stream is
+// refused (503, busy) rather than started and cut; closing again does
+// nothing, and with no stream open it does not wait.
+func TestStreamsRefusedWhileClosing(t *testing.T) {
+	hub := newWatchHub(newHandler(Options{}, false))
+	if !hub.startStream() {
+		t.Fatal("startStream refused before the close")
+	}
+	hub.endStream()
+	start := time.Now()
+	hub.closeStreams(time.Minute)
+	hub.closeStreams(time.Minute)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("closeStreams with no stream open took %s", d)
+	}
+	if hub.startStream() {
+		t.Error("startStream after the close started a stream")
 	}
 }
