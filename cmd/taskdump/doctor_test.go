@@ -214,9 +214,10 @@ func TestDoctorScenarios(t *testing.T) {
 	}
 }
 
-// TestDoctorSaturated: a loop that 100 short-stepping workers keep busy
-// all the time is a hog finding of their spawn site, naming some of them
-// at their await, though none is a hog on its own.
+// TestDoctorSaturated: a service's loop that 100 short-stepping workers
+// (handed to it from another goroutine) keep busy all the time is a hog
+// finding of their spawn site, naming some of them at their await, though
+// none is a hog on its own.
 func TestDoctorSaturated(t *testing.T) {
 	t.Parallel()
 	lines, file := marks(t, "saturated")
@@ -226,8 +227,8 @@ func TestDoctorSaturated(t *testing.T) {
 		t.Errorf("exit %d, want %d", code, exitProblems)
 	}
 	f := d.Findings[slices.IndexFunc(d.Findings, func(f wire.Finding) bool { return f.Kind == wire.KindHog })]
-	if want := fmt.Sprintf("100 tasks spawned at main.go:%d took the most", lines["spawn"]); f.Severity != wire.SeverityWarning ||
-		!strings.Contains(f.Summary, want) || !strings.Contains(f.Summary, "more work than it can run") {
+	if want := fmt.Sprintf("tasks spawned at main.go:%d took the most", lines["spawn"]); f.Severity != wire.SeverityWarning ||
+		!strings.Contains(f.Summary, want) || !strings.Contains(f.Summary, "(100 live tasks)") || !strings.Contains(f.Summary, "more work than it can run") {
 		t.Errorf("finding %s %q, want a warning saying %q", f.Severity, f.Summary, want)
 	}
 	if f.Count != 100 || len(f.Tasks) == 0 || !strings.HasPrefix(f.Tasks[0].Name, "worker-") || f.Tasks[0].At.File != file ||

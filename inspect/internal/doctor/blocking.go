@@ -276,78 +276,122 @@ func (v *view) hog(out []wire.Finding) []wire.Finding {
 	})
 }
 
-// saturatedLag is the loop lag from which a loop busy nearly all the time
-// is saturated: the slow-step threshold's default, a wait the watchdog
-// would report as a block.
+// saturatedLag is the loop lag from which a busy loop is saturated: the
+// slow-step threshold's default, a wait the watchdog would report as a
+// block.
 const saturatedLag = 100 * time.Millisecond
 
 // saturated reports a loop kept busy by many tasks, none of them a hog:
-// busy 90% of the recent window or more, and tasks that become ready wait
-// saturatedLag or more to run. It names the spawn site whose tasks (live,
-// or ended within the window) took the most of that time. Time in steps
-// that blocked is the blocking findings'.
+// tasks that become ready wait saturatedLag or more to run, and steps that
+// did not block took half the recent window or more (a burst that began a
+// few seconds ago shares the window with the quiet before it). It names
+// the spawn site whose tasks took the most of that time: live tasks by
+// their recent busy time, and tasks that began and ended within the
+// window by theirs (from the history, which holds only the last ended
+// tasks: the share is then a least). Time in steps that blocked is the
+// blocking findings'. A loop fed from outside (a service) gets a warning;
+// one that is not (a batch job busy with its work) a note.
 func (v *view) saturated(out []wire.Finding) []wire.Finding {
 	st := v.in.Snapshot.Stats
 	var blocked time.Duration
 	for _, d := range v.blocked {
 		blocked += d
 	}
-	if st.Window <= 0 || st.Busy*10 < st.Window*9 || st.Lag < saturatedLag || blocked*2 >= st.Busy {
+	busy := st.Busy - blocked
+	if st.Window <= 0 || st.Lag < saturatedLag || busy*2 < st.Window {
 		return out
 	}
-	type group struct {
-		n    int
-		busy time.Duration
-		live []*runtime.TaskInfo
-	}
-	groups := make(map[runtime.Frame]*group)
-	add := func(t *runtime.TaskInfo, busy time.Duration, live bool) {
-		g := groups[t.SpawnedAt]
-		if g == nil {
-			g = &group{}
-			groups[t.SpawnedAt] = g
-		}
-		g.n++
-		g.busy += busy
-		if live {
-			g.live = append(g.live, t)
-		}
-	}
-	for i := range v.in.Snapshot.Tasks {
-		if t := &v.in.Snapshot.Tasks[i]; t.RecentBusy > 0 {
-			add(t, t.RecentBusy, true)
-		}
-	}
-	from := v.now.Add(-st.Window)
-	for i := range v.in.History {
-		if t := &v.in.History[i]; t.Finished.After(from) && t.Busy > 0 {
-			add(t, min(t.Busy, t.Finished.Sub(from)), false)
-		}
-	}
-	var at runtime.Frame
-	var top *group
-	for f, g := range groups {
-		if top == nil || g.busy > top.busy || g.busy == top.busy && short(f) < short(at) {
-			at, top = f, g
-		}
-	}
-	if top == nil {
+	g := v.busiestSite()
+	if g == nil {
 		return out
+	}
+	share := fmt.Sprintf("%.0f%%", float64(min(g.busy, st.Window))/float64(st.Window)*100)
+	if g.partial {
+		share = "at least " + share
+	}
+	who := plural(len(g.live), "live task")
+	if g.ended > 0 {
+		who += fmt.Sprintf(" and %s that began and ended in that time", plural(g.ended, "task"))
 	}
 	f := wire.Finding{
-		Kind: wire.KindHog, Severity: wire.SeverityWarning,
-		Summary: fmt.Sprintf("The loop was busy %.0f%% of the last %s and tasks that become ready wait %s to run: it has more work than it can run. %s spawned at %s took the most, %.0f%% of the loop's time.",
-			float64(st.Busy)/float64(st.Window)*100, human(st.Window), human(st.Lag), plural(top.n, "task"), short(at),
-			float64(min(top.busy, st.Window))/float64(st.Window)*100),
-		Sites: sites(at),
+		Kind: wire.KindHog, Severity: wire.SeverityWarning, Count: len(g.live),
+		Summary: fmt.Sprintf("The loop was busy %.0f%% of the last %s and tasks that become ready wait %s to run: it has more work than it can run. The tasks spawned at %s took the most, %s of the loop's time (%s).",
+			float64(min(busy, st.Window))/float64(st.Window)*100, human(st.Window), human(st.Lag), short(g.at), share, who),
+		Sites: sites(g.at),
 		Fix:   "Do less on the loop: move CPU-heavy work into runtime.ToThread(ctx, fn), bound how many of these tasks run at once (a runtime.Semaphore), or spread them over several loops.",
 	}
-	slices.SortFunc(top.live, func(a, b *runtime.TaskInfo) int { return cmp.Compare(b.RecentBusy, a.RecentBusy) })
-	f.Count = len(top.live)
-	for _, t := range top.live[:min(len(top.live), maxListed)] {
+	if g.bounded {
+		f.Fix = "Do less on the loop: move CPU-heavy work into runtime.ToThread(ctx, fn), let fewer of these tasks run at once (their semaphore's permits), or spread them over several loops."
+	}
+	if st.Calls < fedCalls {
+		f.Severity = wire.SeverityInfo
+		f.Summary += " Nothing outside the loop waits for it (it takes no requests from other goroutines): a batch job may mean to use it all."
+	}
+	for _, t := range g.live[:min(len(g.live), maxListed)] {
 		f.Tasks = append(f.Tasks, v.ref(t))
 	}
 	return append(out, f)
+}
+
+// siteBusy is the recent busy time of the tasks of one spawn site.
+type siteBusy struct {
+	at      runtime.Frame
+	busy    time.Duration
+	live    []*runtime.TaskInfo // busiest first
+	ended   int                 // tasks that began and ended in the window
+	partial bool                // the history does not reach back to the window's start
+	bounded bool                // some of them wait on a semaphore
+}
+
+// busiestSite returns the spawn site whose tasks took the most of the
+// loop's recent window, leaving out time in steps that blocked, or nil.
+func (v *view) busiestSite() *siteBusy {
+	st := v.in.Snapshot.Stats
+	from := v.now.Add(-st.Window)
+	groups := make(map[runtime.Frame]*siteBusy)
+	get := func(at runtime.Frame) *siteBusy {
+		g := groups[at]
+		if g == nil {
+			g = &siteBusy{at: at}
+			groups[at] = g
+		}
+		return g
+	}
+	for i := range v.in.Snapshot.Tasks {
+		t := &v.in.Snapshot.Tasks[i]
+		b := t.RecentBusy - v.blocked[t.ID]
+		if b <= 0 || t.SpawnedAt.IsZero() {
+			continue
+		}
+		g := get(t.SpawnedAt)
+		g.busy += b
+		g.live = append(g.live, t)
+		g.bounded = g.bounded || t.Wait.Kind == "semaphore"
+	}
+	partial := len(v.in.History) > 0 && v.in.History[0].Finished.After(from)
+	for i := range v.in.History {
+		t := &v.in.History[i]
+		// Only tasks whose whole life is in the window: their busy time
+		// is recent. A task that ended between the snapshot and the
+		// history's reading is counted once, live.
+		if !t.Created.After(from) || t.Busy <= 0 || t.SpawnedAt.IsZero() || v.byID[t.ID] != nil {
+			continue
+		}
+		g := get(t.SpawnedAt)
+		g.busy += t.Busy
+		g.ended++
+	}
+	var top *siteBusy
+	for _, g := range groups {
+		if top == nil || g.busy > top.busy || g.busy == top.busy && short(g.at) < short(top.at) {
+			top = g
+		}
+	}
+	if top != nil {
+		top.partial = partial
+		slices.SortFunc(top.live, func(a, b *runtime.TaskInfo) int { return cmp.Compare(b.RecentBusy, a.RecentBusy) })
+	}
+	return top
 }
 
 // overlap returns how much of [start, end] lies in [from, to].

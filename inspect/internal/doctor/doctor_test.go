@@ -374,7 +374,7 @@ func TestDiagnose(t *testing.T) {
 		{
 			name: "a loop saturated by many tasks of one site",
 			in: func() Loop {
-				st := runtime.LoopStats{LastWork: t0, Ready: 40, Window: 5 * time.Second, Busy: 4900 * time.Millisecond, Lag: 150 * time.Millisecond}
+				st := runtime.LoopStats{LastWork: t0, Ready: 40, Window: 5 * time.Second, Busy: 4900 * time.Millisecond, Lag: 150 * time.Millisecond, Calls: fedCalls}
 				var ts []runtime.TaskInfo
 				for i := range 12 {
 					ts = append(ts, with(task(uint64(i+1), "w", 10, 12, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = time.Duration(300+i) * time.Millisecond }))
@@ -389,16 +389,52 @@ func TestDiagnose(t *testing.T) {
 			// ended within the window, found in the history.
 			name: "a loop saturated by short tasks that end",
 			in: func() Loop {
-				st := runtime.LoopStats{LastWork: t0, Ready: 40, Window: 5 * time.Second, Busy: 4900 * time.Millisecond, Lag: 150 * time.Millisecond}
+				st := runtime.LoopStats{LastWork: t0, Ready: 40, Window: 5 * time.Second, Busy: 4900 * time.Millisecond, Lag: 150 * time.Millisecond, Calls: fedCalls}
 				l := loop(st, with(task(20, "other", 20, 22, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 900 * time.Millisecond }),
 					with(task(21, "req", 30, 32, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 10 * time.Millisecond }))
 				for i := range 500 {
+					end := t0.Add(-time.Duration(500-i) * 8 * time.Millisecond)
 					l.History = append(l.History, runtime.TaskInfo{ID: uint64(100 + i), Name: "req", State: runtime.Finished, SpawnedAt: at(30),
-						Busy: 8 * time.Millisecond, Finished: t0.Add(-time.Duration(i) * 8 * time.Millisecond)})
+						Busy: 8 * time.Millisecond, Created: end.Add(-8 * time.Millisecond), Finished: end})
 				}
+				// A task that lived long before the window ended in it: its
+				// busy time is not recent. One that ended between the
+				// snapshot and the history is counted once.
+				l.History = append(l.History, runtime.TaskInfo{ID: 98, Name: "old", State: runtime.Finished, SpawnedAt: at(90),
+					Busy: 30 * time.Minute, Created: t0.Add(-time.Hour), Finished: t0.Add(-100 * time.Millisecond)},
+					runtime.TaskInfo{ID: 20, Name: "other", State: runtime.Finished, SpawnedAt: at(20), Busy: time.Hour, Created: t0.Add(-time.Second), Finished: t0})
 				return l
 			}(),
 			want: []string{"hog/warning n=1 [21@32]"},
+		},
+		{
+			// A batch job: nothing outside the loop waits for it.
+			name: "a saturated loop fed by no one is a note",
+			in: func() Loop {
+				st := runtime.LoopStats{LastWork: t0, Ready: 40, Window: 5 * time.Second, Busy: 4900 * time.Millisecond, Lag: 150 * time.Millisecond}
+				var ts []runtime.TaskInfo
+				for i := range 3 {
+					ts = append(ts, with(task(uint64(i+1), "w", 10, 12, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 1600 * time.Millisecond }))
+				}
+				return loop(st, ts...)
+			}(),
+			want: []string{"hog/info n=3 [1@12 2@12 3@12]"},
+		},
+		{
+			// Steps that blocked are the blocking finding's: the site of
+			// the task that blocked is not the saturation's.
+			name: "a saturation leaves out the time in blocking steps",
+			in: func() Loop {
+				st := runtime.LoopStats{LastWork: t0, Ready: 40, Window: 5 * time.Second, Busy: 4900 * time.Millisecond, Lag: 150 * time.Millisecond, Calls: fedCalls}
+				ts := []runtime.TaskInfo{with(task(1, "sync", 10, 12, "sleep", time.Second), func(t *runtime.TaskInfo) { t.RecentBusy = 2 * time.Second; sleeping(t) })}
+				for i := range 9 {
+					ts = append(ts, with(task(uint64(i+2), "w", 20, 22, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 300 * time.Millisecond }))
+				}
+				l := loop(st, ts...)
+				l.Blocking = []runtime.BlockEvent{{TaskID: 1, TaskName: "sync", Started: t0.Add(-3 * time.Second), Duration: 2 * time.Second, At: at(11), Call: "time.Sleep"}}
+				return l
+			}(),
+			want: []string{"blocking/warning n=1 [1@12]", "hog/warning n=9 [2@22 3@22 4@22 5@22 6@22 7@22 8@22 9@22 10@22]"},
 		},
 		{
 			name: "a busy loop whose lag is short is not saturated",
@@ -1064,28 +1100,53 @@ func TestSleepForeverLeak(t *testing.T) {
 }
 
 // TestShortSleepLeak: tasks that loop on short sleeps (keepalives never
-// cancelled) and pile up are a leak, though none waits long at its sleep;
-// the same tasks spawned at once (a pool) are not.
+// cancelled) and pile up are a leak, though none waits long at its sleep,
+// when the tasks that spawned them have ended; the same tasks spawned at
+// once (a pool), or by a live task (a server's per-client heartbeats), are
+// not. One of their kind that ended does not hide the pile.
 func TestShortSleepLeak(t *testing.T) {
+	const accept = 299 // a live task that spawns heartbeats
 	for _, tt := range []struct {
-		name   string
-		spread time.Duration // between two spawns
-		want   []string
+		name    string
+		spread  time.Duration // between two spawns
+		parent  func(i int) uint64
+		ended   int // of their kind, in the history
+		want    []string
+		summary string
 	}{
-		{"spawned one after another", 2 * time.Second, []string{"leak/warning n=12 [300@66 301@66 302@66 303@66 304@66 305@66 306@66 307@66 308@66 309@66]"}},
-		{"spawned at once", 0, []string{}},
+		{"spawned by ended tasks", 2 * time.Second, func(i int) uint64 { return uint64(900 + i) }, 0,
+			[]string{"leak/warning n=12 [300@66 301@66 302@66 303@66 304@66 305@66 306@66 307@66 308@66 309@66]"},
+			"pile up asleep at main.go:66: 0.5 more every second, the oldest has lived 30s, and none has ended."},
+		{"one of them ended", 2 * time.Second, func(i int) uint64 { return uint64(900 + i) }, 1,
+			[]string{"leak/warning n=12 [300@66 301@66 302@66 303@66 304@66 305@66 306@66 307@66 308@66 309@66]"},
+			"and only 1 has ended."},
+		{"spawned at once", 0, func(i int) uint64 { return uint64(900 + i) }, 0, []string{}, ""},
+		{"spawned by a live task", 2 * time.Second, func(int) uint64 { return accept }, 0, []string{}, ""},
 	} {
-		var ts []runtime.TaskInfo
+		ts := []runtime.TaskInfo{with(task(accept, "accept", 50, 51, "to_thread", time.Second), func(t *runtime.TaskInfo) { t.Wait.External = true })}
 		for i := range 12 {
 			tk := with(task(uint64(300+i), fmt.Sprintf("keepalive-%d", i), 60, 66, "sleep", 50*time.Millisecond), sleeping)
 			tk.Created = t0.Add(-30*time.Second + time.Duration(i)*tt.spread)
 			tk.Until = t0.Add(50 * time.Millisecond)
 			tk.Steps = 100
+			tk.ParentID = tt.parent(i)
 			ts = append(ts, tk)
 		}
-		got := briefs(diagnose(loop(alive, ts...)))
-		if !slices.Equal(got, tt.want) {
-			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+		l := loop(alive, ts...)
+		for i := range tt.ended {
+			l.History = append(l.History, runtime.TaskInfo{ID: uint64(800 + i), Name: "keepalive-x", State: runtime.Cancelled, SpawnedAt: at(60)})
+		}
+		got := diagnose(l)
+		var leaks []wire.Finding
+		for _, f := range got {
+			if f.Kind == wire.KindLeak {
+				leaks = append(leaks, f)
+			}
+		}
+		if b := briefs(leaks); !slices.Equal(b, tt.want) {
+			t.Errorf("%s: got %q, want %q", tt.name, b, tt.want)
+		} else if len(leaks) > 0 && !strings.HasSuffix(leaks[0].Summary, tt.summary) {
+			t.Errorf("%s: summary %q, want it to end %q", tt.name, leaks[0].Summary, tt.summary)
 		}
 	}
 }
@@ -1121,5 +1182,27 @@ func TestLongFirstSleepLeak(t *testing.T) {
 	got := diagnose(loop(alive, ts...))
 	if len(got) != 1 || got[0].Severity != wire.SeverityWarning {
 		t.Errorf("got %+v; want a warning", got)
+	}
+}
+
+// TestSaturationText: a saturation names the site with its live tasks
+// and those that began and ended in the window, and says "at least" when
+// the history does not reach back to the window's start.
+func TestSaturationText(t *testing.T) {
+	st := runtime.LoopStats{LastWork: t0, Ready: 40, Window: 5 * time.Second, Busy: 4900 * time.Millisecond, Lag: 150 * time.Millisecond, Calls: fedCalls}
+	l := loop(st, with(task(21, "req", 30, 32, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 10 * time.Millisecond }))
+	for i := range 400 {
+		end := t0.Add(-time.Duration(400-i) * 10 * time.Millisecond)
+		l.History = append(l.History, runtime.TaskInfo{ID: uint64(100 + i), Name: "req", State: runtime.Finished, SpawnedAt: at(30),
+			Busy: 10 * time.Millisecond, Created: end.Add(-10 * time.Millisecond), Finished: end})
+	}
+	got := diagnose(l)
+	want := "The loop was busy 98% of the last 5s and tasks that become ready wait 150ms to run: it has more work than it can run. " +
+		"The tasks spawned at main.go:30 took the most, at least 80% of the loop's time (1 live task and 400 tasks that began and ended in that time)."
+	if len(got) != 1 || got[0].Summary != want {
+		t.Errorf("got %q\nwant %q", briefs(got), want)
+		for _, f := range got {
+			t.Log(f.Summary)
+		}
 	}
 }

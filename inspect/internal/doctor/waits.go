@@ -154,19 +154,23 @@ func (v *view) groups(keep func(t *runtime.TaskInfo) bool) ([]groupKey, map[grou
 	return order, m
 }
 
-// leaks reports groups of like tasks that keep growing, none of their kind
-// finishing: at least MinLeak of them, made over StuckAfter or longer, the
-// newest made recently, the oldest waiting for StuckAfter, and no task
-// spawned at the same place in the history.
+// leaks reports groups of like tasks that keep growing, (nearly) none of
+// their kind finishing: at least MinLeak of them, made over StuckAfter or
+// longer, the newest made recently, the oldest waiting for StuckAfter, and
+// fewer tasks spawned at the same place in the history than a tenth of
+// them. Tasks that loop on short sleeps never wait long at one: for them
+// the oldest's age counts instead, when the tasks that spawned them have
+// ended (keepalives of finished uploads; not a server's per-client
+// heartbeats, spawned by a live accept loop).
 func (v *view) leaks(out []wire.Finding) []wire.Finding {
 	order, m := v.groups(func(*runtime.TaskInfo) bool { return true })
-	ended := map[runtime.Frame]bool{}
+	ended := map[runtime.Frame]int{}
 	for i := range v.in.History {
-		ended[v.in.History[i].SpawnedAt] = true
+		ended[v.in.History[i].SpawnedAt]++
 	}
 	for _, k := range order {
 		ts := m[k]
-		if len(ts) < MinLeak || ended[k.spawned] || k.spawned.IsZero() {
+		if len(ts) < MinLeak || ended[k.spawned]*10 >= len(ts) || k.spawned.IsZero() {
 			continue
 		}
 		oldest, newest := ts[0].Created, ts[0].Created
@@ -184,9 +188,7 @@ func (v *view) leaks(out []wire.Finding) []wire.Finding {
 		}
 		span := newest.Sub(oldest)
 		old := v.waited(waited)
-		if k.kind == waitSleep {
-			// Tasks that loop on short sleeps (keepalives, pollers) never
-			// wait long at one: how long the oldest has lived counts.
+		if k.kind == waitSleep && v.orphans(ts) {
 			old = max(old, v.alive.Sub(oldest))
 		}
 		if span < v.d || v.now.Sub(newest) > max(v.d, span/4) || old < v.d {
@@ -202,18 +204,43 @@ func (v *view) leaks(out []wire.Finding) []wire.Finding {
 		}
 		f := wire.Finding{
 			Kind: wire.KindLeak, Severity: wire.SeverityWarning, Count: len(ts),
-			Summary: fmt.Sprintf("%d tasks spawned at %s (%s) pile up waiting on %s at %s: %s more every second, the oldest for %s, and none has finished.",
-				len(ts), short(k.spawned), names(ts), k.kind, short(k.at), strconv.FormatFloat(rate, 'f', 1, 64), human(v.waited(waited))),
+			Summary: fmt.Sprintf("%d tasks spawned at %s (%s) pile up waiting on %s at %s: %s more every second, the oldest for %s, and %s.",
+				len(ts), short(k.spawned), names(ts), k.kind, short(k.at), strconv.FormatFloat(rate, 'f', 1, 64), human(v.waited(waited)),
+				noneEnded(ended[k.spawned], "finished")),
 			Tasks: v.refs(ts),
 			Sites: sites(k.spawned, k.at, made),
 			Fix:   "These tasks wait for something that never comes: make sure it is resolved (or the task cancelled) on every path, or await it with a timeout (runtime.WaitFor), and stop spawning tasks that cannot finish.",
 		}
 		if k.kind == waitSleep {
-			v.sleepLeak(&f, ts, rate)
+			v.sleepLeak(&f, ts, rate, ended[k.spawned], v.alive.Sub(oldest))
 		}
 		out = append(out, f)
 	}
 	return out
+}
+
+// orphans reports whether most of ts were spawned by tasks that have
+// ended.
+func (v *view) orphans(ts []*runtime.TaskInfo) bool {
+	n := 0
+	for _, t := range ts {
+		if t.ParentID != 0 && v.byID[t.ParentID] == nil {
+			n++
+		}
+	}
+	return n*2 > len(ts)
+}
+
+// noneEnded says how many tasks of a group's kind ended: "none has
+// finished", "only 3 have finished" (verb: "finished" or "ended").
+func noneEnded(n int, verb string) string {
+	switch n {
+	case 0:
+		return "none has " + verb
+	case 1:
+		return "only 1 has " + verb
+	}
+	return fmt.Sprintf("only %d have %s", n, verb)
 }
 
 // sleepLeak words f for tasks that pile up asleep: they wait for no one,
@@ -223,7 +250,7 @@ func (v *view) leaks(out []wire.Finding) []wire.Finding {
 // unless they sleep longer than maxFirstSleep. Others (that wake and sleep
 // again, or stepped before they slept) are a warning: nothing seen ends
 // them.
-func (v *view) sleepLeak(f *wire.Finding, ts []*runtime.TaskInfo, rate float64) {
+func (v *view) sleepLeak(f *wire.Finding, ts []*runtime.TaskInfo, rate float64, ended int, age time.Duration) {
 	once := true
 	var first time.Time
 	var longest time.Duration // of their sleeps, from when each began
@@ -243,13 +270,13 @@ func (v *view) sleepLeak(f *wire.Finding, ts []*runtime.TaskInfo, rate float64) 
 	wake := max(first.Sub(v.now), 0)
 	if once && longest <= maxFirstSleep {
 		f.Severity = wire.SeverityInfo
-		f.Summary = fmt.Sprintf("%s, each in its first sleep; none has ended yet, and the first wakes in %s.", head, human(wake))
+		f.Summary = fmt.Sprintf("%s, each in its first sleep; %s yet, and the first wakes in %s.", head, noneEnded(ended, "ended"), human(wake))
 		f.Fix = "Nothing to do if they end when they wake. If they sleep again and nothing cancels them, they pile up for good: cancel each when what it serves goes away."
 		return
 	}
-	f.Summary = head + ", and none has ended."
+	f.Summary = fmt.Sprintf("%s, the oldest has lived %s, and %s.", head, human(age), noneEnded(ended, "ended"))
 	if once {
-		f.Summary = fmt.Sprintf("%s, each in its first sleep, the first for %s more, and none has ended.", head, human(wake))
+		f.Summary = fmt.Sprintf("%s, each in its first sleep, the first for %s more, and %s.", head, human(wake), noneEnded(ended, "ended"))
 	}
 	f.Fix = "Something must end these tasks: cancel each when what it serves goes away (keep it, or spawn it in a TaskGroup that ends with it), or give its loop or sleep an end, and stop spawning tasks that never finish."
 }
