@@ -65,12 +65,16 @@
 //     (io.ReadAll(conn), io.Copy(w, conn), fmt.Fprintf(conn, ...),
 //     (*bytes.Buffer).ReadFrom(f)), or read and written through a wrapper
 //     built on them (bufio.NewReader(conn).ReadString,
-//     bufio.NewScanner(os.Stdin).Scan, json.NewDecoder(conn).Decode, also
-//     through a local variable holding the wrapper): "(*bufio.Reader).ReadString
-//     on a net.Conn". Building the wrapper does not block; writes to
-//     os.Stdout and os.Stderr are not reported, as fmt.Println and log are
-//     not. A wrapper kept in a struct field, or a stream received as an
-//     io.Reader parameter, is not followed to what it wraps.
+//     bufio.NewScanner(os.Stdin).Scan, json.NewDecoder(conn).Decode), also
+//     through a variable or a struct field the package gives the wrapper
+//     (s.r = bufio.NewReader(conn), then s.r.ReadString):
+//     "(*bufio.Reader).ReadString on a net.Conn". Building a wrapper does
+//     not block, nor do tls.Client and tls.Server (the handshake comes with
+//     the first read or write) or http.NewRequest (the body is read when the
+//     request is sent). Writes to os.Stdout and os.Stderr, or to a variable
+//     or field that only ever holds them, are not reported, as fmt.Println
+//     and log are not. A stream received as a parameter of an interface
+//     type (io.Reader) is not followed to what it is.
 //   - an HTTP server run in a task (http.ListenAndServe, http.Serve and
 //     their TLS forms, (*http.Server).ListenAndServe and Serve), which
 //     serves on the loop until it is shut down: serve on a goroutine of its

@@ -39,6 +39,15 @@ var wrapperFuncs = map[string]bool{
 	"io.MultiWriter": true, "io.NopCloser": true,
 }
 
+// keepFuncs are the standard functions that take a stream and keep it, or
+// hand it on, without reading or writing it then: TLS's handshake comes
+// with the first read or write, a request's body is read when it is sent.
+var keepFuncs = map[string]bool{
+	"crypto/tls.Client": true, "crypto/tls.Server": true,
+	"net/http.NewRequest": true, "net/http.NewRequestWithContext": true,
+	"net.FileConn": true, "net.FileListener": true, "net.FilePacketConn": true,
+}
+
 // streamOp returns the blocking operation a call of fn is because it reads
 // or writes a stream, if it is one: fn is a standard function or method
 // given a stream to read or write, or a reading or writing method of a
@@ -53,7 +62,7 @@ func (c *checker) streamOp(fn *types.Func, call *ast.CallExpr) (op, bool) {
 			return streamCallOp(name, what), true
 		}
 	}
-	if c.isWrapperCall(fn) {
+	if c.isWrapperCall(fn) || keepFuncs[fn.Pkg().Path()+"."+fn.Name()] {
 		return op{}, false
 	}
 	if what := c.streamArg(fn, call); what != "" {
@@ -106,44 +115,62 @@ func (c *checker) isWrapperCall(fn *types.Func) bool {
 }
 
 // stream describes the connection or file e reads or writes ("a net.Conn",
-// "an *os.File"), or returns "" if e is not a stream.
+// "an *os.File"), or returns "" if e is not a stream. A variable or a
+// struct field is one if a value the package gives it is (a reader kept
+// in a session's field: s.r = bufio.NewReader(conn)).
 func (c *checker) stream(e ast.Expr) string {
 	e = ast.Unparen(e)
 	info := c.pass.TypesInfo
-	if isStdio(info, e) {
+	if c.isStdio(e) {
 		return "" // writes to standard output and error, as log and fmt.Println do
 	}
 	if what := streamType(info.TypeOf(e)); what != "" {
 		return what
 	}
-	switch e := e.(type) {
-	case *ast.CallExpr:
-		fn, ok := typeutil.Callee(info, e).(*types.Func)
+	if call, ok := e.(*ast.CallExpr); ok {
+		fn, ok := typeutil.Callee(info, call).(*types.Func)
 		if !ok || !isStandard(fn.Pkg()) || !c.isWrapperCall(fn) {
 			return ""
 		}
-		for _, a := range e.Args {
+		for _, a := range call.Args {
 			if what := c.stream(a); what != "" {
 				return what
 			}
 		}
-	case *ast.Ident:
-		v, ok := info.Uses[e].(*types.Var)
-		if !ok {
-			return ""
-		}
-		if what, ok := c.streamVars[v]; ok {
-			return what // known, or "" while it is being resolved
-		}
-		c.streamVars[v] = ""
-		for _, rhs := range c.values[v] {
-			if what := c.stream(rhs); what != "" {
-				c.streamVars[v] = what
-				return what
-			}
+		return ""
+	}
+	v, vals := c.varOf(e)
+	if v == nil {
+		return ""
+	}
+	if what, ok := c.streamVars[v]; ok {
+		return what // known, or "" while it is being resolved
+	}
+	c.streamVars[v] = ""
+	for _, x := range vals {
+		if what := c.stream(x); what != "" {
+			c.streamVars[v] = what
+			return what
 		}
 	}
 	return ""
+}
+
+// varOf returns the variable or struct field e names and the values the
+// package gives it, or nil.
+func (c *checker) varOf(e ast.Expr) (*types.Var, []ast.Expr) {
+	switch e := e.(type) {
+	case *ast.Ident:
+		if v, ok := c.pass.TypesInfo.Uses[e].(*types.Var); ok {
+			return v, c.values[v]
+		}
+	case *ast.SelectorExpr:
+		if s := c.pass.TypesInfo.Selections[e]; s != nil && s.Kind() == types.FieldVal {
+			f := s.Obj().(*types.Var).Origin()
+			return f, c.fieldVals[f]
+		}
+	}
+	return nil, nil
 }
 
 // streamType describes t if it is one of streamTypes (or a pointer to
@@ -173,14 +200,28 @@ func streamType(t types.Type) string {
 	return ""
 }
 
-// isStdio reports whether e is os.Stdout or os.Stderr.
-func isStdio(info *types.Info, e ast.Expr) bool {
-	sel, ok := e.(*ast.SelectorExpr)
-	if !ok {
+// isStdio reports whether e is os.Stdout or os.Stderr, or a variable or
+// field the package gives only those.
+func (c *checker) isStdio(e ast.Expr) bool {
+	e = ast.Unparen(e)
+	if sel, ok := e.(*ast.SelectorExpr); ok {
+		v, ok := c.pass.TypesInfo.Uses[sel.Sel].(*types.Var)
+		if ok && v.Pkg() != nil && v.Pkg().Path() == "os" && (v.Name() == "Stdout" || v.Name() == "Stderr") {
+			return true
+		}
+	}
+	v, vals := c.varOf(e)
+	if v == nil || len(vals) == 0 || c.stdioSeen[v] {
 		return false
 	}
-	v, ok := info.Uses[sel.Sel].(*types.Var)
-	return ok && v.Pkg() != nil && v.Pkg().Path() == "os" && (v.Name() == "Stdout" || v.Name() == "Stderr")
+	c.stdioSeen[v] = true // a variable assigned from itself
+	defer delete(c.stdioSeen, v)
+	for _, x := range vals {
+		if !c.isStdio(x) {
+			return false
+		}
+	}
+	return true
 }
 
 // hasIOMethod reports whether a value of type t has a method that reads

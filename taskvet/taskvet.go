@@ -92,10 +92,12 @@ type checker struct {
 	runners map[*types.Func][]int         // this package's task-runner wrappers
 	litVars map[*types.Var]*ast.FuncLit   // local variables assigned a literal once
 	values  map[*types.Var][]ast.Expr     // what each variable is assigned, one value per assignment
-	// fieldVals are the values the package gives each struct field of
-	// function type (literals, assignments): the task functions a task
-	// started as x.Field runs.
+	// fieldVals are the values the package gives each struct field (in
+	// composite literals, assignments): for a field of function type, the
+	// task functions a task started as x.Field runs; for a reader's, what
+	// it reads.
 	fieldVals map[*types.Var][]ast.Expr
+	stdioSeen map[*types.Var]bool // isStdio's variables being resolved
 	// streamVars holds what stream each variable resolved so far is ("" for
 	// none, or while it is being resolved).
 	streamVars map[*types.Var]string
@@ -145,6 +147,7 @@ func run(pass *analysis.Pass, cfg *Config) (any, error) {
 		litVars:    make(map[*types.Var]*ast.FuncLit),
 		values:     make(map[*types.Var][]ast.Expr),
 		fieldVals:  make(map[*types.Var][]ast.Expr),
+		stdioSeen:  make(map[*types.Var]bool),
 		streamVars: make(map[*types.Var]string),
 		stmtOf:     make(map[*ast.CallExpr]*ast.ExprStmt),
 		reported:   make(map[diagKey]bool),
@@ -303,6 +306,9 @@ func (c *checker) scanFields(lit *ast.CompositeLit) {
 	if t == nil {
 		return
 	}
+	if p, ok := t.Underlying().(*types.Pointer); ok {
+		t = p.Elem() // an element of []*Job written {Run: f}, its & left out
+	}
 	st, ok := t.Underlying().(*types.Struct)
 	if !ok {
 		return
@@ -324,11 +330,9 @@ func (c *checker) scanFields(lit *ast.CompositeLit) {
 	}
 }
 
-// addField records v as a value of field f, if f is of function type.
+// addField records v as a value of field f.
 func (c *checker) addField(f *types.Var, v ast.Expr) {
-	if _, ok := f.Type().Underlying().(*types.Signature); ok {
-		c.fieldVals[f.Origin()] = append(c.fieldVals[f.Origin()], v)
-	}
+	c.fieldVals[f.Origin()] = append(c.fieldVals[f.Origin()], v)
 }
 
 // A site is a blocking operation or a static call found by walk.
@@ -503,6 +507,9 @@ func (c *checker) callSite(call *ast.CallExpr) (site, bool) {
 		return site{}, false
 	}
 	fn = fn.Origin()
+	if sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr); ok && recvName(fn) == "File" && fn.Pkg() != nil && fn.Pkg().Path() == "os" && c.isStdio(sel.X) {
+		return site{}, false // writes to standard output and error, as fmt.Println and log do
+	}
 	s := site{pos: call.Pos(), call: call}
 	if o, ok := c.opOf(fn); ok {
 		s.op = &o

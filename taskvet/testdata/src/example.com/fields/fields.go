@@ -30,6 +30,15 @@ func jobs(ctx context.Context) {
 	for _, j := range js {
 		runtime.Spawn(ctx, j.Run)
 	}
+	// Pointers to jobs, the & of each element left out.
+	for _, p := range []*Job{{Run: viaPointer}} {
+		runtime.Spawn(ctx, p.Run)
+	}
+}
+
+func viaPointer(ctx context.Context) (int, error) { // want viaPointer:"blocking"
+	time.Sleep(time.Second) // want `^time\.Sleep blocks the event loop`
+	return 0, nil
 }
 
 func inOrder(ctx context.Context) (int, error) { // want inOrder:"blocking"

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +20,19 @@ import (
 )
 
 type conf struct{ conn net.Conn }
+
+// A session keeps its reader and writer in fields, as servers do.
+type session struct {
+	r   *bufio.Reader
+	w   *bufio.Writer
+	out io.Writer
+}
+
+func newSession(c net.Conn) *session {
+	return &session{r: bufio.NewReader(c), w: bufio.NewWriter(c), out: os.Stdout}
+}
+
+var logOut = os.Stderr
 
 func streams(ctx context.Context, conn net.Conn, tc *net.TCPConn, f *os.File, cf conf, r io.Reader) {
 	runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
@@ -51,6 +65,16 @@ func streams(ctx context.Context, conn net.Conn, tc *net.TCPConn, f *os.File, cf
 		io.ReadAll(strings.NewReader("x")) // silent: in memory
 		buf.WriteString("x")               // silent
 		conn.SetDeadline(time.Time{})      // silent
+		s := newSession(conn)
+		s.r.ReadString('\n')     // want `^\(\*bufio\.Reader\)\.ReadString on a net\.Conn blocks`
+		s.w.Flush()              // want `^\(\*bufio\.Writer\)\.Flush on a net\.Conn blocks`
+		fmt.Fprintln(s.out, "x") // silent: standard output, through a field
+		out := os.Stdout
+		fmt.Fprintln(out, "x")                           // silent: through a variable
+		bufio.NewWriter(logOut).Flush()                  // silent: standard error, through a package variable
+		os.Stdout.WriteString("x")                       // silent, as fmt.Println is
+		tls.Client(conn, nil)                            // silent: the handshake comes with the first read or write
+		http.NewRequest("POST", "http://example.com", f) // silent: the body is read when the request is sent
 		return 0, nil
 	})
 }
