@@ -37,7 +37,14 @@ type topData struct {
 	StepHist map[uint64]stepHist
 	// Dropped is how many updates the agent skipped so far.
 	Dropped uint64
+	// ClosedLoops is how many loops not in Loops, closed, have tasks in
+	// Tasks still (kept in the states they ended in).
+	ClosedLoops int
 }
+
+// severalLoops reports whether the tasks shown are of more than one loop:
+// their names then read loop/name.
+func (d *topData) severalLoops() bool { return len(d.Loops)+d.ClosedLoops > 1 }
 
 // topLoop is one loop of the header: its summary, with its recent
 // activity and lag (Stats) when HasStats says the source sent them (an
@@ -678,10 +685,12 @@ func (m *topModel) askCancel() {
 		m.status = "cancel: not attached"
 	case m.data.ReadOnly:
 		m.status = "cancel: the agent is read-only"
+	case t.Done():
+		m.status = fmt.Sprintf("cancel: task %d has ended (%s)", t.ID, t.State)
 	default:
 		// With several loops, the question names the task's loop too
 		// (loop/name, as the table does): ids alone are easy to misread.
-		m.confirmID, m.confirmName = t.ID, tableName(t, len(m.data.Loops) > 1)
+		m.confirmID, m.confirmName = t.ID, tableName(t, m.data.severalLoops())
 	}
 }
 
@@ -714,7 +723,7 @@ func (m *topModel) visKeyNow() visKey {
 func (m *topModel) visible() []*wire.Task {
 	ts := make([]*wire.Task, 0, len(m.data.Tasks))
 	for _, t := range m.data.Tasks {
-		if m.filter == "" || nameMatches(m.filter, t.Name) || len(m.data.Loops) > 1 && nameMatches(m.filter, tableName(t, true)) {
+		if m.filter == "" || nameMatches(m.filter, t.Name) || m.data.severalLoops() && nameMatches(m.filter, tableName(t, true)) {
 			ts = append(ts, t)
 		}
 	}

@@ -120,7 +120,10 @@ func (f *topFold) closedTasks(m *wire.WatchMessage) []*wire.Task {
 				c := *old // the stream's records are read-only
 				t = &c
 			}
-			t.State, t.Running = e.State, false
+			// As an ended task's record reads: no wait, no suspension.
+			t.State, t.Running, t.Finished, t.Error = e.State, false, e.Finished, e.Error
+			t.Awaiting, t.Awaits, t.SuspendedAt = "", nil, wire.Frame{}
+			t.WaitKind, t.WaitResource, t.WaitingSince, t.WaitExternal, t.Until = "", 0, time.Time{}, false, time.Time{}
 			out = append(out, t)
 		}
 		for id, t := range live {
@@ -226,6 +229,13 @@ func (f *topFold) data() topData {
 		f.tasks, f.hists, f.stale = ts, hs, false
 	}
 	d.Tasks, d.StepHist, d.Ended = f.tasks, f.hists, f.ended
+	closed := make(map[uint64]bool)
+	for _, t := range f.closed {
+		if _, live := f.st.Loops[t.LoopID]; !live && !closed[t.LoopID] {
+			closed[t.LoopID] = true
+			d.ClosedLoops++
+		}
+	}
 	d.Blocking = slices.Clone(f.blocks)
 	for i := range d.Blocking {
 		e := &d.Blocking[i]

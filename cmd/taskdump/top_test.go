@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -981,5 +982,48 @@ func TestTopResourcesCount(t *testing.T) {
 	th.keys("r")
 	if v := th.m.View(); !strings.Contains(v, "waiters (90000) ") {
 		t.Errorf("the resources view does not count the waiters:\n%s", v)
+	}
+}
+
+// TestTopClosedLoopKept: the tasks of a loop the stream closes stay in the
+// view, in the states they ended in and with nothing awaited, named
+// loop/name while another loop runs, until the next message that changes
+// anything; cancel refuses them.
+func TestTopClosedLoopKept(t *testing.T) {
+	a, b := wire.Loop{ID: 1, Name: "a"}, wire.Loop{ID: 2, Name: "b"}
+	pending := func(id uint64, l wire.Loop) wire.Task {
+		return wire.Task{ID: id, Name: fmt.Sprintf("t%d", id), State: "pending", Loop: l.Name, LoopID: l.ID,
+			Awaiting: "sleep(1s)", SuspendedAt: wire.Frame{File: "main.go", Line: 9}}
+	}
+	var f topFold
+	f.apply(&wire.WatchMessage{Type: wire.WatchSnapshot, Loops: []wire.WatchLoop{
+		{Loop: a, New: []wire.Task{pending(1, a), pending(2, a)}}, {Loop: b, New: []wire.Task{pending(3, b)}}}})
+	// Loop a closes: task 1 cancelled, task 4 began and ended unseen, task
+	// 2's end not told.
+	f.apply(&wire.WatchMessage{Type: wire.WatchUpdate, Loops: []wire.WatchLoop{{Loop: b},
+		{Loop: a, Closed: true, Ended: []wire.EndedTask{{ID: 1, Name: "t1", State: "cancelled"}, {ID: 4, Name: "t4", State: "finished"}}}}})
+	d := f.data()
+	got := map[uint64]string{}
+	for _, tk := range d.Tasks {
+		got[tk.ID] = tk.State + " " + tk.Awaiting
+	}
+	want := map[uint64]string{1: "cancelled ", 2: "pending sleep(1s)", 3: "pending sleep(1s)", 4: "finished "}
+	if !maps.Equal(got, want) || d.ClosedLoops != 1 || !d.severalLoops() {
+		t.Errorf("tasks %v, %d closed loops; want %v and 1", got, d.ClosedLoops, want)
+	}
+	th := newTopHarness(t, 120, 30)
+	th.send(topDataMsg{data: d})
+	th.keys("c")
+	if v := th.m.View(); !strings.Contains(v, "a/t1") || !strings.Contains(v, "cancel: task 1 has ended (cancelled)") {
+		t.Errorf("view after c on the closed loop's task:\n%s", v)
+	}
+	// An update without a change keeps them; one with a change ends them.
+	f.apply(&wire.WatchMessage{Type: wire.WatchUpdate, Loops: []wire.WatchLoop{{Loop: b}}})
+	if n := len(f.data().Tasks); n != 4 {
+		t.Errorf("%d tasks after a quiet update, want the 4 still", n)
+	}
+	f.apply(&wire.WatchMessage{Type: wire.WatchUpdate, Loops: []wire.WatchLoop{{Loop: b, Changed: []wire.Task{pending(3, b)}}}})
+	if d := f.data(); len(d.Tasks) != 1 || d.ClosedLoops != 0 || d.severalLoops() {
+		t.Errorf("after a change: %d tasks, %d closed loops; want task 3 alone", len(d.Tasks), d.ClosedLoops)
 	}
 }

@@ -255,7 +255,7 @@ func (m topModel) taskTable(w int) []string {
 	shown := ts[m.offset:end]
 	cells := make([][numCols]string, len(shown))
 	for i, t := range shown {
-		cells[i] = taskCells(t, m.data.Taken, len(m.data.Loops) > 1)
+		cells[i] = taskCells(t, m.data.Taken, m.data.severalLoops())
 	}
 	heads := colNames
 	arrow := "▲"
@@ -855,7 +855,7 @@ func (m topModel) findingLines(w int) []string {
 		wrap("    ", escape(f.Summary))
 		for _, t := range f.Tasks {
 			name := escape(t.Name)
-			if t.Loop != "" && len(m.data.Loops) > 1 {
+			if t.Loop != "" && m.data.severalLoops() {
 				name = escape(t.Loop) + "/" + name // as the table names tasks of several loops
 			}
 			wrap("    ", fmt.Sprintf("task %d %s (%s) at %s", t.ID, name, escape(t.State), frameText(t.At)))
