@@ -1027,3 +1027,19 @@ func TestTopClosedLoopKept(t *testing.T) {
 		t.Errorf("after a change: %d tasks, %d closed loops; want task 3 alone", len(d.Tasks), d.ClosedLoops)
 	}
 }
+
+// TestTopReplayEndsWithProcess: a recording whose last message closes the
+// process's loops (its agent's last message) says so at its end.
+func TestTopReplayEndsWithProcess(t *testing.T) {
+	a := wire.Loop{ID: 1, Name: "main"}
+	msgs := []wire.WatchMessage{
+		{Type: wire.WatchSnapshot, Seq: 1, Loops: []wire.WatchLoop{{Loop: a, New: []wire.Task{{ID: 1, Name: "serve", State: "pending", LoopID: 1}}}}},
+		{Type: wire.WatchUpdate, Seq: 2, Loops: []wire.WatchLoop{{Loop: a, Closed: true, Ended: []wire.EndedTask{{ID: 1, Name: "serve", State: "cancelled"}}}}},
+	}
+	th := newTopHarness(t, 100, 24)
+	th.m.replay = newTopReplay(msgs)
+	th.m.seek(1)
+	if v := th.m.View(); !strings.Contains(v, "end: its loops closed") || !row("serve").MatchString(v) {
+		t.Errorf("the replay's end:\n%s", v)
+	}
+}

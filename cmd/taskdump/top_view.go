@@ -80,6 +80,8 @@ func (m topModel) header(w int) []string {
 		switch {
 		case r.paused:
 			play = "paused"
+		case r.pos == len(r.msgs)-1 && len(d.Loops) == 0 && d.ClosedLoops > 0:
+			play = "end: its loops closed" // the process ended (its agent's last message)
 		case r.pos == len(r.msgs)-1:
 			play = "end"
 		}
