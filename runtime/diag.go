@@ -83,6 +83,10 @@ type ResourceInfo struct {
 	// vain if that task has ended and no other puts.
 	LastPut   time.Time
 	LastPutBy uint64
+	// LastTaken is when a Lock or a Semaphore's permit was last acquired
+	// (the start of that step; zero: never). Waiters of a lock that
+	// changes hands queue; they are not stuck.
+	LastTaken time.Time
 }
 
 // LoopStats is a loop's recent activity, as a diagnosis needs it.

@@ -770,3 +770,57 @@ func TestQueueLastPut(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLastTaken: a Lock's and a Semaphore's records say when they were
+// last acquired, directly or handed to a waiter: the doctor tells waiters
+// that queue for a primitive changing hands from stuck ones.
+func TestLastTaken(t *testing.T) {
+	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+		l := runtime.LoopOf(ctx)
+		lk, sem := runtime.NewLock(), runtime.NewSemaphore(1)
+		taken := func(kind string) time.Time {
+			for _, r := range l.Resources() {
+				if r.Kind == kind {
+					return r.LastTaken
+				}
+			}
+			return time.Time{}
+		}
+		settle(ctx)
+		if !taken("lock").IsZero() || !taken("semaphore").IsZero() {
+			t.Errorf("never acquired: LastTaken %v, %v; want zero", taken("lock"), taken("semaphore"))
+		}
+		before := time.Now()
+		if err := lk.Lock(ctx); err != nil {
+			return 0, err
+		}
+		if err := sem.Acquire(ctx); err != nil {
+			return 0, err
+		}
+		waiter := runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+			if err := sem.Acquire(ctx); err != nil {
+				return 0, err
+			}
+			sem.Release()
+			return 0, nil
+		})
+		settle(ctx)
+		first := taken("semaphore")
+		if lt := taken("lock"); lt.Before(before.Add(-time.Second)) || first.IsZero() {
+			t.Errorf("after Lock and Acquire: LastTaken %v and %v, want times from %v on", lt, first, before)
+		}
+		lk.Unlock()
+		sem.Release() // handed to the waiter: taken again
+		if _, err := waiter.Await(ctx); err != nil {
+			return 0, err
+		}
+		settle(ctx)
+		if again := taken("semaphore"); !again.After(first) {
+			t.Errorf("after the handoff: LastTaken %v, want later than %v", again, first)
+		}
+		return 0, nil
+	}, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -76,6 +76,7 @@ type resPub struct {
 	lastSet, lastCleared      int64
 	lastPut                   int64
 	lastPutBy                 uint64
+	lastTaken                 int64
 }
 
 // resOwner is a primitive that publishes its state through the dirty list.
@@ -525,7 +526,7 @@ func (l *Loop) resourceInfo(e *resEntry, fc frameCache) ResourceInfo {
 		Holders: e.pub.holders, Waiters: e.pub.waiters, Putters: e.pub.putters,
 		Len: e.pub.len, Cap: e.pub.cap, Set: e.pub.set,
 		LastSet: l.wall(e.pub.lastSet), LastCleared: l.wall(e.pub.lastCleared),
-		LastPut: l.wall(e.pub.lastPut), LastPutBy: e.pub.lastPutBy,
+		LastPut: l.wall(e.pub.lastPut), LastPutBy: e.pub.lastPutBy, LastTaken: l.wall(e.pub.lastTaken),
 	}
 	ri.CreatedBy = e.by
 	switch e.kind {

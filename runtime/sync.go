@@ -127,6 +127,9 @@ type Lock struct {
 	locked  bool
 	holder  *task // the task that acquired it, nil while free or handed to a waiter
 	waiters grantq
+	// lastTaken is when it was last acquired (loop clock of that step; 0:
+	// never): a lock that changes hands is contended, not stuck.
+	lastTaken int64
 }
 
 // NewLock returns an unlocked Lock. It records where it was called and by
@@ -157,14 +160,14 @@ func (m *Lock) Lock(ctx context.Context) error {
 	}
 	if !m.locked && !m.waiters.busy() {
 		m.locked = true
-		m.holder = cur
+		m.holder, m.lastTaken = cur, max(m.loop.now, 1)
 		m.loop.touch(&m.res, m)
 		return nil
 	}
 	if err := cur.waitGrant(&m.waiters, awaitLock, m, &m.res, m); err != nil {
 		return err
 	}
-	m.holder = cur
+	m.holder, m.lastTaken = cur, max(m.loop.now, 1)
 	m.loop.touch(&m.res, m)
 	return nil
 }
@@ -216,6 +219,7 @@ func (m *Lock) publish(p *resPub) {
 		p.holders = append(p.holders, m.holder.id)
 	}
 	p.set = m.locked
+	p.lastTaken = m.lastTaken
 }
 
 func (m *Lock) state() *pubState { return &m.ps }
@@ -248,6 +252,9 @@ type Semaphore struct {
 	// (Release drops the releasing task's, else the oldest).
 	held    []*task
 	waiters grantq
+	// lastTaken is when a permit was last acquired (loop clock of that
+	// step; 0: never): permits that change hands are contended, not stuck.
+	lastTaken int64
 }
 
 // NewSemaphore returns a semaphore with n permits. n < 0 panics. It
@@ -283,14 +290,14 @@ func (s *Semaphore) Acquire(ctx context.Context) error {
 	}
 	if s.value > 0 && !s.waiters.busy() {
 		s.value--
-		s.held = append(s.held, cur)
+		s.held, s.lastTaken = append(s.held, cur), max(s.loop.now, 1)
 		s.loop.touch(&s.res, s)
 		return nil
 	}
 	if err := cur.waitGrant(&s.waiters, awaitSemaphore, s, &s.res, s); err != nil {
 		return err
 	}
-	s.held = append(s.held, cur)
+	s.held, s.lastTaken = append(s.held, cur), max(s.loop.now, 1)
 	s.loop.touch(&s.res, s)
 	return nil
 }
@@ -344,6 +351,7 @@ func (s *Semaphore) handedOut() bool { return s.waiters.handed > 0 }
 func (s *Semaphore) publish(p *resPub) {
 	p.holders = taskIDsOf(p.holders, s.held[:min(len(s.held), maxPublishedHolders)])
 	p.len, p.cap = s.value, s.initial
+	p.lastTaken = s.lastTaken
 }
 
 // maxPublishedHolders bounds the holders of a Semaphore that

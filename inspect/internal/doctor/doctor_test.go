@@ -1206,3 +1206,32 @@ func TestSaturationText(t *testing.T) {
 		}
 	}
 }
+
+// TestQueuedOnSemaphore: tasks waiting long on a semaphore whose permits
+// change hands (a batch bounded by it) queue: a note, not stuck; the same
+// wait on one whose permits have not moved for --stuck-after is a warning.
+func TestQueuedOnSemaphore(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		taken time.Duration // how long ago a permit was last taken
+		want  string
+	}{
+		{"permits change hands", 20 * time.Millisecond, "stuck/info n=12 [300@17 301@17 302@17 303@17 304@17 305@17 306@17 307@17 308@17 309@17]"},
+		{"permits do not move", time.Minute, "stuck/warning n=12 [300@17 301@17 302@17 303@17 304@17 305@17 306@17 307@17 308@17 309@17]"},
+	} {
+		var ts []runtime.TaskInfo
+		for i := range 12 {
+			ts = append(ts, with(task(uint64(300+i), fmt.Sprintf("rec-%d", i), 15, 17, "semaphore", 12*time.Second), res(70)))
+		}
+		ts = append(ts, with(task(1, "holder", 15, 23, "yield", 0), func(t *runtime.TaskInfo) { t.Wait.External = true }))
+		l := loop(alive, ts...)
+		l.Resources = []runtime.ResourceInfo{{ID: 70, Kind: "semaphore", CreatedAt: at(10), Holders: []uint64{1}, Cap: 200, LastTaken: t0.Add(-tt.taken)}}
+		got := diagnose(l)
+		if b := briefs(got); len(b) != 1 || b[0] != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.name, b, tt.want)
+		}
+		if tt.taken < time.Second && (len(got) != 1 || !strings.Contains(got[0].Summary, "its 200 permits change hands (last taken 20ms ago), so they queue for it rather than stall.")) {
+			t.Errorf("%s: summary %q", tt.name, got[0].Summary)
+		}
+	}
+}

@@ -219,6 +219,19 @@ func (v *view) leaks(out []wire.Finding) []wire.Finding {
 	return out
 }
 
+// queued words f for tasks that wait on a lock or semaphore that changes
+// hands (last taken ago, within StuckAfter): they queue for it, as a
+// semaphore that bounds a batch makes them, rather than stall: a note.
+func queued(f *wire.Finding, head string, r *runtime.ResourceInfo, ago time.Duration) {
+	turn := "it changes hands"
+	if r.Kind == "semaphore" {
+		turn = fmt.Sprintf("its %s change hands", plural(r.Cap, "permit"))
+	}
+	f.Severity = wire.SeverityInfo
+	f.Summary = fmt.Sprintf("%s: %s (last taken %s ago), so they queue for it rather than stall.", head, turn, human(max(ago, 0)))
+	f.Fix = "Nothing to fix if the queue drains. If waits this long matter, hold it for less time (less work while holding it, no long awaits) or let more in at once."
+}
+
 // orphans reports whether most of ts were spawned by tasks that have
 // ended.
 func (v *view) orphans(ts []*runtime.TaskInfo) bool {
@@ -416,6 +429,10 @@ func (v *view) stuckFinding(k groupKey, ts []*runtime.TaskInfo) wire.Finding {
 		f.Summary = head + ", and nothing has set it."
 		f.Fix = "Set the event on every path that should wake its waiters, or wait with a timeout (runtime.WaitFor)."
 	case waitLock, waitSemaphore:
+		if r != nil && !r.LastTaken.IsZero() && v.alive.Sub(r.LastTaken) < v.d {
+			queued(&f, head, r, v.alive.Sub(r.LastTaken))
+			break
+		}
 		holder := ""
 		f.Fix = "Release it on every path (defer Unlock or Release right after taking it) and do not hold it across long awaits."
 		if r != nil && len(r.Holders) > 0 {
