@@ -353,3 +353,36 @@ func TestRecordExistingFile(t *testing.T) {
 		t.Errorf("the planted file holds %q, %v; want it untouched", b, err)
 	}
 }
+
+// TestSparseFlight: a flight recording whose messages are seconds apart
+// (the recorder slows down on a large process) says so; one a second
+// apart does not.
+func TestSparseFlight(t *testing.T) {
+	for _, tt := range []struct {
+		gap  time.Duration
+		want string
+	}{
+		{40 * time.Second, "one message every 40s on average: on a process this large the flight recorder records less often"},
+		{time.Second, ""},
+	} {
+		rec := client.NewRecorder(io.Discard)
+		rec.Flight = true
+		t0 := time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC)
+		loop := wire.Loop{ID: 1, Name: "main"}
+		msgs := []*wire.WatchMessage{
+			{Type: wire.WatchSnapshot, Seq: 1, Time: t0, Process: &wire.Process{PID: 1, Loops: []wire.Loop{loop}}, Loops: []wire.WatchLoop{{Loop: loop}}},
+			{Type: wire.WatchUpdate, Seq: 2, Time: t0.Add(tt.gap), Loops: []wire.WatchLoop{{Loop: loop}}},
+			{Type: wire.WatchUpdate, Seq: 3, Time: t0.Add(2 * tt.gap), Loops: []wire.WatchLoop{{Loop: loop}}},
+		}
+		for _, m := range msgs {
+			if err := rec.Write(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var out bytes.Buffer
+		sparseFlight(&env{stdout: &out, stderr: io.Discard, now: time.Now, flush: func() {}}, rec)
+		if got := out.String(); tt.want == "" && got != "" || !strings.Contains(got, tt.want) {
+			t.Errorf("gap %s: said %q, want %q", tt.gap, got, tt.want)
+		}
+	}
+}
