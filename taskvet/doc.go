@@ -30,7 +30,10 @@
 // code. A struct field of function type passed as a task function
 // (runtime.Spawn(ctx, job.Run), in a loop over jobs say) runs what the
 // package gives that field, in composite literals (Job{Run: fetch}) and
-// assignments (job.Run = fetch): each of those is task code. Values given
+// assignments (job.Run = fetch): each of those is task code, and its
+// reports say how ("time.Sleep blocks the event loop (as j.Run, started at
+// main.go:46); ..."), so that a function the field holds only for
+// runtime.ToThread can be told and ignored. Values given
 // to the field in another package, calls through interfaces and other
 // function values are not followed. The runtime package's own functions
 // (runtime.Sleep, (*Queue).Get, (*Lock).Lock, ...) suspend the task instead

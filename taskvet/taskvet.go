@@ -3,6 +3,7 @@ package taskvet
 import (
 	"cmp"
 	"flag"
+	"fmt"
 	"go/ast"
 	"go/token"
 	"go/types"
@@ -800,7 +801,7 @@ func (c *checker) reportTasks() {
 	for _, fn := range c.sortedDecls() {
 		if d := c.decls[fn]; c.isObserverMethod(fn) && !done[d] {
 			done[d] = true
-			c.reportBody(fn.Type().(*types.Signature), d.Type, d.Body)
+			c.reportBody(fn.Type().(*types.Signature), d.Type, d.Body, "")
 		}
 	}
 	for _, f := range c.pass.Files {
@@ -811,7 +812,7 @@ func (c *checker) reportTasks() {
 			}
 			for _, i := range c.taskArgs(call) {
 				for _, arg := range c.taskExprs(call, i) {
-					c.reportTask(arg, done, fields)
+					c.reportTask(arg, done, fields, "")
 				}
 			}
 			return true
@@ -822,8 +823,10 @@ func (c *checker) reportTasks() {
 // reportTask reports the blocking calls of the task function arg, unless
 // done has its body: a literal, a function of this package or another, or
 // a struct field of function type, whose task functions are the values the
-// package gives it (fieldVals; fields has those done).
-func (c *checker) reportTask(arg ast.Expr, done map[ast.Node]bool, fields map[*types.Var]bool) {
+// package gives it (fieldVals; fields has those done). via says how a
+// function reached through a field is task code (" (as j.Run, started at
+// main.go:46)"), for its reports: "" otherwise.
+func (c *checker) reportTask(arg ast.Expr, done map[ast.Node]bool, fields map[*types.Var]bool, via string) {
 	info := c.pass.TypesInfo
 	if sel, ok := ast.Unparen(arg).(*ast.SelectorExpr); ok {
 		if s := info.Selections[sel]; s != nil && s.Kind() == types.FieldVal {
@@ -832,8 +835,11 @@ func (c *checker) reportTask(arg ast.Expr, done map[ast.Node]bool, fields map[*t
 				return // a field given another field's value, and back
 			}
 			fields[f] = true
+			if via == "" {
+				via = fmt.Sprintf(" (as %s, started at %s)", types.ExprString(sel), c.shortPos(sel.Pos()))
+			}
 			for _, v := range c.fieldVals[f] {
-				c.reportTask(v, done, fields)
+				c.reportTask(v, done, fields, via)
 			}
 			return
 		}
@@ -843,12 +849,12 @@ func (c *checker) reportTask(arg ast.Expr, done map[ast.Node]bool, fields map[*t
 	case lit != nil:
 		if !done[lit] {
 			done[lit] = true
-			c.reportBody(info.TypeOf(lit).(*types.Signature), lit.Type, lit.Body)
+			c.reportBody(info.TypeOf(lit).(*types.Signature), lit.Type, lit.Body, via)
 		}
 	case fn != nil && c.decls[fn] != nil:
 		if d := c.decls[fn]; !done[d] {
 			done[d] = true
-			c.reportBody(fn.Type().(*types.Signature), d.Type, d.Body)
+			c.reportBody(fn.Type().(*types.Signature), d.Type, d.Body, via)
 		}
 	case fn != nil:
 		c.reportForeignTask(arg, fn)
@@ -973,8 +979,9 @@ func (c *checker) reportForeignTask(arg ast.Expr, fn *types.Func) {
 }
 
 // reportBody reports the blocking operations and calls in the body of a
-// task function of signature sig and syntax ftype.
-func (c *checker) reportBody(sig *types.Signature, ftype *ast.FuncType, body *ast.BlockStmt) {
+// task function of signature sig and syntax ftype; via, if not "", says
+// how it is task code (reportTask).
+func (c *checker) reportBody(sig *types.Signature, ftype *ast.FuncType, body *ast.BlockStmt, via string) {
 	if body == nil {
 		return
 	}
@@ -989,14 +996,14 @@ func (c *checker) reportBody(sig *types.Signature, ftype *ast.FuncType, body *as
 			if s.op.sleep && !s.nested {
 				fixes = c.sleepFix(sig, ftype, s.call)
 			}
-			c.report(s.pos, end, s.op.noun+" blocks the event loop; "+s.op.advice, fixes)
+			c.report(s.pos, end, s.op.noun+" blocks the event loop"+via+"; "+s.op.advice, fixes)
 			return
 		}
 		f := c.factOf(s.callee)
 		if f == nil {
 			return
 		}
-		c.report(s.pos, end, "blocks the event loop: "+objectChain(f.Chain, f.Verb, from)+"; "+f.Advice, nil)
+		c.report(s.pos, end, "blocks the event loop"+via+": "+objectChain(f.Chain, f.Verb, from)+"; "+f.Advice, nil)
 	})
 }
 

@@ -19,7 +19,7 @@ type Job struct {
 func jobs(ctx context.Context) {
 	js := []Job{
 		{Name: "keyed", Run: func(ctx context.Context) (int, error) {
-			time.Sleep(time.Second) // want `^time\.Sleep blocks the event loop`
+			time.Sleep(time.Second) // want `^time\.Sleep blocks the event loop \(as j\.Run, started at fields\.go:31\); use runtime\.Sleep`
 			return 0, nil
 		}},
 		{"in order", inOrder},
