@@ -47,6 +47,23 @@ func loop(stats runtime.LoopStats, tasks ...runtime.TaskInfo) Loop {
 	return Loop{Snapshot: runtime.LoopSnapshot{ID: 1, Name: "main", Taken: t0, Tasks: tasks, Stats: stats}}
 }
 
+// saturated is the stats of a loop that is busy all the time, its ready
+// tasks waiting 150ms to run, fed from outside.
+var saturated = runtime.LoopStats{LastWork: t0, Ready: 40, Window: 5 * time.Second, Busy: 4900 * time.Millisecond, Lag: 150 * time.Millisecond, Calls: fedCalls}
+
+// workers are n tasks spawned at line spawn that yield at line at, with
+// ids from first on, the i-th having busy(i) of recent busy time.
+func workers(first uint64, n, spawn, at int, busy func(i int) time.Duration) []runtime.TaskInfo {
+	ts := make([]runtime.TaskInfo, n)
+	for i := range ts {
+		ts[i] = with(task(first+uint64(i), "w", spawn, at, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = busy(i) })
+	}
+	return ts
+}
+
+// each returns a busy function that gives every task d.
+func each(d time.Duration) func(int) time.Duration { return func(int) time.Duration { return d } }
+
 func diagnose(in ...Loop) []wire.Finding {
 	return Diagnose(in, Options{StuckAfter: 10 * time.Second, Now: t0}).Findings
 }
@@ -373,15 +390,8 @@ func TestDiagnose(t *testing.T) {
 		},
 		{
 			name: "a loop saturated by many tasks of one site",
-			in: func() Loop {
-				st := runtime.LoopStats{LastWork: t0, Ready: 40, Window: 5 * time.Second, Busy: 4900 * time.Millisecond, Lag: 150 * time.Millisecond, Calls: fedCalls}
-				var ts []runtime.TaskInfo
-				for i := range 12 {
-					ts = append(ts, with(task(uint64(i+1), "w", 10, 12, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = time.Duration(300+i) * time.Millisecond }))
-				}
-				ts = append(ts, with(task(20, "other", 20, 22, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 900 * time.Millisecond }))
-				return loop(st, ts...)
-			}(),
+			in: loop(saturated, append(workers(1, 12, 10, 12, func(i int) time.Duration { return time.Duration(300+i) * time.Millisecond }),
+				workers(20, 1, 20, 22, each(900*time.Millisecond))...)...),
 			want: []string{"hog/warning n=12 [12@12 11@12 10@12 9@12 8@12 7@12 6@12 5@12 4@12 3@12]"},
 		},
 		{
@@ -389,8 +399,7 @@ func TestDiagnose(t *testing.T) {
 			// ended within the window, found in the history.
 			name: "a loop saturated by short tasks that end",
 			in: func() Loop {
-				st := runtime.LoopStats{LastWork: t0, Ready: 40, Window: 5 * time.Second, Busy: 4900 * time.Millisecond, Lag: 150 * time.Millisecond, Calls: fedCalls}
-				l := loop(st, with(task(20, "other", 20, 22, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 900 * time.Millisecond }),
+				l := loop(saturated, with(task(20, "other", 20, 22, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 900 * time.Millisecond }),
 					with(task(21, "req", 30, 32, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 10 * time.Millisecond }))
 				for i := range 500 {
 					end := t0.Add(-time.Duration(500-i) * 8 * time.Millisecond)
@@ -411,12 +420,9 @@ func TestDiagnose(t *testing.T) {
 			// A batch job: nothing outside the loop waits for it.
 			name: "a saturated loop fed by no one is a note",
 			in: func() Loop {
-				st := runtime.LoopStats{LastWork: t0, Ready: 40, Window: 5 * time.Second, Busy: 4900 * time.Millisecond, Lag: 150 * time.Millisecond}
-				var ts []runtime.TaskInfo
-				for i := range 3 {
-					ts = append(ts, with(task(uint64(i+1), "w", 10, 12, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 1600 * time.Millisecond }))
-				}
-				return loop(st, ts...)
+				st := saturated
+				st.Calls = 0
+				return loop(st, workers(1, 3, 10, 12, each(1600*time.Millisecond))...)
 			}(),
 			want: []string{"hog/info n=3 [1@12 2@12 3@12]"},
 		},
@@ -425,12 +431,8 @@ func TestDiagnose(t *testing.T) {
 			// the task that blocked is not the saturation's.
 			name: "a saturation leaves out the time in blocking steps",
 			in: func() Loop {
-				st := runtime.LoopStats{LastWork: t0, Ready: 40, Window: 5 * time.Second, Busy: 4900 * time.Millisecond, Lag: 150 * time.Millisecond, Calls: fedCalls}
-				ts := []runtime.TaskInfo{with(task(1, "sync", 10, 12, "sleep", time.Second), func(t *runtime.TaskInfo) { t.RecentBusy = 2 * time.Second; sleeping(t) })}
-				for i := range 9 {
-					ts = append(ts, with(task(uint64(i+2), "w", 20, 22, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 300 * time.Millisecond }))
-				}
-				l := loop(st, ts...)
+				sync := with(task(1, "sync", 10, 12, "sleep", time.Second), func(t *runtime.TaskInfo) { t.RecentBusy = 2 * time.Second; sleeping(t) })
+				l := loop(saturated, append([]runtime.TaskInfo{sync}, workers(2, 9, 20, 22, each(300*time.Millisecond))...)...)
 				l.Blocking = []runtime.BlockEvent{{TaskID: 1, TaskName: "sync", Started: t0.Add(-3 * time.Second), Duration: 2 * time.Second, At: at(11), Call: "time.Sleep"}}
 				return l
 			}(),
@@ -439,12 +441,9 @@ func TestDiagnose(t *testing.T) {
 		{
 			name: "a busy loop whose lag is short is not saturated",
 			in: func() Loop {
-				st := runtime.LoopStats{LastWork: t0, Ready: 1, Window: 5 * time.Second, Busy: 4900 * time.Millisecond, Lag: 20 * time.Millisecond}
-				var ts []runtime.TaskInfo
-				for i := range 10 {
-					ts = append(ts, with(task(uint64(i+1), "w", 10, 12, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 490 * time.Millisecond }))
-				}
-				return loop(st, ts...)
+				st := saturated
+				st.Lag = 20 * time.Millisecond
+				return loop(st, workers(1, 10, 10, 12, each(490*time.Millisecond))...)
 			}(),
 			want: []string{},
 		},
@@ -1189,8 +1188,7 @@ func TestLongFirstSleepLeak(t *testing.T) {
 // and those that began and ended in the window, and says "at least" when
 // the history does not reach back to the window's start.
 func TestSaturationText(t *testing.T) {
-	st := runtime.LoopStats{LastWork: t0, Ready: 40, Window: 5 * time.Second, Busy: 4900 * time.Millisecond, Lag: 150 * time.Millisecond, Calls: fedCalls}
-	l := loop(st, with(task(21, "req", 30, 32, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 10 * time.Millisecond }))
+	l := loop(saturated, with(task(21, "req", 30, 32, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 10 * time.Millisecond }))
 	for i := range 400 {
 		end := t0.Add(-time.Duration(400-i) * 10 * time.Millisecond)
 		l.History = append(l.History, runtime.TaskInfo{ID: uint64(100 + i), Name: "req", State: runtime.Finished, SpawnedAt: at(30),
