@@ -75,7 +75,9 @@
 //     not block, nor do tls.Client and tls.Server (the handshake comes with
 //     the first read or write) or http.NewRequest (the body is read when the
 //     request is sent). Writes to os.Stdout and os.Stderr, or to a variable
-//     or field that only ever holds them, are not reported, as fmt.Println
+//     or field that only ever holds them (as far as the package shows: one
+//     also assigned a call's results, f, err = os.Create(p), or whose
+//     address is taken may hold a file), are not reported, as fmt.Println
 //     and log are not. A stream received as a parameter of an interface
 //     type (io.Reader) is not followed to what it is.
 //   - an HTTP server run in a task (http.ListenAndServe, http.Serve and

@@ -200,8 +200,13 @@ func streamType(t types.Type) string {
 	return ""
 }
 
+// stdioWrites are the methods of *os.File that only write it: on standard
+// output and error, they are not reported.
+var stdioWrites = map[string]bool{"Write": true, "WriteString": true, "WriteAt": true}
+
 // isStdio reports whether e is os.Stdout or os.Stderr, or a variable or
-// field the package gives only those.
+// field the package gives only those (and nothing it cannot see: see
+// checker.unknown).
 func (c *checker) isStdio(e ast.Expr) bool {
 	e = ast.Unparen(e)
 	if sel, ok := e.(*ast.SelectorExpr); ok {
@@ -211,10 +216,15 @@ func (c *checker) isStdio(e ast.Expr) bool {
 		}
 	}
 	v, vals := c.varOf(e)
-	if v == nil || len(vals) == 0 || c.stdioSeen[v] {
+	if v == nil || len(vals) == 0 || c.unknown[v] {
 		return false
 	}
-	c.stdioSeen[v] = true // a variable assigned from itself
+	if c.stdioSeen[v] {
+		// Assigned from itself (a logger copying its parent's out): the
+		// other values decide.
+		return true
+	}
+	c.stdioSeen[v] = true
 	defer delete(c.stdioSeen, v)
 	for _, x := range vals {
 		if !c.isStdio(x) {

@@ -99,6 +99,10 @@ type checker struct {
 	// it reads.
 	fieldVals map[*types.Var][]ast.Expr
 	stdioSeen map[*types.Var]bool // isStdio's variables being resolved
+	// unknown are the variables and fields assigned values values and
+	// fieldVals do not hold (f, err = os.Create(p); &f; range): what they
+	// hold is not known.
+	unknown map[*types.Var]bool
 	// streamVars holds what stream each variable resolved so far is ("" for
 	// none, or while it is being resolved).
 	streamVars map[*types.Var]string
@@ -149,6 +153,7 @@ func run(pass *analysis.Pass, cfg *Config) (any, error) {
 		values:     make(map[*types.Var][]ast.Expr),
 		fieldVals:  make(map[*types.Var][]ast.Expr),
 		stdioSeen:  make(map[*types.Var]bool),
+		unknown:    make(map[*types.Var]bool),
 		streamVars: make(map[*types.Var]string),
 		stmtOf:     make(map[*ast.CallExpr]*ast.ExprStmt),
 		reported:   make(map[diagKey]bool),
@@ -244,49 +249,27 @@ func (c *checker) scanDecls() {
 					c.stmtOf[call] = n
 				}
 			case *ast.AssignStmt:
-				for i, lhs := range n.Lhs {
-					if sel, ok := lhs.(*ast.SelectorExpr); ok && len(n.Lhs) == len(n.Rhs) {
-						if s := c.pass.TypesInfo.Selections[sel]; s != nil && s.Kind() == types.FieldVal {
-							c.addField(s.Obj().(*types.Var), n.Rhs[i])
-						}
-					}
-					id, ok := lhs.(*ast.Ident)
-					if !ok {
-						continue
-					}
-					v, ok := c.pass.TypesInfo.ObjectOf(id).(*types.Var)
-					if !ok {
-						continue
-					}
-					assigned[v]++
-					if len(n.Lhs) == len(n.Rhs) {
-						c.values[v] = append(c.values[v], n.Rhs[i])
-						if lit, ok := ast.Unparen(n.Rhs[i]).(*ast.FuncLit); ok {
-							c.litVars[v] = lit
-						}
-					}
-				}
+				c.scanAssign(n.Lhs, n.Rhs, assigned)
 			case *ast.ValueSpec:
-				for i, id := range n.Names {
-					v, ok := c.pass.TypesInfo.Defs[id].(*types.Var)
-					if !ok {
-						continue
+				if len(n.Values) > 0 {
+					lhs := make([]ast.Expr, len(n.Names))
+					for i, id := range n.Names {
+						lhs[i] = id
 					}
-					if i < len(n.Values) {
-						assigned[v]++
-						c.values[v] = append(c.values[v], n.Values[i])
-						if lit, ok := ast.Unparen(n.Values[i]).(*ast.FuncLit); ok {
-							c.litVars[v] = lit
-						}
-					}
+					c.scanAssign(lhs, n.Values, assigned)
 				}
 			case *ast.CompositeLit:
 				c.scanFields(n)
 			case *ast.UnaryExpr:
 				// &v lets anything assign v.
-				if id, ok := ast.Unparen(n.X).(*ast.Ident); ok && n.Op == token.AND {
-					if v, ok := c.pass.TypesInfo.Uses[id].(*types.Var); ok {
-						assigned[v] += 2
+				if v, _ := c.assignedVar(n.X); v != nil && n.Op == token.AND {
+					assigned[v] += 2
+					c.unknown[v] = true
+				}
+			case *ast.RangeStmt:
+				for _, e := range []ast.Expr{n.Key, n.Value} {
+					if v, _ := c.assignedVar(e); v != nil {
+						c.unknown[v] = true
 					}
 				}
 			}
@@ -298,6 +281,48 @@ func (c *checker) scanDecls() {
 			delete(c.litVars, v)
 		}
 	}
+}
+
+// scanAssign records what an assignment (or a var declaration) of rhs to
+// lhs gives variables and struct fields: values, fieldVals and litVars, or
+// that what they hold is unknown (several results of one call).
+func (c *checker) scanAssign(lhs, rhs []ast.Expr, assigned map[*types.Var]int) {
+	for i, l := range lhs {
+		v, field := c.assignedVar(l)
+		if v == nil {
+			continue
+		}
+		if !field {
+			assigned[v]++
+		}
+		switch {
+		case len(lhs) != len(rhs):
+			c.unknown[v] = true // f, err = os.Create(p)
+		case field:
+			c.addField(v, rhs[i])
+		default:
+			c.values[v] = append(c.values[v], rhs[i])
+			if lit, ok := ast.Unparen(rhs[i]).(*ast.FuncLit); ok {
+				c.litVars[v] = lit
+			}
+		}
+	}
+}
+
+// assignedVar returns the variable or struct field (its origin) e names,
+// as the target of an assignment, and whether it is a field; nil if e
+// names neither.
+func (c *checker) assignedVar(e ast.Expr) (*types.Var, bool) {
+	switch e := ast.Unparen(e).(type) {
+	case *ast.Ident:
+		v, _ := c.pass.TypesInfo.ObjectOf(e).(*types.Var)
+		return v, false
+	case *ast.SelectorExpr:
+		if s := c.pass.TypesInfo.Selections[e]; s != nil && s.Kind() == types.FieldVal {
+			return s.Obj().(*types.Var).Origin(), true
+		}
+	}
+	return nil, false
 }
 
 // scanFields records the values a composite literal of a struct type
@@ -333,7 +358,8 @@ func (c *checker) scanFields(lit *ast.CompositeLit) {
 
 // addField records v as a value of field f.
 func (c *checker) addField(f *types.Var, v ast.Expr) {
-	c.fieldVals[f.Origin()] = append(c.fieldVals[f.Origin()], v)
+	f = f.Origin()
+	c.fieldVals[f] = append(c.fieldVals[f], v)
 }
 
 // A site is a blocking operation or a static call found by walk.
@@ -508,7 +534,8 @@ func (c *checker) callSite(call *ast.CallExpr) (site, bool) {
 		return site{}, false
 	}
 	fn = fn.Origin()
-	if sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr); ok && recvName(fn) == "File" && fn.Pkg() != nil && fn.Pkg().Path() == "os" && c.isStdio(sel.X) {
+	if sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr); ok && recvName(fn) == "File" && fn.Pkg() != nil && fn.Pkg().Path() == "os" &&
+		stdioWrites[fn.Name()] && c.isStdio(sel.X) {
 		return site{}, false // writes to standard output and error, as fmt.Println and log do
 	}
 	s := site{pos: call.Pos(), call: call}

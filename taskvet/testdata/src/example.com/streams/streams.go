@@ -34,6 +34,29 @@ func newSession(c net.Conn) *session {
 
 var logOut = os.Stderr
 
+// A logger writes to standard error, or to a child's copy of its parent's
+// writer.
+type logger struct{ out io.Writer }
+
+func (l *logger) child() *logger { return &logger{out: l.out} }
+
+var root = &logger{out: os.Stderr}
+
+// output writes to standard output, or to a file when a path is given.
+func output(path string) { // want output:"blocking"
+	out := os.Stdout
+	var err error
+	if path != "" {
+		out, err = os.Create(path)
+	}
+	_ = err
+	runtime.Spawn(context.Background(), func(ctx context.Context) (int, error) {
+		fmt.Fprintln(out, "x") // want `^fmt\.Fprintln on an \*os\.File blocks`
+		out.Write(nil)         // want `^\(\*os\.File\)\.Write blocks`
+		return 0, nil
+	})
+}
+
 func streams(ctx context.Context, conn net.Conn, tc *net.TCPConn, f *os.File, cf conf, r io.Reader) {
 	runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
 		io.ReadAll(conn)                 // want `^io\.ReadAll on a net\.Conn blocks the event loop; move it into runtime\.ToThread$`
@@ -73,6 +96,8 @@ func streams(ctx context.Context, conn net.Conn, tc *net.TCPConn, f *os.File, cf
 		fmt.Fprintln(out, "x")                           // silent: through a variable
 		bufio.NewWriter(logOut).Flush()                  // silent: standard error, through a package variable
 		os.Stdout.WriteString("x")                       // silent, as fmt.Println is
+		os.Stdout.ReadFrom(conn)                         // want `^\(\*os\.File\)\.ReadFrom blocks`
+		fmt.Fprintln(root.child().out, "x")              // silent: standard error, copied from a parent
 		tls.Client(conn, nil)                            // silent: the handshake comes with the first read or write
 		http.NewRequest("POST", "http://example.com", f) // silent: the body is read when the request is sent
 		return 0, nil
