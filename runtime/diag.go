@@ -110,6 +110,9 @@ type LoopStats struct {
 	// and callbacks are not counted). A loop that takes them again and
 	// again is fed from outside, as a server hands its loop requests.
 	Calls uint64
+	// Ended is how many of the loop's tasks have ended since it was made:
+	// more than History returns when the history has dropped the oldest.
+	Ended uint64
 }
 
 // Deadlock is a cycle in the wait-for graph through tasks and the holders

@@ -824,3 +824,28 @@ func TestLastTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStatsEnded: the loop counts the tasks that ended, beyond what its
+// history keeps (the doctor tells a history that dropped tasks by it).
+func TestStatsEnded(t *testing.T) {
+	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+		l := runtime.LoopOf(ctx)
+		before := l.Stats().Ended
+		for range 5 {
+			if _, err := runtime.Spawn(ctx, func(ctx context.Context) (int, error) { return 0, nil }).Await(ctx); err != nil {
+				return 0, err
+			}
+		}
+		settle(ctx)
+		if got := l.Stats().Ended - before; got != 5 {
+			t.Errorf("Stats().Ended grew by %d over 5 tasks, want 5", got)
+		}
+		if n := len(l.History()); uint64(n) > l.Stats().Ended || n != 2 {
+			t.Errorf("History() has %d tasks and Ended is %d; want the history's 2 at most", n, l.Stats().Ended)
+		}
+		return 0, nil
+	}, quietLogger(), runtime.WithHistorySize(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -785,6 +785,7 @@ func (l *Loop) retireLocked(t *task, end int64) {
 	}
 	l.unlinkLocked(t)
 	l.endedLocked(t)
+	l.stats.ended++
 	if l.cfg.historySize > 0 {
 		if l.history == nil {
 			l.history = make([]*task, l.cfg.historySize)

@@ -15,7 +15,8 @@ const statsBucket = int64(4 * time.Second)
 // each step's start and end, and when it goes idle: a few stores per step,
 // no clock reading of its own.
 type loopStats struct {
-	lastWork               int64 // loop clock
+	ended                  uint64 // tasks retired (LoopStats.Ended)
+	lastWork               int64  // loop clock
 	ready, timers, threads int
 	lag                    int64 // moving average of the schedule lag (weight 1/8)
 	winStart               int64 // start of the current bucket (loop clock, ≥ 1)
@@ -149,6 +150,7 @@ func (l *Loop) statsLocked(now int64) (LoopStats, statsView) {
 		Window:  time.Duration(now - start),
 		Busy:    time.Duration(min(cur+prev+sv.curWin, now-start)),
 		Calls:   l.calls.Load(),
+		Ended:   s.ended,
 	}, sv
 }
 

@@ -282,9 +282,11 @@ func (v *view) hog(out []wire.Finding) []wire.Finding {
 const saturatedLag = 100 * time.Millisecond
 
 // saturated reports a loop kept busy by many tasks, none of them a hog:
-// tasks that become ready wait saturatedLag or more to run, and steps that
-// did not block took half the recent window or more (a burst that began a
-// few seconds ago shares the window with the quiet before it). It names
+// tasks wait to run now (Ready), those that became ready waited
+// saturatedLag or more (Lag, a moving average that stays put while the
+// loop idles: Ready tells an idle loop), and steps that did not block took
+// half the recent window or more (a burst that began a few seconds ago
+// shares the window with the quiet before it). It names
 // the spawn site whose tasks took the most of that time: live tasks by
 // their recent busy time, and tasks that began and ended within the
 // window by theirs (from the history, which holds only the last ended
@@ -298,7 +300,7 @@ func (v *view) saturated(out []wire.Finding) []wire.Finding {
 		blocked += d
 	}
 	busy := st.Busy - blocked
-	if st.Window <= 0 || st.Lag < saturatedLag || busy*2 < st.Window {
+	if st.Window <= 0 || st.Ready == 0 || st.Lag < saturatedLag || busy*2 < st.Window {
 		return out
 	}
 	g := v.busiestSite()
@@ -368,7 +370,7 @@ func (v *view) busiestSite() *siteBusy {
 		g.live = append(g.live, t)
 		g.bounded = g.bounded || t.Wait.Kind == "semaphore"
 	}
-	partial := len(v.in.History) > 0 && v.in.History[0].Finished.After(from)
+	partial := v.historyDropped() && v.in.History[0].Finished.After(from)
 	for i := range v.in.History {
 		t := &v.in.History[i]
 		// Only tasks whose whole life is in the window: their busy time
@@ -392,6 +394,12 @@ func (v *view) busiestSite() *siteBusy {
 		slices.SortFunc(top.live, func(a, b *runtime.TaskInfo) int { return cmp.Compare(b.RecentBusy, a.RecentBusy) })
 	}
 	return top
+}
+
+// historyDropped reports whether the history lacks tasks that ended: it
+// holds the last ones only.
+func (v *view) historyDropped() bool {
+	return len(v.in.History) > 0 && v.in.Snapshot.Stats.Ended > uint64(len(v.in.History))
 }
 
 // overlap returns how much of [start, end] lies in [from, to].

@@ -1186,9 +1186,12 @@ func TestLongFirstSleepLeak(t *testing.T) {
 
 // TestSaturationText: a saturation names the site with its live tasks
 // and those that began and ended in the window, and says "at least" when
-// the history does not reach back to the window's start.
+// the history, having dropped tasks, does not reach back to the window's
+// start.
 func TestSaturationText(t *testing.T) {
-	l := loop(saturated, with(task(21, "req", 30, 32, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 10 * time.Millisecond }))
+	st := saturated
+	st.Ended = 5000
+	l := loop(st, with(task(21, "req", 30, 32, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 10 * time.Millisecond }))
 	for i := range 400 {
 		end := t0.Add(-time.Duration(400-i) * 10 * time.Millisecond)
 		l.History = append(l.History, runtime.TaskInfo{ID: uint64(100 + i), Name: "req", State: runtime.Finished, SpawnedAt: at(30),
@@ -1202,6 +1205,11 @@ func TestSaturationText(t *testing.T) {
 		for _, f := range got {
 			t.Log(f.Summary)
 		}
+	}
+	// A history that dropped nothing holds them all: no "at least".
+	l.Snapshot.Stats.Ended = uint64(len(l.History))
+	if got := diagnose(l); len(got) != 1 || strings.Contains(got[0].Summary, "at least") {
+		t.Errorf("with the whole history: %q", briefs(got))
 	}
 }
 
@@ -1230,6 +1238,68 @@ func TestQueuedOnSemaphore(t *testing.T) {
 		}
 		if tt.taken < time.Second && (len(got) != 1 || !strings.Contains(got[0].Summary, "its 200 permits change hands (last taken 20ms ago), so they queue for it rather than stall.")) {
 			t.Errorf("%s: summary %q", tt.name, got[0].Summary)
+		}
+	}
+}
+
+// TestSaturationNeedsReadyTasks: the loop lag is a moving average that
+// stays put while the loop idles: a loop with nothing ready is not
+// saturated, whatever its lag says.
+func TestSaturationNeedsReadyTasks(t *testing.T) {
+	st := saturated
+	st.Ready, st.LastWork = 0, t0.Add(-3*time.Second)
+	if got := briefs(diagnose(loop(st, workers(1, 10, 10, 12, each(490*time.Millisecond))...))); len(got) != 0 {
+		t.Errorf("an idle loop with a stale lag: %q, want nothing", got)
+	}
+}
+
+// TestQueuedNeedsEveryResource: like tasks that wait on several locks
+// (one per key) queue only if every one of those changes hands; one held
+// for good keeps the warning.
+func TestQueuedNeedsEveryResource(t *testing.T) {
+	l := loop(alive,
+		with(task(1, "w1", 15, 17, "lock", 12*time.Second), res(71)),
+		with(task(2, "w2", 15, 17, "lock", 12*time.Second), res(72)),
+		with(task(3, "holder", 15, 23, "yield", 0), func(t *runtime.TaskInfo) { t.Wait.External = true }))
+	l.Resources = []runtime.ResourceInfo{
+		{ID: 71, Kind: "lock", CreatedAt: at(10), Holders: []uint64{3}, LastTaken: t0.Add(-time.Second)},
+		{ID: 72, Kind: "lock", CreatedAt: at(10), Holders: []uint64{3}, LastTaken: t0.Add(-time.Hour)},
+	}
+	if got := briefs(diagnose(l)); len(got) != 1 || got[0] != "stuck/warning n=2 [1@17 2@17]" {
+		t.Errorf("got %q, want the two waiters stuck (warning)", got)
+	}
+}
+
+// TestLeakOverShortHistory: a history that dropped tasks since the pile
+// began cannot tell how many of its kind ended: one that did hides the
+// pile, as a whole history's few would not.
+func TestLeakOverShortHistory(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		dropped bool
+		want    int // leak findings
+	}{{"whole history", false, 1}, {"history that dropped tasks", true, 0}} {
+		var ts []runtime.TaskInfo
+		for i := range 20 {
+			tk := with(task(uint64(300+i), fmt.Sprintf("conn-%d", i), 60, 66, "queue.get", 30*time.Second), res(80))
+			tk.Created = t0.Add(-40*time.Second + time.Duration(i)*2*time.Second)
+			ts = append(ts, tk)
+		}
+		l := loop(alive, ts...)
+		l.Resources = []runtime.ResourceInfo{{ID: 80, Kind: "queue", CreatedAt: at(58)}}
+		l.History = []runtime.TaskInfo{{ID: 900, Name: "conn-x", State: runtime.Finished, SpawnedAt: at(60), Finished: t0.Add(-time.Second)}}
+		l.Snapshot.Stats.Ended = 1
+		if tt.dropped {
+			l.Snapshot.Stats.Ended = 5000
+		}
+		n := 0
+		for _, f := range diagnose(l) {
+			if f.Kind == wire.KindLeak {
+				n++
+			}
+		}
+		if n != tt.want {
+			t.Errorf("%s: %d leak findings, want %d", tt.name, n, tt.want)
 		}
 	}
 }

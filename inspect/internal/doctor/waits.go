@@ -170,7 +170,7 @@ func (v *view) leaks(out []wire.Finding) []wire.Finding {
 	}
 	for _, k := range order {
 		ts := m[k]
-		if len(ts) < MinLeak || ended[k.spawned]*10 >= len(ts) || k.spawned.IsZero() {
+		if len(ts) < MinLeak || k.spawned.IsZero() {
 			continue
 		}
 		oldest, newest := ts[0].Created, ts[0].Created
@@ -185,6 +185,12 @@ func (v *view) leaks(out []wire.Finding) []wire.Finding {
 			if v.waited(t) > v.waited(waited) {
 				waited = t
 			}
+		}
+		if n := ended[k.spawned]; n > 0 && (n*10 >= len(ts) || !v.historySince(oldest)) {
+			// Tasks of their kind end: not a leak, unless they are few
+			// next to the pile, over a history that spans its life (one
+			// that dropped their ends would make them look few).
+			continue
 		}
 		span := newest.Sub(oldest)
 		old := v.waited(waited)
@@ -219,21 +225,48 @@ func (v *view) leaks(out []wire.Finding) []wire.Finding {
 	return out
 }
 
+// changesHands reports whether every lock or semaphore ts wait on was
+// taken within StuckAfter (a group of like tasks may wait on several, one
+// lock per key), and how long ago the first's was.
+func (v *view) changesHands(ts []*runtime.TaskInfo) (time.Duration, bool) {
+	var first time.Duration
+	for i, t := range ts {
+		r := v.res[t.Wait.Resource]
+		if r == nil || t.Wait.Resource == 0 || r.LastTaken.IsZero() || v.alive.Sub(r.LastTaken) >= v.d {
+			return 0, false
+		}
+		if i == 0 {
+			first = v.alive.Sub(r.LastTaken)
+		}
+	}
+	return first, len(ts) > 0
+}
+
 // queued words f for tasks that wait on a lock or semaphore that changes
 // hands (last taken ago, within StuckAfter): they queue for it, as a
 // semaphore that bounds a batch makes them, rather than stall: a note.
 func queued(f *wire.Finding, head string, r *runtime.ResourceInfo, ago time.Duration) {
 	turn := "it changes hands"
-	if r.Kind == "semaphore" {
-		turn = fmt.Sprintf("its %s change hands", plural(r.Cap, "permit"))
+	switch {
+	case r.Kind == "semaphore" && r.Cap == 1:
+		turn = "its permit changes hands"
+	case r.Kind == "semaphore":
+		turn = fmt.Sprintf("its %d permits change hands", r.Cap)
 	}
 	f.Severity = wire.SeverityInfo
 	f.Summary = fmt.Sprintf("%s: %s (last taken %s ago), so they queue for it rather than stall.", head, turn, human(max(ago, 0)))
 	f.Fix = "Nothing to fix if the queue drains. If waits this long matter, hold it for less time (less work while holding it, no long awaits) or let more in at once."
 }
 
+// historySince reports whether the history holds every task that ended
+// since t.
+func (v *view) historySince(t time.Time) bool {
+	return !v.historyDropped() || v.in.History[0].Finished.Before(t)
+}
+
 // orphans reports whether most of ts were spawned by tasks that have
-// ended.
+// ended. Tasks handed to the loop from outside (Submit) have no parent:
+// they never count as orphans.
 func (v *view) orphans(ts []*runtime.TaskInfo) bool {
 	n := 0
 	for _, t := range ts {
@@ -429,8 +462,8 @@ func (v *view) stuckFinding(k groupKey, ts []*runtime.TaskInfo) wire.Finding {
 		f.Summary = head + ", and nothing has set it."
 		f.Fix = "Set the event on every path that should wake its waiters, or wait with a timeout (runtime.WaitFor)."
 	case waitLock, waitSemaphore:
-		if r != nil && !r.LastTaken.IsZero() && v.alive.Sub(r.LastTaken) < v.d {
-			queued(&f, head, r, v.alive.Sub(r.LastTaken))
+		if ago, ok := v.changesHands(ts); ok {
+			queued(&f, head, r, ago)
 			break
 		}
 		holder := ""
