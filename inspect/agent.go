@@ -146,8 +146,8 @@ func (a *Agent) Path() string { return a.path }
 
 // Close stops the agent. Each open stream (taskdump top, record) first gets
 // a last message, so that it sees how the program's last tasks and loops
-// ended; Close waits for those, and for other requests in progress, up to
-// a second in all. It then closes the socket and every open connection,
+// ended; Close waits for those, and for other requests in progress, about
+// a second at most. It then closes the socket and every open connection,
 // waits for the requests still in progress to end (closing their
 // connections makes them end quickly) and for the serving goroutine to
 // exit, and removes the socket file. Calling it again does

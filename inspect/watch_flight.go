@@ -116,8 +116,8 @@ func (f *flight) run() {
 	}
 }
 
-// fresh has run record a message of the present, unless its last is less
-// than a tick old, and waits for it (or for ctx, or the recorder's end).
+// fresh has run record a message of the present, unless its last is
+// recent (see run), and waits for it (or for ctx, or the recorder's end).
 func (f *flight) fresh(ctx context.Context) {
 	c := make(chan struct{})
 	select {

@@ -37,14 +37,21 @@ type topData struct {
 	StepHist map[uint64]stepHist
 	// Dropped is how many updates the agent skipped so far.
 	Dropped uint64
-	// ClosedLoops is how many loops not in Loops, closed, have tasks in
+	// ClosedLoops is how many loops the last message that changed
+	// anything closed; closedShown how many closed loops have tasks in
 	// Tasks still (kept in the states they ended in).
 	ClosedLoops int
+	closedShown int
 }
 
 // severalLoops reports whether the tasks shown are of more than one loop:
 // their names then read loop/name.
-func (d *topData) severalLoops() bool { return len(d.Loops)+d.ClosedLoops > 1 }
+func (d *topData) severalLoops() bool { return len(d.Loops)+d.closedShown > 1 }
+
+// liveLoop reports whether the loop id is one of d's live loops.
+func (d *topData) liveLoop(id uint64) bool {
+	return slices.ContainsFunc(d.Loops, func(l topLoop) bool { return l.ID == id })
+}
 
 // topLoop is one loop of the header: its summary, with its recent
 // activity and lag (Stats) when HasStats says the source sent them (an
@@ -687,6 +694,8 @@ func (m *topModel) askCancel() {
 		m.status = "cancel: the agent is read-only"
 	case t.Done():
 		m.status = fmt.Sprintf("cancel: task %d has ended (%s)", t.ID, t.State)
+	case !m.data.liveLoop(t.LoopID):
+		m.status = fmt.Sprintf("cancel: task %d's loop has closed", t.ID)
 	default:
 		// With several loops, the question names the task's loop too
 		// (loop/name, as the table does): ids alone are easy to misread.

@@ -33,10 +33,12 @@ type topFold struct {
 	// ended are the tasks the last message says ended.
 	ended []wire.EndedTask
 	// closed are the tasks of the loops that the last message that
-	// changed anything closed, each in the state it ended in: the view
-	// keeps them, as a process that exits leaves them (its agent's last
-	// message closes its loops), until something else changes.
-	closed []*wire.Task
+	// changed anything closed (closedN of them), each in the state it
+	// ended in: the view keeps them, as a process that exits leaves them
+	// (its agent's last message closes its loops), until something else
+	// changes.
+	closed  []*wire.Task
+	closedN int
 }
 
 // histBase is a task's steps and busy time (ns) the histogram counted to.
@@ -83,7 +85,12 @@ func (f *topFold) apply(m *wire.WatchMessage) {
 		}
 	}
 	if changed {
-		f.closed = f.closedTasks(m)
+		f.closed, f.closedN = f.closedTasks(m), 0
+		for i := range m.Loops {
+			if m.Loops[i].Closed {
+				f.closedN++
+			}
+		}
 		f.stale = true
 	}
 	f.st.Apply(m)
@@ -122,7 +129,7 @@ func (f *topFold) closedTasks(m *wire.WatchMessage) []*wire.Task {
 			}
 			// As an ended task's record reads: no wait, no suspension.
 			t.State, t.Running, t.Finished, t.Error = e.State, false, e.Finished, e.Error
-			t.Awaiting, t.Awaits, t.SuspendedAt = "", nil, wire.Frame{}
+			t.Awaiting, t.Awaits, t.SuspendedAt, t.Suspended, t.Stack, t.RecentBusyNS = "", nil, wire.Frame{}, time.Time{}, nil, 0
 			t.WaitKind, t.WaitResource, t.WaitingSince, t.WaitExternal, t.Until = "", 0, time.Time{}, false, time.Time{}
 			out = append(out, t)
 		}
@@ -229,11 +236,12 @@ func (f *topFold) data() topData {
 		f.tasks, f.hists, f.stale = ts, hs, false
 	}
 	d.Tasks, d.StepHist, d.Ended = f.tasks, f.hists, f.ended
-	closed := make(map[uint64]bool)
+	d.ClosedLoops = f.closedN
+	shown := make(map[uint64]bool)
 	for _, t := range f.closed {
-		if _, live := f.st.Loops[t.LoopID]; !live && !closed[t.LoopID] {
-			closed[t.LoopID] = true
-			d.ClosedLoops++
+		if _, live := f.st.Loops[t.LoopID]; !live && !shown[t.LoopID] {
+			shown[t.LoopID] = true
+			d.closedShown++
 		}
 	}
 	d.Blocking = slices.Clone(f.blocks)

@@ -1017,6 +1017,10 @@ func TestTopClosedLoopKept(t *testing.T) {
 	if v := th.m.View(); !strings.Contains(v, "a/t1") || !strings.Contains(v, "cancel: task 1 has ended (cancelled)") {
 		t.Errorf("view after c on the closed loop's task:\n%s", v)
 	}
+	th.keys("down", "c") // task 2: its end not told, its loop closed
+	if v := th.m.View(); !strings.Contains(v, "cancel: task 2's loop has closed") || len(th.cancels) != 0 {
+		t.Errorf("view after c on a closed loop's task not told ended:\n%s", v)
+	}
 	// An update without a change keeps them; one with a change ends them.
 	f.apply(&wire.WatchMessage{Type: wire.WatchUpdate, Loops: []wire.WatchLoop{{Loop: b}}})
 	if n := len(f.data().Tasks); n != 4 {
@@ -1041,5 +1045,13 @@ func TestTopReplayEndsWithProcess(t *testing.T) {
 	th.m.seek(1)
 	if v := th.m.View(); !strings.Contains(v, "end: its loops closed") || !row("serve").MatchString(v) {
 		t.Errorf("the replay's end:\n%s", v)
+	}
+	// A loop that closes with no task left to end says so too.
+	msgs[1].Loops[0].Ended = nil
+	msgs[0].Loops[0].New = nil
+	th.m.replay = newTopReplay(msgs)
+	th.m.seek(1)
+	if v := th.m.View(); !strings.Contains(v, "end: its loops closed") {
+		t.Errorf("the replay's end, no task:\n%s", v)
 	}
 }

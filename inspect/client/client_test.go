@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/taskdump/taskdump/inspect/wire"
 )
 
 // fakeAgent serves h on a socket named for this process in a private
@@ -144,6 +146,34 @@ func TestTimeoutErrorText(t *testing.T) {
 		e := &timeoutError{what: "GET /v1/tasks", after: tt.after}
 		if got, want := e.Error(), "client: timed out after "+tt.want+" waiting for the agent to answer GET /v1/tasks"; got != want {
 			t.Errorf("after %d ns: %q, want %q", int64(tt.after), got, want)
+		}
+	}
+}
+
+// TestStreamCutMidWay: a stream that ends after whole lines without the
+// HTTP stream's end (the agent's connection closed) says so, not that a
+// compressed file lacks its trailer.
+func TestStreamCutMidWay(t *testing.T) {
+	msg := `{"type":"snapshot","seq":1,"time":"2026-11-28T01:00:00Z","loops":[]}` + "\n"
+	c := fakeAgent(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.(http.Flusher).Flush() // chunked: its end is a last chunk
+		w.Write([]byte(msg))
+		w.(http.Flusher).Flush()
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close() // cut without the last chunk
+		}
+	})
+	for name, read := range map[string]func() error{
+		"watch": func() error {
+			return c.Watch(context.Background(), time.Second, func(*wire.WatchMessage) error { return nil })
+		},
+		"flight": func() error { return c.Flight(context.Background(), func(*wire.WatchMessage) error { return nil }) },
+	} {
+		err := read()
+		if err == nil || !strings.Contains(err.Error(), "the connection closed mid-stream") || strings.Contains(err.Error(), "compressed") {
+			t.Errorf("%s: %v, want the connection closed mid-stream", name, err)
 		}
 	}
 }

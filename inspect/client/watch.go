@@ -57,7 +57,7 @@ func (c *Client) Flight(ctx context.Context, fn func(*wire.WatchMessage) error) 
 			if errors.Is(err, errEnd) {
 				return nil
 			}
-			return readErr(wire.PathFlight, err)
+			return streamErr(wire.PathFlight, err)
 		}
 		if err := fn(m); err != nil {
 			return err
@@ -73,6 +73,16 @@ func (c *Client) maxLine() int {
 }
 
 var errEnd = errors.New("end of stream")
+
+// streamErr is readErr for a stream of the agent's: whole lines, then a
+// connection that closed without the HTTP stream's end, is said so
+// (ErrUnfinished's wording is a file's).
+func streamErr(p string, err error) error {
+	if errors.Is(err, ErrUnfinished) {
+		return fmt.Errorf("client: reading %s: the connection closed mid-stream: %w", p, io.ErrUnexpectedEOF)
+	}
+	return readErr(p, err)
+}
 
 // readMessage reads one message line; errEnd at a clean end.
 func readMessage(br *bufio.Reader, max int) (*wire.WatchMessage, error) {
@@ -142,12 +152,8 @@ func (c *Client) watch(ctx context.Context, p string, interval time.Duration, fn
 				return ctx.Err()
 			case errors.Is(err, errEnd):
 				return fmt.Errorf("client: the agent ended the stream %s", p)
-			case errors.Is(err, ErrUnfinished):
-				// Whole lines, then the connection closed without the
-				// HTTP stream's end (ErrUnfinished's wording is a file's).
-				return fmt.Errorf("client: reading %s: the connection closed mid-stream: %w", p, io.ErrUnexpectedEOF)
 			}
-			return readErr(p, err)
+			return streamErr(p, err)
 		}
 		dog.Stop() // fn may take its time: the agent is not late meanwhile
 		if err := fn(m); err != nil {
