@@ -719,85 +719,18 @@ func (c *checker) taskArgs(call *ast.CallExpr) []int {
 
 // solveRunners finds the package's functions that pass a function
 // parameter on to a task runner (runAll(ctx, fn) calling
-// runtime.Spawn(ctx, fn)), repeatedly for wrappers of wrappers, and
-// exports their runnerFacts.
+// runtime.Spawn(ctx, fn)) or keep it in a struct field the package starts
+// as a task (Register(name, fn) keeping Job{Run: fn}), repeatedly for
+// wrappers of wrappers, and exports their runnerFacts.
 func (c *checker) solveRunners() {
-	info := c.pass.TypesInfo
 	fns := c.sortedDecls()
 	for {
 		changed := false
+		spawned := c.spawnedFields()
 		for _, fn := range fns {
-			d := c.decls[fn]
-			params := make(map[*types.Var]int)
-			i := 0
-			for _, field := range d.Type.Params.List {
-				if len(field.Names) == 0 {
-					i++
-				}
-				for _, name := range field.Names {
-					if v, ok := info.Defs[name].(*types.Var); ok {
-						params[v] = i
-					}
-					i++
-				}
+			if c.findRunner(fn, spawned) {
+				changed = true
 			}
-			if len(params) == 0 {
-				continue
-			}
-			// The elements of a parameter that is a list of functions
-			// (fns ...func(...)): the variable ranging over it.
-			elems := make(map[*types.Var]int)
-			ast.Inspect(d.Body, func(n ast.Node) bool {
-				// Over a list (slice, array, map), not an iterator function,
-				// whose body runs in the caller of the range.
-				if r, ok := n.(*ast.RangeStmt); ok && r.Value != nil && isList(info.TypeOf(r.X)) {
-					if x, ok := ast.Unparen(r.X).(*ast.Ident); ok {
-						if pv, ok := info.Uses[x].(*types.Var); ok {
-							if p, ok := params[pv]; ok {
-								if vid, ok := r.Value.(*ast.Ident); ok {
-									if vv, ok := info.Defs[vid].(*types.Var); ok {
-										elems[vv] = p
-									}
-								}
-							}
-						}
-					}
-				}
-				return true
-			})
-			ast.Inspect(d.Body, func(n ast.Node) bool {
-				call, ok := n.(*ast.CallExpr)
-				if !ok {
-					return true
-				}
-				for _, a := range c.taskArgs(call) {
-					if a >= len(call.Args) {
-						continue
-					}
-					arg := ast.Unparen(call.Args[a])
-					if ix, ok := arg.(*ast.IndexExpr); ok {
-						arg = ast.Unparen(ix.X) // fns[i]
-					}
-					id, ok := arg.(*ast.Ident)
-					if !ok {
-						continue
-					}
-					v, ok := info.Uses[id].(*types.Var)
-					if !ok {
-						continue
-					}
-					p, ok := params[v]
-					if !ok {
-						p, ok = elems[v]
-					}
-					if ok && !slices.Contains(c.runners[fn], p) {
-						c.runners[fn] = append(c.runners[fn], p)
-						slices.Sort(c.runners[fn])
-						changed = true
-					}
-				}
-				return true
-			})
 		}
 		if !changed {
 			break
@@ -808,6 +741,127 @@ func (c *checker) solveRunners() {
 			c.pass.ExportObjectFact(fn, &runnerFact{Params: p})
 		}
 	}
+}
+
+// findRunner adds to c.runners[fn] the parameters of fn that it runs as
+// task code, as far as c.runners and spawned (spawnedFields) tell them
+// now, and reports whether it added any.
+func (c *checker) findRunner(fn *types.Func, spawned map[*types.Var]bool) bool {
+	info := c.pass.TypesInfo
+	d := c.decls[fn]
+	params := make(map[*types.Var]int)
+	i := 0
+	for _, field := range d.Type.Params.List {
+		if len(field.Names) == 0 {
+			i++
+		}
+		for _, name := range field.Names {
+			if v, ok := info.Defs[name].(*types.Var); ok {
+				params[v] = i
+			}
+			i++
+		}
+	}
+	if len(params) == 0 {
+		return false
+	}
+	added := false
+	add := func(p int) {
+		if !slices.Contains(c.runners[fn], p) {
+			c.runners[fn] = append(c.runners[fn], p)
+			slices.Sort(c.runners[fn])
+			added = true
+		}
+	}
+	// The elements of a parameter that is a list of functions
+	// (fns ...func(...)): the variable ranging over it.
+	elems := make(map[*types.Var]int)
+	ast.Inspect(d.Body, func(n ast.Node) bool {
+		// Over a list (slice, array, map), not an iterator function,
+		// whose body runs in the caller of the range.
+		if r, ok := n.(*ast.RangeStmt); ok && r.Value != nil && isList(info.TypeOf(r.X)) {
+			if x, ok := ast.Unparen(r.X).(*ast.Ident); ok {
+				if pv, ok := info.Uses[x].(*types.Var); ok {
+					if p, ok := params[pv]; ok {
+						if vid, ok := r.Value.(*ast.Ident); ok {
+							if vv, ok := info.Defs[vid].(*types.Var); ok {
+								elems[vv] = p
+							}
+						}
+					}
+				}
+			}
+		}
+		return true
+	})
+	// A parameter given to a struct field that is started as a task
+	// (newJob(name, run) returning Job{Run: run}, with
+	// runtime.Spawn(ctx, job.Run) elsewhere in the package).
+	for f := range spawned {
+		for _, val := range c.fieldVals[f] {
+			if id, ok := ast.Unparen(val).(*ast.Ident); ok {
+				v, _ := info.Uses[id].(*types.Var)
+				if p, ok := params[v]; ok {
+					add(p)
+				}
+			}
+		}
+	}
+	ast.Inspect(d.Body, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok {
+			return true
+		}
+		for _, a := range c.taskArgs(call) {
+			if a >= len(call.Args) {
+				continue
+			}
+			arg := ast.Unparen(call.Args[a])
+			if ix, ok := arg.(*ast.IndexExpr); ok {
+				arg = ast.Unparen(ix.X) // fns[i]
+			}
+			id, ok := arg.(*ast.Ident)
+			if !ok {
+				continue
+			}
+			v, ok := info.Uses[id].(*types.Var)
+			if !ok {
+				continue
+			}
+			p, ok := params[v]
+			if !ok {
+				p, ok = elems[v]
+			}
+			if ok {
+				add(p)
+			}
+		}
+		return true
+	})
+	return added
+}
+
+// spawnedFields returns the struct fields (of function type) that the
+// package passes as task functions: runtime.Spawn(ctx, job.Run).
+func (c *checker) spawnedFields() map[*types.Var]bool {
+	out := make(map[*types.Var]bool)
+	for _, f := range c.pass.Files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			for _, i := range c.taskArgs(call) {
+				for _, arg := range c.taskExprs(call, i) {
+					if v, field := c.assignedVar(arg); field {
+						out[v] = true
+					}
+				}
+			}
+			return true
+		})
+	}
+	return out
 }
 
 // sortedDecls returns the package's declared functions in source order.

@@ -24,6 +24,10 @@ func tasks(ctx context.Context, c *lib.Client) {
 		return 0, nil
 	})
 	lib.Go(ctx, lib.Work) // want `task function lib\.Work blocks`
+	lib.Register("report", func(ctx context.Context) (int, error) {
+		time.Sleep(time.Second) // want `^time\.Sleep blocks the event loop`
+		return 0, nil
+	})
 	runtime.ToThread(ctx, func() (int, error) {
 		lib.Pause(time.Second) // off the loop: silent
 		return lib.Slow(), nil

@@ -36,6 +36,19 @@ func jobs(ctx context.Context) {
 	}
 }
 
+// newJob makes a job of run: it passes run on to a field started as a
+// task, so it runs task code (a runner, as runtime.Spawn is).
+func newJob(name string, run func(ctx context.Context) (int, error)) Job { // want newJob:"runs task code: parameter 1"
+	return Job{Name: name, Run: run}
+}
+
+func constructed(ctx context.Context) []Job {
+	return []Job{newJob("config", func(ctx context.Context) (int, error) {
+		time.Sleep(time.Second) // want `^time\.Sleep blocks the event loop`
+		return 0, nil
+	})}
+}
+
 func viaPointer(ctx context.Context) (int, error) { // want viaPointer:"blocking"
 	time.Sleep(time.Second) // want `^time\.Sleep blocks the event loop`
 	return 0, nil

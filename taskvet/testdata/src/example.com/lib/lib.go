@@ -54,3 +54,23 @@ func Go(ctx context.Context, fn func(context.Context) (int, error)) { // want Go
 func CallsSlow() int { // want CallsSlow:"blocking: CallsSlow \\(lib.go:55\\) calls lib.Slow \\(marked //taskvet:blocking\\)"
 	return Slow()
 }
+
+// A Job is registered, then run as a task by RunAll.
+type Job struct {
+	Name string
+	Run  func(context.Context) (int, error)
+}
+
+var jobs []Job
+
+// Register keeps fn in a Job that RunAll starts as a task: fn is task code.
+func Register(name string, fn func(context.Context) (int, error)) { // want Register:"runs task code: parameter 1"
+	jobs = append(jobs, Job{name, fn})
+}
+
+// RunAll starts every registered job.
+func RunAll(ctx context.Context) {
+	for _, j := range jobs {
+		runtime.Spawn(ctx, j.Run)
+	}
+}
