@@ -76,7 +76,7 @@
 //     "(*bufio.Reader).ReadString on a net.Conn". Building a wrapper does
 //     not block, nor do tls.Client and tls.Server (the handshake comes with
 //     the first read or write) or http.NewRequest (the body is read when the
-//     request is sent). Writes to os.Stdout and os.Stderr, or to a variable
+//     request is sent). Writes to os.Stdout and os.Stderr (and their Sync), or to a variable
 //     or field that only ever holds them (as far as the package shows: one
 //     also assigned a call's results, f, err = os.Create(p), or whose
 //     address is taken may hold a file), are not reported, as fmt.Println

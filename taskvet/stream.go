@@ -200,38 +200,49 @@ func streamType(t types.Type) string {
 	return ""
 }
 
-// stdioWrites are the methods of *os.File that only write it: on standard
-// output and error, they are not reported.
-var stdioWrites = map[string]bool{"Write": true, "WriteString": true, "WriteAt": true}
+// stdioWrites are the methods of *os.File that only write or flush it: on
+// standard output and error, they are not reported (a logger that syncs
+// stderr after each line is common).
+var stdioWrites = map[string]bool{"Write": true, "WriteString": true, "WriteAt": true, "Sync": true}
 
 // isStdio reports whether e is os.Stdout or os.Stderr, or a variable or
 // field the package gives only those (and nothing it cannot see: see
 // checker.unknown).
 func (c *checker) isStdio(e ast.Expr) bool {
+	stdio, grounded := c.stdioOf(e)
+	return stdio && grounded
+}
+
+// stdioOf reports whether every value e may hold is os.Stdout or
+// os.Stderr as far as the package shows, and whether one of them is
+// (grounded): a variable being resolved, met again through a copy of
+// itself (a logger copying its parent's out), holds nothing else, but
+// grounds nothing either.
+func (c *checker) stdioOf(e ast.Expr) (stdio, grounded bool) {
 	e = ast.Unparen(e)
 	if sel, ok := e.(*ast.SelectorExpr); ok {
 		v, ok := c.pass.TypesInfo.Uses[sel.Sel].(*types.Var)
 		if ok && v.Pkg() != nil && v.Pkg().Path() == "os" && (v.Name() == "Stdout" || v.Name() == "Stderr") {
-			return true
+			return true, true
 		}
 	}
 	v, vals := c.varOf(e)
 	if v == nil || len(vals) == 0 || c.unknown[v] {
-		return false
+		return false, false
 	}
 	if c.stdioSeen[v] {
-		// Assigned from itself (a logger copying its parent's out): the
-		// other values decide.
-		return true
+		return true, false
 	}
 	c.stdioSeen[v] = true
 	defer delete(c.stdioSeen, v)
 	for _, x := range vals {
-		if !c.isStdio(x) {
-			return false
+		s, g := c.stdioOf(x)
+		if !s {
+			return false, false
 		}
+		grounded = grounded || g
 	}
-	return true
+	return true, grounded
 }
 
 // hasIOMethod reports whether a value of type t has a method that reads

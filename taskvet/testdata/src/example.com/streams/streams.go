@@ -42,6 +42,11 @@ func (l *logger) child() *logger { return &logger{out: l.out} }
 
 var root = &logger{out: os.Stderr}
 
+// A dup holds a file the package never names: copies of itself only.
+type dup struct{ f *os.File }
+
+func (d *dup) clone() *dup { return &dup{f: d.f} }
+
 // output writes to standard output, or to a file when a path is given.
 func output(path string) { // want output:"blocking"
 	out := os.Stdout
@@ -98,6 +103,8 @@ func streams(ctx context.Context, conn net.Conn, tc *net.TCPConn, f *os.File, cf
 		os.Stdout.WriteString("x")                       // silent, as fmt.Println is
 		os.Stdout.ReadFrom(conn)                         // want `^\(\*os\.File\)\.ReadFrom blocks`
 		fmt.Fprintln(root.child().out, "x")              // silent: standard error, copied from a parent
+		os.Stderr.Sync()                                 // silent: a logger's flush
+		(&dup{}).clone().f.Write(nil)                    // want `^\(\*os\.File\)\.Write blocks`
 		tls.Client(conn, nil)                            // silent: the handshake comes with the first read or write
 		http.NewRequest("POST", "http://example.com", f) // silent: the body is read when the request is sent
 		return 0, nil
