@@ -110,7 +110,8 @@ type LoopStats struct {
 	// and callbacks are not counted). A loop that takes them again and
 	// again is fed from outside, as a server hands its loop requests.
 	Calls uint64
-	// Ended is how many of the loop's tasks have ended since it was made:
+	// Ended is how many of the loop's tasks have ended (retired into the
+	// history, if it keeps any) since the loop was made:
 	// more than History returns when the history has dropped the oldest.
 	Ended uint64
 }

@@ -282,7 +282,7 @@ func (v *view) hog(out []wire.Finding) []wire.Finding {
 const saturatedLag = 100 * time.Millisecond
 
 // saturated reports a loop kept busy by many tasks, none of them a hog:
-// tasks wait to run now (Ready), those that became ready waited
+// tasks or thread-safe calls wait to run now (Ready, Pending), those that became ready waited
 // saturatedLag or more (Lag, a moving average that stays put while the
 // loop idles: Ready tells an idle loop), and steps that did not block took
 // half the recent window or more (a burst that began a few seconds ago
@@ -300,7 +300,7 @@ func (v *view) saturated(out []wire.Finding) []wire.Finding {
 		blocked += d
 	}
 	busy := st.Busy - blocked
-	if st.Window <= 0 || st.Ready == 0 || st.Lag < saturatedLag || busy*2 < st.Window {
+	if st.Window <= 0 || st.Ready+st.Pending == 0 || st.Lag < saturatedLag || busy*2 < st.Window {
 		return out
 	}
 	g := v.busiestSite()
@@ -370,7 +370,7 @@ func (v *view) busiestSite() *siteBusy {
 		g.live = append(g.live, t)
 		g.bounded = g.bounded || t.Wait.Kind == "semaphore"
 	}
-	partial := v.historyDropped() && v.in.History[0].Finished.After(from)
+	partial := !v.historySince(from)
 	for i := range v.in.History {
 		t := &v.in.History[i]
 		// Only tasks whose whole life is in the window: their busy time
@@ -397,9 +397,15 @@ func (v *view) busiestSite() *siteBusy {
 }
 
 // historyDropped reports whether the history lacks tasks that ended: it
-// holds the last ones only.
+// holds the last ones only (or none: WithHistorySize(0)).
 func (v *view) historyDropped() bool {
-	return len(v.in.History) > 0 && v.in.Snapshot.Stats.Ended > uint64(len(v.in.History))
+	return v.in.Snapshot.Stats.Ended > uint64(len(v.in.History))
+}
+
+// historySince reports whether the history holds every task that ended
+// since t.
+func (v *view) historySince(t time.Time) bool {
+	return !v.historyDropped() || len(v.in.History) > 0 && v.in.History[0].Finished.Before(t)
 }
 
 // overlap returns how much of [start, end] lies in [from, to].

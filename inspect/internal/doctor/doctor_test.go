@@ -1211,6 +1211,11 @@ func TestSaturationText(t *testing.T) {
 	if got := diagnose(l); len(got) != 1 || strings.Contains(got[0].Summary, "at least") {
 		t.Errorf("with the whole history: %q", briefs(got))
 	}
+	// No history kept (WithHistorySize(0)) while tasks ended: a least.
+	l.History = nil
+	if got := diagnose(l); len(got) != 1 || !strings.Contains(got[0].Summary, "at least") {
+		t.Errorf("with no history: %q", briefs(got))
+	}
 }
 
 // TestQueuedOnSemaphore: tasks waiting long on a semaphore whose permits
@@ -1243,13 +1248,32 @@ func TestQueuedOnSemaphore(t *testing.T) {
 }
 
 // TestSaturationNeedsReadyTasks: the loop lag is a moving average that
-// stays put while the loop idles: a loop with nothing ready is not
-// saturated, whatever its lag says.
+// stays put while the loop idles: a loop with nothing ready, and no
+// thread-safe call pending, is not saturated, whatever its lag says.
 func TestSaturationNeedsReadyTasks(t *testing.T) {
 	st := saturated
 	st.Ready, st.LastWork = 0, t0.Add(-3*time.Second)
 	if got := briefs(diagnose(loop(st, workers(1, 10, 10, 12, each(490*time.Millisecond))...))); len(got) != 0 {
 		t.Errorf("an idle loop with a stale lag: %q, want nothing", got)
+	}
+	st.Pending = 30 // requests in the loop's inbox
+	if got := briefs(diagnose(loop(st, workers(1, 10, 10, 12, each(490*time.Millisecond))...))); len(got) != 1 {
+		t.Errorf("a loop with calls pending: %q, want a saturation", got)
+	}
+}
+
+// TestQueuedNotForEndedHolder: a lock taken a moment ago by a task that
+// then ended without unlocking it does not change hands: its waiters are
+// stuck, and the finding names the task.
+func TestQueuedNotForEndedHolder(t *testing.T) {
+	l := loop(alive,
+		with(task(1, "w1", 15, 17, "lock", 12*time.Second), res(71)),
+		with(task(2, "w2", 15, 17, "lock", 12*time.Second), res(71)))
+	l.Resources = []runtime.ResourceInfo{{ID: 71, Kind: "lock", CreatedAt: at(10), Holders: []uint64{3}, LastTaken: t0.Add(-time.Second)}}
+	l.History = []runtime.TaskInfo{{ID: 3, Name: "holder", State: runtime.Failed, SpawnedAt: at(30), Finished: t0.Add(-time.Second), Error: "boom"}}
+	got := diagnose(l)
+	if len(got) != 1 || got[0].Severity != wire.SeverityWarning || !strings.Contains(got[0].Summary, "which ended without releasing it") {
+		t.Errorf("got %q, want the waiters stuck on a lock its ended holder kept", briefs(got))
 	}
 }
 
@@ -1271,14 +1295,19 @@ func TestQueuedNeedsEveryResource(t *testing.T) {
 }
 
 // TestLeakOverShortHistory: a history that dropped tasks since the pile
-// began cannot tell how many of its kind ended: one that did hides the
-// pile, as a whole history's few would not.
+// began holds only some of its kind that ended: their count is scaled up
+// from the span the history covers to the pile's life.
 func TestLeakOverShortHistory(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
 		dropped bool
-		want    int // leak findings
-	}{{"whole history", false, 1}, {"history that dropped tasks", true, 0}} {
+		covers  time.Duration // the span of the history: its oldest ended then
+		want    int           // leak findings
+	}{
+		{"whole history", false, time.Second, 1},
+		{"history of 1s that dropped tasks: 1 ended there is about 40 over the pile's 40s", true, time.Second, 0},
+		{"history of 30s that dropped tasks: 1 ended there is about 1.3", true, 30 * time.Second, 1},
+	} {
 		var ts []runtime.TaskInfo
 		for i := range 20 {
 			tk := with(task(uint64(300+i), fmt.Sprintf("conn-%d", i), 60, 66, "queue.get", 30*time.Second), res(80))
@@ -1287,8 +1316,11 @@ func TestLeakOverShortHistory(t *testing.T) {
 		}
 		l := loop(alive, ts...)
 		l.Resources = []runtime.ResourceInfo{{ID: 80, Kind: "queue", CreatedAt: at(58)}}
-		l.History = []runtime.TaskInfo{{ID: 900, Name: "conn-x", State: runtime.Finished, SpawnedAt: at(60), Finished: t0.Add(-time.Second)}}
-		l.Snapshot.Stats.Ended = 1
+		l.History = []runtime.TaskInfo{
+			{ID: 899, Name: "other", State: runtime.Finished, SpawnedAt: at(99), Finished: t0.Add(-tt.covers)},
+			{ID: 900, Name: "conn-x", State: runtime.Finished, SpawnedAt: at(60), Finished: t0.Add(-time.Second)},
+		}
+		l.Snapshot.Stats.Ended = 2
 		if tt.dropped {
 			l.Snapshot.Stats.Ended = 5000
 		}

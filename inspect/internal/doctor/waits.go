@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -186,10 +187,9 @@ func (v *view) leaks(out []wire.Finding) []wire.Finding {
 				waited = t
 			}
 		}
-		if n := ended[k.spawned]; n > 0 && (n*10 >= len(ts) || !v.historySince(oldest)) {
+		if n := v.endedSince(ended[k.spawned], oldest); n > 0 && n*10 >= float64(len(ts)) {
 			// Tasks of their kind end: not a leak, unless they are few
-			// next to the pile, over a history that spans its life (one
-			// that dropped their ends would make them look few).
+			// next to the pile.
 			continue
 		}
 		span := newest.Sub(oldest)
@@ -227,13 +227,17 @@ func (v *view) leaks(out []wire.Finding) []wire.Finding {
 
 // changesHands reports whether every lock or semaphore ts wait on was
 // taken within StuckAfter (a group of like tasks may wait on several, one
-// lock per key), and how long ago the first's was.
+// lock per key) and is not kept by a task that ended, and how long ago
+// the first's was.
 func (v *view) changesHands(ts []*runtime.TaskInfo) (time.Duration, bool) {
 	var first time.Duration
 	for i, t := range ts {
 		r := v.res[t.Wait.Resource]
 		if r == nil || t.Wait.Resource == 0 || r.LastTaken.IsZero() || v.alive.Sub(r.LastTaken) >= v.d {
 			return 0, false
+		}
+		if gone, _, handed := v.endedHolders(r.ID, r.Holders); gone != "" && len(handed) == 0 {
+			return 0, false // taken, then kept by a task that ended: stuck
 		}
 		if i == 0 {
 			first = v.alive.Sub(r.LastTaken)
@@ -258,10 +262,20 @@ func queued(f *wire.Finding, head string, r *runtime.ResourceInfo, ago time.Dura
 	f.Fix = "Nothing to fix if the queue drains. If waits this long matter, hold it for less time (less work while holding it, no long awaits) or let more in at once."
 }
 
-// historySince reports whether the history holds every task that ended
-// since t.
-func (v *view) historySince(t time.Time) bool {
-	return !v.historyDropped() || v.in.History[0].Finished.Before(t)
+// endedSince estimates how many tasks of a kind ended since t, n of them
+// being in the history: n if the history reaches back to t; else n scaled
+// up from the span the history covers to t's (a history of the last
+// 1,000 ended tasks, filled by others in 2s, holds few of a kind that ends
+// once a minute).
+func (v *view) endedSince(n int, t time.Time) float64 {
+	if n == 0 || v.historySince(t) || len(v.in.History) == 0 {
+		return float64(n)
+	}
+	covered := v.now.Sub(v.in.History[0].Finished)
+	if covered <= 0 {
+		return math.Inf(1) // of no span: as good as all
+	}
+	return float64(n) * max(float64(v.now.Sub(t))/float64(covered), 1)
 }
 
 // orphans reports whether most of ts were spawned by tasks that have
