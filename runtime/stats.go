@@ -15,13 +15,13 @@ const statsBucket = int64(4 * time.Second)
 // each step's start and end, and when it goes idle: a few stores per step,
 // no clock reading of its own.
 type loopStats struct {
-	ended                  uint64 // tasks retired (LoopStats.Ended)
-	lastWork               int64  // loop clock
+	lastWork               int64 // loop clock
 	ready, timers, threads int
 	lag                    int64 // moving average of the schedule lag (weight 1/8)
 	winStart               int64 // start of the current bucket (loop clock, ≥ 1)
 	winGen                 uint32
 	busyCur, busyPrev      int64
+	ended                  uint64 // tasks retired (LoopStats.Ended): last, as the step touches the others
 }
 
 // statsStepLocked records a step's start at now of a task that became
