@@ -33,11 +33,16 @@
 // assignments (job.Run = fetch): each of those is task code, and its
 // reports say how ("time.Sleep blocks the event loop (as j.Run, started at
 // main.go:46); ..."), so that a function the field holds only for
-// runtime.ToThread can be told and ignored. A function that puts its
-// parameter in such a field (newJob(name, run) returning Job{Run: run};
-// Register(name, fn) appending Job{name, fn} to what RunAll starts) is a
-// runner of that parameter, across packages. Calls through interfaces and
-// other function values are not followed. The runtime package's own functions
+// runtime.ToThread can be told and ignored. The match is per field, over
+// every value and instance of the struct type (and every instantiation of
+// a generic one): a field started as a task makes all its values task
+// code. A function that puts its parameter in such a field
+// (newJob(name, run) returning Job{Run: run}; Register(name, fn)
+// appending Job{name, fn} to what RunAll starts) is a runner of that
+// parameter, across packages, when the field is started in its own
+// package; reports in what callers pass it do not say how. Values given
+// to the field in another package, calls through interfaces and other
+// function values are not followed. The runtime package's own functions
 // (runtime.Sleep, (*Queue).Get, (*Lock).Lock, ...) suspend the task instead
 // of blocking and are never reported, nor is anything in the standard
 // library followed: only the standard library calls listed below block

@@ -744,8 +744,9 @@ func (c *checker) solveRunners() {
 }
 
 // findRunner adds to c.runners[fn] the parameters of fn that it runs as
-// task code, as far as c.runners and spawned (spawnedFields) tell them
-// now, and reports whether it added any.
+// task code, as far as c.runners and spawned (spawnedFields: variables
+// given to fields started as tasks) tell them now, and reports whether it
+// added any.
 func (c *checker) findRunner(fn *types.Func, spawned map[*types.Var]bool) bool {
 	info := c.pass.TypesInfo
 	d := c.decls[fn]
@@ -794,17 +795,18 @@ func (c *checker) findRunner(fn *types.Func, spawned map[*types.Var]bool) bool {
 		}
 		return true
 	})
-	// A parameter given to a struct field that is started as a task
-	// (newJob(name, run) returning Job{Run: run}, with
-	// runtime.Spawn(ctx, job.Run) elsewhere in the package).
-	for f := range spawned {
-		for _, val := range c.fieldVals[f] {
-			if id, ok := ast.Unparen(val).(*ast.Ident); ok {
-				v, _ := info.Uses[id].(*types.Var)
-				if p, ok := params[v]; ok {
-					add(p)
-				}
-			}
+	// A parameter (or an element of a list parameter) given to a struct
+	// field that is started as a task (newJob(name, run) returning
+	// Job{Run: run}, with runtime.Spawn(ctx, job.Run) elsewhere in the
+	// package).
+	for v, p := range params {
+		if spawned[v] {
+			add(p)
+		}
+	}
+	for v, p := range elems {
+		if spawned[v] {
+			add(p)
 		}
 	}
 	ast.Inspect(d.Body, func(n ast.Node) bool {
@@ -841,10 +843,12 @@ func (c *checker) findRunner(fn *types.Func, spawned map[*types.Var]bool) bool {
 	return added
 }
 
-// spawnedFields returns the struct fields (of function type) that the
-// package passes as task functions: runtime.Spawn(ctx, job.Run).
+// spawnedFields returns the variables the package gives struct fields
+// (of function type) that it passes as task functions
+// (runtime.Spawn(ctx, job.Run)): with Job{Run: run}, run. One pass over
+// the package; findRunner then looks its parameters up.
 func (c *checker) spawnedFields() map[*types.Var]bool {
-	out := make(map[*types.Var]bool)
+	fields := make(map[*types.Var]bool)
 	for _, f := range c.pass.Files {
 		ast.Inspect(f, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
@@ -854,12 +858,22 @@ func (c *checker) spawnedFields() map[*types.Var]bool {
 			for _, i := range c.taskArgs(call) {
 				for _, arg := range c.taskExprs(call, i) {
 					if v, field := c.assignedVar(arg); field {
-						out[v] = true
+						fields[v] = true
 					}
 				}
 			}
 			return true
 		})
+	}
+	out := make(map[*types.Var]bool)
+	for f := range fields {
+		for _, val := range c.fieldVals[f] {
+			if id, ok := ast.Unparen(val).(*ast.Ident); ok {
+				if v, ok := c.pass.TypesInfo.Uses[id].(*types.Var); ok {
+					out[v] = true
+				}
+			}
+		}
 	}
 	return out
 }

@@ -42,6 +42,22 @@ func newJob(name string, run func(ctx context.Context) (int, error)) Job { // wa
 	return Job{Name: name, Run: run}
 }
 
+// jobsOf makes a job of each function it is given: each is task code.
+func jobsOf(fns ...func(ctx context.Context) (int, error)) []Job { // want jobsOf:"runs task code: parameter 0"
+	var js []Job
+	for _, f := range fns {
+		js = append(js, Job{Run: f})
+	}
+	return js
+}
+
+func listed() []Job {
+	return jobsOf(inOrder, func(ctx context.Context) (int, error) {
+		time.Sleep(time.Second) // want `^time\.Sleep blocks the event loop`
+		return 0, nil
+	})
+}
+
 func constructed(ctx context.Context) []Job {
 	return []Job{newJob("config", func(ctx context.Context) (int, error) {
 		time.Sleep(time.Second) // want `^time\.Sleep blocks the event loop`
