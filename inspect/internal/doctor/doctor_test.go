@@ -1277,6 +1277,20 @@ func TestQueuedNotForEndedHolder(t *testing.T) {
 	}
 }
 
+// TestQueuedSemaphoreWithLiveHolders: a semaphore one of whose holders
+// ended without releasing still changes hands while live holders pass
+// their permits on: its waiters queue.
+func TestQueuedSemaphoreWithLiveHolders(t *testing.T) {
+	l := loop(alive,
+		with(task(1, "w1", 15, 17, "semaphore", 12*time.Second), res(71)),
+		with(task(2, "worker", 15, 23, "yield", 0), func(t *runtime.TaskInfo) { t.Wait.External = true }))
+	l.Resources = []runtime.ResourceInfo{{ID: 71, Kind: "semaphore", CreatedAt: at(10), Holders: []uint64{3, 2}, Cap: 2, LastTaken: t0.Add(-20 * time.Millisecond)}}
+	l.History = []runtime.TaskInfo{{ID: 3, Name: "gone", State: runtime.Failed, SpawnedAt: at(30), Finished: t0.Add(-time.Minute), Error: "boom"}}
+	if got := briefs(diagnose(l)); len(got) != 1 || got[0] != "stuck/info n=1 [1@17]" {
+		t.Errorf("got %q, want the waiter queued (info)", got)
+	}
+}
+
 // TestQueuedNeedsEveryResource: like tasks that wait on several locks
 // (one per key) queue only if every one of those changes hands; one held
 // for good keeps the warning.
@@ -1307,6 +1321,7 @@ func TestLeakOverShortHistory(t *testing.T) {
 		{"whole history", false, time.Second, 1},
 		{"history of 1s that dropped tasks: 1 ended there is about 40 over the pile's 40s", true, time.Second, 0},
 		{"history of 30s that dropped tasks: 1 ended there is about 1.3", true, 30 * time.Second, 1},
+		{"history read after now, all of it newer", true, -time.Second, 1},
 	} {
 		var ts []runtime.TaskInfo
 		for i := range 20 {

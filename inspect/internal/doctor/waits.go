@@ -2,7 +2,6 @@ package doctor
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -187,6 +186,7 @@ func (v *view) leaks(out []wire.Finding) []wire.Finding {
 				waited = t
 			}
 		}
+		partial := !v.historySince(oldest)
 		if n := v.endedSince(ended[k.spawned], oldest); n > 0 && n*10 >= float64(len(ts)) {
 			// Tasks of their kind end: not a leak, unless they are few
 			// next to the pile.
@@ -212,13 +212,13 @@ func (v *view) leaks(out []wire.Finding) []wire.Finding {
 			Kind: wire.KindLeak, Severity: wire.SeverityWarning, Count: len(ts),
 			Summary: fmt.Sprintf("%d tasks spawned at %s (%s) pile up waiting on %s at %s: %s more every second, the oldest for %s, and %s.",
 				len(ts), short(k.spawned), names(ts), k.kind, short(k.at), strconv.FormatFloat(rate, 'f', 1, 64), human(v.waited(waited)),
-				noneEnded(ended[k.spawned], "finished")),
+				noneEnded(ended[k.spawned], "finished", partial)),
 			Tasks: v.refs(ts),
 			Sites: sites(k.spawned, k.at, made),
 			Fix:   "These tasks wait for something that never comes: make sure it is resolved (or the task cancelled) on every path, or await it with a timeout (runtime.WaitFor), and stop spawning tasks that cannot finish.",
 		}
 		if k.kind == waitSleep {
-			v.sleepLeak(&f, ts, rate, ended[k.spawned], v.alive.Sub(oldest))
+			v.sleepLeak(&f, ts, rate, func(verb string) string { return noneEnded(ended[k.spawned], verb, partial) }, v.alive.Sub(oldest))
 		}
 		out = append(out, f)
 	}
@@ -236,7 +236,7 @@ func (v *view) changesHands(ts []*runtime.TaskInfo) (time.Duration, bool) {
 		if r == nil || t.Wait.Resource == 0 || r.LastTaken.IsZero() || v.alive.Sub(r.LastTaken) >= v.d {
 			return 0, false
 		}
-		if gone, _, handed := v.endedHolders(r.ID, r.Holders); gone != "" && len(handed) == 0 {
+		if gone, _, handed := v.endedHolders(r.ID, r.Holders); gone != "" && len(handed) == 0 && !v.liveHolder(r) {
 			return 0, false // taken, then kept by a task that ended: stuck
 		}
 		if i == 0 {
@@ -244,6 +244,20 @@ func (v *view) changesHands(ts []*runtime.TaskInfo) (time.Duration, bool) {
 		}
 	}
 	return first, len(ts) > 0
+}
+
+// liveHolder reports whether a semaphore has a holder that is live: its
+// permits still change hands, though one that ended kept its own.
+func (v *view) liveHolder(r *runtime.ResourceInfo) bool {
+	if r.Kind != "semaphore" {
+		return false
+	}
+	for _, h := range r.Holders {
+		if v.byID[h] != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // queued words f for tasks that wait on a lock or semaphore that changes
@@ -268,12 +282,18 @@ func queued(f *wire.Finding, head string, r *runtime.ResourceInfo, ago time.Dura
 // 1,000 ended tasks, filled by others in 2s, holds few of a kind that ends
 // once a minute).
 func (v *view) endedSince(n int, t time.Time) float64 {
-	if n == 0 || v.historySince(t) || len(v.in.History) == 0 {
+	if n == 0 || v.historySince(t) {
 		return float64(n)
 	}
-	covered := v.now.Sub(v.in.History[0].Finished)
+	// The history is read after now was taken: its newest may be later.
+	h := v.in.History
+	newest := v.now
+	if last := h[len(h)-1].Finished; last.After(newest) {
+		newest = last
+	}
+	covered := newest.Sub(h[0].Finished)
 	if covered <= 0 {
-		return math.Inf(1) // of no span: as good as all
+		return float64(n) // of no span: nothing to scale by
 	}
 	return float64(n) * max(float64(v.now.Sub(t))/float64(covered), 1)
 }
@@ -292,15 +312,23 @@ func (v *view) orphans(ts []*runtime.TaskInfo) bool {
 }
 
 // noneEnded says how many tasks of a group's kind ended: "none has
-// finished", "only 3 have finished" (verb: "finished" or "ended").
-func noneEnded(n int, verb string) string {
+// finished", "only 3 have finished" (verb: "finished" or "ended"); when
+// the history dropped ends since the group began (partial), as far as it
+// tells.
+func noneEnded(n int, verb string, partial bool) string {
+	var s string
 	switch n {
 	case 0:
-		return "none has " + verb
+		s = "none has " + verb
 	case 1:
-		return "only 1 has " + verb
+		s = "only 1 has " + verb
+	default:
+		s = fmt.Sprintf("only %d have %s", n, verb)
 	}
-	return fmt.Sprintf("only %d have %s", n, verb)
+	if partial {
+		s += " as far as the history goes (it dropped older ends)"
+	}
+	return s
 }
 
 // sleepLeak words f for tasks that pile up asleep: they wait for no one,
@@ -309,8 +337,9 @@ func noneEnded(n int, verb string) string {
 // minute, spawned one a second, pile up for that minute): that is a note,
 // unless they sleep longer than maxFirstSleep. Others (that wake and sleep
 // again, or stepped before they slept) are a warning: nothing seen ends
-// them.
-func (v *view) sleepLeak(f *wire.Finding, ts []*runtime.TaskInfo, rate float64, ended int, age time.Duration) {
+// them. ended says how many of their kind ended, with the verb given;
+// age is how long the oldest has lived.
+func (v *view) sleepLeak(f *wire.Finding, ts []*runtime.TaskInfo, rate float64, ended func(verb string) string, age time.Duration) {
 	once := true
 	var first time.Time
 	var longest time.Duration // of their sleeps, from when each began
@@ -330,13 +359,13 @@ func (v *view) sleepLeak(f *wire.Finding, ts []*runtime.TaskInfo, rate float64, 
 	wake := max(first.Sub(v.now), 0)
 	if once && longest <= maxFirstSleep {
 		f.Severity = wire.SeverityInfo
-		f.Summary = fmt.Sprintf("%s, each in its first sleep; %s yet, and the first wakes in %s.", head, noneEnded(ended, "ended"), human(wake))
+		f.Summary = fmt.Sprintf("%s, each in its first sleep; %s, and the first wakes in %s.", head, ended("ended yet"), human(wake))
 		f.Fix = "Nothing to do if they end when they wake. If they sleep again and nothing cancels them, they pile up for good: cancel each when what it serves goes away."
 		return
 	}
-	f.Summary = fmt.Sprintf("%s, the oldest has lived %s, and %s.", head, human(age), noneEnded(ended, "ended"))
+	f.Summary = fmt.Sprintf("%s, the oldest has lived %s, and %s.", head, human(age), ended("ended"))
 	if once {
-		f.Summary = fmt.Sprintf("%s, each in its first sleep, the first for %s more, and %s.", head, human(wake), noneEnded(ended, "ended"))
+		f.Summary = fmt.Sprintf("%s, each in its first sleep, the first for %s more, and %s.", head, human(wake), ended("ended"))
 	}
 	f.Fix = "Something must end these tasks: cancel each when what it serves goes away (keep it, or spawn it in a TaskGroup that ends with it), or give its loop or sleep an end, and stop spawning tasks that never finish."
 }
