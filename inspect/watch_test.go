@@ -514,7 +514,7 @@ func TestFlightDumpReachesNow(t *testing.T) {
 		defer a.h.watch.flight.mu.Unlock()
 		return len(a.h.watch.flight.msgs) > 0
 	})
-	time.Sleep(flightTick) // the last message more than a tick old
+	time.Sleep(2 * flightTick) // the last message more than a tick, and ten times its cost, old
 	l.Submit(func(ctx context.Context) error { return runtime.Sleep(ctx, time.Hour) }, runtime.Named("late"))
 	var state wire.WatchState
 	var msgs int
