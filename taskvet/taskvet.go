@@ -843,28 +843,34 @@ func (c *checker) findRunner(fn *types.Func, spawned map[*types.Var]bool) bool {
 	return added
 }
 
-// spawnedFields returns the variables the package gives struct fields
-// (of function type) that it passes as task functions
-// (runtime.Spawn(ctx, job.Run)): with Job{Run: run}, run. One pass over
-// the package; findRunner then looks its parameters up.
-func (c *checker) spawnedFields() map[*types.Var]bool {
-	fields := make(map[*types.Var]bool)
+// eachTaskExpr calls fn with each expression of the package that a call
+// passes as task code (taskArgs, taskExprs), in source order.
+func (c *checker) eachTaskExpr(fn func(ast.Expr)) {
 	for _, f := range c.pass.Files {
 		ast.Inspect(f, func(n ast.Node) bool {
-			call, ok := n.(*ast.CallExpr)
-			if !ok {
-				return true
-			}
-			for _, i := range c.taskArgs(call) {
-				for _, arg := range c.taskExprs(call, i) {
-					if v, field := c.assignedVar(arg); field {
-						fields[v] = true
+			if call, ok := n.(*ast.CallExpr); ok {
+				for _, i := range c.taskArgs(call) {
+					for _, arg := range c.taskExprs(call, i) {
+						fn(arg)
 					}
 				}
 			}
 			return true
 		})
 	}
+}
+
+// spawnedFields returns the variables the package gives struct fields
+// (of function type) that it passes as task functions
+// (runtime.Spawn(ctx, job.Run)): with Job{Run: run}, run. One pass over
+// the package; findRunner then looks its parameters up.
+func (c *checker) spawnedFields() map[*types.Var]bool {
+	fields := make(map[*types.Var]bool)
+	c.eachTaskExpr(func(arg ast.Expr) {
+		if v, field := c.assignedVar(arg); field {
+			fields[v] = true
+		}
+	})
 	out := make(map[*types.Var]bool)
 	for f := range fields {
 		for _, val := range c.fieldVals[f] {
@@ -899,20 +905,7 @@ func (c *checker) reportTasks() {
 			c.reportBody(fn.Type().(*types.Signature), d.Type, d.Body, "")
 		}
 	}
-	for _, f := range c.pass.Files {
-		ast.Inspect(f, func(n ast.Node) bool {
-			call, ok := n.(*ast.CallExpr)
-			if !ok {
-				return true
-			}
-			for _, i := range c.taskArgs(call) {
-				for _, arg := range c.taskExprs(call, i) {
-					c.reportTask(arg, done, fields, "")
-				}
-			}
-			return true
-		})
-	}
+	c.eachTaskExpr(func(arg ast.Expr) { c.reportTask(arg, done, fields, "") })
 }
 
 // reportTask reports the blocking calls of the task function arg, unless
