@@ -16,9 +16,10 @@ import (
 // A stream is an expression that reads or writes one of streamTypes: a
 // value of one of them, a standard constructor's wrapper of a stream
 // (bufio.NewReader(conn), json.NewDecoder(r), io.TeeReader(conn, w)), or a
-// local variable assigned one. A call of the standard library blocks when
-// it hands a stream to a parameter that reads or writes (one whose type has
-// a method named as ioPrefixes say), or calls such a method on a wrapper.
+// variable or struct field the package gives one. A call of the standard
+// library blocks when it hands a stream to a parameter that reads or
+// writes (one whose type has a method named as ioPrefixes say), or calls
+// such a method on a wrapper.
 
 // streamTypes are the types whose reads and writes block, by package and
 // name: connections and files.
