@@ -54,6 +54,7 @@
 //	curl --unix-socket $S http://x/v1/process
 //	curl --unix-socket $S -o tasks.pb.gz http://x/v1/profile/tasks
 //	curl --unix-socket $S -o blocking.pb.gz http://x/v1/profile/blocking
+//	curl --unix-socket $S -o cpu.pb.gz 'http://x/v1/profile/cpu?seconds=5'  # CPU, by task
 //	curl --unix-socket $S 'http://x/v1/doctor?stuck_after=10s'
 //	curl -N --unix-socket $S 'http://x/v1/watch?interval=1s'  # JSON lines, until ^C
 //	curl --unix-socket $S http://x/v1/flight                  # the last 30s of them

@@ -375,6 +375,9 @@ func (h *handler) serveSnapshot(q *exchange) *apiError {
 }
 
 func (h *handler) serveProfile(q *exchange) *apiError {
+	if q.r.PathValue("kind") == wire.ProfileCPU {
+		return serveCPUProfile(q)
+	}
 	return writeProfile(q.w, q.r.PathValue("kind"), q.release)
 }
 
@@ -925,21 +928,26 @@ func (h *handler) snapshot(stacks bool) wire.Snapshot {
 // still answered as a JSON error.
 func writeProfile(w http.ResponseWriter, kind string, release func()) *apiError {
 	if kind != wire.ProfileTasks && kind != wire.ProfileBlocking {
-		return errorf(http.StatusNotFound, wire.CodeNotFound, "no such profile %q (want %s or %s)",
-			clip(kind), wire.ProfileTasks, wire.ProfileBlocking)
+		return errorf(http.StatusNotFound, wire.CodeNotFound, "no such profile %q (want %s, %s or %s)",
+			clip(kind), wire.ProfileTasks, wire.ProfileBlocking, wire.ProfileCPU)
 	}
 	var buf bytes.Buffer
 	if err := taskprof.Write(&buf, kind); err != nil {
 		return errorf(http.StatusInternalServerError, wire.CodeInternal, "profile %s: %v", kind, err)
 	}
+	release()
+	writeProfileBytes(w, kind, buf.Bytes())
+	return nil
+}
+
+// writeProfileBytes answers a profile of the kind, data.
+func writeProfileBytes(w http.ResponseWriter, kind string, data []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", fmt.Sprintf("%s-%d.pb.gz", kind, os.Getpid())))
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	release()
-	_, _ = w.Write(buf.Bytes()) // a write error means the peer left
-	return nil
+	h.Set("Content-Length", strconv.Itoa(len(data)))
+	_, _ = w.Write(data) // a write error means the peer left
 }
 
 // writeJSON answers v as JSON. It renders v in memory, then calls release

@@ -75,7 +75,7 @@ func TestBadRequests(t *testing.T) {
 		{"bad waiting_longer_than", "GET", "/v1/tasks?waiting_longer_than=soon", "", 400, wire.CodeBadRequest, `bad waiting_longer_than "soon"`},
 		{"negative waiting_longer_than", "GET", "/v1/tasks?waiting_longer_than=-1s", "", 400, wire.CodeBadRequest, "bad waiting_longer_than"},
 		{"bad stacks", "GET", "/v1/snapshot?stacks=maybe", "", 400, wire.CodeBadRequest, `bad boolean "maybe"`},
-		{"unknown profile", "GET", "/v1/profile/heap", "", 404, wire.CodeNotFound, `no such profile "heap" (want tasks or blocking)`},
+		{"unknown profile", "GET", "/v1/profile/heap", "", 404, wire.CodeNotFound, `no such profile "heap" (want tasks, blocking or cpu)`},
 		{"profile without kind", "GET", "/v1/profile", "", 404, wire.CodeNotFound, `no such path "/v1/profile"`},
 		{"profile with POST", "POST", "/v1/profile/tasks", "", 405, wire.CodeMethod, "use GET"},
 	}

@@ -85,7 +85,74 @@ func TestProfile(t *testing.T) {
 
 	_, err := c.Profile(ctx, "heap")
 	var ae *client.APIError
-	if !errors.As(err, &ae) || ae.Status != http.StatusNotFound || ae.Code != wire.CodeNotFound || ae.Error() != `inspect: no such profile "heap" (want tasks or blocking)` {
+	if !errors.As(err, &ae) || ae.Status != http.StatusNotFound || ae.Code != wire.CodeNotFound || ae.Error() != `inspect: no such profile "heap" (want tasks, blocking or cpu)` {
 		t.Errorf("Profile(heap) error = %v, want a 404 client.APIError naming the kinds", err)
+	}
+}
+
+// TestCPUProfile takes the process's CPU profile through the Client while
+// a task spins: its samples carry the task's labels (the runtime sets them
+// while a CPU profile runs); a second profile at the same time is refused
+// as busy, and a bad length as a bad request.
+func TestCPUProfile(t *testing.T) {
+	stop := make(chan struct{})
+	defer close(stop)
+	startLoop(t, "cpu", func(ctx context.Context) {
+		runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+			for {
+				select {
+				case <-stop:
+					return 0, nil
+				default:
+				}
+				for end := time.Now().Add(2 * time.Millisecond); time.Now().Before(end); {
+				}
+				if err := runtime.Yield(ctx); err != nil {
+					return 0, err
+				}
+			}
+		}, runtime.Named("spinner"))
+	})
+	_, c := listen(t, Options{})
+	ctx := context.Background()
+	type answer struct {
+		data []byte
+		err  error
+	}
+	first := make(chan answer, 1)
+	go func() {
+		data, err := c.CPUProfile(ctx, 2*time.Second)
+		first <- answer{data, err}
+	}()
+	time.Sleep(500 * time.Millisecond) // the first profile runs
+	_, err := c.CPUProfile(ctx, time.Second)
+	var ae *client.APIError
+	if !errors.As(err, &ae) || ae.Code != wire.CodeBusy {
+		t.Errorf("a second CPU profile meanwhile: %v, want busy", err)
+	}
+	got := <-first
+	if got.err != nil {
+		t.Fatalf("CPUProfile: %v", got.err)
+	}
+	p, err := profile.Parse(bytes.NewReader(got.data))
+	if err != nil {
+		t.Fatalf("profile.Parse: %v", err)
+	}
+	found := false
+	for _, s := range p.Sample {
+		found = found || s.HasLabel("task.name", "spinner") && s.HasLabel("loop", "cpu")
+	}
+	if p.SampleType[len(p.SampleType)-1].Type != "cpu" || !found {
+		t.Errorf("sample types %v, a sample of task spinner in loop cpu: %v; want cpu samples of spinner", p.SampleType, found)
+	}
+	for _, q := range []string{"0", "31", "1.5", "x"} {
+		resp, err := rawClient(c.Path()).Get("http://taskdump" + wire.PathProfile + wire.ProfileCPU + "?seconds=" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("seconds=%s: status %d, want 400", q, resp.StatusCode)
+		}
 	}
 }

@@ -14,7 +14,7 @@
 //	taskdump blocking PID [-n N] [--all] [--json]
 //	taskdump history PID [-n N] [--json]
 //	taskdump snapshot PID [-o FILE] [--stacks]
-//	taskdump profile PID [--kind tasks|blocking] [-o FILE]
+//	taskdump profile PID [--kind tasks|blocking|cpu] [--duration D] [-o FILE]
 //	taskdump cancel PID [ID...] [--name GLOB] [--msg TEXT] [--wait]
 //	taskdump socket PID
 //	taskdump doctor PID [--stuck-after D] [--json]
@@ -84,6 +84,7 @@ type opts struct {
 	stacks    bool
 	all       bool
 	kind      string
+	cpuFor    time.Duration // profile --kind cpu --duration
 	last      int
 	// stuckAfter is doctor's --stuck-after.
 	stuckAfter time.Duration
@@ -117,6 +118,19 @@ func (e *env) outf(format string, args ...any) { printer{e.stdout}.printf(format
 func (e *env) errf(format string, args ...any) {
 	e.flush()
 	printer{e.stderr}.printf(format, args...)
+}
+
+// session returns a context that outlives ctx's deadline (--timeout,
+// which bounds a connection, not a session of top or record) but ends with
+// an interrupt (ctx cancelled), and its cancel.
+func session(ctx context.Context) (context.Context, context.CancelFunc) {
+	s, stop := context.WithCancel(context.WithoutCancel(ctx))
+	context.AfterFunc(ctx, func() {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			stop()
+		}
+	})
+	return s, stop
 }
 
 // allCommands returns the subcommands in the order --help lists them.

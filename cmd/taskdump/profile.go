@@ -4,24 +4,31 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/taskdump/taskdump/inspect/client"
 	"github.com/taskdump/taskdump/inspect/wire"
 )
 
 func profileCmd() *command {
 	return &command{
-		name: "profile", args: "PID", short: "write a pprof profile of pending tasks or of what blocked the loop",
+		name: "profile", args: "PID", short: "write a pprof profile: pending tasks, what blocked the loop, or CPU by task",
 		long: "Profile writes a gzipped pprof profile for go tool pprof, its web UI and flame graphs.\n" +
 			"--kind tasks: one sample per live task (a count and the time suspended), its stack\n" +
 			"with the user's await line on top, labelled task.name, state, loop and awaiting.\n" +
 			"--kind blocking: one sample per recent step that blocked the loop (nanoseconds\n" +
 			"blocked and a count), the stack captured while it blocked, labelled task.name.\n" +
+			"--kind cpu: the process's CPU profile over --duration (1s to 30s); samples taken\n" +
+			"in a task are labelled task.id, task.name and loop: where a hog's steps go\n" +
+			"(go tool pprof -top -lines -tagfocus task.name=NAME FILE). --timeout bounds\n" +
+			"the connection, not the profile.\n" +
 			"Open it with: go tool pprof -top -lines FILE",
 		flags: func(fs *pflag.FlagSet, o *opts) {
-			fs.StringVar(&o.kind, "kind", wire.ProfileTasks, "profile kind: tasks or blocking")
+			fs.StringVar(&o.kind, "kind", wire.ProfileTasks, "profile kind: tasks, blocking or cpu")
 			fs.StringVarP(&o.out, "output", "o", "-", "write to this file (- for standard output, if it is not a terminal)")
+			fs.DurationVar(&o.cpuFor, "duration", 5*time.Second, "with --kind cpu: how long to profile (whole seconds, 1s to 30s)")
 		},
 		run: runProfile,
 	}
@@ -31,8 +38,11 @@ func runProfile(ctx context.Context, e *env, o *opts, args []string) error {
 	if err := wantArgs(args, 1, "PID"); err != nil {
 		return err
 	}
-	if o.kind != wire.ProfileTasks && o.kind != wire.ProfileBlocking {
-		return usagef("bad --kind %q: want tasks or blocking", o.kind)
+	switch {
+	case o.kind != wire.ProfileTasks && o.kind != wire.ProfileBlocking && o.kind != wire.ProfileCPU:
+		return usagef("bad --kind %q: want tasks, blocking or cpu", o.kind)
+	case o.kind == wire.ProfileCPU && (o.cpuFor < time.Second || o.cpuFor > wire.MaxCPUSeconds*time.Second || o.cpuFor%time.Second != 0):
+		return usagef("bad --duration %s: want whole seconds from 1s to %ds", o.cpuFor, wire.MaxCPUSeconds)
 	}
 	toStdout := o.out == "-" || o.out == ""
 	if toStdout && e.stdoutTTY {
@@ -48,7 +58,12 @@ func runProfile(ctx context.Context, e *env, o *opts, args []string) error {
 		return err
 	}
 	defer c.Close()
-	data, err := c.Profile(ctx, o.kind)
+	var data []byte
+	if o.kind == wire.ProfileCPU {
+		data, err = cpuProfile(ctx, c, o)
+	} else {
+		data, err = c.Profile(ctx, o.kind)
+	}
 	if err != nil {
 		return err
 	}
@@ -65,4 +80,18 @@ func runProfile(ctx context.Context, e *env, o *opts, args []string) error {
 	}
 	e.outf("wrote %s (%d bytes)\n", o.out, n)
 	return nil
+}
+
+// cpuProfile takes the process's CPU profile over o.cpuFor: --timeout
+// (ctx's deadline) bounds the connection, so the request gets that long
+// on top of the profile's own.
+func cpuProfile(ctx context.Context, c *client.Client, o *opts) ([]byte, error) {
+	s, stop := session(ctx)
+	defer stop()
+	if o.timeout > 0 {
+		var cancel context.CancelFunc
+		s, cancel = context.WithTimeout(s, o.timeout+o.cpuFor)
+		defer cancel()
+	}
+	return c.CPUProfile(s, o.cpuFor)
 }

@@ -254,3 +254,24 @@ func TestIsTerminal(t *testing.T) {
 		}
 	}
 }
+
+// TestProfileCPU takes the fixture's CPU profile through the CLI: a pprof
+// CPU profile over --duration (the request outlives a shorter --timeout),
+// and --duration is checked before anything is asked.
+func TestProfileCPU(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	file := filepath.Join(t.TempDir(), "cpu.pb.gz")
+	if out := ok(t, p.dir, "profile", pidArg(p), "--kind", "cpu", "--duration", "2s", "--timeout", "1s", "-o", file); !strings.HasPrefix(out, "wrote "+file+" (") {
+		t.Errorf("profile --kind cpu: stdout %q, want wrote %s (N bytes)", out, file)
+	}
+	cp := parseProfileFile(t, file)
+	if st := cp.SampleType[len(cp.SampleType)-1]; st.Type != "cpu" || cp.DurationNanos < int64(time.Second) {
+		t.Errorf("profile: sample type %v over %s, want cpu over about 2s", st, time.Duration(cp.DurationNanos))
+	}
+	for _, d := range []string{"500ms", "31s", "1.5s"} {
+		r := td(t, p.dir, "profile", pidArg(p), "--kind", "cpu", "--duration", d, "-o", file)
+		if r.code != 2 || !strings.Contains(r.stderr, "bad --duration "+d) {
+			t.Errorf("--duration %s: exit %d, stderr %q; want 2 and the bad duration named", d, r.code, r.stderr)
+		}
+	}
+}

@@ -120,13 +120,8 @@ func runRecord(ctx context.Context, e *env, o *opts, ro *recordOpts, args []stri
 	} else {
 		// The recording lasts until a signal or --duration; --timeout
 		// (main's deadline on ctx) bounds only the connection.
-		session, stop := context.WithCancel(context.WithoutCancel(ctx))
+		session, stop := session(ctx)
 		defer stop()
-		context.AfterFunc(ctx, func() {
-			if errors.Is(ctx.Err(), context.Canceled) {
-				stop()
-			}
-		})
 		if ro.duration > 0 {
 			var cancel context.CancelFunc
 			session, cancel = context.WithTimeout(session, ro.duration)

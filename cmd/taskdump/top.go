@@ -72,13 +72,8 @@ func runTop(ctx context.Context, e *env, o *opts, to *topOpts, args []string) er
 	}
 	// The session lasts until the user quits or a signal comes; --timeout
 	// bounds each request, not the view.
-	session, stop := context.WithCancel(context.WithoutCancel(ctx))
+	session, stop := session(ctx)
 	defer stop()
-	context.AfterFunc(ctx, func() {
-		if errors.Is(ctx.Err(), context.Canceled) {
-			stop()
-		}
-	})
 	r := lipgloss.NewRenderer(os.Stdout)
 	r.HasDarkBackground() // asked now, before the view reads the keyboard
 	m := newTopModel(newTopStyles(r), topActions{})

@@ -635,3 +635,14 @@ func (c *Client) Doctor(ctx context.Context, stuckAfter time.Duration) (wire.Dia
 func (c *Client) Profile(ctx context.Context, kind string) ([]byte, error) {
 	return c.read(ctx, wire.PathProfile+url.PathEscape(kind), nil, c.maxList)
 }
+
+// CPUProfile returns the process's gzipped pprof CPU profile over d
+// (whole seconds, 1 to wire.MaxCPUSeconds): the answer comes after d, so
+// ctx must allow for it. Samples taken in a task carry the labels task.id,
+// task.name and loop (go tool pprof -tagfocus task.name=NAME). While
+// another CPU profile runs in the process, the agent answers an *APIError
+// with code busy.
+func (c *Client) CPUProfile(ctx context.Context, d time.Duration) ([]byte, error) {
+	q := url.Values{"seconds": {strconv.Itoa(int(d / time.Second))}}
+	return c.read(ctx, wire.PathProfile+wire.ProfileCPU, q, c.maxList)
+}

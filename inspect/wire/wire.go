@@ -74,8 +74,8 @@ const (
 	PathHistory  = "/v1/history"  // GET
 	PathSnapshot = "/v1/snapshot" // GET; query: stacks=1
 	// PathProfile is followed by a profile kind: GET /v1/profile/tasks,
-	// /v1/profile/blocking answer a gzipped pprof protocol buffer
-	// (application/octet-stream), not JSON.
+	// /v1/profile/blocking, /v1/profile/cpu?seconds=N answer a gzipped
+	// pprof protocol buffer (application/octet-stream), not JSON.
 	PathProfile = "/v1/profile/"
 )
 
@@ -83,7 +83,14 @@ const (
 const (
 	ProfileTasks    = "tasks"    // one sample per live task, its suspension stack
 	ProfileBlocking = "blocking" // one sample per blocking event, its stack
+	// ProfileCPU is the process's CPU profile over ?seconds= (1 to
+	// MaxCPUSeconds, 5 if absent); each sample taken in a task carries the
+	// labels task.id, task.name and loop.
+	ProfileCPU = "cpu"
 )
+
+// MaxCPUSeconds bounds the seconds of a ProfileCPU request.
+const MaxCPUSeconds = 30
 
 // Frame is one stack frame: a function and the file:line of the call. File
 // is an absolute path. The zero Frame means unknown.

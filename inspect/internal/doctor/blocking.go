@@ -3,6 +3,7 @@ package doctor
 import (
 	"cmp"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -272,8 +273,22 @@ func (v *view) hog(out []wire.Finding) []wire.Finding {
 			top.Name, short(top.SpawnedAt), share, human(st.Window), steps, lag),
 		Tasks: []wire.FindingTask{ref},
 		Sites: sites(top.SpawnedAt),
-		Fix:   "Move the CPU-heavy work into runtime.ToThread(ctx, fn), or do less of it per step and await runtime.Yield(ctx) between pieces.",
+		Fix: fmt.Sprintf("Move the CPU-heavy work into runtime.ToThread(ctx, fn), or do less of it per step and await runtime.Yield(ctx) between pieces; "+
+			"taskdump profile PID --kind cpu, then go tool pprof -top -lines -tagfocus task.name=%s, shows the lines its steps spend their time on.", pprofTag(top.Name)),
 	})
+}
+
+// pprofTag quotes a task name for go tool pprof's -tagfocus, a regular
+// expression: its metacharacters escaped, and shell-quoted when it holds
+// anything but letters, digits and -_.
+func pprofTag(name string) string {
+	re := regexp.QuoteMeta(name)
+	if strings.IndexFunc(re, func(r rune) bool {
+		return r != '-' && r != '_' && r != '.' && (r < '0' || r > '9') && (r < 'a' || r > 'z') && (r < 'A' || r > 'Z')
+	}) < 0 {
+		return re
+	}
+	return "'" + strings.ReplaceAll(re, "'", `'\''`) + "'"
 }
 
 // saturatedLag is the loop lag from which a busy loop is saturated: the

@@ -1350,3 +1350,21 @@ func TestLeakOverShortHistory(t *testing.T) {
 		}
 	}
 }
+
+// TestHogFixNamesProfile: a hog's fix says how to find the lines its
+// steps spend their time on, with the task's name quoted for pprof's
+// regular expression and the shell.
+func TestHogFixNamesProfile(t *testing.T) {
+	for _, tt := range []struct{ name, want string }{
+		{"crunch", "-tagfocus task.name=crunch,"},
+		{"job.1", `-tagfocus task.name='job\.1',`},
+		{"it's", `-tagfocus task.name='it'\''s',`},
+	} {
+		st := runtime.LoopStats{LastWork: t0, Ready: 1, Window: 5 * time.Second, Busy: 4800 * time.Millisecond}
+		l := loop(st, with(task(1, tt.name, 10, 12, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 4500 * time.Millisecond }))
+		got := diagnose(l)
+		if len(got) != 1 || !strings.Contains(got[0].Fix, "taskdump profile PID --kind cpu") || !strings.Contains(got[0].Fix, tt.want) {
+			t.Errorf("%s: fix %q, want the cpu profile and %q", tt.name, got[0].Fix, tt.want)
+		}
+	}
+}
