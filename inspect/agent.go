@@ -28,7 +28,9 @@ type Options struct {
 	// DefaultDir(): $TASKDUMP_DIR, else $XDG_RUNTIME_DIR/taskdump, else
 	// <temp dir>/taskdump-<uid>.
 	Dir string
-	// ReadOnly refuses cancel requests (403, code "read_only").
+	// ReadOnly refuses what would change the process (403, code
+	// "read_only"): cancel requests, and CPU profiles (while one runs, the
+	// program's own pprof.StartCPUProfile fails).
 	ReadOnly bool
 	// FlightRecorder is how much of the recent past the Agent's flight
 	// recorder keeps: the watch stream (wire.PathWatch) at one message a

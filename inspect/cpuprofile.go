@@ -17,12 +17,26 @@ const cpuDefault = 5 * time.Second
 // wire.MaxCPUSeconds, cpuDefault if absent) and answers it. While it
 // runs, each task's goroutine carries the pprof labels task.id, task.name
 // and loop (the runtime sets them while a CPU profile is taken), so the
-// samples tell the tasks apart: the lines a hog spends its steps on. It
-// gives its request slot back at once (it waits, it does not compute) and
-// stops early if the client leaves. A process takes one CPU profile at a
-// time (the Go runtime's rule): while another runs, the program's own
-// included, the request is refused as busy.
-func serveCPUProfile(q *exchange) *apiError {
+// samples tell the tasks apart: the lines a hog spends its steps on.
+//
+// It has effects a read-only agent does not allow: the process takes
+// one CPU profile at a time (the Go runtime's rule), so while it runs the
+// program's own pprof.StartCPUProfile fails, and SIGPROF costs the
+// process a little. For the same reason it is refused as busy while
+// another CPU profile runs, the program's own included. It gives its
+// request slot back at once (it waits, it does not compute), and stops
+// early when the client leaves or the Agent closes. A request with a body
+// is refused: net/http would not notice its client leave.
+func (h *handler) serveCPUProfile(q *exchange) *apiError {
+	switch {
+	case h.readOnly:
+		return errorf(http.StatusForbidden, wire.CodeReadOnly, "read-only agent: a CPU profile has effects on the process (its own CPU profiles fail meanwhile): refused")
+	case q.r.Method != http.MethodGet:
+		q.w.Header().Set("Allow", http.MethodGet)
+		return errorf(http.StatusMethodNotAllowed, wire.CodeBadRequest, "%s of a CPU profile: want GET (it takes the profile)", q.r.Method)
+	case q.r.ContentLength != 0:
+		return errorf(http.StatusBadRequest, wire.CodeBadRequest, "a CPU profile request takes no body")
+	}
 	d := cpuDefault
 	if s := q.r.URL.Query().Get("seconds"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -32,23 +46,26 @@ func serveCPUProfile(q *exchange) *apiError {
 		d = time.Duration(n) * time.Second
 	}
 	q.release()
-	// The server's ReadTimeout would end the request's context before the
-	// profile does: its only reading is watching for the client to leave.
-	_ = http.NewResponseController(q.w).SetReadDeadline(time.Time{})
+	// A server of the program's own (Handler) may have a WriteTimeout
+	// shorter than the profile: the answer is written after it.
+	_ = http.NewResponseController(q.w).SetWriteDeadline(time.Now().Add(d + maxWriteStall))
 	var buf bytes.Buffer
 	if err := pprof.StartCPUProfile(&buf); err != nil {
-		q.w.Header().Set("Retry-After", strconv.Itoa(int(d/time.Second)))
 		return errorf(http.StatusServiceUnavailable, wire.CodeBusy, "busy: a CPU profile is being taken in this process already (%v)", err)
 	}
 	t := time.NewTimer(d)
+	done := false
 	select {
 	case <-t.C:
-	case <-q.r.Context().Done():
+		done = true
+	case <-q.r.Context().Done(): // the client left
+	case <-h.watch.closing: // the Agent closes
 	}
 	t.Stop()
 	pprof.StopCPUProfile()
-	if q.r.Context().Err() == nil { // else the client left: nothing to answer
+	if done {
 		writeProfileBytes(q.w, wire.ProfileCPU, buf.Bytes())
+		return nil
 	}
-	return nil
+	return errorf(http.StatusServiceUnavailable, wire.CodeBusy, "the agent is closing: the CPU profile stopped")
 }

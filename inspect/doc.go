@@ -67,14 +67,18 @@
 // each stream a last message before it ends it. /v1/flight is the Agent's flight recorder (Options.FlightRecorder):
 // the same stream's last seconds, from a snapshot.
 //
-// The two profiles are gzipped pprof protocol buffers built by package
-// taskprof (application/octet-stream, offered as a download): open them
+// The profiles are gzipped pprof protocol buffers (application/octet-stream,
+// offered as a download): the tasks and blocking ones built by package
+// taskprof, the CPU one by runtime/pprof over ?seconds= (1 to 30; one at a
+// time in a process, the program's own included; refused by a ReadOnly
+// agent, since the program's own CPU profiles fail meanwhile). Open them
 // with go tool pprof. The JSON types are in package wire. Errors are JSON too, with a status
 // that says what went wrong: {"code":"no_such_task","error":"inspect: no
 // such task 99"} with 404; 400 for a malformed id, query or body, 405 for a
 // wrong method, 409 for a task that already finished, 403 for a peer that
-// may not connect or a cancel on a ReadOnly agent, 413 for a body over 64
-// KiB, 503 when too many requests are in flight, 431 for headers over 16 KiB.
+// may not connect or a cancel or CPU profile on a ReadOnly agent, 413 for a
+// body over 64 KiB, 503 when too many requests are in flight or a CPU
+// profile runs already, 431 for headers over 16 KiB.
 //
 // Go programs attach with package inspect/client: client.Dial(pid) and
 // client.DialPath(path) return a Client; client.Scan and client.Ps list the

@@ -376,7 +376,7 @@ func (h *handler) serveSnapshot(q *exchange) *apiError {
 
 func (h *handler) serveProfile(q *exchange) *apiError {
 	if q.r.PathValue("kind") == wire.ProfileCPU {
-		return serveCPUProfile(q)
+		return h.serveCPUProfile(q)
 	}
 	return writeProfile(q.w, q.r.PathValue("kind"), q.release)
 }

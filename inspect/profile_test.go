@@ -124,11 +124,18 @@ func TestCPUProfile(t *testing.T) {
 		data, err := c.CPUProfile(ctx, 2*time.Second)
 		first <- answer{data, err}
 	}()
-	time.Sleep(500 * time.Millisecond) // the first profile runs
-	_, err := c.CPUProfile(ctx, time.Second)
+	// A second one while the first runs is busy (it may come first: then
+	// the first is, and the test tries again).
 	var ae *client.APIError
-	if !errors.As(err, &ae) || ae.Code != wire.CodeBusy {
-		t.Errorf("a second CPU profile meanwhile: %v, want busy", err)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		time.Sleep(200 * time.Millisecond)
+		_, err := c.CPUProfile(ctx, time.Second)
+		if errors.As(err, &ae) && ae.Code == wire.CodeBusy {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a second CPU profile while one runs: %v, want busy", err)
+		}
 	}
 	got := <-first
 	if got.err != nil {
@@ -144,6 +151,28 @@ func TestCPUProfile(t *testing.T) {
 	}
 	if p.SampleType[len(p.SampleType)-1].Type != "cpu" || !found {
 		t.Errorf("sample types %v, a sample of task spinner in loop cpu: %v; want cpu samples of spinner", p.SampleType, found)
+	}
+	// What it refuses: a HEAD (it would take the profile for nothing), a
+	// body (the client's leaving would go unseen), a read-only agent.
+	rc := rawClient(c.Path())
+	defer rc.CloseIdleConnections()
+	status := func(resp *http.Response, err error) int {
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := status(rc.Head("http://taskdump" + wire.PathProfile + wire.ProfileCPU + "?seconds=1")); got != http.StatusMethodNotAllowed {
+		t.Errorf("HEAD: status %d, want 405", got)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://taskdump"+wire.PathProfile+wire.ProfileCPU+"?seconds=1", strings.NewReader("abc"))
+	if got := status(rc.Do(req)); got != http.StatusBadRequest {
+		t.Errorf("GET with a body: status %d, want 400", got)
+	}
+	_, ro := listen(t, Options{ReadOnly: true})
+	if _, err := ro.CPUProfile(ctx, time.Second); !errors.As(err, &ae) || ae.Code != wire.CodeReadOnly {
+		t.Errorf("read-only agent: %v, want read_only", err)
 	}
 	for _, q := range []string{"0", "31", "1.5", "x"} {
 		resp, err := rawClient(c.Path()).Get("http://taskdump" + wire.PathProfile + wire.ProfileCPU + "?seconds=" + q)

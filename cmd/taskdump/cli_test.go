@@ -55,6 +55,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"tasks", "1", "--older-than", "soon"}, "invalid argument"},
 		{[]string{"profile"}, "want PID, got 0 argument(s)"},
 		{[]string{"profile", "1", "--kind", "heap"}, `bad --kind "heap": want tasks, blocking or cpu`},
+		{[]string{"profile", "1", "--duration", "2s"}, "--duration is for --kind cpu: a tasks profile is taken at once"},
 		{[]string{"tasks", "1", "--state", "finished"}, `bad --state "finished": tasks lists live tasks (pending, running, cancelling); 'taskdump history' lists the ended ones`},
 		{[]string{"tasks", "1", "--state", "pending,asleep"}, `bad --state "asleep": want pending, running or cancelling`},
 		{[]string{"tasks", "1", "--older-than", "-5s"}, "bad --older-than -5s: want a positive duration"},

@@ -33,6 +33,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -85,6 +86,9 @@ type opts struct {
 	all       bool
 	kind      string
 	cpuFor    time.Duration // profile --kind cpu --duration
+	// interrupt is the command's context before --timeout: it ends only
+	// with a signal (session).
+	interrupt context.Context
 	last      int
 	// stuckAfter is doctor's --stuck-after.
 	stuckAfter time.Duration
@@ -120,17 +124,11 @@ func (e *env) errf(format string, args ...any) {
 	printer{e.stderr}.printf(format, args...)
 }
 
-// session returns a context that outlives ctx's deadline (--timeout,
-// which bounds a connection, not a session of top or record) but ends with
-// an interrupt (ctx cancelled), and its cancel.
-func session(ctx context.Context) (context.Context, context.CancelFunc) {
-	s, stop := context.WithCancel(context.WithoutCancel(ctx))
-	context.AfterFunc(ctx, func() {
-		if errors.Is(ctx.Err(), context.Canceled) {
-			stop()
-		}
-	})
-	return s, stop
+// session returns a context that ends with an interrupt (Ctrl-C,
+// SIGTERM) but not with --timeout, which bounds a connection, not a
+// session of top or record or a CPU profile, and its cancel.
+func session(o *opts) (context.Context, context.CancelFunc) {
+	return context.WithCancel(cmp.Or(o.interrupt, context.Background()))
 }
 
 // allCommands returns the subcommands in the order --help lists them.
@@ -241,6 +239,7 @@ func run(ctx context.Context, args []string, e *env) int {
 			cmd.name, o.timeout, cmd.name)
 		return 2
 	}
+	o.interrupt = ctx
 	if o.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.timeout)

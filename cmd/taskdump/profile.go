@@ -28,7 +28,7 @@ func profileCmd() *command {
 		flags: func(fs *pflag.FlagSet, o *opts) {
 			fs.StringVar(&o.kind, "kind", wire.ProfileTasks, "profile kind: tasks, blocking or cpu")
 			fs.StringVarP(&o.out, "output", "o", "-", "write to this file (- for standard output, if it is not a terminal)")
-			fs.DurationVar(&o.cpuFor, "duration", 5*time.Second, "with --kind cpu: how long to profile (whole seconds, 1s to 30s)")
+			fs.DurationVar(&o.cpuFor, "duration", 0, "with --kind cpu: how long to profile, whole seconds from 1s to 30s (0: 5s)")
 		},
 		run: runProfile,
 	}
@@ -38,9 +38,14 @@ func runProfile(ctx context.Context, e *env, o *opts, args []string) error {
 	if err := wantArgs(args, 1, "PID"); err != nil {
 		return err
 	}
+	if o.kind == wire.ProfileCPU && o.cpuFor == 0 {
+		o.cpuFor = 5 * time.Second
+	}
 	switch {
 	case o.kind != wire.ProfileTasks && o.kind != wire.ProfileBlocking && o.kind != wire.ProfileCPU:
 		return usagef("bad --kind %q: want tasks, blocking or cpu", o.kind)
+	case o.kind != wire.ProfileCPU && o.cpuFor != 0:
+		return usagef("--duration is for --kind cpu: a %s profile is taken at once", o.kind)
 	case o.kind == wire.ProfileCPU && (o.cpuFor < time.Second || o.cpuFor > wire.MaxCPUSeconds*time.Second || o.cpuFor%time.Second != 0):
 		return usagef("bad --duration %s: want whole seconds from 1s to %ds", o.cpuFor, wire.MaxCPUSeconds)
 	}
@@ -60,7 +65,7 @@ func runProfile(ctx context.Context, e *env, o *opts, args []string) error {
 	defer c.Close()
 	var data []byte
 	if o.kind == wire.ProfileCPU {
-		data, err = cpuProfile(ctx, c, o)
+		data, err = cpuProfile(c, o)
 	} else {
 		data, err = c.Profile(ctx, o.kind)
 	}
@@ -83,10 +88,10 @@ func runProfile(ctx context.Context, e *env, o *opts, args []string) error {
 }
 
 // cpuProfile takes the process's CPU profile over o.cpuFor: --timeout
-// (ctx's deadline) bounds the connection, so the request gets that long
-// on top of the profile's own.
-func cpuProfile(ctx context.Context, c *client.Client, o *opts) ([]byte, error) {
-	s, stop := session(ctx)
+// bounds the connection, so the request gets that long on top of the
+// profile's own; an interrupt stops it (session).
+func cpuProfile(c *client.Client, o *opts) ([]byte, error) {
+	s, stop := session(o)
 	defer stop()
 	if o.timeout > 0 {
 		var cancel context.CancelFunc

@@ -120,7 +120,7 @@ func runRecord(ctx context.Context, e *env, o *opts, ro *recordOpts, args []stri
 	} else {
 		// The recording lasts until a signal or --duration; --timeout
 		// (main's deadline on ctx) bounds only the connection.
-		session, stop := session(ctx)
+		session, stop := session(o)
 		defer stop()
 		if ro.duration > 0 {
 			var cancel context.CancelFunc

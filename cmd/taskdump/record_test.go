@@ -170,6 +170,28 @@ func TestRecordInterrupted(t *testing.T) {
 	}
 }
 
+// TestRecordInterruptedAfterTimeout: --timeout bounds the connection, not
+// the recording, and an interrupt after it has passed still ends the
+// recording (it was ignored once the deadline had fired).
+func TestRecordInterruptedAfterTimeout(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	out := filepath.Join(t.TempDir(), "late.jsonl")
+	cmd, stdout, stderr := startRecording(t, p, out, "--timeout", "1s")
+	time.Sleep(1500 * time.Millisecond) // past --timeout
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil || !recordSummary.MatchString(stdout.String()) {
+			t.Errorf("record after --timeout and SIGINT: %v; stdout %q, stderr %q", err, stdout.String(), stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("record still running 20s after SIGINT, its --timeout passed")
+	}
+}
+
 // TestRecordProcessExits: a process that exits while it is recorded ends
 // the recording: record says so and exits 0, and the file is whole;
 // whether the process ended cleanly (its agent removed the socket) or was

@@ -72,7 +72,7 @@ func runTop(ctx context.Context, e *env, o *opts, to *topOpts, args []string) er
 	}
 	// The session lasts until the user quits or a signal comes; --timeout
 	// bounds each request, not the view.
-	session, stop := session(ctx)
+	session, stop := session(o)
 	defer stop()
 	r := lipgloss.NewRenderer(os.Stdout)
 	r.HasDarkBackground() // asked now, before the view reads the keyboard

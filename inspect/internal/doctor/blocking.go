@@ -3,7 +3,6 @@ package doctor
 import (
 	"cmp"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -273,22 +272,37 @@ func (v *view) hog(out []wire.Finding) []wire.Finding {
 			top.Name, short(top.SpawnedAt), share, human(st.Window), steps, lag),
 		Tasks: []wire.FindingTask{ref},
 		Sites: sites(top.SpawnedAt),
-		Fix: fmt.Sprintf("Move the CPU-heavy work into runtime.ToThread(ctx, fn), or do less of it per step and await runtime.Yield(ctx) between pieces; "+
-			"taskdump profile PID --kind cpu, then go tool pprof -top -lines -tagfocus task.name=%s, shows the lines its steps spend their time on.", pprofTag(top.Name)),
+		Fix: fmt.Sprintf("Move the CPU-heavy work into runtime.ToThread(ctx, fn), or do less of it per step and await runtime.Yield(ctx) between pieces. "+
+			"The lines its steps spend their time on: taskdump profile PID --kind cpu -o cpu.pb.gz, then go tool pprof -top -lines -tagfocus task.name=%s cpu.pb.gz", pprofTag(top.Name)),
 	})
 }
 
-// pprofTag quotes a task name for go tool pprof's -tagfocus, a regular
-// expression: its metacharacters escaped, and shell-quoted when it holds
-// anything but letters, digits and -_.
+// pprofTag writes a task name as go tool pprof's -tagfocus value for the
+// shell: a regular expression anchored at both ends (pprof matches any
+// part of a label otherwise), with its metacharacters escaped, commas
+// (pprof splits the value on them) and all but printable ASCII as \x
+// escapes, single-quoted (a quote in the name ends the quoting, is
+// escaped, and starts it again).
 func pprofTag(name string) string {
-	re := regexp.QuoteMeta(name)
-	if strings.IndexFunc(re, func(r rune) bool {
-		return r != '-' && r != '_' && r != '.' && (r < '0' || r > '9') && (r < 'a' || r > 'z') && (r < 'A' || r > 'Z')
-	}) < 0 {
-		return re
+	var b strings.Builder
+	b.WriteString("'^")
+	for _, r := range name {
+		switch {
+		case r == ',':
+			b.WriteString(`\x2c`)
+		case r == '\'':
+			b.WriteString(`'\''`)
+		case r < 0x20 || r >= 0x7f:
+			fmt.Fprintf(&b, `\x{%x}`, r)
+		case strings.ContainsRune(`\.+*?()|[]{}^$`, r):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
 	}
-	return "'" + strings.ReplaceAll(re, "'", `'\''`) + "'"
+	b.WriteString("$'")
+	return b.String()
 }
 
 // saturatedLag is the loop lag from which a busy loop is saturated: the

@@ -1356,9 +1356,11 @@ func TestLeakOverShortHistory(t *testing.T) {
 // regular expression and the shell.
 func TestHogFixNamesProfile(t *testing.T) {
 	for _, tt := range []struct{ name, want string }{
-		{"crunch", "-tagfocus task.name=crunch,"},
-		{"job.1", `-tagfocus task.name='job\.1',`},
-		{"it's", `-tagfocus task.name='it'\''s',`},
+		{"crunch", `-tagfocus task.name='^crunch$' cpu.pb.gz`},
+		{"job.1", `-tagfocus task.name='^job\.1$' cpu.pb.gz`},
+		{"it's", `-tagfocus task.name='^it'\''s$' cpu.pb.gz`},
+		{"a,b", `-tagfocus task.name='^a\x2cb$' cpu.pb.gz`},
+		{"x$(id)\n\u202e", `-tagfocus task.name='^x\$\(id\)\x{a}\x{202e}$' cpu.pb.gz`},
 	} {
 		st := runtime.LoopStats{LastWork: t0, Ready: 1, Window: 5 * time.Second, Busy: 4800 * time.Millisecond}
 		l := loop(st, with(task(1, tt.name, 10, 12, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 4500 * time.Millisecond }))
