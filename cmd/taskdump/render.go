@@ -45,10 +45,10 @@ func suspendedAt(t *wire.Task) string {
 		return "(running)"
 	case !t.SuspendedAt.IsZero():
 		return short(t.SuspendedAt)
-	case t.Started.IsZero():
+	case t.Started.IsZero() && !t.Done():
 		return "(not started)"
 	}
-	return "-"
+	return "-" // ended, or between steps
 }
 
 func orDash(s string) string {

@@ -1055,3 +1055,23 @@ func TestTopReplayEndsWithProcess(t *testing.T) {
 		t.Errorf("the replay's end, no task:\n%s", v)
 	}
 }
+
+// TestWrapWords: the findings view wraps at spaces only, so that a command
+// in a fix is never cut at a hyphen ("--kind"); a word wider than the view
+// is cut where it must.
+func TestWrapWords(t *testing.T) {
+	for _, tt := range []struct {
+		s    string
+		w    int
+		want []string
+	}{
+		{"taskdump profile PID --kind cpu", 22, []string{"taskdump profile PID", "--kind cpu"}},
+		{"a  b", 10, []string{"a  b"}},
+		{"abcdefghij x", 4, []string{"abcd", "efgh", "ij x"}},
+		{"", 5, []string{""}},
+	} {
+		if got := wrapWords(tt.s, tt.w); !slices.Equal(got, tt.want) {
+			t.Errorf("wrapWords(%q, %d) = %q, want %q", tt.s, tt.w, got, tt.want)
+		}
+	}
+}

@@ -829,6 +829,32 @@ func (m topModel) blockingLines(w int) []string {
 	return lines
 }
 
+// wrapWords cuts s into lines of at most w columns at its spaces only (a
+// command in a fix, "--kind cpu", must not break at its hyphens); a word
+// longer than w is cut where it must.
+func wrapWords(s string, w int) []string {
+	var lines []string
+	line, first := "", true
+	for _, word := range strings.Split(s, " ") { // "a  b" keeps its two spaces
+		switch {
+		case first:
+			line, first = word, false
+		case ansi.StringWidth(line)+1+ansi.StringWidth(word) <= w:
+			line += " " + word
+		case word == "":
+			continue // a second space at the end of a line
+		default:
+			lines = append(lines, line)
+			line = word
+		}
+		for ansi.StringWidth(line) > w {
+			lines = append(lines, ansi.Truncate(line, w, ""))
+			line = ansi.TruncateLeft(line, w, "")
+		}
+	}
+	return append(lines, line)
+}
+
 // findingLines draws doctor's findings, worst first, wrapped to the width.
 func (m topModel) findingLines(w int) []string {
 	fs := m.data.Findings
@@ -838,7 +864,7 @@ func (m topModel) findingLines(w int) []string {
 	}
 	wrap := func(indent, s string) {
 		iw := ansi.StringWidth(indent)
-		for i, l := range strings.Split(ansi.Wrap(s, max(w-iw, 10), ""), "\n") {
+		for i, l := range wrapWords(s, max(w-iw, 10)) {
 			if i == 1 {
 				indent = strings.Repeat(" ", iw)
 			}

@@ -3,6 +3,7 @@ package doctor
 import (
 	"cmp"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -272,8 +273,8 @@ func (v *view) hog(out []wire.Finding) []wire.Finding {
 			top.Name, short(top.SpawnedAt), share, human(st.Window), steps, lag),
 		Tasks: []wire.FindingTask{ref},
 		Sites: sites(top.SpawnedAt),
-		Fix: fmt.Sprintf("Move the CPU-heavy work into runtime.ToThread(ctx, fn), or do less of it per step and await runtime.Yield(ctx) between pieces. "+
-			"The lines its steps spend their time on: taskdump profile PID --kind cpu -o cpu.pb.gz, then go tool pprof -top -lines -tagfocus task.name=%s cpu.pb.gz", pprofTag(top.Name)),
+		Fix: fmt.Sprintf("Move the CPU-heavy work into runtime.ToThread(ctx, fn), or cut it into shorter pieces with an await of runtime.Yield(ctx) between them. "+
+			"The lines its steps spend their time on: taskdump profile %d --kind cpu -o cpu.pb.gz, then go tool pprof -top -lines -tagfocus task.name=%s cpu.pb.gz", os.Getpid(), pprofTag(top.Name)),
 	})
 }
 

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -1352,8 +1353,9 @@ func TestLeakOverShortHistory(t *testing.T) {
 }
 
 // TestHogFixNamesProfile: a hog's fix says how to find the lines its
-// steps spend their time on, with the task's name quoted for pprof's
-// regular expression and the shell.
+// steps spend their time on, with this process's pid (the doctor runs in
+// it) and the task's name quoted for pprof's regular expression and the
+// shell.
 func TestHogFixNamesProfile(t *testing.T) {
 	for _, tt := range []struct{ name, want string }{
 		{"crunch", `-tagfocus task.name='^crunch$' cpu.pb.gz`},
@@ -1365,7 +1367,7 @@ func TestHogFixNamesProfile(t *testing.T) {
 		st := runtime.LoopStats{LastWork: t0, Ready: 1, Window: 5 * time.Second, Busy: 4800 * time.Millisecond}
 		l := loop(st, with(task(1, tt.name, 10, 12, "yield", 0), func(t *runtime.TaskInfo) { t.RecentBusy = 4500 * time.Millisecond }))
 		got := diagnose(l)
-		if len(got) != 1 || !strings.Contains(got[0].Fix, "taskdump profile PID --kind cpu") || !strings.Contains(got[0].Fix, tt.want) {
+		if len(got) != 1 || !strings.Contains(got[0].Fix, fmt.Sprintf("taskdump profile %d --kind cpu", os.Getpid())) || !strings.Contains(got[0].Fix, tt.want) {
 			t.Errorf("%s: fix %q, want the cpu profile and %q", tt.name, got[0].Fix, tt.want)
 		}
 	}
