@@ -11,8 +11,10 @@ import (
 
 // coro is a coroutine (iter.Pull) that runs tasks one after another: a task
 // is bound to a coro at its first step and gives it back when it ends, so a
-// switch costs one coroutine round trip (~75 ns, no allocation) and a spawn
-// reuses a parked goroutine instead of creating one.
+// switch costs one coroutine round trip (~60 ns, no allocation) and a spawn
+// reuses a parked goroutine instead of creating one. A coro whose task
+// ended begins the next ready task's first step itself, without the round
+// trip (Loop.chain).
 type coro struct {
 	l       *Loop
 	next    func() (struct{}, bool)
@@ -99,7 +101,13 @@ func (c *coro) run(yield func(struct{}) bool) {
 	for {
 		c.t.exec()
 		c.t = nil
-		if c.stopped || !yield(struct{}{}) {
+		if c.stopped {
+			return
+		}
+		if c.l.chain(c) {
+			continue
+		}
+		if !yield(struct{}{}) {
 			return
 		}
 	}

@@ -11,8 +11,9 @@ import (
 // before the runtime adds anything. A task is a stackful coroutine
 // (iter.Pull: a goroutine with its own stack, switched to directly), so
 //
-//   - W1 pays at least its record, two clock readings and a coroutine
-//     round trip per task (FloorTask);
+//   - W1 pays at least its record and its clock readings per task, and a
+//     coroutine round trip per batch of tasks that end in their first step
+//     (FloorTask: the loop runs such a batch on one coroutine);
 //   - W2 pays at least one coroutine round trip per handoff (FloorSwitch);
 //   - W3 pays a new coroutine for each task that sleeps while others do
 //     (FloorNewCoro), since every sleeping task keeps its stack;
@@ -106,8 +107,10 @@ func BenchmarkFloorParkedCoro(b *testing.B) {
 // BenchmarkFloorTask is what W1 pays per task before any bookkeeping: its
 // record allocated (a Task[int], kept until the end as Gather keeps it),
 // its clock readings (one for its step, and its creation's share of one
-// read per spawnClockEvery spawns) and one coroutine round trip (its
-// step). W1 per task minus this is the runtime's own work.
+// read per spawnClockEvery spawns), and one coroutine round trip for all
+// of them (the tasks end in their first steps, one after another on one
+// coroutine: Loop.chain). W1 per task minus this is the runtime's own
+// work.
 func BenchmarkFloorTask(b *testing.B) {
 	l := NewLoop(quiet())
 	next, stop := iter.Pull(func(yield func(struct{}) bool) {
@@ -125,9 +128,9 @@ func BenchmarkFloorTask(b *testing.B) {
 			}
 			ts[j].created = at
 		}
+		next()
 		for _, t := range ts {
 			t.readyAt = l.clock()
-			next()
 		}
 		clear(ts)
 	}

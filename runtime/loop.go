@@ -52,6 +52,9 @@ type Loop struct {
 	grantWaiters  int       // tasks parked on a Lock, Semaphore or Event (deadlock.go)
 	last          *task     // task whose step ended and is not yet published
 	lastStart     int64
+	stepStart     int64 // when the running step began
+	batchLeft     int   // entries of this iteration's ready batch not yet popped (iterate, chain)
+	chained       int   // first steps a coroutine began right after its task ended (chain), for tests
 	wakeTimer     *time.Timer
 	labels        bool
 	stepping      *task          // the task whose step runs now
@@ -495,13 +498,9 @@ func (l *Loop) iterate() {
 		}
 		return
 	}
-	for i := 0; i < n; i++ {
-		if t := l.ready.peekTask(prefetchAhead); t != nil {
-			prefetch(uintptr(unsafe.Pointer(t)))
-		}
-		if t := l.ready.peekTask(1); t != nil && t.co != nil && t.co.g != 0 {
-			prefetch(t.co.g)
-		}
+	for l.batchLeft = n; l.batchLeft > 0; {
+		l.batchLeft--
+		l.prefetchNext()
 		e := l.ready.pop()
 		if e.t != nil {
 			l.step(e.t)
@@ -568,7 +567,9 @@ func (l *Loop) schedule(t *task) {
 // callSoon queues fn behind the ready tasks.
 func (l *Loop) callSoon(fn func()) { l.ready.push(entry{fn: fn}) }
 
-// step runs one step of t: until it suspends or ends.
+// step runs one step of t: until it suspends or ends. The step may run
+// further tasks' first steps on the same coroutine before it comes back
+// (chain).
 func (l *Loop) step(t *task) {
 	t.queued = false
 	if t.bodyDone || t.done() {
@@ -581,16 +582,28 @@ func (l *Loop) step(t *task) {
 		l.publishEnd(t, l.now)
 		return
 	}
+	var c *coro
+	if !t.started {
+		c = l.getCoro()
+	}
+	l.beginStep(t, c)
+	t.co.next()
+	if l.stepping != nil { // else the coroutine ended its last step itself (chain)
+		l.endStep(false)
+	}
+}
+
+// beginStep publishes that a step of t begins; c is the free coroutine its
+// first step runs on (nil for a later step: it has one).
+func (l *Loop) beginStep(t *task, c *coro) {
 	now := l.now
 	if !l.fresh {
 		now = l.clock()
 		l.now = now
 	}
 	first := !t.started
-	var c *coro
 	if first {
 		t.started = true
-		c = l.getCoro()
 		c.t = t
 	}
 	l.mu.Lock()
@@ -633,9 +646,17 @@ func (l *Loop) step(t *task) {
 	}
 	l.stageN = 0
 	l.stepping = t
+	l.stepStart = now
 	l.steppingG.Store(l.stepKey(t))
-	c = t.co
-	c.next()
+}
+
+// endStep ends the step of l.stepping, which has suspended or ended. The
+// coroutine of a task that ended goes back to the pool, before anything
+// (an Observer) hears of the end; keep instead returns it, for the caller
+// to run the next first step on (nil if the task suspended or its
+// coroutine is dead).
+func (l *Loop) endStep(keep bool) *coro {
+	t, now, c := l.stepping, l.stepStart, l.stepping.co
 	// steppingG keeps the last step's key: only the goroutine of a running
 	// step can match it, and l.stepping tells which task that is.
 	l.stepping = nil
@@ -651,17 +672,78 @@ func (l *Loop) step(t *task) {
 		l.caught.Store(false)
 		l.flush()
 	}
-	if t.bodyDone {
-		// t keeps c until it is retired (retireLocked; the flush above may
-		// have done it already), for readers of its suspension.
-		if t.goexited {
-			l.goexited(t, c)
-		} else {
-			l.putCoro(c)
+	if !t.bodyDone {
+		if l.obs != nil {
+			l.emit(t, TaskSuspended)
 		}
-		l.complete(t)
-	} else if l.obs != nil {
-		l.emit(t, TaskSuspended)
+		return nil
+	}
+	// t keeps its coroutine until it is retired (retireLocked; the flush
+	// above may have done it already), for readers of its suspension.
+	switch {
+	case t.goexited:
+		l.goexited(t, c)
+		c = nil
+	case !keep:
+		l.putCoro(c)
+		c = nil
+	}
+	l.complete(t)
+	return c
+}
+
+// chain is what coroutine c does when its task's step has ended the task:
+// if the next entry of this iteration's ready batch is a task's first step,
+// it ends this step and begins that one on c itself, so that a task that
+// ends in its first step costs no coroutine round trip (W1's spawned tasks
+// run one after another on one coroutine). It reports whether it began
+// one; otherwise c hands control back to the loop goroutine, which ends
+// the step (unless c ended it: then the loop only goes on with its batch).
+//
+// Only the loop's own code runs here, never the user's (an Observer, the
+// logger a block is reported to): code that called runtime.Goexit would
+// end the coroutine with a task bound to it half begun. So there is no
+// chain with an Observer, nor after a step that blocked.
+func (l *Loop) chain(c *coro) bool {
+	if l.batchLeft == 0 || l.obs != nil || l.caught.Load() || len(l.pendingBlocks) > 0 ||
+		len(l.coros) >= maxIdleCoros || !l.chainable() {
+		return false
+	}
+	if l.endStep(true) != c {
+		return false // cannot be: the task ended without Goexit
+	}
+	// Read the clock for the next step here, to tell whether this one was
+	// slow: its report goes to the logger, from the loop goroutine.
+	now := l.clock()
+	if l.cfg.slowStep > 0 && now-l.lastStart >= int64(l.cfg.slowStep) || !l.chainable() {
+		l.putCoro(c) // the pool is not full: checked above
+		return false
+	}
+	l.now, l.fresh = now, true
+	l.chained++
+	l.batchLeft--
+	l.prefetchNext()
+	t := l.ready.pop().t
+	t.queued = false
+	l.beginStep(t, c)
+	return true
+}
+
+// chainable reports whether the next ready entry is the first step of a
+// task that will run (step's checks).
+func (l *Loop) chainable() bool {
+	t := l.ready.peekTask(0)
+	return t != nil && !t.started && !t.cancelPending && !t.bodyDone && !t.done()
+}
+
+// prefetchNext asks the CPU to load the records of the ready tasks the loop
+// is about to step.
+func (l *Loop) prefetchNext() {
+	if t := l.ready.peekTask(prefetchAhead); t != nil {
+		prefetch(uintptr(unsafe.Pointer(t)))
+	}
+	if t := l.ready.peekTask(1); t != nil && t.co != nil && t.co.g != 0 {
+		prefetch(t.co.g)
 	}
 }
 
