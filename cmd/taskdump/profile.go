@@ -23,7 +23,9 @@ func profileCmd() *command {
 			"--kind cpu: the process's CPU profile over --duration (1s to 30s); samples taken\n" +
 			"in a task are labelled task.id, task.name and loop: where a hog's steps go\n" +
 			"(go tool pprof -top -lines -tagfocus task.name=NAME FILE). --timeout bounds\n" +
-			"the connection, not the profile.\n" +
+			"the connection, not the profile. It then says how many samples it holds and\n" +
+			"how many were taken in tasks (on standard error when the profile goes to\n" +
+			"standard output): none means the process used no CPU meanwhile.\n" +
 			"Open it with: go tool pprof -top -lines FILE",
 		flags: func(fs *pflag.FlagSet, o *opts) {
 			fs.StringVar(&o.kind, "kind", wire.ProfileTasks, "profile kind: tasks, blocking or cpu")
@@ -73,8 +75,13 @@ func runProfile(ctx context.Context, e *env, o *opts, args []string) error {
 		return err
 	}
 	if toStdout {
-		_, err := e.stdout.Write(data)
-		return err
+		if _, err := e.stdout.Write(data); err != nil {
+			return err
+		}
+		if o.kind == wire.ProfileCPU {
+			e.errf("taskdump: profile: %s\n", describeCPU(data))
+		}
+		return nil
 	}
 	n, err := writeFileAtomic(o.out, 0o644, func(w io.Writer) error {
 		_, err := w.Write(data)
@@ -84,7 +91,20 @@ func runProfile(ctx context.Context, e *env, o *opts, args []string) error {
 		return fmt.Errorf("profile: %w", err)
 	}
 	e.outf("wrote %s (%d bytes)\n", o.out, n)
+	if o.kind == wire.ProfileCPU {
+		e.outf("%s\n", describeCPU(data))
+	}
 	return nil
+}
+
+// describeCPU says what a CPU profile holds (cpuSummary), or that it
+// could not be read.
+func describeCPU(data []byte) string {
+	s, err := summarizeCPU(data)
+	if err != nil {
+		return fmt.Sprintf("its samples could not be counted: %v", err)
+	}
+	return s.String()
 }
 
 // cpuProfile takes the process's CPU profile over o.cpuFor: --timeout

@@ -261,12 +261,31 @@ func TestIsTerminal(t *testing.T) {
 func TestProfileCPU(t *testing.T) {
 	p := startProc(t, bins.fixture)
 	file := filepath.Join(t.TempDir(), "cpu.pb.gz")
-	if out := ok(t, p.dir, "profile", pidArg(p), "--kind", "cpu", "--duration", "2s", "--timeout", "1s", "-o", file); !strings.HasPrefix(out, "wrote "+file+" (") {
+	out := ok(t, p.dir, "profile", pidArg(p), "--kind", "cpu", "--duration", "2s", "--timeout", "1s", "-o", file)
+	if !strings.HasPrefix(out, "wrote "+file+" (") {
 		t.Errorf("profile --kind cpu: stdout %q, want wrote %s (N bytes)", out, file)
 	}
 	cp := parseProfileFile(t, file)
 	if st := cp.SampleType[len(cp.SampleType)-1]; st.Type != "cpu" || cp.DurationNanos < int64(time.Second) {
 		t.Errorf("profile: sample type %v over %s, want cpu over about 2s", st, time.Duration(cp.DurationNanos))
+	}
+	// The line after "wrote" counts what pprof reads in the file.
+	var want cpuSummary
+	ids := map[string]bool{}
+	for _, s := range cp.Sample {
+		want.samples += s.Value[0]
+		if id := s.Label["task.id"]; len(id) > 0 {
+			want.inTasks += s.Value[0]
+			ids[id[0]] = true
+		}
+	}
+	want.tasks = len(ids)
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 || lines[1] != want.String() {
+		t.Errorf("profile --kind cpu: stdout %q; want its second line %q", out, want.String())
+	}
+	r := td(t, p.dir, "profile", pidArg(p), "--kind", "cpu", "--duration", "1s")
+	if r.code != 0 || !strings.HasPrefix(r.stderr, "taskdump: profile: ") || !strings.Contains(r.stderr, "sample") {
+		t.Errorf("profile --kind cpu to stdout: exit %d, stderr %q; want 0 and what it holds on stderr", r.code, r.stderr)
 	}
 	for _, d := range []string{"500ms", "31s", "1.5s"} {
 		r := td(t, p.dir, "profile", pidArg(p), "--kind", "cpu", "--duration", d, "-o", file)
