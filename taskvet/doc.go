@@ -85,8 +85,15 @@
 //     or field that only ever holds them (as far as the package shows: one
 //     also assigned a call's results, f, err = os.Create(p), or whose
 //     address is taken may hold a file), are not reported, as fmt.Println
-//     and log are not. A stream received as a parameter of an interface
-//     type (io.Reader) is not followed to what it is.
+//     and log are not. A function of yours that reads or writes a
+//     parameter as a stream (r io.Reader read with io.ReadAll, or through a
+//     bufio.Reader built on it; w *bufio.Writer written to), or hands it on
+//     to one that does, blocks where it is given a connection or a file
+//     (readCmd(bufio.NewReader(conn)): "calls readCmd (cmd.go:12), which
+//     calls (*bufio.Reader).ReadString on a net.Conn"), across packages;
+//     given anything else (a bytes.Buffer, os.Stdout) it does not. Calls
+//     through an interface method or a function value are not followed
+//     (they have no static callee), nor variadic parameters.
 //   - an HTTP server run in a task (http.ListenAndServe, http.Serve and
 //     their TLS forms, (*http.Server).ListenAndServe and Serve), which
 //     serves on the loop until it is shut down: serve on a goroutine of its

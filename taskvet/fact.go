@@ -135,3 +135,53 @@ func (f *runnerFact) String() string {
 	}
 	return s
 }
+
+// streamParamFact is exported for a function that reads or writes some of
+// its parameters as streams (r io.Reader read with io.ReadAll, or through
+// a bufio.Reader built on it), directly or through other such functions:
+// handed a connection or a file there, a call of it blocks.
+type streamParamFact struct {
+	Params []streamParam // by increasing Index
+}
+
+// A streamParam is one such parameter and the chain from the function to
+// the operation on it. Verb has paramStream where the stream's
+// description goes ("calls io.ReadAll on " + paramStream).
+type streamParam struct {
+	Index        int
+	Chain        []link
+	Verb, Advice string
+}
+
+func (*streamParamFact) AFact() {}
+
+func (f *streamParamFact) String() string {
+	var b strings.Builder
+	for i, p := range f.Params {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		from := ""
+		if len(p.Chain) > 0 {
+			from = p.Chain[0].PkgPath
+		}
+		b.WriteString("stream parameter " + strconv.Itoa(p.Index) + ": ")
+		b.WriteString(subjectChain(p.Chain, strings.ReplaceAll(p.Verb, paramStream, "its parameter"), from))
+	}
+	return b.String()
+}
+
+// paramStream stands for the stream a parameter is given, in the verbs of
+// streamParam: a call site puts the description of its argument there.
+const paramStream = "\x00param\x00"
+
+// at returns the blocking fact of a call that gives the function of f a
+// stream described by what at parameter i, or nil.
+func (f *streamParamFact) at(i int, what string) *blockingFact {
+	for _, p := range f.Params {
+		if p.Index == i {
+			return &blockingFact{Chain: p.Chain, Verb: strings.ReplaceAll(p.Verb, paramStream, what), Advice: p.Advice}
+		}
+	}
+	return nil
+}

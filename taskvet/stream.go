@@ -3,6 +3,7 @@ package taskvet
 import (
 	"go/ast"
 	"go/types"
+	"slices"
 	"strings"
 
 	"golang.org/x/tools/go/types/typeutil"
@@ -278,4 +279,101 @@ func isStandard(pkg *types.Package) bool {
 	}
 	first, _, _ := strings.Cut(pkg.Path(), "/")
 	return !strings.Contains(first, ".")
+}
+
+// solveParams finds the functions of the package that read or write
+// parameters as streams (streamParamFact) and exports their facts. Each
+// round adds the functions that hand a parameter on to one found in the
+// round before.
+func (c *checker) solveParams() {
+	fns := c.sortedDecls()
+	for {
+		added := false
+		for _, fn := range fns {
+			sig := fn.Type().(*types.Signature)
+			for i := range sig.Params().Len() {
+				p := sig.Params().At(i)
+				if sig.Variadic() && i == sig.Params().Len()-1 || !hasIOMethod(p.Type()) || streamType(p.Type()) != "" {
+					continue // a connection or file parameter blocks by itself
+				}
+				if f := c.params[fn]; f != nil && f.at(i, "") != nil {
+					continue
+				}
+				if sp, ok := c.paramUse(fn, i, p); ok {
+					if c.params[fn] == nil {
+						c.params[fn] = new(streamParamFact)
+					}
+					c.params[fn].Params = append(c.params[fn].Params, sp)
+					added = true
+				}
+			}
+		}
+		if !added {
+			break
+		}
+	}
+	for _, fn := range fns {
+		if f := c.params[fn]; f != nil {
+			slices.SortFunc(f.Params, func(a, b streamParam) int { return a.Index - b.Index })
+			c.pass.ExportObjectFact(fn, f)
+		}
+	}
+}
+
+// paramUse returns how fn reads or writes its parameter i, p, as a stream:
+// the first operation of its body on p, or on a wrapper of it, or a call
+// handing it on to a parameter another function reads or writes. A
+// parameter the function gives other values (r = strings.NewReader(s))
+// is left out, unless they are wrappers of streams (r = bufio.NewReader(r)).
+func (c *checker) paramUse(fn *types.Func, i int, p *types.Var) (streamParam, bool) {
+	saved := c.streamVars
+	c.streamVars = map[*types.Var]string{p: paramStream} // what it finds of other variables holds only here
+	defer func() { c.streamVars = saved }()
+	if c.unknown[p] {
+		return streamParam{}, false
+	}
+	for _, v := range c.values[p] {
+		if c.stream(v) == "" {
+			return streamParam{}, false // it may hold something else when read (r = strings.NewReader(s))
+		}
+	}
+	var sp streamParam
+	found := false
+	c.walk(c.decls[fn].Body, func(s site) {
+		switch {
+		case found:
+		case s.op != nil && strings.Contains(s.op.verb, paramStream):
+			sp = streamParam{Index: i, Chain: []link{newLink(fn, c.shortPos(s.pos))}, Verb: s.op.verb, Advice: s.op.advice}
+			found = true
+		case s.pfact != nil && strings.Contains(s.pfact.Verb, paramStream):
+			sp = streamParam{Index: i, Chain: append([]link{newLink(fn, c.shortPos(s.pos))}, s.pfact.Chain...), Verb: s.pfact.Verb, Advice: s.pfact.Advice}
+			found = true
+		}
+	})
+	return sp, found
+}
+
+// paramStreamAt returns the blocking fact of call, a call of fn, if it
+// gives a stream to a parameter fn reads or writes (streamParamFact), or
+// nil.
+func (c *checker) paramStreamAt(fn *types.Func, call *ast.CallExpr) *blockingFact {
+	f := c.params[fn]
+	if f == nil && fn.Pkg() != c.pass.Pkg {
+		var imported streamParamFact
+		if c.pass.ImportObjectFact(fn, &imported) {
+			f = &imported
+		}
+	}
+	if f == nil {
+		return nil
+	}
+	for _, p := range f.Params {
+		if p.Index >= len(call.Args) {
+			continue
+		}
+		if what := c.stream(call.Args[p.Index]); what != "" {
+			return f.at(p.Index, what)
+		}
+	}
+	return nil
 }

@@ -56,7 +56,7 @@ func New(cfg Config) *analysis.Analyzer {
 		Name:      "taskvet",
 		Doc:       doc,
 		URL:       "https://pkg.go.dev/github.com/taskdump/taskdump/taskvet",
-		FactTypes: []analysis.Fact{new(blockingFact), new(runnerFact)},
+		FactTypes: []analysis.Fact{new(blockingFact), new(runnerFact), new(streamParamFact)},
 		Run:       func(pass *analysis.Pass) (any, error) { return run(pass, c) },
 	}
 	a.Flags.BoolVar(&c.Mutex, "mutex", c.Mutex, "also report sync.Mutex and sync.RWMutex locks in task code")
@@ -89,10 +89,11 @@ type checker struct {
 	ignored map[lineKey]bool
 	marked  map[*types.Func]bool
 	decls   map[*types.Func]*ast.FuncDecl
-	facts   map[*types.Func]*blockingFact // this package's
-	runners map[*types.Func][]int         // this package's task-runner wrappers
-	litVars map[*types.Var]*ast.FuncLit   // local variables assigned a literal once
-	values  map[*types.Var][]ast.Expr     // what each variable is assigned, one value per assignment
+	facts   map[*types.Func]*blockingFact    // this package's
+	params  map[*types.Func]*streamParamFact // this package's functions that read or write parameters as streams
+	runners map[*types.Func][]int            // this package's task-runner wrappers
+	litVars map[*types.Var]*ast.FuncLit      // local variables assigned a literal once
+	values  map[*types.Var][]ast.Expr        // what each variable is assigned, one value per assignment
 	// fieldVals are the values the package gives each struct field (in
 	// composite literals, assignments): for a field of function type, the
 	// task functions a task started as x.Field runs; for a reader's, what
@@ -148,6 +149,7 @@ func run(pass *analysis.Pass, cfg *Config) (any, error) {
 		marked:     make(map[*types.Func]bool),
 		decls:      make(map[*types.Func]*ast.FuncDecl),
 		facts:      make(map[*types.Func]*blockingFact),
+		params:     make(map[*types.Func]*streamParamFact),
 		runners:    make(map[*types.Func][]int),
 		litVars:    make(map[*types.Var]*ast.FuncLit),
 		values:     make(map[*types.Var][]ast.Expr),
@@ -163,6 +165,7 @@ func run(pass *analysis.Pass, cfg *Config) (any, error) {
 	}
 	c.scanDirectives()
 	c.scanDecls()
+	c.solveParams()
 	c.solve()
 	c.solveRunners()
 	c.reportTasks()
@@ -369,6 +372,9 @@ type site struct {
 	callee *types.Func   // a static call of a function that may have a fact
 	call   *ast.CallExpr // the call, for both
 	nested bool          // inside a function literal called in place
+	// pfact is how a call of callee blocks because of what it is given:
+	// a stream at a parameter it reads or writes (streamParamFact).
+	pfact *blockingFact
 }
 
 // walk calls yield for the blocking operations and static calls that
@@ -551,6 +557,7 @@ func (c *checker) callSite(call *ast.CallExpr) (site, bool) {
 		return site{}, false
 	}
 	s.callee = fn
+	s.pfact = c.paramStreamAt(fn, call)
 	return s, true
 }
 
@@ -617,6 +624,13 @@ func (c *checker) solve() {
 					Chain:  []link{newLink(fn, c.shortPos(s.pos))},
 					Verb:   s.op.verb,
 					Advice: s.op.advice,
+				}
+			}
+			if s.pfact != nil && c.facts[fn] == nil {
+				c.facts[fn] = &blockingFact{
+					Chain:  append([]link{newLink(fn, c.shortPos(s.pos))}, s.pfact.Chain...),
+					Verb:   s.pfact.Verb,
+					Advice: s.pfact.Advice,
 				}
 			}
 			if s.callee != nil {
@@ -1088,6 +1102,9 @@ func (c *checker) reportBody(sig *types.Signature, ftype *ast.FuncType, body *as
 			return
 		}
 		f := c.factOf(s.callee)
+		if f == nil {
+			f = s.pfact
+		}
 		if f == nil {
 			return
 		}

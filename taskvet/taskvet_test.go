@@ -84,3 +84,7 @@ func TestStreams(t *testing.T) {
 func TestFields(t *testing.T) {
 	analysistest.Run(t, analysistest.TestData(), taskvet.Analyzer, "example.com/fields")
 }
+
+func TestStreamParams(t *testing.T) {
+	analysistest.Run(t, analysistest.TestData(), taskvet.Analyzer, "example.com/paramlib", "example.com/params")
+}
