@@ -8,6 +8,7 @@ import (
 	"runtime/pprof"
 	"runtime/trace"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -104,5 +105,54 @@ func TestExecutionTraceHasTaskNames(t *testing.T) {
 	}
 	if !bytes.Contains(buf.Bytes(), []byte("traced-task-7f3a")) {
 		t.Error("the execution trace does not name the task")
+	}
+}
+
+// TestToThreadCarriesNoTaskLabels: the pool's worker goroutines are
+// started from a task's goroutine, whose pprof labels a new goroutine
+// inherits; a worker clears them, or the CPU of every later ToThread call,
+// of any task, would be counted as that task's.
+func TestToThreadCarriesNoTaskLabels(t *testing.T) {
+	var buf bytes.Buffer
+	if err := pprof.StartCPUProfile(&buf); err != nil {
+		t.Skipf("a CPU profile is already being taken (go test -cpuprofile?): %v", err)
+	}
+	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+		if err := runtime.Sleep(ctx, 5*time.Millisecond); err != nil { // the loop sees the profile
+			return 0, err
+		}
+		return runtime.ToThread(ctx, func() (int, error) {
+			n := 0
+			for start := cpuTime(t); cpuTime(t)-start < 300*time.Millisecond; {
+				n += burn(10 * time.Millisecond)
+			}
+			return n, nil
+		})
+	}, runtime.WithSlowStepThreshold(0))
+	pprof.StopCPUProfile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := profile.Parse(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inBurn, labelled int64
+	for _, s := range p.Sample {
+		for _, loc := range s.Location {
+			if len(loc.Line) > 0 && strings.HasSuffix(loc.Line[0].Function.Name, ".burn") {
+				inBurn += s.Value[0]
+				if len(s.Label["task.name"]) > 0 {
+					labelled += s.Value[0]
+				}
+				break
+			}
+		}
+	}
+	if inBurn == 0 {
+		t.Fatal("no sample in the ToThread function")
+	}
+	if labelled > 0 {
+		t.Errorf("%d of the %d samples of a ToThread function carry a task's labels; want none", labelled, inBurn)
 	}
 }

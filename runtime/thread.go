@@ -5,6 +5,7 @@ import (
 	"fmt"
 	goruntime "runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"sync"
 	"time"
 )
@@ -133,6 +134,9 @@ func (p *threadPool) submit(job func()) {
 }
 
 func (p *threadPool) work() {
+	// Started from a task's goroutine, it inherited the task's pprof
+	// labels (set while a CPU profile is taken): its jobs are any task's.
+	pprof.SetGoroutineLabels(context.Background())
 	exited := false
 	defer func() {
 		if !exited { // a job called runtime.Goexit: this worker is gone
