@@ -102,14 +102,37 @@ func checkOutput(name string) error {
 	return nil
 }
 
+// stdoutName reports whether an -o path names standard output: "-", "",
+// or /dev/stdout (a symbolic link, which outputs do not follow).
+func stdoutName(name string) bool {
+	return name == "-" || name == "" || name == "/dev/stdout"
+}
+
 // writeFileAtomic writes what write produces to a temporary file next to
 // name, with mode perm, then renames it over name: name ends up with all
 // of it or is left as it was. It returns the number of bytes written.
 // Errors name the user's path, never the temporary file: "cannot write
 // /x/snap.json: no such file or directory", "/tmp is a directory".
+//
+// The outputs' rules are record's (createOutput): a symbolic link is
+// refused, not replaced nor followed; what is not a regular file (a
+// device, a FIFO with a reader) is written in place, since renaming over
+// it would replace it.
 func writeFileAtomic(name string, perm os.FileMode, write func(io.Writer) error) (int64, error) {
 	if fi, err := os.Stat(name); err == nil && fi.IsDir() {
 		return 0, fmt.Errorf("%s is a directory: give the name of a file to write", name)
+	}
+	if fi, err := os.Lstat(name); err == nil && !fi.Mode().IsRegular() {
+		f, err := createOutput(name)
+		if err != nil {
+			return 0, err
+		}
+		fw := &fileWriter{f: f, name: name}
+		err = write(fw)
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("cannot write %s: %w", name, osErr(cerr))
+		}
+		return fw.n, err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(name), ".taskdump-"+filepath.Base(name)+"-*")
 	if err != nil {

@@ -51,7 +51,7 @@ func runProfile(ctx context.Context, e *env, o *opts, args []string) error {
 	case o.kind == wire.ProfileCPU && (o.cpuFor < time.Second || o.cpuFor > wire.MaxCPUSeconds*time.Second || o.cpuFor%time.Second != 0):
 		return usagef("bad --duration %s: want whole seconds from 1s to %ds", o.cpuFor, wire.MaxCPUSeconds)
 	}
-	toStdout := o.out == "-" || o.out == ""
+	toStdout := stdoutName(o.out)
 	if toStdout && e.stdoutTTY {
 		return usagef("refusing to write a binary profile to a terminal: use -o FILE or redirect standard output")
 	}
@@ -66,7 +66,9 @@ func runProfile(ctx context.Context, e *env, o *opts, args []string) error {
 	}
 	defer c.Close()
 	var data []byte
+	var began time.Time
 	if o.kind == wire.ProfileCPU {
+		began = e.now()
 		data, err = cpuProfile(c, o)
 	} else {
 		data, err = c.Profile(ctx, o.kind)
@@ -79,7 +81,9 @@ func runProfile(ctx context.Context, e *env, o *opts, args []string) error {
 			return err
 		}
 		if o.kind == wire.ProfileCPU {
-			e.errf("taskdump: profile: %s\n", describeCPU(data))
+			for _, line := range describeCPU(ctx, c, data, began, args[0]) {
+				e.errf("cpu profile: %s\n", line)
+			}
 		}
 		return nil
 	}
@@ -92,19 +96,39 @@ func runProfile(ctx context.Context, e *env, o *opts, args []string) error {
 	}
 	e.outf("wrote %s (%d bytes)\n", o.out, n)
 	if o.kind == wire.ProfileCPU {
-		e.outf("%s\n", describeCPU(data))
+		for _, line := range describeCPU(ctx, c, data, began, args[0]) {
+			e.outf("%s\n", line)
+		}
 	}
 	return nil
 }
 
-// describeCPU says what a CPU profile holds (cpuSummary), or that it
-// could not be read.
-func describeCPU(data []byte) string {
+// describeCPU says what a CPU profile that began at began holds
+// (cpuSummary), or that it could not be read, and names the tasks whose
+// samples carry no task labels because their step began before it (a
+// goroutine's labels are set as a step begins, by the goroutine itself):
+// the blocking events that overlap its start tell them.
+func describeCPU(ctx context.Context, c *client.Client, data []byte, began time.Time, pid string) []string {
 	s, err := summarizeCPU(data)
 	if err != nil {
-		return fmt.Sprintf("its samples could not be counted: %v", err)
+		return []string{fmt.Sprintf("its samples could not be counted: %v", err)}
 	}
-	return s.String()
+	var early []string
+	seen := map[uint64]bool{}
+	evs, _ := c.Blocking(ctx) // without them, the summary alone
+	for _, ev := range evs {
+		d := time.Duration(ev.DurationNS)
+		if !ev.Started.Before(began) || !ev.Started.Add(d).After(began) || seen[ev.TaskID] {
+			continue
+		}
+		seen[ev.TaskID] = true
+		early = append(early, fmt.Sprintf("task %d %q was in a step that began before the profile (it blocked the loop %s): its samples carry no task labels; taskdump blocking %s shows where it runs",
+			ev.TaskID, ev.TaskName, d.Round(time.Millisecond), pid))
+	}
+	if len(early) > 0 && s.samples > 0 && s.inTasks == 0 {
+		return append([]string{plural(int(s.samples), "sample") + ", none labelled with a task:"}, early...)
+	}
+	return append([]string{s.String()}, early...)
 }
 
 // cpuProfile takes the process's CPU profile over o.cpuFor: --timeout

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -284,7 +285,7 @@ func TestProfileCPU(t *testing.T) {
 		t.Errorf("profile --kind cpu: stdout %q; want its second line %q", out, want.String())
 	}
 	r := td(t, p.dir, "profile", pidArg(p), "--kind", "cpu", "--duration", "1s")
-	if r.code != 0 || !strings.HasPrefix(r.stderr, "taskdump: profile: ") || !strings.Contains(r.stderr, "sample") {
+	if r.code != 0 || !strings.HasPrefix(r.stderr, "cpu profile: ") || !strings.Contains(r.stderr, "sample") {
 		t.Errorf("profile --kind cpu to stdout: exit %d, stderr %q; want 0 and what it holds on stderr", r.code, r.stderr)
 	}
 	for _, d := range []string{"500ms", "31s", "1.5s"} {
@@ -292,5 +293,29 @@ func TestProfileCPU(t *testing.T) {
 		if r.code != 2 || !strings.Contains(r.stderr, "bad --duration "+d) {
 			t.Errorf("--duration %s: exit %d, stderr %q; want 2 and the bad duration named", d, r.code, r.stderr)
 		}
+	}
+}
+
+// TestProfileCPUStepBeganBefore: a step already running when the CPU
+// profile begins is not labelled with its task (the task's goroutine
+// sets its labels as a step begins): profile says which task that was,
+// rather than let its samples pass for other goroutines'.
+func TestProfileCPUStepBeganBefore(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	pid := pidArg(p)
+	defer p.cmd.Process.Signal(syscall.SIGUSR2)
+	p.cmd.Process.Signal(syscall.SIGUSR1) // the blocker blocks the loop until SIGUSR2
+	pollJSON(t, p.dir, "an ongoing blocking event", func(evs []wire.BlockEvent) bool {
+		return len(evs) > 0 && evs[len(evs)-1].Ongoing && evs[len(evs)-1].TaskName == "blocker"
+	}, "blocking", pid, "--json")
+	file := filepath.Join(t.TempDir(), "cpu.pb.gz")
+	out := ok(t, p.dir, "profile", pid, "--kind", "cpu", "--duration", "1s", "-o", file)
+	want := regexp.MustCompile(`(?m)^task \d+ "blocker" was in a step that began before the profile \(it blocked the loop [0-9.]+m?s\): its samples carry no task labels; taskdump blocking ` + pid + ` shows where it runs$`)
+	if !want.MatchString(out) {
+		t.Errorf("profile --kind cpu while a step blocks: stdout %q; want a line matching %s", out, want)
+	}
+	r := td(t, p.dir, "profile", pid, "--kind", "cpu", "--duration", "1s")
+	if !strings.Contains(r.stderr, "cpu profile: task ") || !strings.Contains(r.stderr, `"blocker" was in a step that began before`) {
+		t.Errorf("to standard output: stderr %q; want the note there", r.stderr)
 	}
 }

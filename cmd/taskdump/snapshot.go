@@ -22,7 +22,7 @@ func snapshotCmd() *command {
 			if err := wantArgs(args, 1, "PID"); err != nil {
 				return err
 			}
-			toStdout := o.out == "-" || o.out == ""
+			toStdout := stdoutName(o.out)
 			if !toStdout {
 				if err := checkOutput(o.out); err != nil {
 					return err
