@@ -78,8 +78,10 @@
 //     bufio.NewScanner(os.Stdin).Scan, json.NewDecoder(conn).Decode), also
 //     through a variable or a struct field the package gives the wrapper
 //     (s.r = bufio.NewReader(conn), then s.r.ReadString):
-//     "(*bufio.Reader).ReadString on a net.Conn". Building a wrapper does
-//     not block, nor do tls.Client and tls.Server (the handshake comes with
+//     "(*bufio.Reader).ReadString on a net.Conn". A struct embedding a
+//     connection or a file is one. Building a wrapper does not block, nor
+//     does any standard New... function (slog.NewTextHandler(f, nil) keeps
+//     f), nor do tls.Client and tls.Server (the handshake comes with
 //     the first read or write) or http.NewRequest (the body is read when the
 //     request is sent). Writes to os.Stdout and os.Stderr (and their Sync), or to a variable
 //     or field that only ever holds them (as far as the package shows: one
@@ -91,7 +93,9 @@
 //     to one that does, blocks where it is given a connection or a file
 //     (readCmd(bufio.NewReader(conn)): "calls readCmd (cmd.go:12), which
 //     calls (*bufio.Reader).ReadString on a net.Conn"), across packages;
-//     given anything else (a bytes.Buffer, os.Stdout) it does not. Calls
+//     given anything else (a bytes.Buffer, os.Stdout) it does not; so
+//     does one with an *os.File parameter (render(f *os.File) writing to
+//     f blocks given a file, not given os.Stdout). Calls
 //     through an interface method or a function value are not followed
 //     (they have no static callee), nor variadic parameters.
 //   - an HTTP server run in a task (http.ListenAndServe, http.Serve and

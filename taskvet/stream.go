@@ -64,7 +64,7 @@ func (c *checker) streamOp(fn *types.Func, call *ast.CallExpr) (op, bool) {
 			return streamCallOp(name, what), true
 		}
 	}
-	if c.isWrapperCall(fn) || keepFuncs[fn.Pkg().Path()+"."+fn.Name()] {
+	if c.isWrapperCall(fn) || keepFuncs[fn.Pkg().Path()+"."+fn.Name()] || isConstructor(fn) {
 		return op{}, false
 	}
 	if what := c.streamArg(fn, call); what != "" {
@@ -105,6 +105,13 @@ func (c *checker) streamArg(fn *types.Func, call *ast.CallExpr) string {
 	return ""
 }
 
+// isConstructor reports whether fn is a standard function named New...:
+// it keeps what it is given (slog.NewTextHandler(f, nil), log.New(f, ...))
+// rather than read or write it there.
+func isConstructor(fn *types.Func) bool {
+	return fn.Type().(*types.Signature).Recv() == nil && strings.HasPrefix(fn.Name(), "New")
+}
+
 // isWrapperCall reports whether fn is a standard constructor of a wrapper:
 // named New... (bufio.NewReader, json.NewDecoder) or one of wrapperFuncs,
 // returning one value that reads or writes.
@@ -126,6 +133,12 @@ func (c *checker) stream(e ast.Expr) string {
 	if c.isStdio(e) {
 		return "" // writes to standard output and error, as log and fmt.Println do
 	}
+	if v := c.fileParam(e); v != nil {
+		// An *os.File parameter is a stream where a call gives it one, not
+		// os.Stdout (streamParamFact): what the function assigns it, or
+		// what paramUse stands in for the call's argument.
+		return c.streamOfVar(v, c.values[v])
+	}
 	if what := streamType(info.TypeOf(e)); what != "" {
 		return what
 	}
@@ -145,6 +158,12 @@ func (c *checker) stream(e ast.Expr) string {
 	if v == nil {
 		return ""
 	}
+	return c.streamOfVar(v, vals)
+}
+
+// streamOfVar describes the stream variable or field v holds, given the
+// values vals the package gives it: the first that is one, or "".
+func (c *checker) streamOfVar(v *types.Var, vals []ast.Expr) string {
 	if what, ok := c.streamVars[v]; ok {
 		return what // known, or "" while it is being resolved
 	}
@@ -156,6 +175,43 @@ func (c *checker) stream(e ast.Expr) string {
 		}
 	}
 	return ""
+}
+
+// fileParam returns the *os.File parameter e names if it is one of cond,
+// or nil.
+func (c *checker) fileParam(e ast.Expr) *types.Var {
+	id, ok := e.(*ast.Ident)
+	if !ok || len(c.cond) == 0 {
+		return nil
+	}
+	v, ok := c.pass.TypesInfo.Uses[id].(*types.Var)
+	if !ok || !c.cond[v] {
+		return nil
+	}
+	return v
+}
+
+// walkOwn walks the body of fn to compute its facts: its *os.File
+// parameters are streams only where a call gives it one (cond), so that
+// a helper writing to one (render(f *os.File)) blocks where it is given
+// a file, not os.Stdout. A task function's body, reported as it is,
+// takes a captured one as the file it is.
+func (c *checker) walkOwn(fn *types.Func, yield func(site)) {
+	params := fn.Type().(*types.Signature).Params()
+	c.cond = make(map[*types.Var]bool)
+	for i := range params.Len() {
+		if p := params.At(i); isFileType(p.Type()) {
+			c.cond[p] = true
+		}
+	}
+	defer func() { c.cond = nil }()
+	c.walk(c.decls[fn].Body, yield)
+}
+
+// isFileType reports whether t is os.File or *os.File.
+func isFileType(t types.Type) bool {
+	what := streamType(t)
+	return what == "an *os.File" || what == "an os.File"
 }
 
 // varOf returns the variable or struct field e names and the values the
@@ -197,6 +253,30 @@ func streamType(t types.Type) string {
 				return "an " + star + s // "an *os.File"
 			}
 			return "a " + star + s
+		}
+	}
+	return embeddedStream(n)
+}
+
+// embeddedStream describes the stream a struct type embeds, whose reads
+// and writes it promotes ("a net.Conn" of struct{ net.Conn; id int }),
+// or returns "". It follows embedded structs, not pointers to them.
+func embeddedStream(n *types.Named) string {
+	st, ok := n.Underlying().(*types.Struct)
+	if !ok {
+		return ""
+	}
+	for f := range st.Fields() {
+		if !f.Embedded() {
+			continue
+		}
+		if what := streamType(f.Type()); what != "" {
+			if _, ptr := f.Type().(*types.Pointer); ptr {
+				if e, ok := types.Unalias(f.Type().(*types.Pointer).Elem()).(*types.Named); ok && embeddedStream(e) == what {
+					continue // a pointer to a struct embedding one: not followed
+				}
+			}
+			return what
 		}
 	}
 	return ""
@@ -293,8 +373,9 @@ func (c *checker) solveParams() {
 			sig := fn.Type().(*types.Signature)
 			for i := range sig.Params().Len() {
 				p := sig.Params().At(i)
-				if sig.Variadic() && i == sig.Params().Len()-1 || !hasIOMethod(p.Type()) || streamType(p.Type()) != "" {
-					continue // a connection or file parameter blocks by itself
+				if sig.Variadic() && i == sig.Params().Len()-1 || !hasIOMethod(p.Type()) ||
+					streamType(p.Type()) != "" && !isFileType(p.Type()) {
+					continue // a connection parameter blocks by itself
 				}
 				if f := c.params[fn]; f != nil && f.at(i, "") != nil {
 					continue
@@ -322,24 +403,17 @@ func (c *checker) solveParams() {
 
 // paramUse returns how fn reads or writes its parameter i, p, as a stream:
 // the first operation of its body on p, or on a wrapper of it, or a call
-// handing it on to a parameter another function reads or writes. A
-// parameter the function gives other values (r = strings.NewReader(s))
-// is left out, unless they are wrappers of streams (r = bufio.NewReader(r)).
+// handing it on to a parameter another function reads or writes. As a
+// variable is a stream if a value it is given is, the parameter is one
+// whatever else the function assigns it (r = strings.NewReader(s) on one
+// path): what it is given may be read.
 func (c *checker) paramUse(fn *types.Func, i int, p *types.Var) (streamParam, bool) {
 	saved := c.streamVars
 	c.streamVars = map[*types.Var]string{p: paramStream} // what it finds of other variables holds only here
 	defer func() { c.streamVars = saved }()
-	if c.unknown[p] {
-		return streamParam{}, false
-	}
-	for _, v := range c.values[p] {
-		if c.stream(v) == "" {
-			return streamParam{}, false // it may hold something else when read (r = strings.NewReader(s))
-		}
-	}
 	var sp streamParam
 	found := false
-	c.walk(c.decls[fn].Body, func(s site) {
+	c.walkOwn(fn, func(s site) {
 		switch {
 		case found:
 		case s.op != nil && strings.Contains(s.op.verb, paramStream):

@@ -91,9 +91,13 @@ type checker struct {
 	decls   map[*types.Func]*ast.FuncDecl
 	facts   map[*types.Func]*blockingFact    // this package's
 	params  map[*types.Func]*streamParamFact // this package's functions that read or write parameters as streams
-	runners map[*types.Func][]int            // this package's task-runner wrappers
-	litVars map[*types.Var]*ast.FuncLit      // local variables assigned a literal once
-	values  map[*types.Var][]ast.Expr        // what each variable is assigned, one value per assignment
+	// cond are the *os.File parameters of the function whose facts are
+	// being computed (solve, solveParams): in its body they are streams
+	// only where a call gives it one (fileParam).
+	cond    map[*types.Var]bool
+	runners map[*types.Func][]int       // this package's task-runner wrappers
+	litVars map[*types.Var]*ast.FuncLit // local variables assigned a literal once
+	values  map[*types.Var][]ast.Expr   // what each variable is assigned, one value per assignment
 	// fieldVals are the values the package gives each struct field (in
 	// composite literals, assignments): for a field of function type, the
 	// task functions a task started as x.Field runs; for a reader's, what
@@ -540,11 +544,23 @@ func (c *checker) callSite(call *ast.CallExpr) (site, bool) {
 		return site{}, false
 	}
 	fn = fn.Origin()
-	if sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr); ok && recvName(fn) == "File" && fn.Pkg() != nil && fn.Pkg().Path() == "os" &&
-		stdioWrites[fn.Name()] && c.isStdio(sel.X) {
-		return site{}, false // writes to standard output and error, as fmt.Println and log do
-	}
 	s := site{pos: call.Pos(), call: call}
+	if sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr); ok && recvName(fn) == "File" && fn.Pkg() != nil && fn.Pkg().Path() == "os" {
+		if stdioWrites[fn.Name()] && c.isStdio(sel.X) {
+			return site{}, false // writes to standard output and error, as fmt.Println and log do
+		}
+		if _, blocks := callOp(fn, c.mutex); blocks && c.fileParam(ast.Unparen(sel.X)) != nil {
+			// A method of the function's own *os.File parameter: it
+			// blocks where a call gives it a file (walkOwn).
+			what := c.stream(sel.X)
+			if what == "" {
+				return site{}, false
+			}
+			o := streamCallOp(displayName(fn), what)
+			s.op = &o
+			return s, true
+		}
+	}
 	if o, ok := c.opOf(fn); ok {
 		s.op = &o
 		return s, true
@@ -618,7 +634,7 @@ func (c *checker) solve() {
 		if c.facts[fn] != nil {
 			continue
 		}
-		c.walk(c.decls[fn].Body, func(s site) {
+		c.walkOwn(fn, func(s site) {
 			if s.op != nil && c.facts[fn] == nil {
 				c.facts[fn] = &blockingFact{
 					Chain:  []link{newLink(fn, c.shortPos(s.pos))},

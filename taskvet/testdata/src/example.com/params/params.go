@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -16,31 +17,32 @@ import (
 	"github.com/taskdump/taskdump/runtime"
 )
 
-func readCmd(r *bufio.Reader) (string, error) { // want readCmd:"stream parameter 0: readCmd \\(params.go:20\\) calls \\(\\*bufio.Reader\\).ReadString on its parameter"
+func readCmd(r *bufio.Reader) (string, error) { // want readCmd:"stream parameter 0: readCmd \\(params.go:\\d+\\) calls \\(\\*bufio.Reader\\).ReadString on its parameter"
 	return r.ReadString('\n')
 }
 
-func drain(r io.Reader) { // want drain:"stream parameter 0: drain \\(params.go:24\\) calls io.ReadAll on its parameter"
+func drain(r io.Reader) { // want drain:"stream parameter 0: drain \\(params.go:\\d+\\) calls io.ReadAll on its parameter"
 	io.ReadAll(r)
 }
 
 // handle hands its parameter on.
-func handle(r io.Reader) { // want handle:"stream parameter 0: handle \\(params.go:29\\) calls drain \\(params.go:24\\), which calls io.ReadAll on its parameter"
+func handle(r io.Reader) { // want handle:"stream parameter 0: handle \\(params.go:\\d+\\) calls drain \\(params.go:\\d+\\), which calls io.ReadAll on its parameter"
 	drain(r)
 }
 
-func send(w io.Writer, msg string) { // want send:"stream parameter 0: send \\(params.go:33\\) calls fmt.Fprint on its parameter"
+func send(w io.Writer, msg string) { // want send:"stream parameter 0: send \\(params.go:\\d+\\) calls fmt.Fprint on its parameter"
 	fmt.Fprint(w, msg)
 }
 
 // wrapped reads its parameter through a wrapper it assigns it.
-func wrapped(r io.Reader) { // want wrapped:"stream parameter 0: wrapped \\(params.go:39\\) calls io.ReadAll on its parameter"
+func wrapped(r io.Reader) { // want wrapped:"stream parameter 0: wrapped \\(params.go:\\d+\\) calls io.ReadAll on its parameter"
 	r = bufio.NewReader(r)
 	io.ReadAll(r)
 }
 
-// replaced may read something else than its parameter.
-func replaced(r io.Reader, s string) {
+// replaced may read something else than its parameter, or what it is
+// given: as any variable, it is a stream if a value it may hold is.
+func replaced(r io.Reader, s string) { // want replaced:"stream parameter 0: replaced \\(params.go:\\d+\\) calls io.ReadAll on its parameter"
 	if s != "" {
 		r = strings.NewReader(s)
 	}
@@ -57,25 +59,57 @@ func offLoop(ctx context.Context, r io.Reader) {
 }
 
 // serve is given a connection: it blocks whoever calls it.
-func serve(c net.Conn) { // want serve:"blocking: serve \\(params.go:61\\) calls drain \\(params.go:24\\), which calls io.ReadAll on a net.Conn"
+func serve(c net.Conn) { // want serve:"blocking: serve \\(params.go:\\d+\\) calls drain \\(params.go:\\d+\\), which calls io.ReadAll on a net.Conn"
 	drain(c)
+}
+
+// render writes to the file it is given: to os.Stdout, as fmt.Println
+// does, it does not block.
+func render(f *os.File, n int) { // want render:"stream parameter 0: render \\(params.go:\\d+\\) calls fmt.Fprintf on its parameter"
+	fmt.Fprintf(f, "n=%d\n", n)
+	f.Sync()
+}
+
+// flush syncs the file it is given.
+func flush(f *os.File) { // want flush:"stream parameter 0: flush \\(params.go:\\d+\\) calls \\(\\*os.File\\).Sync on its parameter"
+	f.Sync()
+}
+
+// newLogger keeps the file: building a handler writes nothing.
+func newLogger(f *os.File) *slog.Logger {
+	return slog.New(slog.NewTextHandler(f, nil))
+}
+
+// A peer embeds its connection: reading the peer reads it.
+type peer struct {
+	net.Conn
+	id int
 }
 
 func tasks(ctx context.Context, conn net.Conn, f *os.File) {
 	runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
-		readCmd(bufio.NewReader(conn))     // want `^blocks the event loop: calls readCmd \(params\.go:20\), which calls \(\*bufio\.Reader\)\.ReadString on a net\.Conn; move it into runtime\.ToThread$`
-		drain(f)                           // want `^blocks the event loop: calls drain \(params\.go:24\), which calls io\.ReadAll on an \*os\.File; `
+		readCmd(bufio.NewReader(conn))     // want `^blocks the event loop: calls readCmd \(params\.go:\d+\), which calls \(\*bufio\.Reader\)\.ReadString on a net\.Conn; move it into runtime\.ToThread$`
+		drain(f)                           // want `^blocks the event loop: calls drain \(params\.go:\d+\), which calls io\.ReadAll on an \*os\.File; `
 		drain(os.Stdin)                    // want `calls io\.ReadAll on an \*os\.File`
-		handle(conn)                       // want `^blocks the event loop: calls handle \(params\.go:29\), which calls drain \(params\.go:24\), which calls io\.ReadAll on a net\.Conn; `
+		handle(conn)                       // want `^blocks the event loop: calls handle \(params\.go:\d+\), which calls drain \(params\.go:\d+\), which calls io\.ReadAll on a net\.Conn; `
 		send(conn, "x")                    // want `calls fmt\.Fprint on a net\.Conn`
-		serve(conn)                        // want `calls serve \(params\.go:61\), which calls drain`
+		serve(conn)                        // want `calls serve \(params\.go:\d+\), which calls drain`
 		paramlib.ReadLine(conn)            // want `^blocks the event loop: calls paramlib\.ReadLine \(paramlib\.go:11\), which calls \(\*bufio\.Reader\)\.ReadString on a net\.Conn; `
 		paramlib.Relay(os.Stdout, conn)    // want `calls paramlib\.Relay \(paramlib\.go:17\), which calls paramlib\.ReadLine \(paramlib\.go:11\), which calls \(\*bufio\.Reader\)\.ReadString on a net\.Conn`
 		paramlib.Relay(conn, os.Stdin)     // want `calls paramlib\.Relay \(paramlib\.go:18\), which calls io\.WriteString on a net\.Conn`
 		readCmd(bufio.NewReader(os.Stdin)) // want `ReadString on an \*os\.File`
-		wrapped(conn)                      // want `calls wrapped \(params\.go:39\), which calls io\.ReadAll on a net\.Conn`
+		replaced(conn, "")                 // want `calls replaced \(params\.go:\d+\), which calls io\.ReadAll on a net\.Conn`
+		wrapped(conn)                      // want `calls wrapped \(params\.go:\d+\), which calls io\.ReadAll on a net\.Conn`
+		render(f, 1)                       // want `calls render \(params\.go:\d+\), which calls fmt\.Fprintf on an \*os\.File`
+		flush(f)                           // want `calls flush \(params\.go:\d+\), which calls \(\*os\.File\)\.Sync on an \*os\.File`
+		p := &peer{Conn: conn}
+		io.ReadAll(p) // want `^io\.ReadAll on a net\.Conn blocks`
+		drain(p)      // want `calls drain \(params\.go:\d+\), which calls io\.ReadAll on a net\.Conn`
 		// Not streams, or not on the loop, or not known: nothing to report.
-		replaced(conn, "")
+		render(os.Stdout, 1)
+		flush(os.Stderr)
+		newLogger(f)
+		slog.NewJSONHandler(f, nil)
 		drain(strings.NewReader("x"))
 		drain(&bytes.Buffer{})
 		send(os.Stdout, "x")
