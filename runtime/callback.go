@@ -112,6 +112,7 @@ func (l *Loop) runContained(ctx context.Context, main *task) {
 				l.exit = &goexitError{what: "the loop's Observer (OnBlock or OnDeadlock) or its logger"}
 			}
 			goexited = true
+			l.completeEnding()
 			l.shutdownContained()
 			for yield(struct{}{}) {
 				// Never resumed: Run stops this coroutine (stopDead).
@@ -127,6 +128,21 @@ func (l *Loop) runContained(ctx context.Context, main *task) {
 		return
 	}
 	stop()
+}
+
+// completeEnding completes the task whose end endStep was reporting when
+// a runtime.Goexit there (the logger's, an Observer's OnBlock) cut it
+// short, and pools its coroutine: its awaiters would wait for it for
+// ever, and the coroutine would outlive the loop. The observer is not
+// called again by then.
+func (l *Loop) completeEnding() {
+	t, c := l.ending, l.endingCo
+	if t == nil {
+		return
+	}
+	l.ending, l.endingCo = nil, nil
+	l.putCoro(c) // stopped with the others at close
+	l.complete(t)
 }
 
 // shutdownContained shuts the loop down (after a runtime.Goexit on its

@@ -238,3 +238,86 @@ func blockInChain(context.Context) (int, error) {
 	time.Sleep(120 * time.Millisecond) //taskvet:ignore the step must block the loop
 	return 1, nil
 }
+
+type blockKey struct{}
+
+// sameFn is the function of parked tasks and of one that blocks the loop.
+func sameFn(ctx context.Context) (int, error) {
+	if ctx.Value(blockKey{}) != nil {
+		time.Sleep(300 * time.Millisecond) //taskvet:ignore the step must block the loop
+		return 1, nil
+	}
+	return 0, Sleep(ctx, time.Hour)
+}
+
+// TestLiveStackSkipsParkedTasks: the watchdog's capture picks the
+// goroutine running the blocked step, not one of the same function parked
+// in an await (they park through parkSince, not park).
+func TestLiveStackSkipsParkedTasks(t *testing.T) {
+	l := NewLoop(quiet(), WithSlowStepThreshold(50*time.Millisecond))
+	err := l.Run(context.Background(), func(ctx context.Context) error {
+		var parked []*Task[int]
+		for range 3 {
+			parked = append(parked, Spawn(ctx, sameFn))
+		}
+		if err := Yield(ctx); err != nil {
+			return err
+		}
+		b := Spawn(context.WithValue(ctx, blockKey{}, 1), sameFn, Named("blocker"))
+		_, err := b.Await(ctx)
+		for _, x := range parked {
+			x.Cancel()
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := l.Blocking()
+	if len(evs) != 1 {
+		t.Fatalf("blocks = %+v; want one", evs)
+	}
+	if ev := evs[0]; ev.Call != "time.Sleep" || len(ev.Stack) == 0 {
+		t.Errorf("block of %s calling %q at %v; want the blocker's time.Sleep", ev.TaskName, ev.Call, ev.At)
+	}
+}
+
+// goexitLogger is a slog handler that calls runtime.Goexit at its first
+// record, as a test's t.Fatal in a handler would.
+type goexitLogger struct{ once sync.Once }
+
+func (h *goexitLogger) Enabled(context.Context, slog.Level) bool { return true }
+func (h *goexitLogger) Handle(context.Context, slog.Record) error {
+	h.once.Do(goruntime.Goexit)
+	return nil
+}
+func (h *goexitLogger) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *goexitLogger) WithGroup(string) slog.Handler      { return h }
+
+// TestLoggerGoexitAtStepEnd: a logger that calls runtime.Goexit while the
+// loop reports a blocking step that ended its task (the watchdog caught
+// it) ends Run with ErrGoexit; the task still completes, so what awaits it
+// wakes (Run hung: the task was retired but never completed).
+func TestLoggerGoexitAtStepEnd(t *testing.T) {
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(context.Background(), func(ctx context.Context) (int, error) {
+			a := Spawn(ctx, func(context.Context) (int, error) {
+				time.Sleep(150 * time.Millisecond) //taskvet:ignore the step must block the loop
+				return 1, nil
+			}, Named("slow"))
+			b := Spawn(ctx, func(context.Context) (int, error) { return 1, nil })
+			_, err := Gather(ctx, a, b)
+			return 0, err
+		}, WithLogger(slog.New(&goexitLogger{})), WithSlowStepThreshold(20*time.Millisecond))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrGoexit) {
+			t.Errorf("Run = %v; want an error matching ErrGoexit", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return after the logger called runtime.Goexit")
+	}
+}

@@ -123,6 +123,11 @@ func (t *task) exec() {
 	returned := false
 	defer func() {
 		r := recover()
+		if t.labelled {
+			// However it ended: what the coroutine runs next (the loop's
+			// end of this step, the next task's first) is not this task's.
+			pprof.SetGoroutineLabels(context.Background())
+		}
 		switch {
 		case r == errStopped:
 			t.err = ErrLoopClosed
@@ -147,9 +152,6 @@ func (t *task) exec() {
 	}
 	t.impl.runBody(taskCtx{t})
 	returned = true
-	if t.labelled {
-		pprof.SetGoroutineLabels(context.Background())
-	}
 }
 
 // setLabels puts the task's pprof labels (task.id, task.name, loop) on the

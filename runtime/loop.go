@@ -55,6 +55,8 @@ type Loop struct {
 	stepStart     int64 // when the running step began
 	batchLeft     int   // entries of this iteration's ready batch not yet popped (iterate, chain)
 	chained       int   // first steps a coroutine began right after its task ended (chain), for tests
+	ending        *task // a task whose end endStep is reporting, until it completes it (completeEnding)
+	endingCo      *coro // and the coroutine it gave back
 	wakeTimer     *time.Timer
 	labels        bool
 	stepping      *task          // the task whose step runs now
@@ -588,8 +590,14 @@ func (l *Loop) step(t *task) {
 	}
 	l.beginStep(t, c)
 	t.co.next()
-	if l.stepping != nil { // else the coroutine ended its last step itself (chain)
+	switch {
+	case l.stepping != nil:
 		l.endStep(false)
+	case l.caught.Load():
+		// The coroutine ended its last step itself (chain) and the
+		// watchdog caught that step meanwhile: report it from here.
+		l.caught.Store(false)
+		l.flush()
 	}
 }
 
@@ -664,11 +672,17 @@ func (l *Loop) endStep(keep bool) *coro {
 	l.fresh = false
 	l.last = t
 	l.lastStart = now
-	if l.caught.Load() || l.obs != nil && l.cfg.slowStep > 0 && l.clock()-now >= int64(l.cfg.slowStep) {
+	if t.bodyDone && !t.goexited {
+		// Completed below, or by the shutdown if what flush reports
+		// calls runtime.Goexit (completeEnding).
+		l.ending, l.endingCo = t, c
+	}
+	if !keep && (l.caught.Load() || l.obs != nil && l.cfg.slowStep > 0 && l.clock()-now >= int64(l.cfg.slowStep)) {
 		// The step blocked (the watchdog caught it, or it ended past the
 		// threshold before the watchdog looked): publish and report it now,
 		// so the Observer sees its OnBlock before the task's next transition.
-		// One clock reading per step, only with an Observer.
+		// One clock reading per step, only with an Observer. (A chain, keep,
+		// reports nothing: it gives up and leaves that to the loop.)
 		l.caught.Store(false)
 		l.flush()
 	}
@@ -688,6 +702,7 @@ func (l *Loop) endStep(keep bool) *coro {
 		l.putCoro(c)
 		c = nil
 	}
+	l.ending, l.endingCo = nil, nil
 	l.complete(t)
 	return c
 }
@@ -713,9 +728,10 @@ func (l *Loop) chain(c *coro) bool {
 		return false // cannot be: the task ended without Goexit
 	}
 	// Read the clock for the next step here, to tell whether this one was
-	// slow: its report goes to the logger, from the loop goroutine.
+	// slow (or the watchdog caught it since the check above): its report
+	// goes to the logger, from the loop goroutine.
 	now := l.clock()
-	if l.cfg.slowStep > 0 && now-l.lastStart >= int64(l.cfg.slowStep) || !l.chainable() {
+	if l.caught.Load() || l.cfg.slowStep > 0 && now-l.lastStart >= int64(l.cfg.slowStep) || !l.chainable() {
 		l.putCoro(c) // the pool is not full: checked above
 		return false
 	}

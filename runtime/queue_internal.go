@@ -52,12 +52,16 @@ func (r *ring) push(e entry) {
 }
 
 // peekTask returns the task k entries after the next pop, if that entry is
-// a task in the head chunk; nil otherwise.
+// a task; nil otherwise.
 func (r *ring) peekTask(k int) *task {
-	if i := r.hi + k; k < r.n && i < ringChunkN {
-		return r.head.e[i].t
+	if k >= r.n {
+		return nil
 	}
-	return nil
+	c, i := r.head, r.hi+k
+	for i >= ringChunkN { // past the head chunk: in the next ones
+		c, i = c.next, i-ringChunkN
+	}
+	return c.e[i].t
 }
 
 // pop removes the first entry; the ring must not be empty.

@@ -293,7 +293,7 @@ func (l *Loop) Blocking() []BlockEvent {
 // profile (runtime.GoroutineProfile: the world stops only briefly, stacks
 // are collected concurrently; about 1 µs per goroutine) and picks the one
 // coroutine that runs a task's step (the frame (*task).exec without
-// (*task).park above it) for t's function.
+// (*task).parkSince or holdGoexit above it) for t's function.
 func liveStack(t *task) []Frame {
 	recs := make([]goruntime.StackRecord, goruntime.NumGoroutine()+64)
 	for {
@@ -324,7 +324,7 @@ func liveStack(t *task) []Frame {
 	scan:
 		for _, pc := range pcs {
 			switch name(pc) {
-			case parkName: // a suspended task
+			case parkName, parkSinceName, holdName: // a suspended task, or one parked for good
 				break scan
 			case execName: // a task's step, running
 				running = true
@@ -355,8 +355,10 @@ func liveStack(t *task) []Frame {
 	return nil
 }
 
-// The functions liveStack tells running steps from suspended ones by.
-var parkName, execName = func() (string, string) {
+// The functions liveStack tells running steps from suspended ones by: a
+// task parks through parkSince (park, parkAt), and one that called
+// runtime.Goexit stays in holdGoexit, under exec.
+var parkName, parkSinceName, holdName, execName = func() (string, string, string, string) {
 	pkg := strings.TrimSuffix(goruntime.FuncForPC(reflect.ValueOf(newConfig).Pointer()).Name(), ".newConfig")
-	return pkg + ".(*task).park", pkg + ".(*task).exec"
+	return pkg + ".(*task).park", pkg + ".(*task).parkSince", pkg + ".(*coro).holdGoexit", pkg + ".(*task).exec"
 }()
