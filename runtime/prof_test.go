@@ -38,30 +38,16 @@ func cpuTime(t *testing.T) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// TestCPUProfileCarriesTaskLabels takes a real CPU profile of a CPU-busy
-// task and checks that its samples carry task.id, task.name and loop.
-func TestCPUProfileCarriesTaskLabels(t *testing.T) {
+// profileRun takes a CPU profile of the process while run runs and
+// returns it, parsed; it skips the test if a CPU profile is being taken
+// already.
+func profileRun(t *testing.T, run func() error) *profile.Profile {
+	t.Helper()
 	var buf bytes.Buffer
 	if err := pprof.StartCPUProfile(&buf); err != nil {
 		t.Skipf("a CPU profile is already being taken (go test -cpuprofile?): %v", err)
 	}
-	var id uint64
-	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
-		burner := runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
-			// Burn 400ms of CPU time (about 40 samples at 100 Hz), however
-			// busy the machine is, yielding every 10ms.
-			n := 0
-			for start := cpuTime(t); cpuTime(t)-start < 400*time.Millisecond; {
-				n += burn(10 * time.Millisecond)
-				if err := runtime.Yield(ctx); err != nil {
-					return 0, err
-				}
-			}
-			return n, nil
-		}, runtime.Named("burner"))
-		id = burner.ID()
-		return burner.Await(ctx)
-	}, runtime.WithName("prof-loop"), runtime.WithSlowStepThreshold(0))
+	err := run()
 	pprof.StopCPUProfile()
 	if err != nil {
 		t.Fatal(err)
@@ -70,6 +56,32 @@ func TestCPUProfileCarriesTaskLabels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+// TestCPUProfileCarriesTaskLabels takes a real CPU profile of a CPU-busy
+// task and checks that its samples carry task.id, task.name and loop.
+func TestCPUProfileCarriesTaskLabels(t *testing.T) {
+	var id uint64
+	p := profileRun(t, func() error {
+		_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+			burner := runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+				// Burn 400ms of CPU time (about 40 samples at 100 Hz), however
+				// busy the machine is, yielding every 10ms.
+				n := 0
+				for start := cpuTime(t); cpuTime(t)-start < 400*time.Millisecond; {
+					n += burn(10 * time.Millisecond)
+					if err := runtime.Yield(ctx); err != nil {
+						return 0, err
+					}
+				}
+				return n, nil
+			}, runtime.Named("burner"))
+			id = burner.ID()
+			return burner.Await(ctx)
+		}, runtime.WithName("prof-loop"), runtime.WithSlowStepThreshold(0))
+		return err
+	})
 	var labelled, total int64
 	for _, s := range p.Sample {
 		total += s.Value[0] // samples with the same stack and labels are merged
@@ -113,30 +125,21 @@ func TestExecutionTraceHasTaskNames(t *testing.T) {
 // inherits; a worker clears them, or the CPU of every later ToThread call,
 // of any task, would be counted as that task's.
 func TestToThreadCarriesNoTaskLabels(t *testing.T) {
-	var buf bytes.Buffer
-	if err := pprof.StartCPUProfile(&buf); err != nil {
-		t.Skipf("a CPU profile is already being taken (go test -cpuprofile?): %v", err)
-	}
-	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
-		if err := runtime.Sleep(ctx, 5*time.Millisecond); err != nil { // the loop sees the profile
-			return 0, err
-		}
-		return runtime.ToThread(ctx, func() (int, error) {
-			n := 0
-			for start := cpuTime(t); cpuTime(t)-start < 300*time.Millisecond; {
-				n += burn(10 * time.Millisecond)
+	p := profileRun(t, func() error {
+		_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+			if err := runtime.Sleep(ctx, 5*time.Millisecond); err != nil { // the loop sees the profile
+				return 0, err
 			}
-			return n, nil
-		})
-	}, runtime.WithSlowStepThreshold(0))
-	pprof.StopCPUProfile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := profile.Parse(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
+			return runtime.ToThread(ctx, func() (int, error) {
+				n := 0
+				for start := cpuTime(t); cpuTime(t)-start < 300*time.Millisecond; {
+					n += burn(10 * time.Millisecond)
+				}
+				return n, nil
+			})
+		}, runtime.WithSlowStepThreshold(0))
+		return err
+	})
 	var inBurn, labelled int64
 	for _, s := range p.Sample {
 		for _, loc := range s.Location {
