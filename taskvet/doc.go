@@ -93,8 +93,14 @@
 //     to one that does, blocks where it is given a connection or a file
 //     (readCmd(bufio.NewReader(conn)): "calls readCmd (cmd.go:12), which
 //     calls (*bufio.Reader).ReadString on a net.Conn"), across packages;
-//     given anything else (a bytes.Buffer, os.Stdout) it does not; so
-//     does one with an *os.File parameter (render(f *os.File) writing to
+//     given anything else (a bytes.Buffer, os.Stdout) it does not. A
+//     constructor that keeps what it is given in a struct's fields, and the
+//     methods that read or write them, count the same way: c :=
+//     proto.NewCodec(conn), then c.ReadMsg() reading c.r, a bufio.Reader
+//     on conn ("calls (*proto.Codec).ReadMsg (proto.go:20), which calls
+//     (*bufio.Reader).ReadString on a net.Conn"), as far as the variable's
+//     values in the package show what built it. A function with an *os.File
+//     parameter counts the same way (render(f *os.File) writing to
 //     f blocks given a file, not given os.Stdout). Calls
 //     through an interface method or a function value are not followed
 //     (they have no static callee), nor variadic parameters.

@@ -55,7 +55,7 @@ var keepFuncs = map[string]bool{
 // given a stream to read or write, or a reading or writing method of a
 // wrapper of one. Constructors of wrappers do not block.
 func (c *checker) streamOp(fn *types.Func, call *ast.CallExpr) (op, bool) {
-	if !isStandard(fn.Pkg()) {
+	if !c.isStandard(fn.Pkg()) {
 		return op{}, false
 	}
 	name := displayName(fn)
@@ -144,7 +144,7 @@ func (c *checker) stream(e ast.Expr) string {
 	}
 	if call, ok := e.(*ast.CallExpr); ok {
 		fn, ok := typeutil.Callee(info, call).(*types.Func)
-		if !ok || !isStandard(fn.Pkg()) || !c.isWrapperCall(fn) {
+		if !ok || !c.isStandard(fn.Pkg()) || !c.isWrapperCall(fn) {
 			return ""
 		}
 		for _, a := range call.Args {
@@ -352,48 +352,52 @@ func hasIOPrefix(name string) bool {
 }
 
 // isStandard reports whether pkg is in the standard library: its path's
-// first element has no dot (as skipPackage tells them).
-func isStandard(pkg *types.Package) bool {
-	if pkg == nil || pkg.Path() == runtimePath {
+// first element has no dot (as skipPackage tells them), and it is not of
+// the module being analyzed, whose path may have none either (module
+// myapp: myapp/proto is the user's).
+func (c *checker) isStandard(pkg *types.Package) bool {
+	if pkg == nil || pkg.Path() == runtimePath || pkg == c.pass.Pkg {
+		return false
+	}
+	if m := c.pass.Module; m != nil && m.Path != "" && (pkg.Path() == m.Path || strings.HasPrefix(pkg.Path(), m.Path+"/")) {
 		return false
 	}
 	first, _, _ := strings.Cut(pkg.Path(), "/")
 	return !strings.Contains(first, ".")
 }
 
-// solveParams finds the functions of the package that read or write
-// parameters as streams (streamParamFact) and exports their facts. Each
-// round adds the functions that hand a parameter on to one found in the
-// round before.
-func (c *checker) solveParams() {
-	fns := c.sortedDecls()
-	for {
-		added := false
-		for _, fn := range fns {
-			sig := fn.Type().(*types.Signature)
-			for i := range sig.Params().Len() {
-				p := sig.Params().At(i)
-				if sig.Variadic() && i == sig.Params().Len()-1 || !hasIOMethod(p.Type()) ||
-					streamType(p.Type()) != "" && !isFileType(p.Type()) {
-					continue // a connection parameter blocks by itself
+// paramRound adds to the package's functions the parameters they read or
+// write as streams (streamParamFact) that the last round did not find, and
+// reports whether it found any: each round adds the functions that hand a
+// parameter on to one found before.
+func (c *checker) paramRound() bool {
+	added := false
+	for _, fn := range c.sortedDecls() {
+		sig := fn.Type().(*types.Signature)
+		for i := range sig.Params().Len() {
+			p := sig.Params().At(i)
+			if sig.Variadic() && i == sig.Params().Len()-1 || !hasIOMethod(p.Type()) ||
+				streamType(p.Type()) != "" && !isFileType(p.Type()) {
+				continue // a connection parameter blocks by itself
+			}
+			if f := c.params[fn]; f != nil && f.at(i, "") != nil {
+				continue
+			}
+			if sp, ok := c.paramUse(fn, i, p); ok {
+				if c.params[fn] == nil {
+					c.params[fn] = new(streamParamFact)
 				}
-				if f := c.params[fn]; f != nil && f.at(i, "") != nil {
-					continue
-				}
-				if sp, ok := c.paramUse(fn, i, p); ok {
-					if c.params[fn] == nil {
-						c.params[fn] = new(streamParamFact)
-					}
-					c.params[fn].Params = append(c.params[fn].Params, sp)
-					added = true
-				}
+				c.params[fn].Params = append(c.params[fn].Params, sp)
+				added = true
 			}
 		}
-		if !added {
-			break
-		}
 	}
-	for _, fn := range fns {
+	return added
+}
+
+// exportParams exports the streamParamFacts found.
+func (c *checker) exportParams() {
+	for _, fn := range c.sortedDecls() {
 		if f := c.params[fn]; f != nil {
 			slices.SortFunc(f.Params, func(a, b streamParam) int { return a.Index - b.Index })
 			c.pass.ExportObjectFact(fn, f)

@@ -56,7 +56,7 @@ func New(cfg Config) *analysis.Analyzer {
 		Name:      "taskvet",
 		Doc:       doc,
 		URL:       "https://pkg.go.dev/github.com/taskdump/taskdump/taskvet",
-		FactTypes: []analysis.Fact{new(blockingFact), new(runnerFact), new(streamParamFact)},
+		FactTypes: []analysis.Fact{new(blockingFact), new(runnerFact), new(streamParamFact), new(fieldStoreFact), new(fieldReadFact)},
 		Run:       func(pass *analysis.Pass) (any, error) { return run(pass, c) },
 	}
 	a.Flags.BoolVar(&c.Mutex, "mutex", c.Mutex, "also report sync.Mutex and sync.RWMutex locks in task code")
@@ -91,6 +91,11 @@ type checker struct {
 	decls   map[*types.Func]*ast.FuncDecl
 	facts   map[*types.Func]*blockingFact    // this package's
 	params  map[*types.Func]*streamParamFact // this package's functions that read or write parameters as streams
+	stores  map[*types.Func]*fieldStoreFact  // this package's functions that store parameters in fields
+	reads   map[*types.Func]*fieldReadFact   // this package's functions that read or write fields as streams
+	// fieldVar are the package's fields that may hold a stream, by key.
+	fieldVar  map[string]*types.Var
+	fieldRefs map[*types.Func]*funcRefs // what each function's body selects and calls (fieldCandidates)
 	// cond are the *os.File parameters of the function whose facts are
 	// being computed (solve, solveParams): in its body they are streams
 	// only where a call gives it one (fileParam).
@@ -154,6 +159,9 @@ func run(pass *analysis.Pass, cfg *Config) (any, error) {
 		decls:      make(map[*types.Func]*ast.FuncDecl),
 		facts:      make(map[*types.Func]*blockingFact),
 		params:     make(map[*types.Func]*streamParamFact),
+		stores:     make(map[*types.Func]*fieldStoreFact),
+		reads:      make(map[*types.Func]*fieldReadFact),
+		fieldRefs:  make(map[*types.Func]*funcRefs),
 		runners:    make(map[*types.Func][]int),
 		litVars:    make(map[*types.Var]*ast.FuncLit),
 		values:     make(map[*types.Var][]ast.Expr),
@@ -169,7 +177,13 @@ func run(pass *analysis.Pass, cfg *Config) (any, error) {
 	}
 	c.scanDirectives()
 	c.scanDecls()
-	c.solveParams()
+	keys := c.ownFields()
+	c.solveFieldStores(keys)
+	for c.paramRound() || c.fieldReadRound(keys) {
+		// Each finds what the other's last round makes possible.
+	}
+	c.exportParams()
+	c.exportFieldReads()
 	c.solve()
 	c.solveRunners()
 	c.reportTasks()
@@ -574,6 +588,9 @@ func (c *checker) callSite(call *ast.CallExpr) (site, bool) {
 	}
 	s.callee = fn
 	s.pfact = c.paramStreamAt(fn, call)
+	if s.pfact == nil {
+		s.pfact = c.fieldStreamAt(fn, call)
+	}
 	return s, true
 }
 

@@ -88,3 +88,7 @@ func TestFields(t *testing.T) {
 func TestStreamParams(t *testing.T) {
 	analysistest.Run(t, analysistest.TestData(), taskvet.Analyzer, "example.com/paramlib", "example.com/params")
 }
+
+func TestFieldStreams(t *testing.T) {
+	analysistest.Run(t, analysistest.TestData(), taskvet.Analyzer, "example.com/proto", "example.com/protouser")
+}

@@ -1,0 +1,394 @@
+package taskvet
+
+import (
+	"go/ast"
+	"go/token"
+	"go/types"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/tools/go/types/typeutil"
+)
+
+// Streams kept in struct fields by a constructor and read by methods: a
+// protocol client built on a connection (c := proto.NewCodec(conn)) whose
+// methods read or write it (c.ReadMsg() reads c.r, a bufio.Reader on
+// conn). Two facts carry this across packages: fieldStoreFact on the
+// constructor (what its parameter is given ends up in field r) and
+// fieldReadFact on the method (it reads field r as a stream). A call of
+// the method blocks where its receiver is a value the constructor built
+// from a connection or a file: the variable's values tell, as the package
+// shows them.
+
+// fieldStoreFact is exported for a function that stores what a parameter
+// is given, or a wrapper of it, in fields of a struct type of its package.
+type fieldStoreFact struct {
+	Stores []fieldStore
+}
+
+// A fieldStore is one parameter and a field (fieldKey) it ends up in.
+type fieldStore struct {
+	Param int
+	Field string
+}
+
+func (*fieldStoreFact) AFact() {}
+
+func (f *fieldStoreFact) String() string {
+	var parts []string
+	for _, s := range f.Stores {
+		parts = append(parts, "parameter "+strconv.Itoa(s.Param)+" in "+shortField(s.Field))
+	}
+	return "stores " + strings.Join(parts, ", ")
+}
+
+// fieldReadFact is exported for a function or method that reads or writes
+// fields as streams, directly or through what it calls.
+type fieldReadFact struct {
+	Uses []fieldUse
+}
+
+// A fieldUse is a field (fieldKey) and the chain from the function to the
+// operation on it; Verb has paramStream where the stream goes.
+type fieldUse struct {
+	Field        string
+	Chain        []link
+	Verb, Advice string
+}
+
+func (*fieldReadFact) AFact() {}
+
+func (f *fieldReadFact) String() string {
+	var parts []string
+	for _, u := range f.Uses {
+		from := ""
+		if len(u.Chain) > 0 {
+			from = u.Chain[0].PkgPath
+		}
+		parts = append(parts, "stream field "+shortField(u.Field)+": "+
+			subjectChain(u.Chain, strings.ReplaceAll(u.Verb, paramStream, "the field"), from))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// shortField is a field key without its package path: "Codec.r".
+func shortField(key string) string {
+	if i := strings.LastIndex(key, "/"); i >= 0 {
+		key = key[i+1:]
+	}
+	_, rest, _ := strings.Cut(key, ".")
+	return rest
+}
+
+// fieldKey names field f of named struct type t: "path.Type.field".
+func fieldKey(t *types.Named, f string) string {
+	o := t.Obj()
+	if o.Pkg() == nil {
+		return ""
+	}
+	return o.Pkg().Path() + "." + o.Name() + "." + f
+}
+
+// namedStruct returns the named type of t (or of what t points to), if
+// its underlying type is a struct.
+func namedStruct(t types.Type) *types.Named {
+	if t == nil {
+		return nil
+	}
+	if p, ok := t.Underlying().(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	n, ok := types.Unalias(t).(*types.Named)
+	if !ok {
+		return nil
+	}
+	if _, ok := n.Underlying().(*types.Struct); !ok {
+		return nil
+	}
+	return n.Origin()
+}
+
+// ownFields maps the fields of the package's named struct types that may
+// hold a stream (their type reads or writes) to their keys, and back
+// (fieldVar).
+func (c *checker) ownFields() map[*types.Var]string {
+	keys := make(map[*types.Var]string)
+	c.fieldVar = make(map[string]*types.Var)
+	scope := c.pass.Pkg.Scope()
+	for _, name := range scope.Names() {
+		tn, ok := scope.Lookup(name).(*types.TypeName)
+		if !ok {
+			continue
+		}
+		n := namedStruct(tn.Type())
+		if n == nil {
+			continue
+		}
+		st := n.Underlying().(*types.Struct)
+		for f := range st.Fields() {
+			if hasIOMethod(f.Type()) && streamType(f.Type()) == "" {
+				keys[f] = fieldKey(n, f.Name())
+				c.fieldVar[keys[f]] = f
+			}
+		}
+	}
+	return keys
+}
+
+// solveFieldStores finds the package's functions that store a parameter
+// in a field (fieldStoreFact): a value the package gives one of keys that,
+// within the function, is the parameter or a wrapper of it.
+func (c *checker) solveFieldStores(keys map[*types.Var]string) {
+	for _, fn := range c.sortedDecls() {
+		body := c.decls[fn].Body
+		sig := fn.Type().(*types.Signature)
+		var f fieldStoreFact
+		for i := range sig.Params().Len() {
+			p := sig.Params().At(i)
+			if !hasIOMethod(p.Type()) {
+				continue
+			}
+			saved := c.streamVars
+			c.streamVars = map[*types.Var]string{p: paramStream}
+			for field, key := range keys {
+				for _, v := range c.fieldVals[field] {
+					if within(v, body) && strings.Contains(c.stream(v), paramStream) {
+						f.Stores = append(f.Stores, fieldStore{Param: i, Field: key})
+						break
+					}
+				}
+			}
+			c.streamVars = saved
+		}
+		if len(f.Stores) > 0 {
+			slices.SortFunc(f.Stores, func(a, b fieldStore) int {
+				if a.Param != b.Param {
+					return a.Param - b.Param
+				}
+				return strings.Compare(a.Field, b.Field)
+			})
+			c.stores[fn] = &f
+			c.pass.ExportObjectFact(fn, &f)
+		}
+	}
+}
+
+// within reports whether n lies in body.
+func within(n ast.Node, body *ast.BlockStmt) bool {
+	return body != nil && body.Pos() <= n.Pos() && n.End() <= body.End()
+}
+
+// fieldReadRound adds to the package's functions the fields (keys) they
+// read or write as streams that the last round did not find, and reports
+// whether it found any.
+func (c *checker) fieldReadRound(keys map[*types.Var]string) bool {
+	added := false
+	for _, fn := range c.sortedDecls() {
+		for field, key := range c.fieldCandidates(fn, keys) {
+			if c.reads[fn].has(key) {
+				continue
+			}
+			if u, ok := c.fieldUse(fn, field, key); ok {
+				if c.reads[fn] == nil {
+					c.reads[fn] = new(fieldReadFact)
+				}
+				c.reads[fn].Uses = append(c.reads[fn].Uses, u)
+				added = true
+			}
+		}
+	}
+	return added
+}
+
+// fieldCandidates returns the fields of keys fn may read or write: those
+// its body selects, and those the package's functions it calls read or
+// write (found so far). Only they are worth a walk of its body.
+func (c *checker) fieldCandidates(fn *types.Func, keys map[*types.Var]string) map[*types.Var]string {
+	refs, ok := c.fieldRefs[fn]
+	if !ok {
+		refs = &funcRefs{fields: make(map[*types.Var]bool), calls: make(map[*types.Func]bool)}
+		info := c.pass.TypesInfo
+		ast.Inspect(c.decls[fn].Body, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.SelectorExpr:
+				if s := info.Selections[n]; s != nil && s.Kind() == types.FieldVal {
+					if f := s.Obj().(*types.Var).Origin(); keys[f] != "" {
+						refs.fields[f] = true
+					}
+				}
+			case *ast.CallExpr:
+				if g, ok := typeutil.Callee(info, n).(*types.Func); ok && c.decls[g.Origin()] != nil {
+					refs.calls[g.Origin()] = true
+				}
+			}
+			return true
+		})
+		c.fieldRefs[fn] = refs
+	}
+	out := make(map[*types.Var]string)
+	for f := range refs.fields {
+		out[f] = keys[f]
+	}
+	for g := range refs.calls {
+		if r := c.reads[g]; r != nil {
+			for _, u := range r.Uses {
+				if f := c.fieldVar[u.Field]; f != nil {
+					out[f] = u.Field
+				}
+			}
+		}
+	}
+	return out
+}
+
+// funcRefs are the fields a function's body selects and the package's
+// functions it calls (fieldCandidates).
+type funcRefs struct {
+	fields map[*types.Var]bool
+	calls  map[*types.Func]bool
+}
+
+// has reports whether f has a use of the field key.
+func (f *fieldReadFact) has(key string) bool {
+	if f == nil {
+		return false
+	}
+	for _, u := range f.Uses {
+		if u.Field == key {
+			return true
+		}
+	}
+	return false
+}
+
+// fieldUse returns how fn reads or writes field (key) as a stream: the
+// first operation of its body on it, or a call that does.
+func (c *checker) fieldUse(fn *types.Func, field *types.Var, key string) (fieldUse, bool) {
+	saved := c.streamVars
+	c.streamVars = map[*types.Var]string{field: paramStream}
+	defer func() { c.streamVars = saved }()
+	var u fieldUse
+	found := false
+	c.walkOwn(fn, func(s site) {
+		var f *blockingFact
+		switch {
+		case found:
+			return
+		case s.op != nil:
+			f = &blockingFact{Verb: s.op.verb, Advice: s.op.advice}
+		case s.pfact != nil:
+			f = s.pfact
+		default:
+			return
+		}
+		if strings.Contains(f.Verb, paramStream) {
+			u = fieldUse{Field: key, Chain: append([]link{newLink(fn, c.shortPos(s.pos))}, f.Chain...), Verb: f.Verb, Advice: f.Advice}
+			found = true
+		}
+	})
+	return u, found
+}
+
+// exportFieldReads exports the fieldReadFacts found.
+func (c *checker) exportFieldReads() {
+	for _, fn := range c.sortedDecls() {
+		if f := c.reads[fn]; f != nil {
+			slices.SortFunc(f.Uses, func(a, b fieldUse) int { return strings.Compare(a.Field, b.Field) })
+			c.pass.ExportObjectFact(fn, f)
+		}
+	}
+}
+
+// fieldStreamAt returns the blocking fact of call, a call of fn, if fn
+// reads or writes a field (fieldReadFact) that call's receiver holds a
+// stream in, or nil.
+func (c *checker) fieldStreamAt(fn *types.Func, call *ast.CallExpr) *blockingFact {
+	sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
+	if !ok || fn.Type().(*types.Signature).Recv() == nil {
+		return nil
+	}
+	f := c.reads[fn]
+	if f == nil && fn.Pkg() != c.pass.Pkg {
+		var imported fieldReadFact
+		if c.pass.ImportObjectFact(fn, &imported) {
+			f = &imported
+		}
+	}
+	if f == nil {
+		return nil
+	}
+	for _, u := range f.Uses {
+		if what := c.fieldStream(sel.X, u.Field, 0); what != "" {
+			return &blockingFact{Chain: u.Chain, Verb: strings.ReplaceAll(u.Verb, paramStream, what), Advice: u.Advice}
+		}
+	}
+	return nil
+}
+
+// fieldStream describes the stream the field key of what x evaluates to
+// holds, as the package shows it: x, or a value of the variable x names,
+// is a call of a function that stores a stream in that field
+// (fieldStoreFact), or a composite literal giving it one; so is a value
+// of the field x names (h.c). depth bounds values holding values.
+func (c *checker) fieldStream(x ast.Expr, key string, depth int) string {
+	if f := c.fieldVar[key]; f != nil {
+		if what := c.streamVars[f]; strings.Contains(what, paramStream) {
+			return what // the field fieldUse stands in for: any receiver's
+		}
+	}
+	x = ast.Unparen(x)
+	if u, ok := x.(*ast.UnaryExpr); ok && u.Op == token.AND {
+		x = ast.Unparen(u.X)
+	}
+	switch x := x.(type) {
+	case *ast.CallExpr:
+		fn, ok := typeutil.Callee(c.pass.TypesInfo, x).(*types.Func)
+		if !ok {
+			return ""
+		}
+		fn = fn.Origin()
+		f := c.stores[fn]
+		if f == nil && fn.Pkg() != c.pass.Pkg {
+			var imported fieldStoreFact
+			if c.pass.ImportObjectFact(fn, &imported) {
+				f = &imported
+			}
+		}
+		if f == nil {
+			return ""
+		}
+		for _, s := range f.Stores {
+			if s.Field == key && s.Param < len(x.Args) {
+				if what := c.stream(x.Args[s.Param]); what != "" {
+					return what
+				}
+			}
+		}
+	case *ast.CompositeLit:
+		n := namedStruct(c.pass.TypesInfo.TypeOf(x))
+		if n == nil {
+			return ""
+		}
+		for _, e := range x.Elts {
+			if kv, ok := e.(*ast.KeyValueExpr); ok {
+				if id, ok := kv.Key.(*ast.Ident); ok && fieldKey(n, id.Name) == key {
+					return c.stream(kv.Value)
+				}
+			}
+		}
+	case *ast.Ident, *ast.SelectorExpr:
+		// A variable, or a struct field (h.c): the values the package
+		// gives it.
+		v, vals := c.varOf(x)
+		if v == nil || depth > 8 {
+			return ""
+		}
+		for _, val := range vals {
+			if what := c.fieldStream(val, key, depth+1); what != "" {
+				return what
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,44 @@
+// Package proto is a protocol client built on what its callers give it.
+package proto
+
+import (
+	"bufio"
+	"io"
+)
+
+// A Codec reads and writes lines on what it was built on.
+type Codec struct {
+	r *bufio.Reader
+	w *bufio.Writer
+}
+
+// NewCodec builds a Codec on rw.
+func NewCodec(rw io.ReadWriter) *Codec { // want NewCodec:"stores parameter 0 in Codec.r, parameter 0 in Codec.w"
+	return &Codec{r: bufio.NewReader(rw), w: bufio.NewWriter(rw)}
+}
+
+// ReadMsg reads a line.
+func (c *Codec) ReadMsg() (string, error) { // want ReadMsg:"stream field Codec.r: \\(\\*Codec\\).ReadMsg \\(proto.go:\\d+\\) calls \\(\\*bufio.Reader\\).ReadString on the field"
+	return c.r.ReadString('\n')
+}
+
+// Send writes a line, through a helper.
+func (c *Codec) Send(s string) error { // want Send:"stream field Codec.w: \\(\\*Codec\\).Send \\(proto.go:\\d+\\) calls \\(\\*Codec\\).flush \\(proto.go:\\d+\\), which calls \\(\\*bufio.Writer\\).Flush on the field"
+	c.w.Buffered()
+	return c.flush()
+}
+
+func (c *Codec) flush() error { // want flush:"stream field Codec.w: \\(\\*Codec\\).flush \\(proto.go:\\d+\\) calls \\(\\*bufio.Writer\\).Flush on the field"
+	return c.w.Flush()
+}
+
+// Buffered reads nothing.
+func (c *Codec) Buffered() int { return c.r.Buffered() }
+
+// A Logger writes to what it was given.
+type Logger struct{ Out io.Writer }
+
+// Log writes a line.
+func (l *Logger) Log(s string) { // want Log:"stream field Logger.Out: \\(\\*Logger\\).Log \\(proto.go:\\d+\\) calls io.WriteString on the field"
+	io.WriteString(l.Out, s+"\n")
+}

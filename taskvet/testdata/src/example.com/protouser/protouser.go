@@ -1,0 +1,68 @@
+// Package protouser talks over connections through package proto's
+// clients, in task code.
+package protouser
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"os"
+	"strings"
+
+	"example.com/proto"
+	"github.com/taskdump/taskdump/runtime"
+)
+
+// rw reads a string and writes a buffer.
+type rw struct {
+	r *strings.Reader
+	w *bytes.Buffer
+}
+
+func (x rw) Read(p []byte) (int, error) { // want Read:"stream field rw.r"
+	return x.r.Read(p)
+}
+
+func (x rw) Write(p []byte) (int, error) { // want Write:"stream field rw.w"
+	return x.w.Write(p)
+}
+
+// A codec of this package, kept in a handler's field.
+type codec struct{ r *bufio.Reader }
+
+func newCodec(rw io.Reader) *codec { // want newCodec:"stores parameter 0 in codec.r"
+	return &codec{r: bufio.NewReader(rw)}
+}
+
+func (c *codec) read() string { // want read:"stream field codec.r"
+	s, _ := c.r.ReadString('\n')
+	return s
+}
+
+type handler struct{ c *codec }
+
+func tasks(ctx context.Context, conn net.Conn) {
+	runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+		c := proto.NewCodec(conn)
+		c.ReadMsg()                    // want `^blocks the event loop: calls \(\*proto\.Codec\)\.ReadMsg \(proto\.go:\d+\), which calls \(\*bufio\.Reader\)\.ReadString on a net\.Conn; move it into runtime\.ToThread$`
+		c.Send("x")                    // want `calls \(\*proto\.Codec\)\.Send \(proto\.go:\d+\), which calls \(\*proto\.Codec\)\.flush \(proto\.go:\d+\), which calls \(\*bufio\.Writer\)\.Flush on a net\.Conn`
+		proto.NewCodec(conn).ReadMsg() // want `ReadString on a net\.Conn`
+		lg := &proto.Logger{Out: conn}
+		lg.Log("x")           // want `calls \(\*proto\.Logger\)\.Log \(proto\.go:\d+\), which calls io\.WriteString on a net\.Conn`
+		own := newCodec(conn) // building it reads nothing
+		own.read()            // want `^blocks the event loop: calls \(\*codec\)\.read \(protouser\.go:\d+\), which calls \(\*bufio\.Reader\)\.ReadString on a net\.Conn; `
+		h := handler{c: newCodec(conn)}
+		h.c.read() // want `calls \(\*codec\)\.read`
+		// Built on something else, or reading nothing: nothing to report.
+		c.Buffered()
+		var buf bytes.Buffer
+		m := proto.NewCodec(&buf)
+		m.ReadMsg()
+		s := proto.NewCodec(rw{strings.NewReader("x"), &buf})
+		s.ReadMsg()
+		(&proto.Logger{Out: os.Stdout}).Log("x")
+		return 0, nil
+	})
+}
