@@ -80,8 +80,10 @@
 //     (s.r = bufio.NewReader(conn), then s.r.ReadString):
 //     "(*bufio.Reader).ReadString on a net.Conn". A struct embedding a
 //     connection or a file is one. Building a wrapper does not block, nor
-//     does any standard New... function (slog.NewTextHandler(f, nil) keeps
-//     f), nor do tls.Client and tls.Server (the handshake comes with
+//     does a standard New... function that cannot fail
+//     (slog.NewTextHandler(f, nil) keeps f; gzip.NewReader, which returns
+//     an error, reads a header and is reported), nor do tls.Client and
+//     tls.Server (the handshake comes with
 //     the first read or write) or http.NewRequest (the body is read when the
 //     request is sent). Writes to os.Stdout and os.Stderr (and their Sync), or to a variable
 //     or field that only ever holds them (as far as the package shows: one

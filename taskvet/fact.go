@@ -185,3 +185,13 @@ func (f *streamParamFact) at(i int, what string) *blockingFact {
 	}
 	return nil
 }
+
+// userPackageFact is exported for every package taskvet analyzes (not the
+// standard library, not the runtime): it tells a user's package whose
+// path has no dot (module myapp, or one a replace or go.work brings in)
+// from a standard one (isStandard).
+type userPackageFact struct{}
+
+func (*userPackageFact) AFact() {}
+
+func (*userPackageFact) String() string { return "user package" }

@@ -1,9 +1,11 @@
 package taskvet
 
 import (
+	"cmp"
 	"go/ast"
 	"go/token"
 	"go/types"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -127,7 +129,7 @@ func (c *checker) ownFields() map[*types.Var]string {
 		}
 		st := n.Underlying().(*types.Struct)
 		for f := range st.Fields() {
-			if hasIOMethod(f.Type()) && streamType(f.Type()) == "" {
+			if c.hasIOMethod(f.Type()) && streamType(f.Type()) == "" {
 				keys[f] = fieldKey(n, f.Name())
 				c.fieldVar[keys[f]] = f
 			}
@@ -146,20 +148,19 @@ func (c *checker) solveFieldStores(keys map[*types.Var]string) {
 		var f fieldStoreFact
 		for i := range sig.Params().Len() {
 			p := sig.Params().At(i)
-			if !hasIOMethod(p.Type()) {
+			if !c.hasIOMethod(p.Type()) {
 				continue
 			}
-			saved := c.streamVars
-			c.streamVars = map[*types.Var]string{p: paramStream}
-			for field, key := range keys {
-				for _, v := range c.fieldVals[field] {
-					if within(v, body) && strings.Contains(c.stream(v), paramStream) {
-						f.Stores = append(f.Stores, fieldStore{Param: i, Field: key})
-						break
+			c.withScratch(map[*types.Var]string{p: paramStream}, func() {
+				for field, key := range keys {
+					for _, v := range c.fieldVals[field] {
+						if within(v, body) && strings.Contains(c.stream(v), paramStream) {
+							f.Stores = append(f.Stores, fieldStore{Param: i, Field: key})
+							break
+						}
 					}
 				}
-			}
-			c.streamVars = saved
+			})
 		}
 		if len(f.Stores) > 0 {
 			slices.SortFunc(f.Stores, func(a, b fieldStore) int {
@@ -179,13 +180,14 @@ func within(n ast.Node, body *ast.BlockStmt) bool {
 	return body != nil && body.Pos() <= n.Pos() && n.End() <= body.End()
 }
 
-// fieldReadRound adds to the package's functions the fields (keys) they
-// read or write as streams that the last round did not find, and reports
-// whether it found any.
-func (c *checker) fieldReadRound(keys map[*types.Var]string) bool {
-	added := false
-	for _, fn := range c.sortedDecls() {
-		for field, key := range c.fieldCandidates(fn, keys) {
+// fieldReadRound adds to the functions fns the fields (keys) they read or
+// write as streams that the rounds before did not find, and marks in
+// changed the functions it added to (solveStreams).
+func (c *checker) fieldReadRound(fns []*types.Func, keys map[*types.Var]string, changed map[*types.Func]bool) {
+	for _, fn := range fns {
+		cands := c.fieldCandidates(fn, keys)
+		for _, key := range slices.Sorted(maps.Values(cands)) { // in key order: the first use found is the message
+			field := c.fieldVar[key]
 			if c.reads[fn].has(key) {
 				continue
 			}
@@ -194,17 +196,65 @@ func (c *checker) fieldReadRound(keys map[*types.Var]string) bool {
 					c.reads[fn] = new(fieldReadFact)
 				}
 				c.reads[fn].Uses = append(c.reads[fn].Uses, u)
-				added = true
+				changed[fn] = true
 			}
 		}
 	}
-	return added
+}
+
+// solveStreams finds the package's streamParamFacts and fieldReadFacts
+// and exports them. A function's facts depend on its callees' only, so
+// after a first round over every function, each round re-examines just
+// the callers of the functions the last one added to: a chain of n
+// helpers costs n small rounds, not n rounds over the package.
+func (c *checker) solveStreams(keys map[*types.Var]string) {
+	fns := c.sortedDecls()
+	callers := make(map[*types.Func][]*types.Func)
+	for _, fn := range fns {
+		for g := range c.refsOf(fn, keys).calls {
+			callers[g] = append(callers[g], fn)
+		}
+	}
+	for work := fns; len(work) > 0; {
+		changed := make(map[*types.Func]bool)
+		c.paramRound(work, changed)
+		c.fieldReadRound(work, keys, changed)
+		next := make(map[*types.Func]bool)
+		for fn := range changed {
+			for _, caller := range callers[fn] {
+				next[caller] = true
+			}
+		}
+		work = slices.SortedFunc(maps.Keys(next), func(a, b *types.Func) int { return cmp.Compare(a.Pos(), b.Pos()) })
+	}
+	c.exportParams()
+	c.exportFieldReads()
 }
 
 // fieldCandidates returns the fields of keys fn may read or write: those
 // its body selects, and those the package's functions it calls read or
 // write (found so far). Only they are worth a walk of its body.
 func (c *checker) fieldCandidates(fn *types.Func, keys map[*types.Var]string) map[*types.Var]string {
+	refs := c.refsOf(fn, keys)
+	out := make(map[*types.Var]string)
+	for f := range refs.fields {
+		out[f] = keys[f]
+	}
+	for g := range refs.calls {
+		if r := c.reads[g]; r != nil {
+			for _, u := range r.Uses {
+				if f := c.fieldVar[u.Field]; f != nil {
+					out[f] = u.Field
+				}
+			}
+		}
+	}
+	return out
+}
+
+// refsOf returns the fields of keys fn's body selects and the package's
+// functions it calls, computed once.
+func (c *checker) refsOf(fn *types.Func, keys map[*types.Var]string) *funcRefs {
 	refs, ok := c.fieldRefs[fn]
 	if !ok {
 		refs = &funcRefs{fields: make(map[*types.Var]bool), calls: make(map[*types.Func]bool)}
@@ -226,20 +276,7 @@ func (c *checker) fieldCandidates(fn *types.Func, keys map[*types.Var]string) ma
 		})
 		c.fieldRefs[fn] = refs
 	}
-	out := make(map[*types.Var]string)
-	for f := range refs.fields {
-		out[f] = keys[f]
-	}
-	for g := range refs.calls {
-		if r := c.reads[g]; r != nil {
-			for _, u := range r.Uses {
-				if f := c.fieldVar[u.Field]; f != nil {
-					out[f] = u.Field
-				}
-			}
-		}
-	}
-	return out
+	return refs
 }
 
 // funcRefs are the fields a function's body selects and the package's
@@ -265,27 +302,26 @@ func (f *fieldReadFact) has(key string) bool {
 // fieldUse returns how fn reads or writes field (key) as a stream: the
 // first operation of its body on it, or a call that does.
 func (c *checker) fieldUse(fn *types.Func, field *types.Var, key string) (fieldUse, bool) {
-	saved := c.streamVars
-	c.streamVars = map[*types.Var]string{field: paramStream}
-	defer func() { c.streamVars = saved }()
 	var u fieldUse
 	found := false
-	c.walkOwn(fn, func(s site) {
-		var f *blockingFact
-		switch {
-		case found:
-			return
-		case s.op != nil:
-			f = &blockingFact{Verb: s.op.verb, Advice: s.op.advice}
-		case s.pfact != nil:
-			f = s.pfact
-		default:
-			return
-		}
-		if strings.Contains(f.Verb, paramStream) {
-			u = fieldUse{Field: key, Chain: append([]link{newLink(fn, c.shortPos(s.pos))}, f.Chain...), Verb: f.Verb, Advice: f.Advice}
-			found = true
-		}
+	c.withScratch(map[*types.Var]string{field: paramStream}, func() {
+		c.walkOwn(fn, func(s site) {
+			var f *blockingFact
+			switch {
+			case found:
+				return
+			case s.op != nil:
+				f = &blockingFact{Verb: s.op.verb, Advice: s.op.advice}
+			case s.pfact != nil:
+				f = s.pfact
+			default:
+				return
+			}
+			if strings.Contains(f.Verb, paramStream) {
+				u = fieldUse{Field: key, Chain: append([]link{newLink(fn, c.shortPos(s.pos))}, f.Chain...), Verb: f.Verb, Advice: f.Advice}
+				found = true
+			}
+		})
 	})
 	return u, found
 }
@@ -318,8 +354,12 @@ func (c *checker) fieldStreamAt(fn *types.Func, call *ast.CallExpr) *blockingFac
 	if f == nil {
 		return nil
 	}
+	recv := sel.X
+	if isMethodExpr(c.pass.TypesInfo, call) {
+		recv = call.Args[0] // (T).M(recv, args...)
+	}
 	for _, u := range f.Uses {
-		if what := c.fieldStream(sel.X, u.Field, 0); what != "" {
+		if what := c.fieldStream(recv, u.Field); what != "" {
 			return &blockingFact{Chain: u.Chain, Verb: strings.ReplaceAll(u.Verb, paramStream, what), Advice: u.Advice}
 		}
 	}
@@ -327,11 +367,12 @@ func (c *checker) fieldStreamAt(fn *types.Func, call *ast.CallExpr) *blockingFac
 }
 
 // fieldStream describes the stream the field key of what x evaluates to
-// holds, as the package shows it: x, or a value of the variable x names,
-// is a call of a function that stores a stream in that field
-// (fieldStoreFact), or a composite literal giving it one; so is a value
-// of the field x names (h.c). depth bounds values holding values.
-func (c *checker) fieldStream(x ast.Expr, key string, depth int) string {
+// holds, as the package shows it: x, or a value of the variable or field
+// x names (h.c), is a call of a function that stores a stream in that
+// field (fieldStoreFact), or a composite literal giving it one. Answers
+// for variables are memoized per resolution context (fieldMemo), ""
+// while one is being resolved: values holding values cost one visit each.
+func (c *checker) fieldStream(x ast.Expr, key string) string {
 	if f := c.fieldVar[key]; f != nil {
 		if what := c.streamVars[f]; strings.Contains(what, paramStream) {
 			return what // the field fieldUse stands in for: any receiver's
@@ -343,51 +384,83 @@ func (c *checker) fieldStream(x ast.Expr, key string, depth int) string {
 	}
 	switch x := x.(type) {
 	case *ast.CallExpr:
-		fn, ok := typeutil.Callee(c.pass.TypesInfo, x).(*types.Func)
-		if !ok {
-			return ""
-		}
-		fn = fn.Origin()
-		f := c.stores[fn]
-		if f == nil && fn.Pkg() != c.pass.Pkg {
-			var imported fieldStoreFact
-			if c.pass.ImportObjectFact(fn, &imported) {
-				f = &imported
-			}
-		}
-		if f == nil {
-			return ""
-		}
-		for _, s := range f.Stores {
-			if s.Field == key && s.Param < len(x.Args) {
-				if what := c.stream(x.Args[s.Param]); what != "" {
-					return what
-				}
-			}
-		}
+		return c.storedStream(x, key)
 	case *ast.CompositeLit:
-		n := namedStruct(c.pass.TypesInfo.TypeOf(x))
-		if n == nil {
-			return ""
-		}
-		for _, e := range x.Elts {
-			if kv, ok := e.(*ast.KeyValueExpr); ok {
-				if id, ok := kv.Key.(*ast.Ident); ok && fieldKey(n, id.Name) == key {
-					return c.stream(kv.Value)
-				}
-			}
-		}
+		return c.literalStream(x, key)
 	case *ast.Ident, *ast.SelectorExpr:
-		// A variable, or a struct field (h.c): the values the package
-		// gives it.
 		v, vals := c.varOf(x)
-		if v == nil || depth > 8 {
+		if v == nil {
 			return ""
 		}
+		mk := fieldMemoKey{v, key}
+		if what, ok := c.fieldMemo[mk]; ok {
+			return what
+		}
+		c.fieldMemo[mk] = ""
 		for _, val := range vals {
-			if what := c.fieldStream(val, key, depth+1); what != "" {
+			if what := c.fieldStream(val, key); what != "" {
+				c.fieldMemo[mk] = what
 				return what
 			}
+		}
+	}
+	return ""
+}
+
+// fieldMemoKey is a variable or field and a field key of what it holds.
+type fieldMemoKey struct {
+	v   *types.Var
+	key string
+}
+
+// storedStream describes the stream call stores in the field key: call
+// is a function's that stores a parameter there (fieldStoreFact), given
+// a stream.
+func (c *checker) storedStream(call *ast.CallExpr, key string) string {
+	fn, ok := typeutil.Callee(c.pass.TypesInfo, call).(*types.Func)
+	if !ok {
+		return ""
+	}
+	fn = fn.Origin()
+	f := c.stores[fn]
+	if f == nil && fn.Pkg() != c.pass.Pkg {
+		var imported fieldStoreFact
+		if c.pass.ImportObjectFact(fn, &imported) {
+			f = &imported
+		}
+	}
+	if f == nil {
+		return ""
+	}
+	for _, s := range f.Stores {
+		if s.Field == key && s.Param < len(call.Args) {
+			if what := c.stream(call.Args[s.Param]); what != "" {
+				return what
+			}
+		}
+	}
+	return ""
+}
+
+// literalStream describes the stream the composite literal lit gives its
+// field key, by name or by position.
+func (c *checker) literalStream(lit *ast.CompositeLit, key string) string {
+	n := namedStruct(c.pass.TypesInfo.TypeOf(lit))
+	if n == nil {
+		return ""
+	}
+	st := n.Underlying().(*types.Struct)
+	for i, e := range lit.Elts {
+		name, val := "", e
+		if kv, ok := e.(*ast.KeyValueExpr); ok {
+			if id, ok := kv.Key.(*ast.Ident); ok {
+				name, val = id.Name, kv.Value
+			}
+		} else if i < st.NumFields() {
+			name = st.Field(i).Name()
+		}
+		if name != "" && fieldKey(n, name) == key {
+			return c.stream(val)
 		}
 	}
 	return ""

@@ -95,7 +95,7 @@ func (c *checker) streamArg(fn *types.Func, call *ast.CallExpr) string {
 		default:
 			continue
 		}
-		if !hasIOMethod(pt) {
+		if !c.hasIOMethod(pt) {
 			continue
 		}
 		if what := c.stream(a); what != "" {
@@ -105,19 +105,31 @@ func (c *checker) streamArg(fn *types.Func, call *ast.CallExpr) string {
 	return ""
 }
 
-// isConstructor reports whether fn is a standard function named New...:
-// it keeps what it is given (slog.NewTextHandler(f, nil), log.New(f, ...))
-// rather than read or write it there.
+// isConstructor reports whether fn is a standard function named New...
+// that cannot fail: it keeps what it is given (slog.NewTextHandler(f,
+// nil), log.New(f, ...)) rather than read or write it there. One that
+// returns an error may read (gzip.NewReader, smtp.NewClient, zip.NewReader).
 func isConstructor(fn *types.Func) bool {
-	return fn.Type().(*types.Signature).Recv() == nil && strings.HasPrefix(fn.Name(), "New")
+	sig := fn.Type().(*types.Signature)
+	if sig.Recv() != nil || !strings.HasPrefix(fn.Name(), "New") {
+		return false
+	}
+	for v := range sig.Results().Variables() {
+		if types.Identical(v.Type(), errorType) {
+			return false // it may read there, and fail (gzip.NewReader reads a header)
+		}
+	}
+	return true
 }
+
+var errorType = types.Universe.Lookup("error").Type()
 
 // isWrapperCall reports whether fn is a standard constructor of a wrapper:
 // named New... (bufio.NewReader, json.NewDecoder) or one of wrapperFuncs,
 // returning one value that reads or writes.
 func (c *checker) isWrapperCall(fn *types.Func) bool {
 	sig := fn.Type().(*types.Signature)
-	if sig.Recv() != nil || sig.Results().Len() != 1 || !hasIOMethod(sig.Results().At(0).Type()) {
+	if sig.Recv() != nil || sig.Results().Len() != 1 || !c.hasIOMethod(sig.Results().At(0).Type()) {
 		return false
 	}
 	return strings.HasPrefix(fn.Name(), "New") || wrapperFuncs[fn.Pkg().Path()+"."+fn.Name()]
@@ -136,7 +148,12 @@ func (c *checker) stream(e ast.Expr) string {
 	if v := c.fileParam(e); v != nil {
 		// An *os.File parameter is a stream where a call gives it one, not
 		// os.Stdout (streamParamFact): what the function assigns it, or
-		// what paramUse stands in for the call's argument.
+		// what paramUse stands in for the call's argument. One given
+		// values the package cannot see (f, ok = files[name]) is the file
+		// its type says.
+		if c.unknown[v] {
+			return streamType(v.Type())
+		}
 		return c.streamOfVar(v, c.values[v])
 	}
 	if what := streamType(info.TypeOf(e)); what != "" {
@@ -205,7 +222,29 @@ func (c *checker) walkOwn(fn *types.Func, yield func(site)) {
 		}
 	}
 	defer func() { c.cond = nil }()
+	if len(c.cond) > 0 && !c.scratch {
+		// What it resolves under cond holds only here: a variable built
+		// on such a parameter is a stream in a task's body that captures
+		// the parameter.
+		c.withScratch(nil, func() { c.walk(c.decls[fn].Body, yield) })
+		return
+	}
 	c.walk(c.decls[fn].Body, yield)
+}
+
+// withScratch runs fn with resolutions of its own (streamVars and
+// fieldStream's memo), starting from seed: what fn finds of variables
+// holds only while it runs.
+func (c *checker) withScratch(seed map[*types.Var]string, fn func()) {
+	savedVars, savedMemo, savedScratch := c.streamVars, c.fieldMemo, c.scratch
+	c.streamVars = make(map[*types.Var]string, len(seed))
+	for v, what := range seed {
+		c.streamVars[v] = what
+	}
+	c.fieldMemo = make(map[fieldMemoKey]string)
+	c.scratch = true
+	defer func() { c.streamVars, c.fieldMemo, c.scratch = savedVars, savedMemo, savedScratch }()
+	fn()
 }
 
 // isFileType reports whether t is os.File or *os.File.
@@ -260,7 +299,8 @@ func streamType(t types.Type) string {
 
 // embeddedStream describes the stream a struct type embeds, whose reads
 // and writes it promotes ("a net.Conn" of struct{ net.Conn; id int }),
-// or returns "". It follows embedded structs, not pointers to them.
+// or returns "". Only streams embedded directly count: it does not
+// follow embedded structs (a type may embed a pointer to itself).
 func embeddedStream(n *types.Named) string {
 	st, ok := n.Underlying().(*types.Struct)
 	if !ok {
@@ -270,16 +310,21 @@ func embeddedStream(n *types.Named) string {
 		if !f.Embedded() {
 			continue
 		}
-		if what := streamType(f.Type()); what != "" {
-			if _, ptr := f.Type().(*types.Pointer); ptr {
-				if e, ok := types.Unalias(f.Type().(*types.Pointer).Elem()).(*types.Named); ok && embeddedStream(e) == what {
-					continue // a pointer to a struct embedding one: not followed
-				}
-			}
-			return what
+		t := f.Type()
+		if p, ok := t.(*types.Pointer); ok {
+			t = p.Elem()
+		}
+		if e, ok := types.Unalias(t).(*types.Named); ok && isStreamName(e) {
+			return streamType(f.Type())
 		}
 	}
 	return ""
+}
+
+// isStreamName reports whether n is one of streamTypes.
+func isStreamName(n *types.Named) bool {
+	obj := n.Obj()
+	return obj.Pkg() != nil && slices.Contains(streamTypes[obj.Pkg().Path()], obj.Name())
 }
 
 // stdioWrites are the methods of *os.File that only write or flush it: on
@@ -328,8 +373,19 @@ func (c *checker) stdioOf(e ast.Expr) (stdio, grounded bool) {
 }
 
 // hasIOMethod reports whether a value of type t has a method that reads
-// or writes (named with one of ioPrefixes).
-func hasIOMethod(t types.Type) bool {
+// or writes (named with one of ioPrefixes). It is cached per type: the
+// fixpoints ask it of every value they resolve.
+func (c *checker) hasIOMethod(t types.Type) bool {
+	has, ok := c.ioCache[t]
+	if !ok {
+		has = ioMethods(t)
+		c.ioCache[t] = has
+	}
+	return has
+}
+
+// ioMethods is hasIOMethod, uncached: it builds t's method set.
+func ioMethods(t types.Type) bool {
 	if _, ok := t.Underlying().(*types.Pointer); !ok && !types.IsInterface(t) {
 		t = types.NewPointer(t) // the method set of *T holds T's too
 	}
@@ -352,9 +408,10 @@ func hasIOPrefix(name string) bool {
 }
 
 // isStandard reports whether pkg is in the standard library: its path's
-// first element has no dot (as skipPackage tells them), and it is not of
-// the module being analyzed, whose path may have none either (module
-// myapp: myapp/proto is the user's).
+// first element has no dot (as skipPackage tells them), and it is neither
+// of the module being analyzed nor a package taskvet analyzed
+// (userPackageFact), whose paths may have none either (module myapp:
+// myapp/proto is the user's).
 func (c *checker) isStandard(pkg *types.Package) bool {
 	if pkg == nil || pkg.Path() == runtimePath || pkg == c.pass.Pkg {
 		return false
@@ -362,21 +419,23 @@ func (c *checker) isStandard(pkg *types.Package) bool {
 	if m := c.pass.Module; m != nil && m.Path != "" && (pkg.Path() == m.Path || strings.HasPrefix(pkg.Path(), m.Path+"/")) {
 		return false
 	}
+	var user userPackageFact
+	if c.pass.ImportPackageFact(pkg, &user) {
+		return false // analyzed: a user's package (module lib, by replace or go.work)
+	}
 	first, _, _ := strings.Cut(pkg.Path(), "/")
 	return !strings.Contains(first, ".")
 }
 
-// paramRound adds to the package's functions the parameters they read or
-// write as streams (streamParamFact) that the last round did not find, and
-// reports whether it found any: each round adds the functions that hand a
-// parameter on to one found before.
-func (c *checker) paramRound() bool {
-	added := false
-	for _, fn := range c.sortedDecls() {
+// paramRound adds to the functions fns the parameters they read or write
+// as streams (streamParamFact) that the rounds before did not find, and
+// marks in changed the functions it added to (solveStreams).
+func (c *checker) paramRound(fns []*types.Func, changed map[*types.Func]bool) {
+	for _, fn := range fns {
 		sig := fn.Type().(*types.Signature)
 		for i := range sig.Params().Len() {
 			p := sig.Params().At(i)
-			if sig.Variadic() && i == sig.Params().Len()-1 || !hasIOMethod(p.Type()) ||
+			if sig.Variadic() && i == sig.Params().Len()-1 || !c.hasIOMethod(p.Type()) ||
 				streamType(p.Type()) != "" && !isFileType(p.Type()) {
 				continue // a connection parameter blocks by itself
 			}
@@ -388,11 +447,10 @@ func (c *checker) paramRound() bool {
 					c.params[fn] = new(streamParamFact)
 				}
 				c.params[fn].Params = append(c.params[fn].Params, sp)
-				added = true
+				changed[fn] = true
 			}
 		}
 	}
-	return added
 }
 
 // exportParams exports the streamParamFacts found.
@@ -412,21 +470,20 @@ func (c *checker) exportParams() {
 // whatever else the function assigns it (r = strings.NewReader(s) on one
 // path): what it is given may be read.
 func (c *checker) paramUse(fn *types.Func, i int, p *types.Var) (streamParam, bool) {
-	saved := c.streamVars
-	c.streamVars = map[*types.Var]string{p: paramStream} // what it finds of other variables holds only here
-	defer func() { c.streamVars = saved }()
 	var sp streamParam
 	found := false
-	c.walkOwn(fn, func(s site) {
-		switch {
-		case found:
-		case s.op != nil && strings.Contains(s.op.verb, paramStream):
-			sp = streamParam{Index: i, Chain: []link{newLink(fn, c.shortPos(s.pos))}, Verb: s.op.verb, Advice: s.op.advice}
-			found = true
-		case s.pfact != nil && strings.Contains(s.pfact.Verb, paramStream):
-			sp = streamParam{Index: i, Chain: append([]link{newLink(fn, c.shortPos(s.pos))}, s.pfact.Chain...), Verb: s.pfact.Verb, Advice: s.pfact.Advice}
-			found = true
-		}
+	c.withScratch(map[*types.Var]string{p: paramStream}, func() {
+		c.walkOwn(fn, func(s site) {
+			switch {
+			case found:
+			case s.op != nil && strings.Contains(s.op.verb, paramStream):
+				sp = streamParam{Index: i, Chain: []link{newLink(fn, c.shortPos(s.pos))}, Verb: s.op.verb, Advice: s.op.advice}
+				found = true
+			case s.pfact != nil && strings.Contains(s.pfact.Verb, paramStream):
+				sp = streamParam{Index: i, Chain: append([]link{newLink(fn, c.shortPos(s.pos))}, s.pfact.Chain...), Verb: s.pfact.Verb, Advice: s.pfact.Advice}
+				found = true
+			}
+		})
 	})
 	return sp, found
 }
@@ -445,13 +502,28 @@ func (c *checker) paramStreamAt(fn *types.Func, call *ast.CallExpr) *blockingFac
 	if f == nil {
 		return nil
 	}
+	args := call.Args
+	if isMethodExpr(c.pass.TypesInfo, call) {
+		args = args[1:] // (T).M(recv, args...)
+	}
 	for _, p := range f.Params {
-		if p.Index >= len(call.Args) {
+		if p.Index >= len(args) {
 			continue
 		}
-		if what := c.stream(call.Args[p.Index]); what != "" {
+		if what := c.stream(args[p.Index]); what != "" {
 			return f.at(p.Index, what)
 		}
 	}
 	return nil
+}
+
+// isMethodExpr reports whether call calls a method expression, (T).M,
+// whose first argument is the receiver.
+func isMethodExpr(info *types.Info, call *ast.CallExpr) bool {
+	sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	s := info.Selections[sel]
+	return s != nil && s.Kind() == types.MethodExpr && len(call.Args) > 0
 }

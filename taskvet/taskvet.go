@@ -56,7 +56,7 @@ func New(cfg Config) *analysis.Analyzer {
 		Name:      "taskvet",
 		Doc:       doc,
 		URL:       "https://pkg.go.dev/github.com/taskdump/taskdump/taskvet",
-		FactTypes: []analysis.Fact{new(blockingFact), new(runnerFact), new(streamParamFact), new(fieldStoreFact), new(fieldReadFact)},
+		FactTypes: []analysis.Fact{new(blockingFact), new(runnerFact), new(streamParamFact), new(fieldStoreFact), new(fieldReadFact), new(userPackageFact)},
 		Run:       func(pass *analysis.Pass) (any, error) { return run(pass, c) },
 	}
 	a.Flags.BoolVar(&c.Mutex, "mutex", c.Mutex, "also report sync.Mutex and sync.RWMutex locks in task code")
@@ -96,6 +96,9 @@ type checker struct {
 	// fieldVar are the package's fields that may hold a stream, by key.
 	fieldVar  map[string]*types.Var
 	fieldRefs map[*types.Func]*funcRefs // what each function's body selects and calls (fieldCandidates)
+	fieldMemo map[fieldMemoKey]string   // fieldStream's answers, per resolution context (withScratch)
+	scratch   bool                      // streamVars is a scratch map (withScratch), not the package's
+	ioCache   map[types.Type]bool       // hasIOMethod's answers
 	// cond are the *os.File parameters of the function whose facts are
 	// being computed (solve, solveParams): in its body they are streams
 	// only where a call gives it one (fileParam).
@@ -150,6 +153,7 @@ func run(pass *analysis.Pass, cfg *Config) (any, error) {
 	if skipPackage(pass) {
 		return nil, nil
 	}
+	pass.ExportPackageFact(&userPackageFact{})
 	c := &checker{
 		pass:       pass,
 		mutex:      cfg.Mutex,
@@ -162,6 +166,8 @@ func run(pass *analysis.Pass, cfg *Config) (any, error) {
 		stores:     make(map[*types.Func]*fieldStoreFact),
 		reads:      make(map[*types.Func]*fieldReadFact),
 		fieldRefs:  make(map[*types.Func]*funcRefs),
+		fieldMemo:  make(map[fieldMemoKey]string),
+		ioCache:    make(map[types.Type]bool),
 		runners:    make(map[*types.Func][]int),
 		litVars:    make(map[*types.Var]*ast.FuncLit),
 		values:     make(map[*types.Var][]ast.Expr),
@@ -179,11 +185,7 @@ func run(pass *analysis.Pass, cfg *Config) (any, error) {
 	c.scanDecls()
 	keys := c.ownFields()
 	c.solveFieldStores(keys)
-	for c.paramRound() || c.fieldReadRound(keys) {
-		// Each finds what the other's last round makes possible.
-	}
-	c.exportParams()
-	c.exportFieldReads()
+	c.solveStreams(keys)
 	c.solve()
 	c.solveRunners()
 	c.reportTasks()

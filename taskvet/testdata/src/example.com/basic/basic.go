@@ -1,4 +1,4 @@
-// Package basic has one task per kind of blocking operation, each runner
+// Package basic has one task per kind of blocking operation, each runner // want package:"user package"
 // of task code, and code that is not task code.
 package basic
 

@@ -1,4 +1,4 @@
-// Package chain has helper chains within one package.
+// Package chain has helper chains within one package. // want package:"user package"
 package chain
 
 import (

@@ -1,4 +1,4 @@
-// Package crosspkg runs tasks that call package lib.
+// Package crosspkg runs tasks that call package lib. // want package:"user package"
 package crosspkg
 
 import (

@@ -1,4 +1,4 @@
-// Package fields keeps task functions in struct fields: a task started as
+// Package fields keeps task functions in struct fields: a task started as // want package:"user package"
 // job.Run runs every function the package gives that field.
 package fields
 

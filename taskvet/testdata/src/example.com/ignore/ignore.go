@@ -1,4 +1,4 @@
-// Package ignore has //taskvet:ignore directives.
+// Package ignore has //taskvet:ignore directives. // want package:"user package"
 package ignore
 
 import (

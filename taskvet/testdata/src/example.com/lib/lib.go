@@ -1,4 +1,4 @@
-// Package lib is a library that task code of other packages calls.
+// Package lib is a library that task code of other packages calls. // want package:"user package"
 package lib
 
 import (

@@ -1,4 +1,4 @@
-// Package listed is analyzed with -blocking=os.Stat,(*example.com/listed.Pool).Get,example.com/listed.Slow
+// Package listed is analyzed with -blocking=os.Stat,(*example.com/listed.Pool).Get,example.com/listed.Slow // want package:"user package"
 // and -mutex.
 package listed
 

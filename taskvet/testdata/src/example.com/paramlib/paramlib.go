@@ -1,4 +1,4 @@
-// Package paramlib reads and writes what its callers give it.
+// Package paramlib reads and writes what its callers give it. // want package:"user package"
 package paramlib
 
 import (

@@ -1,10 +1,11 @@
-// Package params hands connections and files to functions that read or
+// Package params hands connections and files to functions that read or // want package:"user package"
 // write their parameters, in task code.
 package params
 
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -86,6 +87,43 @@ type peer struct {
 	id int
 }
 
+// consume reads what it is given, not the peer.
+func (p peer) consume(r io.Reader) { // want consume:"stream parameter 0: \\(peer\\).consume \\(params.go:\\d+\\) calls io.ReadAll on its parameter"
+	io.ReadAll(r)
+}
+
+// A node embeds a pointer to its own type: no stream there, and no end
+// to follow.
+type node struct {
+	*node
+	val int
+}
+
+func sum(n *node) int { return n.val }
+
+var files map[string]*os.File
+
+// logTo writes to a file the package cannot see: the file its type says.
+func logTo(name string, f *os.File) { // want logTo:"blocking: logTo \\(params.go:\\d+\\) calls \\(\\*os.File\\).Write"
+	var ok bool
+	if f, ok = files[name]; !ok {
+		return
+	}
+	f.Write(nil)
+}
+
+// startLogger writes a header through a writer on f, then flushes it in
+// a task that captures it: the task writes f, whatever startLogger's own
+// fact says of its parameter.
+func startLogger(ctx context.Context, f *os.File) { // want startLogger:"stream parameter 1: startLogger \\(params.go:\\d+\\) calls \\(\\*bufio.Writer\\).WriteString on its parameter"
+	w := bufio.NewWriter(f)
+	w.WriteString("start\n")
+	runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+		w.Flush() // want `^\(\*bufio\.Writer\)\.Flush on an \*os\.File blocks`
+		return 0, nil
+	})
+}
+
 func tasks(ctx context.Context, conn net.Conn, f *os.File) {
 	runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
 		readCmd(bufio.NewReader(conn))     // want `^blocks the event loop: calls readCmd \(params\.go:\d+\), which calls \(\*bufio\.Reader\)\.ReadString on a net\.Conn; move it into runtime\.ToThread$`
@@ -103,9 +141,14 @@ func tasks(ctx context.Context, conn net.Conn, f *os.File) {
 		render(f, 1)                       // want `calls render \(params\.go:\d+\), which calls fmt\.Fprintf on an \*os\.File`
 		flush(f)                           // want `calls flush \(params\.go:\d+\), which calls \(\*os\.File\)\.Sync on an \*os\.File`
 		p := &peer{Conn: conn}
-		io.ReadAll(p) // want `^io\.ReadAll on a net\.Conn blocks`
-		drain(p)      // want `calls drain \(params\.go:\d+\), which calls io\.ReadAll on a net\.Conn`
+		io.ReadAll(p)          // want `^io\.ReadAll on a net\.Conn blocks`
+		drain(p)               // want `calls drain \(params\.go:\d+\), which calls io\.ReadAll on a net\.Conn`
+		peer.consume(*p, conn) // want `calls \(peer\)\.consume \(params\.go:\d+\), which calls io\.ReadAll on a net\.Conn`
+		logTo("a", os.Stdout)  // want `calls logTo \(params\.go:\d+\), which calls \(\*os\.File\)\.Write`
+		gzip.NewReader(conn)   // want `^gzip\.NewReader on a net\.Conn blocks`
 		// Not streams, or not on the loop, or not known: nothing to report.
+		peer.consume(*p, &bytes.Buffer{})
+		sum(nil)
 		render(os.Stdout, 1)
 		flush(os.Stderr)
 		newLogger(f)

@@ -1,4 +1,4 @@
-// Package proto is a protocol client built on what its callers give it.
+// Package proto is a protocol client built on what its callers give it. // want package:"user package"
 package proto
 
 import (

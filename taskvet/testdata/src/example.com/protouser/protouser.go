@@ -1,4 +1,4 @@
-// Package protouser talks over connections through package proto's
+// Package protouser talks over connections through package proto's // want package:"user package"
 // clients, in task code.
 package protouser
 

@@ -1,4 +1,4 @@
-// Package streams reads and writes connections and files through the
+// Package streams reads and writes connections and files through the // want package:"user package"
 // standard library's readers and writers in task code.
 package streams
 
