@@ -4,6 +4,8 @@ import (
 	"go/types"
 	"strconv"
 	"strings"
+
+	"golang.org/x/tools/go/analysis"
 )
 
 // blockingFact is exported for every function that may block when called:
@@ -195,3 +197,22 @@ type userPackageFact struct{}
 func (*userPackageFact) AFact() {}
 
 func (*userPackageFact) String() string { return "user package" }
+
+// localFact returns fn's fact of type *T: the package's own (local), or
+// the one fn's package exported.
+func localFact[T any, PT interface {
+	*T
+	analysis.Fact
+}](c *checker, local map[*types.Func]PT, fn *types.Func) PT {
+	if f := local[fn]; f != nil {
+		return f
+	}
+	if fn.Pkg() == c.pass.Pkg {
+		return nil
+	}
+	f := PT(new(T))
+	if c.pass.ImportObjectFact(fn, f) {
+		return f
+	}
+	return nil
+}

@@ -344,13 +344,7 @@ func (c *checker) fieldStreamAt(fn *types.Func, call *ast.CallExpr) *blockingFac
 	if !ok || fn.Type().(*types.Signature).Recv() == nil {
 		return nil
 	}
-	f := c.reads[fn]
-	if f == nil && fn.Pkg() != c.pass.Pkg {
-		var imported fieldReadFact
-		if c.pass.ImportObjectFact(fn, &imported) {
-			f = &imported
-		}
-	}
+	f := localFact(c, c.reads, fn)
 	if f == nil {
 		return nil
 	}
@@ -422,13 +416,7 @@ func (c *checker) storedStream(call *ast.CallExpr, key string) string {
 		return ""
 	}
 	fn = fn.Origin()
-	f := c.stores[fn]
-	if f == nil && fn.Pkg() != c.pass.Pkg {
-		var imported fieldStoreFact
-		if c.pass.ImportObjectFact(fn, &imported) {
-			f = &imported
-		}
-	}
+	f := localFact(c, c.stores, fn)
 	if f == nil {
 		return ""
 	}

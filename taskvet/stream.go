@@ -492,13 +492,7 @@ func (c *checker) paramUse(fn *types.Func, i int, p *types.Var) (streamParam, bo
 // gives a stream to a parameter fn reads or writes (streamParamFact), or
 // nil.
 func (c *checker) paramStreamAt(fn *types.Func, call *ast.CallExpr) *blockingFact {
-	f := c.params[fn]
-	if f == nil && fn.Pkg() != c.pass.Pkg {
-		var imported streamParamFact
-		if c.pass.ImportObjectFact(fn, &imported) {
-			f = &imported
-		}
-	}
+	f := localFact(c, c.params, fn)
 	if f == nil {
 		return nil
 	}

@@ -629,14 +629,7 @@ func isInterfaceMethod(fn *types.Func) bool {
 
 // factOf returns the blocking fact of fn, of this package or imported.
 func (c *checker) factOf(fn *types.Func) *blockingFact {
-	if fn.Pkg() == c.pass.Pkg {
-		return c.facts[fn]
-	}
-	var f blockingFact
-	if c.pass.ImportObjectFact(fn, &f) {
-		return &f
-	}
-	return nil
+	return localFact(c, c.facts, fn)
 }
 
 // solve computes the blocking facts of the package's functions and
