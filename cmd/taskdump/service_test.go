@@ -60,6 +60,15 @@ func TestService(t *testing.T) {
 	p := startProc(t, bins.service, "-quiet", "-rate", "5ms", "-block-every", "300ms", "-block-for", "400ms")
 	pid := pidArg(p)
 
+	// The service names its socket before its loop has spawned its tasks.
+	pollJSON(t, p.dir, "the service's tasks", func(ts []wire.Task) bool {
+		for _, name := range []string{"producer", "worker-1", "worker-4", "reporter", "stuck-job-1", "cache-refresh"} {
+			if _, ok := findTask(ts, name); !ok {
+				return false
+			}
+		}
+		return true
+	}, "tasks", pid, "--json")
 	out := ok(t, p.dir, "tasks", pid)
 	for _, want := range []string{"ID  NAME", "producer", "worker-1", "worker-4", "reporter", "stuck-job-1", "cache-refresh", "main.go:"} {
 		if !strings.Contains(out, want) {
