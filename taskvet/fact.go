@@ -45,6 +45,33 @@ type link struct {
 	Recv             string // "*Server", "Server", or "" for a function
 	Func             string
 	Pos              string // "file.go:12"
+	// Skipped, if not 0, makes the link stand for that many functions of
+	// a long chain left out (chainFrom); it has no function then.
+	Skipped int
+}
+
+// maxChain bounds the links a chain keeps: every fact carries its whole
+// chain, so a chain of n helpers would hold O(n²) links in all (4,000
+// helpers: 855 MB). Reports show the first links and the last.
+const maxChain = 16
+
+// chainFrom returns the chain of a function whose call at head leads on
+// along tail: head, then tail, its middle left out (one Skipped link) if
+// the whole would be longer than maxChain.
+func chainFrom(head link, tail []link) []link {
+	if len(tail) < maxChain {
+		return append([]link{head}, tail...)
+	}
+	keep := maxChain - 3 // head, these, the Skipped link, the last
+	skipped := 0
+	for _, l := range tail[keep : len(tail)-1] {
+		skipped += max(l.Skipped, 1)
+	}
+	out := make([]link, 0, maxChain)
+	out = append(out, head)
+	out = append(out, tail[:keep]...)
+	out = append(out, link{Skipped: skipped})
+	return append(out, tail[len(tail)-1])
 }
 
 // newLink returns fn's link, at pos.
@@ -92,6 +119,10 @@ func objectChain(chain []link, verb, from string) string {
 	for i, l := range chain {
 		if i > 0 {
 			b.WriteString(", which ")
+		}
+		if l.Skipped > 0 {
+			b.WriteString("goes through " + strconv.Itoa(l.Skipped) + " more functions")
+			continue
 		}
 		b.WriteString("calls ")
 		b.WriteString(l.name(from))

@@ -318,7 +318,7 @@ func (c *checker) fieldUse(fn *types.Func, field *types.Var, key string) (fieldU
 				return
 			}
 			if strings.Contains(f.Verb, paramStream) {
-				u = fieldUse{Field: key, Chain: append([]link{newLink(fn, c.shortPos(s.pos))}, f.Chain...), Verb: f.Verb, Advice: f.Advice}
+				u = fieldUse{Field: key, Chain: chainFrom(newLink(fn, c.shortPos(s.pos)), f.Chain), Verb: f.Verb, Advice: f.Advice}
 				found = true
 			}
 		})

@@ -480,7 +480,7 @@ func (c *checker) paramUse(fn *types.Func, i int, p *types.Var) (streamParam, bo
 				sp = streamParam{Index: i, Chain: []link{newLink(fn, c.shortPos(s.pos))}, Verb: s.op.verb, Advice: s.op.advice}
 				found = true
 			case s.pfact != nil && strings.Contains(s.pfact.Verb, paramStream):
-				sp = streamParam{Index: i, Chain: append([]link{newLink(fn, c.shortPos(s.pos))}, s.pfact.Chain...), Verb: s.pfact.Verb, Advice: s.pfact.Advice}
+				sp = streamParam{Index: i, Chain: chainFrom(newLink(fn, c.shortPos(s.pos)), s.pfact.Chain), Verb: s.pfact.Verb, Advice: s.pfact.Advice}
 				found = true
 			}
 		})

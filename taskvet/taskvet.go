@@ -656,7 +656,7 @@ func (c *checker) solve() {
 			}
 			if s.pfact != nil && c.facts[fn] == nil {
 				c.facts[fn] = &blockingFact{
-					Chain:  append([]link{newLink(fn, c.shortPos(s.pos))}, s.pfact.Chain...),
+					Chain:  chainFrom(newLink(fn, c.shortPos(s.pos)), s.pfact.Chain),
 					Verb:   s.pfact.Verb,
 					Advice: s.pfact.Advice,
 				}
@@ -675,7 +675,7 @@ func (c *checker) solve() {
 			for _, s := range calls[fn] {
 				if f := c.factOf(s.callee); f != nil && !f.Marked {
 					found[fn] = &blockingFact{
-						Chain:  append([]link{newLink(fn, c.shortPos(s.pos))}, f.Chain...),
+						Chain:  chainFrom(newLink(fn, c.shortPos(s.pos)), f.Chain),
 						Verb:   f.Verb,
 						Advice: f.Advice,
 					}
