@@ -124,6 +124,10 @@
 //
 //	main.go:20:2: blocks the event loop: calls pause (util.go:12), which calls time.Sleep; use runtime.Sleep(ctx, d)
 //
+// A chain of more than 16 functions shows its first ones and its last,
+// and how many it leaves out between them ("which goes through 485 more
+// functions").
+//
 // A named task function of another package is reported where it is passed.
 //
 // # Suppressing
