@@ -152,6 +152,8 @@ func (c *checker) solveFieldStores(keys map[*types.Var]string) {
 				continue
 			}
 			c.withScratch(map[*types.Var]string{p: paramStream}, func() {
+				c.cond = fileParams(fn) // an *os.File parameter: what paramStream stands for
+				defer func() { c.cond = nil }()
 				for field, key := range keys {
 					for _, v := range c.fieldVals[field] {
 						if within(v, body) && strings.Contains(c.stream(v), paramStream) {
@@ -386,17 +388,23 @@ func (c *checker) fieldStream(x ast.Expr, key string) string {
 		if v == nil {
 			return ""
 		}
-		mk := fieldMemoKey{v, key}
-		if what, ok := c.fieldMemo[mk]; ok {
-			return what
+		mk, memo := fieldMemoKey{v, key}, c.fieldMemo
+		if what, ok := memo[mk]; ok {
+			return c.memoHit(what, c.resolvingField[mk])
 		}
-		c.fieldMemo[mk] = ""
+		memo[mk] = ""
+		c.resolvingField[mk] = true
+		done := c.resolve()
+		what := ""
 		for _, val := range vals {
-			if what := c.fieldStream(val, key); what != "" {
-				c.fieldMemo[mk] = what
-				return what
+			if what = c.fieldStream(val, key); what != "" {
+				memo[mk] = what
+				break
 			}
 		}
+		delete(c.resolvingField, mk)
+		done(what, func() { delete(memo, mk) })
+		return what
 	}
 	return ""
 }

@@ -181,17 +181,59 @@ func (c *checker) stream(e ast.Expr) string {
 // streamOfVar describes the stream variable or field v holds, given the
 // values vals the package gives it: the first that is one, or "".
 func (c *checker) streamOfVar(v *types.Var, vals []ast.Expr) string {
-	if what, ok := c.streamVars[v]; ok {
-		return what // known, or "" while it is being resolved
+	m := c.streamVars
+	if what, ok := m[v]; ok {
+		return c.memoHit(what, c.resolving[v]) // known, or "" while it is being resolved
 	}
-	c.streamVars[v] = ""
+	m[v] = ""
+	c.resolving[v] = true
+	done := c.resolve()
+	what := ""
 	for _, x := range vals {
-		if what := c.stream(x); what != "" {
-			c.streamVars[v] = what
-			return what
+		if what = c.stream(x); what != "" {
+			m[v] = what
+			break
 		}
 	}
-	return ""
+	delete(c.resolving, v)
+	done(what, func() { delete(m, v) })
+	return what
+}
+
+// memoHit returns a memoized answer, noting whether it is the "" of a
+// variable still being resolved (a cycle): answers found meanwhile are
+// provisional (resolve).
+func (c *checker) memoHit(what string, inProgress bool) string {
+	if inProgress {
+		c.cycled = true
+	}
+	return what
+}
+
+// resolve opens the resolution of a variable (its caller marks it in
+// progress) and returns what to call with its answer and how to forget
+// it. A "" found while a cycle went through a
+// variable still being resolved may be wrong once that one is (a = b; a
+// = conn; b = a: b's "" came while a was open), so it is forgotten when
+// the outermost resolution ends; an answer found, or a "" with no such
+// cycle, stays.
+func (c *checker) resolve() func(what string, forget func()) {
+	c.depth++
+	outerCycled := c.cycled
+	c.cycled = false
+	return func(what string, forget func()) {
+		c.depth--
+		if what == "" && c.cycled && c.depth > 0 {
+			c.provisional = append(c.provisional, forget)
+		}
+		c.cycled = c.cycled || outerCycled
+		if c.depth == 0 {
+			for _, f := range c.provisional {
+				f()
+			}
+			c.provisional, c.cycled = nil, false
+		}
+	}
 }
 
 // fileParam returns the *os.File parameter e names if it is one of cond,
@@ -214,13 +256,7 @@ func (c *checker) fileParam(e ast.Expr) *types.Var {
 // a file, not os.Stdout. A task function's body, reported as it is,
 // takes a captured one as the file it is.
 func (c *checker) walkOwn(fn *types.Func, yield func(site)) {
-	params := fn.Type().(*types.Signature).Params()
-	c.cond = make(map[*types.Var]bool)
-	for i := range params.Len() {
-		if p := params.At(i); isFileType(p.Type()) {
-			c.cond[p] = true
-		}
-	}
+	c.cond = fileParams(fn)
 	defer func() { c.cond = nil }()
 	if len(c.cond) > 0 && !c.scratch {
 		// What it resolves under cond holds only here: a variable built
@@ -245,6 +281,18 @@ func (c *checker) withScratch(seed map[*types.Var]string, fn func()) {
 	c.scratch = true
 	defer func() { c.streamVars, c.fieldMemo, c.scratch = savedVars, savedMemo, savedScratch }()
 	fn()
+}
+
+// fileParams returns fn's *os.File parameters, as a set.
+func fileParams(fn *types.Func) map[*types.Var]bool {
+	params := fn.Type().(*types.Signature).Params()
+	set := make(map[*types.Var]bool)
+	for i := range params.Len() {
+		if p := params.At(i); isFileType(p.Type()) {
+			set[p] = true
+		}
+	}
+	return set
 }
 
 // isFileType reports whether t is os.File or *os.File.

@@ -99,6 +99,14 @@ type checker struct {
 	fieldMemo map[fieldMemoKey]string   // fieldStream's answers, per resolution context (withScratch)
 	scratch   bool                      // streamVars is a scratch map (withScratch), not the package's
 	ioCache   map[types.Type]bool       // hasIOMethod's answers
+	// resolving are the variables, and resolvingField the (variable, field)
+	// pairs, being resolved now; cycled says a lookup met one of them, and
+	// provisional forgets the "" answers found since (resolve).
+	resolving      map[*types.Var]bool
+	resolvingField map[fieldMemoKey]bool
+	cycled         bool
+	provisional    []func()
+	depth          int // resolutions open (resolve)
 	// cond are the *os.File parameters of the function whose facts are
 	// being computed (solve, solveParams): in its body they are streams
 	// only where a call gives it one (fileParam).
@@ -155,28 +163,30 @@ func run(pass *analysis.Pass, cfg *Config) (any, error) {
 	}
 	pass.ExportPackageFact(&userPackageFact{})
 	c := &checker{
-		pass:       pass,
-		mutex:      cfg.Mutex,
-		listed:     make(map[string]bool),
-		ignored:    make(map[lineKey]bool),
-		marked:     make(map[*types.Func]bool),
-		decls:      make(map[*types.Func]*ast.FuncDecl),
-		facts:      make(map[*types.Func]*blockingFact),
-		params:     make(map[*types.Func]*streamParamFact),
-		stores:     make(map[*types.Func]*fieldStoreFact),
-		reads:      make(map[*types.Func]*fieldReadFact),
-		fieldRefs:  make(map[*types.Func]*funcRefs),
-		fieldMemo:  make(map[fieldMemoKey]string),
-		ioCache:    make(map[types.Type]bool),
-		runners:    make(map[*types.Func][]int),
-		litVars:    make(map[*types.Var]*ast.FuncLit),
-		values:     make(map[*types.Var][]ast.Expr),
-		fieldVals:  make(map[*types.Var][]ast.Expr),
-		stdioSeen:  make(map[*types.Var]bool),
-		unknown:    make(map[*types.Var]bool),
-		streamVars: make(map[*types.Var]string),
-		stmtOf:     make(map[*ast.CallExpr]*ast.ExprStmt),
-		reported:   make(map[diagKey]bool),
+		pass:           pass,
+		mutex:          cfg.Mutex,
+		listed:         make(map[string]bool),
+		ignored:        make(map[lineKey]bool),
+		marked:         make(map[*types.Func]bool),
+		decls:          make(map[*types.Func]*ast.FuncDecl),
+		facts:          make(map[*types.Func]*blockingFact),
+		params:         make(map[*types.Func]*streamParamFact),
+		stores:         make(map[*types.Func]*fieldStoreFact),
+		reads:          make(map[*types.Func]*fieldReadFact),
+		fieldRefs:      make(map[*types.Func]*funcRefs),
+		fieldMemo:      make(map[fieldMemoKey]string),
+		ioCache:        make(map[types.Type]bool),
+		resolving:      make(map[*types.Var]bool),
+		resolvingField: make(map[fieldMemoKey]bool),
+		runners:        make(map[*types.Func][]int),
+		litVars:        make(map[*types.Var]*ast.FuncLit),
+		values:         make(map[*types.Var][]ast.Expr),
+		fieldVals:      make(map[*types.Var][]ast.Expr),
+		stdioSeen:      make(map[*types.Var]bool),
+		unknown:        make(map[*types.Var]bool),
+		streamVars:     make(map[*types.Var]string),
+		stmtOf:         make(map[*ast.CallExpr]*ast.ExprStmt),
+		reported:       make(map[diagKey]bool),
 	}
 	for _, n := range cfg.Blocking {
 		c.listed[n] = true

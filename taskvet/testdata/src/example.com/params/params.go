@@ -124,6 +124,13 @@ func startLogger(ctx context.Context, f *os.File) { // want startLogger:"stream 
 	})
 }
 
+// A flog writes through a writer on the file it is built on.
+type flog struct{ w *bufio.Writer }
+
+func newFlog(f *os.File) *flog { // want newFlog:"stores parameter 0 in flog.w"
+	return &flog{w: bufio.NewWriter(f)}
+}
+
 func tasks(ctx context.Context, conn net.Conn, f *os.File) {
 	runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
 		readCmd(bufio.NewReader(conn))     // want `^blocks the event loop: calls readCmd \(params\.go:\d+\), which calls \(\*bufio\.Reader\)\.ReadString on a net\.Conn; move it into runtime\.ToThread$`
@@ -146,6 +153,14 @@ func tasks(ctx context.Context, conn net.Conn, f *os.File) {
 		peer.consume(*p, conn) // want `calls \(peer\)\.consume \(params\.go:\d+\), which calls io\.ReadAll on a net\.Conn`
 		logTo("a", os.Stdout)  // want `calls logTo \(params\.go:\d+\), which calls \(\*os\.File\)\.Write`
 		gzip.NewReader(conn)   // want `^gzip\.NewReader on a net\.Conn blocks`
+		// A cycle of assignments: each holds the connection.
+		var ra, rb io.Reader
+		ra = rb
+		ra = conn
+		rb = ra
+		io.ReadAll(ra) // want `^io\.ReadAll on a net\.Conn`
+		io.ReadAll(rb) // want `^io\.ReadAll on a net\.Conn`
+		newFlog(f)
 		// Not streams, or not on the loop, or not known: nothing to report.
 		peer.consume(*p, &bytes.Buffer{})
 		sum(nil)

@@ -55,6 +55,13 @@ func tasks(ctx context.Context, conn net.Conn) {
 		own.read()            // want `^blocks the event loop: calls \(\*codec\)\.read \(protouser\.go:\d+\), which calls \(\*bufio\.Reader\)\.ReadString on a net\.Conn; `
 		h := handler{c: newCodec(conn)}
 		h.c.read() // want `calls \(\*codec\)\.read`
+		// A cycle of assignments: each holds the connection.
+		var a, b *proto.Codec
+		a = b
+		a = proto.NewCodec(conn)
+		b = a
+		a.ReadMsg() // want `ReadString on a net\.Conn`
+		b.ReadMsg() // want `ReadString on a net\.Conn`
 		// Built on something else, or reading nothing: nothing to report.
 		c.Buffered()
 		var buf bytes.Buffer
