@@ -17,20 +17,27 @@ func TestMain(m *testing.M) {
 // which holds a stub of the taskdump runtime whose awaiting functions
 // block internally: taskvet must not report calls to them.
 
-func TestBasic(t *testing.T) {
-	analysistest.Run(t, analysistest.TestData(), taskvet.Analyzer, "example.com/basic")
-}
-
-func TestChain(t *testing.T) {
-	analysistest.Run(t, analysistest.TestData(), taskvet.Analyzer, "example.com/chain")
-}
-
-func TestCrossPackage(t *testing.T) {
-	analysistest.Run(t, analysistest.TestData(), taskvet.Analyzer, "example.com/lib", "example.com/crosspkg")
-}
-
-func TestIgnore(t *testing.T) {
-	analysistest.Run(t, analysistest.TestData(), taskvet.Analyzer, "example.com/ignore")
+// TestPackages runs the analyzer over each group of testdata packages; a
+// group's packages are analyzed together (a library, then its users).
+func TestPackages(t *testing.T) {
+	tests := []struct {
+		name string
+		pkgs []string
+	}{
+		{"basic", []string{"example.com/basic"}},
+		{"chain", []string{"example.com/chain"}},
+		{"cross package", []string{"example.com/lib", "example.com/crosspkg"}},
+		{"ignore", []string{"example.com/ignore"}},
+		{"streams", []string{"example.com/streams"}},
+		{"fields", []string{"example.com/fields"}},
+		{"stream params", []string{"example.com/paramlib", "example.com/params"}},
+		{"field streams", []string{"example.com/proto", "example.com/protouser"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			analysistest.Run(t, analysistest.TestData(), taskvet.Analyzer, tt.pkgs...)
+		})
+	}
 }
 
 // TestListedAndMutex sets -blocking and -mutex through Config, as a
@@ -75,20 +82,4 @@ func TestNewIsIndependent(t *testing.T) {
 	if got := taskvet.Analyzer.Flags.Lookup("mutex").Value.String(); got != "false" {
 		t.Errorf("Analyzer's -mutex = %s after New(Config{Mutex: true}), want false", got)
 	}
-}
-
-func TestStreams(t *testing.T) {
-	analysistest.Run(t, analysistest.TestData(), taskvet.Analyzer, "example.com/streams")
-}
-
-func TestFields(t *testing.T) {
-	analysistest.Run(t, analysistest.TestData(), taskvet.Analyzer, "example.com/fields")
-}
-
-func TestStreamParams(t *testing.T) {
-	analysistest.Run(t, analysistest.TestData(), taskvet.Analyzer, "example.com/paramlib", "example.com/params")
-}
-
-func TestFieldStreams(t *testing.T) {
-	analysistest.Run(t, analysistest.TestData(), taskvet.Analyzer, "example.com/proto", "example.com/protouser")
 }
