@@ -11,8 +11,7 @@ import (
 	"strings"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
+	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/pflag"
 
 	"github.com/taskdump/taskdump/inspect/client"
@@ -74,9 +73,7 @@ func runTop(ctx context.Context, e *env, o *opts, to *topOpts, args []string) er
 	// bounds each request, not the view.
 	session, stop := session(o)
 	defer stop()
-	r := lipgloss.NewRenderer(os.Stdout)
-	r.HasDarkBackground() // asked now, before the view reads the keyboard
-	m := newTopModel(newTopStyles(r), topActions{})
+	m := newTopModel(newTopStyles(noColor(os.Getenv), true), topActions{})
 	if to.replay != "" {
 		msgs, note, err := loadReplay(to.replay)
 		if err != nil {
@@ -100,7 +97,7 @@ func runTop(ctx context.Context, e *env, o *opts, to *topOpts, args []string) er
 			m.act.stopped = func() bool { return processStopped(pid) }
 		}
 	}
-	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(session), tea.WithOutput(os.Stdout))
+	p := tea.NewProgram(m, tea.WithContext(session), tea.WithOutput(os.Stdout))
 	final, err := p.Run()
 	stop()
 	if fm, ok := final.(topModel); ok && fm.fatal != nil {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/taskdump/taskdump/inspect/wire"
 )
@@ -75,18 +75,18 @@ func TestTopHostileText(t *testing.T) {
 				poison(reflect.ValueOf(&d))
 				th.send(topDataMsg{d})
 				th.keys(keys...)
-				if v := th.m.View(); !strings.Contains(v, `\x1b`) {
+				if v := th.m.View().Content; !strings.Contains(v, `\x1b`) {
 					t.Errorf("the view shows no escaped hostile text:\n%s", v)
 				}
-				checkScreen(t, th.m.View(), w, 40)
+				checkScreen(t, th.m.View().Content, w, 40)
 				th.send(topResourcesMsg{err: errors.New(hostileText)})
-				checkScreen(t, th.m.View(), w, 40)
+				checkScreen(t, th.m.View().Content, w, 40)
 				th.send(topStackMsg{id: th.m.selID, err: errors.New(hostileText)})
-				checkScreen(t, th.m.View(), w, 40)
+				checkScreen(t, th.m.View().Content, w, 40)
 				th.send(topCancelMsg{id: 3, name: hostileText, err: errors.New(hostileText)})
-				checkScreen(t, th.m.View(), w, 40)
+				checkScreen(t, th.m.View().Content, w, 40)
 				th.send(topGoneMsg{reason: hostileText})
-				checkScreen(t, th.m.View(), w, 40)
+				checkScreen(t, th.m.View().Content, w, 40)
 			})
 		}
 	}
@@ -99,11 +99,11 @@ func TestTopHostileText(t *testing.T) {
 			th.m.replay = newTopReplay(msgs)
 			th.m.seek(0)
 			for range 3 {
-				checkScreen(t, th.m.View(), 80, 40)
+				checkScreen(t, th.m.View().Content, 80, 40)
 				th.keys("right")
 			}
 			th.keys(keys...)
-			checkScreen(t, th.m.View(), 80, 40)
+			checkScreen(t, th.m.View().Content, 80, 40)
 		}
 	})
 	_ = wire.Schema

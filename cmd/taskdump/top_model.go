@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/taskdump/taskdump/inspect/wire"
 )
@@ -271,12 +273,23 @@ func newTopModel(st topStyles, act topActions) topModel {
 	return topModel{st: st, act: act, width: 80, height: 24, byID: &taskIndex{}}
 }
 
-// Init starts waiting for the stream, or the replay's clock.
+// Init starts waiting for the stream, or the replay's clock, and asks the
+// terminal for its background colour (the answer, if one comes, picks the
+// colours' shades).
 func (m topModel) Init() tea.Cmd {
 	if m.replay != nil {
-		return m.tick()
+		return tea.Batch(m.tick(), m.askBackground())
 	}
-	return tea.Batch(m.act.next, m.clock())
+	return tea.Batch(m.act.next, m.clock(), m.askBackground())
+}
+
+// askBackground is the command that asks the terminal for its background
+// colour, nil with plain styles: nothing to choose.
+func (m topModel) askBackground() tea.Cmd {
+	if m.st.plain {
+		return nil
+	}
+	return tea.RequestBackgroundColor
 }
 
 // clock is the next topClockMsg's command, nil without a clock.
@@ -385,30 +398,39 @@ func (m topModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.seek(r.pos + 1)
 		return m, m.tick()
-	case tea.KeyMsg:
+	case tea.BackgroundColorMsg:
+		if !m.st.plain {
+			m.st = newTopStyles(false, msg.IsDark())
+		}
+		return m, nil
+	case tea.KeyPressMsg:
 		return m.key(msg)
+	case tea.PasteMsg:
+		if m.editing {
+			m.input = appendInput(m.input, msg.Content)
+		}
+		return m, nil
 	}
 	return m, nil
 }
 
 // key handles one key press.
-func (m topModel) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
-	if k.Alt && !k.Paste {
+func (m topModel) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if k.Mod.Contains(tea.ModAlt) {
 		// Esc and the key after it, read together, arrive as alt+key:
 		// none is bound, so they are the two keys they were typed as.
-		next, cmd := m.key(tea.KeyMsg{Type: tea.KeyEsc})
-		k.Alt = false
-		next, cmd2 := next.(topModel).key(k)
+		next, cmd := m.key(tea.KeyPressMsg{Code: tea.KeyEscape})
+		next, cmd2 := next.(topModel).key(withoutAlt(k))
 		return next, tea.Sequence(cmd, cmd2)
 	}
-	if k.Type == tea.KeyRunes && len(k.Runes) > 1 && !k.Paste && !m.editing {
-		// Keys typed faster than the view reads them arrive together:
-		// each is a key of its own.
+	if utf8.RuneCountInString(k.Text) > 1 && !m.editing {
+		// Keys typed faster than the view reads them may arrive
+		// together: each is a key of its own.
 		var cmds []tea.Cmd
 		var next tea.Model = m
-		for _, r := range k.Runes {
+		for _, r := range k.Text {
 			var cmd tea.Cmd
-			next, cmd = next.(topModel).key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+			next, cmd = next.(topModel).key(tea.KeyPressMsg{Code: r, Text: string(r)})
 			cmds = append(cmds, cmd)
 		}
 		return next, tea.Sequence(cmds...)
@@ -447,24 +469,53 @@ func (m topModel) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	return m.tableKey(s)
 }
 
+// withoutAlt is k without its alt modifier, with the text a printable key
+// types (a key pressed with alt carries none).
+func withoutAlt(k tea.KeyPressMsg) tea.KeyPressMsg {
+	k.Mod &^= tea.ModAlt
+	code := k.Code
+	if k.Mod.Contains(tea.ModShift) && k.ShiftedCode != 0 {
+		code = k.ShiftedCode
+	}
+	if k.Text == "" && k.Mod&^tea.ModShift == 0 && code <= unicode.MaxRune && unicode.IsPrint(code) {
+		k.Text = string(code)
+	}
+	return k
+}
+
+// maxInput bounds the filter prompt's input, in bytes.
+const maxInput = 200
+
+// appendInput is in followed by text's printable characters, as many as
+// fit in maxInput bytes: a paste may hold anything.
+func appendInput(in, text string) string {
+	for _, r := range text {
+		if !unicode.IsPrint(r) || len(in)+utf8.RuneLen(r) > maxInput {
+			continue
+		}
+		in += string(r)
+	}
+	return in
+}
+
 // editKey handles a key while the filter prompt is open: Enter applies,
 // Esc clears.
-func (m topModel) editKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
-	switch k.Type {
+func (m topModel) editKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	switch k.Code {
 	case tea.KeyEnter:
 		m.filter, m.editing = strings.TrimSpace(m.input), false
 		m.offset = 0
 		m.fit()
-	case tea.KeyEsc:
+	case tea.KeyEscape:
 		m.filter, m.input, m.editing = "", "", false
 		m.fit()
 	case tea.KeyBackspace:
 		if r := []rune(m.input); len(r) > 0 {
 			m.input = string(r[:len(r)-1])
 		}
-	case tea.KeyRunes, tea.KeySpace:
-		if len(m.input) < 200 {
-			m.input += string(k.Runes)
+	default:
+		if k.Mod&^tea.ModShift == 0 {
+			m.input = appendInput(m.input, k.Text)
 		}
 	}
 	return m, nil
@@ -498,7 +549,7 @@ func (m *topModel) viewKey(s string) {
 		m.scroll++
 	case "pgup":
 		m.scroll = max(m.scroll-m.bodyHeight(), 0)
-	case "pgdown", " ":
+	case "pgdown", "space":
 		m.scroll += m.bodyHeight()
 	case "home", "g":
 		m.scroll = 0
@@ -563,7 +614,7 @@ func (m topModel) tableKey(s string) (tea.Model, tea.Cmd) {
 func (m *topModel) replayKey(s string) (tea.Cmd, bool) {
 	r := m.replay
 	switch s {
-	case " ":
+	case "space":
 		if r.pos == len(r.msgs)-1 {
 			m.seek(0) // at the end: from the start again
 			r.paused = false

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"image/color"
 	"maps"
 	"os"
 	"os/exec"
@@ -14,9 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/taskdump/taskdump/inspect/wire"
@@ -24,8 +24,7 @@ import (
 
 // The view's model, without a terminal: messages in, View() out, compared
 // with goldens in testdata/golden/top-*.txt (go test -run TestTop -update
-// rewrites them). The renderer writes to io.Discard, so its profile is
-// plain ASCII, as under NO_COLOR.
+// rewrites them). The styles are plain, as under NO_COLOR.
 
 var topT0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
@@ -110,7 +109,7 @@ func newTopHarness(t *testing.T, w, h int) *topHarness {
 			return nil
 		},
 	}
-	th.m = newTopModel(newTopStyles(lipgloss.NewRenderer(io.Discard)), act)
+	th.m = newTopModel(newTopStyles(true, true), act)
 	th.send(tea.WindowSizeMsg{Width: w, Height: h})
 	return th
 }
@@ -166,28 +165,31 @@ func (th *topHarness) keys(names ...string) *topHarness {
 	return th
 }
 
-func keyMsg(n string) tea.KeyMsg {
+func keyMsg(n string) tea.KeyPressMsg {
 	switch n {
 	case "enter":
-		return tea.KeyMsg{Type: tea.KeyEnter}
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
 	case "esc":
-		return tea.KeyMsg{Type: tea.KeyEsc}
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
 	case "up":
-		return tea.KeyMsg{Type: tea.KeyUp}
+		return tea.KeyPressMsg{Code: tea.KeyUp}
 	case "down":
-		return tea.KeyMsg{Type: tea.KeyDown}
+		return tea.KeyPressMsg{Code: tea.KeyDown}
 	case "left":
-		return tea.KeyMsg{Type: tea.KeyLeft}
+		return tea.KeyPressMsg{Code: tea.KeyLeft}
 	case "right":
-		return tea.KeyMsg{Type: tea.KeyRight}
+		return tea.KeyPressMsg{Code: tea.KeyRight}
 	case "space":
-		return tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}}
+		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
 	case "backspace":
-		return tea.KeyMsg{Type: tea.KeyBackspace}
+		return tea.KeyPressMsg{Code: tea.KeyBackspace}
 	case "ctrl+c":
-		return tea.KeyMsg{Type: tea.KeyCtrlC}
+		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
 	}
-	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(n)}
+	if r, size := utf8.DecodeRuneInString(n); size == len(n) {
+		return tea.KeyPressMsg{Code: r, Text: n}
+	}
+	return tea.KeyPressMsg{Code: tea.KeyExtended, Text: n} // several keys read at once
 }
 
 // checkScreen fails unless the view fills exactly the terminal's rows and
@@ -257,7 +259,7 @@ func TestTopViewGolden(t *testing.T) {
 				tt.setup(th)
 			}
 			th.keys(tt.keys...)
-			v := th.m.View()
+			v := th.m.View().Content
 			checkScreen(t, v, tt.w, tt.h)
 			golden(t, "top-"+tt.name+".txt", v+"\n")
 		})
@@ -299,7 +301,7 @@ func TestTopResize(t *testing.T) {
 	th.keys("G") // the last task
 	for _, sz := range [][2]int{{80, 24}, {40, 10}, {200, 60}, {20, 8}, {80, 24}} {
 		th.send(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
-		v := th.m.View()
+		v := th.m.View().Content
 		checkScreen(t, v, sz[0], sz[1])
 		if !strings.Contains(v, "> 299") {
 			t.Errorf("at %dx%d the selected task 299 is not shown:\n%s", sz[0], sz[1], v)
@@ -349,6 +351,8 @@ func TestTopKeys(t *testing.T) {
 		{name: "filter-esc-typing", keys: []string{"/", "hand", "esc"}, sel: 1},
 		{name: "filter-esc-after", keys: []string{"/", "hand", "enter", "esc"}, sel: 12},
 		{name: "filter-backspace", keys: []string{"/", "handx", "backspace", "enter"}, sel: 12, filter: "hand"},
+		{name: "filter-paste", keys: []string{"/", "\x00paste-hand", "enter"}, sel: 12, filter: "hand"},
+		{name: "paste-is-no-key", keys: []string{"\x00paste-q"}, sel: 1},
 		{name: "sort-next", keys: []string{">"}, sel: 1, sortCol: colName},
 		{name: "sort-s", keys: []string{"s", "s"}, sel: 1, sortCol: colState},
 		{name: "sort-prev-wraps", keys: []string{"<"}, sel: 1, sortCol: colLocation},
@@ -357,13 +361,16 @@ func TestTopKeys(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			th := newTopHarness(t, 80, 24)
 			th.send(topDataMsg{topFixture()})
+			special := map[string]tea.Msg{
+				"\x00alt-w":     tea.KeyPressMsg{Code: 'w', Mod: tea.ModAlt},
+				"\x00alt-enter": tea.KeyPressMsg{Code: tea.KeyEnter, Mod: tea.ModAlt},
+				// A paste may hold anything: the filter keeps what prints.
+				"\x00paste-hand": tea.PasteMsg{Content: "ha\x1b\x07nd\r\n"},
+				"\x00paste-q":    tea.PasteMsg{Content: "q"},
+			}
 			for _, k := range tt.keys {
-				switch k {
-				case "\x00alt-w":
-					th.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'w'}, Alt: true})
-					continue
-				case "\x00alt-enter":
-					th.send(tea.KeyMsg{Type: tea.KeyEnter, Alt: true})
+				if msg, ok := special[k]; ok {
+					th.send(msg)
 					continue
 				}
 				th.keys(k)
@@ -450,21 +457,21 @@ func TestTopDetailFollows(t *testing.T) {
 	if want := []uint64{2, 2}; !slicesEqual(th.stacks, want) {
 		t.Errorf("stacks fetched %v, want %v", th.stacks, want)
 	}
-	if v := th.m.View(); !strings.Contains(v, "awaiting   sleep(2s)") {
+	if v := th.m.View().Content; !strings.Contains(v, "awaiting   sleep(2s)") {
 		t.Errorf("the detail does not follow the record:\n%s", v)
 	}
 	gone := d.Tasks[1]
 	d.Tasks = slices.Delete(d.Tasks, 1, 2)
 	d.Ended = []wire.EndedTask{{ID: gone.ID, Name: gone.Name, State: "failed", Finished: d.Taken.Add(-3 * time.Second), Error: "boom\x1b[2J"}}
 	th.send(topDataMsg{d})
-	v := th.m.View()
+	v := th.m.View().Content
 	if !strings.Contains(v, "this task has ended: failed 3.00s ago, after 9m57s: boom\\x1b[2J") ||
 		!strings.Contains(v, "sleep(2s)") || !strings.Contains(v, "lock-holder  failed") {
 		t.Errorf("the detail of an ended task, with how it ended:\n%s", v)
 	}
 	d.Ended = nil // the next message does not repeat the end
 	th.send(topDataMsg{d})
-	if v2 := th.m.View(); !strings.Contains(v2, "this task has ended: failed") {
+	if v2 := th.m.View().Content; !strings.Contains(v2, "this task has ended: failed") {
 		t.Errorf("the detail forgot how the task ended:\n%s", v2)
 	}
 }
@@ -476,7 +483,7 @@ func TestTopGone(t *testing.T) {
 	th.send(topDataMsg{topFixture()})
 	th.send(topGoneMsg{reason: "process 4242 exited"})
 	th.keys("c")
-	v := th.m.View()
+	v := th.m.View().Content
 	for _, want := range []string{"process 4242 exited; showing the last state", "ENDED 03:04:05", "12 handler"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("view lacks %q:\n%s", want, v)
@@ -542,19 +549,19 @@ func TestTopQuiet(t *testing.T) {
 		if armed != i+1 {
 			t.Fatalf("after %d clock messages the clock was armed %d times, want %d", i, armed, i+1)
 		}
-		v := th.m.View()
+		v := th.m.View().Content
 		quiet := strings.Contains(v, fmt.Sprintf("NO UPDATE FOR %ds (last 03:04:05)", i))
 		if quiet != (i >= 6) || strings.Contains(v, "live 03:04:05") == quiet {
 			t.Fatalf("after %ds without a state: quiet shown %v, want %v:\n%s", i, quiet, i >= 6, v)
 		}
 	}
 	th.send(topDataMsg{topFixture()})
-	if v := th.m.View(); !strings.Contains(v, "live 03:04:05") || strings.Contains(v, "NO UPDATE") {
+	if v := th.m.View().Content; !strings.Contains(v, "live 03:04:05") || strings.Contains(v, "NO UPDATE") {
 		t.Errorf("a new state does not clear the quiet mark:\n%s", v)
 	}
 	th.send(topGoneMsg{reason: "process 4242 exited"})
 	th.clock(10)
-	if v := th.m.View(); !strings.Contains(v, "ENDED 03:04:05") {
+	if v := th.m.View().Content; !strings.Contains(v, "ENDED 03:04:05") {
 		t.Errorf("an ended view is called quiet:\n%s", v)
 	}
 }
@@ -580,8 +587,8 @@ func TestTopReplayTicks(t *testing.T) {
 		t.Fatalf("paused replay moved: pos %d paused %v", th.m.replay.pos, th.m.replay.paused)
 	}
 	th.keys("c")
-	if len(th.cancels) != 0 || !strings.Contains(th.m.View(), "cancel: this is a replay") {
-		t.Errorf("a replay offered to cancel:\n%s", th.m.View())
+	if len(th.cancels) != 0 || !strings.Contains(th.m.View().Content, "cancel: this is a replay") {
+		t.Errorf("a replay offered to cancel:\n%s", th.m.View().Content)
 	}
 	// At the end, space plays again from the start.
 	th.m.seek(len(th.m.replay.msgs) - 1)
@@ -873,12 +880,12 @@ func TestTopLoops(t *testing.T) {
 		Tasks: []wire.FindingTask{{ID: 1, Name: "worker", State: "pending", Loop: "a"}, {ID: 2, Name: "worker", State: "pending", Loop: "b"}}}}
 	th.send(topDataMsg{data: d})
 	th.keys("w")
-	if v := th.m.View(); !strings.Contains(v, "task 1 a/worker (pending)") || !strings.Contains(v, "task 2 b/worker (pending)") || !strings.Contains(v, "nothing blocks the loops") {
+	if v := th.m.View().Content; !strings.Contains(v, "task 1 a/worker (pending)") || !strings.Contains(v, "task 2 b/worker (pending)") || !strings.Contains(v, "nothing blocks the loops") {
 		t.Errorf("findings of two loops:\n%s", v)
 	}
 	// The cancel question names the loop too.
 	th.keys("esc", "down", "c")
-	if v := th.m.View(); !strings.Contains(v, "Cancel task 2 b/worker? (y/n)") {
+	if v := th.m.View().Content; !strings.Contains(v, "Cancel task 2 b/worker? (y/n)") {
 		t.Errorf("cancel question with two loops:\n%s", v)
 	}
 }
@@ -927,7 +934,7 @@ func TestTopHistPrunedBySnapshot(t *testing.T) {
 // last state stays.
 func TestTopRefused(t *testing.T) {
 	busy := errors.New("busy: 8 streams are open already")
-	m := newTopModel(newTopStyles(lipgloss.NewRenderer(io.Discard)), topActions{})
+	m := newTopModel(newTopStyles(true, true), topActions{})
 	next, cmd := m.Update(topGoneMsg{reason: "the agent went away: " + busy.Error(), refused: busy})
 	if fm := next.(topModel); !errors.Is(fm.fatal, busy) || cmd == nil {
 		t.Fatalf("refused before any data: fatal %v, cmd %v; want the error and a quit", fm.fatal, cmd)
@@ -951,18 +958,18 @@ func TestTopStoppedProcess(t *testing.T) {
 	th.m.act.stopped = func() bool { return stopped }
 	th.m.act.clock = func() tea.Cmd { return func() tea.Msg { return nil } }
 	th.clock(2)
-	if v := th.m.View(); !strings.Contains(v, "the process is stopped (kill -CONT resumes it): connecting 2s") {
+	if v := th.m.View().Content; !strings.Contains(v, "the process is stopped (kill -CONT resumes it): connecting 2s") {
 		t.Errorf("attaching to a stopped process:\n%s", v)
 	}
 	stopped = false
 	th.clock(1)
-	if v := th.m.View(); !strings.Contains(v, "connecting 3s") || strings.Contains(v, "stopped") {
+	if v := th.m.View().Content; !strings.Contains(v, "connecting 3s") || strings.Contains(v, "stopped") {
 		t.Errorf("attaching, the process resumed:\n%s", v)
 	}
 	th.send(topDataMsg{topFixture()})
 	stopped = true
 	th.clock(3)
-	if v := th.m.View(); !strings.Contains(v, "STOPPED: NO UPDATE FOR 3s (last 03:04:05)") {
+	if v := th.m.View().Content; !strings.Contains(v, "STOPPED: NO UPDATE FOR 3s (last 03:04:05)") {
 		t.Errorf("attached, the process stopped:\n%s", v)
 	}
 }
@@ -980,7 +987,7 @@ func TestTopResourcesCount(t *testing.T) {
 		return topResourcesMsg{res: []wire.Resource{{ID: 7, Kind: "event", LoopID: 1, Waiters: ids}}}
 	}
 	th.keys("r")
-	if v := th.m.View(); !strings.Contains(v, "waiters (90000) ") {
+	if v := th.m.View().Content; !strings.Contains(v, "waiters (90000) ") {
 		t.Errorf("the resources view does not count the waiters:\n%s", v)
 	}
 }
@@ -1014,11 +1021,11 @@ func TestTopClosedLoopKept(t *testing.T) {
 	th := newTopHarness(t, 120, 30)
 	th.send(topDataMsg{data: d})
 	th.keys("c")
-	if v := th.m.View(); !strings.Contains(v, "a/t1") || !strings.Contains(v, "cancel: task 1 has ended (cancelled)") {
+	if v := th.m.View().Content; !strings.Contains(v, "a/t1") || !strings.Contains(v, "cancel: task 1 has ended (cancelled)") {
 		t.Errorf("view after c on the closed loop's task:\n%s", v)
 	}
 	th.keys("down", "c") // task 2: its end not told, its loop closed
-	if v := th.m.View(); !strings.Contains(v, "cancel: task 2's loop has closed") || len(th.cancels) != 0 {
+	if v := th.m.View().Content; !strings.Contains(v, "cancel: task 2's loop has closed") || len(th.cancels) != 0 {
 		t.Errorf("view after c on a closed loop's task not told ended:\n%s", v)
 	}
 	// An update without a change keeps them; one with a change ends them.
@@ -1043,7 +1050,7 @@ func TestTopReplayEndsWithProcess(t *testing.T) {
 	th := newTopHarness(t, 100, 24)
 	th.m.replay = newTopReplay(msgs)
 	th.m.seek(1)
-	if v := th.m.View(); !strings.Contains(v, "end: its loops closed") || !row("serve").MatchString(v) {
+	if v := th.m.View().Content; !strings.Contains(v, "end: its loops closed") || !row("serve").MatchString(v) {
 		t.Errorf("the replay's end:\n%s", v)
 	}
 	// A loop that closes with no task left to end says so too.
@@ -1051,7 +1058,7 @@ func TestTopReplayEndsWithProcess(t *testing.T) {
 	msgs[0].Loops[0].New = nil
 	th.m.replay = newTopReplay(msgs)
 	th.m.seek(1)
-	if v := th.m.View(); !strings.Contains(v, "end: its loops closed") {
+	if v := th.m.View().Content; !strings.Contains(v, "end: its loops closed") {
 		t.Errorf("the replay's end, no task:\n%s", v)
 	}
 }
@@ -1072,6 +1079,58 @@ func TestWrapWords(t *testing.T) {
 	} {
 		if got := wrapWords(tt.s, tt.w); !slices.Equal(got, tt.want) {
 			t.Errorf("wrapWords(%q, %d) = %q, want %q", tt.s, tt.w, got, tt.want)
+		}
+	}
+}
+
+// TestTopBackgroundShades: the view asks the terminal for its background
+// colour (unless its styles are plain) and the answer picks the shades;
+// the view draws dark-background shades until it comes.
+func TestTopBackgroundShades(t *testing.T) {
+	bad := func(m topModel) string { return m.st.bad.Render("x") }
+	dark := newTopModel(newTopStyles(false, true), topActions{})
+	light, _ := dark.Update(tea.BackgroundColorMsg{Color: color.White})
+	black, _ := light.Update(tea.BackgroundColorMsg{Color: color.Black})
+	for _, tt := range []struct {
+		name      string
+		got, want string
+	}{
+		{"light", bad(light.(topModel)), newTopStyles(false, false).bad.Render("x")},
+		{"dark again", bad(black.(topModel)), bad(dark)},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("%s: bad renders %q, want %q", tt.name, tt.got, tt.want)
+		}
+	}
+	if bad(light.(topModel)) == bad(dark) {
+		t.Errorf("a light background did not change the shades: %q", bad(dark))
+	}
+
+	plain := newTopModel(newTopStyles(true, true), topActions{})
+	if plain.askBackground() != nil {
+		t.Error("plain styles ask the terminal for its background")
+	}
+	if next, _ := plain.Update(tea.BackgroundColorMsg{Color: color.White}); bad(next.(topModel)) != "x" {
+		t.Errorf("plain styles render %q after a background answer, want %q", bad(next.(topModel)), "x")
+	}
+	if msg := dark.askBackground()(); reflect.TypeOf(msg) != reflect.TypeOf(tea.RequestBackgroundColor()) {
+		t.Errorf("askBackground sends %T, want tea.RequestBackgroundColor's message", msg)
+	}
+}
+
+func TestNoColor(t *testing.T) {
+	for _, tt := range []struct {
+		v    string
+		want bool
+	}{{"", false}, {"1", true}, {"0", true}, {"yes", true}} {
+		getenv := func(k string) string {
+			if k == "NO_COLOR" {
+				return tt.v
+			}
+			return ""
+		}
+		if got := noColor(getenv); got != tt.want {
+			t.Errorf("noColor with NO_COLOR=%q = %v, want %v", tt.v, got, tt.want)
 		}
 	}
 }

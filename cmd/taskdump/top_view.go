@@ -9,40 +9,65 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/taskdump/taskdump/inspect/wire"
 )
 
 // topStyles are the view's styles. Colours are adaptive (one shade for
-// light terminals, one for dark) and drop out under NO_COLOR, where the
-// renderer's profile is plain ASCII; the selected row is also marked with
-// "> ", so nothing depends on colour.
+// light terminals, one for dark: dark until the terminal answers the
+// view's question, never waited for); plain styles are none at all, for
+// NO_COLOR. The selected row is also marked with "> ", so nothing depends
+// on colour or attributes. The zero value styles nothing.
 type topStyles struct {
+	plain                                       bool
 	title, head, sel, dim, bad, warn, good, key lipgloss.Style
 }
 
-func newTopStyles(r *lipgloss.Renderer) topStyles {
-	c := func(light, dark string) lipgloss.Style {
-		return r.NewStyle().Foreground(lipgloss.AdaptiveColor{Light: light, Dark: dark})
+// newTopStyles returns the styles for a terminal with a dark background or
+// a light one; plain: every style renders its text unchanged.
+func newTopStyles(plain, dark bool) topStyles {
+	if plain {
+		return topStyles{plain: true}
 	}
+	c := func(light, darkShade string) lipgloss.Style {
+		return lipgloss.NewStyle().Foreground(lipgloss.LightDark(dark)(lipgloss.Color(light), lipgloss.Color(darkShade)))
+	}
+	bold := lipgloss.NewStyle().Bold(true)
 	return topStyles{
-		title: r.NewStyle().Bold(true),
-		head:  r.NewStyle().Bold(true).Underline(true),
-		sel:   r.NewStyle().Reverse(true),
-		dim:   r.NewStyle().Faint(true),
+		title: bold,
+		head:  bold.Underline(true),
+		sel:   lipgloss.NewStyle().Reverse(true),
+		dim:   lipgloss.NewStyle().Faint(true),
 		bad:   c("124", "203").Bold(true),
 		warn:  c("130", "214"),
 		good:  c("22", "114"),
-		key:   r.NewStyle().Bold(true),
+		key:   bold,
 	}
+}
+
+// noColor reports whether the environment asks for no styles: NO_COLOR
+// set and not empty (https://no-color.org).
+func noColor(getenv func(string) string) bool {
+	return getenv("NO_COLOR") != ""
 }
 
 // View draws the screen: three header lines, the body, a status line and
 // the keys. It reads the model and nothing else, and every text that came
 // from the process goes through escape.
-func (m topModel) View() string {
+//
+// The view takes the alternate screen: the terminal's contents come back
+// when top quits.
+func (m topModel) View() tea.View {
+	v := tea.NewView(m.screen())
+	v.AltScreen = true
+	return v
+}
+
+// screen is the view's text, exactly the terminal's size.
+func (m topModel) screen() string {
 	w := max(m.width, 20)
 	lines := m.header(w)
 	body := m.body(w)
