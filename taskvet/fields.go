@@ -57,6 +57,10 @@ type fieldUse struct {
 	Field        string
 	Chain        []link
 	Verb, Advice string
+	// Typed is the stream the field holds where the receiver is not
+	// known, for a field its package fills from an *os.File parameter
+	// (condVals): the file its type says; "" for others.
+	Typed string
 }
 
 func (*fieldReadFact) AFact() {}
@@ -117,6 +121,7 @@ func namedStruct(t types.Type) *types.Named {
 func (c *checker) ownFields() map[*types.Var]string {
 	keys := make(map[*types.Var]string)
 	c.fieldVar = make(map[string]*types.Var)
+	c.fieldKeys = keys
 	scope := c.pass.Pkg.Scope()
 	for _, name := range scope.Names() {
 		tn, ok := scope.Lookup(name).(*types.TypeName)
@@ -151,18 +156,25 @@ func (c *checker) solveFieldStores(keys map[*types.Var]string) {
 			if !c.hasIOMethod(p.Type()) {
 				continue
 			}
+			var stored []fieldVal // the values of fields made from p
 			c.withScratch(map[*types.Var]string{p: paramStream}, func() {
 				c.cond = fileParams(fn) // an *os.File parameter: what paramStream stands for
 				defer func() { c.cond = nil }()
 				for field, key := range keys {
+					found := false
 					for _, v := range c.fieldVals[field] {
 						if within(v, body) && strings.Contains(c.stream(v), paramStream) {
-							f.Stores = append(f.Stores, fieldStore{Param: i, Field: key})
-							break
+							stored, found = append(stored, fieldVal{field, v}), true
 						}
+					}
+					if found {
+						f.Stores = append(f.Stores, fieldStore{Param: i, Field: key})
 					}
 				}
 			})
+			if isFileType(p.Type()) {
+				c.markConditional(fn, p, stored)
+			}
 		}
 		if len(f.Stores) > 0 {
 			slices.SortFunc(f.Stores, func(a, b fieldStore) int {
@@ -175,6 +187,44 @@ func (c *checker) solveFieldStores(keys map[*types.Var]string) {
 			c.pass.ExportObjectFact(fn, &f)
 		}
 	}
+}
+
+// A fieldVal is a value the package gives a field.
+type fieldVal struct {
+	field *types.Var
+	v     ast.Expr
+}
+
+// markConditional notes which of vals, values fn gives fields that are
+// streams where its *os.File parameter p is one, are streams only then
+// (condVals): whether a field holds os.Stdout or a file is for fn's
+// callers to say, as fieldStream follows them.
+func (c *checker) markConditional(fn *types.Func, p *types.Var, vals []fieldVal) {
+	c.withScratch(map[*types.Var]string{p: ""}, func() {
+		c.cond = fileParams(fn)
+		defer func() { c.cond = nil }()
+		for _, fv := range vals {
+			if c.stream(fv.v) == "" {
+				c.condVals[fv.v], c.condFields[fv.field] = true, true
+			}
+		}
+	})
+}
+
+// typedField describes the stream field f holds taking the files its
+// conditional values (condVals) are made from for the files their type
+// says: what it holds where its receiver is not known.
+func (c *checker) typedField(f *types.Var) string {
+	what := ""
+	savedCond, savedRecv := c.cond, c.recv
+	c.cond, c.recv = nil, nil
+	c.withScratch(nil, func() {
+		c.typed = true
+		defer func() { c.typed = false }()
+		what = c.streamOfVar(f, c.fieldVals[f])
+	})
+	c.cond, c.recv = savedCond, savedRecv
+	return what
 }
 
 // within reports whether n lies in body.
@@ -333,6 +383,11 @@ func (c *checker) exportFieldReads() {
 	for _, fn := range c.sortedDecls() {
 		if f := c.reads[fn]; f != nil {
 			slices.SortFunc(f.Uses, func(a, b fieldUse) int { return strings.Compare(a.Field, b.Field) })
+			for i, u := range f.Uses {
+				if field := c.fieldVar[u.Field]; field != nil && c.condFields[field] {
+					f.Uses[i].Typed = c.typedField(field)
+				}
+			}
 			c.pass.ExportObjectFact(fn, f)
 		}
 	}
@@ -356,10 +411,66 @@ func (c *checker) fieldStreamAt(fn *types.Func, call *ast.CallExpr) *blockingFac
 	}
 	for _, u := range f.Uses {
 		if what := c.fieldStream(recv, u.Field); what != "" {
-			return &blockingFact{Chain: u.Chain, Verb: strings.ReplaceAll(u.Verb, paramStream, what), Advice: u.Advice}
+			return u.fact(what)
+		}
+	}
+	for _, u := range f.Uses {
+		if u.Typed != "" && !c.recvKnown(recv, u.Field) {
+			return u.fact(u.Typed) // a receiver of unknown make: the file its field's type says
 		}
 	}
 	return nil
+}
+
+// fact is the blocking fact of a call whose receiver's field holds the
+// stream what.
+func (u fieldUse) fact(what string) *blockingFact {
+	return &blockingFact{Chain: u.Chain, Verb: strings.ReplaceAll(u.Verb, paramStream, what), Advice: u.Advice}
+}
+
+// recvKnown reports whether fieldStream can tell what the field key of x
+// holds: x is the receiver of the method being computed (its callers
+// tell: fieldReadFact), or each value of x the package shows is a call
+// of a function that stores in that field (fieldStoreFact) or a
+// composite literal.
+func (c *checker) recvKnown(x ast.Expr, key string) bool {
+	return c.recvKnownSeen(x, key, make(map[*types.Var]bool))
+}
+
+func (c *checker) recvKnownSeen(x ast.Expr, key string, seen map[*types.Var]bool) bool {
+	x = ast.Unparen(x)
+	if u, ok := x.(*ast.UnaryExpr); ok && u.Op == token.AND {
+		x = ast.Unparen(u.X)
+	}
+	switch x := x.(type) {
+	case *ast.CompositeLit:
+		return true
+	case *ast.CallExpr:
+		fn, ok := typeutil.Callee(c.pass.TypesInfo, x).(*types.Func)
+		if !ok {
+			return false
+		}
+		f := localFact(c, c.stores, fn.Origin())
+		return f != nil && slices.ContainsFunc(f.Stores, func(s fieldStore) bool { return s.Field == key })
+	case *ast.Ident, *ast.SelectorExpr:
+		v, vals := c.varOf(x)
+		switch {
+		case v == nil:
+			return false
+		case v == c.recv || seen[v]:
+			return true
+		case len(vals) == 0 || c.unknown[v]:
+			return false
+		}
+		seen[v] = true
+		for _, val := range vals {
+			if !c.recvKnownSeen(val, key, seen) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // fieldStream describes the stream the field key of what x evaluates to

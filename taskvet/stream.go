@@ -175,6 +175,16 @@ func (c *checker) stream(e ast.Expr) string {
 	if v == nil {
 		return ""
 	}
+	if sel, ok := e.(*ast.SelectorExpr); ok && c.condFields[v] && !c.typed {
+		// A field a function fills from its *os.File parameter: what
+		// the receiver was built from says (c := newLog(f); c.w).
+		if what := c.fieldStream(sel.X, c.fieldKeys[v]); what != "" {
+			return what
+		}
+		if !c.recvKnown(sel.X, c.fieldKeys[v]) {
+			return c.typedField(v)
+		}
+	}
 	return c.streamOfVar(v, vals)
 }
 
@@ -190,6 +200,9 @@ func (c *checker) streamOfVar(v *types.Var, vals []ast.Expr) string {
 	done := c.resolve()
 	what := ""
 	for _, x := range vals {
+		if c.condVals[x] && !c.typed {
+			continue // a stream where its function is given one (fieldStream)
+		}
 		if what = c.stream(x); what != "" {
 			m[v] = what
 			break
@@ -256,8 +269,8 @@ func (c *checker) fileParam(e ast.Expr) *types.Var {
 // a file, not os.Stdout. A task function's body, reported as it is,
 // takes a captured one as the file it is.
 func (c *checker) walkOwn(fn *types.Func, yield func(site)) {
-	c.cond = fileParams(fn)
-	defer func() { c.cond = nil }()
+	c.cond, c.recv = fileParams(fn), fn.Type().(*types.Signature).Recv()
+	defer func() { c.cond, c.recv = nil, nil }()
 	if len(c.cond) > 0 && !c.scratch {
 		// What it resolves under cond holds only here: a variable built
 		// on such a parameter is a stream in a task's body that captures

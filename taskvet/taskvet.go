@@ -110,10 +110,22 @@ type checker struct {
 	// cond are the *os.File parameters of the function whose facts are
 	// being computed (solve, solveParams): in its body they are streams
 	// only where a call gives it one (fileParam).
-	cond    map[*types.Var]bool
-	runners map[*types.Func][]int       // this package's task-runner wrappers
-	litVars map[*types.Var]*ast.FuncLit // local variables assigned a literal once
-	values  map[*types.Var][]ast.Expr   // what each variable is assigned, one value per assignment
+	cond map[*types.Var]bool
+	// recv is the receiver of the method whose facts are being computed:
+	// what its fields hold is its callers' to say (fieldReadFact).
+	recv *types.Var
+	// condVals are the values of fields that are streams only through an
+	// *os.File parameter of the function that stores them (fieldStoreFact):
+	// os.Stdout or a file, as its calls say. condFields are their fields.
+	// typed says to take them for the files their type says
+	// (typedField).
+	condVals   map[ast.Expr]bool
+	condFields map[*types.Var]bool
+	typed      bool
+	fieldKeys  map[*types.Var]string       // the package's fields that may hold a stream, to their keys
+	runners    map[*types.Func][]int       // this package's task-runner wrappers
+	litVars    map[*types.Var]*ast.FuncLit // local variables assigned a literal once
+	values     map[*types.Var][]ast.Expr   // what each variable is assigned, one value per assignment
 	// fieldVals are the values the package gives each struct field (in
 	// composite literals, assignments): for a field of function type, the
 	// task functions a task started as x.Field runs; for a reader's, what
@@ -175,6 +187,8 @@ func run(pass *analysis.Pass, cfg *Config) (any, error) {
 		reads:          make(map[*types.Func]*fieldReadFact),
 		fieldRefs:      make(map[*types.Func]*funcRefs),
 		fieldMemo:      make(map[fieldMemoKey]string),
+		condVals:       make(map[ast.Expr]bool),
+		condFields:     make(map[*types.Var]bool),
 		ioCache:        make(map[types.Type]bool),
 		resolving:      make(map[*types.Var]bool),
 		resolvingField: make(map[fieldMemoKey]bool),

@@ -131,6 +131,16 @@ func newFlog(f *os.File) *flog { // want newFlog:"stores parameter 0 in flog.w"
 	return &flog{w: bufio.NewWriter(f)}
 }
 
+// flush writes through the writer: to the file newFlog was given, which
+// its callers tell (os.Stdout does not block).
+func (l *flog) flush() { l.w.Flush() } // want flush:"stream field flog.w: \\(\\*flog\\).flush \\(params.go:\\d+\\) calls \\(\\*bufio.Writer\\).Flush on the field"
+
+func (l *flog) close() { l.flush() } // want close:"stream field flog.w: \\(\\*flog\\).close \\(params.go:\\d+\\) calls \\(\\*flog\\).flush"
+
+// flushAll is given a flog of unknown make: its field holds the file
+// its type says.
+func flushAll(l *flog) { l.flush() } // want flushAll:"blocking: flushAll \\(params.go:\\d+\\) calls \\(\\*flog\\).flush \\(params.go:\\d+\\), which calls \\(\\*bufio.Writer\\).Flush on an \\*os.File" flushAll:"stream field"
+
 func tasks(ctx context.Context, conn net.Conn, f *os.File) {
 	runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
 		readCmd(bufio.NewReader(conn))     // want `^blocks the event loop: calls readCmd \(params\.go:\d+\), which calls \(\*bufio\.Reader\)\.ReadString on a net\.Conn; move it into runtime\.ToThread$`
@@ -161,6 +171,11 @@ func tasks(ctx context.Context, conn net.Conn, f *os.File) {
 		io.ReadAll(ra) // want `^io\.ReadAll on a net\.Conn`
 		io.ReadAll(rb) // want `^io\.ReadAll on a net\.Conn`
 		newFlog(f)
+		newFlog(f).flush() // want `calls \(\*flog\)\.flush \(params\.go:\d+\), which calls \(\*bufio\.Writer\)\.Flush on an \*os\.File`
+		newFlog(f).close() // want `calls \(\*flog\)\.close \(params\.go:\d+\), which calls \(\*flog\)\.flush`
+		lf := newFlog(f)
+		lf.w.Flush() // want `^\(\*bufio\.Writer\)\.Flush on an \*os\.File blocks`
+		flushAll(lf) // want `calls flushAll`
 		// Not streams, or not on the loop, or not known: nothing to report.
 		peer.consume(*p, &bytes.Buffer{})
 		sum(nil)
@@ -174,6 +189,11 @@ func tasks(ctx context.Context, conn net.Conn, f *os.File) {
 		send(os.Stderr, "x")
 		offLoop(ctx, conn)
 		paramlib.Relay(os.Stdout, strings.NewReader("x"))
+		newFlog(os.Stdout).flush()
+		newFlog(os.Stderr).close()
+		ls := newFlog(os.Stdout)
+		ls.flush()
+		ls.w.Flush()
 		return 0, nil
 	})
 }

@@ -4,6 +4,7 @@ package proto
 import (
 	"bufio"
 	"io"
+	"os"
 )
 
 // A Codec reads and writes lines on what it was built on.
@@ -41,4 +42,17 @@ type Logger struct{ Out io.Writer }
 // Log writes a line.
 func (l *Logger) Log(s string) { // want Log:"stream field Logger.Out: \\(\\*Logger\\).Log \\(proto.go:\\d+\\) calls io.WriteString on the field"
 	io.WriteString(l.Out, s+"\n")
+}
+
+// A FileLog writes through a writer on the file it is built on.
+type FileLog struct{ w *bufio.Writer }
+
+// NewFileLog builds a FileLog on f.
+func NewFileLog(f *os.File) *FileLog { // want NewFileLog:"stores parameter 0 in FileLog.w"
+	return &FileLog{w: bufio.NewWriter(f)}
+}
+
+// Flush writes what is buffered to the file: its callers tell which.
+func (l *FileLog) Flush() { // want Flush:"stream field FileLog.w: \\(\\*FileLog\\).Flush \\(proto.go:\\d+\\) calls \\(\\*bufio.Writer\\).Flush on the field"
+	l.w.Flush()
 }

@@ -43,7 +43,13 @@ func (c *codec) read() string { // want read:"stream field codec.r"
 
 type handler struct{ c *codec }
 
-func tasks(ctx context.Context, conn net.Conn) {
+// flushLog is given a log of unknown make: the file its field's type
+// says.
+func flushLog(l *proto.FileLog) { // want flushLog:"blocking: flushLog \\(protouser.go:\\d+\\) calls \\(\\*proto.FileLog\\).Flush \\(proto.go:\\d+\\), which calls \\(\\*bufio.Writer\\).Flush on an \\*os.File"
+	l.Flush()
+}
+
+func tasks(ctx context.Context, conn net.Conn, f *os.File) {
 	runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
 		c := proto.NewCodec(conn)
 		c.ReadMsg()                    // want `^blocks the event loop: calls \(\*proto\.Codec\)\.ReadMsg \(proto\.go:\d+\), which calls \(\*bufio\.Reader\)\.ReadString on a net\.Conn; move it into runtime\.ToThread$`
@@ -60,8 +66,10 @@ func tasks(ctx context.Context, conn net.Conn) {
 		a = b
 		a = proto.NewCodec(conn)
 		b = a
-		a.ReadMsg() // want `ReadString on a net\.Conn`
-		b.ReadMsg() // want `ReadString on a net\.Conn`
+		a.ReadMsg()                           // want `ReadString on a net\.Conn`
+		b.ReadMsg()                           // want `ReadString on a net\.Conn`
+		proto.NewFileLog(f).Flush()           // want `calls \(\*proto\.FileLog\)\.Flush \(proto\.go:\d+\), which calls \(\*bufio\.Writer\)\.Flush on an \*os\.File`
+		flushLog(proto.NewFileLog(os.Stdout)) // want `calls flushLog`
 		// Built on something else, or reading nothing: nothing to report.
 		c.Buffered()
 		var buf bytes.Buffer
@@ -70,6 +78,9 @@ func tasks(ctx context.Context, conn net.Conn) {
 		s := proto.NewCodec(rw{strings.NewReader("x"), &buf})
 		s.ReadMsg()
 		(&proto.Logger{Out: os.Stdout}).Log("x")
+		proto.NewFileLog(os.Stdout).Flush()
+		fl := proto.NewFileLog(os.Stderr)
+		fl.Flush()
 		return 0, nil
 	})
 }
