@@ -145,8 +145,13 @@ func (c *checker) ownFields() map[*types.Var]string {
 
 // solveFieldStores finds the package's functions that store a parameter
 // in a field (fieldStoreFact): a value the package gives one of keys that,
-// within the function, is the parameter or a wrapper of it.
+// within the function, is the parameter or a wrapper of it. Then it marks
+// the values a constructor makes from its *os.File parameters that are
+// streams only through them (markConditional), all at once: which ones
+// are must not depend on the order they are found in.
 func (c *checker) solveFieldStores(keys map[*types.Var]string) {
+	c.typed = true // no value is conditional yet
+	var cond []fieldVal
 	for _, fn := range c.sortedDecls() {
 		body := c.decls[fn].Body
 		sig := fn.Type().(*types.Signature)
@@ -164,7 +169,7 @@ func (c *checker) solveFieldStores(keys map[*types.Var]string) {
 					found := false
 					for _, v := range c.fieldVals[field] {
 						if within(v, body) && strings.Contains(c.stream(v), paramStream) {
-							stored, found = append(stored, fieldVal{field, v}), true
+							stored, found = append(stored, fieldVal{field, key, v}), true
 						}
 					}
 					if found {
@@ -173,7 +178,7 @@ func (c *checker) solveFieldStores(keys map[*types.Var]string) {
 				}
 			})
 			if isFileType(p.Type()) {
-				c.markConditional(fn, p, stored)
+				cond = append(cond, c.conditional(fn, stored)...)
 			}
 		}
 		if len(f.Stores) > 0 {
@@ -187,34 +192,66 @@ func (c *checker) solveFieldStores(keys map[*types.Var]string) {
 			c.pass.ExportObjectFact(fn, &f)
 		}
 	}
+	c.typed = false
+	for _, fv := range cond {
+		c.condVals[fv.v], c.condFields[fv.field] = true, true
+	}
 }
 
-// A fieldVal is a value the package gives a field.
+// A fieldVal is a value the package gives a field (key).
 type fieldVal struct {
 	field *types.Var
+	key   string
 	v     ast.Expr
 }
 
-// markConditional notes which of vals, values fn gives fields that are
-// streams where its *os.File parameter p is one, are streams only then
-// (condVals): whether a field holds os.Stdout or a file is for fn's
-// callers to say, as fieldStream follows them.
-func (c *checker) markConditional(fn *types.Func, p *types.Var, vals []fieldVal) {
-	c.withScratch(map[*types.Var]string{p: ""}, func() {
-		c.cond = fileParams(fn)
-		defer func() { c.cond = nil }()
+// conditional returns which of vals, values fn gives fields that are
+// streams where one of its *os.File parameters is, are streams only
+// then, fn being a constructor of the fields' struct: whether such a
+// field holds os.Stdout or a file is for fn's callers to say, as
+// fieldStream follows them from the values it returns (condVals). What
+// another function stores (a setter, an assignment) is not followed: it
+// stays the file its type says.
+func (c *checker) conditional(fn *types.Func, vals []fieldVal) []fieldVal {
+	var out []fieldVal
+	c.withScratch(nil, func() {
+		// Streams as the function's body makes them, not as a call
+		// gives them; its parameters only as this call's (ownParams).
+		c.cond, c.ownParams = fileParams(fn), true
+		defer func() { c.cond, c.ownParams = nil, false }()
 		for _, fv := range vals {
-			if c.stream(fv.v) == "" {
-				c.condVals[fv.v], c.condFields[fv.field] = true, true
+			if constructs(fn, fv.key) && c.stream(fv.v) == "" {
+				out = append(out, fv)
 			}
 		}
 	})
+	return out
+}
+
+// constructs reports whether fn returns the struct type (or a pointer to
+// it) whose field key is.
+func constructs(fn *types.Func, key string) bool {
+	for v := range fn.Type().(*types.Signature).Results().Variables() {
+		if ownsField(namedStruct(v.Type()), key) {
+			return true
+		}
+	}
+	return false
+}
+
+// ownsField reports whether key is a field of the named struct type n.
+func ownsField(n *types.Named, key string) bool {
+	return n != nil && strings.HasPrefix(key, fieldKey(n, "")) && !strings.Contains(key[len(fieldKey(n, "")):], ".")
 }
 
 // typedField describes the stream field f holds taking the files its
 // conditional values (condVals) are made from for the files their type
-// says: what it holds where its receiver is not known.
+// says: what it holds where its receiver is not known. It is computed
+// once per field.
 func (c *checker) typedField(f *types.Var) string {
+	if what, ok := c.typedMemo[f]; ok {
+		return what
+	}
 	what := ""
 	savedCond, savedRecv := c.cond, c.recv
 	c.cond, c.recv = nil, nil
@@ -224,6 +261,7 @@ func (c *checker) typedField(f *types.Var) string {
 		what = c.streamOfVar(f, c.fieldVals[f])
 	})
 	c.cond, c.recv = savedCond, savedRecv
+	c.typedMemo[f] = what
 	return what
 }
 
@@ -409,6 +447,32 @@ func (c *checker) fieldStreamAt(fn *types.Func, call *ast.CallExpr) *blockingFac
 	if isMethodExpr(c.pass.TypesInfo, call) {
 		recv = call.Args[0] // (T).M(recv, args...)
 	}
+	return c.recvStream(f, recv)
+}
+
+// methodValueStream returns the blocking fact of a task started as the
+// method value x (lib.NewLog(f).Run), a method fn that reads or writes
+// a field its receiver holds a stream in, or nil.
+func (c *checker) methodValueStream(fn *types.Func, x ast.Expr) *blockingFact {
+	sel, ok := ast.Unparen(x).(*ast.SelectorExpr)
+	if !ok {
+		return nil
+	}
+	if s := c.pass.TypesInfo.Selections[sel]; s == nil || s.Kind() != types.MethodVal {
+		return nil
+	}
+	f := localFact(c, c.reads, fn)
+	if f == nil {
+		return nil
+	}
+	return c.recvStream(f, sel.X)
+}
+
+// recvStream returns the blocking fact of a method (of fieldReadFact f)
+// called on recv, if recv holds a stream in a field it reads or writes:
+// as the package shows recv's make, or, where it does not, as the
+// field's type says (fieldUse.Typed).
+func (c *checker) recvStream(f *fieldReadFact, recv ast.Expr) *blockingFact {
 	for _, u := range f.Uses {
 		if what := c.fieldStream(recv, u.Field); what != "" {
 			return u.fact(what)
@@ -432,45 +496,62 @@ func (u fieldUse) fact(what string) *blockingFact {
 // holds: x is the receiver of the method being computed (its callers
 // tell: fieldReadFact), or each value of x the package shows is a call
 // of a function that stores in that field (fieldStoreFact) or a
-// composite literal.
+// composite literal of the field's struct. An exported variable or field
+// may be given values other packages show: not known.
 func (c *checker) recvKnown(x ast.Expr, key string) bool {
-	return c.recvKnownSeen(x, key, make(map[*types.Var]bool))
+	known, _ := c.recvKnownSeen(x, key, make(map[*types.Var]bool))
+	return known
 }
 
-func (c *checker) recvKnownSeen(x ast.Expr, key string, seen map[*types.Var]bool) bool {
+// recvKnownSeen is recvKnown through the variables seen so far; open
+// says the answer leaned on one being resolved or on the receiver, so it
+// holds only here (a false one always holds: it is memoized either way).
+func (c *checker) recvKnownSeen(x ast.Expr, key string, seen map[*types.Var]bool) (known, open bool) {
 	x = ast.Unparen(x)
 	if u, ok := x.(*ast.UnaryExpr); ok && u.Op == token.AND {
 		x = ast.Unparen(u.X)
 	}
 	switch x := x.(type) {
 	case *ast.CompositeLit:
-		return true
+		return ownsField(namedStruct(c.pass.TypesInfo.TypeOf(x)), key), false
 	case *ast.CallExpr:
 		fn, ok := typeutil.Callee(c.pass.TypesInfo, x).(*types.Func)
 		if !ok {
-			return false
+			return false, false
 		}
 		f := localFact(c, c.stores, fn.Origin())
-		return f != nil && slices.ContainsFunc(f.Stores, func(s fieldStore) bool { return s.Field == key })
+		return f != nil && slices.ContainsFunc(f.Stores, func(s fieldStore) bool { return s.Field == key }), false
 	case *ast.Ident, *ast.SelectorExpr:
 		v, vals := c.varOf(x)
 		switch {
 		case v == nil:
-			return false
+			return false, false
 		case v == c.recv || seen[v]:
-			return true
-		case len(vals) == 0 || c.unknown[v]:
-			return false
+			return true, true
+		case len(vals) == 0 || c.unknown[v] || v.Exported() && (v.IsField() || v.Parent() == v.Pkg().Scope()):
+			return false, false
+		}
+		mk := fieldMemoKey{v, key}
+		if known, ok := c.knownMemo[mk]; ok {
+			return known, false
 		}
 		seen[v] = true
+		defer delete(seen, v)
+		known, open = true, false
 		for _, val := range vals {
-			if !c.recvKnownSeen(val, key, seen) {
-				return false
+			k, o := c.recvKnownSeen(val, key, seen)
+			open = open || o
+			if !k {
+				known, open = false, false
+				break
 			}
 		}
-		return true
+		if !open {
+			c.knownMemo[mk] = known
+		}
+		return known, open
 	}
-	return false
+	return false, false
 }
 
 // fieldStream describes the stream the field key of what x evaluates to

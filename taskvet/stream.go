@@ -185,6 +185,13 @@ func (c *checker) stream(e ast.Expr) string {
 			return c.typedField(v)
 		}
 	}
+	if c.ownParams && v.IsField() && len(c.cond) > 0 {
+		// A field's values hold whatever their function was given
+		// (conditional): not the parameters of this call.
+		saved := c.cond
+		c.cond = nil
+		defer func() { c.cond = saved }()
+	}
 	return c.streamOfVar(v, vals)
 }
 
@@ -267,14 +274,16 @@ func (c *checker) fileParam(e ast.Expr) *types.Var {
 // parameters are streams only where a call gives it one (cond), so that
 // a helper writing to one (render(f *os.File)) blocks where it is given
 // a file, not os.Stdout. A task function's body, reported as it is,
-// takes a captured one as the file it is.
+// takes a captured one as the file it is. A method's receiver's
+// conditional fields (condFields) are its callers' to say (recv).
 func (c *checker) walkOwn(fn *types.Func, yield func(site)) {
 	c.cond, c.recv = fileParams(fn), fn.Type().(*types.Signature).Recv()
 	defer func() { c.cond, c.recv = nil, nil }()
-	if len(c.cond) > 0 && !c.scratch {
-		// What it resolves under cond holds only here: a variable built
-		// on such a parameter is a stream in a task's body that captures
-		// the parameter.
+	if (len(c.cond) > 0 || c.recv != nil && len(c.condFields) > 0) && !c.scratch {
+		// What it resolves under cond or recv holds only here: a
+		// variable built on such a parameter is a stream in a task's
+		// body that captures the parameter, one given the receiver's
+		// field (gw = l.w) is what the field holds there.
 		c.withScratch(nil, func() { c.walk(c.decls[fn].Body, yield) })
 		return
 	}

@@ -122,6 +122,9 @@ type checker struct {
 	condVals   map[ast.Expr]bool
 	condFields map[*types.Var]bool
 	typed      bool
+	ownParams  bool                        // cond holds for the function's own values, not through fields (conditional)
+	typedMemo  map[*types.Var]string       // typedField's answers
+	knownMemo  map[fieldMemoKey]bool       // recvKnown's answers that hold anywhere
 	fieldKeys  map[*types.Var]string       // the package's fields that may hold a stream, to their keys
 	runners    map[*types.Func][]int       // this package's task-runner wrappers
 	litVars    map[*types.Var]*ast.FuncLit // local variables assigned a literal once
@@ -189,6 +192,8 @@ func run(pass *analysis.Pass, cfg *Config) (any, error) {
 		fieldMemo:      make(map[fieldMemoKey]string),
 		condVals:       make(map[ast.Expr]bool),
 		condFields:     make(map[*types.Var]bool),
+		typedMemo:      make(map[*types.Var]string),
+		knownMemo:      make(map[fieldMemoKey]bool),
 		ioCache:        make(map[types.Type]bool),
 		resolving:      make(map[*types.Var]bool),
 		resolvingField: make(map[fieldMemoKey]bool),
@@ -1125,6 +1130,8 @@ func (c *checker) reportForeignTask(arg ast.Expr, fn *types.Func) {
 	if o, ok := c.opOf(fn); ok {
 		msg = "task function " + o.noun + " blocks the event loop; " + o.advice
 	} else if f := c.factOf(fn); f != nil {
+		msg = "task function " + name + " blocks the event loop: " + subjectChain(f.Chain, f.Verb, from) + "; " + f.Advice
+	} else if f := c.methodValueStream(fn, arg); f != nil {
 		msg = "task function " + name + " blocks the event loop: " + subjectChain(f.Chain, f.Verb, from) + "; " + f.Advice
 	} else {
 		return

@@ -1,6 +1,6 @@
 module example.com/tasks
 
-go 1.26.7
+go 1.26.0
 
 require github.com/taskdump/taskdump v0.0.0
 

@@ -137,11 +137,63 @@ func (l *flog) flush() { l.w.Flush() } // want flush:"stream field flog.w: \\(\\
 
 func (l *flog) close() { l.flush() } // want close:"stream field flog.w: \\(\\*flog\\).close \\(params.go:\\d+\\) calls \\(\\*flog\\).flush"
 
+// A setLog's field is written by a setter too, which is not followed:
+// it holds the file its type says.
+type setLog struct{ w *bufio.Writer }
+
+func newSetLog(f *os.File) *setLog { return &setLog{w: bufio.NewWriter(f)} } // want newSetLog:"stores parameter 0 in setLog.w"
+
+func (l *setLog) set(f *os.File) { l.w = bufio.NewWriter(f) } // want set:"stores parameter 0 in setLog.w"
+
+func (l *setLog) flush() { l.w.Flush() } // want flush:"blocking: .* on an \\*os.File" flush:"stream field setLog.w"
+
+// An asLog's field is assigned in a task.
+type asLog struct{ w *bufio.Writer }
+
+func newAsLog(f *os.File) *asLog { return &asLog{w: bufio.NewWriter(f)} } // want newAsLog:"stores parameter 0 in asLog.w"
+
+func (l *asLog) flush() { l.w.Flush() } // want flush:"blocking: .* on an \\*os.File" flush:"stream field asLog.w"
+
+// An orLog uses the package's log file when given none: its field may
+// hold a file whatever newOrLog is given.
+type orLog struct{ w *bufio.Writer }
+
+func newOrLog(f *os.File) *orLog { // want newOrLog:"stores parameter 0 in orLog.w"
+	if f == nil {
+		f = logFile
+	}
+	return &orLog{w: bufio.NewWriter(f)}
+}
+
+func (l *orLog) flush() { l.w.Flush() } // want flush:"blocking: .* on an \\*os.File" flush:"stream field orLog.w"
+
+var logFile, _ = os.Create("app.log")
+
+// A flog embedded.
+type slog2 struct{ *flog }
+
+var gw *bufio.Writer
+
+// publish hands the field on to a variable, which holds what the field
+// holds in the receivers it was called on (the file of setup's).
+func (l *flog) publish() { gw = l.w; gw.Flush() } // want publish:"stream field"
+
+func setup(f *os.File) { newFlog(f).publish() } // want setup:"stream parameter 0" setup:"stream field flog.w"
+
+// Two writers, the second on the first of another two.
+type two struct{ a, b *bufio.Writer }
+
+func newTwo(f *os.File, x *two) *two { // want newTwo:"stores parameter 0 in two.a, parameter 0 in two.b"
+	return &two{a: bufio.NewWriter(f), b: bufio.NewWriter(io.MultiWriter(f, x.a))}
+}
+
+func (t *two) flushB() { t.b.Flush() } // want flushB:"blocking: .* on an \\*os.File" flushB:"stream field two.b"
+
 // flushAll is given a flog of unknown make: its field holds the file
 // its type says.
 func flushAll(l *flog) { l.flush() } // want flushAll:"blocking: flushAll \\(params.go:\\d+\\) calls \\(\\*flog\\).flush \\(params.go:\\d+\\), which calls \\(\\*bufio.Writer\\).Flush on an \\*os.File" flushAll:"stream field"
 
-func tasks(ctx context.Context, conn net.Conn, f *os.File) {
+func tasks(ctx context.Context, conn net.Conn, f *os.File) { // want tasks:"stores parameter 2 in asLog.w"
 	runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
 		readCmd(bufio.NewReader(conn))     // want `^blocks the event loop: calls readCmd \(params\.go:\d+\), which calls \(\*bufio\.Reader\)\.ReadString on a net\.Conn; move it into runtime\.ToThread$`
 		drain(f)                           // want `^blocks the event loop: calls drain \(params\.go:\d+\), which calls io\.ReadAll on an \*os\.File; `
@@ -176,6 +228,17 @@ func tasks(ctx context.Context, conn net.Conn, f *os.File) {
 		lf := newFlog(f)
 		lf.w.Flush() // want `^\(\*bufio\.Writer\)\.Flush on an \*os\.File blocks`
 		flushAll(lf) // want `calls flushAll`
+		ln := newSetLog(os.Stdout)
+		ln.set(f)
+		ln.flush() // want `calls \(\*setLog\)\.flush`
+		la := newAsLog(os.Stdout)
+		la.w = bufio.NewWriter(f)
+		la.flush()                      // want `calls \(\*asLog\)\.flush`
+		slog2{newFlog(f)}.flush()       // want `calls \(\*flog\)\.flush`
+		(&slog2{newFlog(f)}).w.Flush()  // want `Flush on an \*os\.File`
+		newOrLog(nil).flush()           // want `calls \(\*orLog\)\.flush`
+		gw.Flush()                      // want `Flush on an \*os\.File`
+		newTwo(os.Stdout, nil).flushB() // want `calls \(\*two\)\.flushB`
 		// Not streams, or not on the loop, or not known: nothing to report.
 		peer.consume(*p, &bytes.Buffer{})
 		sum(nil)

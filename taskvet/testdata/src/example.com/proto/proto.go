@@ -3,6 +3,7 @@ package proto
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"os"
 )
@@ -56,3 +57,15 @@ func NewFileLog(f *os.File) *FileLog { // want NewFileLog:"stores parameter 0 in
 func (l *FileLog) Flush() { // want Flush:"stream field FileLog.w: \\(\\*FileLog\\).Flush \\(proto.go:\\d+\\) calls \\(\\*bufio.Writer\\).Flush on the field"
 	l.w.Flush()
 }
+
+// Run flushes the log, as a task.
+func (l *FileLog) Run(ctx context.Context) (int, error) { // want Run:"stream field FileLog.w"
+	l.Flush()
+	return 0, nil
+}
+
+// DefaultLog is the package's log: other packages may replace it.
+var DefaultLog = NewFileLog(os.Stderr)
+
+// FlushDefault flushes DefaultLog, whatever it was made on.
+func FlushDefault() { DefaultLog.Flush() } // want FlushDefault:"blocking: .* on an \\*os.File" FlushDefault:"stream field"

@@ -49,7 +49,14 @@ func flushLog(l *proto.FileLog) { // want flushLog:"blocking: flushLog \\(protou
 	l.Flush()
 }
 
-func tasks(ctx context.Context, conn net.Conn, f *os.File) {
+// A mylog embeds the package's log.
+type mylog struct{ *proto.FileLog }
+
+func tasks(ctx context.Context, conn net.Conn, f *os.File, l0 *proto.FileLog) {
+	runtime.Spawn(ctx, proto.NewFileLog(f).Run) // want `^task function \(\*proto\.FileLog\)\.Run blocks the event loop: .*Flush on an \*os\.File`
+	runtime.Spawn(ctx, l0.Run)                  // want `^task function \(\*proto\.FileLog\)\.Run blocks`
+	runtime.Spawn(ctx, proto.NewFileLog(os.Stdout).Run)
+	proto.DefaultLog = proto.NewFileLog(f)
 	runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
 		c := proto.NewCodec(conn)
 		c.ReadMsg()                    // want `^blocks the event loop: calls \(\*proto\.Codec\)\.ReadMsg \(proto\.go:\d+\), which calls \(\*bufio\.Reader\)\.ReadString on a net\.Conn; move it into runtime\.ToThread$`
@@ -70,6 +77,8 @@ func tasks(ctx context.Context, conn net.Conn, f *os.File) {
 		b.ReadMsg()                           // want `ReadString on a net\.Conn`
 		proto.NewFileLog(f).Flush()           // want `calls \(\*proto\.FileLog\)\.Flush \(proto\.go:\d+\), which calls \(\*bufio\.Writer\)\.Flush on an \*os\.File`
 		flushLog(proto.NewFileLog(os.Stdout)) // want `calls flushLog`
+		mylog{proto.NewFileLog(f)}.Flush()    // want `calls \(\*proto\.FileLog\)\.Flush`
+		proto.FlushDefault()                  // want `calls proto\.FlushDefault`
 		// Built on something else, or reading nothing: nothing to report.
 		c.Buffered()
 		var buf bytes.Buffer
