@@ -849,6 +849,11 @@ func cancelTask(id uint64, msg, by string) (wire.CancelResult, *apiError) {
 		}
 		return res, errorf(http.StatusNotFound, wire.CodeNoSuchTask, "no such task %d", id)
 	}
+	if ti, ok := l.Task(id); ok {
+		// Named now: the cancel may end the task, and with it the loop
+		// and its history, before the answer is written.
+		res.Name, res.State = ti.Name, ti.State.String()
+	}
 	if err := l.CancelTask(id, msg, by); err != nil {
 		if ti, ok := findEnded(id); ok {
 			return res, errorf(http.StatusConflict, wire.CodeFinished, "%s", endedText(id, ti))
