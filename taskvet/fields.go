@@ -134,7 +134,7 @@ func (c *checker) ownFields() map[*types.Var]string {
 		}
 		st := n.Underlying().(*types.Struct)
 		for f := range st.Fields() {
-			if c.hasIOMethod(f.Type()) && streamType(f.Type()) == "" {
+			if c.hasIOMethod(f.Type()) && (streamType(f.Type()) == "" || isFileType(f.Type())) {
 				keys[f] = fieldKey(n, f.Name())
 				c.fieldVar[keys[f]] = f
 			}

@@ -156,6 +156,9 @@ func (c *checker) stream(e ast.Expr) string {
 		}
 		return c.streamOfVar(v, c.values[v])
 	}
+	if what, ok := c.condField(e); ok {
+		return what
+	}
 	if what := streamType(info.TypeOf(e)); what != "" {
 		return what
 	}
@@ -175,16 +178,6 @@ func (c *checker) stream(e ast.Expr) string {
 	if v == nil {
 		return ""
 	}
-	if sel, ok := e.(*ast.SelectorExpr); ok && c.condFields[v] && !c.typed {
-		// A field a function fills from its *os.File parameter: what
-		// the receiver was built from says (c := newLog(f); c.w).
-		if what := c.fieldStream(sel.X, c.fieldKeys[v]); what != "" {
-			return what
-		}
-		if !c.recvKnown(sel.X, c.fieldKeys[v]) {
-			return c.typedField(v)
-		}
-	}
 	if c.ownParams && v.IsField() && len(c.cond) > 0 {
 		// A field's values hold whatever their function was given
 		// (conditional): not the parameters of this call.
@@ -193,6 +186,42 @@ func (c *checker) stream(e ast.Expr) string {
 		defer func() { c.cond = saved }()
 	}
 	return c.streamOfVar(v, vals)
+}
+
+// condField describes the stream e holds if e selects a field a
+// constructor fills from its *os.File parameter (condFields): the file
+// or os.Stdout the receiver was built on (c := newLog(f); c.w), the
+// file its type says where the package does not show the receiver's
+// make, and for the method's own receiver what the field's other values
+// say (its callers tell the rest: fieldReadFact). ok is false for other
+// expressions.
+func (c *checker) condField(e ast.Expr) (what string, ok bool) {
+	sel, isSel := e.(*ast.SelectorExpr)
+	if !isSel || c.typed || len(c.condFields) == 0 {
+		return "", false
+	}
+	v, vals := c.varOf(sel)
+	if v == nil || !c.condFields[v] {
+		return "", false
+	}
+	key := c.fieldKeys[v]
+	if what := c.fieldStream(sel.X, key); what != "" {
+		return what, true
+	}
+	if !c.recvKnown(sel.X, key) {
+		return c.typedField(v), true
+	}
+	return c.streamOfVar(v, vals), true
+}
+
+// isCondField reports whether e selects a field of condFields.
+func (c *checker) isCondField(e ast.Expr) bool {
+	sel, ok := ast.Unparen(e).(*ast.SelectorExpr)
+	if !ok || len(c.condFields) == 0 {
+		return false
+	}
+	v, _ := c.varOf(sel)
+	return v != nil && c.condFields[v]
 }
 
 // streamOfVar describes the stream variable or field v holds, given the

@@ -594,9 +594,10 @@ func (c *checker) callSite(call *ast.CallExpr) (site, bool) {
 		if stdioWrites[fn.Name()] && c.isStdio(sel.X) {
 			return site{}, false // writes to standard output and error, as fmt.Println and log do
 		}
-		if _, blocks := callOp(fn, c.mutex); blocks && c.fileParam(ast.Unparen(sel.X)) != nil {
-			// A method of the function's own *os.File parameter: it
-			// blocks where a call gives it a file (walkOwn).
+		if _, blocks := callOp(fn, c.mutex); blocks && (c.fileParam(ast.Unparen(sel.X)) != nil || c.isCondField(sel.X)) {
+			// A method of the function's own *os.File parameter, or of
+			// a field a constructor filled from its own: it blocks where
+			// a call gives it a file (walkOwn, condField).
 			what := c.stream(sel.X)
 			if what == "" {
 				return site{}, false

@@ -260,3 +260,28 @@ func tasks(ctx context.Context, conn net.Conn, f *os.File) { // want tasks:"stor
 		return 0, nil
 	})
 }
+
+// A dlog holds the file it is given.
+type dlog struct{ out *os.File }
+
+func newDlog(out *os.File) *dlog { return &dlog{out: out} } // want newDlog:"stores parameter 0 in dlog.out"
+
+func (l *dlog) log(s string) { l.out.WriteString(s) } // want log:"stream field dlog.out: \\(\\*dlog\\).log \\(params.go:\\d+\\) calls \\(\\*os.File\\).WriteString on the field"
+
+func (l *dlog) logf(n int) { fmt.Fprintf(l.out, "%d", n) } // want logf:"stream field dlog.out: \\(\\*dlog\\).logf \\(params.go:\\d+\\) calls fmt.Fprintf on the field"
+
+func dlogTasks(ctx context.Context, f *os.File, d *dlog) {
+	runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+		lg := newDlog(os.Stderr)
+		lg.log("x")
+		lg.logf(1)
+		lg.out.WriteString("x")
+		lf := newDlog(f)
+		lf.log("x")                     // want `calls \(\*dlog\)\.log \(params\.go:\d+\), which calls \(\*os\.File\)\.WriteString on an \*os\.File`
+		lf.logf(1)                      // want `calls fmt\.Fprintf on an \*os\.File`
+		lf.out.WriteString("x")         // want `^\(\*os\.File\)\.WriteString on an \*os\.File blocks`
+		d.log("x")                      // want `calls \(\*dlog\)\.log`
+		newDlog(os.Stdin).out.Read(nil) // want `Read on an \*os\.File`
+		return 0, nil
+	})
+}
