@@ -66,7 +66,7 @@ func (t *table) addLine(s string, last bool) {
 	}
 	ln := tableLine{cells: cells, widths: make([]int, len(cells)), last: last}
 	for i, c := range cells {
-		ln.widths[i] = cellWidth(c)
+		ln.widths[i] = textWidth(c)
 	}
 	t.lines = append(t.lines, ln)
 	if len(cells) == 1 {
@@ -147,14 +147,33 @@ func (t *table) writeLines(b *bufio.Writer, widths []int, line0, line1 int) {
 	}
 }
 
-// cellWidth is how many columns a terminal gives s: its length if it is
-// ASCII, else what ansi.StringWidth says (wide characters count two,
-// combining marks none).
-func cellWidth(s string) int {
+// textWidth is how many columns s may take on a terminal, styles aside:
+// its length if it is plain ASCII, else the larger of what its grapheme
+// clusters take (a terminal that draws them whole: tmux, or one that
+// says so, mode 2027) and what its characters take (wcwidth: xterm, and
+// Bubble Tea's renderer unless the terminal says otherwise). A ZWJ emoji
+// is 2 columns one way, 4 the other; a line laid out by textWidth fits
+// both.
+func textWidth(s string) int {
 	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return ansi.StringWidth(s)
+		if s[i] >= 0x80 || s[i] == 0x1b { // not ASCII, or styled
+			return max(ansi.StringWidth(s), ansi.StringWidthWc(s))
 		}
 	}
 	return len(s)
+}
+
+// fitWidth cuts s to at most w columns by textWidth, ending it with tail
+// if it was cut. Where the two measures differ it cuts more, a column at
+// a time: at most w tries.
+func fitWidth(s string, w int, tail string) string {
+	if textWidth(s) <= w {
+		return s
+	}
+	for n := w; n > 0; n-- {
+		if t := ansi.Truncate(s, n, tail); textWidth(t) <= w {
+			return t
+		}
+	}
+	return ""
 }

@@ -73,7 +73,7 @@ func runTop(ctx context.Context, e *env, o *opts, to *topOpts, args []string) er
 	// bounds each request, not the view.
 	session, stop := session(o)
 	defer stop()
-	m := newTopModel(newTopStyles(noColor(os.Getenv), true), topActions{})
+	m := newTopModel(topPalette{plain: noColor(os.Getenv)}, topActions{})
 	if to.replay != "" {
 		msgs, note, err := loadReplay(to.replay)
 		if err != nil {
@@ -97,6 +97,7 @@ func runTop(ctx context.Context, e *env, o *opts, to *topOpts, args []string) er
 			m.act.stopped = func() bool { return processStopped(pid) }
 		}
 	}
+	m.askedAt = time.Now() // Bubble Tea asks as it starts, the view in Init
 	p := tea.NewProgram(m, tea.WithContext(session), tea.WithOutput(os.Stdout))
 	final, err := p.Run()
 	stop()

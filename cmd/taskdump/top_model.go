@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/taskdump/taskdump/inspect/wire"
 )
@@ -197,10 +199,17 @@ var replaySpeeds = []float64{0.25, 0.5, 1, 2, 4, 8, 16, 32}
 // the user's choices. Update returns a new model; View draws it and
 // nothing else.
 type topModel struct {
-	st     topStyles
-	act    topActions
-	width  int
-	height int
+	st  topStyles
+	pal topPalette
+	act topActions
+	// askedAt is when the view asked the terminal its questions (the
+	// program started; zero: asked none), answered says the answers
+	// came: a quit waits for them (quit), quitting says one is waiting.
+	askedAt  time.Time
+	answered bool
+	quitting bool
+	width    int
+	height   int
 
 	data   topData
 	loaded bool
@@ -269,9 +278,28 @@ type taskIndex struct {
 	pos map[uint64]int
 }
 
-func newTopModel(st topStyles, act topActions) topModel {
-	return topModel{st: st, act: act, width: 80, height: 24, byID: &taskIndex{}}
+func newTopModel(pal topPalette, act topActions) topModel {
+	return topModel{st: newTopStyles(pal), pal: pal, act: act, width: 80, height: 24, byID: &taskIndex{}}
 }
+
+// answerWait bounds how long a quit waits for the terminal's answers.
+const answerWait = 300 * time.Millisecond
+
+// quit quits, once the terminal has answered the questions asked as the
+// view started (its background colour; Bubble Tea's about its modes),
+// or answerWait after they were asked: an answer that comes after the
+// view has given the terminal back is typed into the shell.
+func (m topModel) quit() (topModel, tea.Cmd) {
+	left := answerWait - time.Since(m.askedAt)
+	if m.askedAt.IsZero() || m.answered || left <= 0 {
+		return m, tea.Quit
+	}
+	m.quitting = true
+	return m, tea.Tick(left, func(time.Time) tea.Msg { return topQuitMsg{} })
+}
+
+// topQuitMsg ends a quit's wait for the terminal's answers.
+type topQuitMsg struct{}
 
 // Init starts waiting for the stream, or the replay's clock, and asks the
 // terminal for its background colour (the answer, if one comes, picks the
@@ -286,10 +314,27 @@ func (m topModel) Init() tea.Cmd {
 // askBackground is the command that asks the terminal for its background
 // colour, nil with plain styles: nothing to choose.
 func (m topModel) askBackground() tea.Cmd {
-	if m.st.plain {
+	if m.pal.plain {
 		return nil
 	}
 	return tea.RequestBackgroundColor
+}
+
+// answer applies an answer of the terminal's: the styles its palette
+// makes, and a waiting quit goes on once the last question's answer
+// came (final).
+func (m topModel) answer(pal topPalette, final bool) (tea.Model, tea.Cmd) {
+	if !m.pal.plain {
+		m.pal = pal
+		m.st = newTopStyles(pal)
+	}
+	if final {
+		m.answered = true
+		if m.quitting {
+			return m, tea.Quit
+		}
+	}
+	return m, nil
 }
 
 // clock is the next topClockMsg's command, nil without a clock.
@@ -343,10 +388,6 @@ func (m topModel) tick() tea.Cmd {
 // Update applies one message.
 func (m topModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
-	case tea.WindowSizeMsg:
-		m.width, m.height = msg.Width, msg.Height
-		m.fit()
-		return m, nil
 	case topDataMsg:
 		m.data, m.loaded, m.quiet, m.stopped = msg.data, true, 0, false
 		m.followCancel()
@@ -363,7 +404,7 @@ func (m topModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case topGoneMsg:
 		if msg.refused != nil && !m.loaded {
 			m.fatal = msg.refused
-			return m, tea.Quit
+			return m.quit()
 		}
 		m.gone = msg.reason
 		return m, nil
@@ -398,12 +439,36 @@ func (m topModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.seek(r.pos + 1)
 		return m, m.tick()
-	case tea.BackgroundColorMsg:
-		if !m.st.plain {
-			m.st = newTopStyles(false, msg.IsDark())
-		}
+	}
+	return m.terminal(msg)
+}
+
+// terminal applies a message from the terminal: its size, a key, a
+// paste, an answer to the view's questions.
+func (m topModel) terminal(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.fit()
 		return m, nil
+	case tea.BackgroundColorMsg:
+		pal := m.pal
+		pal.light = !msg.IsDark()
+		return m.answer(pal, true)
+	case tea.ColorProfileMsg:
+		pal := m.pal
+		pal.ansi16 = msg.Profile == colorprofile.ANSI
+		return m.answer(pal, false)
+	case tea.ModeReportMsg:
+		// With plain styles the view asks nothing: the last question
+		// is Bubble Tea's, about Unicode (mode 2027).
+		return m.answer(m.pal, m.pal.plain && msg.Mode == ansi.ModeUnicodeCore)
+	case topQuitMsg:
+		return m, tea.Quit
 	case tea.KeyPressMsg:
+		if m.quitting {
+			return m, nil
+		}
 		return m.key(msg)
 	case tea.PasteMsg:
 		if m.editing {
@@ -438,13 +503,13 @@ func (m topModel) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	s := k.String()
 	switch {
 	case s == "ctrl+c":
-		return m, tea.Quit
+		return m.quit()
 	case m.editing:
 		return m.editKey(k)
 	case m.confirmID != 0:
 		return m.confirmKey(s)
 	case s == "q":
-		return m, tea.Quit
+		return m.quit()
 	}
 	if m.replay != nil {
 		if cmd, ok := m.replayKey(s); ok {
@@ -477,7 +542,7 @@ func withoutAlt(k tea.KeyPressMsg) tea.KeyPressMsg {
 	if k.Mod.Contains(tea.ModShift) && k.ShiftedCode != 0 {
 		code = k.ShiftedCode
 	}
-	if k.Text == "" && k.Mod&^tea.ModShift == 0 && code <= unicode.MaxRune && unicode.IsPrint(code) {
+	if k.Text == "" && k.Mod&^(tea.ModShift|lockMods) == 0 && code <= unicode.MaxRune && unicode.IsPrint(code) {
 		k.Text = string(code)
 	}
 	return k
@@ -502,7 +567,7 @@ func appendInput(in, text string) string {
 // Esc clears.
 func (m topModel) editKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	switch k.Code {
-	case tea.KeyEnter:
+	case tea.KeyEnter, tea.KeyKpEnter:
 		m.filter, m.editing = strings.TrimSpace(m.input), false
 		m.offset = 0
 		m.fit()
@@ -514,12 +579,16 @@ func (m topModel) editKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.input = string(r[:len(r)-1])
 		}
 	default:
-		if k.Mod&^tea.ModShift == 0 {
+		if k.Mod&^(tea.ModShift|lockMods) == 0 {
 			m.input = appendInput(m.input, k.Text)
 		}
 	}
 	return m, nil
 }
+
+// lockMods are the modifiers a terminal reports when a lock key is on
+// (the kitty keyboard protocol does): a key typed with one is the key.
+const lockMods = tea.ModCapsLock | tea.ModNumLock | tea.ModScrollLock
 
 // confirmKey answers the cancel question: y cancels, q quits, anything
 // else does not cancel.
@@ -531,7 +600,7 @@ func (m topModel) confirmKey(s string) (tea.Model, tea.Cmd) {
 		m.status = fmt.Sprintf("cancelling task %d %s…", id, escape(name))
 		return m, m.act.cancel(id, name)
 	case "q":
-		return m, tea.Quit
+		return m.quit()
 	}
 	m.status = "cancel: not confirmed"
 	return m, nil
@@ -553,11 +622,16 @@ func (m *topModel) viewKey(s string) {
 		m.scroll += m.bodyHeight()
 	case "home", "g":
 		m.scroll = 0
+	case "end", "G":
+		m.scroll = m.lastScroll()
 	case "c":
 		if m.mode == modeDetail {
 			m.askCancel()
 		}
 	}
+	// Past the end, the view shows its last screenful: the key after
+	// moves from there.
+	m.scroll = min(m.scroll, m.lastScroll())
 }
 
 // tableKey handles a key in the task table: selection, sorting, the

@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/taskdump/taskdump/inspect/wire"
@@ -109,7 +110,7 @@ func newTopHarness(t *testing.T, w, h int) *topHarness {
 			return nil
 		},
 	}
-	th.m = newTopModel(newTopStyles(true, true), act)
+	th.m = newTopModel(topPalette{plain: true}, act)
 	th.send(tea.WindowSizeMsg{Width: w, Height: h})
 	return th
 }
@@ -202,7 +203,9 @@ func checkScreen(t *testing.T, view string, w, h int) {
 		t.Errorf("view has %d lines, want %d", len(lines), h)
 	}
 	for i, l := range lines {
-		if n := ansi.StringWidth(l); n > w {
+		// As the renderer measures (by character) and as a terminal
+		// drawing graphemes does.
+		if n := textWidth(l); n > w {
 			t.Errorf("line %d is %d columns wide, want at most %d: %q", i+1, n, w, l)
 		}
 		if j := unsafeAt(l); j >= 0 {
@@ -812,7 +815,7 @@ func TestFrameFit(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("frameFit(room %d) = %q, want %q", tt.room, got, tt.want)
 		}
-		if w := ansi.StringWidth(got); w > tt.room {
+		if w := textWidth(got); w > tt.room {
 			t.Errorf("frameFit(room %d) is %d columns wide", tt.room, w)
 		}
 	}
@@ -934,7 +937,7 @@ func TestTopHistPrunedBySnapshot(t *testing.T) {
 // last state stays.
 func TestTopRefused(t *testing.T) {
 	busy := errors.New("busy: 8 streams are open already")
-	m := newTopModel(newTopStyles(true, true), topActions{})
+	m := newTopModel(topPalette{plain: true}, topActions{})
 	next, cmd := m.Update(topGoneMsg{reason: "the agent went away: " + busy.Error(), refused: busy})
 	if fm := next.(topModel); !errors.Is(fm.fatal, busy) || cmd == nil {
 		t.Fatalf("refused before any data: fatal %v, cmd %v; want the error and a quit", fm.fatal, cmd)
@@ -1083,38 +1086,175 @@ func TestWrapWords(t *testing.T) {
 	}
 }
 
-// TestTopBackgroundShades: the view asks the terminal for its background
-// colour (unless its styles are plain) and the answer picks the shades;
-// the view draws dark-background shades until it comes.
-func TestTopBackgroundShades(t *testing.T) {
-	bad := func(m topModel) string { return m.st.bad.Render("x") }
-	dark := newTopModel(newTopStyles(false, true), topActions{})
-	light, _ := dark.Update(tea.BackgroundColorMsg{Color: color.White})
-	black, _ := light.Update(tea.BackgroundColorMsg{Color: color.Black})
+// TestTopPalette: the view asks the terminal for its background colour
+// (unless its styles are plain) and the answer picks the shades (dark
+// until it comes); on a 16-colour terminal warnings are yellow, errors
+// red, and the light and dark shades its own.
+func TestTopPalette(t *testing.T) {
+	render := func(m tea.Model) string {
+		st := m.(topModel).st
+		return st.bad.Render("x") + st.warn.Render("x") + st.good.Render("x")
+	}
+	send := func(m tea.Model, msgs ...tea.Msg) tea.Model {
+		for _, msg := range msgs {
+			m, _ = m.Update(msg)
+		}
+		return m
+	}
+	light := tea.BackgroundColorMsg{Color: color.White}
+	dark := tea.BackgroundColorMsg{Color: color.Black}
+	ansi16 := tea.ColorProfileMsg{Profile: colorprofile.ANSI}
+	start := newTopModel(topPalette{}, topActions{})
 	for _, tt := range []struct {
-		name      string
-		got, want string
+		name string
+		msgs []tea.Msg
+		want string
 	}{
-		{"light", bad(light.(topModel)), newTopStyles(false, false).bad.Render("x")},
-		{"dark again", bad(black.(topModel)), bad(dark)},
+		{"dark until answered", nil, "\x1b[1;38;5;203mx\x1b[m\x1b[38;5;214mx\x1b[m\x1b[38;5;114mx\x1b[m"},
+		{"light", []tea.Msg{light}, "\x1b[1;38;5;124mx\x1b[m\x1b[38;5;130mx\x1b[m\x1b[38;5;22mx\x1b[m"},
+		{"dark again", []tea.Msg{light, dark}, "\x1b[1;38;5;203mx\x1b[m\x1b[38;5;214mx\x1b[m\x1b[38;5;114mx\x1b[m"},
+		{"16 colours, dark", []tea.Msg{ansi16}, "\x1b[1;91mx\x1b[m\x1b[93mx\x1b[m\x1b[92mx\x1b[m"},
+		{"16 colours, light", []tea.Msg{ansi16, light}, "\x1b[1;31mx\x1b[m\x1b[33mx\x1b[m\x1b[32mx\x1b[m"},
 	} {
-		if tt.got != tt.want {
-			t.Errorf("%s: bad renders %q, want %q", tt.name, tt.got, tt.want)
+		if got := render(send(start, tt.msgs...)); got != tt.want {
+			t.Errorf("%s: bad, warn, good render %q, want %q", tt.name, got, tt.want)
 		}
 	}
-	if bad(light.(topModel)) == bad(dark) {
-		t.Errorf("a light background did not change the shades: %q", bad(dark))
-	}
 
-	plain := newTopModel(newTopStyles(true, true), topActions{})
+	plain := newTopModel(topPalette{plain: true}, topActions{})
 	if plain.askBackground() != nil {
 		t.Error("plain styles ask the terminal for its background")
 	}
-	if next, _ := plain.Update(tea.BackgroundColorMsg{Color: color.White}); bad(next.(topModel)) != "x" {
-		t.Errorf("plain styles render %q after a background answer, want %q", bad(next.(topModel)), "x")
+	if got := render(send(plain, light, ansi16)); got != "xxx" {
+		t.Errorf("plain styles render %q after the terminal's answers, want %q", got, "xxx")
 	}
-	if msg := dark.askBackground()(); reflect.TypeOf(msg) != reflect.TypeOf(tea.RequestBackgroundColor()) {
+	if msg := start.askBackground()(); reflect.TypeOf(msg) != reflect.TypeOf(tea.RequestBackgroundColor()) {
 		t.Errorf("askBackground sends %T, want tea.RequestBackgroundColor's message", msg)
+	}
+}
+
+// TestTopQuitWaitsForAnswers: a quit right after the view started waits
+// for the terminal's answers to its questions (they would be typed into
+// the shell after it), at most answerWait; keys meanwhile do nothing.
+func TestTopQuitWaitsForAnswers(t *testing.T) {
+	unicode := tea.ModeReportMsg{Mode: ansi.ModeUnicodeCore, Value: ansi.ModeReset}
+	for _, tt := range []struct {
+		name    string
+		pal     topPalette
+		asked   time.Duration // how long ago the questions were asked; 0: none
+		answers []tea.Msg
+		quit    bool
+	}{
+		{"nothing asked", topPalette{}, 0, nil, true},
+		{"no answer yet", topPalette{}, time.Millisecond, nil, false},
+		{"background answered", topPalette{}, time.Millisecond, []tea.Msg{tea.BackgroundColorMsg{Color: color.Black}}, true},
+		{"modes answered, background not", topPalette{}, time.Millisecond, []tea.Msg{unicode}, false},
+		{"plain: modes answered", topPalette{plain: true}, time.Millisecond, []tea.Msg{unicode}, true},
+		{"no answer in time", topPalette{}, answerWait, nil, true},
+		{"late wait ends", topPalette{}, time.Millisecond, []tea.Msg{topQuitMsg{}}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			th := newTopHarness(t, 80, 24)
+			th.m.pal = tt.pal
+			if tt.asked > 0 {
+				th.m.askedAt = time.Now().Add(-tt.asked)
+			}
+			th.send(topDataMsg{topFixture()})
+			next, cmd := th.m.Update(keyMsg("q"))
+			th.m = next.(topModel)
+			if th.m.quitting {
+				cmd = nil // the wait's timer, not run here: its topQuitMsg is an answer below
+			}
+			th.run(cmd)
+			th.keys("j") // ignored while quitting
+			for _, a := range tt.answers {
+				th.send(a)
+			}
+			if th.quit != tt.quit {
+				t.Errorf("quit = %v, want %v", th.quit, tt.quit)
+			}
+			if !tt.quit && th.m.selID != 1 {
+				t.Errorf("a key while quitting moved the selection to %d", th.m.selID)
+			}
+		})
+	}
+}
+
+// TestTopKittyKeys: what a terminal speaking the kitty keyboard protocol
+// sends (Bubble Tea 2 asks for it): keypad Enter, and keys with a lock
+// modifier on, type into the filter as the keys they are.
+func TestTopKittyKeys(t *testing.T) {
+	th := newTopHarness(t, 80, 24)
+	th.send(topDataMsg{topFixture()})
+	th.keys("/")
+	for _, r := range "han" {
+		th.send(tea.KeyPressMsg{Code: r, Text: string(r), Mod: tea.ModNumLock})
+	}
+	th.send(tea.KeyPressMsg{Code: 'd', Text: "d", Mod: tea.ModCapsLock | tea.ModNumLock})
+	th.send(tea.KeyPressMsg{Code: tea.KeyKpEnter, Mod: tea.ModNumLock})
+	if th.m.editing || th.m.filter != "hand" {
+		t.Errorf("after / han d and keypad Enter: editing %v, filter %q; want the filter %q applied", th.m.editing, th.m.filter, "hand")
+	}
+}
+
+// TestTopViewEnd: G shows a view's last screenful, and the key after
+// moves from there.
+func TestTopViewEnd(t *testing.T) {
+	th := newTopHarness(t, 80, 12)
+	d := topFixture()
+	th.send(topDataMsg{d})
+	th.keys("w")
+	for range 20 {
+		th.m.data.Findings = append(th.m.data.Findings, th.m.data.Findings...)
+		if len(th.m.data.Findings) > 40 {
+			break
+		}
+	}
+	last := th.m.lastScroll()
+	if last == 0 {
+		t.Fatal("the findings view fits the screen: nothing to scroll")
+	}
+	for _, tt := range []struct {
+		keys []string
+		want int
+	}{
+		{[]string{"G"}, last},
+		{[]string{"G", "k"}, last - 1},
+		{[]string{"g"}, 0},
+		{[]string{"G", "j", "j", "k"}, last - 1},
+	} {
+		th.keys("g")
+		th.keys(tt.keys...)
+		if th.m.scroll != tt.want {
+			t.Errorf("%v: scroll %d, want %d", tt.keys, th.m.scroll, tt.want)
+		}
+	}
+}
+
+// TestTextWidth: text is measured and cut to fit both a terminal that
+// draws grapheme clusters whole and one (or a renderer) that measures
+// each character.
+func TestTextWidth(t *testing.T) {
+	for _, tt := range []struct {
+		s     string
+		width int
+		cut4  string
+	}{
+		{"abcdef", 6, "abc…"},
+		{"a👩‍💻b", 6, "a…"},    // a ZWJ sequence: 2 columns as one grapheme, 4 by character
+		{"a❤️bcd", 6, "a❤️…"}, // VS16: 2 columns as a grapheme, 1 by character
+		{"日本語の", 8, "日…"},
+		{"héllo", 5, "hél…"},
+	} {
+		if got := textWidth(tt.s); got != tt.width {
+			t.Errorf("textWidth(%q) = %d, want %d", tt.s, got, tt.width)
+		}
+		if got := fitWidth(tt.s, 4, "…"); got != tt.cut4 {
+			t.Errorf("fitWidth(%q, 4) = %q, want %q", tt.s, got, tt.cut4)
+		}
+	}
+	if got := wrapWords("👩‍💻👩‍💻👩‍💻", 5); !slices.Equal(got, []string{"👩‍💻", "👩‍💻", "👩‍💻"}) {
+		t.Errorf("wrapWords of three ZWJ emoji at 5 columns = %q, want one a line", got)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -41,8 +42,8 @@ func newTmux(t *testing.T, w, h int, env []string, command string) *tmuxTerm {
 	// The command ends by printing its status and then waits, so that the
 	// screen can still be read after it quits.
 	// The terminal is a user's, not the test's: variables a CI machine sets
-	// (CI makes the TUI library assume no terminal, so no colour) or a
-	// developer's colour settings are cleared; env adds what a test wants.
+	// or a developer's colour settings are cleared; env adds what a test
+	// wants.
 	unset := "-u CI -u NO_COLOR -u CLICOLOR -u CLICOLOR_FORCE -u COLORTERM"
 	line := fmt.Sprintf("env %s %s %s; echo EXIT=$?; sleep 600", unset, strings.Join(env, " "), command)
 	tm.run("new-session", "-d", "-x", strconv.Itoa(w), "-y", strconv.Itoa(h), "-s", "top", line)
@@ -431,5 +432,33 @@ func TestRecordTmuxProgress(t *testing.T) {
 	tm.waitFor("EXIT=0")
 	if strings.Contains(s, "recording pid") {
 		t.Errorf("the progress line is left on screen:\n%s", s)
+	}
+}
+
+// TestNoTerminalQuestions: a command other than top asks the terminal
+// nothing, so it never waits for an answer: Bubble Tea 1 asked for the
+// background colour as any command started, and a terminal that never
+// answers (the Linux console, script) made each wait 5 s. script(1)
+// records what the command writes to its terminal.
+func TestNoTerminalQuestions(t *testing.T) {
+	if _, err := exec.LookPath("script"); err != nil {
+		t.Skip("script (util-linux) is not installed")
+	}
+	out := filepath.Join(t.TempDir(), "typescript")
+	cmd := exec.Command("script", "-qec", bins.taskdump+" version", out)
+	cmd.Env = append(os.Environ(), "TERM=xterm-256color")
+	cmd.Env = slices.DeleteFunc(cmd.Env, func(kv string) bool { return strings.HasPrefix(kv, "CI=") || strings.HasPrefix(kv, "TMUX=") })
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("script taskdump version: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "taskdump") {
+		t.Fatalf("taskdump version wrote %q to its terminal, want its version", b)
+	}
+	if i := strings.IndexAny(string(b), "\x1b\x07"); i >= 0 {
+		t.Errorf("taskdump version wrote an escape sequence (a question?) to its terminal: %q", b)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -16,24 +17,46 @@ import (
 	"github.com/taskdump/taskdump/inspect/wire"
 )
 
-// topStyles are the view's styles. Colours are adaptive (one shade for
-// light terminals, one for dark: dark until the terminal answers the
-// view's question, never waited for); plain styles are none at all, for
-// NO_COLOR. The selected row is also marked with "> ", so nothing depends
-// on colour or attributes. The zero value styles nothing.
+// topStyles are the view's styles, made for a topPalette. The selected
+// row is also marked with "> ", so nothing depends on colour or
+// attributes. The zero value styles nothing.
 type topStyles struct {
-	plain                                       bool
 	title, head, sel, dim, bad, warn, good, key lipgloss.Style
 }
 
-// newTopStyles returns the styles for a terminal with a dark background or
-// a light one; plain: every style renders its text unchanged.
-func newTopStyles(plain, dark bool) topStyles {
-	if plain {
-		return topStyles{plain: true}
+// topPalette is what the styles are made for. Colours are adaptive: one
+// shade for dark terminals (until the terminal answers the view's
+// question, never waited for), one for light; on a 16-colour terminal,
+// colours of its own, so that warnings stay yellow and errors red. Plain
+// is no style at all, for NO_COLOR. The zero value is a dark 256-colour
+// terminal.
+type topPalette struct {
+	plain, light, ansi16 bool
+}
+
+// newTopStyles returns the styles of palette p.
+func newTopStyles(p topPalette) topStyles {
+	if p.plain {
+		return topStyles{}
 	}
-	c := func(light, darkShade string) lipgloss.Style {
-		return lipgloss.NewStyle().Foreground(lipgloss.LightDark(dark)(lipgloss.Color(light), lipgloss.Color(darkShade)))
+	// c is a foreground colour: 256-colour shades for light and dark
+	// backgrounds, then 16-colour ones.
+	c := func(light, dark, light16, dark16 int) lipgloss.Style {
+		var shade int
+		switch {
+		case p.ansi16 && p.light:
+			shade = light16
+		case p.ansi16:
+			shade = dark16
+		case p.light:
+			shade = light
+		default:
+			shade = dark
+		}
+		if p.ansi16 {
+			return lipgloss.NewStyle().Foreground(ansi.BasicColor(shade))
+		}
+		return lipgloss.NewStyle().Foreground(lipgloss.ANSIColor(shade))
 	}
 	bold := lipgloss.NewStyle().Bold(true)
 	return topStyles{
@@ -41,9 +64,9 @@ func newTopStyles(plain, dark bool) topStyles {
 		head:  bold.Underline(true),
 		sel:   lipgloss.NewStyle().Reverse(true),
 		dim:   lipgloss.NewStyle().Faint(true),
-		bad:   c("124", "203").Bold(true),
-		warn:  c("130", "214"),
-		good:  c("22", "114"),
+		bad:   c(124, 203, 1, 9).Bold(true),
+		warn:  c(130, 214, 3, 11),
+		good:  c(22, 114, 2, 10),
 		key:   bold,
 	}
 }
@@ -81,7 +104,7 @@ func (m topModel) screen() string {
 		lines = lines[:m.height] // a very short terminal: the keys go first
 	}
 	for i, l := range lines {
-		lines[i] = ansi.Truncate(l, w, "…")
+		lines[i] = fitWidth(l, w, "…")
 	}
 	return strings.Join(lines, "\n")
 }
@@ -127,8 +150,8 @@ func (m topModel) header(w int) []string {
 	default:
 		right = "connecting"
 	}
-	lw := w - ansi.StringWidth(right) - 1
-	line1 := m.st.title.Render(padRight(ansi.Truncate(left, max(lw, 0), "…"), max(lw, 0))) + " " + right
+	lw := w - textWidth(right) - 1
+	line1 := m.st.title.Render(padRight(fitWidth(left, max(lw, 0), "…"), max(lw, 0))) + " " + right
 
 	var loops []string
 	for _, l := range d.Loops {
@@ -249,21 +272,34 @@ func (m topModel) body(w int) []string {
 	if !m.loaded {
 		return []string{"", "  waiting for the first update from the agent…"}
 	}
-	var lines []string
-	switch m.mode {
-	case modeTasks:
+	if m.mode == modeTasks {
 		return m.taskTable(w)
-	case modeDetail:
-		lines = m.detailLines(w)
-	case modeResources:
-		lines = m.resourceLines(w)
-	case modeBlocking:
-		lines = m.blockingLines(w)
-	case modeFindings:
-		lines = m.findingLines(w)
 	}
+	lines := m.viewLines(w)
 	s := min(m.scroll, max(len(lines)-m.bodyHeight(), 0))
 	return lines[s:]
+}
+
+// viewLines are all the lines of the detail, resources, blocking or
+// findings view, at width w; nil for the table.
+func (m topModel) viewLines(w int) []string {
+	switch m.mode {
+	case modeDetail:
+		return m.detailLines(w)
+	case modeResources:
+		return m.resourceLines(w)
+	case modeBlocking:
+		return m.blockingLines(w)
+	case modeFindings:
+		return m.findingLines(w)
+	}
+	return nil
+}
+
+// lastScroll is the last line a view's body can start at: its last
+// screenful.
+func (m topModel) lastScroll() int {
+	return max(len(m.viewLines(max(m.width, 20)))-m.bodyHeight(), 0)
 }
 
 // taskTable draws the column headers and the visible rows of the table.
@@ -344,9 +380,9 @@ var flexCols = []int{colName, colAwaiting, colLocation}
 func colWidths(w int, heads [numCols]string, cells [][numCols]string) [numCols]int {
 	var want, got [numCols]int
 	for c := range numCols {
-		want[c] = ansi.StringWidth(heads[c])
+		want[c] = textWidth(heads[c])
 		for _, r := range cells {
-			want[c] = max(want[c], ansi.StringWidth(r[c]))
+			want[c] = max(want[c], textWidth(r[c]))
 		}
 		got[c] = want[c]
 	}
@@ -357,7 +393,7 @@ func colWidths(w int, heads [numCols]string, cells [][numCols]string) [numCols]i
 		}
 	}
 	for _, c := range flexCols {
-		got[c] = min(want[c], max(ansi.StringWidth(heads[c]), 8))
+		got[c] = min(want[c], max(textWidth(heads[c]), 8))
 		room -= got[c]
 	}
 	// A whole file:line first, then names, then what is awaited, up to 12
@@ -399,9 +435,9 @@ func joinCells(cells [numCols]string, widths [numCols]int) string {
 		if c > 0 {
 			b.WriteByte(' ')
 		}
-		s := ansi.Truncate(cells[c], widths[c], "…")
+		s := fitWidth(cells[c], widths[c], "…")
 		if rightAligned(c) {
-			b.WriteString(strings.Repeat(" ", widths[c]-ansi.StringWidth(s)) + s)
+			b.WriteString(strings.Repeat(" ", widths[c]-textWidth(s)) + s)
 		} else if c < numCols-1 {
 			b.WriteString(padRight(s, widths[c]))
 		} else {
@@ -412,7 +448,7 @@ func joinCells(cells [numCols]string, widths [numCols]int) string {
 }
 
 func padRight(s string, w int) string {
-	return s + strings.Repeat(" ", max(w-ansi.StringWidth(s), 0))
+	return s + strings.Repeat(" ", max(w-textWidth(s), 0))
 }
 
 // detailHead is the detail view's title and, for a task that has ended,
@@ -675,16 +711,16 @@ func frameText(f wire.Frame) string {
 // function, so the file and line stay readable at 80 columns.
 func frameFit(f wire.Frame, room int) string {
 	full := frameText(f)
-	if f.IsZero() || ansi.StringWidth(full) <= room {
+	if f.IsZero() || textWidth(full) <= room {
 		return full
 	}
 	fn, fl := escape(f.Function), escape(fileLine(f))
-	if keep := room - ansi.StringWidth(fn) - 3; keep >= len([]rune(filepath.Base(fl))) {
+	if keep := room - textWidth(fn) - 3; keep >= len([]rune(filepath.Base(fl))) {
 		r := []rune(fl)
 		return fn + "  …" + string(r[max(len(r)-keep, 0):])
 	}
 	base := escape(filepath.Base(f.File) + ":" + strconv.Itoa(f.Line))
-	return ansi.Truncate(fn, max(room-ansi.StringWidth(base)-2, 1), "…") + "  " + base
+	return fitWidth(fn, max(room-textWidth(base)-2, 1), "…") + "  " + base
 }
 
 func fileLine(f wire.Frame) string {
@@ -864,7 +900,7 @@ func wrapWords(s string, w int) []string {
 		switch {
 		case first:
 			line, first = word, false
-		case ansi.StringWidth(line)+1+ansi.StringWidth(word) <= w:
+		case textWidth(line)+1+textWidth(word) <= w:
 			line += " " + word
 		case word == "":
 			continue // a second space at the end of a line
@@ -872,9 +908,14 @@ func wrapWords(s string, w int) []string {
 			lines = append(lines, line)
 			line = word
 		}
-		for ansi.StringWidth(line) > w {
-			lines = append(lines, ansi.Truncate(line, w, ""))
-			line = ansi.TruncateLeft(line, w, "")
+		for textWidth(line) > w {
+			head := fitWidth(line, w, "")
+			if head == "" { // one character wider than w
+				_, n := utf8.DecodeRuneInString(line)
+				head = line[:n]
+			}
+			lines = append(lines, head)
+			line = line[len(head):]
 		}
 	}
 	return append(lines, line)
@@ -888,7 +929,7 @@ func (m topModel) findingLines(w int) []string {
 		return append(lines, "  no findings")
 	}
 	wrap := func(indent, s string) {
-		iw := ansi.StringWidth(indent)
+		iw := textWidth(indent)
 		for i, l := range wrapWords(s, max(w-iw, 10)) {
 			if i == 1 {
 				indent = strings.Repeat(" ", iw)
