@@ -161,36 +161,42 @@ func (th *topHarness) run(cmd tea.Cmd) {
 func (th *topHarness) keys(names ...string) *topHarness {
 	th.t.Helper()
 	for _, n := range names {
-		th.send(keyMsg(n))
+		if _, named := namedKeys[n]; named || utf8.RuneCountInString(n) == 1 {
+			th.send(keyMsg(n))
+			continue
+		}
+		for _, r := range n { // typed: Bubble Tea sends a message per key
+			th.send(keyMsg(string(r)))
+		}
 	}
 	return th
 }
 
+// namedKeys are the keys keyMsg knows by name.
+var namedKeys = map[string]tea.KeyPressMsg{
+	"enter":     {Code: tea.KeyEnter},
+	"esc":       {Code: tea.KeyEscape},
+	"up":        {Code: tea.KeyUp},
+	"down":      {Code: tea.KeyDown},
+	"left":      {Code: tea.KeyLeft},
+	"right":     {Code: tea.KeyRight},
+	"space":     {Code: tea.KeySpace, Text: " "},
+	"backspace": {Code: tea.KeyBackspace},
+	"ctrl+c":    {Code: 'c', Mod: tea.ModCtrl},
+}
+
 func keyMsg(n string) tea.KeyPressMsg {
-	switch n {
-	case "enter":
-		return tea.KeyPressMsg{Code: tea.KeyEnter}
-	case "esc":
-		return tea.KeyPressMsg{Code: tea.KeyEscape}
-	case "up":
-		return tea.KeyPressMsg{Code: tea.KeyUp}
-	case "down":
-		return tea.KeyPressMsg{Code: tea.KeyDown}
-	case "left":
-		return tea.KeyPressMsg{Code: tea.KeyLeft}
-	case "right":
-		return tea.KeyPressMsg{Code: tea.KeyRight}
-	case "space":
-		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
-	case "backspace":
-		return tea.KeyPressMsg{Code: tea.KeyBackspace}
-	case "ctrl+c":
-		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	if k, ok := namedKeys[n]; ok {
+		return k
 	}
-	if r, size := utf8.DecodeRuneInString(n); size == len(n) {
-		return tea.KeyPressMsg{Code: r, Text: n}
+	r, size := utf8.DecodeRuneInString(n)
+	switch {
+	case size != len(n):
+		return tea.KeyPressMsg{Code: tea.KeyExtended, Text: n} // one grapheme of several runes
+	case r >= 'A' && r <= 'Z': // as a terminal sends it: shift and the key
+		return tea.KeyPressMsg{Code: r - 'A' + 'a', ShiftedCode: r, Mod: tea.ModShift, Text: n}
 	}
-	return tea.KeyPressMsg{Code: tea.KeyExtended, Text: n} // several keys read at once
+	return tea.KeyPressMsg{Code: r, Text: n}
 }
 
 // checkScreen fails unless the view fills exactly the terminal's rows and
@@ -330,7 +336,7 @@ func TestTopKeys(t *testing.T) {
 		{name: "down", keys: []string{"j", "down"}, sel: 3},
 		{name: "down-past-end", keys: []string{"G", "j", "j"}, sel: 12},
 		{name: "up-past-start", keys: []string{"k", "up"}, sel: 1},
-		{name: "keys-together", keys: []string{"jj"}, sel: 3},
+		{name: "keys-together", keys: []string{"\x00jj"}, sel: 3},
 		{name: "quit", keys: []string{"q"}, sel: 1, quit: true},
 		{name: "ctrl-c", keys: []string{"ctrl+c"}, sel: 1, quit: true},
 		{name: "quit-detail", keys: []string{"enter", "q"}, mode: modeDetail, sel: 1, quit: true},
@@ -343,6 +349,7 @@ func TestTopKeys(t *testing.T) {
 		{name: "open-has-stack", keys: []string{"enter"}, mode: modeDetail, sel: 1},
 		{name: "esc-back", keys: []string{"j", "enter", "esc"}, mode: modeTasks, sel: 2, stacks: []uint64{2}},
 		{name: "esc-then-key-together", keys: []string{"r", "\x00alt-w"}, mode: modeFindings, sel: 1},
+		{name: "esc-then-shifted-key", keys: []string{"\x00alt-G"}, sel: 12},
 		{name: "esc-then-enter-together", keys: []string{"j", "r", "\x00alt-enter"}, mode: modeDetail, sel: 2, stacks: []uint64{2}},
 		{name: "views", keys: []string{"r", "b", "w", "esc"}, mode: modeTasks, sel: 1},
 		{name: "cancel-yes", keys: []string{"j", "c", "y"}, sel: 2, cancels: []uint64{2}},
@@ -365,7 +372,10 @@ func TestTopKeys(t *testing.T) {
 			th := newTopHarness(t, 80, 24)
 			th.send(topDataMsg{topFixture()})
 			special := map[string]tea.Msg{
-				"\x00alt-w":     tea.KeyPressMsg{Code: 'w', Mod: tea.ModAlt},
+				"\x00alt-w": tea.KeyPressMsg{Code: 'w', Mod: tea.ModAlt},
+				"\x00alt-G": tea.KeyPressMsg{Code: 'g', ShiftedCode: 'G', Mod: tea.ModAlt | tea.ModShift},
+				// Keys that arrive as one message (an input method's).
+				"\x00jj":        tea.KeyPressMsg{Code: tea.KeyExtended, Text: "jj"},
 				"\x00alt-enter": tea.KeyPressMsg{Code: tea.KeyEnter, Mod: tea.ModAlt},
 				// A paste may hold anything: the filter keeps what prints.
 				"\x00paste-hand": tea.PasteMsg{Content: "ha\x1b\x07nd\r\n"},
