@@ -152,8 +152,8 @@ func (c *checker) ownFields() map[*types.Var]string {
 func (c *checker) solveFieldStores(keys map[*types.Var]string) {
 	c.typed = true // no value is conditional yet
 	var cond []fieldVal
+	valsIn := c.fieldValsIn(keys)
 	for _, fn := range c.sortedDecls() {
-		body := c.decls[fn].Body
 		sig := fn.Type().(*types.Signature)
 		var f fieldStoreFact
 		for i := range sig.Params().Len() {
@@ -165,15 +165,12 @@ func (c *checker) solveFieldStores(keys map[*types.Var]string) {
 			c.withScratch(map[*types.Var]string{p: paramStream}, func() {
 				c.cond = fileParams(fn) // an *os.File parameter: what paramStream stands for
 				defer func() { c.cond = nil }()
-				for field, key := range keys {
-					found := false
-					for _, v := range c.fieldVals[field] {
-						if within(v, body) && strings.Contains(c.stream(v), paramStream) {
-							stored, found = append(stored, fieldVal{field, key, v}), true
+				for _, fv := range valsIn[fn] {
+					if strings.Contains(c.stream(fv.v), paramStream) {
+						if len(stored) == 0 || stored[len(stored)-1].key != fv.key {
+							f.Stores = append(f.Stores, fieldStore{Param: i, Field: fv.key})
 						}
-					}
-					if found {
-						f.Stores = append(f.Stores, fieldStore{Param: i, Field: key})
+						stored = append(stored, fv)
 					}
 				}
 			})
@@ -198,6 +195,39 @@ func (c *checker) solveFieldStores(keys map[*types.Var]string) {
 	}
 }
 
+// fieldValsIn groups the values the package gives the fields of keys by
+// the function whose body holds them, each function's in key order (a
+// function's stores are among its own values; the order makes what a
+// cycle of assignments resolves to the same from run to run).
+func (c *checker) fieldValsIn(keys map[*types.Var]string) map[*types.Func][]fieldVal {
+	type span struct {
+		fn   *types.Func
+		body *ast.BlockStmt
+	}
+	var spans []span
+	for _, fn := range c.sortedDecls() {
+		if b := c.decls[fn].Body; b != nil {
+			spans = append(spans, span{fn, b})
+		}
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.body.Pos(), b.body.Pos()) })
+	fields := slices.SortedFunc(maps.Keys(keys), func(a, b *types.Var) int { return strings.Compare(keys[a], keys[b]) })
+	out := make(map[*types.Func][]fieldVal)
+	for _, field := range fields {
+		for _, v := range c.fieldVals[field] {
+			// The last body starting at or before v: the one holding it, if any.
+			i, found := slices.BinarySearchFunc(spans, v.Pos(), func(s span, p token.Pos) int { return cmp.Compare(s.body.Pos(), p) })
+			if !found {
+				i--
+			}
+			if i >= 0 && within(v, spans[i].body) {
+				out[spans[i].fn] = append(out[spans[i].fn], fieldVal{field, keys[field], v})
+			}
+		}
+	}
+	return out
+}
+
 // A fieldVal is a value the package gives a field (key).
 type fieldVal struct {
 	field *types.Var
@@ -220,7 +250,7 @@ func (c *checker) conditional(fn *types.Func, vals []fieldVal) []fieldVal {
 		c.cond, c.ownParams = fileParams(fn), true
 		defer func() { c.cond, c.ownParams = nil, false }()
 		for _, fv := range vals {
-			if constructs(fn, fv.key) && c.stream(fv.v) == "" {
+			if constructs(fn, fv.key) && !c.unknown[fv.field] && c.stream(fv.v) == "" {
 				out = append(out, fv)
 			}
 		}
@@ -499,8 +529,66 @@ func (u fieldUse) fact(what string) *blockingFact {
 // composite literal of the field's struct. An exported variable or field
 // may be given values other packages show: not known.
 func (c *checker) recvKnown(x ast.Expr, key string) bool {
+	if c.givenHere(key) {
+		return false
+	}
 	known, _ := c.recvKnownSeen(x, key, make(map[*types.Var]bool))
 	return known
+}
+
+// givenHere reports whether key is a field of another package's that
+// this one gives a value its package does not see (l.Out = f), other
+// than os.Stdout or os.Stderr: whatever built the receiver, the field
+// may hold a file.
+func (c *checker) givenHere(key string) bool {
+	f := c.fieldOfKey(key)
+	if f == nil || f.Pkg() == c.pass.Pkg {
+		return false
+	}
+	return c.unknown[f] || slices.ContainsFunc(c.fieldVals[f], func(v ast.Expr) bool { return !c.isStdio(v) })
+}
+
+// fieldOfKey returns the field key names ("path.Type.field"), of this
+// package or one it imports, or nil.
+func (c *checker) fieldOfKey(key string) *types.Var {
+	typ, field, ok := cutLast(key, ".")
+	if !ok {
+		return nil
+	}
+	path, name, ok := cutLast(typ, ".")
+	if !ok {
+		return nil
+	}
+	pkg := c.pass.Pkg
+	if pkg.Path() != path {
+		i := slices.IndexFunc(pkg.Imports(), func(p *types.Package) bool { return p.Path() == path })
+		if i < 0 {
+			return nil
+		}
+		pkg = pkg.Imports()[i]
+	}
+	tn, ok := pkg.Scope().Lookup(name).(*types.TypeName)
+	if !ok {
+		return nil
+	}
+	n := namedStruct(tn.Type())
+	if n == nil {
+		return nil
+	}
+	for f := range n.Underlying().(*types.Struct).Fields() {
+		if f.Name() == field {
+			return f
+		}
+	}
+	return nil
+}
+
+// cutLast slices s around the last sep.
+func cutLast(s, sep string) (before, after string, found bool) {
+	if i := strings.LastIndex(s, sep); i >= 0 {
+		return s[:i], s[i+len(sep):], true
+	}
+	return s, "", false
 }
 
 // recvKnownSeen is recvKnown through the variables seen so far; open

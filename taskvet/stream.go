@@ -457,18 +457,32 @@ func (c *checker) stdioOf(e ast.Expr) (stdio, grounded bool) {
 		return false, false
 	}
 	if c.stdioSeen[v] {
+		c.stdioCycled = true
 		return true, false
 	}
+	if a, ok := c.stdioMemo[v]; ok {
+		return a[0], a[1]
+	}
+	outer := c.stdioCycled
+	c.stdioCycled = false
 	c.stdioSeen[v] = true
-	defer delete(c.stdioSeen, v)
+	stdio = true
 	for _, x := range vals {
 		s, g := c.stdioOf(x)
 		if !s {
-			return false, false
+			stdio, grounded = false, false
+			break
 		}
 		grounded = grounded || g
 	}
-	return true, grounded
+	delete(c.stdioSeen, v)
+	if !c.stdioCycled || !stdio {
+		// An answer that leaned on no variable being resolved holds
+		// anywhere (a "no" always does).
+		c.stdioMemo[v] = [2]bool{stdio, grounded}
+	}
+	c.stdioCycled = c.stdioCycled || outer
+	return stdio, grounded
 }
 
 // hasIOMethod reports whether a value of type t has a method that reads

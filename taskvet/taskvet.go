@@ -133,8 +133,10 @@ type checker struct {
 	// composite literals, assignments): for a field of function type, the
 	// task functions a task started as x.Field runs; for a reader's, what
 	// it reads.
-	fieldVals map[*types.Var][]ast.Expr
-	stdioSeen map[*types.Var]bool // isStdio's variables being resolved
+	fieldVals   map[*types.Var][]ast.Expr
+	stdioSeen   map[*types.Var]bool    // isStdio's variables being resolved
+	stdioCycled bool                   // an answer of stdioOf leaned on one of them
+	stdioMemo   map[*types.Var][2]bool // stdioOf's answers that hold anywhere
 	// unknown are the variables and fields assigned values values and
 	// fieldVals do not hold (f, err = os.Create(p); &f; range): what they
 	// hold is not known.
@@ -202,6 +204,7 @@ func run(pass *analysis.Pass, cfg *Config) (any, error) {
 		values:         make(map[*types.Var][]ast.Expr),
 		fieldVals:      make(map[*types.Var][]ast.Expr),
 		stdioSeen:      make(map[*types.Var]bool),
+		stdioMemo:      make(map[*types.Var][2]bool),
 		unknown:        make(map[*types.Var]bool),
 		streamVars:     make(map[*types.Var]string),
 		stmtOf:         make(map[*ast.CallExpr]*ast.ExprStmt),
@@ -600,6 +603,10 @@ func (c *checker) callSite(call *ast.CallExpr) (site, bool) {
 			// a call gives it a file (walkOwn, condField).
 			what := c.stream(sel.X)
 			if what == "" {
+				if o, ok := c.streamOp(fn, call); ok {
+					s.op = &o
+					return s, true
+				}
 				return site{}, false
 			}
 			o := streamCallOp(displayName(fn), what)

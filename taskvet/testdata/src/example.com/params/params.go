@@ -285,3 +285,28 @@ func dlogTasks(ctx context.Context, f *os.File, d *dlog) {
 		return 0, nil
 	})
 }
+
+// An rlog's file may be reopened: the package gives its field a file it
+// cannot see, so every rlog may hold one.
+type rlog struct{ out *os.File }
+
+func newRlog(out *os.File) *rlog { return &rlog{out: out} } // want newRlog:"stores parameter 0 in rlog.out"
+
+func (l *rlog) reopen(p string) { l.out, _ = os.Create(p) } // want reopen:"blocking: .* calls os.Create"
+
+func (l *rlog) log(s string) { l.out.WriteString(s) } // want log:"blocking: \\(\\*rlog\\).log \\(params.go:\\d+\\) calls \\(\\*os.File\\).WriteString$"
+
+// pipe reads a connection into the file: it blocks whatever the file.
+func (l *dlog) pipe(c net.Conn) { l.out.ReadFrom(c) } // want pipe:"blocking: .* on a net.Conn" pipe:"stream field dlog.out"
+
+func rlogTasks(ctx context.Context, conn net.Conn) {
+	runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+		r := newRlog(os.Stderr)
+		r.reopen("x") // want `calls \(\*rlog\)\.reopen`
+		r.log("y")    // want `calls \(\*rlog\)\.log`
+		d := newDlog(os.Stdout)
+		d.out.ReadFrom(conn) // want `^\(\*os\.File\)\.ReadFrom on a net\.Conn blocks`
+		d.pipe(conn)         // want `calls \(\*dlog\)\.pipe \(params\.go:\d+\), which calls \(\*os\.File\)\.ReadFrom on a net\.Conn`
+		return 0, nil
+	})
+}

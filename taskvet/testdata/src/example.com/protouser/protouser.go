@@ -93,3 +93,14 @@ func tasks(ctx context.Context, conn net.Conn, f *os.File, l0 *proto.FileLog) {
 		return 0, nil
 	})
 }
+
+// outTasks replaces an OutLog's exported file: whatever built it, it may
+// hold a file.
+func outTasks(ctx context.Context, f *os.File) {
+	runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+		l := proto.NewOutLog(os.Stderr)
+		l.Out = f
+		l.Print("x") // want `calls \(\*proto\.OutLog\)\.Print \(proto\.go:\d+\), which calls \(\*os\.File\)\.WriteString on an \*os\.File`
+		return 0, nil
+	})
+}
