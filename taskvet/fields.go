@@ -178,6 +178,7 @@ func (c *checker) solveFieldStores(keys map[*types.Var]string) {
 				cond = append(cond, c.conditional(fn, stored)...)
 			}
 		}
+		cond = append(cond, c.copies(fn, valsIn[fn])...)
 		if len(f.Stores) > 0 {
 			slices.SortFunc(f.Stores, func(a, b fieldStore) int {
 				if a.Param != b.Param {
@@ -255,6 +256,25 @@ func (c *checker) conditional(fn *types.Func, vals []fieldVal) []fieldVal {
 			}
 		}
 	})
+	return out
+}
+
+// copies returns which of vals, the values fn gives fields, copy the
+// same field of another value in a constructor of their struct
+// (func (l *Logger) With(...) *Logger { return &Logger{out: l.out} }):
+// conditional too, as what they copy is (a receiver With built is not
+// known: it holds the file the field's type says).
+func (c *checker) copies(fn *types.Func, vals []fieldVal) []fieldVal {
+	var out []fieldVal
+	for _, fv := range vals {
+		sel, ok := ast.Unparen(fv.v).(*ast.SelectorExpr)
+		if !ok || !constructs(fn, fv.key) || c.unknown[fv.field] {
+			continue
+		}
+		if v, _ := c.varOf(sel); v == fv.field {
+			out = append(out, fv)
+		}
+	}
 	return out
 }
 

@@ -310,3 +310,24 @@ func rlogTasks(ctx context.Context, conn net.Conn) {
 		return 0, nil
 	})
 }
+
+// A wlog makes loggers like itself: With copies the file.
+type wlog struct {
+	out    *os.File
+	prefix string
+}
+
+func newWlog(out *os.File) *wlog { return &wlog{out: out} } // want newWlog:"stores parameter 0 in wlog.out"
+
+func (l *wlog) With(p string) *wlog { return &wlog{out: l.out, prefix: p} }
+
+func (l *wlog) log(s string) { l.out.WriteString(l.prefix + s) } // want log:"stream field wlog.out"
+
+func wlogTasks(ctx context.Context, f *os.File) {
+	runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+		newWlog(os.Stderr).log("x")
+		newWlog(f).log("x")                   // want `calls \(\*wlog\)\.log`
+		newWlog(os.Stderr).With("a").log("x") // want `calls \(\*wlog\)\.log`
+		return 0, nil
+	})
+}

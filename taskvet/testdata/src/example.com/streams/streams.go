@@ -104,7 +104,7 @@ func streams(ctx context.Context, conn net.Conn, tc *net.TCPConn, f *os.File, cf
 		os.Stdout.ReadFrom(conn)                         // want `^\(\*os\.File\)\.ReadFrom blocks`
 		fmt.Fprintln(root.child().out, "x")              // silent: standard error, copied from a parent
 		os.Stderr.Sync()                                 // silent: a logger's flush
-		(&dup{}).clone().f.Write(nil)                    // want `^\(\*os\.File\)\.Write blocks`
+		(&dup{}).clone().f.Write(nil)                    // want `^\(\*os\.File\)\.Write on an \*os\.File blocks`
 		tls.Client(conn, nil)                            // silent: the handshake comes with the first read or write
 		http.NewRequest("POST", "http://example.com", f) // silent: the body is read when the request is sent
 		return 0, nil
