@@ -104,10 +104,11 @@
 //     values in the package show what built it. A function with an *os.File
 //     parameter counts the same way (render(f *os.File) writing to
 //     f blocks given a file, not given os.Stdout), also kept by a
-//     constructor in a field, as it is or in a writer on it
+//     constructor in an unexported field, as it is or in a writer on it
 //     (newLog(os.Stdout).flush() does not block; a log whose make the
 //     package does not show, a parameter's, or whose field a setter
-//     also writes, holds the file its type says). Calls
+//     also writes, holds the file its type says, as an exported field
+//     does: any package may give it one). Calls
 //     through an interface method or a function value are not followed
 //     (they have no static callee), nor variadic parameters.
 //   - an HTTP server run in a task (http.ListenAndServe, http.Serve and

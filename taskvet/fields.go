@@ -242,7 +242,8 @@ type fieldVal struct {
 // field holds os.Stdout or a file is for fn's callers to say, as
 // fieldStream follows them from the values it returns (condVals). What
 // another function stores (a setter, an assignment) is not followed: it
-// stays the file its type says.
+// stays the file its type says. So are exported fields: any package may
+// give them a value (l.Out = f) that this one does not see.
 func (c *checker) conditional(fn *types.Func, vals []fieldVal) []fieldVal {
 	var out []fieldVal
 	c.withScratch(nil, func() {
@@ -251,7 +252,7 @@ func (c *checker) conditional(fn *types.Func, vals []fieldVal) []fieldVal {
 		c.cond, c.ownParams = fileParams(fn), true
 		defer func() { c.cond, c.ownParams = nil, false }()
 		for _, fv := range vals {
-			if constructs(fn, fv.key) && !c.unknown[fv.field] && c.stream(fv.v) == "" {
+			if constructs(fn, fv.key) && !fv.field.Exported() && !c.unknown[fv.field] && c.stream(fv.v) == "" {
 				out = append(out, fv)
 			}
 		}
@@ -268,7 +269,7 @@ func (c *checker) copies(fn *types.Func, vals []fieldVal) []fieldVal {
 	var out []fieldVal
 	for _, fv := range vals {
 		sel, ok := ast.Unparen(fv.v).(*ast.SelectorExpr)
-		if !ok || !constructs(fn, fv.key) || c.unknown[fv.field] {
+		if !ok || !constructs(fn, fv.key) || fv.field.Exported() || c.unknown[fv.field] {
 			continue
 		}
 		if v, _ := c.varOf(sel); v == fv.field {
@@ -549,66 +550,8 @@ func (u fieldUse) fact(what string) *blockingFact {
 // composite literal of the field's struct. An exported variable or field
 // may be given values other packages show: not known.
 func (c *checker) recvKnown(x ast.Expr, key string) bool {
-	if c.givenHere(key) {
-		return false
-	}
 	known, _ := c.recvKnownSeen(x, key, make(map[*types.Var]bool))
 	return known
-}
-
-// givenHere reports whether key is a field of another package's that
-// this one gives a value its package does not see (l.Out = f), other
-// than os.Stdout or os.Stderr: whatever built the receiver, the field
-// may hold a file.
-func (c *checker) givenHere(key string) bool {
-	f := c.fieldOfKey(key)
-	if f == nil || f.Pkg() == c.pass.Pkg {
-		return false
-	}
-	return c.unknown[f] || slices.ContainsFunc(c.fieldVals[f], func(v ast.Expr) bool { return !c.isStdio(v) })
-}
-
-// fieldOfKey returns the field key names ("path.Type.field"), of this
-// package or one it imports, or nil.
-func (c *checker) fieldOfKey(key string) *types.Var {
-	typ, field, ok := cutLast(key, ".")
-	if !ok {
-		return nil
-	}
-	path, name, ok := cutLast(typ, ".")
-	if !ok {
-		return nil
-	}
-	pkg := c.pass.Pkg
-	if pkg.Path() != path {
-		i := slices.IndexFunc(pkg.Imports(), func(p *types.Package) bool { return p.Path() == path })
-		if i < 0 {
-			return nil
-		}
-		pkg = pkg.Imports()[i]
-	}
-	tn, ok := pkg.Scope().Lookup(name).(*types.TypeName)
-	if !ok {
-		return nil
-	}
-	n := namedStruct(tn.Type())
-	if n == nil {
-		return nil
-	}
-	for f := range n.Underlying().(*types.Struct).Fields() {
-		if f.Name() == field {
-			return f
-		}
-	}
-	return nil
-}
-
-// cutLast slices s around the last sep.
-func cutLast(s, sep string) (before, after string, found bool) {
-	if i := strings.LastIndex(s, sep); i >= 0 {
-		return s[:i], s[i+len(sep):], true
-	}
-	return s, "", false
 }
 
 // recvKnownSeen is recvKnown through the variables seen so far; open
