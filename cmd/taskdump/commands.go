@@ -103,9 +103,14 @@ func checkOutput(name string) error {
 }
 
 // stdoutName reports whether an -o path names standard output: "-", "",
-// or /dev/stdout (a symbolic link, which outputs do not follow).
+// or /dev/stdout and its other names (symbolic links, which outputs do
+// not follow).
 func stdoutName(name string) bool {
-	return name == "-" || name == "" || name == "/dev/stdout"
+	switch name {
+	case "-", "", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1":
+		return true
+	}
+	return false
 }
 
 // writeFileAtomic writes what write produces to a temporary file next to

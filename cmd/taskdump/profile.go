@@ -87,7 +87,9 @@ func runProfile(ctx context.Context, e *env, o *opts, args []string) error {
 		}
 		return nil
 	}
-	n, err := writeFileAtomic(o.out, 0o644, func(w io.Writer) error {
+	// 0600, as snapshots and recordings: a profile holds the same
+	// function names and, labelled, task names.
+	n, err := writeFileAtomic(o.out, 0o600, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})

@@ -57,7 +57,7 @@ func checkRecordArgs(o *opts, ro *recordOpts, args []string) error {
 	switch {
 	case o.out == "":
 		return usagef("want -o FILE: the file to write the recording to")
-	case o.out == "-":
+	case stdoutName(o.out):
 		return usagef("-o -: a recording goes to a file (top --replay reads it back); for the stream itself on standard output, curl -N --unix-socket $(taskdump socket PID) 'http://x/v1/watch'")
 	case ro.duration < 0:
 		return usagef("bad --duration %s: want a positive duration (0: until interrupted)", ro.duration)
@@ -81,11 +81,11 @@ func runRecord(ctx context.Context, e *env, o *opts, ro *recordOpts, args []stri
 	}
 	defer c.Close()
 
-	f, err := createOutput(o.out)
-	if err != nil {
-		return fmt.Errorf("record: %w", err)
-	}
-	fw := &fileWriter{f: f, name: o.out}
+	// The file is created (or an existing one truncated) with the first
+	// message: a recording that gets none (a stopped process, a busy
+	// agent) leaves what was there alone.
+	fw := &fileWriter{name: o.out}
+	var openErr error // why the file could not be created
 	var w io.Writer = fw
 	var zw *gzip.Writer
 	if strings.HasSuffix(o.out, ".gz") {
@@ -100,6 +100,14 @@ func runRecord(ctx context.Context, e *env, o *opts, ro *recordOpts, args []stri
 		prog.w, prog.width = e.stderr, func() int { return termWidth(os.Stderr) }
 	}
 	write := func(m *wire.WatchMessage) error {
+		if fw.f == nil {
+			f, err := createOutput(o.out)
+			if err != nil {
+				openErr = fmt.Errorf("record: %w", err)
+				return openErr
+			}
+			fw.f = f
+		}
 		if err := rec.Write(m); err != nil {
 			return fmt.Errorf("record: %w", err)
 		}
@@ -137,22 +145,24 @@ func runRecord(ctx context.Context, e *env, o *opts, ro *recordOpts, args []stri
 		}
 	}
 	prog.clear()
-	var closeErr error
-	if zw != nil {
-		closeErr = zw.Close()
+	if openErr != nil {
+		return openErr
 	}
-	if err := f.Close(); closeErr == nil && err != nil {
-		closeErr = fmt.Errorf("cannot write %s: %w", o.out, osErr(err))
-	}
-	if closeErr != nil {
-		return fmt.Errorf("record: %w", closeErr)
-	}
-	if rec.Messages() == 0 {
-		os.Remove(o.out)
+	if fw.f == nil {
 		if streamErr == nil {
 			streamErr = errors.New("the agent sent nothing")
 		}
 		return fmt.Errorf("record: %w; %s not written", streamErr, o.out)
+	}
+	var closeErr error
+	if zw != nil {
+		closeErr = zw.Close()
+	}
+	if err := fw.f.Close(); closeErr == nil && err != nil {
+		closeErr = fmt.Errorf("cannot write %s: %w", o.out, osErr(err))
+	}
+	if closeErr != nil {
+		return fmt.Errorf("record: %w", closeErr)
 	}
 	what := "recorded"
 	if ro.flight {
@@ -256,12 +266,12 @@ func streamEnd(ctx context.Context, e *env, c *client.Client, streamErr error) e
 // names, stacks and errors.
 func createOutput(name string) (*os.File, error) {
 	if fi, err := os.Lstat(name); err == nil && fi.Mode()&os.ModeSymlink != 0 {
-		return nil, fmt.Errorf("cannot write %s: it is a symbolic link (not followed): remove it or write elsewhere", name)
+		return nil, symlinkErr(name)
 	}
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|oNoFollow|oNonBlock, 0o600)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
-			return nil, fmt.Errorf("cannot write %s: it is a symbolic link (not followed): remove it or write elsewhere", name)
+			return nil, symlinkErr(name)
 		}
 		return nil, fmt.Errorf("cannot write %s: %w", name, osErr(err))
 	}
@@ -288,6 +298,15 @@ func createOutput(name string) (*os.File, error) {
 		}
 	}
 	return f, nil
+}
+
+// symlinkErr is the error for an output path that is a symbolic link:
+// remove it, says it, unless the system made it (/dev/stderr).
+func symlinkErr(name string) error {
+	if strings.HasPrefix(name, "/dev/") || strings.HasPrefix(name, "/proc/") {
+		return fmt.Errorf("cannot write %s: it is a symbolic link (not followed): write to a file", name)
+	}
+	return fmt.Errorf("cannot write %s: it is a symbolic link (not followed): remove it or write elsewhere", name)
 }
 
 // recordSpan is how much time the recording covers, rounded for people.

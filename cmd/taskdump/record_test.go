@@ -289,6 +289,7 @@ func TestRecordErrors(t *testing.T) {
 	}{
 		{[]string{"record", pidArg(p)}, 2, "want -o FILE"},
 		{[]string{"record", pidArg(p), "-o", "-"}, 2, "a recording goes to a file"},
+		{[]string{"record", pidArg(p), "-o", "/dev/stdout"}, 2, "a recording goes to a file"},
 		{[]string{"record"}, 2, "want PID"},
 		{[]string{"record", pidArg(p), "-o", dir}, 2, "-o " + dir + " is a directory"},
 		{[]string{"record", pidArg(p), "-o", "x", "--interval", "10ms"}, 2, "bad --interval 10ms"},
@@ -334,6 +335,28 @@ func TestRecordSymlink(t *testing.T) {
 		if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 			t.Errorf("after record -o %s: the link is gone or replaced (%v)", name, err)
 		}
+	}
+}
+
+// TestRecordNothingKeepsFile: a recording that gets no message (the
+// process is stopped) leaves a file at its path as it was: the file is
+// created, or truncated, with the first message.
+func TestRecordNothingKeepsFile(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	name := filepath.Join(t.TempDir(), "precious.jsonl")
+	if err := os.WriteFile(name, []byte("precious\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.cmd.Process.Signal(syscall.SIGCONT) })
+	r := td(t, p.dir, "record", pidArg(p), "-o", name, "--duration", "1s")
+	if r.code != 1 || !strings.Contains(r.stderr, "the agent sent nothing; "+name+" not written") {
+		t.Errorf("record of a stopped process: exit %d, stderr %q; want 1 and nothing written", r.code, r.stderr)
+	}
+	if b, err := os.ReadFile(name); err != nil || string(b) != "precious\n" {
+		t.Errorf("after a recording with no message the file holds %q, %v; want it as it was", b, err)
 	}
 }
 
