@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,10 +50,16 @@ func wantArgs(args []string, n int, what string) error {
 	return nil
 }
 
+// writeJSONTo writes v to w as indented JSON, with what a terminal would
+// act on escaped (client.WriteJSON): v holds the process's texts.
 func writeJSONTo(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	return client.WriteJSON(w, b.Bytes())
 }
 
 // show dials target (in socket directory dir), fetches one value with get

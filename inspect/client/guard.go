@@ -99,6 +99,20 @@ func (g *jsonGuard) pass(q []byte) error {
 	return nil
 }
 
+// WriteJSON writes the JSON document doc to w as WriteTasks copies an
+// answer: the characters above ASCII a terminal acts on (C1 controls,
+// bidirectional overrides) written as \uXXXX escapes, the same JSON
+// value. It is for JSON the caller encoded from decoded answers
+// (encoding/json writes those characters raw), on its way to a terminal.
+// It fails, wrapping ErrNotJSON, on bytes no JSON document holds.
+func WriteJSON(w io.Writer, doc []byte) error {
+	g := &jsonGuard{w: w}
+	if _, err := g.Write(doc); err != nil {
+		return err
+	}
+	return g.finish()
+}
+
 // escapeRune returns r as a JSON string escape: \uXXXX, or a surrogate
 // pair of them above U+FFFF.
 func escapeRune(r rune) []byte {

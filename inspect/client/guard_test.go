@@ -93,3 +93,24 @@ func TestCopyRefusesNotJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteJSON: a document the caller encoded reaches w with what a
+// terminal acts on escaped, the same JSON value; bytes no JSON holds are
+// refused.
+func TestWriteJSON(t *testing.T) {
+	for _, tt := range []struct {
+		doc, want string
+		err       bool
+	}{
+		{`{"name":"plain"}`, `{"name":"plain"}`, false},
+		{"{\"name\":\"ev\u202eil\u009b2J\"}", `{"name":"ev\u202eil\u009b2J"}`, false},
+		{"{\"name\":\"caf\u00e9 \U0001F600\"}", "{\"name\":\"caf\u00e9 \U0001F600\"}", false},
+		{"{\"name\":\"\x1b[2J\"}", "{\"name\":\"", true},
+	} {
+		var b bytes.Buffer
+		err := WriteJSON(&b, []byte(tt.doc))
+		if b.String() != tt.want || (err != nil) != tt.err || tt.err && !errors.Is(err, ErrNotJSON) {
+			t.Errorf("WriteJSON(%q) wrote %q, %v; want %q, error %v", tt.doc, b.String(), err, tt.want, tt.err)
+		}
+	}
+}
