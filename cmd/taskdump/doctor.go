@@ -128,7 +128,11 @@ func renderDoctor(w io.Writer, d wire.Diagnosis, stuckAfter time.Duration) {
 			if at == "" {
 				at = "-"
 			}
-			p.printf("    task %d %q %s at %s", t.ID, clip(t.Name), t.State, at)
+			where := " at" // where it waits or runs
+			if endedState(t.State) {
+				where = ", spawned at" // it ended: its spawn is the place to look
+			}
+			p.printf("    task %d %q %s%s %s", t.ID, clip(t.Name), t.State, where, at)
 			if t.At.Function != "" {
 				p.printf(" in %s", t.At.Function)
 			}
@@ -154,3 +158,12 @@ func renderDoctor(w io.Writer, d wire.Diagnosis, stuckAfter time.Duration) {
 // flat joins the lines of s with spaces (a sentence from the agent is one
 // line; the printer escapes anything else).
 func flat(s string) string { return strings.ReplaceAll(s, "\n", " ") }
+
+// endedState reports whether state is one a task ends in.
+func endedState(state string) bool {
+	switch state {
+	case "finished", "failed", "cancelled":
+		return true
+	}
+	return false
+}

@@ -359,6 +359,14 @@ func TestRenderDoctor(t *testing.T) {
 			Sites:   []wire.Frame{{Function: "main.main", File: "/src/app/main.go", Line: 29}},
 			Fix:     "Stop spawning tasks that cannot finish.",
 		}}}},
+		{"unretrieved", wire.Diagnosis{Findings: []wire.Finding{{
+			Kind: "unretrieved", Severity: "warning", Loop: "main", Count: 1,
+			Summary: `Task "upload-1" spawned at main.go:18 failed and nobody retrieved the error: "boom".`,
+			Tasks: []wire.FindingTask{{ID: 2, Name: "upload-1", State: "failed",
+				At: wire.Frame{Function: "main.main.func1", File: "/src/app/main.go", Line: 18}, Loop: "main"}},
+			Sites: []wire.Frame{{Function: "main.main.func1", File: "/src/app/main.go", Line: 18}},
+			Fix:   "Keep the task and await it.",
+		}}}},
 		{"loops", wire.Diagnosis{Findings: []wire.Finding{{
 			Kind: "stuck", Severity: "warning", Loop: "shard-0", Loops: 8, Count: 8,
 			Summary: `Task "job" has waited 1m at main.go:43 on a future, and nothing has resolved it. The same in loops "shard-1", "shard-2", "shard-3" and 4 more.`,

@@ -89,7 +89,7 @@ func (v *view) unretrieved(out []wire.Finding) []wire.Finding {
 			Fix:   "Keep the task and await it (or call Result, or spawn it in a TaskGroup) and handle its error; a task spawned and forgotten loses its error.",
 		}
 		for _, t := range g.ts[max(0, len(g.ts)-maxListed):] {
-			f.Tasks = append(f.Tasks, wire.FindingTask{ID: t.ID, Name: t.Name, State: t.State.String(), At: wireFrame(t.SpawnedAt)})
+			f.Tasks = append(f.Tasks, wire.FindingTask{ID: t.ID, Name: t.Name, State: t.State.String(), At: wireFrame(t.SpawnedAt), Loop: t.Loop})
 		}
 		out = append(out, f)
 	}
