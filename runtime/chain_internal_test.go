@@ -282,6 +282,45 @@ func TestLiveStackSkipsParkedTasks(t *testing.T) {
 	}
 }
 
+// napInlined blocks the loop from a function small enough to be inlined
+// into its caller.
+func napInlined() {
+	time.Sleep(80 * time.Millisecond) //taskvet:ignore the step must block the loop
+}
+
+// TestLiveStackInlined: the stack of a step blocking in an inlined
+// function names each function once (the goroutine profile records an
+// inlined call as a frame of its own: expanding it again showed its
+// caller twice).
+func TestLiveStackInlined(t *testing.T) {
+	l := NewLoop(quiet(), WithSlowStepThreshold(20*time.Millisecond))
+	err := l.Run(context.Background(), func(ctx context.Context) error {
+		_, err := Spawn(ctx, func(context.Context) (int, error) {
+			napInlined()
+			return 0, nil
+		}, Named("napper")).Await(ctx)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := l.Blocking()
+	if len(evs) != 1 || evs[0].Call != "time.Sleep" {
+		t.Fatalf("blocks = %+v; want one, in time.Sleep", evs)
+	}
+	st := evs[0].Stack
+	var fns []string
+	for i, f := range st {
+		fns = append(fns, f.Function)
+		if i > 0 && f == st[i-1] {
+			t.Errorf("frame %d repeats the one before: %+v", i, f)
+		}
+	}
+	if !slices.ContainsFunc(fns, func(fn string) bool { return strings.HasSuffix(fn, ".napInlined") }) {
+		t.Errorf("stack %q does not name napInlined", fns)
+	}
+}
+
 // goexitLogger is a slog handler that calls runtime.Goexit at its first
 // record, as a test's t.Fatal in a handler would.
 type goexitLogger struct{ once sync.Once }

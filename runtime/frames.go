@@ -241,6 +241,22 @@ func (c frameCache) stack(pcs []uintptr) []Frame {
 	return out
 }
 
+// logicalStack resolves pcs that name logical frames, one each, as
+// runtime.GoroutineProfile records them (an inlined call has a PC of its
+// own, its caller's PC is the call site's): each PC's innermost frame.
+// stack would expand the inlined calls a second time and show the caller
+// of an inlined function twice.
+func (c frameCache) logicalStack(pcs []uintptr) []Frame {
+	if len(pcs) == 0 {
+		return nil
+	}
+	out := make([]Frame, 0, len(pcs))
+	for _, pc := range pcs {
+		out = append(out, c.frame(pc))
+	}
+	return out
+}
+
 // taskStack gives a raw stack of a task's goroutine (a suspension stack, or
 // the live stack of a running or blocking step), innermost first, the one
 // shape every stack this package hands out has:

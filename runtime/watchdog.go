@@ -342,14 +342,14 @@ func liveStack(t *task) []Frame {
 			}
 		}
 		if mine {
-			raw := frameCache(nil).stack(pcs)
+			raw := frameCache(nil).logicalStack(pcs)
 			return cutIfFull(taskStack(raw), raw, len(pcs), len(recs[i].Stack0))
 		}
 		fallback = pcs
 		fallbacks++
 	}
 	if fallbacks == 1 {
-		raw := frameCache(nil).stack(fallback)
+		raw := frameCache(nil).logicalStack(fallback)
 		return cutIfFull(taskStack(raw), raw, len(fallback), len(recs[0].Stack0))
 	}
 	return nil
