@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -579,5 +581,29 @@ func TestPsRemovesStaleSockets(t *testing.T) {
 	p.stop(t)
 	if out := ok(t, p.dir, "ps"); out != "PID  COMMAND  LOOPS  TASKS\n" {
 		t.Errorf("ps after the process stopped = %q", out)
+	}
+}
+
+// TestBrokenBy: a connection that broke because the process exited is
+// said so, not with the transport's error; other errors are left to
+// reason.
+func TestBrokenBy(t *testing.T) {
+	dead := strconv.Itoa(deadPID(t))
+	eof := fmt.Errorf("reading tasks: GET /v1/tasks: %w", io.ErrUnexpectedEOF)
+	for _, tt := range []struct {
+		name string
+		err  error
+		args []string
+		want string
+	}{
+		{"dead pid", eof, []string{dead}, "process " + dead + " exited before it answered"},
+		{"dead socket path", eof, []string{"/tmp/x/" + dead + ".sock"}, "process " + dead + " exited before it answered"},
+		{"an answer", &client.APIError{Status: 404, Code: "no_such_task", Message: "no such task 9"}, []string{dead}, ""},
+		{"no target", eof, nil, ""},
+		{"not a broken connection", errors.New("bad"), []string{dead}, ""},
+	} {
+		if got, _ := brokenBy(tt.err, tt.args); got != tt.want {
+			t.Errorf("%s: brokenBy = %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }

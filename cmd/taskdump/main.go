@@ -38,6 +38,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	goruntime "runtime"
@@ -261,8 +262,33 @@ func run(ctx context.Context, args []string, e *env) int {
 		e.errf("taskdump %s: %s\nRun 'taskdump %s --help' for usage.\n", cmd.name, ue.msg, cmd.name)
 		return 2
 	}
+	if r, ok := brokenBy(err, fs.Args()); ok {
+		e.errf("taskdump: %s\n", r)
+		return 1
+	}
 	e.errf("taskdump: %s\n", reason(err))
 	return 1
+}
+
+// brokenBy says why a command's connection to its process broke, if the
+// process (its first argument, a PID or a socket path) exited meanwhile:
+// "process 4242 exited before it answered", rather than the transport's
+// error ("unexpected EOF", "connection reset by peer").
+func brokenBy(err error, args []string) (string, bool) {
+	var oe *net.OpError
+	var ae *client.APIError
+	if len(args) == 0 || errors.As(err, &ae) || errors.Is(err, context.DeadlineExceeded) ||
+		!errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) && !errors.As(err, &oe) {
+		return "", false
+	}
+	target := args[0]
+	if !strings.ContainsRune(target, '/') {
+		target += ".sock" // a PID: exitedReason reads it from a socket's name
+	}
+	if r, ok := exitedReason(target); ok {
+		return r + " before it answered", true
+	}
+	return "", false
 }
 
 // reason renders err as one line without the package prefixes. The
