@@ -607,3 +607,26 @@ func TestBrokenBy(t *testing.T) {
 		}
 	}
 }
+
+// TestStoppedProcess: a request to a stopped process times out and says
+// why, and how to resume it; a cancel says it may be delivered then.
+func TestStoppedProcess(t *testing.T) {
+	p := startProc(t, bins.fixture)
+	if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.cmd.Process.Signal(syscall.SIGCONT) })
+	resume := fmt.Sprintf("process %d is stopped: kill -CONT %d resumes it", p.pid, p.pid)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"tasks", pidArg(p), "--timeout", "500ms"}, resume + "\n"},
+		{[]string{"cancel", pidArg(p), "7", "--timeout", "500ms"}, resume + ", and a cancel sent may be delivered then\n"},
+	} {
+		r := td(t, p.dir, tt.args...)
+		if r.code != 1 || !strings.HasSuffix(r.stderr, tt.want) {
+			t.Errorf("%q on a stopped process: exit %d, stderr %q; want 1 and %q", tt.args, r.code, r.stderr, tt.want)
+		}
+	}
+}

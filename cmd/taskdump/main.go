@@ -41,6 +41,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	goruntime "runtime"
 	"runtime/debug"
 	"strconv"
@@ -266,8 +267,26 @@ func run(ctx context.Context, args []string, e *env) int {
 		e.errf("taskdump: %s\n", r)
 		return 1
 	}
-	e.errf("taskdump: %s\n", reason(err))
+	e.errf("taskdump: %s%s\n", reason(err), stoppedNote(err, cmd.name, fs.Args()))
 	return 1
+}
+
+// stoppedNote explains a request that timed out because its process is
+// stopped (SIGSTOP, a debugger): how to resume it, and for cancel that
+// the cancel may still be delivered then. "" otherwise.
+func stoppedNote(err error, cmd string, args []string) string {
+	if len(args) == 0 || !errors.Is(err, context.DeadlineExceeded) {
+		return ""
+	}
+	pid, perr := strconv.Atoi(strings.TrimSuffix(filepath.Base(args[0]), ".sock"))
+	if perr != nil || pid <= 0 || !processStopped(pid) {
+		return ""
+	}
+	note := fmt.Sprintf("; process %d is stopped: kill -CONT %d resumes it", pid, pid)
+	if cmd == "cancel" {
+		note += ", and a cancel sent may be delivered then"
+	}
+	return note
 }
 
 // brokenBy says why a command's connection to its process broke, if the
