@@ -49,6 +49,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"tasks"}, "want PID, got 0 argument(s)"},
 		{[]string{"tasks", "abc"}, `bad PID "abc"`},
+		{[]string{"tasks", "4294967297"}, `bad PID "4294967297"`}, // 1 in 32 bits: never some other process
 		{[]string{"tasks", "1", "--bogus"}, "unknown flag: --bogus"},
 		{[]string{"tasks", "1", "--name", "["}, "bad --name pattern"},
 		{[]string{"stack", "1"}, "want PID and task ID"},

@@ -28,11 +28,11 @@ func dial(dir, target string) (*client.Client, error) {
 	if strings.ContainsRune(target, '/') || strings.HasSuffix(target, ".sock") {
 		return client.DialPath(target)
 	}
-	pid, err := strconv.Atoi(target)
+	pid, err := strconv.ParseInt(target, 10, 32) // pids are 32 bits: 4294967297 is not 1
 	if err != nil || pid <= 0 {
 		return nil, usagef("bad PID %q: want a process id or the path of an agent's socket", target)
 	}
-	return client.Dial(pid, client.WithDir(dir))
+	return client.Dial(int(pid), client.WithDir(dir))
 }
 
 func parseTaskID(s string) (uint64, error) {

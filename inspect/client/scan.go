@@ -96,6 +96,10 @@ func scan(dir string) (live []Found, refused []Status, removed []string, err err
 			if err := os.Remove(p); err == nil {
 				removed = append(removed, p)
 			}
+		default:
+			// A live process whose agent cannot be reached now (its
+			// listen queue full: EAGAIN): Ps says so, not nothing.
+			refused = append(refused, Status{PID: pid, Path: p, Err: err})
 		}
 	}
 	slices.SortFunc(live, func(a, b Found) int { return a.PID - b.PID })
