@@ -11,8 +11,10 @@
 //	go vet -vettool=$(which taskvet) [-mutex] packages
 //
 // It exits with status 3 when it reports anything (1 on errors), prints
-// JSON with -json, and applies the time.Sleep → runtime.Sleep fixes with
-// -fix (-diff shows them instead).
+// JSON with -json (and then exits 0, as go vet -json does), and applies
+// the time.Sleep → runtime.Sleep fixes with -fix (-diff shows them
+// instead). With -fix it prints nothing else: run it again without -fix
+// to see the reports that have no fix.
 package main
 
 import (
