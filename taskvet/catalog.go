@@ -16,6 +16,8 @@ const (
 	adviceThread = "move it into runtime.ToThread"
 	adviceServe  = "serve on a goroutine of its own (go srv.Serve(ln)) and hand each request to the loop with Loop.Submit or Loop.CallSoonThreadsafe"
 	adviceTimer  = "use runtime.Sleep(ctx, d), or runtime.WaitFor for a timeout"
+	// adviceCallback replaces those two in a callback, which cannot await.
+	adviceCallback = "a callback cannot await: schedule what follows with runtime.CallLater, or run the wait in a task"
 )
 
 // An op is one kind of blocking operation.

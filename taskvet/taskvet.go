@@ -1165,7 +1165,7 @@ func (c *checker) reportBody(sig *types.Signature, ftype *ast.FuncType, body *as
 			if s.op.sleep && !s.nested {
 				fixes = c.sleepFix(sig, ftype, s.call)
 			}
-			c.report(s.pos, end, s.op.noun+" blocks the event loop"+via+"; "+s.op.advice, fixes)
+			c.report(s.pos, end, s.op.noun+" blocks the event loop"+via+"; "+forBody(sig, s, s.op.advice), fixes)
 			return
 		}
 		f := c.factOf(s.callee)
@@ -1175,8 +1175,24 @@ func (c *checker) reportBody(sig *types.Signature, ftype *ast.FuncType, body *as
 		if f == nil {
 			return
 		}
-		c.report(s.pos, end, "blocks the event loop"+via+": "+objectChain(f.Chain, f.Verb, from)+"; "+f.Advice, nil)
+		c.report(s.pos, end, "blocks the event loop"+via+": "+objectChain(f.Chain, f.Verb, from)+"; "+forBody(sig, s, f.Advice), nil)
 	})
+}
+
+// forBody is advice for site s in the body of a function of signature
+// sig: a callback (CallSoon, CallLater, AddDoneCallback) has no context to
+// await with, so runtime.Sleep is no advice there. A function literal the
+// body calls keeps the advice: it may be called from a task too.
+func forBody(sig *types.Signature, s site, advice string) string {
+	if advice != adviceSleep && advice != adviceTimer || s.nested {
+		return advice
+	}
+	for v := range sig.Params().Variables() {
+		if isContext(v.Type()) {
+			return advice
+		}
+	}
+	return adviceCallback
 }
 
 // report reports once per position and message.

@@ -116,14 +116,14 @@ func runners(ctx context.Context, l *runtime.Loop, g *runtime.TaskGroup, t *runt
 		return 0, nil
 	})
 	l.Run(ctx, func(ctx context.Context) error {
-		time.Sleep(1) // want `time\.Sleep blocks`
+		time.Sleep(1) // want `time\.Sleep blocks the event loop; use runtime\.Sleep\(ctx, d\)`
 		return nil
 	})
 	runtime.CallSoon(ctx, func() {
 		time.Sleep(1) // want `time\.Sleep blocks`
 	})
 	runtime.CallLater(ctx, time.Second, func() {
-		time.Sleep(1) // want `time\.Sleep blocks`
+		time.Sleep(1) // want `time\.Sleep blocks the event loop; a callback cannot await: schedule what follows with runtime\.CallLater`
 	})
 	l.CallSoonThreadsafe(func() {
 		time.Sleep(1) // want `time\.Sleep blocks`
