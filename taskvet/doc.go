@@ -52,7 +52,9 @@
 //
 //   - time.Sleep: use runtime.Sleep(ctx, d) (offered as a suggested fix when
 //     the task function has a ctx context.Context parameter in scope; it
-//     returns the error when the task function returns one).
+//     returns the error when the task function returns one). In a callback
+//     (CallSoon, CallLater, AddDoneCallback), which cannot await: schedule
+//     what follows with runtime.CallLater, or run the wait in a task.
 //   - channel sends and receives, range over a channel, select without a
 //     default case: use runtime.Queue, runtime.Event or runtime.Future. A
 //     receive from time.After, time.Tick or a Timer's or Ticker's C is a
