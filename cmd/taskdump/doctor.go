@@ -109,7 +109,7 @@ func renderDoctor(w io.Writer, d wire.Diagnosis, stuckAfter time.Duration) {
 		if n := counts[wire.SeverityInfo]; n > 0 {
 			parts = append(parts, plural(n, "note"))
 		}
-		p.printf("%s (waits of %s or more count)\n", strings.Join(parts, ", "), age(stuckAfter))
+		p.printf("%s (waits of %s or more count)\n", strings.Join(parts, ", "), threshold(stuckAfter))
 	}
 	for i := range d.Findings {
 		f := &d.Findings[i]
@@ -166,4 +166,13 @@ func endedState(state string) bool {
 		return true
 	}
 	return false
+}
+
+// threshold renders --stuck-after as age does, or exactly below a
+// millisecond (age would say 0ms).
+func threshold(d time.Duration) string {
+	if d < time.Millisecond {
+		return d.String()
+	}
+	return age(d)
 }

@@ -386,4 +386,10 @@ func TestRenderDoctor(t *testing.T) {
 		renderDoctor(&b, c.d, 10*time.Second)
 	}
 	golden(t, "doctor-render.txt", b.String())
+
+	b.Reset()
+	renderDoctor(&b, cases[2].d, 500*time.Microsecond)
+	if !strings.Contains(b.String(), "(waits of 500µs or more count)") {
+		t.Errorf("--stuck-after 500µs renders as:\n%s", b.String())
+	}
 }

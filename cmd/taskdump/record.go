@@ -65,6 +65,8 @@ func checkRecordArgs(o *opts, ro *recordOpts, args []string) error {
 		return usagef("bad --interval %s: want at least 100ms", ro.interval)
 	case ro.flight && ro.duration != 0:
 		return usagef("--flight writes what the agent kept and returns: --duration does not apply")
+	case ro.flight && (ro.interval != time.Second || !o.stacks):
+		return usagef("--flight writes what the agent kept, as it kept it: --interval and --stacks do not apply")
 	}
 	return checkOutput(o.out)
 }

@@ -295,6 +295,8 @@ func TestRecordErrors(t *testing.T) {
 		{[]string{"record", pidArg(p), "-o", "x", "--interval", "10ms"}, 2, "bad --interval 10ms"},
 		{[]string{"record", pidArg(p), "-o", "x", "--duration", "-1s"}, 2, "bad --duration -1s"},
 		{[]string{"record", pidArg(p), "-o", "x", "--flight", "--duration", "1s"}, 2, "--duration does not apply"},
+		{[]string{"record", pidArg(p), "-o", "x", "--flight", "--interval", "5s"}, 2, "--interval and --stacks do not apply"},
+		{[]string{"record", pidArg(p), "-o", "x", "--flight", "--stacks=false"}, 2, "--interval and --stacks do not apply"},
 		{[]string{"record", pidArg(p), "-o", dir + "/no/such/rec.jsonl"}, 1, "cannot write " + dir + "/no/such/rec.jsonl: no such file or directory"},
 		{[]string{"record", "999999999", "-o", dir + "/x.jsonl"}, 1, "no such process"},
 	} {
