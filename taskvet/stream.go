@@ -196,12 +196,8 @@ func (c *checker) stream(e ast.Expr) string {
 // say (its callers tell the rest: fieldReadFact). ok is false for other
 // expressions.
 func (c *checker) condField(e ast.Expr) (what string, ok bool) {
-	sel, isSel := e.(*ast.SelectorExpr)
-	if !isSel || c.typed || len(c.condFields) == 0 {
-		return "", false
-	}
-	v, vals := c.varOf(sel)
-	if v == nil || !c.condFields[v] {
+	sel, v, vals := c.condFieldOf(e)
+	if v == nil || c.typed {
 		return "", false
 	}
 	key := c.fieldKeys[v]
@@ -216,12 +212,23 @@ func (c *checker) condField(e ast.Expr) (what string, ok bool) {
 
 // isCondField reports whether e selects a field of condFields.
 func (c *checker) isCondField(e ast.Expr) bool {
-	sel, ok := ast.Unparen(e).(*ast.SelectorExpr)
+	_, v, _ := c.condFieldOf(ast.Unparen(e))
+	return v != nil
+}
+
+// condFieldOf returns the selector e is, the field of condFields it
+// selects and the values the package gives that field; a nil field if
+// e selects none.
+func (c *checker) condFieldOf(e ast.Expr) (*ast.SelectorExpr, *types.Var, []ast.Expr) {
+	sel, ok := e.(*ast.SelectorExpr)
 	if !ok || len(c.condFields) == 0 {
-		return false
+		return nil, nil, nil
 	}
-	v, _ := c.varOf(sel)
-	return v != nil && c.condFields[v]
+	v, vals := c.varOf(sel)
+	if v == nil || !c.condFields[v] {
+		return nil, nil, nil
+	}
+	return sel, v, vals
 }
 
 // streamOfVar describes the stream variable or field v holds, given the

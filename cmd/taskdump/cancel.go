@@ -256,12 +256,13 @@ func goneReason(sock string) string {
 	return "the agent closed its socket"
 }
 
-// exitedReason waits up to a second for the process named by the socket's
-// file name to have exited (a zombie counts) and then says so: "process
-// 4242 exited". ok is false if it still runs, or the name names none.
+// exitedReason waits up to a second for the process target names (a PID,
+// or a socket's file name: targetPID) to have exited (a zombie counts)
+// and then says so: "process 4242 exited". ok is false if it still runs,
+// or the target names none.
 func exitedReason(sock string) (reason string, ok bool) {
-	pid, err := strconv.Atoi(strings.TrimSuffix(filepath.Base(sock), ".sock"))
-	if err != nil || pid <= 0 {
+	pid, ok := targetPID(sock)
+	if !ok {
 		return "", false
 	}
 	for range 50 {
@@ -271,6 +272,13 @@ func exitedReason(sock string) (reason string, ok bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return "", false
+}
+
+// targetPID returns the process a command's target names: a PID, or
+// the path of an agent's socket, <pid>.sock.
+func targetPID(target string) (int, bool) {
+	pid, err := strconv.Atoi(strings.TrimSuffix(filepath.Base(target), ".sock"))
+	return pid, err == nil && pid > 0
 }
 
 // processExited reports whether pid has no process, or only a zombie

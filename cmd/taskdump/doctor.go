@@ -129,7 +129,7 @@ func renderDoctor(w io.Writer, d wire.Diagnosis, stuckAfter time.Duration) {
 				at = "-"
 			}
 			where := " at" // where it waits or runs
-			if endedState(t.State) {
+			if wire.Ended(t.State) {
 				where = ", spawned at" // it ended: its spawn is the place to look
 			}
 			p.printf("    task %d %q %s%s %s", t.ID, clip(t.Name), t.State, where, at)
@@ -158,15 +158,6 @@ func renderDoctor(w io.Writer, d wire.Diagnosis, stuckAfter time.Duration) {
 // flat joins the lines of s with spaces (a sentence from the agent is one
 // line; the printer escapes anything else).
 func flat(s string) string { return strings.ReplaceAll(s, "\n", " ") }
-
-// endedState reports whether state is one a task ends in.
-func endedState(state string) bool {
-	switch state {
-	case "finished", "failed", "cancelled":
-		return true
-	}
-	return false
-}
 
 // threshold renders --stuck-after as age does, or exactly below a
 // millisecond (age would say 0ms).

@@ -41,7 +41,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	goruntime "runtime"
 	"runtime/debug"
 	"strconv"
@@ -278,8 +277,8 @@ func stoppedNote(err error, cmd string, args []string) string {
 	if len(args) == 0 || !errors.Is(err, context.DeadlineExceeded) {
 		return ""
 	}
-	pid, perr := strconv.Atoi(strings.TrimSuffix(filepath.Base(args[0]), ".sock"))
-	if perr != nil || pid <= 0 || !processStopped(pid) {
+	pid, ok := targetPID(args[0])
+	if !ok || !processStopped(pid) {
 		return ""
 	}
 	note := fmt.Sprintf("; process %d is stopped: kill -CONT %d resumes it", pid, pid)
@@ -300,11 +299,7 @@ func brokenBy(err error, args []string) (string, bool) {
 		!errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) && !errors.As(err, &oe) {
 		return "", false
 	}
-	target := args[0]
-	if !strings.ContainsRune(target, '/') {
-		target += ".sock" // a PID: exitedReason reads it from a socket's name
-	}
-	if r, ok := exitedReason(target); ok {
+	if r, ok := exitedReason(args[0]); ok {
 		return r + " before it answered", true
 	}
 	return "", false

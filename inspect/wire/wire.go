@@ -163,8 +163,12 @@ type Task struct {
 }
 
 // Done reports whether the task has ended.
-func (t *Task) Done() bool {
-	switch t.State {
+func (t *Task) Done() bool { return Ended(t.State) }
+
+// Ended reports whether state is one a task ends in: finished, failed or
+// cancelled.
+func Ended(state string) bool {
+	switch state {
 	case "finished", "failed", "cancelled":
 		return true
 	}
