@@ -58,7 +58,7 @@ func checkRecordArgs(o *opts, ro *recordOpts, args []string) error {
 	case o.out == "":
 		return usagef("want -o FILE: the file to write the recording to")
 	case stdoutName(o.out):
-		return usagef("-o -: a recording goes to a file (top --replay reads it back); for the stream itself on standard output, curl -N --unix-socket $(taskdump socket PID) 'http://x/v1/watch'")
+		return usagef("-o %s: a recording goes to a file (top --replay reads it back); for the stream itself on standard output, curl -N --unix-socket $(taskdump socket PID) 'http://x/v1/watch'", o.out)
 	case ro.duration < 0:
 		return usagef("bad --duration %s: want a positive duration (0: until interrupted)", ro.duration)
 	case ro.interval < 100*time.Millisecond:
