@@ -14,7 +14,9 @@ import (
 //   - W1 pays at least its record and its clock readings per task, and a
 //     coroutine round trip per batch of tasks that end in their first step
 //     (FloorTask: the loop runs such a batch on one coroutine);
-//   - W2 pays at least one coroutine round trip per handoff (FloorSwitch);
+//   - W2 pays at least one coroutine switch, half a round trip, per
+//     handoff (FloorSwitch: the task that suspends resumes the other
+//     itself, Loop.drive);
 //   - W3 pays a new coroutine for each task that sleeps while others do
 //     (FloorNewCoro), since every sleeping task keeps its stack;
 //   - W4 pays a parked coroutine per pending task (FloorParkedCoro), plus
@@ -25,7 +27,7 @@ import (
 // README's Performance section reads them against the workloads.
 
 // BenchmarkFloorSwitch is one coroutine round trip: resume a parked
-// coroutine and have it park again. W2's floor per handoff.
+// coroutine and have it park again. W2's floor per two handoffs.
 func BenchmarkFloorSwitch(b *testing.B) {
 	next, stop := iter.Pull(func(yield func(struct{}) bool) {
 		for yield(struct{}{}) {

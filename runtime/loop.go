@@ -55,6 +55,9 @@ type Loop struct {
 	stepStart     int64 // when the running step began
 	batchLeft     int   // entries of this iteration's ready batch not yet popped (iterate, chain)
 	chained       int   // first steps a coroutine began right after its task ended (chain), for tests
+	driven        int   // steps a coroutine ran in the loop's place (drive), for tests
+	drivers       int   // coroutines stepping ready tasks in the loop's place (drive)
+	runMain       *task // main, while runUntilDone iterates: only then may a driver begin an iteration
 	ending        *task // a task whose end endStep is reporting, until it completes it (completeEnding)
 	endingCo      *coro // and the coroutine it gave back
 	wakeTimer     *time.Timer
@@ -230,9 +233,12 @@ func (l *Loop) begin(ctx *context.Context) error {
 func (l *Loop) runUntilDone(ctx context.Context, main *task) {
 	stop := context.AfterFunc(ctx, func() { main.requestCancel("context done", "Run's context") })
 	defer stop()
+	l.runMain = main
+	defer func() { l.runMain = nil }() // also when a Goexit unwinds it (runContained)
 	for !main.done() && l.exit == nil {
 		l.iterate()
 	}
+	l.runMain = nil // shutdown's iterations are its own: no driver begins one (driveIteration)
 	l.shutdown()
 }
 
@@ -479,16 +485,10 @@ func (l *Loop) iterate() {
 		l.drainInbox()
 		drained = true
 	}
-	l.now = l.clock()
-	l.fresh = true
+	l.startIteration()
 	if drained {
 		l.workAt = l.now
 	}
-	if l.labels && l.now-l.profAt > int64(time.Millisecond) {
-		l.profAt = l.now
-		l.profiling = cpuProfiling()
-	}
-	l.fireTimers()
 	n := l.ready.len()
 	if n == 0 {
 		l.flush()
@@ -516,6 +516,20 @@ func (l *Loop) iterate() {
 	if len(l.dlLog) > 0 {
 		l.logDeadlocks()
 	}
+}
+
+// startIteration reads the clock for the iteration that begins, checks
+// whether a CPU profile is being taken (at most once a millisecond), and
+// makes the tasks whose timers are due ready. It runs no callback (those of
+// due timers are queued): a driving coroutine runs it too (driveIteration).
+func (l *Loop) startIteration() {
+	l.now = l.clock()
+	l.fresh = true
+	if l.labels && l.now-l.profAt > int64(time.Millisecond) {
+		l.profAt = l.now
+		l.profiling = cpuProfiling()
+	}
+	l.fireTimers()
 }
 
 func (l *Loop) drainInbox() {
@@ -571,18 +585,37 @@ func (l *Loop) callSoon(fn func()) { l.ready.push(entry{fn: fn}) }
 
 // step runs one step of t: until it suspends or ends. The step may run
 // further tasks' first steps on the same coroutine before it comes back
-// (chain).
+// (chain), and its coroutine further tasks' steps (drive).
 func (l *Loop) step(t *task) {
+	if !l.runStep(t) {
+		return
+	}
+	switch {
+	case l.stepping != nil:
+		l.endStep(false)
+	case l.caught.Load():
+		// The coroutine ended its last step itself (chain, drive) and the
+		// watchdog caught that step meanwhile: report it from here.
+		l.caught.Store(false)
+		l.flush()
+	}
+}
+
+// runStep begins a step of t, popped from the ready queue, and runs it
+// until its coroutine hands control back; it reports false if t does not
+// run (it ended, or was cancelled before its first step: then it ends
+// now). The caller ends the step (l.stepping, if the coroutine did not).
+func (l *Loop) runStep(t *task) bool {
 	t.queued = false
 	if t.bodyDone || t.done() {
-		return
+		return false
 	}
 	if !t.started && t.cancelPending {
 		// Cancelled before its first step: it never runs.
 		t.bodyDone = true
 		t.err = cancelErr(t.cancelMsgLoop())
 		l.publishEnd(t, l.now)
-		return
+		return false
 	}
 	var c *coro
 	if !t.started {
@@ -590,15 +623,7 @@ func (l *Loop) step(t *task) {
 	}
 	l.beginStep(t, c)
 	t.co.next()
-	switch {
-	case l.stepping != nil:
-		l.endStep(false)
-	case l.caught.Load():
-		// The coroutine ended its last step itself (chain) and the
-		// watchdog caught that step meanwhile: report it from here.
-		l.caught.Store(false)
-		l.flush()
-	}
+	return true
 }
 
 // beginStep publishes that a step of t begins; c is the free coroutine its
@@ -742,6 +767,103 @@ func (l *Loop) chain(c *coro) bool {
 	t := l.ready.pop().t
 	t.queued = false
 	l.beginStep(t, c)
+	return true
+}
+
+// drive is what the coroutine of the running task me does when me
+// suspends, rather than hand control back to whoever resumed it (the loop
+// goroutine, or a coroutine driving, which would then resume the next
+// ready task: two coroutine switches per step). It ends me's step and steps
+// the ready tasks itself, as the loop would, in the same order: each with
+// one switch to its coroutine, which may drive in turn, and back. It stops
+// when me is the next to run — it begins me's step and reports true: me
+// resumes without any switch — or when the next thing to do is not its to
+// do: a task whose coroutine drives (it called this one, or its caller
+// did; it goes on when this one hands control back), a callback, the
+// inbox, an idle wait, a step that blocked, an Observer, the end of the
+// loop's iteration outside runUntilDone. Then it reports false and me
+// hands control back, its step ended. Two tasks handing values to each
+// other (futures, queues, locks) cost one switch per handoff, not two.
+//
+// Only the loop's own code runs on a driver, never the user's (as in
+// chain). At most maxDrivers coroutines drive at once (each waits in a
+// switch to the next).
+func (l *Loop) drive(me *task) bool {
+	if l.drivers >= maxDrivers || !l.canDrive() {
+		return false
+	}
+	c := me.co
+	l.endStep(true) // me suspends: it gives no coroutine back
+	c.driving = true
+	l.drivers++
+	resumed := false
+	for l.canDrive() && (l.batchLeft > 0 || l.driveIteration()) {
+		t := l.ready.peekTask(0)
+		if t == nil || t != me && t.co != nil && t.co.driving || !l.driveClock() {
+			break // a callback (the user's code), a driver's task, or the last step blocked
+		}
+		l.batchLeft--
+		l.prefetchNext()
+		l.ready.pop()
+		if t == me {
+			t.queued = false
+			l.beginStep(me, nil)
+			resumed = true
+			break
+		}
+		l.driven++
+		// The step's end: as step's, but a block caught is left to the
+		// loop goroutine (canDrive, then step).
+		if l.runStep(t) && l.stepping != nil {
+			if c := l.endStep(true); c != nil {
+				l.putCoro(c)
+			}
+		}
+	}
+	c.driving = false
+	l.drivers--
+	return resumed
+}
+
+// maxDrivers bounds how many coroutines drive at once (drive).
+const maxDrivers = 64
+
+// canDrive reports whether a coroutine may go on stepping tasks in the
+// loop's place (drive): nothing it would have to report is pending, and no
+// CPU profile is being taken (a driver's goroutine carries its task's
+// pprof labels: the loop's work would be counted as that task's).
+func (l *Loop) canDrive() bool {
+	return l.obs == nil && !l.profiling && !l.cfg.noDrive && !l.caught.Load() && len(l.pendingBlocks) == 0
+}
+
+// driveIteration begins the loop's next iteration on a driver, as iterate
+// does, when that runs none of the user's code and the loop would begin
+// one: in runUntilDone, main not done, no Goexit, no deadlock to log,
+// nothing in the inbox. It reports false, and does nothing, otherwise or
+// if no entry is ready.
+func (l *Loop) driveIteration() bool {
+	if m := l.runMain; m == nil || m.done() || l.exit != nil || len(l.dlLog) > 0 ||
+		l.inboxN.Load() != 0 || l.ready.len() == 0 {
+		return false
+	}
+	l.startIteration()
+	l.batchLeft = l.ready.len()
+	return true
+}
+
+// driveClock reads the clock for the next step on a driver (once per
+// step, as beginStep would) and reports whether the last step ended
+// within the slow-step threshold: one that did not is reported when the
+// next step begins, to the logger, which runs on the loop goroutine.
+func (l *Loop) driveClock() bool {
+	if l.fresh {
+		return true
+	}
+	now := l.clock()
+	if l.cfg.slowStep > 0 && l.last != nil && now-l.lastStart >= int64(l.cfg.slowStep) {
+		return false
+	}
+	l.now, l.fresh = now, true
 	return true
 }
 

@@ -17,6 +17,7 @@ type config struct {
 	logger        *slog.Logger
 	threadWorkers int
 	record        bool
+	noDrive       bool // tests: every step is run from the loop goroutine (Loop.drive)
 }
 
 func newConfig(opts []Option) config {
@@ -85,6 +86,10 @@ func WithThreadWorkers(n int) Option {
 // withoutRecording switches the always-on instrumentation off. It exists only
 // so the benchmarks can measure what the instrumentation costs.
 func withoutRecording() Option { return func(c *config) { c.record = false } }
+
+// withoutDrive makes the loop goroutine run every step itself (no
+// coroutine drives: Loop.drive), so tests can compare the two.
+func withoutDrive() Option { return func(c *config) { c.noDrive = true } }
 
 // TaskOption configures one task (Spawn, SpawnIn).
 type TaskOption func(*taskConfig)
