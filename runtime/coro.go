@@ -3,10 +3,12 @@ package runtime
 import (
 	"context"
 	"iter"
+	goruntime "runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"runtime/trace"
 	"strconv"
+	"sync/atomic"
 )
 
 // coro is a coroutine (iter.Pull) that runs tasks one after another: a task
@@ -157,6 +159,26 @@ func (t *task) exec() {
 	returned = true
 }
 
+// bodyReturn is the return address in (*task).exec of its call to the
+// task's function, 0 until the first suspension stack is walked
+// (learnBodyReturn). Suspension stacks end there: the frames below it, the
+// coroutine's own (run, iter.Pull, goexit), are the same for every task
+// and every stack handed out drops them (taskStack), so the walk stops
+// there (half of a typical suspension's frames).
+var bodyReturn atomic.Uintptr
+
+// learnBodyReturn finds bodyReturn among the return addresses of a
+// suspension stack walked whole.
+func learnBodyReturn(pcs []uintptr) {
+	exec := goruntime.FuncForPC(funcPC((*task).exec)).Entry()
+	for _, pc := range pcs {
+		if f := goruntime.FuncForPC(pc - 1); f != nil && f.Entry() == exec {
+			bodyReturn.Store(pc)
+			return
+		}
+	}
+}
+
 // setLabels puts the task's pprof labels (task.id, task.name, loop) on the
 // goroutine running it, so a CPU profile can be split per task. Building
 // the label set costs ~500 ns, so the loop does it only while a CPU profile
@@ -196,7 +218,11 @@ func (t *task) parkSince(what awaitDesc, since int64) {
 	if l.cfg.record {
 		l.stage = what
 		l.stageSince = since
-		l.stageN = fpwalk(l.stageBuf[:])
+		stop := bodyReturn.Load()
+		l.stageN = fpwalk(l.stageBuf[:], stop)
+		if stop == 0 {
+			learnBodyReturn(l.stageBuf[:l.stageN])
+		}
 	}
 	if !l.drive(t) && !t.co.yield(struct{}{}) {
 		t.co.stopped = true

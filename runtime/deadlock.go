@@ -229,7 +229,7 @@ func (l *Loop) recordDeadlock(path []dlEdge) {
 	d := Deadlock{LoopID: l.id, Loop: l.name, Time: l.wall(l.clock())}
 	fc := l.frames
 	var here [64]uintptr
-	n := fpwalk(here[:])
+	n := fpwalk(here[:], bodyReturn.Load())
 	for i, e := range path {
 		t := e.t
 		t.deadlocked = true

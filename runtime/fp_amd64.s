@@ -1,13 +1,15 @@
 #include "textflag.h"
 
-// func fpwalk(pcs []uintptr) int
+// func fpwalk(pcs []uintptr, stop uintptr) int
 //
 // fpwalk fills pcs with the return addresses found by following the frame
 // pointer chain, starting with the return address of the function that called
-// fpwalk, and returns how many it wrote. It costs about 1 ns per frame.
-TEXT ·fpwalk(SB),NOSPLIT|NOFRAME,$0-32
+// fpwalk, and returns how many it wrote; it stops after writing stop (if
+// non-zero). It costs about 1 ns per frame.
+TEXT ·fpwalk(SB),NOSPLIT|NOFRAME,$0-40
 	MOVQ pcs_base+0(FP), DI
 	MOVQ pcs_len+8(FP), CX
+	MOVQ stop+24(FP), R8
 	MOVQ BP, SI
 	XORQ AX, AX
 loop:
@@ -19,9 +21,10 @@ loop:
 	MOVQ DX, (DI)(AX*8)
 	MOVQ 0(SI), SI
 	INCQ AX
-	JMP loop
+	CMPQ DX, R8
+	JNE loop
 done:
-	MOVQ AX, ret+24(FP)
+	MOVQ AX, ret+32(FP)
 	RET
 
 // func callerpc() uintptr

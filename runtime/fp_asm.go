@@ -3,12 +3,13 @@
 package runtime
 
 // fpwalk fills pcs with return addresses by following frame pointers, starting
-// with the return address of its caller's frame, and returns how many it wrote.
-// Implemented in assembly; about 1 ns per frame against ~100 ns + ~20 ns per
-// frame for goruntime.Callers.
+// with the return address of its caller's frame, and returns how many it wrote;
+// it stops after writing stop (0: at the outermost frame, or when pcs is
+// full). Implemented in assembly; about 1 ns per frame against ~100 ns + ~20
+// ns per frame for goruntime.Callers.
 //
 //go:noescape
-func fpwalk(pcs []uintptr) int
+func fpwalk(pcs []uintptr, stop uintptr) int
 
 // callerpc returns the return address of the function that called it.
 func callerpc() uintptr

@@ -8,9 +8,15 @@ import goruntime "runtime"
 // goruntime.Callers costs (~100 ns plus ~20 ns per frame).
 //
 //go:noinline
-func fpwalk(pcs []uintptr) int {
+func fpwalk(pcs []uintptr, stop uintptr) int {
 	// skip: Callers itself, fpwalk, and fpwalk's caller, to match the asm.
-	return goruntime.Callers(3, pcs)
+	n := goruntime.Callers(3, pcs)
+	for i, pc := range pcs[:n] {
+		if pc == stop {
+			return i + 1
+		}
+	}
+	return n
 }
 
 // callerpc returns the return address of the function that called it.

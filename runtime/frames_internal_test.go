@@ -1,6 +1,9 @@
 package runtime
 
 import (
+	"context"
+	goruntime "runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -64,5 +67,36 @@ func TestKindOf(t *testing.T) {
 		if got := kindOf(tt.function, tt.file); got != tt.want {
 			t.Errorf("kindOf(%q, %q) = %v, want %v", tt.function, tt.file, got, tt.want)
 		}
+	}
+}
+
+// TestSuspensionStackEndsAtBody: the walk of a suspension stack stops at
+// the frame of (*task).exec that called the task's function (bodyReturn):
+// the coroutine's frames below it are not captured, the task's are all.
+func TestSuspensionStackEndsAtBody(t *testing.T) {
+	_, err := Run(context.Background(), func(ctx context.Context) (int, error) {
+		f := NewFuture[int](ctx)
+		x := Spawn(ctx, func(ctx context.Context) (int, error) { return f.Await(ctx) }, Named("x"))
+		for range 2 { // the first park in the process may learn bodyReturn
+			if err := Yield(ctx); err != nil {
+				return 0, err
+			}
+		}
+		stk := x.co.susp.stk
+		var fns []string
+		for _, pc := range stk {
+			fns = append(fns, goruntime.FuncForPC(pc-1).Name())
+		}
+		if bodyReturn.Load() == 0 || len(stk) == 0 || stk[len(stk)-1] != bodyReturn.Load() {
+			t.Errorf("stack %q; want it to end in (*task).exec's call of the task's function", fns)
+		}
+		if !slices.ContainsFunc(fns, func(fn string) bool { return strings.Contains(fn, "TestSuspensionStackEndsAtBody.func1.1") }) {
+			t.Errorf("stack %q does not hold the task's function", fns)
+		}
+		f.SetResult(1)
+		return x.Await(ctx)
+	}, quiet())
+	if err != nil {
+		t.Fatal(err)
 	}
 }
