@@ -58,3 +58,14 @@ TEXT ·prefetch(SB),NOSPLIT|NOFRAME,$0-8
 	PREFETCHT0 256(AX)
 	PREFETCHT0 320(AX)
 	RET
+
+// func rdtsc() uint64
+//
+// rdtsc returns the CPU's time-stamp counter (~9 ns here, against ~24 for
+// the vDSO's monotonic clock, which reads it too and scales it).
+TEXT ·rdtsc(SB),NOSPLIT|NOFRAME,$0-8
+	RDTSC
+	SHLQ $32, DX
+	ORQ DX, AX
+	MOVQ AX, ret+0(FP)
+	RET

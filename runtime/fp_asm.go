@@ -29,3 +29,9 @@ func getg() uintptr
 // the extra lines are the start of the next one (two lines for the
 // suspension made a snapshot's pause 20% longer).
 func prefetch(addr uintptr)
+
+// rdtsc returns the CPU's time-stamp counter (tsc.go).
+func rdtsc() uint64
+
+// hasTSC reports whether rdtsc reads a time-stamp counter.
+const hasTSC = true

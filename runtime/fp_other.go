@@ -34,3 +34,9 @@ func getg() uintptr { return 0 }
 
 // prefetch does nothing here: there is no portable prefetch.
 func prefetch(uintptr) {}
+
+// rdtsc returns 0: there is no time-stamp counter to read here (tsc.go).
+func rdtsc() uint64 { return 0 }
+
+// hasTSC reports whether rdtsc reads a time-stamp counter.
+const hasTSC = false

@@ -32,11 +32,14 @@ type BlockEvent struct {
 }
 
 // watchdog is a goroutine per loop that looks at the running step a few
-// times per threshold. When nothing blocks it costs a ticker.
+// times per threshold, and calibrates the loop's clock (tsc.go) at each
+// look. When nothing blocks it costs a ticker and a clock reading or two
+// per tick.
 type watchdog struct {
 	stopCh chan struct{}
 	done   chan struct{}
 	budget captureBudget
+	cal    tscCal // the loop clock's calibration (tsc.go)
 	// tried is the step (task id, start) whose stack the watchdog last
 	// captured, found or not: one capture per blocking step.
 	tried struct {
@@ -105,12 +108,14 @@ func (d *watchdog) run(l *Loop) {
 	period := max(l.cfg.slowStep/4, time.Millisecond)
 	tk := time.NewTicker(period)
 	defer tk.Stop()
+	l.calibrate(&d.cal, period)
 	for {
 		select {
 		case <-d.stopCh:
 			return
 		case <-tk.C:
 		}
+		l.calibrate(&d.cal, period)
 		l.mu.Lock()
 		cur, start, c, ongoing := l.cur, l.curStart, l.curCoro, l.ongoing
 		l.mu.Unlock()
