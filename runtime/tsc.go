@@ -13,8 +13,8 @@ import (
 // parameters its watchdog goroutine calibrates against the monotonic clock
 // every tick (calibrate): the two agree to within tens of nanoseconds here
 // (TestClockTracksMonotonic allows 50 µs), and the loop's clock never
-// steps back. Until the first calibration (one watchdog tick after the
-// loop starts), without a watchdog (WithSlowStepThreshold(0), recording
+// steps back. Until the first calibration (2 ms after the loop starts),
+// without a watchdog (WithSlowStepThreshold(0), recording
 // off), in a testing/synctest bubble (its fake clock must be what the loop
 // records) and where the counter is not trusted, the loop reads the
 // monotonic clock.
@@ -54,8 +54,13 @@ type tscCal struct {
 }
 
 const (
-	// tscMinSpan is the shortest baseline a rate is measured over.
-	tscMinSpan = int64(10 * time.Millisecond)
+	// tscMinSpan is the shortest baseline a rate is measured over: the
+	// two readings of a pair are a few tens of nanoseconds apart, so the
+	// first rate is within 1e-4 (100 ns per millisecond, made good at the
+	// next tick) and each tick's baseline is longer.
+	tscMinSpan = int64(time.Millisecond)
+	// tscFirst is when the watchdog calibrates first, before its ticks.
+	tscFirst = 2 * time.Millisecond
 	// tscRebase is how often the baseline moves on, so that a change of
 	// the counter's rate (a virtual machine moved to another host) is
 	// followed within two of them.

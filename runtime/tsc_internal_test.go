@@ -39,8 +39,8 @@ func TestTSCCalUpdate(t *testing.T) {
 	if p := c.update(nil, pair(ms), period); p != nil {
 		t.Fatalf("first pair published %+v; want only the baseline", p)
 	}
-	if p := c.update(nil, pair(5*ms), period); p != nil {
-		t.Fatalf("a 4 ms baseline published %+v; want none before %d ns", p, tscMinSpan)
+	if p := c.update(nil, pair(ms+ms/2), period); p != nil {
+		t.Fatalf("a 0.5 ms baseline published %+v; want none before %d ns", p, tscMinSpan)
 	}
 	p := c.update(nil, pair(26*ms), period)
 	if p == nil {

@@ -106,9 +106,21 @@ func (d *watchdog) stop() {
 func (d *watchdog) run(l *Loop) {
 	defer close(d.done)
 	period := max(l.cfg.slowStep/4, time.Millisecond)
+	l.calibrate(&d.cal, period)
+	if !d.cal.off && period > tscFirst {
+		// A first rate soon, over a short baseline: the loop reads the
+		// counter from then on, and the ticks make the rate exact.
+		first := time.NewTimer(tscFirst)
+		select {
+		case <-d.stopCh:
+			first.Stop()
+			return
+		case <-first.C:
+		}
+		l.calibrate(&d.cal, period)
+	}
 	tk := time.NewTicker(period)
 	defer tk.Stop()
-	l.calibrate(&d.cal, period)
 	for {
 		select {
 		case <-d.stopCh:
