@@ -377,3 +377,49 @@ func TestCancelFromSameLoopIsImmediate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestShutdownCancelsTaskThatCaughtACancel: a task that caught a
+// cancellation and went on (still Cancelling) is cancelled again when Run
+// shuts the loop down, as asyncio.run cancels every task left; Run
+// returned only if that task caught the first one only.
+func TestShutdownCancelsTaskThatCaughtACancel(t *testing.T) {
+	done := make(chan error, 1)
+	var caught atomic.Int32
+	go func() {
+		_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
+			x := runtime.Spawn(ctx, func(ctx context.Context) (int, error) {
+				for {
+					err := runtime.Sleep(ctx, time.Hour)
+					if !errors.Is(err, runtime.ErrCancelled) || caught.Add(1) > 1 {
+						return 0, err
+					}
+				}
+			}, runtime.Named("stubborn"))
+			if err := runtime.Yield(ctx); err != nil {
+				return 0, err
+			}
+			x.Cancel("go away")
+			for range 3 {
+				if err := runtime.Yield(ctx); err != nil {
+					return 0, err
+				}
+			}
+			if got := x.State(); got != runtime.Cancelling || caught.Load() != 1 {
+				return 0, fmt.Errorf("after the first cancel: %v, %d caught; want Cancelling, 1", got, caught.Load())
+			}
+			return 0, nil
+		}, quietLogger())
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return: the task that caught a cancel was not cancelled at shutdown")
+	}
+	if caught.Load() != 2 {
+		t.Errorf("the task saw %d cancellations; want 2", caught.Load())
+	}
+}

@@ -273,7 +273,10 @@ func (l *Loop) shutdown() {
 			continue
 		}
 		for _, t := range live {
-			if State(t.state.Load()) != Cancelling {
+			// Every task but one whose cancellation is on its way: also
+			// one that caught an earlier cancellation and went on (it is
+			// still Cancelling), as asyncio.run cancels every task left.
+			if !t.cancelPending {
 				t.requestCancel("loop closing", "Run")
 			}
 		}
