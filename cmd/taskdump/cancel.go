@@ -166,6 +166,18 @@ func waitCancelled(ctx context.Context, e *env, c *client.Client, requested []wi
 		switch {
 		case errors.Is(err, errTaskGone):
 			e.outf("task %d %q: ended; its record is gone (its loop closed, or the history dropped it)\n", r.ID, r.Name)
+		case errors.Is(err, errWaitEnded):
+			failed++
+			how := "--timeout ran out"
+			if errors.Is(err, context.Canceled) {
+				how = "the wait was interrupted"
+			}
+			last := "its state never read"
+			if t.State != "" {
+				last = "last seen " + t.State
+			}
+			e.errf("taskdump: task %d %q: not ended when %s (%s); a task that catches its cancellations goes on\n",
+				r.ID, r.Name, how, last)
 		case errors.Is(err, errAgentGone):
 			// Its end ended the process (or the process closed its
 			// agent): the cancel was delivered, and the other tasks are
@@ -188,6 +200,10 @@ func waitCancelled(ctx context.Context, e *env, c *client.Client, requested []wi
 // errTaskGone is returned by waitEnded when the task is neither live nor
 // in the history.
 var errTaskGone = errors.New("the task's record is gone")
+
+// errWaitEnded is returned by waitEnded, with the context's error, when
+// its context ended first (--timeout, an interrupt).
+var errWaitEnded = errors.New("the wait ended before the task")
 
 // errAgentGone is returned by waitEnded when the agent stopped answering
 // and its socket is gone or refuses connections.
@@ -214,7 +230,7 @@ func waitEnded(ctx context.Context, c *client.Client, id uint64) (wire.Task, err
 			// Ended, and its loop closed or the history dropped it.
 			return t, errTaskGone
 		case ctx.Err() != nil:
-			return t, fmt.Errorf("waiting for task %d to end: %w", id, ctx.Err())
+			return t, fmt.Errorf("%w: %w", errWaitEnded, ctx.Err())
 		case errors.As(err, &ae):
 			return t, err
 		default:
@@ -228,7 +244,7 @@ func waitEnded(ctx context.Context, c *client.Client, id uint64) (wire.Task, err
 		}
 		select {
 		case <-ctx.Done():
-			return t, fmt.Errorf("waiting for task %d to end: %w", id, ctx.Err())
+			return t, fmt.Errorf("%w: %w", errWaitEnded, ctx.Err())
 		case <-tick.C:
 		}
 	}

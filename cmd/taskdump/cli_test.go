@@ -47,6 +47,8 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{nil, "Usage:"},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"--bogus"}, "unknown flag: --bogus (flags follow the command"},
+		{[]string{"--json", "tasks", "1"}, "unknown flag: --json (flags follow the command"},
 		{[]string{"tasks"}, "want PID, got 0 argument(s)"},
 		{[]string{"tasks", "abc"}, `bad PID "abc"`},
 		{[]string{"tasks", "4294967297"}, `bad PID "4294967297"`}, // 1 in 32 bits: never some other process
@@ -165,6 +167,28 @@ func TestNameGlobCrossesSlash(t *testing.T) {
 	out := ok(t, p.dir, "cancel", pid, "--name", "fetch *", "--wait")
 	if strings.Count(out, "cancel requested") != 2 || strings.Count(out, `": cancelled`) != 2 {
 		t.Errorf("cancel --name 'fetch *':\n%s", out)
+	}
+}
+
+// TestCancelWaitTimeout: cancel --wait of a task that catches its
+// cancellations gives up at --timeout with one line that says so, and
+// exits 1.
+func TestCancelWaitTimeout(t *testing.T) {
+	p := startProc(t, bins.fixture, "-stubborn", "stubborn")
+	var id string
+	for _, line := range strings.Split(ok(t, p.dir, "tasks", pidArg(p), "--name", "stubborn"), "\n")[1:] {
+		if f := strings.Fields(line); len(f) > 1 && f[1] == "stubborn" {
+			id = f[0]
+		}
+	}
+	if id == "" {
+		t.Fatal("no task stubborn")
+	}
+	r := td(t, p.dir, "cancel", pidArg(p), id, "--wait", "--timeout", "1s")
+	// (On a busy machine the timeout may come before the first look.)
+	re := regexp.MustCompile(`^taskdump: task ` + id + ` "stubborn": not ended when --timeout ran out \((last seen (pending|cancelling)|its state never read)\); a task that catches its cancellations goes on\n$`)
+	if r.code != 1 || r.stdout != "task "+id+" \"stubborn\": cancel requested\n" || !re.MatchString(r.stderr) {
+		t.Errorf("cancel --wait --timeout 1s: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
 

@@ -212,7 +212,7 @@ func mask(s string, pids ...int) string {
 	for _, pid := range pids {
 		s = regexp.MustCompile(`\b`+strconv.Itoa(pid)+`\b`).ReplaceAllString(s, "<pid>")
 	}
-	if strings.HasPrefix(s, "ID  ") || strings.HasPrefix(s, "PID  ") {
+	if strings.HasPrefix(s, "ID  ") || strings.HasPrefix(s, "PID  ") || strings.HasPrefix(s, "COUNT  ") {
 		// A table: masked cells change the column widths; align again.
 		var b strings.Builder
 		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)

@@ -212,6 +212,11 @@ func run(ctx context.Context, args []string, e *env) int {
 		}
 	}
 	if cmd == nil {
+		if strings.HasPrefix(args[0], "-") {
+			// A flag before the command: flags are the command's.
+			e.errf("taskdump: unknown flag: %s (flags follow the command: taskdump <command> [flags])\nRun 'taskdump --help' for usage.\n", args[0])
+			return 2
+		}
 		e.errf("taskdump: unknown command %q\nRun 'taskdump --help' for usage.\n", args[0])
 		return 2
 	}
