@@ -191,7 +191,7 @@ if [ -s "$floors" ]; then
       print "| floor | under | metric | cold | warm |"
       print "|---|---|---|---:|---:|"
       print "| a task record, its clock reads (step; creation shared by 64), one round trip per batch | W1, per task | ns/task | " fmt(median("Task@0")) " | " fmt(median("Task@1")) " |"
-      print "| one coroutine round trip | W2, per handoff | ns/switch | " fmt(median("Switch@0")) " | " fmt(median("Switch@1")) " |"
+      print "| one coroutine round trip (two switches) | W2, per two handoffs | ns/round trip | " fmt(median("Switch@0")) " | " fmt(median("Switch@1")) " |"
       print "| creating 100,000 parked coroutines | W3, per run | ms/100k | " fmt(median("NewCoro@0")) " | " fmt(median("NewCoro@1")) " |"
       print "| a parked coroutine (heap and stack) | W4, per pending task | B/coro | " fmt(median("ParkedCoro@0")) " | |"
     }
