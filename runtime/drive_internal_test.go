@@ -336,3 +336,50 @@ func TestDriveLeavesTheLoopItsWork(t *testing.T) {
 		}
 	})
 }
+
+// exitingLogger is a slog handler that calls runtime.Goexit at the first
+// warning of a blocked loop.
+type exitingLogger struct{ n int }
+
+func (h *exitingLogger) Enabled(context.Context, slog.Level) bool { return true }
+func (h *exitingLogger) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "blocked the loop") {
+		if h.n++; h.n == 1 {
+			goruntime.Goexit()
+		}
+	}
+	return nil
+}
+func (h *exitingLogger) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *exitingLogger) WithGroup(string) slog.Handler      { return h }
+
+// TestDriveSlowStepMissedByWatchdog: a step just past the threshold, ended
+// before the watchdog looked, is reported when the next step begins; that
+// report goes to the logger from the loop goroutine, not from a driver (a
+// logger that called runtime.Goexit there ended the driver's task half
+// begun, and Run waited for ever; Run returns the logger's ErrGoexit).
+func TestDriveSlowStepMissedByWatchdog(t *testing.T) {
+	const threshold = 40 * time.Millisecond
+	l := NewLoop(WithLogger(slog.New(&exitingLogger{})), WithSlowStepThreshold(threshold))
+	done := make(chan error, 1)
+	go func() {
+		done <- l.Run(context.Background(), func(ctx context.Context) error {
+			return pingPong(ctx, 20, func(ctx context.Context, v int) error {
+				if v == 7 {
+					// Past the threshold, but ended before the watchdog's
+					// next tick (every threshold/4) most of the time.
+					time.Sleep(threshold + time.Millisecond) //taskvet:ignore the step must block the loop
+				}
+				return nil
+			})
+		})
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrGoexit) || !strings.Contains(err.Error(), "logger") {
+			t.Errorf("Run = %v; want ErrGoexit naming the logger", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
+	}
+}

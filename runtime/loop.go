@@ -863,14 +863,15 @@ func (l *Loop) driveIteration() bool {
 }
 
 // driveClock reads the clock for the next step on a driver (once per
-// step, as beginStep would) and reports whether the last step ended
-// within the slow-step threshold: one that did not is reported when the
-// next step begins, to the logger, which runs on the loop goroutine.
+// step, as beginStep would: not if this iteration's reading is fresh) and
+// reports whether the last step ended within the slow-step threshold by
+// that reading: one that did not is reported when the next step begins
+// (endLocked), to the logger, which runs on the loop goroutine.
 func (l *Loop) driveClock() bool {
-	if l.fresh {
-		return true
+	now := l.now
+	if !l.fresh {
+		now = l.clock()
 	}
-	now := l.clock()
 	if l.cfg.slowStep > 0 && l.last != nil && now-l.lastStart >= int64(l.cfg.slowStep) {
 		return false
 	}
