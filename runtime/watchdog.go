@@ -32,7 +32,7 @@ type BlockEvent struct {
 }
 
 // watchdog is a goroutine per loop that looks at the running step a few
-// times per threshold, and calibrates the loop's clock (tsc.go) at each
+// times per threshold (at least every maxTick), and calibrates the loop's clock (tsc.go) at each
 // look. When nothing blocks it costs a ticker and a clock reading or two
 // per tick.
 type watchdog struct {
@@ -52,6 +52,11 @@ type watchdog struct {
 		start int64
 	}
 }
+
+// maxTick bounds the watchdog's period (a quarter of the threshold): the
+// loop's clock is calibrated at its ticks, and its first rate, over 2 ms,
+// may be off by 1e-4 (tsc.go), 10 µs over 100 ms.
+const maxTick = 100 * time.Millisecond
 
 // stillBlocking is how long a step must block before the watchdog logs it
 // while it still runs: a second, or ten slow-step thresholds if that is
@@ -105,7 +110,7 @@ func (d *watchdog) stop() {
 
 func (d *watchdog) run(l *Loop) {
 	defer close(d.done)
-	period := max(l.cfg.slowStep/4, time.Millisecond)
+	period := min(max(l.cfg.slowStep/4, time.Millisecond), maxTick)
 	l.calibrate(&d.cal, period)
 	if !d.cal.off && period > tscFirst {
 		// A first rate soon, over a short baseline: the loop reads the
