@@ -304,7 +304,7 @@ func sortGroups(gs []*taskGroup, s taskSort, now time.Time) {
 func renderGroups(w io.Writer, gs []*taskGroup, now time.Time) error {
 	tw := newTable(w)
 	p := printer{tw}
-	loops := slices.ContainsFunc(gs, func(g *taskGroup) bool { return g.first.LoopID != gs[0].first.LoopID })
+	loops := len(gs) > 0 && slices.ContainsFunc(gs, func(g *taskGroup) bool { return g.first.LoopID != gs[0].first.LoopID })
 	if loops {
 		p.printf("LOOP\t")
 	}

@@ -225,6 +225,9 @@ func TestTasksSortGroupTree(t *testing.T) {
 	if out := ok(t, p.dir, "tasks", pid, "--waiting-longer-than", "1h"); strings.Count(out, "\n") != 1 {
 		t.Errorf("tasks --waiting-longer-than 1h: want the header alone:\n%s", out)
 	}
+	if out := ok(t, p.dir, "tasks", pid, "--name", "no-such-task", "--group"); !strings.HasPrefix(out, "COUNT ") || strings.Count(out, "\n") != 1 {
+		t.Errorf("tasks --name no-such-task --group: want the groups' header alone:\n%s", out)
+	}
 	if out := ok(t, p.dir, "tasks", pid, "--waiting-longer-than", "1ms", "--name", "stuck-*"); strings.Count(out, "\n") != 3 {
 		t.Errorf("tasks --waiting-longer-than 1ms --name stuck-*: want the two stuck tasks:\n%s", out)
 	}

@@ -88,10 +88,7 @@ func tasksCmd() *command {
 					}
 					return writeJSONTo(e.stdout, gs)
 				}
-				if len(gs) == 0 {
-					return renderTasks(e.stdout, nil, now) // the header alone, as without --group
-				}
-				return renderGroups(e.stdout, gs, now)
+				return renderGroups(e.stdout, gs, now) // no group: the header alone
 			}
 			sortTasks(ts, sort, now)
 			if o.json {
