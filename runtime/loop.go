@@ -766,12 +766,10 @@ func (l *Loop) chain(c *coro) bool {
 	// Read the clock for the next step here, to tell whether this one was
 	// slow (or the watchdog caught it since the check above): its report
 	// goes to the logger, from the loop goroutine.
-	now := l.clock()
-	if l.caught.Load() || l.cfg.slowStep > 0 && now-l.lastStart >= int64(l.cfg.slowStep) || !l.chainable() {
+	if l.caught.Load() || !l.chainable() || !l.stepClock() {
 		l.putCoro(c) // the pool is not full: checked above
 		return false
 	}
-	l.now, l.fresh = now, true
 	l.chained++
 	l.batchLeft--
 	l.prefetchNext()
@@ -810,7 +808,7 @@ func (l *Loop) drive(me *task) bool {
 	resumed := false
 	for l.canDrive() && (l.batchLeft > 0 || l.driveIteration()) {
 		t := l.ready.peekTask(0)
-		if t == nil || t != me && t.co != nil && t.co.driving || !l.driveClock() {
+		if t == nil || t != me && t.co != nil && t.co.driving || !l.stepClock() {
 			break // a callback (the user's code), a driver's task, or the last step blocked
 		}
 		l.batchLeft--
@@ -862,12 +860,13 @@ func (l *Loop) driveIteration() bool {
 	return true
 }
 
-// driveClock reads the clock for the next step on a driver (once per
-// step, as beginStep would: not if this iteration's reading is fresh) and
-// reports whether the last step ended within the slow-step threshold by
-// that reading: one that did not is reported when the next step begins
-// (endLocked), to the logger, which runs on the loop goroutine.
-func (l *Loop) driveClock() bool {
+// stepClock reads the clock for the next step on a coroutine (chain,
+// drive) once per step, as beginStep would (not if this iteration's
+// reading is fresh), and reports whether the last step ended within the
+// slow-step threshold by that reading: one that did not is reported when
+// the next step begins (endLocked), to the logger, which runs on the loop
+// goroutine. It keeps the reading for that step only if it reports true.
+func (l *Loop) stepClock() bool {
 	now := l.now
 	if !l.fresh {
 		now = l.clock()
