@@ -157,7 +157,10 @@ func (l *Loop) Name() string { return l.name }
 // tsc.go says when). Every time the loop records comes from here.
 func (l *Loop) clock() int64 {
 	if p := l.tsc.Load(); p != nil {
-		return p.at(rdtsc())
+		if p.mult != 0 {
+			return p.at(rdtsc())
+		}
+		return l.monoClock() + p.n0
 	}
 	return l.monoClock()
 }
@@ -556,10 +559,13 @@ func (l *Loop) drainInbox() {
 	l.spare = in[:0]
 }
 
-// idleWait blocks until something is posted or the next timer is due.
+// idleWait blocks until something is posted or the next timer is due. The
+// watchdog may sleep meanwhile (watchdog.sleep); the loop wakes it.
 func (l *Loop) idleWait() {
 	if len(l.timers) == 0 {
+		l.dog.idle.Store(true)
 		<-l.wakeCh
+		l.dog.loopWakes()
 		return
 	}
 	d := time.Duration(l.timers[0].when - l.clock())
@@ -571,11 +577,13 @@ func (l *Loop) idleWait() {
 	} else {
 		l.wakeTimer.Reset(d)
 	}
+	l.dog.idle.Store(true)
 	select {
 	case <-l.wakeCh:
 		l.wakeTimer.Stop()
 	case <-l.wakeTimer.C:
 	}
+	l.dog.loopWakes()
 }
 
 // schedule makes t ready (once).

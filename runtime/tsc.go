@@ -14,14 +14,16 @@ import (
 // every tick (calibrate): the two agree to within tens of nanoseconds here
 // (TestClockTracksMonotonic allows 50 µs), and the loop's clock never
 // steps back. Until the first calibration (2 ms after the loop starts),
-// without a watchdog (WithSlowStepThreshold(0), recording
-// off), in a testing/synctest bubble (its fake clock must be what the loop
-// records) and where the counter is not trusted, the loop reads the
-// monotonic clock.
+// without a watchdog (WithSlowStepThreshold(0), recording off), while the
+// watchdog sleeps because the loop idles (rest), in a testing/synctest
+// bubble (its fake clock must be what the loop records) and where the
+// counter is not trusted, the loop reads the monotonic clock.
 
 // tscParams converts time-stamp counter readings to loop-clock readings
 // (nanoseconds since the loop's epoch, plus one): n0 at counter t0, mult
-// nanoseconds per tick times 2^32. Immutable once published (Loop.tsc).
+// nanoseconds per tick times 2^32. With mult 0 the clock is the monotonic
+// one plus n0 instead (the watchdog sleeps: rest). Immutable once
+// published (Loop.tsc).
 type tscParams struct {
 	t0   uint64
 	n0   int64
@@ -39,10 +41,10 @@ func (p *tscParams) at(tsc uint64) int64 {
 }
 
 // tscPair is a counter reading and the monotonic loop-clock reading taken
-// with it.
+// with it: n was read between counter readings t-w and t+w.
 type tscPair struct {
-	t uint64
-	n int64
+	t, w uint64
+	n    int64
 }
 
 // tscCal is a loop's calibration state, kept by its watchdog goroutine.
@@ -126,13 +128,36 @@ func (c *tscCal) update(old *tscParams, p tscPair, period time.Duration) *tscPar
 	rate := float64(span) / float64(p.t-c.base.t) // ns per tick
 	next := &tscParams{t0: p.t, n0: p.n}
 	if old != nil {
-		if cur := old.at(p.t); cur > p.n {
+		cur := old.at(p.t)
+		if old.mult == 0 {
+			// The monotonic clock plus n0 (rest) read n+n0 at most w
+			// ticks after t: so much more keeps it from stepping back.
+			cur = p.n + old.n0 + int64(float64(p.w)*rate)
+		}
+		if cur > p.n {
 			next.n0 = cur
 			rate *= max(0.5, 1-float64(cur-p.n)/float64(period))
 		}
 	}
 	next.mult = uint64(rate * (1 << 32))
 	return next
+}
+
+// rest has the loop read the monotonic clock while its watchdog sleeps
+// (watchdog.sleep) and nothing calibrates the counter: a rate extrapolated
+// over an idle hour could be milliseconds off, where the monotonic clock
+// cannot be. The clock goes on from where the counter's reading left it
+// (what it was ahead of the monotonic clock is kept as an offset): it does
+// not step back. The next calibration (c's baseline spans the rest) has
+// the loop read the counter again.
+func (l *Loop) rest() {
+	old := l.tsc.Load()
+	if old == nil || old.mult == 0 {
+		return
+	}
+	n := l.monoClock()
+	ahead := old.at(rdtsc()) - n // read after n: never less than the clock was
+	l.tsc.Store(&tscParams{n0: max(ahead, 0)})
 }
 
 // readPair reads the counter and the monotonic clock together: the
@@ -144,7 +169,7 @@ func (l *Loop) readPair() (tscPair, bool) {
 		n := l.monoClock()
 		t2 := rdtsc()
 		if t2 > t1 && t2-t1 < 1<<14 {
-			return tscPair{t: t1 + (t2-t1)/2, n: n}, true
+			return tscPair{t: t1 + (t2-t1)/2, w: (t2 - t1) / 2, n: n}, true
 		}
 	}
 	return tscPair{}, false

@@ -76,6 +76,23 @@ func TestTSCCalUpdate(t *testing.T) {
 			t.Errorf("10 ms later it moved %d ns; want %d (half speed at most)", got, want)
 		}
 	})
+	t.Run("rested", func(t *testing.T) {
+		// While the watchdog slept the loop read the monotonic clock, 30
+		// ns ahead (rest): the counter is read again from there, as from
+		// the latest moment the pair's monotonic reading may have been
+		// taken (300 ticks, 100 ns after the middle).
+		c := c
+		rested := &tscParams{n0: 30}
+		p := pair(3600_000 * ms)
+		p.w = 300
+		next := c.update(rested, p, period)
+		if got, want := next.at(uint64(3*3600_000*ms)), 3600_000*ms+30+100; got != want {
+			t.Errorf("at the tick: %d; want %d (no step back)", got, want)
+		}
+		if got, want := next.at(uint64(3*3600_025*ms)), 3600_025*ms; got < want-1 || got > want+1 {
+			t.Errorf("a period later: %d; want %d", got, want)
+		}
+	})
 	t.Run("behind", func(t *testing.T) {
 		c := c
 		behind := &tscParams{t0: p.t0, n0: p.n0 - 10_000, mult: p.mult}

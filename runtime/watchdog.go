@@ -4,6 +4,7 @@ import (
 	"reflect"
 	goruntime "runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,14 +33,20 @@ type BlockEvent struct {
 }
 
 // watchdog is a goroutine per loop that looks at the running step a few
-// times per threshold (at least every maxTick), and calibrates the loop's clock (tsc.go) at each
-// look. When nothing blocks it costs a ticker and a clock reading or two
-// per tick.
+// times per threshold (at least every maxTick), and calibrates the loop's
+// clock (tsc.go) at each look. When nothing blocks it costs a ticker and a
+// clock reading or two per tick; while its loop idles it sleeps (sleep),
+// so that an idle process does not wake for it.
 type watchdog struct {
 	stopCh chan struct{}
 	done   chan struct{}
-	budget captureBudget
-	cal    tscCal // the loop clock's calibration (tsc.go)
+	// idle is set while the loop goroutine waits in idleWait; asleep while
+	// the watchdog sleeps (or is about to), until the loop wakes it
+	// through wake. Any goroutine.
+	idle, asleep atomic.Bool
+	wake         chan struct{}
+	budget       captureBudget
+	cal          tscCal // the loop clock's calibration (tsc.go)
 	// tried is the step (task id, start) whose stack the watchdog last
 	// captured, found or not: one capture per blocking step.
 	tried struct {
@@ -97,7 +104,50 @@ func (d *watchdog) start(l *Loop) {
 	}
 	d.stopCh = make(chan struct{})
 	d.done = make(chan struct{})
+	d.wake = make(chan struct{}, 1)
 	go d.run(l)
+}
+
+// loopWakes is called by the loop goroutine when an idle wait ends: it
+// wakes the watchdog if it sleeps. An atomic store and load when it does
+// not.
+func (d *watchdog) loopWakes() {
+	d.idle.Store(false)
+	if d.asleep.Load() {
+		select {
+		case d.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// sleep parks the watchdog, at a tick, while the loop idles: there is no
+// step to watch, and the loop's clock reads the monotonic clock meanwhile
+// (rest). It returns false if the loop was not idle, or when it woke; true
+// if the watchdog was stopped. The loop sets idle before it waits and
+// clears it before it looks at asleep; the watchdog sets asleep before it
+// looks at idle: one of them sees the other's store, so a loop that
+// wakes always wakes a sleeping watchdog.
+func (d *watchdog) sleep(l *Loop, tk *time.Ticker, period time.Duration) (stopped bool) {
+	select {
+	case <-d.wake: // stale: sent while the watchdog was not asleep
+	default:
+	}
+	d.asleep.Store(true)
+	defer d.asleep.Store(false)
+	if !d.idle.Load() {
+		return false
+	}
+	tk.Stop()
+	l.rest()
+	select {
+	case <-d.stopCh:
+		return true
+	case <-d.wake:
+	}
+	l.calibrate(&d.cal, period)
+	tk.Reset(period)
+	return false
 }
 
 func (d *watchdog) stop() {
@@ -137,6 +187,9 @@ func (d *watchdog) run(l *Loop) {
 		cur, start, c, ongoing := l.cur, l.curStart, l.curCoro, l.ongoing
 		l.mu.Unlock()
 		if cur == nil || c == nil {
+			if d.sleep(l, tk, period) {
+				return
+			}
 			continue
 		}
 		now := l.clock()

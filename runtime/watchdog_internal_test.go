@@ -2,8 +2,11 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -125,4 +128,76 @@ func TestStackCut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestWatchdogSleepsWhileLoopIdles: while the loop waits for a timer the
+// watchdog sleeps, the loop's clock going on from the monotonic clock
+// (never stepping back, never straying from it); a step that blocks after
+// the loop wakes is still caught while it runs, and the clock reads the
+// counter again.
+func TestWatchdogSleepsWhileLoopIdles(t *testing.T) {
+	l := NewLoop(quiet(), WithSlowStepThreshold(4*time.Millisecond))
+	tscOK := hasTSC && tscUsable()
+	var asleep, stop atomic.Bool
+	var clockErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		// Another goroutine watches the watchdog, and reads the loop's
+		// clock as snapshots do, throughout.
+		defer wg.Done()
+		prev := l.clock()
+		for !stop.Load() {
+			if l.dog.asleep.Load() {
+				asleep.Store(true)
+			}
+			before := l.monoClock()
+			c := l.clock()
+			after := l.monoClock()
+			switch {
+			case c < prev:
+				clockErr = fmt.Errorf("the clock stepped back from %d to %d", prev, c)
+				return
+			case max(before-c, c-after) > int64(50*time.Microsecond):
+				clockErr = fmt.Errorf("the clock read %d between monotonic %d and %d", c, before, after)
+				return
+			}
+			prev = c
+			time.Sleep(50 * time.Microsecond)
+		}
+	}()
+	err := l.Run(context.Background(), func(ctx context.Context) error {
+		for round := range 3 {
+			asleep.Store(false)
+			if err := Sleep(ctx, 60*time.Millisecond); err != nil {
+				return err
+			}
+			if !asleep.Load() {
+				return fmt.Errorf("round %d: the watchdog did not sleep while the loop idled 60 ms", round)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for !blockedNowInternal(l) { // the misuse the watchdog is for
+				if time.Now().After(deadline) {
+					return fmt.Errorf("round %d: the watchdog did not see a step that blocked 10 s", round)
+				}
+				time.Sleep(time.Millisecond)
+			}
+			if p := l.tsc.Load(); tscOK && (p == nil || p.mult == 0) {
+				return fmt.Errorf("round %d: the clock does not read the counter again after the watchdog woke", round)
+			}
+		}
+		return nil
+	})
+	stop.Store(true)
+	wg.Wait()
+	if err = errors.Join(err, clockErr); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// blockedNowInternal reports whether the watchdog has reported a step that
+// is still running.
+func blockedNowInternal(l *Loop) bool {
+	evs := l.Blocking()
+	return len(evs) > 0 && evs[len(evs)-1].Ongoing
 }
