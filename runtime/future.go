@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"errors"
 	"strings"
 )
 
@@ -77,12 +76,18 @@ func (f *Future[T]) resolve(v T, err error) bool {
 func (f *Future[T]) Done() bool { return f.err != nil }
 
 // errResolved is the err of a Future resolved with a nil error: a non-nil
-// err marks a Future done, which spares it a bool (and 16 bytes).
-var errResolved = errors.New("runtime: future resolved")
+// err marks a Future done, which spares it a bool (and 16 bytes). Its type
+// is its own, so that telling it apart is one comparison of type words
+// (comparing two errors calls the runtime).
+var errResolved error = resolvedErr{}
+
+type resolvedErr struct{}
+
+func (resolvedErr) Error() string { return "runtime: future resolved" }
 
 // result returns f's value and error once it is done.
 func (f *Future[T]) result() (T, error) {
-	if f.err == errResolved { //nolint:errorlint // the package's own sentinel, stored as is and never wrapped
+	if _, ok := f.err.(resolvedErr); ok { //nolint:errorlint // the package's own sentinel, stored as is and never wrapped
 		return f.val, nil
 	}
 	return f.val, f.err
