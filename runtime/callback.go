@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"log/slog"
 	goruntime "runtime"
 	"runtime/debug"
 	"strconv"
@@ -36,7 +37,7 @@ func (l *Loop) callbackFailed(r any) {
 		l.goexitOnLoop(&goexitError{what: "callback " + name + " (" + at + ")"})
 		return
 	}
-	l.cfg.logger.Error("runtime: a callback the loop ran panicked; the loop goes on",
+	l.log(slog.LevelError, "runtime: a callback the loop ran panicked; the loop goes on",
 		"loop", l.name, "callback", name, "at", at, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 }
 

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -294,7 +295,7 @@ func (l *Loop) logDeadlocks() {
 		if s.more > 0 {
 			msg += fmt.Sprintf(" (and %d more like it, at the same lines: Loop.Deadlocks and taskdump doctor list them all)", s.more)
 		}
-		l.cfg.logger.Warn(msg, "loop", l.name)
+		l.log(slog.LevelWarn, msg, "loop", l.name)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -80,12 +81,13 @@ type Loop struct {
 	workAt        int64      // when the loop last ran a callback or drained its inbox
 
 	// Any goroutine.
-	tsc    atomic.Pointer[tscParams] // the clock's counter calibration (tsc.go), nil: the monotonic clock
-	imu    sync.Mutex
-	inbox  []func()
-	spare  []func()
-	wakeCh chan struct{}
-	status atomic.Uint32 // loopNew, loopRunning, loopClosed
+	tsc       atomic.Pointer[tscParams] // the clock's counter calibration (tsc.go), nil: the monotonic clock
+	logFailed atomic.Bool               // the logger panicked: it is not called again (log)
+	imu       sync.Mutex
+	inbox     []func()
+	spare     []func()
+	wakeCh    chan struct{}
+	status    atomic.Uint32 // loopNew, loopRunning, loopClosed
 
 	// mu guards the published view: the live list, each task's record, the
 	// current step, history and blocking events.
@@ -327,7 +329,7 @@ func (l *Loop) shutdown() {
 	l.loopG.Store(0)
 	for _, t := range l.unretr {
 		if !t.retrieved && !t.retrievedOut.Load() && (l.exit == nil || !errors.Is(t.err, ErrGoexit)) {
-			l.cfg.logger.Error("runtime: task error was never retrieved", "task", t.repr(), "error", t.err)
+			l.log(slog.LevelError, "runtime: task error was never retrieved", "task", t.repr(), "error", t.err)
 		}
 	}
 	l.unretr = nil
@@ -1244,7 +1246,7 @@ func (l *Loop) recoverObserver(method, event string) {
 // observerPanicked logs the observer's panic r and stops calling it.
 func (l *Loop) observerPanicked(method, event string, r any) {
 	l.obsFailed = true
-	l.cfg.logger.Error("runtime: the loop's Observer panicked; the loop goes on without it",
+	l.log(slog.LevelError, "runtime: the loop's Observer panicked; the loop goes on without it",
 		"loop", l.name, "method", method, "event", event, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 }
 

@@ -70,7 +70,10 @@ func WithBlockingHistorySize(n int) Option {
 }
 
 // WithLogger sets the logger for the watchdog's warnings and the "task error
-// was never retrieved" report (default slog.Default()).
+// was never retrieved" report (default slog.Default()). It is called from
+// the loop's goroutine, its watchdog's and the one that called Run. A
+// logger that panics is not called again: its panic goes to standard
+// error, once, and the loop goes on.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // WithThreadWorkers bounds the goroutines that run ToThread work for this

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"log/slog"
 	"reflect"
 	goruntime "runtime"
 	"strings"
@@ -242,7 +243,7 @@ func (d *watchdog) run(l *Loop) {
 func (d *watchdog) logStill(l *Loop, ev BlockEvent, start int64) {
 	d.logged.task, d.logged.start = ev.TaskID, start
 	where, advice := blockText(ev)
-	l.cfg.logger.Warn("task \""+ev.TaskName+"\" has blocked the loop for "+ev.Duration.Round(time.Millisecond).String()+
+	l.log(slog.LevelWarn, "task \""+ev.TaskName+"\" has blocked the loop for "+ev.Duration.Round(time.Millisecond).String()+
 		" so far and still blocks it, at "+where+advice,
 		"loop", l.name, "task_id", ev.TaskID, "duration", ev.Duration, "ongoing", true, "file", ev.At.File, "line", ev.At.Line)
 }
@@ -327,7 +328,7 @@ func (l *Loop) lateStackLocked(ev BlockEvent) {
 func (l *Loop) reportBlocks() {
 	for _, ev := range l.pendingBlocks {
 		where, advice := blockText(ev)
-		l.cfg.logger.Warn("task \""+ev.TaskName+"\" blocked the loop for "+ev.Duration.Round(time.Millisecond).String()+
+		l.log(slog.LevelWarn, "task \""+ev.TaskName+"\" blocked the loop for "+ev.Duration.Round(time.Millisecond).String()+
 			" at "+where+advice,
 			"loop", l.name, "task_id", ev.TaskID, "duration", ev.Duration, "file", ev.At.File, "line", ev.At.Line)
 		if l.obs != nil && !l.obsFailed {
