@@ -50,6 +50,7 @@ func doctorCmd() *command {
 				return usagef("bad --stuck-after %s: want a positive duration", o.stuckAfter)
 			}
 			var d wire.Diagnosis
+			running := -1 // loops running, when the output needs it
 			err := show(e, o.dir, args[0], o.json,
 				func(c *client.Client) (wire.Diagnosis, error) {
 					var err error
@@ -57,9 +58,16 @@ func doctorCmd() *command {
 					if d.Findings == nil {
 						d.Findings = []wire.Finding{} // JSON [] rather than null
 					}
+					if err == nil && !o.json && len(d.Findings) == 0 {
+						// Nothing found: say whether there was anything to
+						// look at (a process whose loops have all ended).
+						if loops, lerr := c.Loops(ctx); lerr == nil {
+							running = len(loops)
+						}
+					}
 					return d, err
 				},
-				func(w io.Writer, d wire.Diagnosis) error { renderDoctor(w, d, o.stuckAfter); return nil })
+				func(w io.Writer, d wire.Diagnosis) error { renderDoctor(w, d, o.stuckAfter, running); return nil })
 			if err != nil {
 				return err
 			}
@@ -86,12 +94,17 @@ const maxSummary = 4096
 // each as a block: severity, kind and loop (the first and how many more
 // when several loops made the same finding); the summary; the tasks with
 // where each is (at most humanTasks; and in which loop, when several); the
-// sites; the fix.
-func renderDoctor(w io.Writer, d wire.Diagnosis, stuckAfter time.Duration) {
+// sites; the fix. running is the number of loops running in the process
+// (-1: not known): with no finding and no loop, there was nothing to read.
+func renderDoctor(w io.Writer, d wire.Diagnosis, stuckAfter time.Duration, running int) {
 	p := printer{w}
 	counts := map[string]int{}
 	for _, f := range d.Findings {
 		counts[f.Severity]++
+	}
+	if len(d.Findings) == 0 && running == 0 {
+		p.printf("no loop is running in this process: nothing to diagnose (doctor reads loops while they run; those that ended are gone)\n")
+		return
 	}
 	if counts[wire.SeverityError]+counts[wire.SeverityWarning] == 0 {
 		p.printf("no problems found (waits under %s are not counted)", age(stuckAfter))

@@ -306,6 +306,23 @@ func TestDoctorHealthy(t *testing.T) {
 	}
 }
 
+// TestDoctorEnded checks doctor on a process whose only loop has ended
+// (a task failed unretrieved before it did): nothing to read, which the
+// human output says instead of "no problems found"; exit 0; the JSON has
+// no finding.
+func TestDoctorEnded(t *testing.T) {
+	t.Parallel()
+	p := startScenario(t, "ended")
+	d, code := doctorJSON(t, p, "")
+	if len(d.Findings) != 0 || code != 0 {
+		t.Errorf("doctor --json: exit %d, findings %+v; want 0 and none", code, d.Findings)
+	}
+	r := td(t, p.dir, "doctor", pidArg(p))
+	if want := "no loop is running in this process: nothing to diagnose"; r.code != 0 || !strings.HasPrefix(r.stdout, want) {
+		t.Errorf("doctor: exit %d, output:\n%s\nwant exit 0 and %q", r.code, r.stdout, want)
+	}
+}
+
 // TestDoctorHuman checks the human output of a stuck scenario against
 // testdata/golden/doctor-stuck.txt (durations and paths masked).
 func TestDoctorHuman(t *testing.T) {
@@ -330,9 +347,9 @@ func TestDoctorAttachError(t *testing.T) {
 	}
 }
 
-// TestRenderDoctor checks the human output of hand-made diagnoses: none,
-// notes only, a finding with more tasks than the output lists, and one
-// that several loops made.
+// TestRenderDoctor checks the human output of hand-made diagnoses: none
+// (with loops running, and with none), notes only, a finding with more
+// tasks than the output lists, and one that several loops made.
 func TestRenderDoctor(t *testing.T) {
 	task := func(id uint64, line int) wire.FindingTask {
 		return wire.FindingTask{ID: id, Name: fmt.Sprintf("handler-%d", id), State: "pending",
@@ -343,22 +360,24 @@ func TestRenderDoctor(t *testing.T) {
 		many = append(many, task(uint64(i+2), 43))
 	}
 	cases := []struct {
-		name string
-		d    wire.Diagnosis
+		name    string
+		d       wire.Diagnosis
+		running int // loops running (-1: not known)
 	}{
-		{"none", wire.Diagnosis{Findings: []wire.Finding{}}},
+		{"none", wire.Diagnosis{Findings: []wire.Finding{}}, 1},
+		{"no loop", wire.Diagnosis{Findings: []wire.Finding{}}, 0},
 		{"notes", wire.Diagnosis{Findings: []wire.Finding{{
 			Kind: "stuck", Severity: "info", Loop: "main", Count: 1,
 			Summary: `Task "consumer" has waited 1m0s at main.go:42 on a queue.get: an idle consumer.`,
 			Tasks:   []wire.FindingTask{task(4, 42)}, Fix: "Nothing to do if the queue is idle.",
-		}}}},
+		}}}, -1},
 		{"leak", wire.Diagnosis{Findings: []wire.Finding{{
 			Kind: "leak", Severity: "warning", Loop: "main", Count: 150,
 			Summary: "150 tasks spawned at main.go:29 pile up\x1b[31m.",
 			Tasks:   many,
 			Sites:   []wire.Frame{{Function: "main.main", File: "/src/app/main.go", Line: 29}},
 			Fix:     "Stop spawning tasks that cannot finish.",
-		}}}},
+		}}}, -1},
 		{"unretrieved", wire.Diagnosis{Findings: []wire.Finding{{
 			Kind: "unretrieved", Severity: "warning", Loop: "main", Count: 1,
 			Summary: `Task "upload-1" spawned at main.go:18 failed and nobody retrieved the error: "boom".`,
@@ -366,7 +385,7 @@ func TestRenderDoctor(t *testing.T) {
 				At: wire.Frame{Function: "main.main.func1", File: "/src/app/main.go", Line: 18}, Loop: "main"}},
 			Sites: []wire.Frame{{Function: "main.main.func1", File: "/src/app/main.go", Line: 18}},
 			Fix:   "Keep the task and await it.",
-		}}}},
+		}}}, -1},
 		{"loops", wire.Diagnosis{Findings: []wire.Finding{{
 			Kind: "stuck", Severity: "warning", Loop: "shard-0", Loops: 8, Count: 8,
 			Summary: `Task "job" has waited 1m at main.go:43 on a future, and nothing has resolved it. The same in loops "shard-1", "shard-2", "shard-3" and 4 more.`,
@@ -378,17 +397,17 @@ func TestRenderDoctor(t *testing.T) {
 				return ts
 			}(),
 			Fix: "Resolve the future on every path.",
-		}}}},
+		}}}, -1},
 	}
 	var b strings.Builder
 	for _, c := range cases {
 		fmt.Fprintf(&b, "--- %s\n", c.name)
-		renderDoctor(&b, c.d, 10*time.Second)
+		renderDoctor(&b, c.d, 10*time.Second, c.running)
 	}
 	golden(t, "doctor-render.txt", b.String())
 
 	b.Reset()
-	renderDoctor(&b, cases[2].d, 500*time.Microsecond)
+	renderDoctor(&b, cases[3].d, 500*time.Microsecond, -1)
 	if !strings.Contains(b.String(), "(waits of 500µs or more count)") {
 		t.Errorf("--stuck-after 500µs renders as:\n%s", b.String())
 	}
