@@ -124,12 +124,17 @@ func (d *watchdog) loopWakes() {
 
 // sleep parks the watchdog, at a tick, while the loop idles: there is no
 // step to watch, and the loop's clock reads the monotonic clock meanwhile
-// (rest). It returns false if the loop was not idle, or when it woke; true
-// if the watchdog was stopped. The loop sets idle before it waits and
-// clears it before it looks at asleep; the watchdog sets asleep before it
-// looks at idle: one of them sees the other's store, so a loop that
-// wakes always wakes a sleeping watchdog.
-func (d *watchdog) sleep(l *Loop, tk *time.Ticker, period time.Duration) (stopped bool) {
+// (rest). It reports whether it slept and was woken, and whether the
+// watchdog was stopped meanwhile; neither if the loop was not idle. The
+// loop sets idle before it waits and clears it before it looks at asleep;
+// the watchdog sets asleep before it looks at idle: one of them sees the
+// other's store, so a loop that wakes always wakes a sleeping watchdog.
+//
+// Woken, it calibrates the clock and restarts the ticker: the clock then
+// reads the counter for a whole period before the watchdog may rest it
+// again, which works off what the calibration from rest put it ahead
+// (update); resting again sooner would let that build up.
+func (d *watchdog) sleep(l *Loop, tk *time.Ticker, period time.Duration) (woke, stopped bool) {
 	select {
 	case <-d.wake: // stale: sent while the watchdog was not asleep
 	default:
@@ -137,18 +142,18 @@ func (d *watchdog) sleep(l *Loop, tk *time.Ticker, period time.Duration) (stoppe
 	d.asleep.Store(true)
 	defer d.asleep.Store(false)
 	if !d.idle.Load() {
-		return false
+		return false, false
 	}
 	tk.Stop()
 	l.rest()
 	select {
 	case <-d.stopCh:
-		return true
+		return false, true
 	case <-d.wake:
 	}
 	l.calibrate(&d.cal, period)
 	tk.Reset(period)
-	return false
+	return true, false
 }
 
 func (d *watchdog) stop() {
@@ -184,57 +189,78 @@ func (d *watchdog) run(l *Loop) {
 		case <-tk.C:
 		}
 		l.calibrate(&d.cal, period)
-		l.mu.Lock()
-		cur, start, c, ongoing := l.cur, l.curStart, l.curCoro, l.ongoing
-		l.mu.Unlock()
-		if cur == nil || c == nil {
-			if d.sleep(l, tk, period) {
-				return
-			}
+		if d.look(l) {
 			continue
 		}
-		now := l.clock()
-		if now-start < int64(l.cfg.slowStep) {
-			continue
+		// No step runs: sleep while the loop idles. Woken, look once at
+		// once: on one P, a step that spins from the wake-up on lets this
+		// goroutine run only when the scheduler preempts it (10-20 ms),
+		// and that look may find it past the threshold already, where
+		// waiting for the next tick would take a second preemption. Not
+		// sleep again before that tick (see sleep).
+		woke, stopped := d.sleep(l, tk, period)
+		if stopped {
+			return
 		}
-		allow := d.budget.allow(now)
-		tried := d.tried.task == cur.id && d.tried.start == start
-		reported := ongoing != nil && ongoing.TaskID == cur.id && ongoing.Started.Equal(l.wall(start))
-		logNow := now-start >= stillBlocking(l.cfg.slowStep) && (d.logged.task != cur.id || d.logged.start != start)
-		if reported && (tried || !allow) {
-			// Reported; one reported without a capture gets one when the
-			// budget allows.
-			if logNow {
-				ev := *ongoing
-				ev.Duration = time.Duration(now - start)
-				d.logStill(l, ev, start)
-			}
-			continue
-		}
-		var stack []Frame
-		if allow {
-			stack = liveStack(cur)
-			d.budget.spent(now, l.clock())
-			d.tried.task, d.tried.start = cur.id, start
-		}
-		ev := l.blockEvent(cur, start, now, stack)
-		ev.Ongoing = true
-		l.mu.Lock()
-		still := l.cur == cur && l.curStart == start
-		if still {
-			l.ongoing = &ev
-			l.caught.Store(true)
-		} else if stack != nil {
-			// The step ended while the capture ran (with 100,000 goroutines
-			// a capture takes ~0.1-0.2 s, longer than many blocks): the
-			// event recorded at its end has no stack; give it this one.
-			l.lateStackLocked(ev)
-		}
-		l.mu.Unlock()
-		if still && logNow {
-			d.logStill(l, ev, start)
+		if woke {
+			d.look(l)
 		}
 	}
+}
+
+// look is the watchdog's look at the running step, at a tick or as it
+// wakes: a step past the threshold is reported as ongoing (once), its
+// stack captured when the budget allows, and logged once it has blocked
+// for stillBlocking. It reports false if no step runs.
+func (d *watchdog) look(l *Loop) bool {
+	l.mu.Lock()
+	cur, start, c, ongoing := l.cur, l.curStart, l.curCoro, l.ongoing
+	l.mu.Unlock()
+	if cur == nil || c == nil {
+		return false
+	}
+	now := l.clock()
+	if now-start < int64(l.cfg.slowStep) {
+		return true
+	}
+	allow := d.budget.allow(now)
+	tried := d.tried.task == cur.id && d.tried.start == start
+	reported := ongoing != nil && ongoing.TaskID == cur.id && ongoing.Started.Equal(l.wall(start))
+	logNow := now-start >= stillBlocking(l.cfg.slowStep) && (d.logged.task != cur.id || d.logged.start != start)
+	if reported && (tried || !allow) {
+		// Reported; one reported without a capture gets one when the
+		// budget allows.
+		if logNow {
+			ev := *ongoing
+			ev.Duration = time.Duration(now - start)
+			d.logStill(l, ev, start)
+		}
+		return true
+	}
+	var stack []Frame
+	if allow {
+		stack = liveStack(cur)
+		d.budget.spent(now, l.clock())
+		d.tried.task, d.tried.start = cur.id, start
+	}
+	ev := l.blockEvent(cur, start, now, stack)
+	ev.Ongoing = true
+	l.mu.Lock()
+	still := l.cur == cur && l.curStart == start
+	if still {
+		l.ongoing = &ev
+		l.caught.Store(true)
+	} else if stack != nil {
+		// The step ended while the capture ran (with 100,000 goroutines
+		// a capture takes ~0.1-0.2 s, longer than many blocks): the
+		// event recorded at its end has no stack; give it this one.
+		l.lateStackLocked(ev)
+	}
+	l.mu.Unlock()
+	if still && logNow {
+		d.logStill(l, ev, start)
+	}
+	return true
 }
 
 // logStill logs ev, a step that still blocks the loop after stillBlocking,

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -200,4 +202,94 @@ func TestWatchdogSleepsWhileLoopIdles(t *testing.T) {
 func blockedNowInternal(l *Loop) bool {
 	evs := l.Blocking()
 	return len(evs) > 0 && evs[len(evs)-1].Ongoing
+}
+
+// TestWatchdogCatchesSpinAfterIdle: on one P, a step that spins from the
+// moment the loop wakes lets the watchdog run only when the scheduler
+// preempts it; the watchdog, woken by the loop, looks at the step then,
+// and catches it while it runs, with its stack. Waiting for its next tick
+// instead took a second preemption: 25 ms spins after an idle went
+// uncaught (0 of 30), where a watchdog that never slept caught 29 or 30.
+func TestWatchdogCatchesSpinAfterIdle(t *testing.T) {
+	defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(1))
+	l := NewLoop(quiet(), WithSlowStepThreshold(4*time.Millisecond))
+	const rounds = 30
+	caught := 0
+	err := l.Run(context.Background(), func(ctx context.Context) error {
+		for range rounds {
+			if err := Sleep(ctx, 20*time.Millisecond); err != nil {
+				return err
+			}
+			for s := time.Now(); time.Since(s) < 25*time.Millisecond; { //nolint:revive // the misuse: a step that spins
+			}
+			if err := Yield(ctx); err != nil {
+				return err
+			}
+			if evs := l.Blocking(); len(evs) > 0 && len(evs[len(evs)-1].Stack) > 0 {
+				caught++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if caught < rounds/2 {
+		t.Errorf("%d of %d spins after an idle were caught while they ran; want most", caught, rounds)
+	}
+}
+
+// TestWatchdogAwakeWhileCallbackRuns: a callback that runs long between
+// two steps, with no idle wait around it, is no step: the watchdog must
+// not sleep then (the loop is not idle), and catches the step after it.
+func TestWatchdogAwakeWhileCallbackRuns(t *testing.T) {
+	l := NewLoop(quiet(), WithSlowStepThreshold(2*time.Millisecond))
+	err := l.Run(context.Background(), func(ctx context.Context) error {
+		for round := range 20 {
+			CallSoon(ctx, func() {
+				for s := time.Now(); time.Since(s) < 5*time.Millisecond; { //nolint:revive // keeps the loop busy outside any step
+				}
+			})
+			if err := Yield(ctx); err != nil { // the callback runs, then main: no idle between
+				return err
+			}
+			deadline := time.Now().Add(time.Second)
+			for !blockedNowInternal(l) {
+				if time.Now().After(deadline) {
+					return fmt.Errorf("round %d: a step blocking for a second was not caught", round)
+				}
+				time.Sleep(200 * time.Microsecond)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWatchdogSleepsInBubble: in a testing/synctest bubble, a loop waiting
+// for what only the outside can do leaves its watchdog asleep after its
+// first tick, so the bubble's goroutines are all durably blocked with no
+// timer left (a watchdog that ticked kept synctest's clock going: a test
+// whose loop waited for nothing hung until -timeout, where synctest now
+// reports the deadlock).
+func TestWatchdogSleepsInBubble(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := NewLoop(quiet(), WithSlowStepThreshold(4*time.Millisecond))
+		ev := NewEvent()
+		done := make(chan error)
+		go func() {
+			done <- l.Run(t.Context(), func(ctx context.Context) error { return ev.Wait(ctx) })
+		}()
+		time.Sleep(10 * time.Millisecond) // ten of the watchdog's periods, in fake time
+		synctest.Wait()
+		if !l.dog.asleep.Load() {
+			t.Error("the watchdog does not sleep while the loop waits for nothing")
+		}
+		l.CallSoonThreadsafe(func() { ev.Set() })
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
 }
