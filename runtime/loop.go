@@ -82,7 +82,8 @@ type Loop struct {
 
 	// Any goroutine.
 	tsc       atomic.Pointer[tscParams] // the clock's counter calibration (tsc.go), nil: the monotonic clock
-	logFailed atomic.Bool               // the logger panicked: it is not called again (log)
+	logFailed atomic.Bool               // the logger panicked or called runtime.Goexit: it is not called again (log)
+	logExited atomic.Bool               // the logger called runtime.Goexit (log)
 	imu       sync.Mutex
 	inbox     []func()
 	spare     []func()

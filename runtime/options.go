@@ -71,9 +71,11 @@ func WithBlockingHistorySize(n int) Option {
 
 // WithLogger sets the logger for the watchdog's warnings and the "task error
 // was never retrieved" report (default slog.Default()). It is called from
-// the loop's goroutine, its watchdog's and the one that called Run. A
-// logger that panics is not called again: its panic goes to standard
-// error, once, and the loop goes on.
+// the loop's goroutine and, for a step still blocking after a second, from
+// a goroutine of the watchdog's. A logger that panics is not called again:
+// its panic goes to standard error, once, and the loop goes on. One that
+// calls runtime.Goexit (t.Fatal in a test's handler) is not called again
+// either, and ends the loop: Run returns an error matching ErrGoexit.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // WithThreadWorkers bounds the goroutines that run ToThread work for this

@@ -791,10 +791,18 @@ func (t *task) repr() string {
 	return b.String()
 }
 
-func (t *task) errText() string {
+func (t *task) errText() (text string) {
 	if t.err == nil {
 		return ""
 	}
+	// Snapshots call it on other goroutines (the inspect agent's, its
+	// flight recorder's): an Error method that panics must not end them,
+	// nor the process.
+	defer func() {
+		if r := recover(); r != nil {
+			text = fmt.Sprintf("(the Error method of %T panicked: %v)", t.err, r)
+		}
+	}()
 	return t.err.Error()
 }
 

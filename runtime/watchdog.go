@@ -269,7 +269,7 @@ func (d *watchdog) look(l *Loop) bool {
 func (d *watchdog) logStill(l *Loop, ev BlockEvent, start int64) {
 	d.logged.task, d.logged.start = ev.TaskID, start
 	where, advice := blockText(ev)
-	l.log(slog.LevelWarn, "task \""+ev.TaskName+"\" has blocked the loop for "+ev.Duration.Round(time.Millisecond).String()+
+	l.logAside(slog.LevelWarn, "task \""+ev.TaskName+"\" has blocked the loop for "+ev.Duration.Round(time.Millisecond).String()+
 		" so far and still blocks it, at "+where+advice,
 		"loop", l.name, "task_id", ev.TaskID, "duration", ev.Duration, "ongoing", true, "file", ev.At.File, "line", ev.At.Line)
 }
@@ -352,6 +352,7 @@ func (l *Loop) lateStackLocked(ev BlockEvent) {
 // reportBlocks logs and hands to the observer the blocking events recorded
 // since the last call. Loop goroutine, outside the lock.
 func (l *Loop) reportBlocks() {
+	l.endIfLoggerExited()
 	for _, ev := range l.pendingBlocks {
 		where, advice := blockText(ev)
 		l.log(slog.LevelWarn, "task \""+ev.TaskName+"\" blocked the loop for "+ev.Duration.Round(time.Millisecond).String()+
