@@ -63,6 +63,8 @@ func doctorCmd() *command {
 						// look at (a process whose loops have all ended).
 						if loops, lerr := c.Loops(ctx); lerr == nil {
 							running = len(loops)
+						} else {
+							e.errf("taskdump: could not ask which loops run (%v): if none does, doctor had nothing to read\n", lerr)
 						}
 					}
 					return d, err

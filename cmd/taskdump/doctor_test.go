@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -320,6 +322,38 @@ func TestDoctorEnded(t *testing.T) {
 	r := td(t, p.dir, "doctor", pidArg(p))
 	if want := "no loop is running in this process: nothing to diagnose"; r.code != 0 || !strings.HasPrefix(r.stdout, want) {
 		t.Errorf("doctor: exit %d, output:\n%s\nwant exit 0 and %q", r.code, r.stdout, want)
+	}
+}
+
+// TestDoctorLoopsUnanswered: an agent that finds nothing but does not
+// answer which loops run (busy) leaves doctor unable to tell "no problems"
+// from "nothing to read": it says so on standard error, and exits 0 with
+// the usual line. The agent is a stand-in serving two routes, the only
+// way to make the real one fail the second request and not the first.
+func TestDoctorLoopsUnanswered(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sock")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("unix", filepath.Join(dir, fmt.Sprint(os.Getpid())+".sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case wire.PathDoctor:
+			fmt.Fprint(w, `{"findings":[]}`)
+		default:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, `{"error":"busy: try again","code":"busy"}`)
+		}
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	r := td(t, dir, "doctor", fmt.Sprint(os.Getpid()))
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "no problems found") || !strings.Contains(r.stderr, "could not ask which loops run") {
+		t.Errorf("doctor: exit %d, stdout %q, stderr %q; want 0, no problems found, and the unanswered question on stderr", r.code, r.stdout, r.stderr)
 	}
 }
 
