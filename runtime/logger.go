@@ -14,12 +14,11 @@ import (
 // goroutine, with log's caller as the record's source (as a direct call of
 // the logger would have). A logger that panics is contained as an Observer
 // that panics is: the panic and its stack go to standard error, once, and
-// the loop goes on without a logger (before, the panic escaped Run and left
-// the loop's goroutines behind, or, on the watchdog's goroutine, ended the
-// process). A logger that calls runtime.Goexit (t.Fatal in a test's
-// handler) is not called again either, and ends the loop: Run returns an
-// error matching ErrGoexit (runContained on the loop's goroutine,
-// endIfLoggerExited for the watchdog's).
+// the loop goes on without a logger; the panic neither escapes Run nor
+// ends the watchdog. A logger that calls runtime.Goexit (t.Fatal in a
+// test's handler) is not called again either, and ends the loop: Run
+// returns an error matching ErrGoexit (runContained on the loop's
+// goroutine, endIfLoggerExited for the watchdog's).
 func (l *Loop) log(level slog.Level, msg string, args ...any) {
 	var pcs [1]uintptr
 	goruntime.Callers(2, pcs[:]) // log's caller
