@@ -81,7 +81,9 @@
 //     through a variable or a struct field the package gives the wrapper
 //     (s.r = bufio.NewReader(conn), then s.r.ReadString):
 //     "(*bufio.Reader).ReadString on a net.Conn". A struct embedding a
-//     connection or a file is one. Building a wrapper does not block, nor
+//     connection or a file is one, and so is an http.Response's Body (its
+//     reads come from the connection: http.Get moved into ToThread, then
+//     io.ReadAll(resp.Body) on the loop, is reported). Building a wrapper does not block, nor
 //     does a standard New... function that cannot fail
 //     (slog.NewTextHandler(f, nil) keeps f; gzip.NewReader, which returns
 //     an error, reads a header and is reported), nor do tls.Client and

@@ -162,6 +162,9 @@ func (c *checker) stream(e ast.Expr) string {
 	if what := streamType(info.TypeOf(e)); what != "" {
 		return what
 	}
+	if isResponseBody(info, e) {
+		return "an HTTP response body"
+	}
 	if call, ok := e.(*ast.CallExpr); ok {
 		fn, ok := typeutil.Callee(info, call).(*types.Func)
 		if !ok || !c.isStandard(fn.Pkg()) || !c.isWrapperCall(fn) {
@@ -186,6 +189,24 @@ func (c *checker) stream(e ast.Expr) string {
 		defer func() { c.cond = saved }()
 	}
 	return c.streamOfVar(v, vals)
+}
+
+// isResponseBody reports whether e selects the Body of a net/http
+// Response: an io.ReadCloser whose reads come from the connection (a
+// task that calls http.Get in runtime.ToThread, as taskvet advises, and
+// reads the body on the loop, blocks there). A Request's Body is not one:
+// a client's is what it was given.
+func isResponseBody(info *types.Info, e ast.Expr) bool {
+	sel, ok := e.(*ast.SelectorExpr)
+	if !ok || sel.Sel.Name != "Body" {
+		return false
+	}
+	t := info.TypeOf(sel.X)
+	if p, ok := t.(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	n, ok := types.Unalias(t).(*types.Named)
+	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "net/http" && n.Obj().Name() == "Response"
 }
 
 // condField describes the stream e holds if e selects a field a

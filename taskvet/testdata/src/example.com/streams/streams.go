@@ -107,6 +107,13 @@ func streams(ctx context.Context, conn net.Conn, tc *net.TCPConn, f *os.File, cf
 		(&dup{}).clone().f.Write(nil)                    // want `^\(\*os\.File\)\.Write on an \*os\.File blocks`
 		tls.Client(conn, nil)                            // silent: the handshake comes with the first read or write
 		http.NewRequest("POST", "http://example.com", f) // silent: the body is read when the request is sent
+		resp, _ := runtime.ToThread(ctx, func() (*http.Response, error) { return http.Get("http://example.com") })
+		io.ReadAll(resp.Body)                  // want `^io\.ReadAll on an HTTP response body blocks`
+		resp.Body.Read(nil)                    // want `^\(io\.Reader\)\.Read on an HTTP response body blocks`
+		json.NewDecoder(resp.Body).Decode(nil) // want `^\(\*json\.Decoder\)\.Decode on an HTTP response body blocks`
+		body := resp.Body
+		io.Copy(io.Discard, body) // want `^io\.Copy on an HTTP response body blocks`
+		resp.Body.Close()         // silent: closing is not reading
 		return 0, nil
 	})
 }
