@@ -176,8 +176,8 @@ func waitCancelled(ctx context.Context, e *env, c *client.Client, requested []wi
 			if t.State != "" {
 				last = "last seen " + t.State
 			}
-			e.errf("taskdump: task %d %q: not ended when %s (%s); a task that catches its cancellations goes on\n",
-				r.ID, r.Name, how, last)
+			e.errf("taskdump: task %d %q: not ended when %s (%s); %s\n",
+				r.ID, r.Name, how, last, whyNotEnded(ctx, c, r.ID, t.LoopID, r.Loop))
 		case errors.Is(err, errAgentGone):
 			// Its end ended the process (or the process closed its
 			// agent): the cancel was delivered, and the other tasks are
@@ -195,6 +195,40 @@ func waitCancelled(ctx context.Context, e *env, c *client.Client, requested []wi
 		e.flush()
 	}
 	return failed
+}
+
+// whyNotEnded says why a cancelled task id, of the loop loopID (0: not
+// known, then the loop named loop), may not have ended: its loop is
+// blocked (by it or by another task), so the cancellation has not reached
+// it, or it catches its cancellations. It asks the agent once more,
+// briefly, past ctx's end.
+func whyNotEnded(ctx context.Context, c *client.Client, id, loopID uint64, loop string) string {
+	const catches = "a task that catches its cancellations goes on"
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	loops, err := c.Loops(ctx)
+	if err != nil {
+		return catches
+	}
+	for _, l := range loops {
+		b := l.Blocking
+		if loopID != 0 && l.ID != loopID || loopID == 0 && l.Name != loop || b == nil {
+			continue
+		}
+		where := short(b.At)
+		if where == "" {
+			where = "an unknown place"
+		}
+		if b.Call != "" {
+			where += " (" + b.Call + ")"
+		}
+		if b.TaskID == id {
+			return fmt.Sprintf("it blocks its loop itself, at %s: a cancellation reaches it at its next await", where)
+		}
+		return fmt.Sprintf("loop %s is blocked by task %d %q at %s: the cancellation reaches the task when the loop regains control",
+			l.Name, b.TaskID, b.TaskName, where)
+	}
+	return catches
 }
 
 // errTaskGone is returned by waitEnded when the task is neither live nor

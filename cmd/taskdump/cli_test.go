@@ -529,6 +529,19 @@ func TestBlockedLoop(t *testing.T) {
 	if st, _ := findTask(ts, "stuck-2"); st.State != "cancelling" {
 		t.Errorf("stuck-2 while the loop is blocked = %q, want cancelling", st.State)
 	}
+	// cancel --wait gives up at --timeout saying why: the loop is blocked
+	// (by another task, or by the one cancelled), not that the task
+	// catches its cancellations.
+	for _, c := range []struct{ args, why string }{
+		{"--name stuck-1", `loop fixture is blocked by task 11 "blocker" at main\.go:\d+ \(time\.Sleep\): the cancellation reaches the task when the loop regains control`},
+		{"11", `it blocks its loop itself, at main\.go:\d+ \(time\.Sleep\): a cancellation reaches it at its next await`},
+	} {
+		r := td(t, p.dir, append([]string{"cancel", pid, "--wait", "--timeout", "1s"}, strings.Fields(c.args)...)...)
+		re := regexp.MustCompile(`^taskdump: task \d+ "[a-z0-9-]+": not ended when --timeout ran out \((last seen \w+|its state never read)\); ` + c.why + "\n$")
+		if r.code != 1 || !re.MatchString(r.stderr) {
+			t.Errorf("cancel %s --wait while the loop is blocked: exit %d, stderr %q; want exit 1 and %s", c.args, r.code, r.stderr, c.why)
+		}
+	}
 	p.cmd.Process.Signal(syscall.SIGUSR2)
 	hist := pollJSON(t, p.dir, "stuck-2 to end", func(ts []wire.Task) bool {
 		_, ok := findTask(ts, "stuck-2")
