@@ -83,9 +83,10 @@ type ResourceInfo struct {
 	// vain if that task has ended and no other puts.
 	LastPut   time.Time
 	LastPutBy uint64
-	// LastTaken is when a Lock or a Semaphore's permit was last acquired
-	// (the start of that step; zero: never). Waiters of a lock that
-	// changes hands queue; they are not stuck.
+	// LastTaken is when a Lock or a Semaphore's permit was last acquired,
+	// or an item taken from a Queue (the start of that step; zero: never).
+	// Waiters of a lock that changes hands queue, and producers waiting on
+	// a full queue its consumers drain wait their turn; they are not stuck.
 	LastTaken time.Time
 }
 

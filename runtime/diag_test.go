@@ -729,8 +729,9 @@ func TestRunningStepIsBusy(t *testing.T) {
 }
 
 // TestQueueLastPut: a queue's record says when an item was last put and by
-// which task (0 from a callback): the doctor tells consumers whose last
-// producer has ended.
+// which task (0 from a callback), and when one was last taken: the doctor
+// tells consumers whose last producer has ended, and producers waiting on
+// a queue its consumers drain.
 func TestQueueLastPut(t *testing.T) {
 	_, err := runtime.Run(context.Background(), func(ctx context.Context) (int, error) {
 		l := runtime.LoopOf(ctx)
@@ -757,6 +758,9 @@ func TestQueueLastPut(t *testing.T) {
 		}
 		if r := find(); r.LastPutBy != producer.ID() || r.LastPut.IsZero() {
 			t.Errorf("after the producer's put: LastPutBy %d, LastPut %v; want %d and a time", r.LastPutBy, r.LastPut, producer.ID())
+		}
+		if r := find(); r.LastTaken.IsZero() || r.LastTaken.Before(r.LastPut) {
+			t.Errorf("after the consumer took the item: LastTaken %v; want a time, not before LastPut %v", r.LastTaken, r.LastPut)
 		}
 		runtime.CallSoon(ctx, func() { _ = q.PutNowait(2) })
 		settle(ctx)

@@ -25,6 +25,7 @@ type Queue[T any] struct {
 	unfinished int
 	lastPut    int64  // loop clock of the step that last put (0: never)
 	lastPutBy  uint64 // the task that last put (0: a callback)
+	lastTaken  int64  // loop clock of the step that last took an item (0: never)
 }
 
 // NewQueue returns a queue holding at most maxsize items (unbounded if
@@ -45,7 +46,7 @@ func NewQueue[T any](maxsize int) *Queue[T] {
 // loop's time): Loop.Resources reads them from the waiting tasks' records.
 func (q *Queue[T]) publish(p *resPub) {
 	p.len, p.cap = q.Len(), max(q.maxsize, 0)
-	p.lastPut, p.lastPutBy = q.lastPut, q.lastPutBy
+	p.lastPut, p.lastPutBy, p.lastTaken = q.lastPut, q.lastPutBy, q.lastTaken
 }
 
 func (q *Queue[T]) state() *pubState { return &q.ps }
@@ -163,6 +164,9 @@ func (q *Queue[T]) pop() T {
 	v := q.items[q.head]
 	q.items[q.head] = zero
 	q.head++
+	if l := q.loop; l != nil { // nil: not bound to a loop yet (used outside one)
+		q.lastTaken = max(l.now, 1)
+	}
 	q.loop.touch(&q.res, q)
 	if q.head == len(q.items) {
 		q.items = q.items[:0]

@@ -1248,6 +1248,41 @@ func TestQueuedOnSemaphore(t *testing.T) {
 	}
 }
 
+// TestQueuedProducers: producers waiting on a full queue whose consumers
+// took an item a moment ago wait their turn (backpressure: a note); on
+// one nothing has taken from for longer than StuckAfter they are stuck.
+func TestQueuedProducers(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		taken time.Duration // how long ago an item was last taken (0: never)
+		want  string
+	}{
+		{"consumers drain it", 20 * time.Millisecond, "stuck/info n=3 [300@17 301@17 302@17]"},
+		{"nothing takes from it", time.Minute, "stuck/warning n=3 [300@17 301@17 302@17]"},
+		{"never taken from", 0, "stuck/warning n=3 [300@17 301@17 302@17]"},
+	} {
+		var ts []runtime.TaskInfo
+		for i := range 3 {
+			ts = append(ts, with(task(uint64(300+i), fmt.Sprintf("producer-%d", i), 15, 17, "queue.put", 12*time.Second), res(70)))
+		}
+		l := loop(alive, ts...)
+		r := runtime.ResourceInfo{ID: 70, Kind: "queue", CreatedAt: at(10), Len: 8, Cap: 8}
+		if tt.taken > 0 {
+			r.LastTaken = t0.Add(-tt.taken)
+		}
+		l.Resources = []runtime.ResourceInfo{r}
+		got := diagnose(l)
+		if b := briefs(got); len(b) != 1 || b[0] != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.name, b, tt.want)
+			continue
+		}
+		drains := strings.Contains(got[0].Summary, "its consumers take from it (last 20ms ago) more slowly than it fills, so the producers wait their turn.")
+		if drains != (tt.taken == 20*time.Millisecond) || !drains && !strings.Contains(got[0].Summary, "nothing takes from it") {
+			t.Errorf("%s: summary %q", tt.name, got[0].Summary)
+		}
+	}
+}
+
 // TestSaturationNeedsReadyTasks: the loop lag is a moving average that
 // stays put while the loop idles: a loop with nothing ready, and no
 // thread-safe call pending, is not saturated, whatever its lag says.

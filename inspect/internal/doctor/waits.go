@@ -228,7 +228,8 @@ func (v *view) leaks(out []wire.Finding) []wire.Finding {
 // changesHands reports whether every lock or semaphore ts wait on was
 // taken within StuckAfter (a group of like tasks may wait on several, one
 // lock per key) and is not kept by a task that ended, and how long ago
-// the first's was.
+// the first's was; for producers waiting on full queues, whether every
+// one had an item taken within StuckAfter.
 func (v *view) changesHands(ts []*runtime.TaskInfo) (time.Duration, bool) {
 	var first time.Duration
 	for i, t := range ts {
@@ -543,6 +544,14 @@ func (v *view) stuckFinding(k groupKey, ts []*runtime.TaskInfo) wire.Finding {
 			}
 		}
 	case waitPut:
+		if ago, ok := v.changesHands(ts); ok {
+			// Backpressure: the consumers drain it, more slowly than the
+			// producers fill it.
+			f.Severity = wire.SeverityInfo
+			f.Summary = fmt.Sprintf("%s: the queue is full, and its consumers take from it (last %s ago) more slowly than it fills, so the producers wait their turn.", head, human(max(ago, 0)))
+			f.Fix = "Nothing to fix if the producers may wait: that is what a bounded queue is for. If they may not, add consumers or make them faster, or make the queue bigger."
+			break
+		}
 		f.Summary = head + ": the queue is full and nothing takes from it."
 		f.Fix = "Check that the queue's consumers run (and are not stuck themselves), or make the queue bigger."
 	case waitJoin:
