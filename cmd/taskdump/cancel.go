@@ -123,9 +123,14 @@ func sendCancels(ctx context.Context, e *env, c *client.Client, ids []uint64, li
 		case err == nil:
 		case !errors.As(err, &ae) && ctx.Err() == nil && agentGone(c.Path()):
 			// The connection failed and nothing listens any more: the
-			// process exited, most likely because this cancel ended the
-			// task its life hung on. Its tasks are gone with it.
-			e.outf("task %d: %s after the cancel was sent\n", id, goneReason(c.Path()))
+			// process exited, most likely because this cancel (or an
+			// earlier one) ended the task its life hung on. Its tasks are
+			// gone with it: those not asked yet are counted, not listed.
+			line := fmt.Sprintf("task %d: %s after the cancel was sent", id, goneReason(c.Path()))
+			if left := len(ids) - i - 1; left > 0 {
+				line += fmt.Sprintf("; %s not asked ended with it", plural(left, "more task"))
+			}
+			e.outf("%s\n", line)
 			return nil, 0, nil
 		case ae == nil || errors.Is(err, client.ErrReadOnly) || errors.Is(err, client.ErrPermission):
 			// Not about this task: every other cancel would get the same
