@@ -26,7 +26,7 @@ func cancelCmd() *command {
 			"accepted even while a step blocks the loop; the loop delivers it when it regains\n" +
 			"control. With --wait, waits for each task to end and prints how it ended.",
 		flags: func(fs *pflag.FlagSet, o *opts) {
-			fs.StringVar(&o.name, "name", "", "also cancel every live task whose name matches this glob")
+			nameFlag(fs, &o.name, "also cancel every live task whose name matches this glob")
 			fs.StringVar(&o.msg, "msg", "", "cancel message, shown in the task's error")
 			boolFlag(fs, &o.wait, "wait", false, "wait for the tasks to end and print how they ended")
 		},

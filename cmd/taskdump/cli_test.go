@@ -263,6 +263,17 @@ func TestWaitEndedAgentGone(t *testing.T) {
 	}
 }
 
+// TestNameGivenTwice: a second --name is refused (usage, exit 2), not
+// silently put in the first one's place.
+func TestNameGivenTwice(t *testing.T) {
+	for _, cmd := range []string{"tasks", "history", "cancel"} {
+		r := td(t, t.TempDir(), cmd, "1", "--name", "a*", "--name", "b*")
+		if want := `invalid argument "b*" for "--name" flag: given twice ("a*", then "b*")`; r.code != 2 || !strings.Contains(r.stderr, want) {
+			t.Errorf("%s --name a* --name b*: exit %d, stderr %q; want 2 and %q", cmd, r.code, r.stderr, want)
+		}
+	}
+}
+
 // TestLoopFlag: --loop must name a loop of the process.
 func TestLoopFlag(t *testing.T) {
 	p := startProc(t, bins.fixture)

@@ -21,7 +21,7 @@ func historyCmd() *command {
 		flags: func(fs *pflag.FlagSet, o *opts) {
 			fs.IntVarP(&o.last, "last", "n", 0, "only the last N tasks to end (0: all the agent keeps)")
 			fs.StringSliceVar(&o.states, "state", nil, "only tasks that ended so: finished, failed, cancelled")
-			fs.StringVar(&o.name, "name", "", "only tasks whose name matches this glob ('upload-*')")
+			nameFlag(fs, &o.name, "only tasks whose name matches this glob ('upload-*')")
 			boolFlag(fs, &o.json, "json", false, "print a JSON array of task records")
 		},
 		run: func(ctx context.Context, e *env, o *opts, args []string) error {

@@ -351,3 +351,32 @@ func boolFlag(fs *pflag.FlagSet, p *bool, name string, def bool, usage string) {
 	*p = def
 	fs.VarPF(boolValue{p}, name, "", usage).NoOptDefVal = "true"
 }
+
+// globValue is a --name glob that may be given once: pflag keeps the last
+// of repeated string flags, and a second --name silently replacing the
+// first (cancel --name 'a*' --name 'b*' cancelling only b*) would surprise.
+type globValue struct {
+	p   *string
+	set bool
+}
+
+func (g *globValue) Set(s string) error {
+	if g.set {
+		return fmt.Errorf("given twice (%q, then %q): one glob per command; run it once per pattern, or use a glob that matches both", *g.p, s)
+	}
+	*g.p, g.set = s, true
+	return nil
+}
+func (g *globValue) String() string {
+	if g.p == nil {
+		return ""
+	}
+	return *g.p
+}
+func (g *globValue) Type() string { return "string" }
+
+// nameFlag registers --name, a glob on task names, given at most once.
+func nameFlag(fs *pflag.FlagSet, p *string, usage string) {
+	*p = ""
+	fs.Var(&globValue{p: p}, "name", usage)
+}

@@ -32,7 +32,7 @@ func tasksCmd() *command {
 			strings.Join(groupSortKeys, ", ") + " there.",
 		flags: func(fs *pflag.FlagSet, o *opts) {
 			fs.StringSliceVar(&o.states, "state", nil, "only tasks in these states: pending, running, cancelling")
-			fs.StringVar(&o.name, "name", "", "only tasks whose name matches this glob ('worker-*', 'fetch *')")
+			nameFlag(fs, &o.name, "only tasks whose name matches this glob ('worker-*', 'fetch *')")
 			fs.DurationVar(&o.olderThan, "older-than", 0, "only tasks whose age, the time since they were created, is over this (10s)")
 			fs.DurationVar(&o.waitingLongerThan, "waiting-longer-than", 0, "only tasks that have waited at their current await for over this (10s)")
 			fs.StringVar(&o.loop, "loop", "", "only tasks of this loop (name or id)")
