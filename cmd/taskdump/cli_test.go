@@ -49,7 +49,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"--bogus"}, "unknown flag: --bogus (flags follow the command"},
 		{[]string{"--json", "tasks", "1"}, "unknown flag: --json (flags follow the command"},
-		{[]string{"tasks"}, "want PID, got 0 argument(s)"},
+		{[]string{"tasks"}, "want PID, got 0 arguments"},
 		{[]string{"tasks", "abc"}, `bad PID "abc"`},
 		{[]string{"tasks", "4294967297"}, `bad PID "4294967297"`}, // 1 in 32 bits: never some other process
 		{[]string{"tasks", "1", "--bogus"}, "unknown flag: --bogus"},
@@ -58,7 +58,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"stack", "1", "x"}, `bad task id "x"`},
 		{[]string{"cancel", "1"}, "want task IDs or --name GLOB"},
 		{[]string{"tasks", "1", "--older-than", "soon"}, "invalid argument"},
-		{[]string{"profile"}, "want PID, got 0 argument(s)"},
+		{[]string{"profile"}, "want PID, got 0 arguments"},
 		{[]string{"profile", "1", "--kind", "heap"}, `bad --kind "heap": want tasks, blocking or cpu`},
 		{[]string{"profile", "1", "--duration", "2s"}, "--duration is for --kind cpu: a tasks profile is taken at once"},
 		{[]string{"tasks", "1", "--state", "finished"}, `bad --state "finished": tasks lists live tasks (pending, running, cancelling); 'taskdump history' lists the ended ones`},
@@ -70,7 +70,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"history", "1", "-n", "x"}, `invalid argument "x" for "-n, --last"`},
 		{[]string{"snapshot", "1", "-o", dir}, "-o " + dir + " is a directory: give the name of a file to write"},
 		{[]string{"profile", "1", "-o", dir}, "-o " + dir + " is a directory"},
-		{[]string{"socket"}, "want PID, got 0 argument(s)"},
+		{[]string{"socket"}, "want PID, got 0 arguments"},
 		{[]string{"cancel", "1", "--name", "[x"}, "bad --name pattern"},
 	}
 	for _, tt := range tests {

@@ -45,7 +45,7 @@ func parseTaskID(s string) (uint64, error) {
 
 func wantArgs(args []string, n int, what string) error {
 	if len(args) != n {
-		return usagef("want %s, got %d argument(s)", what, len(args))
+		return usagef("want %s, got %s", what, plural(len(args), "argument"))
 	}
 	return nil
 }

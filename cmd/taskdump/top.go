@@ -60,11 +60,21 @@ func runTop(ctx context.Context, e *env, o *opts, to *topOpts, args []string) er
 		if len(args) != 0 {
 			return usagef("want either PID or --replay FILE, not both")
 		}
-	} else if err := wantArgs(args, 1, "PID"); err != nil {
+	} else if err := wantArgs(args, 1, "PID (or --replay FILE)"); err != nil {
 		return err
 	}
 	if to.interval < 100*time.Millisecond {
 		return usagef("bad --interval %s: want at least 100ms", to.interval)
+	}
+	var msgs []wire.WatchMessage
+	var note string
+	if to.replay != "" {
+		// The file first: what is wrong with it matters more than where
+		// the view would have gone.
+		var err error
+		if msgs, note, err = loadReplay(to.replay); err != nil {
+			return err
+		}
 	}
 	if !e.stdoutTTY {
 		return errNotTerminal
@@ -75,10 +85,6 @@ func runTop(ctx context.Context, e *env, o *opts, to *topOpts, args []string) er
 	defer stop()
 	m := newTopModel(topPalette{plain: noColor(os.Getenv)}, topActions{})
 	if to.replay != "" {
-		msgs, note, err := loadReplay(to.replay)
-		if err != nil {
-			return err
-		}
 		m.replay = newTopReplay(msgs)
 		m.seek(0)
 		m.status = note

@@ -799,7 +799,7 @@ func (m topModel) resourceList() []string {
 		}
 		return cmp.Compare(a.ID, b.ID)
 	})
-	lines := []string{m.st.head.Render("RESOURCES") + fmt.Sprintf(" %d awaitables, %d held or awaited, those with waiters first", len(m.res), len(busy))}
+	lines := []string{m.st.head.Render("RESOURCES") + fmt.Sprintf(" %s, %d held or awaited, those with waiters first", plural(len(m.res), "awaitable"), len(busy))}
 	if len(busy) == 0 {
 		return append(lines, "  no task holds or waits on any")
 	}
