@@ -56,6 +56,11 @@ func runCancel(ctx context.Context, e *env, o *opts, args []string) error {
 		if len(ts) == 0 && len(ids) == 0 {
 			return fmt.Errorf("no live task matches %q", o.name)
 		}
+		if len(ts) == 0 {
+			// The tasks given by id are still cancelled; the glob that
+			// added none is worth a word (a typo would go unseen).
+			e.errf("taskdump: no live task matches --name %q; cancelling the tasks given by id\n", o.name)
+		}
 		given := make(map[uint64]bool, len(ids))
 		for _, id := range ids {
 			given[id] = true

@@ -507,6 +507,12 @@ func TestCancel(t *testing.T) {
 		r.stderr != "taskdump: no such task 999\ntaskdump: 1 of 2 cancels failed\n" {
 		t.Errorf("cancel 8 999: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
+	// Ids and a glob that matches nothing: the ids are cancelled, and the
+	// glob is pointed out (a typo would go unseen).
+	r = td(t, p.dir, "cancel", pid, "9", "--name", "nothing-*")
+	if want := "taskdump: no live task matches --name \"nothing-*\"; cancelling the tasks given by id\n"; r.code != 0 || r.stderr != want || !strings.Contains(r.stdout, "task 9 ") {
+		t.Errorf("cancel 9 --name nothing-*: exit %d, stdout %q, stderr %q; want 0, task 9 cancelled and %q", r.code, r.stdout, r.stderr, want)
+	}
 }
 
 func TestReadOnlyAgent(t *testing.T) {
