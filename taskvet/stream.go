@@ -192,21 +192,39 @@ func (c *checker) stream(e ast.Expr) string {
 }
 
 // isResponseBody reports whether e selects the Body of a net/http
-// Response: an io.ReadCloser whose reads come from the connection (a
-// task that calls http.Get in runtime.ToThread, as taskvet advises, and
-// reads the body on the loop, blocks there). A Request's Body is not one:
-// a client's is what it was given.
+// Response (directly, through a pointer or an alias, or promoted from an
+// embedded Response): an io.ReadCloser whose reads come from the
+// connection (a task that calls http.Get in runtime.ToThread, as taskvet
+// advises, and reads the body on the loop, blocks there). A Request's Body
+// is not one: a client's is what it was given. Matched by type, a Response
+// built in memory (httptest's recorder) counts as well.
 func isResponseBody(info *types.Info, e ast.Expr) bool {
 	sel, ok := e.(*ast.SelectorExpr)
 	if !ok || sel.Sel.Name != "Body" {
 		return false
 	}
-	t := info.TypeOf(sel.X)
-	if p, ok := t.(*types.Pointer); ok {
-		t = p.Elem()
+	s := info.Selections[sel]
+	if s == nil || s.Kind() != types.FieldVal {
+		return false
 	}
-	n, ok := types.Unalias(t).(*types.Named)
-	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "net/http" && n.Obj().Name() == "Response"
+	f := s.Obj().(*types.Var)
+	if f.Pkg() == nil || f.Pkg().Path() != "net/http" {
+		return false
+	}
+	resp, ok := f.Pkg().Scope().Lookup("Response").(*types.TypeName)
+	if !ok {
+		return false
+	}
+	st, ok := resp.Type().Underlying().(*types.Struct)
+	if !ok {
+		return false
+	}
+	for field := range st.Fields() {
+		if field == f.Origin() {
+			return true
+		}
+	}
+	return false
 }
 
 // condField describes the stream e holds if e selects a field a

@@ -171,6 +171,7 @@ func sendCancels(ctx context.Context, e *env, c *client.Client, ids []uint64, li
 // failed (printed).
 func waitCancelled(ctx context.Context, e *env, c *client.Client, requested []wire.CancelResult) int {
 	failed := 0
+	var loops *[]wire.Loop // the process's loops, asked once, at the first task not ended
 	for _, r := range requested {
 		t, err := waitEnded(ctx, c, r.ID)
 		switch {
@@ -179,15 +180,26 @@ func waitCancelled(ctx context.Context, e *env, c *client.Client, requested []wi
 		case errors.Is(err, errWaitEnded):
 			failed++
 			how := "--timeout ran out"
+			why := "a task that catches its cancellations goes on"
 			if errors.Is(err, context.Canceled) {
-				how = "the wait was interrupted"
+				how, why = "the wait was interrupted", "" // asked to stop: ask the agent nothing more
+			} else {
+				if loops == nil {
+					ls := processLoops(ctx, c)
+					loops = &ls
+				}
+				if b := blockedBy(*loops, r.ID, t.LoopID, r.Loop); b != "" {
+					why = b
+				}
 			}
 			last := "its state never read"
 			if t.State != "" {
 				last = "last seen " + t.State
 			}
-			e.errf("taskdump: task %d %q: not ended when %s (%s); %s\n",
-				r.ID, r.Name, how, last, whyNotEnded(ctx, c, r.ID, t.LoopID, r.Loop))
+			if why != "" {
+				why = "; " + why
+			}
+			e.errf("taskdump: task %d %q: not ended when %s (%s)%s\n", r.ID, r.Name, how, last, why)
 		case errors.Is(err, errAgentGone):
 			// Its end ended the process (or the process closed its
 			// agent): the cancel was delivered, and the other tasks are
@@ -207,38 +219,52 @@ func waitCancelled(ctx context.Context, e *env, c *client.Client, requested []wi
 	return failed
 }
 
-// whyNotEnded says why a cancelled task id, of the loop loopID (0: not
-// known, then the loop named loop), may not have ended: its loop is
-// blocked (by it or by another task), so the cancellation has not reached
-// it, or it catches its cancellations. It asks the agent once more,
-// briefly, past ctx's end.
-func whyNotEnded(ctx context.Context, c *client.Client, id, loopID uint64, loop string) string {
-	const catches = "a task that catches its cancellations goes on"
+// processLoops asks the agent for the process's loops once more, briefly
+// (2 s), past ctx's end (--timeout ran out); nil if it does not answer.
+func processLoops(ctx context.Context, c *client.Client) []wire.Loop {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	loops, err := c.Loops(ctx)
 	if err != nil {
-		return catches
+		return nil
 	}
-	for _, l := range loops {
-		b := l.Blocking
-		if loopID != 0 && l.ID != loopID || loopID == 0 && l.Name != loop || b == nil {
-			continue
+	return loops
+}
+
+// blockedBy says why the cancelled task id of the loop loopID (0: not
+// known, then the loop named loop, if no other has that name) has not
+// ended when that loop is blocked: by the task itself, or by another one,
+// so the cancellation has not reached it. It returns "" when the loop is
+// not blocked (or is not found).
+func blockedBy(loops []wire.Loop, id, loopID uint64, loop string) string {
+	var l *wire.Loop
+	for i := range loops {
+		switch {
+		case loopID != 0 && loops[i].ID == loopID:
+			l = &loops[i]
+		case loopID == 0 && loops[i].Name == loop:
+			if l != nil {
+				return "" // two loops of that name: not known which
+			}
+			l = &loops[i]
 		}
-		where := short(b.At)
-		if where == "" {
-			where = "an unknown place"
-		}
-		if b.Call != "" {
-			where += " (" + b.Call + ")"
-		}
-		if b.TaskID == id {
-			return fmt.Sprintf("it blocks its loop itself, at %s: a cancellation reaches it at its next await", where)
-		}
-		return fmt.Sprintf("loop %s is blocked by task %d %q at %s: the cancellation reaches the task when the loop regains control",
-			l.Name, b.TaskID, b.TaskName, where)
 	}
-	return catches
+	if l == nil || l.Blocking == nil {
+		return ""
+	}
+	b := l.Blocking
+	where := short(b.At)
+	if where == "" {
+		where = "an unknown place"
+	}
+	if b.Call != "" {
+		where += " (" + b.Call + ")"
+	}
+	if b.TaskID == id {
+		return fmt.Sprintf("it blocks its loop itself, at %s: a cancellation reaches it at its next await", where)
+	}
+	return fmt.Sprintf("loop %s is blocked by task %d %q at %s: the cancellation reaches the task when the loop regains control",
+		l.Name, b.TaskID, b.TaskName, where)
 }
 
 // errTaskGone is returned by waitEnded when the task is neither live nor

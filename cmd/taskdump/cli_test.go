@@ -686,3 +686,37 @@ func TestStoppedProcess(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockedBy: why a cancelled task has not ended, from the loops the
+// agent lists: its loop blocked by another task or by itself; nothing
+// when the loop is not blocked, or when the task's loop is known only by
+// a name two loops share.
+func TestBlockedBy(t *testing.T) {
+	at := wire.Frame{Function: "main.poll", File: "/src/app/main.go", Line: 41}
+	blockedLoop := func(id uint64, name string, by uint64) wire.Loop {
+		return wire.Loop{ID: id, Name: name, Blocking: &wire.BlockEvent{TaskID: by, TaskName: "poller", At: at, Call: "time.Sleep", Ongoing: true}}
+	}
+	for _, tc := range []struct {
+		name   string
+		loops  []wire.Loop
+		id     uint64
+		loopID uint64
+		loop   string
+		want   string
+	}{
+		{"by another task", []wire.Loop{blockedLoop(1, "w", 2)}, 3, 1, "w",
+			`loop w is blocked by task 2 "poller" at main.go:41 (time.Sleep): the cancellation reaches the task when the loop regains control`},
+		{"by itself", []wire.Loop{blockedLoop(1, "w", 3)}, 3, 1, "w",
+			"it blocks its loop itself, at main.go:41 (time.Sleep): a cancellation reaches it at its next await"},
+		{"by name", []wire.Loop{{ID: 1, Name: "a"}, blockedLoop(2, "w", 2)}, 3, 0, "w",
+			`loop w is blocked by task 2 "poller" at main.go:41 (time.Sleep): the cancellation reaches the task when the loop regains control`},
+		{"a name two loops share", []wire.Loop{{ID: 1, Name: "w"}, blockedLoop(2, "w", 2)}, 3, 0, "w", ""},
+		{"not blocked", []wire.Loop{{ID: 1, Name: "w"}}, 3, 1, "w", ""},
+		{"another loop blocked", []wire.Loop{{ID: 1, Name: "w"}, blockedLoop(2, "x", 2)}, 3, 1, "w", ""},
+		{"no answer", nil, 3, 1, "w", ""},
+	} {
+		if got := blockedBy(tc.loops, tc.id, tc.loopID, tc.loop); got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

@@ -66,15 +66,15 @@ func runTop(ctx context.Context, e *env, o *opts, to *topOpts, args []string) er
 	if to.interval < 100*time.Millisecond {
 		return usagef("bad --interval %s: want at least 100ms", to.interval)
 	}
-	var msgs []wire.WatchMessage
-	var note string
 	if to.replay != "" {
-		// The file first: what is wrong with it matters more than where
-		// the view would have gone.
-		var err error
-		if msgs, note, err = loadReplay(to.replay); err != nil {
-			return err
+		// A file that cannot be opened first: that matters more than
+		// where the view would have gone (decoding it waits for a
+		// terminal to show it on).
+		f, err := os.Open(to.replay)
+		if err != nil {
+			return fmt.Errorf("top: %s: %w", to.replay, osErr(err))
 		}
+		f.Close()
 	}
 	if !e.stdoutTTY {
 		return errNotTerminal
@@ -85,6 +85,10 @@ func runTop(ctx context.Context, e *env, o *opts, to *topOpts, args []string) er
 	defer stop()
 	m := newTopModel(topPalette{plain: noColor(os.Getenv)}, topActions{})
 	if to.replay != "" {
+		msgs, note, err := loadReplay(to.replay)
+		if err != nil {
+			return err
+		}
 		m.replay = newTopReplay(msgs)
 		m.seek(0)
 		m.status = note

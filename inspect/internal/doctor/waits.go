@@ -553,6 +553,9 @@ func (v *view) stuckFinding(k groupKey, ts []*runtime.TaskInfo) wire.Finding {
 			break
 		}
 		f.Summary = head + ": the queue is full and nothing takes from it."
+		if r != nil && !r.LastTaken.IsZero() {
+			f.Summary = fmt.Sprintf("%s: the queue is full and nothing has taken from it for %s.", head, human(max(v.alive.Sub(r.LastTaken), 0)))
+		}
 		f.Fix = "Check that the queue's consumers run (and are not stuck themselves), or make the queue bigger."
 	case waitJoin:
 		f.Summary = head + ": some items taken from the queue were never marked done."

@@ -21,6 +21,11 @@ import (
 
 type conf struct{ conn net.Conn }
 
+// A wrapped response embeds the standard one, as API clients' do.
+type wrapped struct{ *http.Response }
+
+type respAlias = *http.Response
+
 // A session keeps its reader and writer in fields, as servers do.
 type session struct {
 	r   *bufio.Reader
@@ -114,6 +119,12 @@ func streams(ctx context.Context, conn net.Conn, tc *net.TCPConn, f *os.File, cf
 		body := resp.Body
 		io.Copy(io.Discard, body) // want `^io\.Copy on an HTTP response body blocks`
 		resp.Body.Close()         // silent: closing is not reading
+		wr := wrapped{resp}
+		io.ReadAll(wr.Body) // want `^io\.ReadAll on an HTTP response body blocks`
+		var ra respAlias = resp
+		io.ReadAll(ra.Body) // want `^io\.ReadAll on an HTTP response body blocks`
+		req, _ := http.NewRequest("GET", "http://example.com", nil)
+		io.ReadAll(req.Body) // silent: a client's request body is what it was given
 		return 0, nil
 	})
 }
