@@ -258,13 +258,13 @@ func blockedBy(loops []wire.Loop, id, loopID uint64, loop string) string {
 		where = "an unknown place"
 	}
 	if b.Call != "" {
-		where += " (" + b.Call + ")"
+		where += " (" + clip(b.Call) + ")"
 	}
 	if b.TaskID == id {
 		return fmt.Sprintf("it blocks its loop itself, at %s: a cancellation reaches it at its next await", where)
 	}
 	return fmt.Sprintf("loop %s is blocked by task %d %q at %s: the cancellation reaches the task when the loop regains control",
-		l.Name, b.TaskID, b.TaskName, where)
+		clip(l.Name), b.TaskID, clip(b.TaskName), where)
 }
 
 // errTaskGone is returned by waitEnded when the task is neither live nor
